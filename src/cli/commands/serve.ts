@@ -1,0 +1,45 @@
+/**
+ * `campaign serve`: the HTTP API (ingest, health, OpenAPI) plus the outbox relay that
+ * publishes new orders to the queue. Stops cleanly on SIGTERM/SIGINT.
+ */
+import type { Command } from 'commander';
+import { buildServer } from '../../http/server.ts';
+import { createLogger } from '../../log.ts';
+import { startRelay } from '../../outbox/relay.ts';
+import { openConfiguredDatabase, openQueueConnection } from '../../runtime.ts';
+import type { ConfigSource } from '../main.ts';
+
+export function registerServe(program: Command, config: ConfigSource): void {
+  program
+    .command('serve')
+    .description('run the HTTP API and the outbox relay')
+    .option('--migrate', 'apply pending migrations first')
+    .action(async (options: { migrate?: boolean }) => {
+      const settings = config();
+      const logger = createLogger(settings.logLevel, 'serve');
+      const database = await openConfiguredDatabase(settings, { migrate: options.migrate ?? false });
+      const connection = await openQueueConnection(settings);
+      const relay = startRelay(database.db, connection.queues, {
+        onError: (error) => logger.warn({ err: error }, 'outbox relay failed; retrying on the next tick'),
+      });
+      const app = await buildServer({
+        db: database.db,
+        apiToken: settings.apiToken,
+        bodyLimitBytes: settings.apiBodyLimitBytes,
+        relay,
+        redis: connection.redis,
+        logger,
+      });
+      await app.listen({ host: settings.host, port: settings.port });
+      logger.info(`API on ${settings.publicUrl} (OpenAPI at /openapi.json), database ${database.location}`);
+      const stop = async () => {
+        await app.close();
+        await relay.stop();
+        await connection.close();
+        await database.close();
+        process.exit(0);
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+}

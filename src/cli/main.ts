@@ -1,0 +1,41 @@
+/**
+ * The `campaign` command line. Each sub-command lives in ./commands and receives the
+ * parsed config; this file only wires them and turns known errors into one clear line.
+ */
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { FileError } from '../ingest/read.ts';
+import { UserError } from '../runtime.ts';
+import { registerDb } from './commands/db.ts';
+import { registerImport } from './commands/import.ts';
+import { registerServe } from './commands/serve.ts';
+
+export type ConfigSource = () => Config;
+
+export function buildProgram(config: ConfigSource): Command {
+  const program = new Command('campaign')
+    .description('Post-purchase email campaigns: cross-sell and upsell sequences with honest revenue statistics.')
+    .showHelpAfterError()
+    .exitOverride();
+  registerDb(program, config);
+  registerImport(program, config);
+  registerServe(program, config);
+  return program;
+}
+
+async function main(): Promise<void> {
+  let cached: Config | undefined;
+  const program = buildProgram(() => (cached ??= loadConfig()));
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode);
+    if (error instanceof ConfigError || error instanceof UserError || error instanceof FileError) {
+      process.stderr.write(`campaign: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+await main();

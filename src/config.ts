@@ -1,0 +1,130 @@
+/**
+ * Every setting of the engine, read from the environment once at start-up by one zod
+ * schema. Entry points call {@link loadConfig} and pass the result down; nothing else in
+ * the codebase reads `process.env`.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const DEV_SECRET = 'dev-only-secret-change-me-in-production-0000';
+const DEV_TOKEN = 'dev-token';
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine((value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    DATABASE_URL: z.preprocess(emptyAsUndefined, url(['postgres:', 'postgresql:']).optional()),
+    DATA_DIR: z.string().trim().min(1).default('./.data'),
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "." or "-"')
+      .default('campaign'),
+    SMTP_URL: z.preprocess(emptyAsUndefined, url(['smtp:', 'smtps:']).optional()),
+    PUBLIC_URL: url(['http:', 'https:']).default('http://localhost:3000'),
+    HOST: z.string().default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    SECRET_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_SECRET),
+    API_TOKEN: z.string().min(8, 'must be at least 8 characters').default(DEV_TOKEN),
+    CLOCK_SCALE: z.coerce
+      .number({ error: 'must be a number' })
+      .positive('must be a positive number of simulated seconds per real second')
+      .default(1),
+    SHOP_NAME: z.string().default('Demo Shop'),
+    SHOP_CURRENCY: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD or EUR')
+      .default('USD'),
+    IMPORT_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2_000),
+    API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== 'production') return;
+    if (env.SECRET_KEY === DEV_SECRET)
+      ctx.addIssue({ code: 'custom', path: ['SECRET_KEY'], message: 'must be set in production' });
+    if (env.API_TOKEN === DEV_TOKEN)
+      ctx.addIssue({ code: 'custom', path: ['API_TOKEN'], message: 'must be set in production' });
+  });
+
+type Env = z.infer<typeof schema>;
+
+/** The parsed, typed settings. Field names follow the variables they come from. */
+export interface Config {
+  env: Env['NODE_ENV'];
+  /** A `postgres://` URL, or undefined for the embedded PGlite database under {@link dataDir}. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  databasePoolSize: number;
+  redisUrl: string;
+  /** Prefix of every BullMQ key, so several deployments (or tests) can share one Redis. */
+  queuePrefix: string;
+  /** An `smtp://` URL, or undefined where the caller supplies its own sink (the demo). */
+  smtpUrl: string | undefined;
+  publicUrl: string;
+  host: string;
+  port: number;
+  secretKey: string;
+  apiToken: string;
+  /** Simulated seconds per real second: 1 in production, thousands in the demo. */
+  clockScale: number;
+  shop: { name: string; currency: string };
+  importBatchSize: number;
+  apiBodyLimitBytes: number;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+/** Raised when the environment is invalid; its message names every bad variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Parses the environment. Throws {@link ConfigError} naming each bad variable and why,
+ * e.g. `CLOCK_SCALE: must be a number (got "fast")`.
+ */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const result = schema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '?');
+      const got = source[name];
+      return `  ${name}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
+    });
+    throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  const env = result.data;
+  return {
+    env: env.NODE_ENV,
+    databaseUrl: env.DATABASE_URL,
+    dataDir: resolve(env.DATA_DIR),
+    databasePoolSize: env.DATABASE_POOL_SIZE,
+    redisUrl: env.REDIS_URL,
+    queuePrefix: env.QUEUE_PREFIX,
+    smtpUrl: env.SMTP_URL,
+    publicUrl: env.PUBLIC_URL.replace(/\/+$/, ''),
+    host: env.HOST,
+    port: env.PORT,
+    secretKey: env.SECRET_KEY,
+    apiToken: env.API_TOKEN,
+    clockScale: env.CLOCK_SCALE,
+    shop: { name: env.SHOP_NAME, currency: env.SHOP_CURRENCY },
+    importBatchSize: env.IMPORT_BATCH_SIZE,
+    apiBodyLimitBytes: env.API_BODY_LIMIT_BYTES,
+    logLevel: env.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,350 @@
+/**
+ * The whole data model, in one file. Postgres is the truth: everything in Redis can be
+ * rebuilt from these tables. Money is `numeric` (never float) and travels through the
+ * code as decimal strings; times are `timestamptz`.
+ *
+ * Change this file, then `npm run db:generate` to write a migration into drizzle/.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  primaryKey,
+  real,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const money = (name: string) => numeric(name, { precision: 16, scale: 4 });
+const time = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const createdAt = () => time('created_at').notNull().defaultNow();
+const updatedAt = () => time('updated_at').notNull().defaultNow();
+
+// ---------------------------------------------------------------- catalog and customers
+
+export const products = pgTable(
+  'products',
+  {
+    id: serial('id').primaryKey(),
+    sku: text('sku').notNull(),
+    name: text('name').notNull(),
+    category: text('category').notNull(),
+    price: money('price').notNull(),
+    url: text('url'),
+    imageUrl: text('image_url'),
+    inStock: boolean('in_stock').notNull().default(true),
+    /** Higher is better within a category (1 = entry, 2 = mid, 3 = pro); null when unknown. */
+    tier: integer('tier'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('products_sku_key').on(t.sku), index('products_category_idx').on(t.category)],
+);
+
+export const customers = pgTable(
+  'customers',
+  {
+    id: serial('id').primaryKey(),
+    externalId: text('external_id').notNull(),
+    email: text('email').notNull(),
+    firstName: text('first_name'),
+    lastName: text('last_name'),
+    /** IANA zone, e.g. Europe/Paris; null means the shop's zone. */
+    timezone: text('timezone'),
+    unsubscribedAt: time('unsubscribed_at'),
+    suppressedReason: text('suppressed_reason'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('customers_external_id_key').on(t.externalId),
+    index('customers_email_idx').on(sql`lower(${t.email})`),
+  ],
+);
+
+// ---------------------------------------------------------------- orders
+
+export const orders = pgTable(
+  'orders',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    externalId: text('external_id').notNull(),
+    customerId: integer('customer_id')
+      .notNull()
+      .references(() => customers.id),
+    orderedAt: time('ordered_at').notNull(),
+    /** Sum of quantity × unit_price over the order's items, kept in step by the ingest. */
+    total: money('total').notNull(),
+    itemCount: integer('item_count').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('orders_external_id_key').on(t.externalId),
+    index('orders_customer_time_idx').on(t.customerId, t.orderedAt),
+    index('orders_ordered_at_idx').on(t.orderedAt),
+  ],
+);
+
+export const orderItems = pgTable(
+  'order_items',
+  {
+    orderId: bigint('order_id', { mode: 'number' })
+      .notNull()
+      .references(() => orders.id, { onDelete: 'cascade' }),
+    /** 1-based place of the line within its order, as it came in. */
+    position: integer('position').notNull(),
+    productId: integer('product_id')
+      .notNull()
+      .references(() => products.id),
+    quantity: integer('quantity').notNull(),
+    unitPrice: money('unit_price').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orderId, t.position] }),
+    index('order_items_product_idx').on(t.productId),
+  ],
+);
+
+// ---------------------------------------------------------------- co-purchase statistics
+
+/** Orders containing each product (a product bought twice in one order counts once). */
+export const copurchaseProducts = pgTable('copurchase_products', {
+  productId: integer('product_id')
+    .primaryKey()
+    .references(() => products.id, { onDelete: 'cascade' }),
+  orders: integer('orders').notNull(),
+});
+
+/** The top neighbours of each product, with the measures they were ranked by. */
+export const copurchasePairs = pgTable(
+  'copurchase_pairs',
+  {
+    productId: integer('product_id')
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    relatedProductId: integer('related_product_id')
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    pairOrders: integer('pair_orders').notNull(),
+    support: real('support').notNull(),
+    confidence: real('confidence').notNull(),
+    lift: real('lift').notNull(),
+    score: real('score').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.productId, t.relatedProductId] })],
+);
+
+/** One row: how far the statistics have read the order items, and over how many orders. */
+export const copurchaseState = pgTable('copurchase_state', {
+  id: integer('id').primaryKey().default(1),
+  orders: integer('orders').notNull(),
+  lastOrderId: bigint('last_order_id', { mode: 'number' }).notNull(),
+  builtAt: time('built_at').notNull(),
+});
+
+// ---------------------------------------------------------------- templates and sequences
+
+export const templates = pgTable(
+  'templates',
+  {
+    id: serial('id').primaryKey(),
+    name: text('name').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('templates_name_key').on(t.name)],
+);
+
+/** Immutable once written: a message points at the exact version it was rendered from. */
+export const templateVersions = pgTable(
+  'template_versions',
+  {
+    id: serial('id').primaryKey(),
+    templateId: integer('template_id')
+      .notNull()
+      .references(() => templates.id),
+    contentHash: text('content_hash').notNull(),
+    /** The template and every partial it used, as authored. */
+    source: jsonb('source').$type<Record<string, string>>().notNull(),
+    /** Front matter, compiled HTML (Handlebars kept) and precompiled specs. */
+    compiled: jsonb('compiled').$type<Record<string, unknown>>().notNull(),
+    publishedAt: time('published_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('template_versions_hash_key').on(t.templateId, t.contentHash)],
+);
+
+export const sequences = pgTable('sequences', {
+  /** The `id` of the sequence file, e.g. `thank-you-cross-sell`. */
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  status: text('status').$type<'active' | 'paused'>().notNull().default('active'),
+  liveVersionId: integer('live_version_id'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const sequenceVersions = pgTable(
+  'sequence_versions',
+  {
+    id: serial('id').primaryKey(),
+    sequenceId: text('sequence_id')
+      .notNull()
+      .references(() => sequences.id),
+    version: integer('version').notNull(),
+    contentHash: text('content_hash').notNull(),
+    yaml: text('yaml').notNull(),
+    definition: jsonb('definition').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('sequence_versions_key').on(t.sequenceId, t.version)],
+);
+
+// ---------------------------------------------------------------- enrollments and messages
+
+export const enrollments = pgTable(
+  'enrollments',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    customerId: integer('customer_id')
+      .notNull()
+      .references(() => customers.id),
+    sequenceId: text('sequence_id')
+      .notNull()
+      .references(() => sequences.id),
+    sequenceVersionId: integer('sequence_version_id')
+      .notNull()
+      .references(() => sequenceVersions.id),
+    /** The variant key, or `holdout`. */
+    arm: text('arm').notNull(),
+    isHoldout: boolean('is_holdout').notNull(),
+    triggerOrderId: bigint('trigger_order_id', { mode: 'number' })
+      .notNull()
+      .references(() => orders.id),
+    state: text('state').$type<'active' | 'completed' | 'exited' | 'holdout'>().notNull(),
+    exitReason: text('exit_reason'),
+    /** Index of the next step to run; equals the step count once finished. */
+    nextStep: integer('next_step').notNull().default(0),
+    nextDueAt: time('next_due_at'),
+    /** Spend in the 90 days before enrolling, the CUPED covariate. */
+    preSpend: money('pre_spend').notNull().default('0'),
+    enrolledAt: time('enrolled_at').notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('enrollments_sequence_order_key').on(t.sequenceId, t.triggerOrderId),
+    index('enrollments_due_idx').on(t.state, t.nextDueAt),
+    index('enrollments_customer_idx').on(t.customerId, t.enrolledAt),
+  ],
+);
+
+export const messages = pgTable(
+  'messages',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    enrollmentId: bigint('enrollment_id', { mode: 'number' })
+      .notNull()
+      .references(() => enrollments.id),
+    step: integer('step').notNull(),
+    templateVersionId: integer('template_version_id').references(() => templateVersions.id),
+    customerId: integer('customer_id')
+      .notNull()
+      .references(() => customers.id),
+    recipient: text('recipient').notNull(),
+    subject: text('subject'),
+    state: text('state').$type<'pending' | 'sent' | 'failed' | 'skipped'>().notNull(),
+    /** RFC 5322 Message-ID derived from this row, so a retry carries the same one. */
+    messageId: text('message_id').notNull(),
+    /** Destinations of the tracked links, by index; a click redirects only to these. */
+    links: jsonb('links').$type<string[]>().notNull().default([]),
+    recommendations: jsonb('recommendations').$type<unknown[]>().notNull().default([]),
+    attempts: integer('attempts').notNull().default(0),
+    smtpResponse: text('smtp_response'),
+    error: text('error'),
+    createdAt: createdAt(),
+    sentAt: time('sent_at'),
+  },
+  (t) => [
+    uniqueIndex('messages_enrollment_step_key').on(t.enrollmentId, t.step),
+    uniqueIndex('messages_message_id_key').on(t.messageId),
+    index('messages_customer_idx').on(t.customerId, t.createdAt),
+  ],
+);
+
+// ---------------------------------------------------------------- events and attribution
+
+export const events = pgTable(
+  'events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    messageId: bigint('message_id', { mode: 'number' }).references(() => messages.id),
+    customerId: integer('customer_id').references(() => customers.id),
+    type: text('type').$type<'open' | 'click' | 'unsubscribe' | 'bounce' | 'complaint'>().notNull(),
+    isHuman: boolean('is_human').notNull(),
+    /** Why an event was judged a machine's (e.g. `apple-mpp`, `scanner-ua`); null for humans. */
+    machineReason: text('machine_reason'),
+    linkIndex: integer('link_index'),
+    userAgent: text('user_agent'),
+    ip: text('ip'),
+    occurredAt: time('occurred_at').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('events_message_type_idx').on(t.messageId, t.type),
+    index('events_customer_time_idx').on(t.customerId, t.occurredAt),
+  ],
+);
+
+export const attributions = pgTable(
+  'attributions',
+  {
+    orderId: bigint('order_id', { mode: 'number' })
+      .notNull()
+      .references(() => orders.id),
+    /** e.g. `last-touch:click=5d,open=1d`; rebuilding under a new model adds rows beside. */
+    model: text('model').notNull(),
+    messageId: bigint('message_id', { mode: 'number' })
+      .notNull()
+      .references(() => messages.id),
+    touch: text('touch').$type<'click' | 'open'>().notNull(),
+    touchedAt: time('touched_at').notNull(),
+    revenue: money('revenue').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orderId, t.model] }),
+    index('attributions_message_idx').on(t.messageId),
+  ],
+);
+
+/** Addresses never to be mailed again, whoever's they are. Keyed by lower-cased email. */
+export const suppressions = pgTable('suppressions', {
+  email: text('email').primaryKey(),
+  reason: text('reason').$type<'hard-bounce' | 'complaint' | 'unsubscribe' | 'manual'>().notNull(),
+  source: text('source'),
+  createdAt: createdAt(),
+});
+
+// ---------------------------------------------------------------- outbox
+
+/**
+ * Facts committed with the data they describe, waiting to be published to BullMQ. The
+ * relay drains it; a crash between commit and enqueue leaves the row for the next drain.
+ */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    topic: text('topic').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+    publishedAt: time('published_at'),
+  },
+  (t) => [index('outbox_pending_idx').on(t.id).where(sql`${t.publishedAt} is null`)],
+);

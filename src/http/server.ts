@@ -1,0 +1,57 @@
+/**
+ * The engine's HTTP server. Routes are thin: a schema in, a call into src/ingest (or later
+ * src/core), a mapped result out. Dependencies arrive as arguments; nothing here opens a
+ * database or Redis connection of its own.
+ */
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.ts';
+import type { Relay } from '../outbox/relay.ts';
+import { requireApiToken } from './auth.ts';
+import { healthRoutes } from './routes/health.ts';
+import { ingestRoutes } from './routes/ingest.ts';
+import { installErrorHandler, validatorCompiler } from './validation.ts';
+
+export interface ServerDeps {
+  db: Db;
+  apiToken: string;
+  bodyLimitBytes: number;
+  relay?: Relay | undefined;
+  redis?: Redis | undefined;
+  logger?: Logger | undefined;
+}
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger | undefined,
+    bodyLimit: deps.bodyLimitBytes,
+    disableRequestLogging: deps.logger === undefined,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Post-purchase campaign engine API',
+        version: '1',
+        description: 'Ingest of products, customers and orders. Money is a decimal string; times are ISO 8601 with a zone.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  await app.register(async (api) => {
+    api.addHook('onRequest', requireApiToken(deps.apiToken));
+    await ingestRoutes(api, { db: deps.db, relay: deps.relay });
+  });
+  await healthRoutes(app, { db: deps.db, redis: deps.redis });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

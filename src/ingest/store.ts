@@ -1,0 +1,224 @@
+/**
+ * The ingest's SQL: batch upserts of products, customers and orders, shared by the file
+ * import and the HTTP API. Each function takes already validated records whose keys are
+ * unique within the batch, runs set-based statements (one JSON parameter expanded by
+ * `jsonb_to_recordset`, so a batch of thousands is one round trip), and returns an outcome
+ * per record, in input order.
+ *
+ * An upsert writes only rows whose values differ, so importing the same data twice writes
+ * nothing and reports every row `unchanged`. An optional field that is absent keeps the
+ * stored value. Callers wrap a batch in a transaction to make it all or nothing.
+ */
+import { sql } from 'drizzle-orm';
+import type { CustomerRecord, ProductRecord } from '../core/records.ts';
+import { jsonParam, queryRows, type Db } from '../db/client.ts';
+
+export type Outcome = 'inserted' | 'updated' | 'unchanged';
+
+/** `xmax = 0` is true for a row this statement inserted, false for one it updated. */
+const OUTCOME = sql.raw(`case when up.key is null then 'unchanged' when up.inserted then 'inserted' else 'updated' end`);
+
+/** Upserts products by sku. */
+export async function upsertProducts(db: Db, records: ProductRecord[]): Promise<Outcome[]> {
+  if (records.length === 0) return [];
+  const rows = await queryRows<{ key: string; outcome: Outcome }>(
+    db,
+    sql`
+      with input as (
+        select * from jsonb_to_recordset(${jsonParam(records)}) as r(
+          sku text, name text, category text, price numeric, url text, image_url text, in_stock boolean, tier int)
+      ),
+      -- Absent optional fields keep what is stored (a price feed need not repeat the urls).
+      merged as (
+        select i.sku, i.name, i.category, i.price,
+               coalesce(i.url, p.url) as url, coalesce(i.image_url, p.image_url) as image_url,
+               coalesce(i.in_stock, p.in_stock, true) as in_stock, coalesce(i.tier, p.tier) as tier
+        from input i left join products p on p.sku = i.sku
+      ),
+      up as (
+        insert into products (sku, name, category, price, url, image_url, in_stock, tier)
+        select sku, name, category, price, url, image_url, in_stock, tier from merged
+        on conflict (sku) do update set
+          name = excluded.name, category = excluded.category, price = excluded.price, url = excluded.url,
+          image_url = excluded.image_url, in_stock = excluded.in_stock, tier = excluded.tier, updated_at = now()
+        where (products.name, products.category, products.price, products.url, products.image_url,
+               products.in_stock, products.tier)
+          is distinct from (excluded.name, excluded.category, excluded.price, excluded.url, excluded.image_url,
+               excluded.in_stock, excluded.tier)
+        returning sku as key, (xmax = 0) as inserted
+      )
+      select i.sku as key, ${OUTCOME} as outcome from input i left join up on up.key = i.sku`,
+  );
+  return inInputOrder(records.map((r) => r.sku), rows);
+}
+
+/** Upserts customers by their external id. */
+export async function upsertCustomers(db: Db, records: CustomerRecord[]): Promise<Outcome[]> {
+  if (records.length === 0) return [];
+  const rows = await queryRows<{ key: string; outcome: Outcome }>(
+    db,
+    sql`
+      with input as (
+        select * from jsonb_to_recordset(${jsonParam(records)}) as r(
+          customer_id text, email text, first_name text, last_name text, timezone text)
+      ),
+      merged as (
+        select i.customer_id, i.email, coalesce(i.first_name, c.first_name) as first_name,
+               coalesce(i.last_name, c.last_name) as last_name, coalesce(i.timezone, c.timezone) as timezone
+        from input i left join customers c on c.external_id = i.customer_id
+      ),
+      up as (
+        insert into customers (external_id, email, first_name, last_name, timezone)
+        select customer_id, email, first_name, last_name, timezone from merged
+        on conflict (external_id) do update set
+          email = excluded.email, first_name = excluded.first_name, last_name = excluded.last_name,
+          timezone = excluded.timezone, updated_at = now()
+        where (customers.email, customers.first_name, customers.last_name, customers.timezone)
+          is distinct from (excluded.email, excluded.first_name, excluded.last_name, excluded.timezone)
+        returning external_id as key, (xmax = 0) as inserted
+      )
+      select i.customer_id as key, ${OUTCOME} as outcome from input i left join up on up.key = i.customer_id`,
+  );
+  return inInputOrder(records.map((r) => r.customer_id), rows);
+}
+
+/** Internal ids of the given skus; unknown skus are absent from the map. */
+export async function productIds(db: Db, skus: Iterable<string>): Promise<Map<string, number>> {
+  const rows = await queryRows<{ sku: string; id: number }>(
+    db,
+    sql`select p.sku, p.id from products p
+        join jsonb_array_elements_text(${jsonParam([...new Set(skus)])}) as k(v) on p.sku = k.v`,
+  );
+  return new Map(rows.map((r) => [r.sku, r.id]));
+}
+
+/** Internal ids of the given external customer ids; unknown ones are absent. */
+export async function customerIds(db: Db, externalIds: Iterable<string>): Promise<Map<string, number>> {
+  const rows = await queryRows<{ external_id: string; id: number }>(
+    db,
+    sql`select c.external_id, c.id from customers c
+        join jsonb_array_elements_text(${jsonParam([...new Set(externalIds)])}) as k(v) on c.external_id = k.v`,
+  );
+  return new Map(rows.map((r) => [r.external_id, r.id]));
+}
+
+/** An order whose customer and products are resolved to internal ids. */
+export interface ResolvedOrder {
+  externalId: string;
+  customerId: number;
+  orderedAt: string;
+  items: { productId: number; quantity: number; unitPrice: string }[];
+}
+
+export interface OrderOutcome {
+  order: Outcome;
+  /** One per item, in the order's item order. */
+  items: Outcome[];
+}
+
+/**
+ * Upserts orders by external id and replaces each order's items with the given ones
+ * (position 1..n; stale positions beyond n are deleted). The total is computed in SQL
+ * from the items. A newly inserted order also writes an `order.placed` outbox row in the
+ * same statement, so the fact is committed with the order or not at all.
+ */
+export async function upsertOrders(db: Db, orders: ResolvedOrder[]): Promise<OrderOutcome[]> {
+  if (orders.length === 0) return [];
+  const heads = orders.map((o) => ({ external_id: o.externalId, customer_id: o.customerId, ordered_at: o.orderedAt }));
+  const lines = orders.flatMap((o) =>
+    o.items.map((item, index) => ({
+      external_id: o.externalId,
+      position: index + 1,
+      product_id: item.productId,
+      quantity: item.quantity,
+      unit_price: item.unitPrice,
+    })),
+  );
+  const orderRows = await queryRows<{ key: string; id: number; outcome: Outcome }>(
+    db,
+    sql`
+      with lines as (
+        select * from jsonb_to_recordset(${jsonParam(lines)}) as l(
+          external_id text, position int, product_id int, quantity int, unit_price numeric)
+      ),
+      input as (
+        select o.external_id, o.customer_id, o.ordered_at, t.total, t.item_count
+        from jsonb_to_recordset(${jsonParam(heads)}) as o(external_id text, customer_id int, ordered_at timestamptz)
+        join (select external_id, sum(quantity * unit_price) as total, count(*)::int as item_count
+              from lines group by external_id) t using (external_id)
+      ),
+      up as (
+        insert into orders (external_id, customer_id, ordered_at, total, item_count)
+        select external_id, customer_id, ordered_at, total, item_count from input
+        on conflict (external_id) do update set
+          customer_id = excluded.customer_id, ordered_at = excluded.ordered_at, total = excluded.total,
+          item_count = excluded.item_count, updated_at = now()
+        where (orders.customer_id, orders.ordered_at, orders.total, orders.item_count)
+          is distinct from (excluded.customer_id, excluded.ordered_at, excluded.total, excluded.item_count)
+        returning id, external_id as key, customer_id, (xmax = 0) as inserted
+      ),
+      placed as (
+        insert into outbox (topic, payload)
+        select 'order.placed', jsonb_build_object('orderId', id, 'customerId', customer_id)
+        from up where inserted order by id
+      )
+      -- Unchanged orders are not in "up"; the statement's snapshot still sees them in orders.
+      select i.external_id as key, coalesce(up.id, o.id) as id, ${OUTCOME} as outcome
+      from input i left join up on up.key = i.external_id
+      left join orders o on up.key is null and o.external_id = i.external_id`,
+  );
+  const byKey = new Map(orderRows.map((r) => [r.key, r]));
+  const idOf = (externalId: string) => byKey.get(externalId)!.id;
+
+  const items = orders.flatMap((o) =>
+    o.items.map((item, index) => ({
+      order_id: idOf(o.externalId),
+      position: index + 1,
+      product_id: item.productId,
+      quantity: item.quantity,
+      unit_price: item.unitPrice,
+    })),
+  );
+  const itemRows = await queryRows<{ order_id: number; position: number; inserted: boolean }>(
+    db,
+    sql`
+      with lines as (
+        select * from jsonb_to_recordset(${jsonParam(items)}) as l(
+          order_id bigint, position int, product_id int, quantity int, unit_price numeric)
+      ),
+      up as (
+        insert into order_items (order_id, position, product_id, quantity, unit_price)
+        select order_id, position, product_id, quantity, unit_price from lines
+        on conflict (order_id, position) do update set
+          product_id = excluded.product_id, quantity = excluded.quantity, unit_price = excluded.unit_price
+        where (order_items.product_id, order_items.quantity, order_items.unit_price)
+          is distinct from (excluded.product_id, excluded.quantity, excluded.unit_price)
+        returning order_id, position, (xmax = 0) as inserted
+      ),
+      -- An order sent again with fewer lines loses the lines it no longer has.
+      trimmed as (
+        delete from order_items oi
+        using (select order_id, max(position) as n from lines group by order_id) m
+        where oi.order_id = m.order_id and oi.position > m.n
+        returning oi.order_id
+      )
+      select order_id, position, inserted from up`,
+  );
+  const itemOutcome = new Map(itemRows.map((r) => [`${r.order_id}/${r.position}`, r.inserted ? 'inserted' : 'updated'] as const));
+
+  return orders.map((o) => {
+    const head = byKey.get(o.externalId)!;
+    return {
+      order: head.outcome,
+      items: o.items.map((_, index) => {
+        const own = itemOutcome.get(`${head.id}/${index + 1}`);
+        return own ?? (head.outcome === 'unchanged' ? 'unchanged' : 'updated');
+      }),
+    };
+  });
+}
+
+function inInputOrder(keys: string[], rows: { key: string; outcome: Outcome }[]): Outcome[] {
+  const byKey = new Map(rows.map((r) => [r.key, r.outcome]));
+  return keys.map((key) => byKey.get(key) ?? 'unchanged');
+}

@@ -1,0 +1,106 @@
+/**
+ * The outbox relay: publishes facts committed in the `outbox` table to BullMQ, then marks
+ * them published. The row and the data it describes commit together, so a process that
+ * dies between commit and enqueue loses nothing: the next drain (at start-up, on a timer,
+ * or right after an ingest) publishes it. A fact published twice (a crash after enqueue,
+ * before the mark) lands on the same deterministic job id, which BullMQ ignores.
+ */
+import { sql } from 'drizzle-orm';
+import { queryRows, type Db } from '../db/client.ts';
+import { JOB_NAMES, jobIds, type OrderPlacedJob, type Queues } from '../queue/queues.ts';
+
+interface OutboxRow {
+  id: number;
+  topic: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Publishes every pending outbox row, oldest first, in batches. Rows are locked with
+ * `skip locked`, so several relays (one per process) share the work without waiting.
+ * Returns how many rows were published. A Redis failure throws and leaves rows pending.
+ */
+export async function drainOutbox(db: Db, queues: Queues, batchSize = 500): Promise<number> {
+  let published = 0;
+  for (;;) {
+    const count = await db.transaction(async (tx) => {
+      // The pending rows, locked for this transaction; rows another relay holds are skipped.
+      const rows = await queryRows<OutboxRow>(
+        tx,
+        sql`select id, topic, payload from outbox where published_at is null
+            order by id limit ${batchSize} for update skip locked`,
+      );
+      if (rows.length === 0) return 0;
+      await publish(queues, rows);
+      await tx.execute(
+        sql`update outbox set published_at = now()
+            where id in (select (jsonb_array_elements_text(${JSON.stringify(rows.map((r) => r.id))}::jsonb))::bigint)`,
+      );
+      return rows.length;
+    });
+    published += count;
+    if (count < batchSize) return published;
+  }
+}
+
+async function publish(queues: Queues, rows: OutboxRow[]): Promise<void> {
+  const orders = rows.filter((r) => r.topic === JOB_NAMES.orderPlaced);
+  const unknown = rows.find((r) => r.topic !== JOB_NAMES.orderPlaced);
+  if (unknown) throw new Error(`outbox row ${unknown.id} has an unknown topic "${unknown.topic}"`);
+  await queues.enroll.addBulk(
+    orders.map((row) => {
+      const data = row.payload as unknown as OrderPlacedJob;
+      return { name: JOB_NAMES.orderPlaced, data, opts: { jobId: jobIds.orderPlaced(data.orderId) } };
+    }),
+  );
+}
+
+export interface Relay {
+  /** Drain soon (after an ingest commits); calls while a drain runs coalesce into one more. */
+  kick(): void;
+  /** Resolves once everything pending at the time of the call is published (or failed). */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs {@link drainOutbox} at start, on every `kick()`, and every `intervalMs` as a safety
+ * net. Failures (Redis down) are reported and retried on the next tick; nothing is lost.
+ */
+export function startRelay(db: Db, queues: Queues, options: { intervalMs?: number; onError?: (error: unknown) => void } = {}): Relay {
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  const run = (): Promise<void> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await drainOutbox(db, queues);
+        } catch (error) {
+          options.onError?.(error);
+        }
+      } while (again && !stopped);
+    })().finally(() => (running = undefined));
+    return running;
+  };
+  const timer = setInterval(run, options.intervalMs ?? 5_000);
+  timer.unref();
+  void run();
+  return {
+    kick: () => void run(),
+    drain: async () => {
+      await running;
+      await run();
+    },
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

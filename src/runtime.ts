@@ -1,0 +1,58 @@
+/**
+ * Opening what an entry point needs, from the parsed config: the database (migrated or
+ * with a clear hint to migrate) and, where asked, Redis and the queues.
+ */
+import type { Redis } from 'ioredis';
+import type { Config } from './config.ts';
+import { openDatabase, type Database } from './db/client.ts';
+import { isMigrated, migrate } from './db/migrate.ts';
+import { openQueues, type Queues } from './queue/queues.ts';
+import { connectRedis, redisAnswers } from './queue/redis.ts';
+
+/** Raised for a problem the user can fix; the CLI prints its message alone, without a stack. */
+export class UserError extends Error {
+  override name = 'UserError';
+}
+
+export async function openConfiguredDatabase(config: Config, options: { migrate?: boolean } = {}): Promise<Database> {
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
+  }).catch((error: Error) => {
+    throw new UserError(`cannot open the database (${config.databaseUrl ? 'DATABASE_URL' : `PGlite in ${config.dataDir}`}): ${error.message}`);
+  });
+  try {
+    if (options.migrate) await migrate(database);
+    else if (!(await isMigrated(database)))
+      throw new UserError(`the database at ${database.location} has no schema yet: run \`campaign db migrate\` first`);
+  } catch (error) {
+    await database.close();
+    if (error instanceof UserError) throw error;
+    throw new UserError(`cannot use the database at ${database.location}: ${(error as Error).message}`);
+  }
+  return database;
+}
+
+export interface QueueConnection {
+  redis: Redis;
+  queues: Queues;
+  close(): Promise<void>;
+}
+
+/** Connects to Redis and opens the queues, or explains what to start or set. */
+export async function openQueueConnection(config: Config): Promise<QueueConnection> {
+  if (!(await redisAnswers(config.redisUrl)))
+    throw new UserError(`no Redis answers at ${config.redisUrl}: start one (redis-server) or set REDIS_URL`);
+  const redis = connectRedis(config.redisUrl, 'producer');
+  redis.on('error', () => {});
+  const queues = openQueues(redis, config.queuePrefix);
+  return {
+    redis,
+    queues,
+    close: async () => {
+      await queues.close();
+      redis.disconnect();
+    },
+  };
+}
