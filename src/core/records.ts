@@ -45,7 +45,17 @@ export const isoTime = z
     return parsed;
   });
 
+// Consecutive lines of one order repeat its time: remember the last answer.
+let lastTime: { input: string; output: string | undefined } = { input: '', output: undefined };
+
 function parseIsoTime(value: string): string | undefined {
+  if (value === lastTime.input) return lastTime.output;
+  const output = parseIsoTimeUncached(value);
+  lastTime = { input: value, output };
+  return output;
+}
+
+function parseIsoTimeUncached(value: string): string | undefined {
   const match = ISO_TIME.exec(value);
   if (!match) return undefined;
   const [, year, month, day, hour, minute, , second] = match;

@@ -46,6 +46,11 @@ export interface ImportSummary {
 
 export interface ImportOptions {
   batchSize: number;
+  /**
+   * Order batches written at once (each in its own transaction). Orders never span
+   * batches, so on Postgres two writers overlap safely; PGlite has one connection: use 1.
+   */
+  parallelBatches?: number;
   onReject?: (rejection: Rejection) => void;
   onProgress?: (summary: ImportSummary) => void;
 }
@@ -64,8 +69,8 @@ export async function importRows(db: Db, kind: RecordKind, source: RowSource, op
   const count = (outcome: Outcome) => (summary[outcome] += 1);
   const sink =
     kind === 'orders'
-      ? orderSink(db, options.batchSize, reject, count, summary)
-      : keyedSink(db, kind, options.batchSize, count);
+      ? orderSink(db, options.batchSize, new InFlight(options.parallelBatches ?? 1), reject, count, summary)
+      : keyedSink(db, kind, options.batchSize, new InFlight(1), count);
 
   const schema = recordSchemas[kind];
   let headerChecked = false;
@@ -113,7 +118,13 @@ interface Sink<T> {
 }
 
 /** Products and customers: one row is one record, keyed by sku or customer id. */
-function keyedSink(db: Db, kind: 'products' | 'customers', batchSize: number, count: (o: Outcome) => void): Sink<ProductRecord | CustomerRecord> {
+function keyedSink(
+  db: Db,
+  kind: 'products' | 'customers',
+  batchSize: number,
+  writes: InFlight,
+  count: (o: Outcome) => void,
+): Sink<ProductRecord | CustomerRecord> {
   let batch = new Map<string, ProductRecord | CustomerRecord>();
   const keyOf = (record: ProductRecord | CustomerRecord) =>
     kind === 'products' ? (record as ProductRecord).sku : (record as CustomerRecord).customer_id;
@@ -121,10 +132,12 @@ function keyedSink(db: Db, kind: 'products' | 'customers', batchSize: number, co
     if (batch.size === 0) return;
     const records = [...batch.values()];
     batch = new Map();
-    const outcomes = await db.transaction((tx) =>
-      kind === 'products' ? upsertProducts(tx, records as ProductRecord[]) : upsertCustomers(tx, records as CustomerRecord[]),
-    );
-    outcomes.forEach(count);
+    await writes.start(async () => {
+      const outcomes = await db.transaction((tx) =>
+        kind === 'products' ? upsertProducts(tx, records as ProductRecord[]) : upsertCustomers(tx, records as CustomerRecord[]),
+      );
+      outcomes.forEach(count);
+    });
   };
   return {
     async add({ record }) {
@@ -132,7 +145,10 @@ function keyedSink(db: Db, kind: 'products' | 'customers', batchSize: number, co
       if (batch.has(keyOf(record)) || batch.size >= batchSize) await flush();
       batch.set(keyOf(record), record);
     },
-    flush,
+    async flush() {
+      await flush();
+      await writes.finish();
+    },
   };
 }
 
@@ -148,6 +164,7 @@ interface PendingOrder {
 function orderSink(
   db: Db,
   batchSize: number,
+  writes: InFlight,
   reject: (line: number, reason: string) => void,
   count: (o: Outcome) => void,
   summary: ImportSummary,
@@ -187,6 +204,10 @@ function orderSink(
     const pending = batch;
     batch = [];
     batchLines = 0;
+    await writes.start(() => write(pending));
+  };
+
+  const write = async (pending: PendingOrder[]) => {
     const unknownSkus = pending.flatMap((o) => o.lines.map((l) => l.record.sku)).filter((sku) => !skuIds.has(sku));
     if (unknownSkus.length) {
       const found = await productIds(db, unknownSkus);
@@ -255,6 +276,38 @@ function orderSink(
     async flush() {
       await close();
       await flush();
+      await writes.finish();
     },
   };
+}
+
+/**
+ * At most `limit` batch writes in flight, so reading and validating the next batch
+ * overlaps with the database writing this one. A failed write fails the import.
+ */
+class InFlight {
+  private readonly running = new Set<Promise<void>>();
+  private failure: unknown;
+  constructor(private readonly limit: number) {}
+
+  async start(write: () => Promise<void>): Promise<void> {
+    this.check();
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+    this.check();
+    const task: Promise<void> = write()
+      .catch((error: unknown) => {
+        this.failure ??= error;
+      })
+      .finally(() => this.running.delete(task));
+    this.running.add(task);
+  }
+
+  async finish(): Promise<void> {
+    await Promise.all(this.running);
+    this.check();
+  }
+
+  private check(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
 }

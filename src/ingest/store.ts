@@ -10,6 +10,7 @@
  * stored value. Callers wrap a batch in a transaction to make it all or nothing.
  */
 import { sql } from 'drizzle-orm';
+import { lineTotal } from '../core/money.ts';
 import type { CustomerRecord, ProductRecord } from '../core/records.ts';
 import { jsonParam, queryRows, type Db } from '../db/client.ts';
 
@@ -118,34 +119,25 @@ export interface OrderOutcome {
 
 /**
  * Upserts orders by external id and replaces each order's items with the given ones
- * (position 1..n; stale positions beyond n are deleted). The total is computed in SQL
- * from the items. A newly inserted order also writes an `order.placed` outbox row in the
+ * (position 1..n; stale positions beyond n are deleted). The total is the exact sum of
+ * the items. A newly inserted order also writes an `order.placed` outbox row in the
  * same statement, so the fact is committed with the order or not at all.
  */
 export async function upsertOrders(db: Db, orders: ResolvedOrder[]): Promise<OrderOutcome[]> {
   if (orders.length === 0) return [];
-  const heads = orders.map((o) => ({ external_id: o.externalId, customer_id: o.customerId, ordered_at: o.orderedAt }));
-  const lines = orders.flatMap((o) =>
-    o.items.map((item, index) => ({
-      external_id: o.externalId,
-      position: index + 1,
-      product_id: item.productId,
-      quantity: item.quantity,
-      unit_price: item.unitPrice,
-    })),
-  );
+  const heads = orders.map((o) => ({
+    external_id: o.externalId,
+    customer_id: o.customerId,
+    ordered_at: o.orderedAt,
+    total: lineTotal(o.items),
+    item_count: o.items.length,
+  }));
   const orderRows = await queryRows<{ key: string; id: number; outcome: Outcome }>(
     db,
     sql`
-      with lines as (
-        select * from jsonb_to_recordset(${jsonParam(lines)}) as l(
-          external_id text, position int, product_id int, quantity int, unit_price numeric)
-      ),
-      input as (
-        select o.external_id, o.customer_id, o.ordered_at, t.total, t.item_count
-        from jsonb_to_recordset(${jsonParam(heads)}) as o(external_id text, customer_id int, ordered_at timestamptz)
-        join (select external_id, sum(quantity * unit_price) as total, count(*)::int as item_count
-              from lines group by external_id) t using (external_id)
+      with input as (
+        select * from jsonb_to_recordset(${jsonParam(heads)}) as o(
+          external_id text, customer_id int, ordered_at timestamptz, total numeric, item_count int)
       ),
       up as (
         insert into orders (external_id, customer_id, ordered_at, total, item_count)
@@ -170,49 +162,58 @@ export async function upsertOrders(db: Db, orders: ResolvedOrder[]): Promise<Ord
   const byKey = new Map(orderRows.map((r) => [r.key, r]));
   const idOf = (externalId: string) => byKey.get(externalId)!.id;
 
-  const items = orders.flatMap((o) =>
-    o.items.map((item, index) => ({
-      order_id: idOf(o.externalId),
-      position: index + 1,
-      product_id: item.productId,
-      quantity: item.quantity,
-      unit_price: item.unitPrice,
-    })),
-  );
-  const itemRows = await queryRows<{ order_id: number; position: number; inserted: boolean }>(
-    db,
-    sql`
-      with lines as (
-        select * from jsonb_to_recordset(${jsonParam(items)}) as l(
-          order_id bigint, position int, product_id int, quantity int, unit_price numeric)
-      ),
-      up as (
-        insert into order_items (order_id, position, product_id, quantity, unit_price)
-        select order_id, position, product_id, quantity, unit_price from lines
-        on conflict (order_id, position) do update set
-          product_id = excluded.product_id, quantity = excluded.quantity, unit_price = excluded.unit_price
-        where (order_items.product_id, order_items.quantity, order_items.unit_price)
-          is distinct from (excluded.product_id, excluded.quantity, excluded.unit_price)
-        returning order_id, position, (xmax = 0) as inserted
-      ),
-      -- An order sent again with fewer lines loses the lines it no longer has.
-      trimmed as (
-        delete from order_items oi
-        using (select order_id, max(position) as n from lines group by order_id) m
-        where oi.order_id = m.order_id and oi.position > m.n
-        returning oi.order_id
-      )
-      select order_id, position, inserted from up`,
-  );
-  const itemOutcome = new Map(itemRows.map((r) => [`${r.order_id}/${r.position}`, r.inserted ? 'inserted' : 'updated'] as const));
+  const itemsOf = (list: ResolvedOrder[]) =>
+    list.flatMap((o) =>
+      o.items.map((item, index) => ({
+        order_id: idOf(o.externalId),
+        position: index + 1,
+        product_id: item.productId,
+        quantity: item.quantity,
+        unit_price: item.unitPrice,
+      })),
+    );
+  const fresh = orders.filter((o) => byKey.get(o.externalId)!.outcome === 'inserted');
+  const existing = orders.filter((o) => byKey.get(o.externalId)!.outcome !== 'inserted');
 
+  // Lines of a new order cannot conflict: a plain insert skips the speculative-insert cost.
+  if (fresh.length)
+    await db.execute(sql`
+      insert into order_items (order_id, position, product_id, quantity, unit_price)
+      select * from jsonb_to_recordset(${jsonParam(itemsOf(fresh))}) as l(
+        order_id bigint, position int, product_id int, quantity int, unit_price numeric)`);
+
+  // Lines of orders seen before are upserted, and report which of them changed.
+  const itemRows = existing.length
+    ? await queryRows<{ order_id: number; position: number; inserted: boolean }>(
+        db,
+        sql`
+          insert into order_items (order_id, position, product_id, quantity, unit_price)
+          select * from jsonb_to_recordset(${jsonParam(itemsOf(existing))}) as l(
+            order_id bigint, position int, product_id int, quantity int, unit_price numeric)
+          on conflict (order_id, position) do update set
+            product_id = excluded.product_id, quantity = excluded.quantity, unit_price = excluded.unit_price
+          where (order_items.product_id, order_items.quantity, order_items.unit_price)
+            is distinct from (excluded.product_id, excluded.quantity, excluded.unit_price)
+          returning order_id, position, (xmax = 0) as inserted`,
+      )
+    : [];
+
+  // An order sent again with fewer lines loses the lines it no longer has. Only orders
+  // that existed before can have such lines, so a first import skips this entirely.
+  if (existing.length)
+    await db.execute(sql`
+      delete from order_items oi
+      using jsonb_to_recordset(${jsonParam(existing.map((o) => ({ id: idOf(o.externalId), n: o.items.length })))}) as m(id bigint, n int)
+      where oi.order_id = m.id and oi.position > m.n`);
+
+  const itemOutcome = new Map(itemRows.map((r) => [`${r.order_id}/${r.position}`, r.inserted ? 'inserted' : 'updated'] as const));
   return orders.map((o) => {
     const head = byKey.get(o.externalId)!;
     return {
       order: head.outcome,
       items: o.items.map((_, index) => {
         const own = itemOutcome.get(`${head.id}/${index + 1}`);
-        return own ?? (head.outcome === 'unchanged' ? 'unchanged' : 'updated');
+        return own ?? (head.outcome === 'inserted' ? 'inserted' : head.outcome === 'unchanged' ? 'unchanged' : 'updated');
       }),
     };
   });

@@ -72,6 +72,7 @@ export function startRelay(db: Db, queues: Queues, options: { intervalMs?: numbe
   let again = false;
   let stopped = false;
   const run = (): Promise<void> => {
+    if (stopped) return running ?? Promise.resolve();
     if (running) {
       again = true;
       return running;

@@ -32,6 +32,7 @@ export function registerImport(program: Command, config: ConfigSource): void {
       try {
         summary = await importRows(database.db, kind, source, {
           batchSize: options.batchSize ?? settings.importBatchSize,
+          parallelBatches: database.kind === 'postgres' ? 2 : 1,
           onReject: ({ line, reason }) => {
             // Above a live bar, clear its line first; it redraws on its next update.
             process.stderr.write(`${bar ? '\r\x1b[K' : ''}${file}:${line}: ${reason}\n`);

@@ -1,0 +1,35 @@
+/**
+ * `npm run bench`: runs every benchmark, prints one table and writes bench/results.json.
+ * `npm run bench -- --quick` runs smaller sizes; `-- import` runs only the named ones.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Benchmark, BenchResult } from './harness.ts';
+import { importBenchmark } from './import.ts';
+
+const BENCHMARKS: Benchmark[] = [importBenchmark];
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.filter((a) => !a.startsWith('--'));
+const chosen = BENCHMARKS.filter((b) => only.length === 0 || only.includes(b.name));
+
+const results: BenchResult[] = [];
+for (const benchmark of chosen) {
+  process.stderr.write(`bench: ${benchmark.name}...\n`);
+  results.push(...(await benchmark.run({ quick })));
+}
+
+const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2));
+const table = results.map((r) => ({
+  benchmark: r.name,
+  figure: `${fmt(r.value)} ${r.unit}`,
+  baseline: `${fmt(r.baseline)} ${r.unit} (${r.baselineName})`,
+  ratio: r.ratio.toFixed(2),
+  target: r.target,
+  met: r.met ? 'yes' : 'NO',
+}));
+console.table(table);
+const out = new URL('./results.json', import.meta.url);
+writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), quick, results }, null, 2) + '\n');
+process.stderr.write(`bench: wrote ${out.pathname}\n`);
+process.exit(0);

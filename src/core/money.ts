@@ -1,0 +1,26 @@
+/**
+ * Exact money arithmetic on decimal strings. Amounts are carried as bigint counts of
+ * 1/10,000 of the currency unit (the precision of the database's numeric(16,4)), so sums
+ * never pick up floating-point error.
+ */
+const SCALE = 4;
+const FACTOR = 10n ** BigInt(SCALE);
+
+/** `"12.5"` → `125000n`. The input must already be a validated non-negative decimal. */
+export function toUnits(amount: string): bigint {
+  const [whole = '0', fraction = ''] = amount.split('.');
+  return BigInt(whole) * FACTOR + BigInt(fraction.padEnd(SCALE, '0').slice(0, SCALE));
+}
+
+/** `125000n` → `"12.5000"`. */
+export function fromUnits(units: bigint): string {
+  const negative = units < 0n;
+  const abs = negative ? -units : units;
+  const text = `${abs / FACTOR}.${(abs % FACTOR).toString().padStart(SCALE, '0')}`;
+  return negative ? `-${text}` : text;
+}
+
+/** Σ quantity × unit price, as a decimal string. */
+export function lineTotal(lines: { quantity: number; unitPrice: string }[]): string {
+  return fromUnits(lines.reduce((sum, line) => sum + BigInt(line.quantity) * toUnits(line.unitPrice), 0n));
+}

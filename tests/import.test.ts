@@ -1,0 +1,172 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryRows } from '../src/db/client.ts';
+import { importRows, type ImportSummary, type Rejection } from '../src/ingest/import.ts';
+import { FileError, formatOf, openRows } from '../src/ingest/read.ts';
+import type { RecordKind } from '../src/core/records.ts';
+import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
+import { FIXTURES, tempFile } from './helpers/files.ts';
+
+async function run(database: TestDatabase, kind: RecordKind, path: string, batchSize = 2) {
+  const rejections: Rejection[] = [];
+  const summary: ImportSummary = await importRows(database.db, kind, await openRows(path, formatOf(path)), {
+    batchSize,
+    onReject: (r) => rejections.push(r),
+  });
+  return { summary, rejections };
+}
+
+const counts = ({ summary }: { summary: ImportSummary }) => ({
+  inserted: summary.inserted,
+  updated: summary.updated,
+  unchanged: summary.unchanged,
+  rejected: summary.rejected,
+});
+
+describe.each(DB_KINDS)('import on %s', (kind) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await freshDatabase(kind);
+  });
+  afterAll(() => database.drop());
+
+  const rows = <T>(query: ReturnType<typeof sql>) => queryRows<T>(database.db, query);
+
+  it('imports products, customers and orders, and a second import changes nothing', async () => {
+    expect(counts(await run(database, 'products', `${FIXTURES}products.csv`))).toEqual({ inserted: 5, updated: 0, unchanged: 0, rejected: 0 });
+    expect(counts(await run(database, 'customers', `${FIXTURES}customers.csv`))).toEqual({ inserted: 3, updated: 0, unchanged: 0, rejected: 0 });
+    const orders = await run(database, 'orders', `${FIXTURES}orders.csv`);
+    expect(counts(orders)).toEqual({ inserted: 6, updated: 0, unchanged: 0, rejected: 0 });
+    expect(orders.summary.ordersPlaced).toBe(3);
+
+    const stored = await rows<{ external_id: string; total: string; item_count: number; ordered_at: Date }>(
+      sql`select external_id, total::text, item_count, ordered_at from orders order by external_id`,
+    );
+    expect(stored.map((o) => [o.external_id, Number(o.total), o.item_count])).toEqual([
+      ['o-1', 298.8, 2],
+      ['o-2', 129.5, 1],
+      ['o-3', 592.9, 3],
+    ]);
+    expect(new Date(stored[1]!.ordered_at).toISOString()).toBe('2026-03-02T11:30:00.000Z');
+    const product = (await rows<Record<string, unknown>>(sql`select name, price::text, in_stock, tier, url from products where sku = 'BEAN-1'`))[0];
+    expect(product).toEqual({ name: 'House Blend Beans, 1kg', price: '24.9000', in_stock: true, tier: null, url: null });
+
+    const snapshot = () =>
+      rows<Record<string, unknown>>(sql`
+        select (select json_agg(p order by id) from products p) as p, (select json_agg(c order by id) from customers c) as c,
+               (select json_agg(o order by id) from orders o) as o, (select json_agg(i order by order_id, position) from order_items i) as i,
+               (select count(*) from outbox) as outbox`);
+    const before = await snapshot();
+    for (const k of ['products', 'customers', 'orders'] as const) {
+      const again = await run(database, k, `${FIXTURES}${k}.csv`);
+      expect(again.summary.inserted + again.summary.updated + again.summary.rejected).toBe(0);
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('reads JSONL with the same keys, and an upsert updates only what changed', async () => {
+    const file = tempFile(
+      'products.jsonl',
+      [
+        JSON.stringify({ sku: 'ESP-100', name: 'Espresso Machine Classic', category: 'espresso-machines', price: '229.00' }),
+        JSON.stringify({ sku: 'MILK-1', name: 'Milk Jug', category: 'accessories', price: 12.5, in_stock: false, tier: 1 }),
+        '',
+      ].join('\n'),
+    );
+    expect(counts(await run(database, 'products', file))).toEqual({ inserted: 1, updated: 1, unchanged: 0, rejected: 0 });
+    const [esp] = await rows<{ price: string; url: string }>(sql`select price::text, url from products where sku = 'ESP-100'`);
+    expect(Number(esp!.price)).toBe(229);
+    // An absent optional field keeps what was stored.
+    expect(esp!.url).toBe('https://shop.example/p/esp-100');
+  });
+
+  it('replaces an order sent again with other lines, and places it only once', async () => {
+    const file = tempFile(
+      'orders.csv',
+      'order_id,customer_id,ordered_at,sku,quantity,unit_price\no-3,c-3,2026-03-03T09:15:00Z,ESP-200,1,549.00\n',
+    );
+    const result = await run(database, 'orders', file);
+    expect(counts(result)).toEqual({ inserted: 0, updated: 1, unchanged: 0, rejected: 0 });
+    expect(result.summary.ordersPlaced).toBe(0);
+    const [order] = await rows<{ total: string; item_count: number; items: number }>(
+      sql`select total::text, item_count, (select count(*)::int from order_items where order_id = o.id) as items from orders o where external_id = 'o-3'`,
+    );
+    expect({ total: Number(order!.total), count: order!.item_count, items: order!.items }).toEqual({ total: 549, count: 1, items: 1 });
+  });
+
+  it('reports each bad line with its number and reason, and stores every good row', async () => {
+    const lines = [
+      'sku,name,category,price', //                         1
+      'GOOD-1,Good One,misc,10.00', //                      2
+      'BAD-PRICE,Bad Price,misc,ten', //                    3
+      'GOOD-2,Good Two,misc,11', //                         4
+      'SHORT,Too Few Fields,misc', //                       5
+      ',No Sku,misc,3.00', //                               6
+    ];
+    const latin1 = Buffer.from('BAD-ENC,Caf\xe9 Cr\xe8me,misc,4.00\n', 'latin1'); // 7
+    const file = tempFile('products.csv', Buffer.concat([Buffer.from(lines.join('\n') + '\n'), latin1, Buffer.from('GOOD-3,Good Three,misc,12.5\n')]));
+    const { summary, rejections } = await run(database, 'products', file);
+    expect(summary.inserted).toBe(3);
+    expect(rejections.map((r) => r.line)).toEqual([3, 5, 6, 7]);
+    expect(rejections[0]!.reason).toMatch(/^price: must be a decimal amount.*\(got "ten"\)/);
+    expect(rejections[1]!.reason).toBe('has 3 fields but the header has 4');
+    expect(rejections[2]!.reason).toMatch(/^sku: /);
+    expect(rejections[3]!.reason).toMatch(/not valid UTF-8/);
+    const skus = await rows<{ sku: string }>(sql`select sku from products where sku like 'GOOD-%' or sku like 'BAD%' order by sku`);
+    expect(skus.map((s) => s.sku)).toEqual(['GOOD-1', 'GOOD-2', 'GOOD-3']);
+  });
+
+  it('rejects order lines with a bad date, an unknown sku or customer, holding back only their orders', async () => {
+    const file = tempFile(
+      'orders.csv',
+      [
+        'order_id,customer_id,ordered_at,sku,quantity,unit_price',
+        'o-10,c-1,2026-04-01T10:00:00Z,ESP-100,1,249.00', //   2 good order
+        'o-11,c-2,2026-02-30T10:00:00Z,GRN-10,1,129.50', //   3 bad date
+        'o-12,c-2,2026-04-02T10:00:00Z,GRN-10,1,129.50', //   4 same order as 5
+        'o-12,c-2,2026-04-02T10:00:00Z,NOPE-1,1,5.00', //     5 unknown sku
+        'o-13,c-404,2026-04-03T10:00:00Z,GRN-10,1,129.50', // 6 unknown customer
+        'o-14,c-3,2026-04-04T10:00:00,GRN-10,1,129.50', //    7 time without zone
+        'o-15,c-3,2026-04-05T10:00:00Z,GRN-10,0,129.50', //   8 quantity 0
+        'o-16,c-3,2026-04-06T10:00:00Z,BEAN-1,3,24.90', //    9 good order
+        '',
+      ].join('\n'),
+    );
+    const { summary, rejections } = await run(database, 'orders', file, 100);
+    expect(summary.inserted).toBe(2);
+    expect(summary.ordersPlaced).toBe(2);
+    const byLine = Object.fromEntries(rejections.map((r) => [r.line, r.reason]));
+    expect(Object.keys(byLine).map(Number)).toEqual([3, 4, 5, 6, 7, 8]);
+    expect(byLine[3]).toMatch(/^ordered_at: must be an ISO 8601 time/);
+    expect(byLine[4]).toBe('order o-12 not imported: its line 5 was rejected');
+    expect(byLine[5]).toBe('sku: no product "NOPE-1" (import products first)');
+    expect(byLine[6]).toBe('customer_id: no customer "c-404" (import customers first)');
+    expect(byLine[7]).toMatch(/^ordered_at: must be an ISO 8601 time with a zone/);
+    expect(byLine[8]).toMatch(/^quantity: /);
+    const stored = await rows<{ external_id: string }>(sql`select external_id from orders where external_id between 'o-10' and 'o-19' order by 1`);
+    expect(stored.map((o) => o.external_id)).toEqual(['o-10', 'o-16']);
+  });
+
+  it('refuses a file whose header lacks a required column, storing nothing', async () => {
+    const file = tempFile('customers.csv', 'customer_id,first_name\nc-900,Nobody\n');
+    await expect(run(database, 'customers', file)).rejects.toThrow(FileError);
+    await expect(run(database, 'customers', file)).rejects.toThrow(/line 1: the header lacks "email"/);
+    const [row] = await rows<{ n: number }>(sql`select count(*)::int as n from customers where external_id = 'c-900'`);
+    expect(row!.n).toBe(0);
+  });
+
+  it('rejects an order whose lines are not consecutive', async () => {
+    const file = tempFile(
+      'orders.csv',
+      [
+        'order_id,customer_id,ordered_at,sku,quantity,unit_price',
+        'o-20,c-1,2026-05-01T10:00:00Z,ESP-100,1,249.00',
+        'o-21,c-1,2026-05-01T11:00:00Z,BEAN-1,1,24.90',
+        'o-20,c-1,2026-05-01T10:00:00Z,BEAN-1,1,24.90',
+      ].join('\n'),
+    );
+    const { summary, rejections } = await run(database, 'orders', file);
+    expect(summary.inserted).toBe(2);
+    expect(rejections).toEqual([{ line: 4, reason: 'order o-20 already appeared at line 2; the lines of one order must be consecutive' }]);
+  });
+});
