@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { FileError } from '../ingest/read.ts';
 import { UserError } from '../runtime.ts';
 import { registerDb } from './commands/db.ts';
+import { registerDemo } from './commands/demo.ts';
 import { registerImport } from './commands/import.ts';
 import { registerServe } from './commands/serve.ts';
 
@@ -20,6 +21,7 @@ export function buildProgram(config: ConfigSource): Command {
   registerDb(program, config);
   registerImport(program, config);
   registerServe(program, config);
+  registerDemo(program, config);
   return program;
 }
 

@@ -1,17 +1,24 @@
 /**
  * `campaign import products|customers|orders FILE`: validates and upserts a CSV or JSONL
  * file. Each rejected row is printed as `FILE:LINE: reason` on stderr; a summary line ends
- * the run on stdout; the exit code is 1 when any row was rejected.
+ * the run on stdout; the exit code is 1 when any row was rejected. New orders are then
+ * published to the enrollment queue (or left in the outbox when Redis is not there).
  */
-import { basename } from 'node:path';
 import { Argument, Option, type Command } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
+import type { Config } from '../../config.ts';
 import type { RecordKind } from '../../core/records.ts';
-import { importRows, type ImportSummary } from '../../ingest/import.ts';
-import { formatOf, openRows } from '../../ingest/read.ts';
+import type { Database } from '../../db/client.ts';
 import { drainOutbox } from '../../outbox/relay.ts';
 import { openConfiguredDatabase, openQueueConnection, UserError } from '../../runtime.ts';
+import { importFile, summaryLine } from '../import-file.ts';
 import type { ConfigSource } from '../main.ts';
+
+interface ImportOptions {
+  format?: string;
+  batchSize?: number;
+  publish: boolean;
+  progress: boolean;
+}
 
 export function registerImport(program: Command, config: ConfigSource): void {
   program
@@ -23,64 +30,37 @@ export function registerImport(program: Command, config: ConfigSource): void {
     .option('--batch-size <rows>', 'rows per transaction', (v) => Number.parseInt(v, 10))
     .option('--no-publish', 'leave new orders in the outbox instead of publishing them to the queue now')
     .option('--no-progress', 'never draw a progress bar')
-    .action(async (kind: RecordKind, file: string, options: { format?: string; batchSize?: number; publish: boolean; progress: boolean }) => {
+    .action(async (kind: RecordKind, file: string, options: ImportOptions) => {
       const settings = config();
-      const source = await openRows(file, formatOf(file, options.format));
       const database = await openConfiguredDatabase(settings);
-      const bar = options.progress && process.stderr.isTTY && !process.env.CI ? progressBar(file, source.progress().total) : undefined;
-      let summary: ImportSummary;
       try {
-        summary = await importRows(database.db, kind, source, {
+        const summary = await importFile(database, kind, file, {
+          format: options.format,
           batchSize: options.batchSize ?? settings.importBatchSize,
-          parallelBatches: database.kind === 'postgres' ? 2 : 1,
-          onReject: ({ line, reason }) => {
-            // Above a live bar, clear its line first; it redraws on its next update.
-            process.stderr.write(`${bar ? '\r\x1b[K' : ''}${file}:${line}: ${reason}\n`);
-          },
-          onProgress: (s) => bar?.update(source.progress().read, { rows: s.rows }),
+          progress: options.progress,
         });
-        bar?.update(source.progress().total);
-      } finally {
-        bar?.stop();
-      }
-      if (summary.ignoredColumns.length) process.stderr.write(`${file}: ignored unknown columns: ${summary.ignoredColumns.join(', ')}\n`);
-      try {
-        if (summary.ordersPlaced > 0 && options.publish) await publishPending(settings);
+        if (summary.ordersPlaced > 0 && options.publish) await publishNewOrders(settings, database);
+        process.stdout.write(summaryLine(file, summary) + '\n');
+        if (summary.rejected > 0) process.exitCode = 1;
       } finally {
         await database.close();
-      }
-      process.stdout.write(
-        `${basename(file)}: ${summary.rows} rows: ${summary.inserted} imported, ${summary.updated} updated, ` +
-          `${summary.unchanged} unchanged, ${summary.rejected} rejected\n`,
-      );
-      if (summary.rejected > 0) process.exitCode = 1;
-
-      async function publishPending(s: ReturnType<ConfigSource>) {
-        let connection;
-        try {
-          connection = await openQueueConnection(s);
-        } catch (error) {
-          if (!(error instanceof UserError)) throw error;
-          process.stderr.write(
-            `${summary.ordersPlaced} new orders wait in the outbox (${error.message}); ` +
-              'they are published when `campaign serve` or the workers run\n',
-          );
-          return;
-        }
-        try {
-          await drainOutbox(database.db, connection.queues);
-        } finally {
-          await connection.close();
-        }
       }
     });
 }
 
-function progressBar(file: string, totalBytes: number): SingleBar {
-  const bar = new SingleBar(
-    { format: `${basename(file)} [{bar}] {percentage}% | {rows} rows | {eta_formatted} left`, hideCursor: true, stream: process.stderr },
-    Presets.shades_classic,
-  );
-  bar.start(Math.max(1, totalBytes), 0, { rows: 0 });
-  return bar;
+/** Publishes pending `order.placed` facts now; without Redis they wait for the relay. */
+export async function publishNewOrders(settings: Config, database: Database): Promise<number> {
+  let connection;
+  try {
+    connection = await openQueueConnection(settings);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    process.stderr.write(`new orders wait in the outbox (${error.message}); \`campaign serve\` publishes them once Redis is there\n`);
+    return 0;
+  }
+  try {
+    return await drainOutbox(database.db, connection.queues);
+  } finally {
+    await connection.close();
+  }
 }

@@ -3,6 +3,7 @@
  * publishes new orders to the queue. Stops cleanly on SIGTERM/SIGINT.
  */
 import type { Command } from 'commander';
+import type { Config } from '../../config.ts';
 import { buildServer } from '../../http/server.ts';
 import { createLogger } from '../../log.ts';
 import { startRelay } from '../../outbox/relay.ts';
@@ -14,32 +15,33 @@ export function registerServe(program: Command, config: ConfigSource): void {
     .command('serve')
     .description('run the HTTP API and the outbox relay')
     .option('--migrate', 'apply pending migrations first')
-    .action(async (options: { migrate?: boolean }) => {
-      const settings = config();
-      const logger = createLogger(settings.logLevel, 'serve');
-      const database = await openConfiguredDatabase(settings, { migrate: options.migrate ?? false });
-      const connection = await openQueueConnection(settings);
-      const relay = startRelay(database.db, connection.queues, {
-        onError: (error) => logger.warn({ err: error }, 'outbox relay failed; retrying on the next tick'),
-      });
-      const app = await buildServer({
-        db: database.db,
-        apiToken: settings.apiToken,
-        bodyLimitBytes: settings.apiBodyLimitBytes,
-        relay,
-        redis: connection.redis,
-        logger,
-      });
-      await app.listen({ host: settings.host, port: settings.port });
-      logger.info(`API on ${settings.publicUrl} (OpenAPI at /openapi.json), database ${database.location}`);
-      const stop = async () => {
-        await app.close();
-        await relay.stop();
-        await connection.close();
-        await database.close();
-        process.exit(0);
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-    });
+    .action((options: { migrate?: boolean }) => serve(config(), { migrate: options.migrate ?? false }));
+}
+
+/** Runs until SIGTERM or SIGINT, then closes the server, relay and connections in order. */
+export async function serve(settings: Config, options: { migrate: boolean }): Promise<void> {
+  const logger = createLogger(settings.logLevel, 'serve');
+  const database = await openConfiguredDatabase(settings, { migrate: options.migrate });
+  const connection = await openQueueConnection(settings);
+  const relay = startRelay(database.db, connection.queues, {
+    onError: (error) => logger.warn({ err: error }, 'outbox relay failed; retrying on the next tick'),
+  });
+  const app = await buildServer({
+    db: database.db,
+    apiToken: settings.apiToken,
+    bodyLimitBytes: settings.apiBodyLimitBytes,
+    relay,
+    redis: connection.redis,
+    logger,
+  });
+  await app.listen({ host: settings.host, port: settings.port });
+  process.stdout.write(`API listening on ${settings.publicUrl} (OpenAPI at ${settings.publicUrl}/openapi.json); Ctrl-C stops it\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await app.close();
+  await relay.stop();
+  await connection.close();
+  await database.close();
 }
