@@ -1,0 +1,100 @@
+/**
+ * The render context: everything a template may use, as one zod schema and the type it
+ * infers. `campaign templates check` walks this schema to reject any variable a template
+ * names that is not here, so the schema is the contract between engine and marketers.
+ */
+import { z } from 'zod';
+
+/** A product the email suggests: a cross-sell recommendation or an upsell. */
+export const suggestionSchema = z.object({
+  sku: z.string(),
+  name: z.string(),
+  category: z.string(),
+  /** Decimal string in the shop's currency; format it with `{{money price}}`. */
+  price: z.string(),
+  url: z.string(),
+  /** Image URL; may be empty when the catalog has none. */
+  image: z.string(),
+  /** Why it is suggested, in words, e.g. "bought together with Burr Grinder by 23% of its buyers". */
+  reason: z.string(),
+});
+export type Suggestion = z.infer<typeof suggestionSchema>;
+
+export const orderItemSchema = z.object({
+  sku: z.string(),
+  name: z.string(),
+  category: z.string(),
+  quantity: z.number(),
+  unitPrice: z.string(),
+  url: z.string(),
+  image: z.string(),
+});
+
+export const renderContextSchema = z.object({
+  customer: z.object({
+    id: z.string(),
+    email: z.string(),
+    firstName: z.string(),
+    lastName: z.string(),
+    /** First name, or "there" when the shop does not know it: "Hi {{customer.greetingName}}". */
+    greetingName: z.string(),
+    /** IANA zone the `date` helper formats in. */
+    timezone: z.string(),
+  }),
+  /** The order that enrolled the customer. */
+  order: z.object({
+    id: z.string(),
+    orderedAt: z.string(),
+    total: z.string(),
+    itemCount: z.number(),
+    items: z.array(orderItemSchema),
+  }),
+  /** Complementary products (cross-sell), best first. */
+  recommendations: z.array(suggestionSchema),
+  /** Better versions of what was bought (upsell), best first. */
+  upsells: z.array(suggestionSchema),
+  shop: z.object({
+    name: z.string(),
+    url: z.string(),
+    currency: z.string(),
+    /** Postal address, required in the footer of commercial email. */
+    address: z.string(),
+    supportEmail: z.string(),
+    /** Zone for dates when the customer's is unknown. */
+    timezone: z.string(),
+  }),
+  links: z.object({
+    /** One-click unsubscribe page for this recipient. Every email must link to it. */
+    unsubscribe: z.string(),
+    /** The shop's home page (click-tracked like every link). */
+    shop: z.string(),
+  }),
+  /** The email's rendered preheader (from its front matter). */
+  preheader: z.string(),
+});
+
+/** Everything a template may use. See the field comments for meaning. */
+export type RenderContext = z.infer<typeof renderContextSchema>;
+
+/**
+ * Resolves a dotted path (`customer.firstName`, `order.items`) against the schema.
+ * Returns the schema found there, or undefined when the path does not exist.
+ */
+export function schemaAt(schema: z.ZodType, path: string[]): z.ZodType | undefined {
+  let current: z.ZodType = schema;
+  for (const part of path) {
+    if (current instanceof z.ZodObject) {
+      const next = (current.shape as Record<string, z.ZodType>)[part];
+      if (!next) return undefined;
+      current = next;
+    } else if (current instanceof z.ZodArray && (part === 'length' || /^\d+$/.test(part))) {
+      current = part === 'length' ? z.number() : (current.element as z.ZodType);
+    } else return undefined;
+  }
+  return current;
+}
+
+/** The element schema when `schema` is an array (what `{{#each}}` iterates over). */
+export function elementOf(schema: z.ZodType): z.ZodType | undefined {
+  return schema instanceof z.ZodArray ? (schema.element as z.ZodType) : undefined;
+}

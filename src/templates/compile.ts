@@ -1,0 +1,148 @@
+/**
+ * The compile pipeline, run once per template version:
+ *   assemble (layout + partials) → MJML → HTML, Handlebars kept intact (loops included)
+ *   → every link wrapped in {{#trackLink}}, an open pixel added
+ *   → a plain-text twin made with html-to-text, Handlebars kept intact too
+ *   → both checked to compile with the private Handlebars instance.
+ * Sending then only runs the compiled Handlebars functions (see render.ts).
+ */
+import { createHash } from 'node:crypto';
+import Handlebars from 'handlebars';
+import { convert } from 'html-to-text';
+import mjml2html from 'mjml';
+import { createHandlebars, KNOWN_HELPERS } from './handlebars.ts';
+import { assemble, originOf, TemplateError, type AssembledTemplate, type Diagnostic, type FrontMatter, type TemplateFiles } from './source.ts';
+import { checkVariables } from './variables.ts';
+
+/** Bumped when the pipeline changes what it produces, so content hashes change with it. */
+export const COMPILER_VERSION = 1;
+
+/** What a template version stores: enough to render without MJML or the source files. */
+export interface CompiledTemplate {
+  name: string;
+  /** sha256 of the source files and the compiler version: the version's identity. */
+  contentHash: string;
+  frontMatter: FrontMatter;
+  /** HTML with Handlebars expressions, links wrapped for tracking, the pixel in place. */
+  html: string;
+  /** The plain-text twin, Handlebars too. */
+  text: string;
+  /** Number of `<a href>` links in the HTML, for checks and reports. */
+  linkCount: number;
+}
+
+export interface CompileResult {
+  compiled?: CompiledTemplate;
+  assembled?: AssembledTemplate;
+  diagnostics: Diagnostic[];
+}
+
+const hb = createHandlebars();
+const TRACKED_HREF = /(<a\b[^>]*?\bhref\s*=\s*)("([^"]*)"|'([^']*)')/gi;
+const UNTRACKED = /^(mailto:|tel:|#|\{\{#trackLink\}\})/i;
+
+/** Compiles one email. Errors are returned as diagnostics, never thrown. */
+export async function compileTemplate(set: TemplateFiles, name: string): Promise<CompileResult> {
+  let assembled: AssembledTemplate;
+  try {
+    assembled = assemble(set, name);
+  } catch (error) {
+    if (error instanceof TemplateError) return { diagnostics: error.diagnostics };
+    throw error;
+  }
+  const at = (line: number) => originOf(assembled, line);
+  const diagnostics: Diagnostic[] = [];
+
+  // Handlebars first: a parse error would otherwise surface as nonsense from MJML.
+  const { subject, preheader, from_name: fromName = '' } = assembled.frontMatter;
+  for (const [field, text] of [['subject', subject], ['preheader', preheader], ['from_name', fromName]] as const) {
+    const problem = handlebarsProblem(text);
+    if (problem) diagnostics.push({ file: emailPath(assembled), line: 2, severity: 'error', message: `${field}: ${problem.message}` });
+    else for (const p of checkVariables(text)) diagnostics.push({ file: emailPath(assembled), line: 2, severity: 'error', message: `${field}: ${p.message}` });
+  }
+  const parseProblem = handlebarsProblem(assembled.mjml);
+  if (parseProblem) {
+    diagnostics.push({ ...at(parseProblem.line), severity: 'error', message: `Handlebars: ${parseProblem.message}` });
+    return { assembled, diagnostics };
+  }
+  for (const p of checkVariables(assembled.mjml)) diagnostics.push({ ...at(p.line), severity: 'error', message: p.message });
+
+  const result = (await mjml2html(assembled.mjml, { validationLevel: 'soft', keepComments: false })) as unknown as {
+    html: string;
+    errors: { line: number; message: string }[];
+  };
+  for (const error of result.errors) diagnostics.push({ ...at(error.line), severity: 'error', message: `MJML: ${error.message}` });
+
+  const { html, linkCount } = trackLinks(result.html);
+  const text = toText(html);
+  for (const [part, source] of [['html', html], ['text', text]] as const) {
+    try {
+      hb.precompile(source, { knownHelpers: KNOWN_HELPERS, knownHelpersOnly: true });
+    } catch (error) {
+      diagnostics.push({ file: emailPath(assembled), line: 1, severity: 'error', message: `the compiled ${part} part does not compile: ${(error as Error).message}` });
+    }
+  }
+  if (diagnostics.some((d) => d.severity === 'error')) return { assembled, diagnostics };
+  return {
+    assembled,
+    diagnostics,
+    compiled: { name, contentHash: contentHash(assembled), frontMatter: assembled.frontMatter, html, text, linkCount },
+  };
+}
+
+function emailPath(assembled: AssembledTemplate): string {
+  const origin = assembled.origins.find((o) => o.file.endsWith(`emails/${assembled.name}.mjml`));
+  return origin?.file ?? `templates/emails/${assembled.name}.mjml`;
+}
+
+function handlebarsProblem(source: string): { line: number; message: string } | undefined {
+  try {
+    Handlebars.parse(source);
+    return undefined;
+  } catch (error) {
+    const message = (error as Error).message;
+    const line = Number(/line (\d+)/i.exec(message)?.[1] ?? 1);
+    return { line, message: message.split('\n').filter((l) => l.trim() && !/^-*\^$/.test(l.trim()))[0] ?? message };
+  }
+}
+
+/**
+ * Wraps every `<a href>` in `{{#trackLink}}…{{/trackLink}}` (the helper records the
+ * destination and returns the tracking URL at render time) and adds the open pixel.
+ */
+export function trackLinks(html: string): { html: string; linkCount: number } {
+  let linkCount = 0;
+  const tracked = html.replace(TRACKED_HREF, (whole, prefix: string, _quoted, double?: string, single?: string) => {
+    const href = (double ?? single ?? '').trim();
+    if (!href || UNTRACKED.test(href)) return whole;
+    linkCount += 1;
+    return `${prefix}"{{#trackLink}}${href.replace(/"/g, '&quot;')}{{/trackLink}}"`;
+  });
+  const pixel = '<img src="{{trackOpen}}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0;" />';
+  const withPixel = /<\/body>/i.test(tracked) ? tracked.replace(/<\/body>/i, `${pixel}</body>`) : tracked + pixel;
+  return { html: withPixel, linkCount };
+}
+
+/** The plain-text twin: html-to-text, configured not to touch Handlebars expressions. */
+function toText(html: string): string {
+  return convert(html, {
+    wordwrap: false,
+    selectors: [
+      { selector: 'img', format: 'skip' },
+      { selector: 'head', format: 'skip' },
+      { selector: 'a', options: { hideLinkHrefIfSameAsText: true, linkBrackets: ['(', ')'] } },
+      ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
+      { selector: 'table', format: 'block' },
+      { selector: 'tr', format: 'block' },
+      { selector: 'td', format: 'block' },
+    ],
+  })
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+function contentHash(assembled: AssembledTemplate): string {
+  const hash = createHash('sha256').update(`compiler:${COMPILER_VERSION}\n`);
+  for (const file of Object.keys(assembled.used).sort()) hash.update(`${file}\n${assembled.used[file]}\n`);
+  return hash.digest('hex');
+}
