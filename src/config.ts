@@ -45,6 +45,22 @@ const schema = z
       .positive('must be a positive number of simulated seconds per real second')
       .default(1),
     SHOP_NAME: z.string().default('Demo Shop'),
+    SHOP_URL: url(['http:', 'https:']).default('https://shop.example/'),
+    SHOP_ADDRESS: z.string().min(1).default('1 Demo Street, Springfield 12345, USA'),
+    SHOP_SUPPORT_EMAIL: z.email({ error: 'must be an email address' }).default('help@shop.example'),
+    SHOP_TIMEZONE: z
+      .string()
+      .refine((zone) => {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: zone });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be an IANA time zone such as Europe/Paris')
+      .default('UTC'),
+    MAIL_FROM: z.email({ error: 'must be an email address' }).default('orders@shop.example'),
+    TEMPLATES_DIR: z.string().min(1).default('./templates'),
     SHOP_CURRENCY: z
       .string()
       .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD or EUR')
@@ -82,7 +98,10 @@ export interface Config {
   apiToken: string;
   /** Simulated seconds per real second: 1 in production, thousands in the demo. */
   clockScale: number;
-  shop: { name: string; currency: string };
+  shop: { name: string; currency: string; url: string; address: string; supportEmail: string; timezone: string };
+  /** Envelope and From address of every email; the display name comes from each template. */
+  mailFrom: string;
+  templatesDir: string;
   importBatchSize: number;
   apiBodyLimitBytes: number;
   logLevel: Env['LOG_LEVEL'];
@@ -122,7 +141,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     secretKey: env.SECRET_KEY,
     apiToken: env.API_TOKEN,
     clockScale: env.CLOCK_SCALE,
-    shop: { name: env.SHOP_NAME, currency: env.SHOP_CURRENCY },
+    shop: {
+      name: env.SHOP_NAME,
+      currency: env.SHOP_CURRENCY,
+      url: env.SHOP_URL,
+      address: env.SHOP_ADDRESS,
+      supportEmail: env.SHOP_SUPPORT_EMAIL,
+      timezone: env.SHOP_TIMEZONE,
+    },
+    mailFrom: env.MAIL_FROM,
+    templatesDir: resolve(env.TEMPLATES_DIR),
     importBatchSize: env.IMPORT_BATCH_SIZE,
     apiBodyLimitBytes: env.API_BODY_LIMIT_BYTES,
     logLevel: env.LOG_LEVEL,

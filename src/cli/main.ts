@@ -10,6 +10,7 @@ import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerImport } from './commands/import.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerTemplates } from './commands/templates.ts';
 
 export type ConfigSource = () => Config;
 
@@ -22,6 +23,7 @@ export function buildProgram(config: ConfigSource): Command {
   registerImport(program, config);
   registerServe(program, config);
   registerDemo(program, config);
+  registerTemplates(program, config);
   return program;
 }
 

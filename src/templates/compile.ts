@@ -62,7 +62,16 @@ export async function compileTemplate(set: TemplateFiles, name: string): Promise
   }
   const parseProblem = handlebarsProblem(assembled.mjml);
   if (parseProblem) {
-    diagnostics.push({ ...at(parseProblem.line), severity: 'error', message: `Handlebars: ${parseProblem.message}` });
+    // "if doesn't match each - 30:16" locates the opening tag; find the closing one too.
+    const mismatch = /^(\S+) doesn't match (\S+) - \d+:\d+$/.exec(parseProblem.message);
+    let message = parseProblem.message;
+    if (mismatch) {
+      const lines = assembled.mjml.split('\n');
+      const closeAt = lines.findIndex((l, i) => i >= parseProblem.line - 1 && l.includes(`{{/${mismatch[2]}`));
+      const closing = closeAt >= 0 ? at(closeAt + 1) : undefined;
+      message = `{{#${mismatch[1]}}} opened here is closed by {{/${mismatch[2]}}}${closing ? ` at ${closing.file}:${closing.line}` : ''}`;
+    }
+    diagnostics.push({ ...at(parseProblem.line), severity: 'error', message: `Handlebars: ${message}` });
     return { assembled, diagnostics };
   }
   for (const p of checkVariables(assembled.mjml)) diagnostics.push({ ...at(p.line), severity: 'error', message: p.message });
@@ -101,7 +110,8 @@ function handlebarsProblem(source: string): { line: number; message: string } | 
     return undefined;
   } catch (error) {
     const message = (error as Error).message;
-    const line = Number(/line (\d+)/i.exec(message)?.[1] ?? 1);
+    const located = (error as { lineNumber?: number }).lineNumber;
+    const line = located ?? Number(/line (\d+)/i.exec(message)?.[1] ?? / - (\d+):\d+$/.exec(message)?.[1] ?? 1);
     return { line, message: message.split('\n').filter((l) => l.trim() && !/^-*\^$/.test(l.trim()))[0] ?? message };
   }
 }

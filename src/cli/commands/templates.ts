@@ -1,0 +1,153 @@
+/**
+ * `campaign templates check|publish|list|preview`: what marketers run while writing emails.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { Config } from '../../config.ts';
+import { composeMessage, createTransport } from '../../mail/transport.ts';
+import { openConfiguredDatabase, UserError } from '../../runtime.ts';
+import { checkTemplates } from '../../templates/check.ts';
+import { compileTemplate, type CompiledTemplate } from '../../templates/compile.ts';
+import { buildContext, ContextError } from '../../templates/context.ts';
+import { Renderer, unsubscribeUrl } from '../../templates/render.ts';
+import { emailNames, formatDiagnostic, loadTemplateFiles, type Diagnostic } from '../../templates/source.ts';
+import { findTemplateVersion, listTemplates, publishTemplate } from '../../templates/store.ts';
+import type { ConfigSource } from '../main.ts';
+
+export function registerTemplates(program: Command, config: ConfigSource): void {
+  const templates = program.command('templates').description('author, check, preview and publish email templates');
+  const dirOption = ['--dir <path>', 'templates folder (default: TEMPLATES_DIR or ./templates)'] as const;
+
+  templates
+    .command('check')
+    .description('report every error (exit 1) and warning in the templates, with file:line')
+    .argument('[names...]', 'emails to check (default: all)')
+    .option(...dirOption)
+    .action(async (names: string[], options: { dir?: string }) => {
+      const set = await loadTemplateFiles(options.dir ?? config().templatesDir);
+      const chosen = names.length ? names : emailNames(set);
+      const { diagnostics } = await checkTemplates(set, chosen);
+      for (const d of diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+      const errors = diagnostics.filter((d) => d.severity === 'error').length;
+      process.stdout.write(`${chosen.length} emails checked: ${errors} errors, ${diagnostics.length - errors} warnings\n`);
+      if (errors) process.exitCode = 1;
+    });
+
+  templates
+    .command('publish')
+    .description('compile and store an immutable version of each email (nothing is stored if any has an error)')
+    .argument('[names...]', 'emails to publish (default: all)')
+    .option(...dirOption)
+    .action(async (names: string[], options: { dir?: string }) => {
+      const settings = config();
+      const set = await loadTemplateFiles(options.dir ?? settings.templatesDir);
+      const chosen = names.length ? names : emailNames(set);
+      const { diagnostics } = await checkTemplates(set, chosen);
+      printAndRefuseErrors(diagnostics, 'nothing was published');
+      const database = await openConfiguredDatabase(settings);
+      try {
+        for (const name of chosen) {
+          const result = await compileTemplate(set, name);
+          const version = await publishTemplate(database.db, result.compiled!, result.assembled!);
+          process.stdout.write(
+            `${name}: ${version.created ? 'published' : 'unchanged,'} version ${version.id} (${version.contentHash.slice(0, 12)})\n`,
+          );
+        }
+      } finally {
+        await database.close();
+      }
+    });
+
+  templates
+    .command('list')
+    .description('published templates and their newest versions')
+    .action(async () => {
+      const database = await openConfiguredDatabase(config());
+      try {
+        const rows = await listTemplates(database.db);
+        if (rows.length === 0) process.stdout.write('no templates published yet: run `campaign templates publish`\n');
+        for (const r of rows)
+          process.stdout.write(`${r.name.padEnd(24)} version ${r.latestId} (${r.contentHash.slice(0, 12)}), ${r.versions} in all, published ${new Date(r.publishedAt).toISOString()}\n`);
+      } finally {
+        await database.close();
+      }
+    });
+
+  templates
+    .command('preview')
+    .description("render an email for a real customer's data and recommendations")
+    .argument('<name>', 'the email, e.g. thank-you')
+    .requiredOption('--customer <id>', 'customer_id of the customer to render for')
+    .option('--order <id>', 'order_id of the trigger order (default: their latest order)')
+    .option('--out <file.html>', 'write the HTML here')
+    .option('--text <file.txt>', 'write the plain-text part here')
+    .option('--version <id>', 'render a published version instead of the files', (v) => Number.parseInt(v, 10))
+    .option('--send-test <email>', 'also send it to this address through SMTP_URL')
+    .option(...dirOption)
+    .action(async (name: string, options: PreviewOptions) => {
+      const settings = config();
+      if (!options.out && !options.text && !options.sendTest) throw new UserError('say where the preview goes: --out FILE.html, --text FILE.txt or --send-test EMAIL');
+      if (options.sendTest && !settings.smtpUrl) throw new UserError('set SMTP_URL to send a test email');
+      const database = await openConfiguredDatabase(settings);
+      try {
+        const compiled = await templateFor(database.db, settings, name, options);
+        const context = await buildContext(database.db, settings, {
+          customerId: options.customer,
+          orderId: options.order,
+          links: { unsubscribe: unsubscribeUrl(settings.publicUrl, settings.secretKey, 0, 0), shop: settings.shop.url },
+        }).catch((error: unknown) => {
+          throw error instanceof ContextError ? new UserError(error.message) : error;
+        });
+        const email = new Renderer(compiled).render(context, { mode: 'preview' });
+        if (options.out) await writeFile(options.out, email.html);
+        if (options.text) await writeFile(options.text, email.text + '\n');
+        process.stdout.write(`subject: ${email.subject}\npreheader: ${email.preheader}\n`);
+        process.stdout.write(`recommendations: ${context.recommendations.map((r) => r.name).join(', ') || 'none'}\n`);
+        process.stdout.write(`upsells: ${context.upsells.map((r) => r.name).join(', ') || 'none'}\n`);
+        if (options.out) process.stdout.write(`html: ${options.out} (${(Buffer.byteLength(email.html) / 1024).toFixed(1)} KB)\n`);
+        if (options.sendTest) {
+          const transport = createTransport(settings.smtpUrl!);
+          try {
+            const info = await transport.sendMail(
+              composeMessage({ ...email, subject: `[TEST] ${email.subject}` }, { to: options.sendTest, fromAddress: settings.mailFrom }),
+            );
+            process.stdout.write(`test sent to ${options.sendTest}: ${info.response}\n`);
+          } catch (error) {
+            throw new UserError(`the SMTP server refused the test email: ${(error as Error).message}`);
+          } finally {
+            transport.close();
+          }
+        }
+      } finally {
+        await database.close();
+      }
+    });
+}
+
+interface PreviewOptions {
+  customer: string;
+  order?: string;
+  out?: string;
+  text?: string;
+  version?: number;
+  sendTest?: string;
+  dir?: string;
+}
+
+async function templateFor(db: Parameters<typeof findTemplateVersion>[0], settings: Config, name: string, options: PreviewOptions): Promise<CompiledTemplate> {
+  if (options.version !== undefined) {
+    const stored = await findTemplateVersion(db, { id: options.version });
+    if (!stored || stored.name !== name) throw new UserError(`no published version ${options.version} of "${name}"`);
+    return stored.compiled;
+  }
+  const set = await loadTemplateFiles(options.dir ?? settings.templatesDir);
+  const result = await compileTemplate(set, name);
+  printAndRefuseErrors(result.diagnostics, 'no preview was made');
+  return result.compiled!;
+}
+
+function printAndRefuseErrors(diagnostics: Diagnostic[], consequence: string): void {
+  for (const d of diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  if (errors) throw new UserError(`${errors} template errors; ${consequence}`);
+}

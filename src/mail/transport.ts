@@ -1,0 +1,41 @@
+/**
+ * The SMTP side: one pooled nodemailer transport per process from SMTP_URL, and the
+ * composition of a rendered email into a MIME message with its plain-text part.
+ */
+import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
+import type { RenderedEmail } from '../templates/render.ts';
+
+export function createTransport(smtpUrl: string, options: { maxConnections?: number } = {}): Transporter<SMTPPool.SentMessageInfo> {
+  const url = new URL(smtpUrl);
+  return nodemailer.createTransport({
+    pool: true,
+    host: url.hostname,
+    port: Number(url.port || (url.protocol === 'smtps:' ? 465 : 587)),
+    secure: url.protocol === 'smtps:',
+    auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
+    maxConnections: options.maxConnections ?? 5,
+    // A local or test server may offer STARTTLS with a self-signed certificate.
+    tls: { rejectUnauthorized: url.searchParams.get('tls') !== 'insecure' },
+  } as SMTPPool.Options);
+}
+
+export interface Envelope {
+  to: string;
+  fromAddress: string;
+  headers?: Record<string, string>;
+  messageId?: string;
+}
+
+/** The nodemailer message for a rendered email: HTML, its text part, subject and sender. */
+export function composeMessage(email: RenderedEmail, envelope: Envelope): SendMailOptions {
+  return {
+    from: email.fromName ? { name: email.fromName, address: envelope.fromAddress } : envelope.fromAddress,
+    to: envelope.to,
+    subject: email.subject,
+    html: email.html,
+    text: email.text,
+    headers: envelope.headers,
+    messageId: envelope.messageId,
+  };
+}
