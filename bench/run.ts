@@ -5,8 +5,9 @@
 import { writeFileSync } from 'node:fs';
 import type { Benchmark, BenchResult } from './harness.ts';
 import { importBenchmark } from './import.ts';
+import { renderBenchmark } from './render.ts';
 
-const BENCHMARKS: Benchmark[] = [importBenchmark];
+const BENCHMARKS: Benchmark[] = [importBenchmark, renderBenchmark];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

@@ -59,15 +59,15 @@ describe('starter templates', () => {
         expect(verifyToken(href.slice(`${PUBLIC_URL}/u/`.length), SECRET)).toEqual({ kind: 'unsubscribe', message: 77, customer: 42 });
         continue;
       }
-      expect(href.startsWith(`${PUBLIC_URL}/t/c/`), href).toBe(true);
-      const token = verifyToken(href.slice(`${PUBLIC_URL}/t/c/`.length), SECRET);
-      expect(token).toMatchObject({ kind: 'click', message: 77 });
-      expect(email.links[token!.link!]).toMatch(/^https:\/\/shop\.example\//);
+      const [, token, index] = /^https:\/\/track\.example\/t\/c\/([^/]+)\/(\d+)$/.exec(href) ?? [];
+      expect(token, href).toBeDefined();
+      expect(verifyToken(token!, SECRET)).toEqual({ kind: 'message', message: 77 });
+      expect(email.links[Number(index)]).toMatch(/^https:\/\/shop\.example\//);
     }
     expect(hrefs.some((h) => h.startsWith(`${PUBLIC_URL}/u/`))).toBe(true);
     const pixel = [...email.html.matchAll(/<img\b[^>]*src="([^"]*\/t\/o\/[^"]*)"/g)].map((m) => m[1]!);
     expect(pixel).toHaveLength(1);
-    expect(verifyToken(pixel[0]!.replace(`${PUBLIC_URL}/t/o/`, '').replace(/\.gif$/, ''), SECRET)).toEqual({ kind: 'open', message: 77 });
+    expect(verifyToken(pixel[0]!.replace(`${PUBLIC_URL}/t/o/`, '').replace(/\.gif$/, ''), SECRET)).toEqual({ kind: 'message', message: 77 });
     // The text part carries the same tracking links, never a bare destination.
     for (const url of email.text.match(/https?:\/\/\S+/g) ?? []) expect(url.startsWith(PUBLIC_URL)).toBe(true);
   });
@@ -94,7 +94,7 @@ describe('starter templates', () => {
     const second = renderer.render(sendContext(2), send(2));
     expect(first.html).not.toBe(second.html);
     expect(first.links).toEqual(second.links);
-    expect(compiled.get('upgrade')!.html).toContain('{{#trackLink}}');
+    expect(compiled.get('upgrade')!.html).toContain('{{trackHref url}}');
     expect(compiled.get('upgrade')!.html).not.toContain('<mj-');
   });
 });

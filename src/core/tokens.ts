@@ -1,31 +1,39 @@
 /**
- * Signed tokens for tracking links: `<payload>.<signature>`, both base64url. The payload
- * names the message (and link) it was made for, so a token cannot be moved to another
- * message, link or customer, and without SECRET_KEY it cannot be forged.
+ * Signed tokens for tracking links: `<payload>.<signature>`, both base64url, signed with
+ * HMAC-SHA256 under SECRET_KEY. A token names the message it was made for (and, for an
+ * unsubscribe, the customer), so it cannot be forged or moved to another message or
+ * customer.
+ *
+ * One `message` token serves a message's open pixel and all its click links
+ * (`/t/c/<token>/<link index>`): the index only chooses among destinations stored with that
+ * very message, so it needs no signature of its own, and a send signs twice, not per link.
+ * Unsubscribe tokens are a kind apart, so a click URL cannot be replayed as an unsubscribe.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
-export type TokenKind = 'click' | 'open' | 'unsubscribe';
+export type TokenKind = 'message' | 'unsubscribe';
 
 export interface TokenPayload {
   kind: TokenKind;
   /** messages.id */
   message: number;
-  /** Link index within the message, for clicks. */
-  link?: number;
   /** customers.id, for unsubscribes. */
   customer?: number;
 }
 
-const KIND = { click: 'c', open: 'o', unsubscribe: 'u' } as const;
-const KIND_BACK: Record<string, TokenKind> = { c: 'click', o: 'open', u: 'unsubscribe' };
+const KIND = { message: 'm', unsubscribe: 'u' } as const;
+const KIND_BACK: Record<string, TokenKind> = { m: 'message', u: 'unsubscribe' };
 
+// A KeyObject per secret spares the key setup on every signature.
+const keys = new Map<string, KeyObject>();
 function sign(body: string, secret: string): string {
-  return createHmac('sha256', secret).update(body).digest().subarray(0, 16).toString('base64url');
+  let key = keys.get(secret);
+  if (!key) keys.set(secret, (key = createSecretKey(Buffer.from(secret))));
+  return createHmac('sha256', key).update(body).digest().subarray(0, 16).toString('base64url');
 }
 
 export function signToken(payload: TokenPayload, secret: string): string {
-  const parts = [KIND[payload.kind], payload.message.toString(36), (payload.link ?? payload.customer ?? 0).toString(36)];
+  const parts = [KIND[payload.kind], payload.message.toString(36), (payload.customer ?? 0).toString(36)];
   const body = Buffer.from(parts.join('.')).toString('base64url');
   return `${body}.${sign(body, secret)}`;
 }
@@ -37,13 +45,10 @@ export function verifyToken(token: string, secret: string): TokenPayload | undef
   const expected = Buffer.from(sign(body, secret));
   const given = Buffer.from(signature);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
-  const [kind, message, third] = Buffer.from(body, 'base64url').toString().split('.');
+  const [kind, message, customer] = Buffer.from(body, 'base64url').toString().split('.');
   const k = KIND_BACK[kind ?? ''];
-  if (!k || !message || third === undefined) return undefined;
-  const m = Number.parseInt(message, 36);
-  const n = Number.parseInt(third, 36);
-  if (!Number.isSafeInteger(m) || !Number.isSafeInteger(n)) return undefined;
-  if (k === 'click') return { kind: k, message: m, link: n };
-  if (k === 'unsubscribe') return { kind: k, message: m, customer: n };
-  return { kind: k, message: m };
+  const m = Number.parseInt(message ?? '', 36);
+  const c = Number.parseInt(customer ?? '', 36);
+  if (!k || !Number.isSafeInteger(m) || !Number.isSafeInteger(c)) return undefined;
+  return k === 'unsubscribe' ? { kind: k, message: m, customer: c } : { kind: k, message: m };
 }

@@ -17,7 +17,7 @@ export interface CheckReport {
   compiled: CompiledTemplate[];
 }
 
-const UNSUBSCRIBE_LINK = /\{\{#trackLink\}\}\s*\{\{\{?\s*(@root\.)?links\.unsubscribe\s*\}?\}\}\s*\{\{\/trackLink\}\}/;
+const UNSUBSCRIBE_LINK = /\{\{trackHref (@root\.)?links\.unsubscribe\}\}/;
 const IMAGE_TAG = /<(mj-image|img)\b[^>]*>/gi;
 
 export async function checkTemplates(set: TemplateFiles, names = emailNames(set)): Promise<CheckReport> {

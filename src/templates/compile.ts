@@ -39,7 +39,8 @@ export interface CompileResult {
 
 const hb = createHandlebars();
 const TRACKED_HREF = /(<a\b[^>]*?\bhref\s*=\s*)("([^"]*)"|'([^']*)')/gi;
-const UNTRACKED = /^(mailto:|tel:|#|\{\{#trackLink\}\})/i;
+const UNTRACKED = /^(mailto:|tel:|#|\{\{#trackLink\}\}|\{\{trackHref )/i;
+const ONE_VALUE = /^\{\{\s*(@?[\w.\/]+)\s*\}\}$/;
 
 /** Compiles one email. Errors are returned as diagnostics, never thrown. */
 export async function compileTemplate(set: TemplateFiles, name: string): Promise<CompileResult> {
@@ -117,8 +118,10 @@ function handlebarsProblem(source: string): { line: number; message: string } | 
 }
 
 /**
- * Wraps every `<a href>` in `{{#trackLink}}…{{/trackLink}}` (the helper records the
- * destination and returns the tracking URL at render time) and adds the open pixel.
+ * Turns every `<a href>` into a tracked one: `{{trackHref x}}` when the href is one value
+ * or a literal, `{{#trackLink}}…{{/trackLink}}` when it is composed (`{{url}}#reviews`).
+ * At render time the helper records the destination and returns the tracking URL. Then the
+ * open pixel is added.
  */
 export function trackLinks(html: string): { html: string; linkCount: number } {
   let linkCount = 0;
@@ -126,11 +129,18 @@ export function trackLinks(html: string): { html: string; linkCount: number } {
     const href = (double ?? single ?? '').trim();
     if (!href || UNTRACKED.test(href)) return whole;
     linkCount += 1;
+    const value = ONE_VALUE.exec(href);
+    if (value) return `${prefix}"{{trackHref ${value[1]}}}"`;
+    if (!href.includes('{{')) return `${prefix}"{{trackHref ${JSON.stringify(decodeEntities(href))}}}"`;
     return `${prefix}"{{#trackLink}}${href.replace(/"/g, '&quot;')}{{/trackLink}}"`;
   });
   const pixel = '<img src="{{trackOpen}}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0;" />';
   const withPixel = /<\/body>/i.test(tracked) ? tracked.replace(/<\/body>/i, `${pixel}</body>`) : tracked + pixel;
   return { html: withPixel, linkCount };
+}
+
+function decodeEntities(href: string): string {
+  return href.replace(/&amp;/g, '&').replace(/&quot;/g, '"');
 }
 
 /** The plain-text twin: html-to-text, configured not to touch Handlebars expressions. */

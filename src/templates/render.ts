@@ -7,7 +7,7 @@ import type { TemplateDelegate } from 'handlebars';
 import type { RenderContext } from '../core/render-context.ts';
 import { signToken } from '../core/tokens.ts';
 import type { CompiledTemplate } from './compile.ts';
-import { createHandlebars, KNOWN_HELPERS, type LinkTracker } from './handlebars.ts';
+import { createHandlebars, KNOWN_HELPERS, unescaped, type LinkTracker } from './handlebars.ts';
 
 export interface RenderedEmail {
   subject: string;
@@ -24,64 +24,76 @@ export interface RenderedEmail {
 export type Tracking = { mode: 'send'; publicUrl: string; secret: string; messageId: number } | { mode: 'preview' };
 
 const hb = createHandlebars();
+const UNSAFE = /["'<>&`=\s]/;
 const BLANK_GIF = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
 
 /** A compiled template version, ready to render many recipients. Build once per version. */
 export class Renderer {
-  private readonly html: TemplateDelegate;
-  private readonly text: TemplateDelegate;
-  private readonly subject: TemplateDelegate;
-  private readonly preheader: TemplateDelegate;
-  private readonly fromName: TemplateDelegate;
+  /**
+   * Every part of the email as one template: the preheader, subject, sender name and text
+   * are captured into `data.parts` (unescaped), then the HTML is the output. Handlebars
+   * has a set-up cost per template call, so one call per recipient, not five.
+   */
+  private readonly email: TemplateDelegate;
 
   constructor(readonly template: CompiledTemplate) {
-    const options = { knownHelpers: KNOWN_HELPERS, knownHelpersOnly: true };
-    this.html = hb.compile(template.html, options);
-    this.text = hb.compile(template.text, { ...options, noEscape: true });
-    this.subject = hb.compile(template.frontMatter.subject, { ...options, noEscape: true });
-    this.preheader = hb.compile(template.frontMatter.preheader, { ...options, noEscape: true });
-    this.fromName = hb.compile(template.frontMatter.from_name ?? '', { ...options, noEscape: true });
+    const { subject, preheader, from_name: fromName = '' } = template.frontMatter;
+    const capture = (name: string, source: string) => `{{#capture "${name}"}}${unescaped(source)}{{/capture}}`;
+    const source =
+      capture('preheader', preheader) + capture('subject', subject) + capture('fromName', fromName) + capture('text', template.text) + template.html;
+    this.email = hb.compile(source, { knownHelpers: KNOWN_HELPERS, knownHelpersOnly: true });
   }
 
   render(context: Omit<RenderContext, 'preheader'>, tracking: Tracking): RenderedEmail {
     const tracker = createTracker(tracking);
-    const data = { tracker: tracker.api };
-    const preheader = oneLine(this.preheader(context, { data }));
-    const full = { ...context, preheader };
+    const parts: Record<string, string> = {};
+    // A fresh root object: the captured preheader is written into it.
+    const root: RenderContext = { ...context, preheader: '' };
+    const html = this.email(root, { data: { tracker: tracker.api, parts } });
     return {
-      subject: oneLine(this.subject(full, { data })),
-      fromName: oneLine(this.fromName(full, { data })),
-      preheader,
-      html: this.html(full, { data }),
-      text: this.text(full, { data }).replace(/\n{3,}/g, '\n\n'),
+      subject: oneLine(parts.subject ?? ''),
+      fromName: oneLine(parts.fromName ?? ''),
+      preheader: root.preheader,
+      html,
+      text: tidyText(parts.text ?? ''),
       links: tracker.links,
     };
   }
 }
 
+function tidyText(text: string): string {
+  return text.includes('\n\n\n') ? text.replace(/\n{3,}/g, '\n\n') : text;
+}
+
 function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  return /\s\s|[\n\r\t]|^\s|\s$/.test(text) ? text.replace(/\s+/g, ' ').trim() : text;
 }
 
 function createTracker(tracking: Tracking): { api: LinkTracker; links: string[] } {
   const links: string[] = [];
   if (tracking.mode === 'preview') return { links, api: { click: (destination) => destination, open: () => BLANK_GIF } };
   const { publicUrl, secret, messageId } = tracking;
+  const unsubscribePrefix = `${publicUrl}/u/`;
+  const token = signToken({ kind: 'message', message: messageId }, secret);
+  const clickPrefix = `${publicUrl}/t/c/${token}/`;
   const indexOf = new Map<string, number>();
   return {
     links,
     api: {
+      // publicUrl is a validated URL and the rest is base64url and digits.
+      safe: !UNSAFE.test(publicUrl),
       click(destination) {
-        // Links into the engine itself (unsubscribe) are already tracked where they land.
-        if (destination.startsWith(`${publicUrl}/u/`)) return destination;
+        // Links into the engine itself (unsubscribe) are already tracked where they land;
+        // one with characters the engine never makes is tracked like any other link.
+        if (destination.startsWith(unsubscribePrefix) && !UNSAFE.test(destination)) return destination;
         let index = indexOf.get(destination);
         if (index === undefined) {
           index = links.push(destination) - 1;
           indexOf.set(destination, index);
         }
-        return `${publicUrl}/t/c/${signToken({ kind: 'click', message: messageId, link: index }, secret)}`;
+        return clickPrefix + index;
       },
-      open: () => `${publicUrl}/t/o/${signToken({ kind: 'open', message: messageId }, secret)}.gif`,
+      open: () => `${publicUrl}/t/o/${token}.gif`,
     },
   };
 }
