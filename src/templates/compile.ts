@@ -145,7 +145,9 @@ function decodeEntities(href: string): string {
 
 /** The plain-text twin: html-to-text, configured not to touch Handlebars expressions. */
 function toText(html: string): string {
-  return convert(html, {
+  // A linked image has no words: in text it would be a bare URL line, so drop it.
+  const withoutImageLinks = html.replace(/<a\b[^>]*>\s*<img\b[^>]*>\s*<\/a>/gi, '');
+  return convert(withoutImageLinks, {
     wordwrap: false,
     selectors: [
       { selector: 'img', format: 'skip' },
