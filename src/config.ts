@@ -61,6 +61,7 @@ const schema = z
       .default('UTC'),
     MAIL_FROM: z.email({ error: 'must be an email address' }).default('orders@shop.example'),
     TEMPLATES_DIR: z.string().min(1).default('./templates'),
+    RECS_RULES_FILE: z.string().min(1).default('./config/recommendations.yaml'),
     SHOP_CURRENCY: z
       .string()
       .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD or EUR')
@@ -102,6 +103,7 @@ export interface Config {
   /** Envelope and From address of every email; the display name comes from each template. */
   mailFrom: string;
   templatesDir: string;
+  recsRulesFile: string;
   importBatchSize: number;
   apiBodyLimitBytes: number;
   logLevel: Env['LOG_LEVEL'];
@@ -151,6 +153,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     mailFrom: env.MAIL_FROM,
     templatesDir: resolve(env.TEMPLATES_DIR),
+    recsRulesFile: resolve(env.RECS_RULES_FILE),
     importBatchSize: env.IMPORT_BATCH_SIZE,
     apiBodyLimitBytes: env.API_BODY_LIMIT_BYTES,
     logLevel: env.LOG_LEVEL,

@@ -9,6 +9,7 @@ import { UserError } from '../runtime.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerImport } from './commands/import.ts';
+import { registerRecs } from './commands/recs.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTemplates } from './commands/templates.ts';
 
@@ -24,6 +25,7 @@ export function buildProgram(config: ConfigSource): Command {
   registerServe(program, config);
   registerDemo(program, config);
   registerTemplates(program, config);
+  registerRecs(program, config);
   return program;
 }
 

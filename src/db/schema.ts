@@ -7,6 +7,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  customType,
   bigint,
   bigserial,
   boolean,
@@ -22,6 +23,9 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+
+/** Raw bytes; pg hands back a Buffer, PGlite a Uint8Array. */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
 
 const money = (name: string) => numeric(name, { precision: 16, scale: 4 });
 const time = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -143,12 +147,17 @@ export const copurchasePairs = pgTable(
   (t) => [primaryKey({ columns: [t.productId, t.relatedProductId] })],
 );
 
-/** One row: how far the statistics have read the order items, and over how many orders. */
+/**
+ * One row: how far the statistics have read the order items, over how many orders, and
+ * the full pair counts (serialised typed arrays) that an incremental update continues from.
+ */
 export const copurchaseState = pgTable('copurchase_state', {
   id: integer('id').primaryKey().default(1),
   orders: integer('orders').notNull(),
+  pairs: integer('pairs').notNull().default(0),
   lastOrderId: bigint('last_order_id', { mode: 'number' }).notNull(),
   builtAt: time('built_at').notNull(),
+  counts: bytea('counts'),
 });
 
 // ---------------------------------------------------------------- templates and sequences

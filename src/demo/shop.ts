@@ -67,6 +67,8 @@ export interface DemoProduct {
   category: string;
   price: number;
   tier: number;
+  /** Model line: accessories of the same line fit each other (the planted SKU-level truth). */
+  variant: number;
 }
 
 /** The catalog: every family × name × variant × tier. */
@@ -82,6 +84,7 @@ export function demoCatalog(variants = 8): DemoProduct[] {
             category: family.category,
             price: Math.round(family.basePrice * factor * (0.85 + v * 0.04) * 100) / 100,
             tier,
+            variant: v,
           });
     }),
   );
@@ -119,9 +122,16 @@ export function writeDemoShop(dir: string, size: ShopSize, now: Date): { product
       const at = new Date(start + day * 86_400_000 + Math.floor(random() * 86_400_000)).toISOString();
       const customer = `cust-${1 + Math.floor(random() * size.customers)}`;
       const anchor = pick(FAMILIES);
-      const lines: DemoProduct[] = [pick(byCategory.get(anchor.category)!)];
-      // Planted truth: each complement joins the basket with probability 0.35.
-      for (const complement of anchor.complements) if (random() < 0.35) lines.push(pick(byCategory.get(complement)!));
+      const first = pick(byCategory.get(anchor.category)!);
+      const lines: DemoProduct[] = [first];
+      // Planted truth: each complement joins the basket with probability 0.35, and 70% of
+      // the time it is one of the same model line (the grinder that fits that machine).
+      for (const complement of anchor.complements)
+        if (random() < 0.35) {
+          const all = byCategory.get(complement)!;
+          const fitting = all.filter((p) => p.variant === first.variant);
+          lines.push(pick(random() < 0.7 && fitting.length ? fitting : all));
+        }
       if (random() < 0.15) lines.push(pick(catalog));
       for (const p of lines) orders.push(`demo-${orderNo},${customer},${at},${p.sku},${1 + Math.floor(random() * 2)},${p.price.toFixed(2)}`);
     }

@@ -6,7 +6,8 @@ import { sql } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import type { RenderContext } from '../core/render-context.ts';
 import { queryRows, type Db } from '../db/client.ts';
-import { coPurchased, upsellsFor } from '../recs/simple.ts';
+import { DEFAULT_RULES, type Rules, type Strategy } from '../core/recommend.ts';
+import { recommendationsFor } from '../recs/service.ts';
 
 export class ContextError extends Error {
   override name = 'ContextError';
@@ -19,6 +20,8 @@ export interface ContextRequest {
   links: RenderContext['links'];
   recommendations?: number;
   upsells?: number;
+  strategy?: Strategy;
+  rules?: Rules;
 }
 
 export async function buildContext(db: Db, config: Pick<Config, 'shop'>, request: ContextRequest): Promise<Omit<RenderContext, 'preheader'>> {
@@ -66,8 +69,14 @@ export async function buildContext(db: Db, config: Pick<Config, 'shop'>, request
         image: i.image_url ?? '',
       })),
     },
-    recommendations: await coPurchased(db, order.id, request.recommendations ?? 4),
-    upsells: await upsellsFor(db, order.id, request.upsells ?? 2),
+    ...(await recommendationsFor(db, {
+      customerId: customer.id,
+      orderId: order.id,
+      strategy: request.strategy ?? 'co-purchase',
+      rules: request.rules ?? DEFAULT_RULES,
+      recommendations: request.recommendations,
+      upsells: request.upsells,
+    })),
     shop: { ...config.shop },
     links: request.links,
   };

@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Config } from '../../config.ts';
 import { composeMessage, createTransport } from '../../mail/transport.ts';
+import { loadRules } from '../../recs/rules.ts';
 import { openConfiguredDatabase, UserError } from '../../runtime.ts';
 import { checkTemplates } from '../../templates/check.ts';
 import { compileTemplate, type CompiledTemplate } from '../../templates/compile.ts';
@@ -95,6 +96,7 @@ export function registerTemplates(program: Command, config: ConfigSource): void 
           customerId: options.customer,
           orderId: options.order,
           links: { unsubscribe: unsubscribeUrl(settings.publicUrl, settings.secretKey, 0, 0), shop: settings.shop.url },
+          rules: await loadRules(settings.recsRulesFile),
         }).catch((error: unknown) => {
           throw error instanceof ContextError ? new UserError(error.message) : error;
         });

@@ -1,0 +1,137 @@
+/**
+ * `campaign recs build|related|customer|backtest`: build the co-purchase statistics and
+ * look at what they recommend.
+ */
+import { Option, type Command } from 'commander';
+import { sql } from 'drizzle-orm';
+import { STRATEGIES, type Strategy } from '../../core/recommend.ts';
+import { queryRows } from '../../db/client.ts';
+import { backtest } from '../../recs/backtest.ts';
+import { buildStatistics } from '../../recs/build.ts';
+import { loadRules, RulesError } from '../../recs/rules.ts';
+import { recommendationsFor } from '../../recs/service.ts';
+import { openConfiguredDatabase, UserError } from '../../runtime.ts';
+import type { ConfigSource } from '../main.ts';
+
+const int = (value: string) => {
+  const n = Number.parseInt(value, 10);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`expected a positive whole number, got "${value}"`);
+  return n;
+};
+const print = (json: boolean | undefined, value: unknown, text: () => string) =>
+  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text() + '\n');
+
+export function registerRecs(program: Command, config: ConfigSource): void {
+  const recs = program.command('recs').description('co-purchase statistics and recommendations');
+  const withDb = async <T>(fn: (db: Awaited<ReturnType<typeof openConfiguredDatabase>>['db']) => Promise<T>): Promise<T> => {
+    const database = await openConfiguredDatabase(config());
+    try {
+      return await fn(database.db);
+    } finally {
+      await database.close();
+    }
+  };
+  const rules = async () =>
+    loadRules(config().recsRulesFile).catch((error: unknown) => {
+      throw error instanceof RulesError ? new UserError(error.message) : error;
+    });
+
+  recs
+    .command('build')
+    .description('update the statistics with orders added since the last build (or rebuild with --full)')
+    .option('--full', 'rebuild from every order')
+    .option('--neighbours <n>', 'neighbours kept per product', int, 10)
+    .option('--json', 'print the result as JSON')
+    .action((options: { full?: boolean; neighbours: number; json?: boolean }) =>
+      withDb(async (db) => {
+        const started = Date.now();
+        const result = await buildStatistics(db, { full: options.full ?? false, neighbours: options.neighbours });
+        print(options.json, result, () =>
+          `${result.mode} build: ${result.ordersRead} orders read, ${result.totalOrders} in all, ${result.products} products, ` +
+          `${result.pairs} product pairs, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        );
+      }),
+    );
+
+  recs
+    .command('related')
+    .description('the products bought with SKU, best first')
+    .argument('<sku>')
+    .option('--limit <n>', 'how many', int, 10)
+    .option('--json', 'print JSON: [{ sku, pairOrders, support, confidence, lift, score }]')
+    .action((sku: string, options: { limit: number; json?: boolean }) =>
+      withDb(async (db) => {
+        const [product] = await queryRows<{ id: number }>(db, sql`select id from products where sku = ${sku}`);
+        if (!product) throw new UserError(`no product "${sku}"`);
+        const rows = await queryRows<{ sku: string; name: string; pair_orders: number; support: number; confidence: number; lift: number; score: number }>(
+          db,
+          sql`select p.sku, p.name, c.pair_orders, c.support, c.confidence, c.lift, c.score
+              from copurchase_pairs c join products p on p.id = c.related_product_id
+              where c.product_id = ${product.id} order by c.score desc, p.id limit ${options.limit}`,
+        );
+        const related = rows.map((r) => ({ sku: r.sku, pairOrders: r.pair_orders, support: r.support, confidence: r.confidence, lift: r.lift, score: r.score }));
+        print(options.json, related, () =>
+          related.length
+            ? rows.map((r) => `${r.sku.padEnd(12)} ${r.name.padEnd(36)} ${String(r.pair_orders).padStart(5)} orders  conf ${(r.confidence * 100).toFixed(1)}%  lift ${r.lift.toFixed(2)}  score ${r.score.toFixed(4)}`).join('\n')
+            : `nothing is bought with ${sku} more than chance (or \`campaign recs build\` has not run)`,
+        );
+      }),
+    );
+
+  recs
+    .command('customer')
+    .description("recommendations for a customer's order (their latest by default)")
+    .argument('<customer_id>')
+    .option('--order <order_id>', 'the trigger order')
+    .addOption(new Option('--strategy <name>', 'recommendation strategy').choices(STRATEGIES).default('co-purchase'))
+    .option('--json', 'print JSON')
+    .action((customerId: string, options: { order?: string; strategy: Strategy; json?: boolean }) =>
+      withDb(async (db) => {
+        const [row] = await queryRows<{ customer: number; order: number; external_id: string }>(
+          db,
+          options.order
+            ? sql`select c.id as customer, o.id as order, o.external_id from customers c join orders o on o.customer_id = c.id
+                  where c.external_id = ${customerId} and o.external_id = ${options.order}`
+            : sql`select c.id as customer, o.id as order, o.external_id from customers c join orders o on o.customer_id = c.id
+                  where c.external_id = ${customerId} order by o.ordered_at desc, o.id desc limit 1`,
+        );
+        if (!row) throw new UserError(options.order ? `customer "${customerId}" has no order "${options.order}"` : `no customer "${customerId}" with an order`);
+        const result = await recommendationsFor(db, { customerId: row.customer, orderId: row.order, strategy: options.strategy, rules: await rules() });
+        print(options.json, { customerId, orderId: row.external_id, strategy: options.strategy, ...result }, () =>
+          [
+            `order ${row.external_id}, strategy ${options.strategy}`,
+            'recommendations:',
+            ...result.recommendations.map((r) => `  ${r.sku.padEnd(12)} ${r.name} — ${r.reason}`),
+            'upsells:',
+            ...result.upsells.map((r) => `  ${r.sku.padEnd(12)} ${r.name} — ${r.reason}`),
+          ].join('\n'),
+        );
+      }),
+    );
+
+  recs
+    .command('backtest')
+    .description('hit rate at k on later orders, beside a popularity baseline')
+    .option('--k <n>', 'recommendations per order', int, 3)
+    .option('--cutoff <time>', 'test on orders from this ISO time (default: the last 20%)')
+    .option('--json', 'print JSON')
+    .action((options: { k: number; cutoff?: string; json?: boolean }) =>
+      withDb(async (db) => {
+        const cutoff = options.cutoff ? new Date(options.cutoff) : undefined;
+        if (cutoff && Number.isNaN(cutoff.getTime())) throw new UserError(`--cutoff: not a time: "${options.cutoff}"`);
+        const result = await backtest(db, { k: options.k, cutoff, rules: await rules() });
+        const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+        print(options.json, result, () =>
+          [
+            `trained on ${result.trainOrders} orders before ${result.cutoff}; ${result.trials} later orders, one product hidden in each`,
+            `hit rate at k=${result.k}:`,
+            `  co-purchase  ${pct(result.strategies['co-purchase'].hitRate)} (${result.strategies['co-purchase'].hits} hits)`,
+            `  popularity   ${pct(result.strategies.popularity.hitRate)} (${result.strategies.popularity.hits} hits)`,
+            result.improvement === null
+              ? `  popularity found no hidden product; co-purchase found ${result.strategies['co-purchase'].hits}`
+              : `  co-purchase finds the hidden product ${result.improvement.toFixed(2)}× as often as popularity`,
+          ].join('\n'),
+        );
+      }),
+    );
+}

@@ -1,0 +1,243 @@
+/**
+ * Co-purchase statistics, pure: which products are bought in the same orders, and how
+ * much more often than chance. Products are integer ids (the `products.id` they come
+ * from), counts live in typed arrays, and pairs in an open-addressing hash table, so a
+ * build over millions of order lines stays in bounded, predictable memory.
+ *
+ * For products A and B over N orders (a product bought twice in one order counts once):
+ *   support(A,B)      = orders(A∩B) / N
+ *   confidence(A→B)   = orders(A∩B) / orders(A)
+ *   lift(A→B)         = confidence(A→B) / (orders(B) / N)
+ *
+ * Ranking score (documented in README, "How recommendations are chosen"):
+ *   score(A→B) = wilsonLower95(orders(A∩B), orders(A)) × (shrunkLift(A→B) − 1)
+ *   shrunkLift  = (orders(A∩B) + m) / (expected + m),  expected = orders(A)·orders(B)/N, m = 10
+ * The Wilson lower bound makes a confidence resting on few buyers count for little; the
+ * shrunk lift pulls lifts built on tiny counts towards 1, so a rare product bought twice
+ * with A does not outrank a real complement; subtracting 1 gives pairs at chance level a
+ * score of 0 and pairs bought together less than chance a negative one.
+ */
+
+export const SHRINK_PSEUDO_ORDERS = 10;
+const Z95 = 1.959963984540054;
+
+/** Wilson score interval lower bound for `successes` of `trials`, 95%. */
+export function wilsonLower(successes: number, trials: number): number {
+  if (trials === 0) return 0;
+  const p = successes / trials;
+  const z2 = Z95 * Z95;
+  const centre = p + z2 / (2 * trials);
+  const margin = Z95 * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials));
+  return Math.max(0, (centre - margin) / (1 + z2 / trials));
+}
+
+export interface PairMeasures {
+  pairOrders: number;
+  support: number;
+  confidence: number;
+  lift: number;
+  score: number;
+}
+
+/** The measures of A→B from the three counts and N, exactly as defined above. */
+export function measures(pairOrders: number, ordersA: number, ordersB: number, totalOrders: number): PairMeasures {
+  const support = pairOrders / totalOrders;
+  const confidence = pairOrders / ordersA;
+  const lift = confidence / (ordersB / totalOrders);
+  const expected = (ordersA * ordersB) / totalOrders;
+  const shrunkLift = (pairOrders + SHRINK_PSEUDO_ORDERS) / (expected + SHRINK_PSEUDO_ORDERS);
+  return { pairOrders, support, confidence, lift, score: wilsonLower(pairOrders, ordersA) * (shrunkLift - 1) };
+}
+
+// Pair keys pack (a, b), a < b, into one exact float64: a · 2^21 + b.
+const ID_LIMIT = 2 ** 21;
+const EMPTY = -1;
+
+/** Counts orders per product and per unordered product pair. Feed it one basket per order. */
+export class CoPurchaseCounter {
+  totalOrders = 0;
+  productOrders: Uint32Array;
+  private keys: Float64Array;
+  private counts: Uint32Array;
+  private used = 0;
+
+  constructor(productCapacity = 1024, pairCapacity = 1 << 16) {
+    this.productOrders = new Uint32Array(productCapacity);
+    this.keys = new Float64Array(pairCapacity).fill(EMPTY);
+    this.counts = new Uint32Array(pairCapacity);
+  }
+
+  /** Number of distinct pairs seen. */
+  get pairCount(): number {
+    return this.used;
+  }
+
+  /** Adds one order. `items` may repeat a product; it counts once. Mutates `items` (sorted). */
+  addBasket(items: number[] | Uint32Array): void {
+    const basket = distinctSorted(items);
+    if (basket.length === 0) return;
+    this.totalOrders += 1;
+    for (const id of basket) {
+      if (id >= ID_LIMIT || id < 0) throw new RangeError(`product id ${id} out of range`);
+      if (id >= this.productOrders.length) this.productOrders = grow(this.productOrders, id + 1);
+      this.productOrders[id]! += 1;
+    }
+    for (let i = 0; i < basket.length; i++)
+      for (let j = i + 1; j < basket.length; j++) this.increment(basket[i]! * ID_LIMIT + basket[j]!);
+  }
+
+  /** orders(A∩B) for two products, in either order. */
+  pairOrders(a: number, b: number): number {
+    if (a === b) return 0;
+    const key = a < b ? a * ID_LIMIT + b : b * ID_LIMIT + a;
+    const slot = this.find(key);
+    return this.keys[slot] === key ? this.counts[slot]! : 0;
+  }
+
+  /** Calls `visit(a, b, count)` once per pair with a < b. */
+  forEachPair(visit: (a: number, b: number, count: number) => void): void {
+    for (let slot = 0; slot < this.keys.length; slot++) {
+      const key = this.keys[slot]!;
+      if (key === EMPTY) continue;
+      const a = Math.floor(key / ID_LIMIT);
+      visit(a, key - a * ID_LIMIT, this.counts[slot]!);
+    }
+  }
+
+  /** The top `k` neighbours B of every product A, by score, best first (score > 0 only). */
+  topNeighbours(k: number): Map<number, { productId: number; measures: PairMeasures }[]> {
+    const heaps = new Map<number, TopK>();
+    const offer = (a: number, b: number, count: number) => {
+      const m = measures(count, this.productOrders[a]!, this.productOrders[b]!, this.totalOrders);
+      if (m.score <= 0) return;
+      let heap = heaps.get(a);
+      if (!heap) heaps.set(a, (heap = new TopK(k)));
+      heap.offer(b, m);
+    };
+    this.forEachPair((a, b, count) => {
+      offer(a, b, count);
+      offer(b, a, count);
+    });
+    const result = new Map<number, { productId: number; measures: PairMeasures }[]>();
+    for (const [a, heap] of heaps) result.set(a, heap.sorted());
+    return result;
+  }
+
+  /** A compact binary form of the whole state, for incremental updates later. */
+  serialize(): Buffer {
+    const header = new Float64Array([this.totalOrders, this.productOrders.length, this.used]);
+    const pairs = new Float64Array(this.used);
+    const counts = new Uint32Array(this.used);
+    let n = 0;
+    for (let slot = 0; slot < this.keys.length; slot++)
+      if (this.keys[slot] !== EMPTY) {
+        pairs[n] = this.keys[slot]!;
+        counts[n++] = this.counts[slot]!;
+      }
+    return Buffer.concat([bytes(header), bytes(this.productOrders), bytes(pairs), bytes(counts)]);
+  }
+
+  static deserialize(data: Uint8Array): CoPurchaseCounter {
+    const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const header = new Float64Array(copy(buffer, 0, 24));
+    const [totalOrders, productLength, used] = [header[0]!, header[1]!, header[2]!];
+    let offset = 24;
+    const productOrders = new Uint32Array(copy(buffer, offset, productLength * 4));
+    offset += productLength * 4;
+    const pairs = new Float64Array(copy(buffer, offset, used * 8));
+    offset += used * 8;
+    const counts = new Uint32Array(copy(buffer, offset, used * 4));
+    const counter = new CoPurchaseCounter(productLength, capacityFor(used));
+    counter.totalOrders = totalOrders;
+    counter.productOrders = productOrders;
+    for (let i = 0; i < used; i++) counter.set(pairs[i]!, counts[i]!);
+    return counter;
+  }
+
+  private increment(key: number): void {
+    const slot = this.find(key);
+    if (this.keys[slot] === key) {
+      this.counts[slot]! += 1;
+      return;
+    }
+    this.keys[slot] = key;
+    this.counts[slot] = 1;
+    this.used += 1;
+    if (this.used * 10 > this.keys.length * 7) this.rehash(this.keys.length * 2);
+  }
+
+  private set(key: number, count: number): void {
+    const slot = this.find(key);
+    if (this.keys[slot] !== key) this.used += 1;
+    this.keys[slot] = key;
+    this.counts[slot] = count;
+  }
+
+  private find(key: number): number {
+    const mask = this.keys.length - 1;
+    // Mix the two halves so consecutive ids spread over the table.
+    let slot = (Math.imul((key / ID_LIMIT) | 0, 0x9e3779b1) ^ Math.imul(key % ID_LIMIT | 0, 0x85ebca6b)) & mask;
+    while (this.keys[slot] !== EMPTY && this.keys[slot] !== key) slot = (slot + 1) & mask;
+    return slot;
+  }
+
+  private rehash(capacity: number): void {
+    const { keys, counts } = this;
+    this.keys = new Float64Array(capacity).fill(EMPTY);
+    this.counts = new Uint32Array(capacity);
+    this.used = 0;
+    for (let slot = 0; slot < keys.length; slot++) if (keys[slot] !== EMPTY) this.set(keys[slot]!, counts[slot]!);
+  }
+}
+
+function capacityFor(used: number): number {
+  let capacity = 1 << 16;
+  while (used * 10 > capacity * 7) capacity *= 2;
+  return capacity;
+}
+
+function distinctSorted(items: number[] | Uint32Array): number[] {
+  const sorted = Array.from(items).sort((x, y) => x - y);
+  let n = 0;
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[n++] = sorted[i]!;
+  sorted.length = n;
+  return sorted;
+}
+
+function grow(array: Uint32Array, atLeast: number): Uint32Array {
+  const next = new Uint32Array(Math.max(atLeast, array.length * 2));
+  next.set(array);
+  return next;
+}
+
+function bytes(array: Float64Array | Uint32Array): Buffer {
+  return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+}
+
+function copy(buffer: Buffer, offset: number, length: number): ArrayBuffer {
+  return buffer.buffer.slice(buffer.byteOffset + offset, buffer.byteOffset + offset + length) as ArrayBuffer;
+}
+
+/** Keeps the `k` best (by score, then fewer id) entries seen. */
+class TopK {
+  private readonly items: { productId: number; measures: PairMeasures }[] = [];
+  constructor(private readonly k: number) {}
+
+  offer(productId: number, m: PairMeasures): void {
+    if (this.items.length < this.k) {
+      this.items.push({ productId, measures: m });
+      return;
+    }
+    let worst = 0;
+    for (let i = 1; i < this.items.length; i++) if (better(this.items[worst]!, this.items[i]!)) worst = i;
+    if (better({ productId, measures: m }, this.items[worst]!)) this.items[worst] = { productId, measures: m };
+  }
+
+  sorted() {
+    return [...this.items].sort((x, y) => (better(x, y) ? -1 : 1));
+  }
+}
+
+function better(x: { productId: number; measures: PairMeasures }, y: { productId: number; measures: PairMeasures }): boolean {
+  return x.measures.score !== y.measures.score ? x.measures.score > y.measures.score : x.productId < y.productId;
+}
