@@ -9,6 +9,7 @@ import { sql } from 'drizzle-orm';
 import {
   customType,
   bigint,
+  doublePrecision,
   bigserial,
   boolean,
   index,
@@ -17,7 +18,6 @@ import {
   numeric,
   pgTable,
   primaryKey,
-  real,
   serial,
   text,
   timestamp,
@@ -139,10 +139,10 @@ export const copurchasePairs = pgTable(
       .notNull()
       .references(() => products.id, { onDelete: 'cascade' }),
     pairOrders: integer('pair_orders').notNull(),
-    support: real('support').notNull(),
-    confidence: real('confidence').notNull(),
-    lift: real('lift').notNull(),
-    score: real('score').notNull(),
+    support: doublePrecision('support').notNull(),
+    confidence: doublePrecision('confidence').notNull(),
+    lift: doublePrecision('lift').notNull(),
+    score: doublePrecision('score').notNull(),
   },
   (t) => [primaryKey({ columns: [t.productId, t.relatedProductId] })],
 );

@@ -107,7 +107,7 @@ async function saveStatistics(db: Db, counter: CoPurchaseCounter, lastOrderId: n
       await tx.execute(sql`
         insert into copurchase_pairs (product_id, related_product_id, pair_orders, support, confidence, lift, score)
         select p, r, n, s, c, l, x from jsonb_to_recordset(${jsonParam(rows.slice(i, i + 10_000))})
-          as t(p int, r int, n int, s real, c real, l real, x real)`);
+          as t(p int, r int, n int, s float8, c float8, l float8, x float8)`);
     for (let i = 0; i < products.length; i += 20_000)
       await tx.execute(sql`
         insert into copurchase_products (product_id, orders)
