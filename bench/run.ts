@@ -5,9 +5,10 @@
 import { writeFileSync } from 'node:fs';
 import type { Benchmark, BenchResult } from './harness.ts';
 import { importBenchmark } from './import.ts';
+import { recsBenchmark } from './recs.ts';
 import { renderBenchmark } from './render.ts';
 
-const BENCHMARKS: Benchmark[] = [importBenchmark, renderBenchmark];
+const BENCHMARKS: Benchmark[] = [importBenchmark, renderBenchmark, recsBenchmark];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -29,6 +30,7 @@ const table = results.map((r) => ({
   target: r.target,
   met: r.met ? 'yes' : 'NO',
 }));
+for (const r of results) if (r.notes) process.stderr.write(`${r.name}: ${r.notes}\n`);
 console.table(table);
 const out = new URL('./results.json', import.meta.url);
 writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), quick, results }, null, 2) + '\n');

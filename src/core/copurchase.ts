@@ -106,20 +106,48 @@ export class CoPurchaseCounter {
 
   /** The top `k` neighbours B of every product A, by score, best first (score > 0 only). */
   topNeighbours(k: number): Map<number, { productId: number; measures: PairMeasures }[]> {
-    const heaps = new Map<number, TopK>();
+    if (!Number.isInteger(k) || k < 1 || k > 255) throw new RangeError(`k must be 1 to 255, got ${k}`);
+    // k slots per product in flat typed arrays; measures are only built for the winners.
+    const n = this.productOrders.length;
+    const ids = new Int32Array(n * k);
+    const scores = new Float64Array(n * k);
+    const counts = new Uint32Array(n * k);
+    const filled = new Uint8Array(n);
+    const worst = new Int32Array(n);
+    const beats = (score: number, id: number, slot: number) => score > scores[slot]! || (score === scores[slot]! && id < ids[slot]!);
     const offer = (a: number, b: number, count: number) => {
-      const m = measures(count, this.productOrders[a]!, this.productOrders[b]!, this.totalOrders);
-      if (m.score <= 0) return;
-      let heap = heaps.get(a);
-      if (!heap) heaps.set(a, (heap = new TopK(k)));
-      heap.offer(b, m);
+      const ordersA = this.productOrders[a]!;
+      const expected = (ordersA * this.productOrders[b]!) / this.totalOrders;
+      const score = wilsonLower(count, ordersA) * ((count + SHRINK_PSEUDO_ORDERS) / (expected + SHRINK_PSEUDO_ORDERS) - 1);
+      if (score <= 0) return;
+      const base = a * k;
+      let slot: number;
+      if (filled[a]! < k) slot = base + filled[a]!++;
+      else if (beats(score, b, base + worst[a]!)) slot = base + worst[a]!;
+      else return;
+      ids[slot] = b;
+      scores[slot] = score;
+      counts[slot] = count;
+      if (filled[a] === k) {
+        // Find the new weakest slot (k is small: a scan beats a heap here).
+        let w = base;
+        for (let i = base + 1; i < base + k; i++) if (beats(scores[w]!, ids[w]!, i)) w = i;
+        worst[a] = w - base;
+      }
     };
     this.forEachPair((a, b, count) => {
       offer(a, b, count);
       offer(b, a, count);
     });
     const result = new Map<number, { productId: number; measures: PairMeasures }[]>();
-    for (const [a, heap] of heaps) result.set(a, heap.sorted());
+    for (let a = 0; a < n; a++) {
+      if (!filled[a]) continue;
+      const list = [];
+      for (let i = a * k; i < a * k + filled[a]!; i++)
+        list.push({ productId: ids[i]!, measures: measures(counts[i]!, this.productOrders[a]!, this.productOrders[ids[i]!]!, this.totalOrders) });
+      list.sort((x, y) => (better(x, y) ? -1 : 1));
+      result.set(a, list);
+    }
     return result;
   }
 
@@ -216,26 +244,6 @@ function bytes(array: Float64Array | Uint32Array): Buffer {
 
 function copy(buffer: Buffer, offset: number, length: number): ArrayBuffer {
   return buffer.buffer.slice(buffer.byteOffset + offset, buffer.byteOffset + offset + length) as ArrayBuffer;
-}
-
-/** Keeps the `k` best (by score, then fewer id) entries seen. */
-class TopK {
-  private readonly items: { productId: number; measures: PairMeasures }[] = [];
-  constructor(private readonly k: number) {}
-
-  offer(productId: number, m: PairMeasures): void {
-    if (this.items.length < this.k) {
-      this.items.push({ productId, measures: m });
-      return;
-    }
-    let worst = 0;
-    for (let i = 1; i < this.items.length; i++) if (better(this.items[worst]!, this.items[i]!)) worst = i;
-    if (better({ productId, measures: m }, this.items[worst]!)) this.items[worst] = { productId, measures: m };
-  }
-
-  sorted() {
-    return [...this.items].sort((x, y) => (better(x, y) ? -1 : 1));
-  }
 }
 
 function better(x: { productId: number; measures: PairMeasures }, y: { productId: number; measures: PairMeasures }): boolean {
