@@ -160,6 +160,10 @@ function toText(html: string): string {
     ],
   })
     .replace(/\n{3,}/g, '\n\n')
+    // A block tag alone on its line vanishes when rendered, with its line; drop the blank
+    // line after it too, so loops do not leave runs of empty lines in the text part.
+    .replace(/(\{\{[#/^][^}]*\}\}|\{\{else\}\})(?=\{\{[#/^]|\{\{else\}\})/g, '$1\n')
+    .replace(/^(\{\{[#/^][^}]*\}\}|\{\{else\}\})\n\n/gm, '$1\n')
     .trim();
 }
 

@@ -76,8 +76,10 @@ export function createHandlebars(): typeof Handlebars {
 
   hb.registerHelper('money', (amount: unknown, options: HelperOptions) => {
     const currency = options.data.root.shop?.currency ?? 'USD';
+    // Amounts arrive as decimal strings: key the memo by the string, convert only on a miss.
+    const key = typeof amount === 'string' ? currency + amount : `${currency}${Number(amount)}`;
     const value = Number(amount);
-    return Number.isFinite(value) ? formatMoney(`${currency} ${value}`, { currency, value }) : '';
+    return Number.isFinite(value) ? formatMoney(key, { currency, value }) : '';
   });
 
   hb.registerHelper('date', (value: unknown, options: HelperOptions) => {

@@ -55,14 +55,10 @@ export class Renderer {
       fromName: oneLine(parts.fromName ?? ''),
       preheader: root.preheader,
       html,
-      text: tidyText(parts.text ?? ''),
+      text: parts.text ?? '',
       links: tracker.links,
     };
   }
-}
-
-function tidyText(text: string): string {
-  return text.includes('\n\n\n') ? text.replace(/\n{3,}/g, '\n\n') : text;
 }
 
 function oneLine(text: string): string {
@@ -76,7 +72,6 @@ function createTracker(tracking: Tracking): { api: LinkTracker; links: string[] 
   const unsubscribePrefix = `${publicUrl}/u/`;
   const token = signToken({ kind: 'message', message: messageId }, secret);
   const clickPrefix = `${publicUrl}/t/c/${token}/`;
-  const indexOf = new Map<string, number>();
   return {
     links,
     api: {
@@ -86,11 +81,9 @@ function createTracker(tracking: Tracking): { api: LinkTracker; links: string[] 
         // Links into the engine itself (unsubscribe) are already tracked where they land;
         // one with characters the engine never makes is tracked like any other link.
         if (destination.startsWith(unsubscribePrefix) && !UNSAFE.test(destination)) return destination;
-        let index = indexOf.get(destination);
-        if (index === undefined) {
-          index = links.push(destination) - 1;
-          indexOf.set(destination, index);
-        }
+        // An email has a dozen links or so: a scan of the array beats a Map here.
+        let index = links.indexOf(destination);
+        if (index < 0) index = links.push(destination) - 1;
         return clickPrefix + index;
       },
       open: () => `${publicUrl}/t/o/${token}.gif`,
