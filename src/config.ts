@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseDuration } from './core/duration.ts';
 
 const DEV_SECRET = 'dev-only-secret-change-me-in-production-0000';
 const DEV_TOKEN = 'dev-token';
@@ -62,6 +63,13 @@ const schema = z
     MAIL_FROM: z.email({ error: 'must be an email address' }).default('orders@shop.example'),
     TEMPLATES_DIR: z.string().min(1).default('./templates'),
     RECS_RULES_FILE: z.string().min(1).default('./config/recommendations.yaml'),
+    SEQUENCES_DIR: z.string().min(1).default('./templates/sequences'),
+    FREQUENCY_CAP: z
+      .string()
+      .regex(/^(off|\d+\/\d+[smhdw])$/, 'must be "off" or N/duration, such as 3/7d')
+      .default('3/7d'),
+    SEND_RATE_PER_SECOND: z.preprocess(emptyAsUndefined, z.coerce.number().positive().optional()),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
     SHOP_CURRENCY: z
       .string()
       .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD or EUR')
@@ -104,6 +112,11 @@ export interface Config {
   mailFrom: string;
   templatesDir: string;
   recsRulesFile: string;
+  sequencesDir: string;
+  /** At most `max` emails to one customer per `windowMs`, across sequences; undefined: off. */
+  frequencyCap: { max: number; windowMs: number } | undefined;
+  sendRatePerSecond: number | undefined;
+  workerConcurrency: number;
   importBatchSize: number;
   apiBodyLimitBytes: number;
   logLevel: Env['LOG_LEVEL'];
@@ -154,8 +167,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     mailFrom: env.MAIL_FROM,
     templatesDir: resolve(env.TEMPLATES_DIR),
     recsRulesFile: resolve(env.RECS_RULES_FILE),
+    sequencesDir: resolve(env.SEQUENCES_DIR),
+    frequencyCap: parseCap(env.FREQUENCY_CAP),
+    sendRatePerSecond: env.SEND_RATE_PER_SECOND,
+    workerConcurrency: env.WORKER_CONCURRENCY,
     importBatchSize: env.IMPORT_BATCH_SIZE,
     apiBodyLimitBytes: env.API_BODY_LIMIT_BYTES,
     logLevel: env.LOG_LEVEL,
   };
+}
+
+function parseCap(text: string): Config['frequencyCap'] {
+  if (text === 'off') return undefined;
+  const [max, window] = text.split('/');
+  return { max: Number(max), windowMs: parseDuration(window!)! };
 }

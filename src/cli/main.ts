@@ -10,8 +10,10 @@ import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerImport } from './commands/import.ts';
 import { registerRecs } from './commands/recs.ts';
+import { registerSequences } from './commands/sequences.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTemplates } from './commands/templates.ts';
+import { registerWork } from './commands/work.ts';
 
 export type ConfigSource = () => Config;
 
@@ -26,6 +28,8 @@ export function buildProgram(config: ConfigSource): Command {
   registerDemo(program, config);
   registerTemplates(program, config);
   registerRecs(program, config);
+  registerSequences(program, config);
+  registerWork(program, config);
   return program;
 }
 

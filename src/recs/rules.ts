@@ -4,9 +4,9 @@
  * and the per-category cap. Errors name the file, line and field.
  */
 import { readFile } from 'node:fs/promises';
-import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_RULES, type Rules } from '../core/recommend.ts';
+import { parseYaml, YamlSourceError } from '../yaml-source.ts';
 
 const sku = z.string().min(1);
 const schema = z
@@ -37,22 +37,13 @@ export async function loadRules(path: string): Promise<Rules> {
 }
 
 export function parseRules(text: string, path: string): Rules {
-  const lines = new LineCounter();
-  const document = parseDocument(text, { lineCounter: lines });
-  if (document.errors.length) {
-    const error = document.errors[0]!;
-    throw new RulesError(`${path}:${error.linePos?.[0]?.line ?? 1}: ${error.message.split('\n')[0]}`);
+  let r: z.output<typeof schema>;
+  try {
+    r = parseYaml(text, path, schema);
+  } catch (error) {
+    if (error instanceof YamlSourceError) throw new RulesError(error.message);
+    throw error;
   }
-  const parsed = schema.safeParse(document.toJS() ?? {});
-  if (!parsed.success) {
-    const messages = parsed.error.issues.map((issue) => {
-      const node = nodeAt(document.contents, issue.path);
-      const line = node?.range ? lines.linePos(node.range[0]).line : 1;
-      return `${path}:${line}: ${issue.path.join('.') || 'rules'}: ${issue.message}`;
-    });
-    throw new RulesError(messages.join('\n'));
-  }
-  const r = parsed.data;
   return {
     consumableCategories: r.consumable_categories,
     ban: r.ban,
@@ -60,17 +51,4 @@ export function parseRules(text: string, path: string): Rules {
     alwaysPair: r.always_pair,
     maxPerCategory: r.max_per_category,
   };
-}
-
-/** The deepest YAML node along `path`, for a line number. */
-function nodeAt(root: unknown, path: readonly PropertyKey[]): Node | undefined {
-  let node = root as Node | undefined;
-  for (const part of path) {
-    let next: unknown;
-    if (isMap(node)) next = node.get(String(part), true);
-    else if (isSeq(node)) next = node.get(Number(part), true);
-    if (!next || typeof next !== 'object') break;
-    node = next as Node;
-  }
-  return node;
 }

@@ -1,0 +1,95 @@
+/**
+ * `campaign sequences check|apply|list|pause|resume|schema`: what marketers run to put a
+ * sequence live.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { sequenceJsonSchema } from '../../core/sequence.ts';
+import { openConfiguredDatabase, UserError } from '../../runtime.ts';
+import { applySequence, listSequences, loadSequenceFiles, setSequenceStatus } from '../../sequences/store.ts';
+import { YamlSourceError } from '../../yaml-source.ts';
+import type { ConfigSource } from '../main.ts';
+
+export function registerSequences(program: Command, config: ConfigSource): void {
+  const sequences = program.command('sequences').description('check, apply, list, pause and resume email sequences');
+  const dirOption = ['--dir <path>', 'sequences folder (default: SEQUENCES_DIR or ./templates/sequences)'] as const;
+  const load = async (dir: string | undefined) => {
+    const { files, problems } = await loadSequenceFiles(dir ?? config().sequencesDir);
+    for (const p of problems) process.stderr.write(p + '\n');
+    return { files, problems };
+  };
+
+  sequences
+    .command('check')
+    .description('report every error with file:line and what is expected (exit 1 on any)')
+    .option(...dirOption)
+    .action(async (options: { dir?: string }) => {
+      const { files, problems } = await load(options.dir);
+      process.stdout.write(`${files.length + new Set(problems.map((p) => p.split(':')[0])).size} sequence files checked: ${problems.length} errors\n`);
+      if (problems.length) process.exitCode = 1;
+    });
+
+  sequences
+    .command('apply')
+    .description('store an immutable version of each sequence and make it live')
+    .argument('[ids...]', 'sequences to apply (default: all)')
+    .option(...dirOption)
+    .action(async (ids: string[], options: { dir?: string }) => {
+      const { files, problems } = await load(options.dir);
+      if (problems.length) throw new UserError(`${problems.length} errors; nothing was applied`);
+      const chosen = ids.length ? files.filter((f) => ids.includes(f.definition.id)) : files;
+      const unknown = ids.filter((id) => !files.some((f) => f.definition.id === id));
+      if (unknown.length) throw new UserError(`no sequence file with id ${unknown.map((u) => `"${u}"`).join(', ')}`);
+      const database = await openConfiguredDatabase(config());
+      try {
+        for (const file of chosen) {
+          const result = await applySequence(database.db, file).catch((error: unknown) => {
+            throw error instanceof YamlSourceError ? new UserError(error.message) : error;
+          });
+          process.stdout.write(`${result.id}: ${result.created ? 'applied' : 'unchanged,'} version ${result.version}, live\n`);
+        }
+      } finally {
+        await database.close();
+      }
+    });
+
+  sequences
+    .command('list')
+    .description('sequences, their live version and enrollments')
+    .action(async () => {
+      const database = await openConfiguredDatabase(config());
+      try {
+        const rows = await listSequences(database.db);
+        if (!rows.length) process.stdout.write('no sequences applied yet: run `campaign sequences apply`\n');
+        for (const r of rows)
+          process.stdout.write(`${r.id.padEnd(24)} ${r.status.padEnd(7)} version ${r.version ?? '-'}  ${r.enrolled} enrolled, ${r.active} active  ${r.name}\n`);
+      } finally {
+        await database.close();
+      }
+    });
+
+  for (const [name, status] of [['pause', 'paused'], ['resume', 'active']] as const)
+    sequences
+      .command(name)
+      .description(name === 'pause' ? 'stop new enrollments and hold pending steps' : 'enroll and send again')
+      .argument('<id>')
+      .action(async (id: string) => {
+        const database = await openConfiguredDatabase(config());
+        try {
+          if (!(await setSequenceStatus(database.db, id, status))) throw new UserError(`no sequence "${id}"`);
+          process.stdout.write(`${id}: ${status}\n`);
+        } finally {
+          await database.close();
+        }
+      });
+
+  sequences
+    .command('schema')
+    .description('write the JSON Schema of sequence files (for editors)')
+    .option('--out <file>', 'write here instead of stdout')
+    .action(async (options: { out?: string }) => {
+      const text = JSON.stringify(sequenceJsonSchema(), null, 2) + '\n';
+      if (options.out) await writeFile(options.out, text);
+      else process.stdout.write(text);
+    });
+}

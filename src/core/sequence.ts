@@ -1,0 +1,101 @@
+/**
+ * The sequence format marketers write (templates/sequences/*.yaml), as one zod schema: the
+ * contract between marketers and the engine. A JSON Schema for editors is generated from
+ * it (`campaign sequences schema`).
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+import { STRATEGIES } from './recommend.ts';
+
+const duration = z
+  .string({ error: 'must be a duration such as 2d, 36h or 90m' })
+  .refine((text) => parseDuration(text) !== undefined, 'must be a duration such as 2d, 36h or 90m');
+const money = z.union([z.string().regex(/^\d{1,12}(\.\d{1,4})?$/), z.number().nonnegative()]).transform(String);
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day such as 21:00');
+const share = z
+  .union([z.number(), z.string().regex(/^\d+(\.\d+)?%$/, 'must be a share such as 10% or 0.1')])
+  .transform((value) => (typeof value === 'string' ? Number(value.slice(0, -1)) / 100 : value))
+  .refine((value) => value >= 0 && value < 1, 'must be at least 0 and less than 100%');
+const key = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and "-"');
+
+export const skipConditionSchema = z
+  .object({
+    no_recommendations: z.literal(true).optional(),
+    no_upsells: z.literal(true).optional(),
+    order_total_below: money.optional(),
+  })
+  .strict()
+  .refine((c) => Object.keys(c).length > 0, 'name at least one condition: no_recommendations, no_upsells or order_total_below');
+
+export const sequenceSchema = z
+  .object({
+    id: key,
+    name: z.string().min(1),
+    trigger: z
+      .object({
+        event: z.literal('order_placed', { error: 'the only trigger is order_placed' }),
+        filters: z
+          .object({
+            min_total: money.optional(),
+            max_total: money.optional(),
+            skus: z.array(z.string().min(1)).min(1).optional(),
+            categories: z.array(z.string().min(1)).min(1).optional(),
+            customer: z.enum(['any', 'first_order', 'repeat_order']).default('any'),
+          })
+          .strict()
+          .default({ customer: 'any' }),
+      })
+      .strict(),
+    holdout: share.default(0),
+    variants: z
+      .array(
+        z
+          .object({
+            key,
+            weight: z.number().positive(),
+            recommendations: z.enum(STRATEGIES).default('co-purchase'),
+            /** Template swaps for this variant: default template name → this variant's. */
+            templates: z.record(z.string(), z.string()).default({}),
+          })
+          .strict(),
+      )
+      .min(1, 'a sequence needs at least one variant'),
+    steps: z
+      .array(
+        z
+          .object({
+            delay: duration,
+            template: z.string().min(1),
+            skip_if: skipConditionSchema.optional(),
+            recommendations: z.enum(STRATEGIES).optional(),
+          })
+          .strict(),
+      )
+      .min(1, 'a sequence needs at least one step'),
+    exit: z
+      .object({ on: z.array(z.enum(['ordered_again', 'unsubscribed', 'bounced'])).default(['ordered_again', 'unsubscribed', 'bounced']) })
+      .strict()
+      .default({ on: ['ordered_again', 'unsubscribed', 'bounced'] }),
+    reenroll_after_days: z.number().int().min(0).default(30),
+    quiet_hours: z.object({ start: clockTime, end: clockTime }).strict().optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const keys = s.variants.map((v) => v.key);
+    keys.forEach((k, i) => {
+      if (keys.indexOf(k) !== i) ctx.addIssue({ code: 'custom', path: ['variants', i, 'key'], message: `variant "${k}" appears twice` });
+      if (k === 'holdout') ctx.addIssue({ code: 'custom', path: ['variants', i, 'key'], message: '"holdout" is reserved for the holdout' });
+    });
+  });
+
+export type SequenceDefinition = z.output<typeof sequenceSchema>;
+export type StepDefinition = SequenceDefinition['steps'][number];
+export type Variant = SequenceDefinition['variants'][number];
+
+/** The JSON Schema of the file format, for editors (yaml-language-server and others). */
+export function sequenceJsonSchema(): Record<string, unknown> {
+  return {
+    title: 'Post-purchase email sequence',
+    ...(z.toJSONSchema(sequenceSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>),
+  };
+}

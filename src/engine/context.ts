@@ -1,0 +1,57 @@
+/**
+ * What the enrollment and step processors need, passed in by the entry points
+ * (workers/, `campaign work`); nothing here opens a connection.
+ */
+import type { Transporter } from 'nodemailer';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import type { Rules } from '../core/recommend.ts';
+import type { FrequencyCap } from '../core/schedule.ts';
+import type { Db } from '../db/client.ts';
+import type { Queues, StepJob } from '../queue/queues.ts';
+import { jobIds, JOB_NAMES } from '../queue/queues.ts';
+import { Renderer } from '../templates/render.ts';
+import { findTemplateVersion } from '../templates/store.ts';
+
+export interface EngineSettings {
+  publicUrl: string;
+  secretKey: string;
+  mailFrom: string;
+  shop: { name: string; url: string; currency: string; address: string; supportEmail: string; timezone: string };
+  frequencyCap?: FrequencyCap | undefined;
+  rules: Rules;
+}
+
+export interface Engine {
+  db: Db;
+  queues: Queues;
+  clock: Clock;
+  settings: EngineSettings;
+  transport?: Transporter | undefined;
+  log?: Logger | undefined;
+  /** Compiled renderers by template version id, built once per process. */
+  renderers: Map<number, Renderer>;
+}
+
+export async function rendererFor(engine: Engine, templateVersionId: number): Promise<Renderer> {
+  let renderer = engine.renderers.get(templateVersionId);
+  if (!renderer) {
+    const version = await findTemplateVersion(engine.db, { id: templateVersionId });
+    if (!version) throw new Error(`template version ${templateVersionId} does not exist`);
+    renderer = new Renderer(version.compiled);
+    engine.renderers.set(templateVersionId, renderer);
+  }
+  return renderer;
+}
+
+/**
+ * Puts step `step` of an enrollment on the queue to run at simulated time `dueAt`, under
+ * its deterministic job id: scheduling the same step twice adds one job.
+ */
+export async function scheduleStep(engine: Engine, enrollmentId: number, step: number, dueAt: Date): Promise<void> {
+  const data: StepJob = { enrollmentId, step };
+  await engine.queues.steps.add(JOB_NAMES.step, data, {
+    jobId: jobIds.step(enrollmentId, step),
+    delay: engine.clock.realDelay(dueAt.getTime() - engine.clock.now().getTime()),
+  });
+}

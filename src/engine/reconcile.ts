@@ -1,0 +1,58 @@
+/**
+ * The reconciler: Postgres is the truth, Redis the schedule. It finds active enrollments
+ * whose next step is due (or nearly) and makes sure a job exists for it under its
+ * deterministic id, so a lost job, a Redis restart or a FLUSHALL loses nothing. It also
+ * re-runs the outbox, so orders committed while Redis was away reach the enroll queue.
+ */
+import { sql } from 'drizzle-orm';
+import { queryRows } from '../db/client.ts';
+import { drainOutbox } from '../outbox/relay.ts';
+import { jobIds } from '../queue/queues.ts';
+import { scheduleStep, type Engine } from './context.ts';
+
+export interface ReconcileResult {
+  checked: number;
+  enqueued: number;
+}
+
+/** One pass. `horizonMs` (simulated) also covers steps due soon. */
+export async function reconcile(engine: Engine, horizonMs = 3_600_000): Promise<ReconcileResult> {
+  await drainOutbox(engine.db, engine.queues);
+  const horizon = new Date(engine.clock.now().getTime() + horizonMs);
+  const due = await queryRows<{ id: number; next_step: number; next_due_at: Date }>(
+    engine.db,
+    sql`select id, next_step, next_due_at from enrollments
+        where state = 'active' and next_due_at <= ${horizon.toISOString()} order by next_due_at limit 50000`,
+  );
+  let enqueued = 0;
+  for (const e of due) {
+    const jobId = jobIds.step(e.id, e.next_step);
+    const job = await engine.queues.steps.getJob(jobId);
+    if (job) {
+      const state = await job.getState();
+      if (state !== 'completed' && state !== 'failed') continue;
+      // Finished, yet the enrollment still waits on this step: its outcome was lost. Run it again.
+      await job.remove();
+    }
+    await scheduleStep(engine, e.id, e.next_step, new Date(e.next_due_at));
+    enqueued += 1;
+  }
+  return { checked: due.length, enqueued };
+}
+
+/** Runs reconcile() now and every `intervalMs` (real), until stopped. */
+export function startReconciler(engine: Engine, intervalMs: number, onError: (error: unknown) => void): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const tick = () => {
+    running = reconcile(engine).catch(onError);
+  };
+  tick();
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

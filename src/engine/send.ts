@@ -1,0 +1,43 @@
+/**
+ * One email to the SMTP server, and what its answer means. Permanent failures are returned
+ * as values; anything worth retrying (4xx, timeouts, dropped connections) is thrown, so
+ * BullMQ retries it with backoff.
+ */
+import type { SendMailOptions, Transporter } from 'nodemailer';
+
+export type SendOutcome = { ok: true; response: string } | { ok: false; permanent: true; hardBounce: boolean; response: string };
+
+/** Thrown for an answer worth retrying: the job is retried with backoff. */
+export class RetryableSendError extends Error {
+  override name = 'RetryableSendError';
+}
+
+interface SmtpError extends Error {
+  responseCode?: number;
+  response?: string;
+  code?: string;
+}
+
+export async function sendMail(transport: Transporter, message: SendMailOptions): Promise<SendOutcome> {
+  try {
+    const info = (await transport.sendMail(message)) as { response?: string };
+    return { ok: true, response: info.response ?? '250' };
+  } catch (caught) {
+    const error = caught as SmtpError;
+    const code = error.responseCode;
+    if (code !== undefined && code >= 500) {
+      // 550/551/553 and enhanced 5.1.x are "no such mailbox": the address is dead.
+      const hardBounce = [550, 551, 553].includes(code) || /\b5\.1\.\d\b/.test(error.response ?? '');
+      return { ok: false, permanent: true, hardBounce, response: error.response ?? error.message };
+    }
+    throw new RetryableSendError(`SMTP ${code ?? error.code ?? 'error'}: ${error.response ?? error.message}`);
+  }
+}
+
+/** List-Unsubscribe (RFC 2369) with https and mailto, and RFC 8058 one-click. */
+export function unsubscribeHeaders(httpsUrl: string, mailto: string): Record<string, string> {
+  return {
+    'List-Unsubscribe': `<${httpsUrl}>, <mailto:${mailto}>`,
+    'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+  };
+}

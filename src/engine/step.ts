@@ -1,0 +1,233 @@
+/**
+ * The step processor: at the due time, re-check exits and suppressions, respect quiet
+ * hours and the frequency cap, ask the recommender, render the pinned template version,
+ * write the message row keyed by (enrollment, step), send, record, schedule the next step.
+ *
+ * Exactly once: the message row is written before SMTP with a Message-ID derived from
+ * (enrollment, step); a retry finds the row and reuses it; a step whose message is already
+ * `sent` only advances. The one window for a duplicate is a crash after the SMTP server's
+ * 250 and before the row says `sent`; the resend carries the same Message-ID.
+ */
+import { sql } from 'drizzle-orm';
+import { parseDuration } from '../core/duration.ts';
+import { toUnits } from '../core/money.ts';
+import type { RenderContext } from '../core/render-context.ts';
+import { allowedSendTime } from '../core/schedule.ts';
+import { signToken } from '../core/tokens.ts';
+import { queryRows } from '../db/client.ts';
+import { composeMessage } from '../mail/transport.ts';
+import { recommendationsFor } from '../recs/service.ts';
+import type { StoredDefinition } from '../sequences/store.ts';
+import { unsubscribeUrl } from '../templates/render.ts';
+import { rendererFor, scheduleStep, type Engine } from './context.ts';
+import { sendMail, unsubscribeHeaders } from './send.ts';
+
+export type StepOutcome =
+  | { kind: 'sent'; messageId: number }
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'exited'; reason: string }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'delayed'; until: Date }
+  | { kind: 'noop'; reason: string };
+
+interface EnrollmentRow {
+  id: number;
+  customer_id: number;
+  sequence_id: string;
+  arm: string;
+  state: string;
+  next_step: number;
+  next_due_at: Date | null;
+  enrolled_at: Date;
+  trigger_order_id: number;
+  definition: StoredDefinition;
+  sequence_status: string;
+  email: string;
+  first_name: string | null;
+  timezone: string | null;
+  unsubscribed_at: Date | null;
+  suppression: string | null;
+  ordered_again: boolean;
+}
+
+export async function runStep(engine: Engine, enrollmentId: number, step: number): Promise<StepOutcome> {
+  const [e] = await queryRows<EnrollmentRow>(
+    engine.db,
+    sql`select e.id, e.customer_id, e.sequence_id, e.arm, e.state, e.next_step, e.next_due_at, e.enrolled_at, e.trigger_order_id,
+               v.definition, s.status as sequence_status, c.email, c.first_name, c.timezone, c.unsubscribed_at,
+               (select reason from suppressions where email = lower(c.email)) as suppression,
+               exists (select 1 from orders o where o.customer_id = e.customer_id and o.id <> e.trigger_order_id
+                         and o.ordered_at > e.enrolled_at) as ordered_again
+        from enrollments e join sequence_versions v on v.id = e.sequence_version_id
+        join sequences s on s.id = e.sequence_id join customers c on c.id = e.customer_id
+        where e.id = ${enrollmentId}`,
+  );
+  if (!e) return { kind: 'noop', reason: 'no such enrollment' };
+  if (e.state !== 'active' || e.next_step !== step) return { kind: 'noop', reason: `enrollment is ${e.state} at step ${e.next_step}` };
+  const now = engine.clock.now();
+  const definition = e.definition;
+  const stepDef = definition.steps[step]!;
+
+  // Exits first: they stop the sequence however the timing stands.
+  const exits = new Set(definition.exit.on);
+  if (e.unsubscribed_at || e.suppression === 'unsubscribe' || e.suppression === 'complaint') return exit(engine, e, 'unsubscribed');
+  if (e.suppression) return exit(engine, e, exits.has('bounced') ? 'bounced' : 'suppressed');
+  if (exits.has('ordered_again') && e.ordered_again) return exit(engine, e, 'ordered_again');
+
+  // A paused sequence holds its enrollments: look again in an hour.
+  if (e.sequence_status === 'paused') return delay(engine, e, new Date(now.getTime() + 3_600_000));
+
+  const sent = await queryRows<{ sent_at: Date }>(
+    engine.db,
+    sql`select sent_at from messages where customer_id = ${e.customer_id} and state = 'sent'
+          and sent_at > ${new Date(now.getTime() - (engine.settings.frequencyCap?.windowMs ?? 0)).toISOString()}`,
+  );
+  const due = e.next_due_at && e.next_due_at > now ? new Date(e.next_due_at) : now;
+  const allowed = allowedSendTime(due, {
+    quiet: definition.quiet_hours,
+    timeZone: e.timezone ?? engine.settings.shop.timezone,
+    sent: sent.map((s) => new Date(s.sent_at)),
+    cap: engine.settings.frequencyCap,
+  });
+  // A minute of slack: the job was scheduled for this moment, give or take the clock.
+  if (allowed.getTime() > now.getTime() + 60_000) return delay(engine, e, allowed);
+
+  const variant = definition.variants.find((v) => v.key === e.arm) ?? definition.variants[0]!;
+  const templateName = variant.templates[stepDef.template] ?? stepDef.template;
+  const templateVersionId = definition.templateVersions[templateName]!;
+  const strategy = stepDef.recommendations ?? variant.recommendations;
+  const recs = await recommendationsFor(engine.db, { customerId: e.customer_id, orderId: e.trigger_order_id, strategy, rules: engine.settings.rules });
+
+  const context = await contextFor(engine, e, recs);
+  const skip = stepDef.skip_if;
+  if (
+    skip &&
+    ((skip.no_recommendations && recs.recommendations.length === 0) ||
+      (skip.no_upsells && recs.upsells.length === 0) ||
+      (skip.order_total_below !== undefined && toUnits(context.order.total) < toUnits(skip.order_total_below)))
+  ) {
+    await advance(engine, e, step, now, 'skipped');
+    return { kind: 'skipped', reason: 'skip_if' };
+  }
+
+  // The message row, keyed by (enrollment, step), before anything leaves.
+  const domain = new URL(engine.settings.publicUrl).hostname;
+  const rfcMessageId = `<e${e.id}.s${step}@${domain}>`;
+  const [message] = await queryRows<{ id: number; state: string; attempts: number }>(
+    engine.db,
+    sql`with ins as (
+          insert into messages (enrollment_id, step, template_version_id, customer_id, recipient, state, message_id)
+          values (${e.id}, ${step}, ${templateVersionId}, ${e.customer_id}, ${e.email}, 'pending', ${rfcMessageId})
+          on conflict (enrollment_id, step) do nothing returning id, state, attempts)
+        select * from ins union all select id, state, attempts from messages where enrollment_id = ${e.id} and step = ${step}
+        limit 1`,
+  );
+  if (message!.state === 'sent') {
+    await advance(engine, e, step, now, 'sent');
+    return { kind: 'noop', reason: 'already sent' };
+  }
+  if (!engine.transport) throw new Error('no SMTP transport configured');
+
+  context.links.unsubscribe = unsubscribeUrl(engine.settings.publicUrl, engine.settings.secretKey, message!.id, e.customer_id);
+  const email = (await rendererFor(engine, templateVersionId)).render(context, {
+    mode: 'send',
+    publicUrl: engine.settings.publicUrl,
+    secret: engine.settings.secretKey,
+    messageId: message!.id,
+  });
+  await engine.db.execute(sql`
+    update messages set subject = ${email.subject}, links = ${JSON.stringify(email.links)}::jsonb,
+      recommendations = ${JSON.stringify(recs.recommendations.map((r) => r.sku))}::jsonb, attempts = attempts + 1
+    where id = ${message!.id}`);
+
+  const token = signToken({ kind: 'unsubscribe', message: message!.id, customer: e.customer_id }, engine.settings.secretKey);
+  const outcome = await sendMail(
+    engine.transport,
+    composeMessage(email, {
+      to: e.email,
+      fromAddress: engine.settings.mailFrom,
+      messageId: rfcMessageId,
+      headers: unsubscribeHeaders(context.links.unsubscribe, `unsubscribe+${token}@${engine.settings.mailFrom.split('@')[1]}`),
+    }),
+  );
+  if (!outcome.ok) {
+    await engine.db.transaction(async (tx) => {
+      await tx.execute(sql`update messages set state = 'failed', smtp_response = ${outcome.response}, error = 'rejected' where id = ${message!.id}`);
+      if (outcome.hardBounce)
+        await tx.execute(sql`insert into suppressions (email, reason, source) values (lower(${e.email}), 'hard-bounce', ${outcome.response})
+                             on conflict (email) do nothing`);
+    });
+    if (outcome.hardBounce) {
+      await exit(engine, e, 'bounced');
+      return { kind: 'failed', reason: outcome.response };
+    }
+    await advance(engine, e, step, now, 'failed');
+    return { kind: 'failed', reason: outcome.response };
+  }
+  await engine.db.execute(sql`update messages set state = 'sent', sent_at = ${now.toISOString()}, smtp_response = ${outcome.response}, error = null where id = ${message!.id}`);
+  await advance(engine, e, step, now, 'sent');
+  return { kind: 'sent', messageId: message!.id };
+}
+
+/** Moves the enrollment past `step` (completed after the last) and schedules the next one. */
+async function advance(engine: Engine, e: EnrollmentRow, step: number, now: Date, _why: string): Promise<void> {
+  const next = step + 1;
+  const nextDef = e.definition.steps[next];
+  const dueAt = nextDef ? new Date(now.getTime() + parseDuration(nextDef.delay)!) : null;
+  const [row] = await queryRows<{ id: number }>(
+    engine.db,
+    sql`update enrollments set next_step = ${next}, next_due_at = ${dueAt?.toISOString() ?? null},
+          state = ${nextDef ? 'active' : 'completed'}, updated_at = now()
+        where id = ${e.id} and next_step = ${step} and state = 'active' returning id`,
+  );
+  if (row && dueAt) await scheduleStep(engine, e.id, next, dueAt);
+}
+
+async function exit(engine: Engine, e: EnrollmentRow, reason: string): Promise<StepOutcome> {
+  await engine.db.execute(sql`update enrollments set state = 'exited', exit_reason = ${reason}, next_due_at = null, updated_at = now()
+                              where id = ${e.id} and state = 'active'`);
+  return { kind: 'exited', reason };
+}
+
+async function delay(engine: Engine, e: EnrollmentRow, until: Date): Promise<StepOutcome> {
+  await engine.db.execute(sql`update enrollments set next_due_at = ${until.toISOString()}, updated_at = now() where id = ${e.id}`);
+  return { kind: 'delayed', until };
+}
+
+async function contextFor(
+  engine: Engine,
+  e: EnrollmentRow,
+  recs: { recommendations: RenderContext['recommendations']; upsells: RenderContext['upsells'] },
+): Promise<Omit<RenderContext, 'preheader'>> {
+  const [order] = await queryRows<{ external_id: string; ordered_at: Date; total: string; item_count: number; customer_key: string; last_name: string | null }>(
+    engine.db,
+    sql`select o.external_id, o.ordered_at, o.total::text as total, o.item_count, c.external_id as customer_key, c.last_name
+        from orders o join customers c on c.id = o.customer_id where o.id = ${e.trigger_order_id}`,
+  );
+  const items = await queryRows<{ sku: string; name: string; category: string; quantity: number; unit_price: string; url: string | null; image_url: string | null }>(
+    engine.db,
+    sql`select p.sku, p.name, p.category, i.quantity, i.unit_price::text, p.url, p.image_url
+        from order_items i join products p on p.id = i.product_id where i.order_id = ${e.trigger_order_id} order by i.position`,
+  );
+  const shop = engine.settings.shop;
+  return {
+    customer: {
+      id: order!.customer_key,
+      email: e.email,
+      firstName: e.first_name ?? '',
+      lastName: order!.last_name ?? '',
+      greetingName: e.first_name || 'there',
+      timezone: e.timezone ?? shop.timezone,
+    },
+    order: {
+      id: order!.external_id,
+      orderedAt: new Date(order!.ordered_at).toISOString(),
+      total: order!.total,
+      itemCount: order!.item_count,
+      items: items.map((i) => ({ sku: i.sku, name: i.name, category: i.category, quantity: i.quantity, unitPrice: i.unit_price, url: i.url ?? shop.url, image: i.image_url ?? '' })),
+    },
+    ...recs,
+    shop: { ...shop },
+    links: { unsubscribe: '', shop: shop.url },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * YAML files that people write (sequences, recommendation rules), validated by a zod
+ * schema, with every problem reported as `file:line: field: what is expected`.
+ */
+import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import type { z } from 'zod';
+
+export class YamlSourceError extends Error {
+  override name = 'YamlSourceError';
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+export function parseYaml<T extends z.ZodType>(text: string, path: string, schema: T): z.output<T> {
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (document.errors.length)
+    throw new YamlSourceError(
+      document.errors.map((error) => `${path}:${error.linePos?.[0]?.line ?? 1}: ${error.message.split('\n')[0]}`),
+    );
+  const parsed = schema.safeParse(document.toJS() ?? {});
+  if (parsed.success) return parsed.data;
+  throw new YamlSourceError(
+    parsed.error.issues.map((issue) => {
+      const node = nodeAt(document.contents, issue.path);
+      const line = node?.range ? lines.linePos(node.range[0]).line : 1;
+      const field = issue.path.join('.') || 'file';
+      const message = issue.code === 'invalid_type' && /received undefined/.test(issue.message) ? 'is required' : issue.message;
+      return `${path}:${line}: ${field}: ${message}`;
+    }),
+  );
+}
+
+/** The deepest YAML node along `path`, for a line number. */
+function nodeAt(root: unknown, path: readonly PropertyKey[]): Node | undefined {
+  let node = root as Node | undefined;
+  for (const part of path) {
+    let next: unknown;
+    if (isMap(node)) next = node.get(String(part), true);
+    else if (isSeq(node)) next = node.get(Number(part), true);
+    if (!next || typeof next !== 'object') break;
+    node = next as Node;
+  }
+  return node;
+}

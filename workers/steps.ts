@@ -1,0 +1,35 @@
+/**
+ * The step worker: runs due sequence steps (src/engine/step.ts). A step held back by quiet
+ * hours, the frequency cap or a paused sequence goes back to the delayed set under the same
+ * job id. An optional rate limit caps emails per second across every worker of the queue.
+ */
+import { DelayedError, Worker, type ConnectionOptions } from 'bullmq';
+import type { Engine } from '../src/engine/context.ts';
+import { runStep } from '../src/engine/step.ts';
+import { QUEUE_NAMES, type StepJob } from '../src/queue/queues.ts';
+
+export interface StepWorkerOptions {
+  concurrency?: number;
+  /** Emails per second for the whole queue (all processes together). */
+  ratePerSecond?: number | undefined;
+}
+
+export function startStepWorker(engine: Engine, connection: ConnectionOptions, prefix: string, options: StepWorkerOptions = {}): Worker<StepJob> {
+  return new Worker<StepJob>(
+    QUEUE_NAMES.steps,
+    async (job, token) => {
+      const outcome = await runStep(engine, job.data.enrollmentId, job.data.step);
+      if (outcome.kind === 'delayed') {
+        await job.moveToDelayed(Math.ceil(engine.clock.realTimeOf(outcome.until)), token);
+        throw new DelayedError();
+      }
+      return outcome;
+    },
+    {
+      connection,
+      prefix,
+      concurrency: options.concurrency ?? 8,
+      ...(options.ratePerSecond ? { limiter: { max: options.ratePerSecond, duration: 1_000 } } : {}),
+    },
+  );
+}
