@@ -1,0 +1,100 @@
+/**
+ * A running engine for tests: real Postgres, real Redis (fresh prefix), a real SMTP server
+ * in-process, templates published and a sequence applied, workers started on a scaled clock.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { scaledClock } from '../../src/core/clock.ts';
+import { DEFAULT_RULES } from '../../src/core/recommend.ts';
+import type { Engine } from '../../src/engine/context.ts';
+import { createTransport } from '../../src/mail/transport.ts';
+import { startRelay, type Relay } from '../../src/outbox/relay.ts';
+import { applySequence, loadSequenceFiles } from '../../src/sequences/store.ts';
+import { compileTemplate } from '../../src/templates/compile.ts';
+import { emailNames, loadTemplateFiles } from '../../src/templates/source.ts';
+import { publishTemplate } from '../../src/templates/store.ts';
+import { startEnrollWorker } from '../../workers/enroll.ts';
+import { startStepWorker } from '../../workers/steps.ts';
+import { freshDatabase, type TestDatabase } from './db.ts';
+import { freshQueues, REDIS_URL, type TestQueues } from './redis.ts';
+import { seedCatalog } from './seed.ts';
+import { startSmtp, type TestSmtp } from './smtp.ts';
+
+const TEMPLATES = new URL('../../templates/', import.meta.url).pathname;
+
+export interface TestEngine {
+  engine: Engine;
+  database: TestDatabase;
+  queues: TestQueues;
+  smtp: TestSmtp;
+  relay: Relay;
+  workers: Worker[];
+  stop(): Promise<void>;
+}
+
+export async function startTestEngine(sequenceYaml: string, options: { clockScale: number; frequencyCap?: Engine['settings']['frequencyCap'] }): Promise<TestEngine> {
+  const database = await freshDatabase('postgres');
+  const queues = await freshQueues();
+  const smtp = await startSmtp();
+  await seedCatalog(database.db);
+  const set = await loadTemplateFiles(TEMPLATES);
+  for (const name of emailNames(set)) {
+    const result = await compileTemplate(set, name);
+    await publishTemplate(database.db, result.compiled!, result.assembled!);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'campaign-sequence-'));
+  writeFileSync(join(dir, 'sequence.yaml'), sequenceYaml);
+  const { files, problems } = await loadSequenceFiles(dir);
+  if (problems.length) throw new Error(problems.join('\n'));
+  for (const file of files) await applySequence(database.db, file);
+
+  const engine: Engine = {
+    db: database.db,
+    queues: queues.queues,
+    clock: scaledClock(options.clockScale),
+    settings: {
+      publicUrl: 'https://track.shop.example',
+      secretKey: 'test-secret-test-secret-test-secret-0',
+      mailFrom: 'orders@shop.example',
+      shop: { name: 'Demo Coffee', url: 'https://shop.example/', currency: 'USD', address: '1 Roastery Lane', supportEmail: 'help@shop.example', timezone: 'UTC' },
+      frequencyCap: options.frequencyCap,
+      rules: DEFAULT_RULES,
+    },
+    transport: createTransport(smtp.url.replace('smtp://', 'smtp://') + '/', { maxConnections: 2 }),
+    renderers: new Map(),
+  };
+  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const relay = startRelay(database.db, queues.queues, { intervalMs: 200 });
+  const workers = [startEnrollWorker(engine, connection, queues.prefix), startStepWorker(engine, connection, queues.prefix, { concurrency: 4 })];
+  return {
+    engine,
+    database,
+    queues,
+    smtp,
+    relay,
+    workers,
+    stop: async () => {
+      await Promise.all(workers.map((w) => w.close()));
+      await relay.stop();
+      engine.transport?.close();
+      connection.disconnect();
+      await smtp.close();
+      await queues.cleanup();
+      await database.drop();
+    },
+  };
+}
+
+/** Polls `check` until it returns a value, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
