@@ -31,8 +31,8 @@ const order = (id: string, customer: string, at: Date, sku = 'ESP-100') => ({
 describe('sequences on BullMQ with a scaled clock', () => {
   let t: TestEngine;
   beforeAll(async () => {
-    // Two simulated days per real second.
-    t = await startTestEngine(SEQUENCE, { clockScale: 2 * 86_400 });
+    // A simulated day per real second.
+    t = await startTestEngine(SEQUENCE, { clockScale: 86_400 });
   });
   afterAll(() => t.stop());
 
@@ -61,11 +61,11 @@ describe('sequences on BullMQ with a scaled clock', () => {
     expect(sent.map((m) => m.step)).toEqual([0, 1, 2]);
     const gap = (a: number, b: number) => new Date(sent[b]!.sent_at).getTime() - new Date(sent[a]!.sent_at).getTime();
     // Never early; late by at most the queue's real-time latency, magnified by the scale
-    // (a quarter of a simulated day is 125 real milliseconds here).
+    // (half a simulated day is half a real second here, room for a busy CI machine).
     expect(gap(0, 1)).toBeGreaterThanOrEqual(2 * DAY - 60_000);
-    expect(gap(0, 1)).toBeLessThan(2.25 * DAY);
+    expect(gap(0, 1)).toBeLessThan(2.5 * DAY);
     expect(gap(1, 2)).toBeGreaterThanOrEqual(3 * DAY - 60_000);
-    expect(gap(1, 2)).toBeLessThan(3.25 * DAY);
+    expect(gap(1, 2)).toBeLessThan(3.5 * DAY);
 
     const received = t.smtp.received.filter((m) => m.to.includes('ada@example.com'));
     expect(received).toHaveLength(3);

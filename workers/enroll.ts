@@ -8,5 +8,8 @@ import { enrollOrder } from '../src/engine/enroll.ts';
 import { QUEUE_NAMES, type OrderPlacedJob } from '../src/queue/queues.ts';
 
 export function startEnrollWorker(engine: Engine, connection: ConnectionOptions, prefix: string, concurrency = 4): Worker<OrderPlacedJob> {
-  return new Worker<OrderPlacedJob>(QUEUE_NAMES.enroll, async (job) => enrollOrder(engine, job.data.orderId), { connection, prefix, concurrency });
+  const worker = new Worker<OrderPlacedJob>(QUEUE_NAMES.enroll, async (job) => enrollOrder(engine, job.data.orderId), { connection, prefix, concurrency });
+  // Connection and lock errors are reported, not thrown: BullMQ recovers from them.
+  worker.on('error', (error) => engine.log?.warn({ err: error }, 'enroll worker'));
+  return worker;
 }

@@ -15,7 +15,7 @@ export interface StepWorkerOptions {
 }
 
 export function startStepWorker(engine: Engine, connection: ConnectionOptions, prefix: string, options: StepWorkerOptions = {}): Worker<StepJob> {
-  return new Worker<StepJob>(
+  const worker = new Worker<StepJob>(
     QUEUE_NAMES.steps,
     async (job, token) => {
       const outcome = await runStep(engine, job.data.enrollmentId, job.data.step);
@@ -32,4 +32,7 @@ export function startStepWorker(engine: Engine, connection: ConnectionOptions, p
       ...(options.ratePerSecond ? { limiter: { max: options.ratePerSecond, duration: 1_000 } } : {}),
     },
   );
+  // Connection and lock errors are reported, not thrown: BullMQ recovers from them.
+  worker.on('error', (error) => engine.log?.warn({ err: error }, 'step worker'));
+  return worker;
 }

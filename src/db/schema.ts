@@ -273,6 +273,8 @@ export const messages = pgTable(
     links: jsonb('links').$type<string[]>().notNull().default([]),
     recommendations: jsonb('recommendations').$type<unknown[]>().notNull().default([]),
     attempts: integer('attempts').notNull().default(0),
+    /** While a worker is handing the email to SMTP (real time): no other worker may. */
+    claimedUntil: time('claimed_until'),
     smtpResponse: text('smtp_response'),
     error: text('error'),
     createdAt: createdAt(),

@@ -20,6 +20,8 @@ export interface EngineSettings {
   shop: { name: string; url: string; currency: string; address: string; supportEmail: string; timezone: string };
   frequencyCap?: FrequencyCap | undefined;
   rules: Rules;
+  /** Real seconds a worker holds a message while handing it to SMTP (default 120). */
+  claimSeconds?: number | undefined;
 }
 
 export interface Engine {

@@ -20,7 +20,10 @@ import { recommendationsFor } from '../recs/service.ts';
 import type { StoredDefinition } from '../sequences/store.ts';
 import { unsubscribeUrl } from '../templates/render.ts';
 import { rendererFor, scheduleStep, type Engine } from './context.ts';
-import { sendMail, unsubscribeHeaders } from './send.ts';
+import { RetryableSendError, sendMail, unsubscribeHeaders } from './send.ts';
+
+/** How long a worker may take to hand one email to SMTP before another may try (default). */
+const CLAIM_SECONDS = 120;
 
 export type StepOutcome =
   | { kind: 'sent'; messageId: number }
@@ -128,6 +131,16 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
   }
   if (!engine.transport) throw new Error('no SMTP transport configured');
 
+  // Claim the message for a lease of real time: if the schedule was lost and rebuilt while
+  // another worker is sending this very step, only one of them hands it to SMTP.
+  const [claim] = await queryRows<{ id: number }>(
+    engine.db,
+    sql`update messages set claimed_until = now() + make_interval(secs => ${engine.settings.claimSeconds ?? CLAIM_SECONDS})
+        where id = ${message!.id} and state = 'pending' and (claimed_until is null or claimed_until < now())
+        returning id`,
+  );
+  if (!claim) throw new RetryableSendError(`message ${message!.id} is being sent by another worker`);
+
   context.links.unsubscribe = unsubscribeUrl(engine.settings.publicUrl, engine.settings.secretKey, message!.id, e.customer_id);
   const email = (await rendererFor(engine, templateVersionId)).render(context, {
     mode: 'send',
@@ -141,15 +154,22 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
     where id = ${message!.id}`);
 
   const token = signToken({ kind: 'unsubscribe', message: message!.id, customer: e.customer_id }, engine.settings.secretKey);
-  const outcome = await sendMail(
-    engine.transport,
-    composeMessage(email, {
-      to: e.email,
-      fromAddress: engine.settings.mailFrom,
-      messageId: rfcMessageId,
-      headers: unsubscribeHeaders(context.links.unsubscribe, `unsubscribe+${token}@${engine.settings.mailFrom.split('@')[1]}`),
-    }),
-  );
+  let outcome;
+  try {
+    outcome = await sendMail(
+      engine.transport,
+      composeMessage(email, {
+        to: e.email,
+        fromAddress: engine.settings.mailFrom,
+        messageId: rfcMessageId,
+        headers: unsubscribeHeaders(context.links.unsubscribe, `unsubscribe+${token}@${engine.settings.mailFrom.split('@')[1]}`),
+      }),
+    );
+  } catch (error) {
+    // Nothing was accepted: let the retry (this worker's or another's) claim it at once.
+    await engine.db.execute(sql`update messages set claimed_until = null, error = ${String((error as Error).message).slice(0, 500)} where id = ${message!.id}`);
+    throw error;
+  }
   if (!outcome.ok) {
     await engine.db.transaction(async (tx) => {
       await tx.execute(sql`update messages set state = 'failed', smtp_response = ${outcome.response}, error = 'rejected' where id = ${message!.id}`);

@@ -55,9 +55,12 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-/** Opens the producer side of every queue on one shared connection. */
-export function openQueues(connection: ConnectionOptions, prefix: string): Queues {
-  const options = { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS };
+/**
+ * Opens the producer side of every queue on one shared connection. `jobOptions` adjusts
+ * the defaults (tests shorten the retry backoff).
+ */
+export function openQueues(connection: ConnectionOptions, prefix: string, jobOptions: Partial<JobsOptions> = {}): Queues {
+  const options = { connection, prefix, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, ...jobOptions } };
   const enroll = new Queue<OrderPlacedJob>(QUEUE_NAMES.enroll, options);
   const steps = new Queue<StepJob>(QUEUE_NAMES.steps, options);
   return {

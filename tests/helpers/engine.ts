@@ -21,7 +21,7 @@ import { startStepWorker } from '../../workers/steps.ts';
 import { freshDatabase, type TestDatabase } from './db.ts';
 import { freshQueues, REDIS_URL, type TestQueues } from './redis.ts';
 import { seedCatalog } from './seed.ts';
-import { startSmtp, type TestSmtp } from './smtp.ts';
+import { startSmtp, type SmtpFaults, type TestSmtp } from './smtp.ts';
 
 const TEMPLATES = new URL('../../templates/', import.meta.url).pathname;
 
@@ -35,10 +35,14 @@ export interface TestEngine {
   stop(): Promise<void>;
 }
 
-export async function startTestEngine(sequenceYaml: string, options: { clockScale: number; frequencyCap?: Engine['settings']['frequencyCap'] }): Promise<TestEngine> {
+export async function startTestEngine(
+  sequenceYaml: string,
+  options: { clockScale: number; frequencyCap?: Engine['settings']['frequencyCap']; smtpFaults?: SmtpFaults },
+): Promise<TestEngine> {
   const database = await freshDatabase('postgres');
-  const queues = await freshQueues();
-  const smtp = await startSmtp();
+  // Retries back off in real milliseconds: short ones keep fault tests quick.
+  const queues = await freshQueues({ attempts: 12, backoff: { type: 'fixed', delay: 100 } });
+  const smtp = await startSmtp(options.smtpFaults);
   await seedCatalog(database.db);
   const set = await loadTemplateFiles(TEMPLATES);
   for (const name of emailNames(set)) {
@@ -63,7 +67,7 @@ export async function startTestEngine(sequenceYaml: string, options: { clockScal
       frequencyCap: options.frequencyCap,
       rules: DEFAULT_RULES,
     },
-    transport: createTransport(smtp.url.replace('smtp://', 'smtp://') + '/', { maxConnections: 2 }),
+    transport: createTransport(smtp.url, { maxConnections: 2 }),
     renderers: new Map(),
   };
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });

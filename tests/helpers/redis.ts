@@ -1,5 +1,6 @@
 /** A fresh BullMQ prefix per test on the real Redis, and its keys removed afterwards. */
 import { randomBytes } from 'node:crypto';
+import type { JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { openQueues, type Queues } from '../../src/queue/queues.ts';
 
@@ -12,10 +13,10 @@ export interface TestQueues {
   cleanup(): Promise<void>;
 }
 
-export async function freshQueues(): Promise<TestQueues> {
+export async function freshQueues(jobOptions: Partial<JobsOptions> = {}): Promise<TestQueues> {
   const prefix = `t-${randomBytes(6).toString('hex')}`;
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const queues = openQueues(redis, prefix);
+  const queues = openQueues(redis, prefix, jobOptions);
   return {
     prefix,
     redis,

@@ -15,13 +15,38 @@ export interface TestSmtp {
   close(): Promise<void>;
 }
 
-export async function startSmtp(): Promise<TestSmtp> {
+/**
+ * Faults to inject: `reject(rcpt, attempt)` may answer a recipient with an SMTP error code
+ * (421 to defer, 550 to refuse), `drop(attempt)` closes the connection mid-message.
+ */
+export interface SmtpFaults {
+  reject?: (recipient: string, attempt: number) => number | undefined;
+  drop?: (attempt: number) => boolean;
+}
+
+export async function startSmtp(faults: SmtpFaults = {}): Promise<TestSmtp> {
   const received: ReceivedMail[] = [];
+  let attempts = 0;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      attempts += 1;
+      const code = faults.reject?.(address.address, attempts);
+      if (!code) return callback();
+      const error = new Error(code >= 500 ? '5.1.1 No such user here' : '4.3.2 Try again later') as Error & { responseCode: number };
+      error.responseCode = code;
+      callback(error);
+    },
     onData(stream, session, callback) {
+      if (faults.drop?.(attempts)) {
+        // Drop the connection mid-message, as a crashing or overloaded server would.
+        stream.resume();
+        const connections = (server as unknown as { connections: Set<{ id: string; _socket?: { destroy(): void } }> }).connections;
+        for (const connection of connections) if (connection.id === session.id) connection._socket?.destroy();
+        return;
+      }
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
