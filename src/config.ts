@@ -70,6 +70,12 @@ const schema = z
       .default('3/7d'),
     SEND_RATE_PER_SECOND: z.preprocess(emptyAsUndefined, z.coerce.number().positive().optional()),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+    DKIM_DOMAIN: z.preprocess(emptyAsUndefined, z.string().optional()),
+    DKIM_SELECTOR: z.preprocess(emptyAsUndefined, z.string().optional()),
+    DKIM_PRIVATE_KEY: z.preprocess(emptyAsUndefined, z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }).optional()),
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+    SEND_CLAIM_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+    WORKER_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
     SHOP_CURRENCY: z
       .string()
       .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD or EUR')
@@ -79,6 +85,9 @@ const schema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
+    const dkim = [env.DKIM_DOMAIN, env.DKIM_SELECTOR, env.DKIM_PRIVATE_KEY];
+    if (dkim.some(Boolean) && !dkim.every(Boolean))
+      ctx.addIssue({ code: 'custom', path: ['DKIM_DOMAIN'], message: 'DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY go together' });
     if (env.NODE_ENV !== 'production') return;
     if (env.SECRET_KEY === DEV_SECRET)
       ctx.addIssue({ code: 'custom', path: ['SECRET_KEY'], message: 'must be set in production' });
@@ -117,6 +126,14 @@ export interface Config {
   frequencyCap: { max: number; windowMs: number } | undefined;
   sendRatePerSecond: number | undefined;
   workerConcurrency: number;
+  /** DKIM signing, when DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY are all set. */
+  dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
+  /** Where `campaign work` serves /metrics and /healthz (0: off). */
+  metricsPort: number;
+  /** Real seconds a worker holds a message while handing it to SMTP. */
+  claimSeconds: number;
+  /** BullMQ job lock: how soon a job of a dead worker is picked up again. */
+  workerLockMs: number;
   importBatchSize: number;
   apiBodyLimitBytes: number;
   logLevel: Env['LOG_LEVEL'];
@@ -171,6 +188,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     frequencyCap: parseCap(env.FREQUENCY_CAP),
     sendRatePerSecond: env.SEND_RATE_PER_SECOND,
     workerConcurrency: env.WORKER_CONCURRENCY,
+    dkim:
+      env.DKIM_DOMAIN && env.DKIM_SELECTOR && env.DKIM_PRIVATE_KEY
+        ? { domainName: env.DKIM_DOMAIN, keySelector: env.DKIM_SELECTOR, privateKey: env.DKIM_PRIVATE_KEY.replace(/\\n/g, '\n') }
+        : undefined,
+    metricsPort: env.METRICS_PORT,
+    claimSeconds: env.SEND_CLAIM_SECONDS,
+    workerLockMs: env.WORKER_LOCK_MS,
     importBatchSize: env.IMPORT_BATCH_SIZE,
     apiBodyLimitBytes: env.API_BODY_LIMIT_BYTES,
     logLevel: env.LOG_LEVEL,

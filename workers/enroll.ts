@@ -7,8 +7,13 @@ import type { Engine } from '../src/engine/context.ts';
 import { enrollOrder } from '../src/engine/enroll.ts';
 import { QUEUE_NAMES, type OrderPlacedJob } from '../src/queue/queues.ts';
 
-export function startEnrollWorker(engine: Engine, connection: ConnectionOptions, prefix: string, concurrency = 4): Worker<OrderPlacedJob> {
-  const worker = new Worker<OrderPlacedJob>(QUEUE_NAMES.enroll, async (job) => enrollOrder(engine, job.data.orderId), { connection, prefix, concurrency });
+export function startEnrollWorker(engine: Engine, connection: ConnectionOptions, prefix: string, options: { concurrency?: number; lockMs?: number } = {}): Worker<OrderPlacedJob> {
+  const worker = new Worker<OrderPlacedJob>(QUEUE_NAMES.enroll, async (job) => enrollOrder(engine, job.data.orderId), {
+    connection,
+    prefix,
+    concurrency: options.concurrency ?? 4,
+    ...(options.lockMs ? { lockDuration: options.lockMs, stalledInterval: options.lockMs } : {}),
+  });
   // Connection and lock errors are reported, not thrown: BullMQ recovers from them.
   worker.on('error', (error) => engine.log?.warn({ err: error }, 'enroll worker'));
   return worker;

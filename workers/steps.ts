@@ -12,6 +12,8 @@ export interface StepWorkerOptions {
   concurrency?: number;
   /** Emails per second for the whole queue (all processes together). */
   ratePerSecond?: number | undefined;
+  /** How long a job stays locked to this worker without renewal (a dead worker's jobs come back after it). */
+  lockMs?: number | undefined;
 }
 
 export function startStepWorker(engine: Engine, connection: ConnectionOptions, prefix: string, options: StepWorkerOptions = {}): Worker<StepJob> {
@@ -29,6 +31,7 @@ export function startStepWorker(engine: Engine, connection: ConnectionOptions, p
       connection,
       prefix,
       concurrency: options.concurrency ?? 8,
+      ...(options.lockMs ? { lockDuration: options.lockMs, stalledInterval: options.lockMs } : {}),
       ...(options.ratePerSecond ? { limiter: { max: options.ratePerSecond, duration: 1_000 } } : {}),
     },
   );

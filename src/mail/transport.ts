@@ -6,7 +6,24 @@ import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { RenderedEmail } from '../templates/render.ts';
 
-export function createTransport(smtpUrl: string, options: { maxConnections?: number } = {}): Transporter<SMTPPool.SentMessageInfo> {
+export interface DkimSettings {
+  domainName: string;
+  keySelector: string;
+  privateKey: string;
+}
+
+/**
+ * Headers DKIM signs: nodemailer's defaults plus List-Unsubscribe-Post, which mailbox
+ * providers require to be signed before they honour one-click unsubscribe.
+ */
+const SIGNED_HEADERS =
+  'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:' +
+  'List-Id:List-Unsubscribe:List-Unsubscribe-Post';
+
+export function createTransport(
+  smtpUrl: string,
+  options: { maxConnections?: number; dkim?: DkimSettings | undefined } = {},
+): Transporter<SMTPPool.SentMessageInfo> {
   const url = new URL(smtpUrl);
   return nodemailer.createTransport({
     pool: true,
@@ -17,6 +34,7 @@ export function createTransport(smtpUrl: string, options: { maxConnections?: num
     maxConnections: options.maxConnections ?? 5,
     // A local or test server may offer STARTTLS with a self-signed certificate.
     tls: { rejectUnauthorized: url.searchParams.get('tls') !== 'insecure' },
+    ...(options.dkim ? { dkim: { ...options.dkim, headerFieldNames: SIGNED_HEADERS } } : {}),
   } as SMTPPool.Options);
 }
 

@@ -13,6 +13,8 @@ import { loadRules } from '../../recs/rules.ts';
 import { openConfiguredDatabase, openQueueConnection, UserError } from '../../runtime.ts';
 import { startReconciler } from '../../engine/reconcile.ts';
 import type { Engine } from '../../engine/context.ts';
+import { createWorkerMetrics, serveWorkerMetrics } from '../../engine/metrics.ts';
+import type { StepOutcome } from '../../engine/step.ts';
 import { startEnrollWorker } from '../../../workers/enroll.ts';
 import { startStepWorker } from '../../../workers/steps.ts';
 import type { ConfigSource } from '../main.ts';
@@ -30,12 +32,12 @@ export function registerWork(program: Command, config: ConfigSource): void {
       const producer = await openQueueConnection(settings);
       const workerConnection = connectRedis(settings.redisUrl, 'worker');
       workerConnection.on('error', (error) => logger.warn({ err: error }, 'redis'));
-      const transport = createTransport(settings.smtpUrl);
+      const transport = createTransport(settings.smtpUrl, { dkim: settings.dkim });
       const engine: Engine = {
         db: database.db,
         queues: producer.queues,
         clock: scaledClock(settings.clockScale),
-        settings: { ...settings, rules: await loadRules(settings.recsRulesFile) },
+        settings: { ...settings, rules: await loadRules(settings.recsRulesFile), claimSeconds: settings.claimSeconds },
         transport,
         log: logger,
         renderers: new Map(),
@@ -43,10 +45,21 @@ export function registerWork(program: Command, config: ConfigSource): void {
       const relay = startRelay(database.db, producer.queues, { onError: (error) => logger.warn({ err: error }, 'outbox relay failed') });
       const reconciler = startReconciler(engine, options.reconcileEvery * 1_000, (error) => logger.warn({ err: error }, 'reconcile failed'));
       const workers = [
-        startEnrollWorker(engine, workerConnection, settings.queuePrefix),
-        startStepWorker(engine, workerConnection, settings.queuePrefix, { concurrency: settings.workerConcurrency, ratePerSecond: settings.sendRatePerSecond }),
+        startEnrollWorker(engine, workerConnection, settings.queuePrefix, { lockMs: settings.workerLockMs }),
+        startStepWorker(engine, workerConnection, settings.queuePrefix, {
+          concurrency: settings.workerConcurrency,
+          ratePerSecond: settings.sendRatePerSecond,
+          lockMs: settings.workerLockMs,
+        }),
       ];
-      for (const worker of workers) worker.on('failed', (job, error) => logger.warn({ job: job?.id, err: error }, 'job failed'));
+      const metrics = createWorkerMetrics(engine);
+      for (const worker of workers)
+        worker.on('failed', (job, error) => {
+          metrics.failed();
+          logger.warn({ job: job?.id, err: error }, 'job failed; retried with backoff');
+        });
+      workers[1]!.on('completed', (_job, outcome) => metrics.observe(outcome as StepOutcome));
+      const metricsServer = settings.metricsPort ? await serveWorkerMetrics(engine, metrics, settings.metricsPort, settings.host) : undefined;
       logger.info({ database: database.location, queuePrefix: settings.queuePrefix }, 'workers running');
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', resolve);
@@ -54,6 +67,7 @@ export function registerWork(program: Command, config: ConfigSource): void {
       });
       logger.info('stopping: letting in-flight jobs finish');
       await Promise.all(workers.map((w) => w.close()));
+      await metricsServer?.close();
       await reconciler.stop();
       await relay.stop();
       transport.close();
