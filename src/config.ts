@@ -45,6 +45,10 @@ const schema = z
       .number({ error: 'must be a number' })
       .positive('must be a positive number of simulated seconds per real second')
       .default(1),
+    CLOCK_ORIGIN: z.preprocess(
+      (value) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : emptyAsUndefined(value)),
+      z.coerce.date({ error: 'must be an ISO 8601 time or epoch milliseconds' }).optional(),
+    ),
     SHOP_NAME: z.string().default('Demo Shop'),
     SHOP_URL: url(['http:', 'https:']).default('https://shop.example/'),
     SHOP_ADDRESS: z.string().min(1).default('1 Demo Street, Springfield 12345, USA'),
@@ -116,6 +120,11 @@ export interface Config {
   apiToken: string;
   /** Simulated seconds per real second: 1 in production, thousands in the demo. */
   clockScale: number;
+  /**
+   * Where scaled time starts (real and simulated time agree at this moment). Every process
+   * of one deployment must share it when CLOCK_SCALE is not 1; default: process start.
+   */
+  clockOrigin: Date | undefined;
   shop: { name: string; currency: string; url: string; address: string; supportEmail: string; timezone: string };
   /** Envelope and From address of every email; the display name comes from each template. */
   mailFrom: string;
@@ -173,6 +182,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     secretKey: env.SECRET_KEY,
     apiToken: env.API_TOKEN,
     clockScale: env.CLOCK_SCALE,
+    clockOrigin: env.CLOCK_ORIGIN,
     shop: {
       name: env.SHOP_NAME,
       currency: env.SHOP_CURRENCY,

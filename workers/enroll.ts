@@ -5,15 +5,24 @@
 import { Worker, type ConnectionOptions } from 'bullmq';
 import type { Engine } from '../src/engine/context.ts';
 import { enrollOrder } from '../src/engine/enroll.ts';
+import { markConsumed } from '../src/outbox/relay.ts';
 import { QUEUE_NAMES, type OrderPlacedJob } from '../src/queue/queues.ts';
 
 export function startEnrollWorker(engine: Engine, connection: ConnectionOptions, prefix: string, options: { concurrency?: number; lockMs?: number } = {}): Worker<OrderPlacedJob> {
-  const worker = new Worker<OrderPlacedJob>(QUEUE_NAMES.enroll, async (job) => enrollOrder(engine, job.data.orderId), {
+  const worker = new Worker<OrderPlacedJob>(
+    QUEUE_NAMES.enroll,
+    async (job) => {
+      const enrolled = await enrollOrder(engine, job.data.orderId);
+      if (job.data.outboxId) await markConsumed(engine.db, job.data.outboxId);
+      return enrolled;
+    },
+    {
     connection,
     prefix,
     concurrency: options.concurrency ?? 4,
     ...(options.lockMs ? { lockDuration: options.lockMs, stalledInterval: options.lockMs } : {}),
-  });
+    },
+  );
   // Connection and lock errors are reported, not thrown: BullMQ recovers from them.
   worker.on('error', (error) => engine.log?.warn({ err: error }, 'enroll worker'));
   return worker;

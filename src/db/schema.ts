@@ -354,6 +354,8 @@ export const outbox = pgTable(
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
     createdAt: createdAt(),
     publishedAt: time('published_at'),
+    /** Set by the consumer once the fact is handled; published but never consumed is re-published. */
+    consumedAt: time('consumed_at'),
   },
   (t) => [index('outbox_pending_idx').on(t.id).where(sql`${t.publishedAt} is null`)],
 );

@@ -6,7 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../db/client.ts';
-import { drainOutbox } from '../outbox/relay.ts';
+import { drainOutbox, republishStale } from '../outbox/relay.ts';
 import { jobIds } from '../queue/queues.ts';
 import { scheduleStep, type Engine } from './context.ts';
 
@@ -15,9 +15,13 @@ export interface ReconcileResult {
   enqueued: number;
 }
 
-/** One pass. `horizonMs` (simulated) also covers steps due soon. */
-export async function reconcile(engine: Engine, horizonMs = 3_600_000): Promise<ReconcileResult> {
+/**
+ * One pass. `horizonMs` (simulated) also covers steps due soon; orders published more than
+ * `staleSeconds` (real) ago and never enrolled are published again.
+ */
+export async function reconcile(engine: Engine, horizonMs = 3_600_000, staleSeconds = 60): Promise<ReconcileResult> {
   await drainOutbox(engine.db, engine.queues);
+  await republishStale(engine.db, engine.queues, staleSeconds);
   const horizon = new Date(engine.clock.now().getTime() + horizonMs);
   const due = await queryRows<{ id: number; next_step: number; next_due_at: Date }>(
     engine.db,
@@ -30,9 +34,11 @@ export async function reconcile(engine: Engine, horizonMs = 3_600_000): Promise<
     const job = await engine.queues.steps.getJob(jobId);
     if (job) {
       const state = await job.getState();
-      if (state !== 'completed' && state !== 'failed') continue;
-      // Finished, yet the enrollment still waits on this step: its outcome was lost. Run it again.
-      await job.remove();
+      if (state !== 'completed' && state !== 'failed' && state !== 'unknown') continue;
+      // Finished, yet the enrollment still waits on this step: its outcome was lost. Or an
+      // orphan: the job's data survived a partial loss of Redis but it sits in no list, and
+      // would silently swallow a new add under its id. Either way, run it again.
+      await engine.queues.steps.remove(jobId).catch(() => 0);
     }
     await scheduleStep(engine, e.id, e.next_step, new Date(e.next_due_at));
     enqueued += 1;
@@ -43,8 +49,10 @@ export async function reconcile(engine: Engine, horizonMs = 3_600_000): Promise<
 /** Runs reconcile() now and every `intervalMs` (real), until stopped. */
 export function startReconciler(engine: Engine, intervalMs: number, onError: (error: unknown) => void): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
+  // An order not enrolled within three passes lost its job.
+  const staleSeconds = Math.max(1, Math.ceil((3 * intervalMs) / 1000));
   const tick = () => {
-    running = reconcile(engine).catch(onError);
+    running = reconcile(engine, 3_600_000, staleSeconds).catch(onError);
   };
   tick();
   const timer = setInterval(tick, intervalMs);

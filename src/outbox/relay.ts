@@ -49,7 +49,7 @@ async function publish(queues: Queues, rows: OutboxRow[]): Promise<void> {
   if (unknown) throw new Error(`outbox row ${unknown.id} has an unknown topic "${unknown.topic}"`);
   await queues.enroll.addBulk(
     orders.map((row) => {
-      const data = row.payload as unknown as OrderPlacedJob;
+      const data = { ...(row.payload as unknown as OrderPlacedJob), outboxId: row.id };
       return { name: JOB_NAMES.orderPlaced, data, opts: { jobId: jobIds.orderPlaced(data.orderId) } };
     }),
   );
@@ -104,4 +104,35 @@ export function startRelay(db: Db, queues: Queues, options: { intervalMs?: numbe
       await running;
     },
   };
+}
+
+/**
+ * Facts published more than `staleSeconds` ago and still not consumed lost their job (a
+ * Redis restart or flush): publish them again under the same job id. A job that still
+ * exists and waits is left alone; one that finished without its fact being consumed, or
+ * an orphan left by a partial loss of Redis, is replaced.
+ */
+export async function republishStale(db: Db, queues: Queues, staleSeconds: number): Promise<number> {
+  const rows = await queryRows<OutboxRow>(
+    db,
+    sql`select id, topic, payload from outbox
+        where published_at < now() - make_interval(secs => ${staleSeconds}) and consumed_at is null
+        order by id limit 10000`,
+  );
+  let republished = 0;
+  for (const row of rows) {
+    const data = row.payload as unknown as OrderPlacedJob;
+    const jobId = jobIds.orderPlaced(data.orderId);
+    const job = await queues.enroll.getJob(jobId);
+    if (job && !['completed', 'failed', 'unknown'].includes(await job.getState())) continue;
+    if (job) await queues.enroll.remove(jobId).catch(() => 0);
+    await queues.enroll.add(JOB_NAMES.orderPlaced, { ...data, outboxId: row.id }, { jobId });
+    republished += 1;
+  }
+  return republished;
+}
+
+/** Marks a fact handled, so it is never published again. */
+export async function markConsumed(db: Db, outboxId: number): Promise<void> {
+  await db.execute(sql`update outbox set consumed_at = now() where id = ${outboxId} and consumed_at is null`);
 }

@@ -22,6 +22,8 @@ export const JOB_NAMES = {
 export interface OrderPlacedJob {
   orderId: number;
   customerId: number;
+  /** The outbox row it came from, marked consumed once the order is enrolled. */
+  outboxId?: number;
 }
 
 export interface StepJob {

@@ -59,6 +59,8 @@ export async function startSmtp(faults: SmtpFaults = {}): Promise<TestSmtp> {
       });
     },
   });
+  // A client that dies mid-conversation (a killed worker) resets its socket: not an error here.
+  server.on('error', () => {});
   server.listen(0, '127.0.0.1');
   await once(server.server, 'listening');
   const { port } = server.server.address() as AddressInfo;

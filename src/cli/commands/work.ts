@@ -36,7 +36,7 @@ export function registerWork(program: Command, config: ConfigSource): void {
       const engine: Engine = {
         db: database.db,
         queues: producer.queues,
-        clock: scaledClock(settings.clockScale),
+        clock: scaledClock(settings.clockScale, settings.clockOrigin?.getTime()),
         settings: { ...settings, rules: await loadRules(settings.recsRulesFile), claimSeconds: settings.claimSeconds },
         transport,
         log: logger,
