@@ -5,6 +5,7 @@
  * (enrollment, step) under one Message-ID, and the database agrees with the SMTP server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -174,4 +175,32 @@ describe('exactly once under faults', () => {
     expect(duplicates).toBeLessThanOrEqual(kills * 16);
     expect(duplicates / received.size).toBeLessThan(0.01);
   }, 200_000);
+
+  it('a worker serves /healthz and /metrics, and SIGTERM stops it cleanly', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [BIN, 'work'], { env: { ...env, METRICS_PORT: String(port), HOST: '127.0.0.1' }, stdio: 'ignore' });
+    workers.add(child);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const health = await eventually(async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+      return response?.ok && ((await response.json()) as { status: string });
+    }, 20_000, 'the worker to be healthy');
+    expect(health).toMatchObject({ status: 'ok', database: 'ok', redis: 'ok' });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toContain('campaign_queue_jobs{queue="steps",state="completed"}');
+    expect(metrics).toContain('campaign_emails_sent_total');
+    expect(metrics).toContain('campaign_schedule_lag_seconds');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 60_000);
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -8,7 +8,7 @@ import { parseDuration } from './duration.ts';
 import { STRATEGIES } from './recommend.ts';
 
 const duration = z
-  .string({ error: 'must be a duration such as 2d, 36h or 90m' })
+  .preprocess((value) => (value === 0 ? '0' : value), z.string({ error: 'must be a duration such as 2d, 36h or 90m' }))
   .refine((text) => parseDuration(text) !== undefined, 'must be a duration such as 2d, 36h or 90m');
 const money = z.union([z.string().regex(/^\d{1,12}(\.\d{1,4})?$/), z.number().nonnegative()]).transform(String);
 const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day such as 21:00');
