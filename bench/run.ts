@@ -4,11 +4,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Benchmark, BenchResult } from './harness.ts';
+import { e2eBenchmark } from './e2e.ts';
 import { importBenchmark } from './import.ts';
 import { recsBenchmark } from './recs.ts';
 import { renderBenchmark } from './render.ts';
 
-const BENCHMARKS: Benchmark[] = [importBenchmark, renderBenchmark, recsBenchmark];
+const BENCHMARKS: Benchmark[] = [importBenchmark, renderBenchmark, recsBenchmark, e2eBenchmark];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

@@ -80,17 +80,20 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
   // A paused sequence holds its enrollments: look again in an hour.
   if (e.sequence_status === 'paused') return delay(engine, e, new Date(now.getTime() + 3_600_000));
 
-  const sent = await queryRows<{ sent_at: Date }>(
-    engine.db,
-    sql`select sent_at from messages where customer_id = ${e.customer_id} and state = 'sent'
-          and sent_at > ${new Date(now.getTime() - (engine.settings.frequencyCap?.windowMs ?? 0)).toISOString()}`,
-  );
+  const cap = engine.settings.frequencyCap;
+  const sent = cap
+    ? await queryRows<{ sent_at: Date }>(
+        engine.db,
+        sql`select sent_at from messages where customer_id = ${e.customer_id} and state = 'sent'
+              and sent_at > ${new Date(now.getTime() - cap.windowMs).toISOString()}`,
+      )
+    : [];
   const due = e.next_due_at && e.next_due_at > now ? new Date(e.next_due_at) : now;
   const allowed = allowedSendTime(due, {
     quiet: definition.quiet_hours,
     timeZone: e.timezone ?? engine.settings.shop.timezone,
     sent: sent.map((s) => new Date(s.sent_at)),
-    cap: engine.settings.frequencyCap,
+    cap,
   });
   // A minute of slack: the job was scheduled for this moment, give or take the clock.
   if (allowed.getTime() > now.getTime() + 60_000) return delay(engine, e, allowed);

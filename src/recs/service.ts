@@ -83,8 +83,21 @@ export async function recommendationsFor(db: Db, request: RecommendRequest): Pro
   return { recommendations: result.recommendations.map(toSuggestion), upsells: result.upsells.map(toSuggestion) };
 }
 
+// Best-sellers change slowly and are read for every email: keep them a minute per database.
+const bestSellerCache = new WeakMap<Db, { at: number; rows: Promise<{ productId: number; orders: number }[]> }>();
+const BEST_SELLER_TTL_MS = 60_000;
+
+async function bestSellerList(db: Db): Promise<{ productId: number; orders: number }[]> {
+  const cached = bestSellerCache.get(db);
+  if (cached && Date.now() - cached.at < BEST_SELLER_TTL_MS) return cached.rows;
+  const rows = loadBestSellers(db);
+  bestSellerCache.set(db, { at: Date.now(), rows });
+  rows.catch(() => bestSellerCache.delete(db));
+  return rows;
+}
+
 /** Best-sellers from the built statistics, or counted directly when none are built yet. */
-async function bestSellerList(db: Db, limit = 100): Promise<{ productId: number; orders: number }[]> {
+async function loadBestSellers(db: Db, limit = 100): Promise<{ productId: number; orders: number }[]> {
   const built = await queryRows<{ product_id: number; orders: number }>(
     db,
     sql`select product_id, orders from copurchase_products order by orders desc, product_id limit ${limit}`,

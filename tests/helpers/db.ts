@@ -19,7 +19,7 @@ export interface TestDatabase extends Database {
   drop(): Promise<void>;
 }
 
-export async function freshDatabase(kind: DbKind): Promise<TestDatabase> {
+export async function freshDatabase(kind: DbKind, options: { poolSize?: number } = {}): Promise<TestDatabase> {
   if (kind === 'pglite') {
     const database = await openDatabase({});
     await migrate(database);
@@ -29,7 +29,7 @@ export async function freshDatabase(kind: DbKind): Promise<TestDatabase> {
   await admin(`create database ${name}`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
-  const database = await openDatabase({ databaseUrl: url.toString(), poolSize: 4 });
+  const database = await openDatabase({ databaseUrl: url.toString(), poolSize: options.poolSize ?? 4 });
   await migrate(database);
   return {
     ...database,

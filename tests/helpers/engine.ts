@@ -37,9 +37,9 @@ export interface TestEngine {
 
 export async function startTestEngine(
   sequenceYaml: string,
-  options: { clockScale: number; frequencyCap?: Engine['settings']['frequencyCap']; smtpFaults?: SmtpFaults },
+  options: { clockScale: number; frequencyCap?: Engine["settings"]["frequencyCap"]; smtpFaults?: SmtpFaults; concurrency?: number; smtpConnections?: number },
 ): Promise<TestEngine> {
-  const database = await freshDatabase('postgres');
+  const database = await freshDatabase('postgres', { poolSize: Math.max(4, options.concurrency ?? 4) + 2 });
   // Retries back off in real milliseconds: short ones keep fault tests quick.
   const queues = await freshQueues({ attempts: 12, backoff: { type: 'fixed', delay: 100 } });
   const smtp = await startSmtp(options.smtpFaults);
@@ -67,12 +67,12 @@ export async function startTestEngine(
       frequencyCap: options.frequencyCap,
       rules: DEFAULT_RULES,
     },
-    transport: createTransport(smtp.url, { maxConnections: 2 }),
+    transport: createTransport(smtp.url, { maxConnections: options.smtpConnections ?? 5 }),
     renderers: new Map(),
   };
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const relay = startRelay(database.db, queues.queues, { intervalMs: 200 });
-  const workers = [startEnrollWorker(engine, connection, queues.prefix), startStepWorker(engine, connection, queues.prefix, { concurrency: 4 })];
+  const workers = [startEnrollWorker(engine, connection, queues.prefix), startStepWorker(engine, connection, queues.prefix, { concurrency: options.concurrency ?? 4 })];
   return {
     engine,
     database,

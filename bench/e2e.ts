@@ -1,0 +1,91 @@
+/**
+ * End to end: orders ingested through the API's batch path → outbox → enrollment worker →
+ * step worker (recommend, render, message row, SMTP), measured until the SMTP server has
+ * every email; beside raw pooled nodemailer sending the same number of rendered emails to
+ * the same in-process server, in the same run.
+ */
+import { sql } from 'drizzle-orm';
+import { queryRows } from '../src/db/client.ts';
+import { ingestCustomers, ingestOrders } from '../src/ingest/batch.ts';
+import { composeMessage, createTransport } from '../src/mail/transport.ts';
+import { compileTemplate } from '../src/templates/compile.ts';
+import { Renderer } from '../src/templates/render.ts';
+import { sampleContext } from '../src/templates/sample-context.ts';
+import { loadTemplateFiles } from '../src/templates/source.ts';
+import { eventually, startTestEngine } from '../tests/helpers/engine.ts';
+import { timed, type Benchmark } from './harness.ts';
+
+const TARGET = 0.5;
+/** SMTP connections in the pool, the same on both sides. */
+const CONNECTIONS = 8;
+const SEQUENCE = `
+id: bench
+name: One email
+trigger: { event: order_placed }
+variants: [{ key: only, weight: 1 }]
+steps:
+  - { delay: 0, template: thank-you }
+`;
+
+export const e2eBenchmark: Benchmark = {
+  name: 'e2e',
+  async run({ quick }) {
+    const n = quick ? 300 : 2_000;
+    const t = await startTestEngine(SEQUENCE, { clockScale: 1, concurrency: 32, smtpConnections: CONNECTIONS });
+    try {
+      for (let start = 0; start < n; start += 1_000)
+        await ingestCustomers(
+          t.database.db,
+          Array.from({ length: Math.min(1_000, n - start) }, (_, i) => ({ customer_id: `b-${start + i}`, email: `b${start + i}@example.com`, first_name: `B${start + i}` })),
+        );
+      const e2e = await timed(async () => {
+        const now = new Date().toISOString();
+        for (let start = 0; start < n; start += 1_000) {
+          await ingestOrders(
+            t.database.db,
+            Array.from({ length: Math.min(1_000, n - start) }, (_, i) => ({
+              order_id: `bo-${start + i}`,
+              customer_id: `b-${start + i}`,
+              ordered_at: now,
+              items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }],
+            })),
+          );
+          t.relay.kick();
+        }
+        await eventually(async () => t.smtp.received.length >= n && true, 300_000, 'every email');
+      });
+      const [sent] = await queryRows<{ n: number }>(t.database.db, sql`select count(*)::int as n from messages where state = 'sent'`);
+      if (sent!.n !== n) throw new Error(`${sent!.n} messages sent, expected ${n}`);
+
+      // The baseline: the same number of rendered emails, straight to the same server.
+      const set = await loadTemplateFiles(`${process.cwd()}/templates`);
+      const renderer = new Renderer((await compileTemplate(set, 'thank-you')).compiled!);
+      const emails = Array.from({ length: n }, (_, i) =>
+        renderer.render(sampleContext(), { mode: 'send', publicUrl: 'https://t.example', secret: 'bench-secret-bench-secret-bench', messageId: i + 1 }),
+      );
+      const transport = createTransport(t.smtp.url, { maxConnections: CONNECTIONS });
+      const before = t.smtp.received.length;
+      const raw = await timed(async () => {
+        await Promise.all(emails.map((email, i) => transport.sendMail(composeMessage(email, { to: `raw${i}@example.com`, fromAddress: 'orders@shop.example' }))));
+      });
+      transport.close();
+      if (t.smtp.received.length - before !== n) throw new Error('the baseline lost emails');
+      const value = n / e2e.seconds;
+      const baseline = n / raw.seconds;
+      return [
+        {
+          name: `end to end, orders to SMTP (${n} emails, postgres)`,
+          unit: 'emails/s',
+          value,
+          baselineName: 'raw pooled nodemailer, same emails, same server',
+          baseline,
+          ratio: value / baseline,
+          target: `>= ${TARGET}`,
+          met: value / baseline >= TARGET,
+        },
+      ];
+    } finally {
+      await t.stop();
+    }
+  },
+};
