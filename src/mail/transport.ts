@@ -55,5 +55,8 @@ export function composeMessage(email: RenderedEmail, envelope: Envelope): SendMa
     text: email.text,
     headers: envelope.headers,
     messageId: envelope.messageId,
+    // Emails are mostly ASCII markup: quoted-printable always, rather than nodemailer
+    // scanning every part to choose.
+    textEncoding: 'quoted-printable',
   };
 }

@@ -72,7 +72,10 @@ export async function startTestEngine(
   };
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const relay = startRelay(database.db, queues.queues, { intervalMs: 200 });
-  const workers = [startEnrollWorker(engine, connection, queues.prefix), startStepWorker(engine, connection, queues.prefix, { concurrency: options.concurrency ?? 4 })];
+  const workers = [
+    startEnrollWorker(engine, connection, queues.prefix, { concurrency: options.concurrency ?? 4 }),
+    startStepWorker(engine, connection, queues.prefix, { concurrency: options.concurrency ?? 4 }),
+  ];
   return {
     engine,
     database,

@@ -45,7 +45,7 @@ export function registerWork(program: Command, config: ConfigSource): void {
       const relay = startRelay(database.db, producer.queues, { onError: (error) => logger.warn({ err: error }, 'outbox relay failed') });
       const reconciler = startReconciler(engine, options.reconcileEvery * 1_000, (error) => logger.warn({ err: error }, 'reconcile failed'));
       const workers = [
-        startEnrollWorker(engine, workerConnection, settings.queuePrefix, { lockMs: settings.workerLockMs }),
+        startEnrollWorker(engine, workerConnection, settings.queuePrefix, { concurrency: settings.workerConcurrency, lockMs: settings.workerLockMs }),
         startStepWorker(engine, workerConnection, settings.queuePrefix, {
           concurrency: settings.workerConcurrency,
           ratePerSecond: settings.sendRatePerSecond,
