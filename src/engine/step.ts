@@ -8,7 +8,7 @@
  * `sent` only advances. The one window for a duplicate is a crash after the SMTP server's
  * 250 and before the row says `sent`; the resend carries the same Message-ID.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { parseDuration } from '../core/duration.ts';
 import { toUnits } from '../core/money.ts';
 import type { RenderContext } from '../core/render-context.ts';
@@ -112,7 +112,7 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
       (skip.no_upsells && recs.upsells.length === 0) ||
       (skip.order_total_below !== undefined && toUnits(context.order.total) < toUnits(skip.order_total_below)))
   ) {
-    await advance(engine, e, step, now, 'skipped');
+    await advance(engine, e, step, now);
     return { kind: 'skipped', reason: 'skip_if' };
   }
 
@@ -129,20 +129,10 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
         limit 1`,
   );
   if (message!.state === 'sent') {
-    await advance(engine, e, step, now, 'sent');
+    await advance(engine, e, step, now);
     return { kind: 'noop', reason: 'already sent' };
   }
   if (!engine.transport) throw new Error('no SMTP transport configured');
-
-  // Claim the message for a lease of real time: if the schedule was lost and rebuilt while
-  // another worker is sending this very step, only one of them hands it to SMTP.
-  const [claim] = await queryRows<{ id: number }>(
-    engine.db,
-    sql`update messages set claimed_until = now() + make_interval(secs => ${engine.settings.claimSeconds ?? CLAIM_SECONDS})
-        where id = ${message!.id} and state = 'pending' and (claimed_until is null or claimed_until < now())
-        returning id`,
-  );
-  if (!claim) throw new RetryableSendError(`message ${message!.id} is being sent by another worker`);
 
   context.links.unsubscribe = unsubscribeUrl(engine.settings.publicUrl, engine.settings.secretKey, message!.id, e.customer_id);
   const email = (await rendererFor(engine, templateVersionId)).render(context, {
@@ -151,10 +141,18 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
     secret: engine.settings.secretKey,
     messageId: message!.id,
   });
-  await engine.db.execute(sql`
-    update messages set subject = ${email.subject}, links = ${JSON.stringify(email.links)}::jsonb,
-      recommendations = ${JSON.stringify(recs.recommendations.map((r) => r.sku))}::jsonb, attempts = attempts + 1
-    where id = ${message!.id}`);
+  // Claim the message for a lease of real time, storing what is about to be sent: if the
+  // schedule was lost and rebuilt while another worker is sending this very step, only one
+  // of them hands it to SMTP.
+  const [claim] = await queryRows<{ id: number }>(
+    engine.db,
+    sql`update messages set claimed_until = now() + make_interval(secs => ${engine.settings.claimSeconds ?? CLAIM_SECONDS}),
+          subject = ${email.subject}, links = ${JSON.stringify(email.links)}::jsonb,
+          recommendations = ${JSON.stringify(recs.recommendations.map((r) => r.sku))}::jsonb, attempts = attempts + 1
+        where id = ${message!.id} and state = 'pending' and (claimed_until is null or claimed_until < now())
+        returning id`,
+  );
+  if (!claim) throw new RetryableSendError(`message ${message!.id} is being sent by another worker`);
 
   const token = signToken({ kind: 'unsubscribe', message: message!.id, customer: e.customer_id }, engine.settings.secretKey);
   let outcome;
@@ -184,24 +182,29 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
       await exit(engine, e, 'bounced');
       return { kind: 'failed', reason: outcome.response };
     }
-    await advance(engine, e, step, now, 'failed');
+    await advance(engine, e, step, now);
     return { kind: 'failed', reason: outcome.response };
   }
-  await engine.db.execute(sql`update messages set state = 'sent', sent_at = ${now.toISOString()}, smtp_response = ${outcome.response}, error = null where id = ${message!.id}`);
-  await advance(engine, e, step, now, 'sent');
+  // The sent mark and the advance in one statement: they are true together or not at all.
+  await advance(engine, e, step, now, sql`update messages set state = 'sent', sent_at = ${now.toISOString()}, smtp_response = ${outcome.response},
+                                           error = null, claimed_until = null where id = ${message!.id}`);
   return { kind: 'sent', messageId: message!.id };
 }
 
-/** Moves the enrollment past `step` (completed after the last) and schedules the next one. */
-async function advance(engine: Engine, e: EnrollmentRow, step: number, now: Date, _why: string): Promise<void> {
+/**
+ * Moves the enrollment past `step` (completed after the last) and schedules the next one.
+ * `alongside`, when given, is a statement committed atomically with the move.
+ */
+async function advance(engine: Engine, e: EnrollmentRow, step: number, now: Date, alongside?: SQL): Promise<void> {
   const next = step + 1;
   const nextDef = e.definition.steps[next];
   const dueAt = nextDef ? new Date(now.getTime() + parseDuration(nextDef.delay)!) : null;
+  const move = sql`update enrollments set next_step = ${next}, next_due_at = ${dueAt?.toISOString() ?? null},
+          state = ${nextDef ? 'active' : 'completed'}, updated_at = now()
+        where id = ${e.id} and next_step = ${step} and state = 'active' returning id`;
   const [row] = await queryRows<{ id: number }>(
     engine.db,
-    sql`update enrollments set next_step = ${next}, next_due_at = ${dueAt?.toISOString() ?? null},
-          state = ${nextDef ? 'active' : 'completed'}, updated_at = now()
-        where id = ${e.id} and next_step = ${step} and state = 'active' returning id`,
+    alongside ? sql`with alongside as (${alongside} returning 1) ${move}` : move,
   );
   if (row && dueAt) await scheduleStep(engine, e.id, next, dueAt);
 }
