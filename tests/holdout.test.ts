@@ -4,6 +4,7 @@ import { assignArm, HOLDOUT } from '../src/core/assignment.ts';
 import { queryRows } from '../src/db/client.ts';
 import { ingestCustomers, ingestOrders } from '../src/ingest/batch.ts';
 import { setSequenceStatus } from '../src/sequences/store.ts';
+import { enrollOrder } from '../src/engine/enroll.ts';
 import { eventually, startTestEngine, type TestEngine } from './helpers/engine.ts';
 
 const SEQUENCE = `
@@ -57,5 +58,21 @@ describe('holdout and pause', () => {
     }, 20_000, 'the order to be handled');
     const [row] = await queryRows<{ n: number }>(t.database.db, sql`select count(*)::int as n from enrollments e join customers c on c.id = e.customer_id where c.external_id = 'h-new'`);
     expect(row!.n).toBe(0);
+  });
+
+  it('two orders of one customer handled at once enroll them once (the re-enrollment rule holds under concurrency)', async () => {
+    await setSequenceStatus(t.database.db, 'half-holdout', 'active');
+    await ingestCustomers(t.database.db, [{ customer_id: 'h-twice', email: 'htwice@example.com' }]);
+    await ingestOrders(t.database.db, [
+      { ...order(0), order_id: 'ho-a', customer_id: 'h-twice' },
+      { ...order(0), order_id: 'ho-b', customer_id: 'h-twice' },
+    ]);
+    const ids = await queryRows<{ id: number }>(t.database.db, sql`select id from orders where external_id in ('ho-a', 'ho-b')`);
+    await Promise.all([...ids, ...ids].map((o) => enrollOrder(t.engine, o.id)));
+    const [row] = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`select count(*)::int as n from enrollments e join customers c on c.id = e.customer_id where c.external_id = 'h-twice'`,
+    );
+    expect(row!.n).toBe(1);
   });
 });

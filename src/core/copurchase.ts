@@ -76,9 +76,10 @@ export class CoPurchaseCounter {
   addBasket(items: number[] | Uint32Array): void {
     const basket = distinctSorted(items);
     if (basket.length === 0) return;
+    // Check the whole basket first, so a bad id leaves the counts untouched.
+    for (const id of basket) if (!Number.isInteger(id) || id >= ID_LIMIT || id < 0) throw new RangeError(`product id ${id} out of range`);
     this.totalOrders += 1;
     for (const id of basket) {
-      if (id >= ID_LIMIT || id < 0) throw new RangeError(`product id ${id} out of range`);
       if (id >= this.productOrders.length) this.productOrders = grow(this.productOrders, id + 1);
       this.productOrders[id]! += 1;
     }

@@ -183,10 +183,11 @@ function pickUpsells(
     if (seen.has(product.id) || chosen.length >= limit) continue;
     seen.add(product.id);
     const tierWords = product.tier !== null && anchor.tier !== null && product.tier > anchor.tier ? ` (tier ${product.tier} vs ${anchor.tier})` : '';
-    const extra = Math.round((product.price / anchor.price - 1) * 100);
+    const extra = anchor.price > 0 ? Math.round((product.price / anchor.price - 1) * 100) : undefined;
+    const priceWords = extra === undefined ? '' : `, ${extra >= 0 ? `${extra}% more` : `${-extra}% less`}`;
     chosen.push({
       productId: product.id,
-      reason: `A step up from your ${anchor.name}${tierWords}, ${extra >= 0 ? `${extra}% more` : `${-extra}% less`}`,
+      reason: `A step up from your ${anchor.name}${tierWords}${priceWords}`,
       source: 'upsell',
     });
   }

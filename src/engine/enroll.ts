@@ -37,6 +37,9 @@ export function triggerMatches(definition: SequenceDefinition, order: { total: s
   return true;
 }
 
+/** How old an order may be and still enroll its customer. */
+export const MAX_TRIGGER_AGE_MS = 2 * 86_400_000;
+
 export interface Enrolled {
   enrollmentId: number;
   sequenceId: string;
@@ -55,6 +58,8 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
   );
   if (!order) return [];
   const now = engine.clock.now();
+  // History (an import of past orders) is not a trigger: only orders of the last two days enroll.
+  if (new Date(order.ordered_at).getTime() < now.getTime() - MAX_TRIGGER_AGE_MS) return [];
   const enrolled: Enrolled[] = [];
   const toSchedule: { id: number; dueAt: Date }[] = [];
   for (const sequence of await liveSequences(engine.db)) {
@@ -63,25 +68,30 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
     const arm = assignArm(sequence.id, order.customer_key, definition.variants, definition.holdout);
     const holdout = arm === HOLDOUT;
     const dueAt = new Date(now.getTime() + parseDuration(definition.steps[0]!.delay)!);
-    // One statement: the re-enrollment rule and the insert see the same snapshot, and the
-    // unique (sequence, order) key makes a second delivery of the same order a no-op.
-    const [row] = await queryRows<{ id: number }>(
-      engine.db,
-      sql`insert into enrollments (customer_id, sequence_id, sequence_version_id, arm, is_holdout, trigger_order_id,
-                                   state, next_step, next_due_at, pre_spend, enrolled_at)
-          select ${order.customer_id}, ${sequence.id}, ${sequence.versionId}, ${arm}, ${holdout}, ${order.id},
-                 ${holdout ? 'holdout' : 'active'}, 0, ${holdout ? null : dueAt.toISOString()},
-                 coalesce((select sum(total) from orders where customer_id = ${order.customer_id} and id <> ${order.id}
-                            and ordered_at >= ${order.ordered_at}::timestamptz - interval '90 days'
-                            and ordered_at < ${order.ordered_at}::timestamptz), 0),
-                 ${now.toISOString()}
-          where not exists (
-            select 1 from enrollments e where e.sequence_id = ${sequence.id} and e.customer_id = ${order.customer_id}
-              and e.trigger_order_id <> ${order.id}
-              and e.enrolled_at > ${now.toISOString()}::timestamptz - make_interval(days => ${definition.reenroll_after_days}))
-          on conflict (sequence_id, trigger_order_id) do nothing
-          returning id`,
-    );
+    // The re-enrollment rule and the insert run under a lock per (sequence, customer), so two
+    // orders of one customer handled at once cannot both enroll; the unique (sequence,
+    // order) key makes a second delivery of the same order a no-op.
+    const row = await engine.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${sequence.id}), ${order.customer_id})`);
+      const [inserted] = await queryRows<{ id: number }>(
+        tx,
+        sql`insert into enrollments (customer_id, sequence_id, sequence_version_id, arm, is_holdout, trigger_order_id,
+                                     state, next_step, next_due_at, pre_spend, enrolled_at)
+            select ${order.customer_id}, ${sequence.id}, ${sequence.versionId}, ${arm}, ${holdout}, ${order.id},
+                   ${holdout ? 'holdout' : 'active'}, 0, ${holdout ? null : dueAt.toISOString()},
+                   coalesce((select sum(total) from orders where customer_id = ${order.customer_id} and id <> ${order.id}
+                              and ordered_at >= ${order.ordered_at}::timestamptz - interval '90 days'
+                              and ordered_at < ${order.ordered_at}::timestamptz), 0),
+                   ${now.toISOString()}
+            where not exists (
+              select 1 from enrollments e where e.sequence_id = ${sequence.id} and e.customer_id = ${order.customer_id}
+                and e.trigger_order_id <> ${order.id}
+                and e.enrolled_at > ${now.toISOString()}::timestamptz - make_interval(days => ${definition.reenroll_after_days}))
+            on conflict (sequence_id, trigger_order_id) do nothing
+            returning id`,
+      );
+      return inserted;
+    });
     if (!row) continue;
     enrolled.push({ enrollmentId: row.id, sequenceId: sequence.id, arm });
     if (!holdout) toSchedule.push({ id: row.id, dueAt });

@@ -10,6 +10,9 @@ import { drainOutbox, republishStale } from '../outbox/relay.ts';
 import { jobIds } from '../queue/queues.ts';
 import { scheduleStep, type Engine } from './context.ts';
 
+/** How long a step whose job failed all its attempts waits before it is tried again. */
+export const FAILED_COOL_DOWN_MS = 10 * 60_000;
+
 export interface ReconcileResult {
   checked: number;
   enqueued: number;
@@ -35,6 +38,9 @@ export async function reconcile(engine: Engine, horizonMs = 3_600_000, staleSeco
     if (job) {
       const state = await job.getState();
       if (state !== 'completed' && state !== 'failed' && state !== 'unknown') continue;
+      // A job that used up its attempts is given a fresh set only after a pause, so an
+      // outage delays steps without losing them, and a step that always fails does not spin.
+      if (state === 'failed' && Date.now() - (job.finishedOn ?? 0) < FAILED_COOL_DOWN_MS) continue;
       // Finished, yet the enrollment still waits on this step: its outcome was lost. Or an
       // orphan: the job's data survived a partial loss of Redis but it sits in no list, and
       // would silently swallow a new add under its id. Either way, run it again.
@@ -52,7 +58,8 @@ export function startReconciler(engine: Engine, intervalMs: number, onError: (er
   // An order not enrolled within three passes lost its job.
   const staleSeconds = Math.max(1, Math.ceil((3 * intervalMs) / 1000));
   const tick = () => {
-    running = reconcile(engine, 3_600_000, staleSeconds).catch(onError);
+    // Passes never overlap: a slow one makes the next wait.
+    running = running.then(() => reconcile(engine, 3_600_000, staleSeconds)).catch(onError);
   };
   tick();
   const timer = setInterval(tick, intervalMs);

@@ -10,12 +10,22 @@ export type SendOutcome = { ok: true; response: string } | { ok: false; permanen
 /** Thrown for an answer worth retrying: the job is retried with backoff. */
 export class RetryableSendError extends Error {
   override name = 'RetryableSendError';
+  /** True when the server certainly did not take the message (an explicit 4xx, no connection). */
+  constructor(
+    message: string,
+    readonly nothingSent = false,
+  ) {
+    super(message);
+  }
 }
+
+const BEFORE_DATA = new Set(['CONN', 'EHLO', 'HELO', 'LHLO', 'STARTTLS', 'AUTH PLAIN', 'AUTH LOGIN', 'MAIL FROM', 'RCPT TO']);
 
 interface SmtpError extends Error {
   responseCode?: number;
   response?: string;
   code?: string;
+  command?: string;
 }
 
 export async function sendMail(transport: Transporter, message: SendMailOptions): Promise<SendOutcome> {
@@ -30,7 +40,8 @@ export async function sendMail(transport: Transporter, message: SendMailOptions)
       const hardBounce = [550, 551, 553].includes(code) || /\b5\.1\.\d\b/.test(error.response ?? '');
       return { ok: false, permanent: true, hardBounce, response: error.response ?? error.message };
     }
-    throw new RetryableSendError(`SMTP ${code ?? error.code ?? 'error'}: ${error.response ?? error.message}`);
+    const nothingSent = code !== undefined || error.code === 'ECONNECTION' || BEFORE_DATA.has(error.command ?? '');
+    throw new RetryableSendError(`SMTP ${code ?? error.code ?? 'error'}: ${error.response ?? error.message}`, nothingSent);
   }
 }
 

@@ -59,8 +59,8 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
     sql`select e.id, e.customer_id, e.sequence_id, e.arm, e.state, e.next_step, e.next_due_at, e.enrolled_at, e.trigger_order_id,
                v.definition, s.status as sequence_status, c.email, c.first_name, c.timezone, c.unsubscribed_at,
                (select reason from suppressions where email = lower(c.email)) as suppression,
-               exists (select 1 from orders o where o.customer_id = e.customer_id and o.id <> e.trigger_order_id
-                         and o.ordered_at > e.enrolled_at) as ordered_again
+               exists (select 1 from orders o, orders t where t.id = e.trigger_order_id and o.customer_id = e.customer_id
+                         and o.id <> t.id and o.ordered_at > t.ordered_at) as ordered_again
         from enrollments e join sequence_versions v on v.id = e.sequence_version_id
         join sequences s on s.id = e.sequence_id join customers c on c.id = e.customer_id
         where e.id = ${enrollmentId}`,
@@ -82,10 +82,13 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
 
   const cap = engine.settings.frequencyCap;
   const sent = cap
-    ? await queryRows<{ sent_at: Date }>(
+    ? // Emails another worker is handing to SMTP right now count too (as sent now).
+      await queryRows<{ sent_at: Date }>(
         engine.db,
-        sql`select sent_at from messages where customer_id = ${e.customer_id} and state = 'sent'
-              and sent_at > ${new Date(now.getTime() - cap.windowMs).toISOString()}`,
+        sql`select coalesce(sent_at, ${now.toISOString()}::timestamptz) as sent_at from messages
+            where customer_id = ${e.customer_id} and not (enrollment_id = ${e.id} and step = ${step})
+              and ((state = 'sent' and sent_at > ${new Date(now.getTime() - cap.windowMs).toISOString()})
+                   or (state = 'pending' and claimed_until > now()))`,
       )
     : [];
   const due = e.next_due_at && e.next_due_at > now ? new Date(e.next_due_at) : now;
@@ -119,7 +122,7 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
   // The message row, keyed by (enrollment, step), before anything leaves.
   const domain = new URL(engine.settings.publicUrl).hostname;
   const rfcMessageId = `<e${e.id}.s${step}@${domain}>`;
-  const [message] = await queryRows<{ id: number; state: string; attempts: number }>(
+  let [message] = await queryRows<{ id: number; state: string; attempts: number }>(
     engine.db,
     sql`with ins as (
           insert into messages (enrollment_id, step, template_version_id, customer_id, recipient, state, message_id)
@@ -128,9 +131,16 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
         select * from ins union all select id, state, attempts from messages where enrollment_id = ${e.id} and step = ${step}
         limit 1`,
   );
-  if (message!.state === 'sent') {
+  // A row inserted by a concurrent runner is invisible to this statement's snapshot: look again.
+  message ??= (await queryRows<{ id: number; state: string; attempts: number }>(
+    engine.db,
+    sql`select id, state, attempts from messages where enrollment_id = ${e.id} and step = ${step}`,
+  ))[0];
+  if (!message) throw new Error(`message row of enrollment ${e.id} step ${step} vanished`);
+  if (message.state !== 'pending') {
+    // Already sent (or refused): the outcome is recorded; only the advance may be missing.
     await advance(engine, e, step, now);
-    return { kind: 'noop', reason: 'already sent' };
+    return { kind: 'noop', reason: `message already ${message.state}` };
   }
   if (!engine.transport) throw new Error('no SMTP transport configured');
 
@@ -167,8 +177,12 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
       }),
     );
   } catch (error) {
-    // Nothing was accepted: let the retry (this worker's or another's) claim it at once.
-    await engine.db.execute(sql`update messages set claimed_until = null, error = ${String((error as Error).message).slice(0, 500)} where id = ${message!.id}`);
+    // When the server surely took nothing (it said 4xx, or the connection never opened),
+    // the retry may claim the message at once. After a failure mid-message the server may
+    // have taken it: the claim stands until it lapses, and only then is it sent again.
+    const sure = error instanceof RetryableSendError && error.nothingSent;
+    await engine.db.execute(sql`update messages set ${sure ? sql`claimed_until = null,` : sql``} error = ${String((error as Error).message).slice(0, 500)}
+                                where id = ${message!.id}`);
     throw error;
   }
   if (!outcome.ok) {

@@ -160,6 +160,15 @@ export async function upsertOrders(db: Db, orders: ResolvedOrder[]): Promise<Ord
       left join orders o on up.key is null and o.external_id = i.external_id`,
   );
   const byKey = new Map(orderRows.map((r) => [r.key, r]));
+  // An order inserted by a concurrent request was invisible to the statement's snapshot.
+  const missing = orderRows.filter((r) => r.id == null).map((r) => r.key);
+  if (missing.length) {
+    const found = await queryRows<{ key: string; id: number }>(
+      db,
+      sql`select external_id as key, id from orders where external_id in (select jsonb_array_elements_text(${jsonParam(missing)}))`,
+    );
+    for (const f of found) byKey.set(f.key, { ...byKey.get(f.key)!, id: f.id, outcome: 'unchanged' });
+  }
   const idOf = (externalId: string) => byKey.get(externalId)!.id;
 
   const itemsOf = (list: ResolvedOrder[]) =>

@@ -43,10 +43,12 @@ export async function drainOutbox(db: Db, queues: Queues, batchSize = 500): Prom
   }
 }
 
+/**
+ * Publishes the rows it knows. A row of a topic no consumer knows is marked published
+ * (and left unconsumed, for inspection) rather than blocking every row after it.
+ */
 async function publish(queues: Queues, rows: OutboxRow[]): Promise<void> {
   const orders = rows.filter((r) => r.topic === JOB_NAMES.orderPlaced);
-  const unknown = rows.find((r) => r.topic !== JOB_NAMES.orderPlaced);
-  if (unknown) throw new Error(`outbox row ${unknown.id} has an unknown topic "${unknown.topic}"`);
   await queues.enroll.addBulk(
     orders.map((row) => {
       const data = { ...(row.payload as unknown as OrderPlacedJob), outboxId: row.id };
@@ -116,7 +118,7 @@ export async function republishStale(db: Db, queues: Queues, staleSeconds: numbe
   const rows = await queryRows<OutboxRow>(
     db,
     sql`select id, topic, payload from outbox
-        where published_at < now() - make_interval(secs => ${staleSeconds}) and consumed_at is null
+        where topic = ${JOB_NAMES.orderPlaced} and published_at < now() - make_interval(secs => ${staleSeconds}) and consumed_at is null
         order by id limit 10000`,
   );
   let republished = 0;
@@ -124,7 +126,9 @@ export async function republishStale(db: Db, queues: Queues, staleSeconds: numbe
     const data = row.payload as unknown as OrderPlacedJob;
     const jobId = jobIds.orderPlaced(data.orderId);
     const job = await queues.enroll.getJob(jobId);
-    if (job && !['completed', 'failed', 'unknown'].includes(await job.getState())) continue;
+    const state = job ? await job.getState() : undefined;
+    if (state && !['completed', 'failed', 'unknown'].includes(state)) continue;
+    if (state === 'failed' && Date.now() - (job!.finishedOn ?? 0) < 10 * 60_000) continue;
     if (job) await queues.enroll.remove(jobId).catch(() => 0);
     await queues.enroll.add(JOB_NAMES.orderPlaced, { ...data, outboxId: row.id }, { jobId });
     republished += 1;

@@ -106,7 +106,7 @@ export function createHandlebars(): typeof Handlebars {
   hb.registerHelper('trackHref', (destination: unknown, options: HelperOptions) => {
     const url = typeof destination === 'string' ? destination.trim() : String(destination ?? '').trim();
     const tracker = options.data.tracker;
-    if (!tracker) return hb.escapeExpression(url);
+    if (!tracker) return new hb.SafeString(hb.escapeExpression(url));
     const tracked = tracker.click(url);
     return new hb.SafeString(tracker.safe ? tracked : hb.escapeExpression(tracked));
   });

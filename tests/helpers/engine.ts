@@ -66,6 +66,8 @@ export async function startTestEngine(
       shop: { name: 'Demo Coffee', url: 'https://shop.example/', currency: 'USD', address: '1 Roastery Lane', supportEmail: 'help@shop.example', timezone: 'UTC' },
       frequencyCap: options.frequencyCap,
       rules: DEFAULT_RULES,
+      // A dropped connection mid-message keeps the claim this long before a retry.
+      claimSeconds: 1,
     },
     transport: createTransport(smtp.url, { maxConnections: options.smtpConnections ?? 5 }),
     renderers: new Map(),
