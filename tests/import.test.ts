@@ -169,4 +169,12 @@ describe.each(DB_KINDS)('import on %s', (kind) => {
     expect(summary.inserted).toBe(2);
     expect(rejections).toEqual([{ line: 4, reason: 'order o-20 already appeared at line 2; the lines of one order must be consecutive' }]);
   });
+
+  it('imports history without placing orders: no order.placed for a backfill', async () => {
+    const before = (await rows<{ n: number }>(sql`select count(*)::int as n from outbox`))[0]!.n;
+    const file = tempFile('orders.csv', 'order_id,customer_id,ordered_at,sku,quantity,unit_price\nh-1,c-1,2025-01-01T10:00:00Z,ESP-100,1,249.00\n');
+    const summary = await importRows(database.db, 'orders', await openRows(file, 'csv'), { batchSize: 10, history: true });
+    expect(summary).toMatchObject({ inserted: 1, ordersPlaced: 0 });
+    expect((await rows<{ n: number }>(sql`select count(*)::int as n from outbox`))[0]!.n).toBe(before);
+  });
 });

@@ -14,6 +14,8 @@ export interface ImportFileOptions {
   batchSize: number;
   /** Draw a progress bar when stderr is a terminal (never under CI). */
   progress: boolean;
+  /** Orders are past history: store them without starting sequences. */
+  history?: boolean;
 }
 
 export async function importFile(database: Database, kind: RecordKind, file: string, options: ImportFileOptions): Promise<ImportSummary> {
@@ -23,6 +25,7 @@ export async function importFile(database: Database, kind: RecordKind, file: str
     const summary = await importRows(database.db, kind, source, {
       batchSize: options.batchSize,
       parallelBatches: database.kind === 'postgres' ? 2 : 1,
+      history: options.history ?? false,
       // Above a live bar, clear its line first; it redraws on its next update.
       onReject: ({ line, reason }) => process.stderr.write(`${bar ? '\r\x1b[K' : ''}${file}:${line}: ${reason}\n`),
       onProgress: (s) => bar?.update(source.progress().read, { rows: s.rows }),

@@ -37,9 +37,6 @@ export function triggerMatches(definition: SequenceDefinition, order: { total: s
   return true;
 }
 
-/** How old an order may be and still enroll its customer. */
-export const MAX_TRIGGER_AGE_MS = 2 * 86_400_000;
-
 export interface Enrolled {
   enrollmentId: number;
   sequenceId: string;
@@ -58,8 +55,6 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
   );
   if (!order) return [];
   const now = engine.clock.now();
-  // History (an import of past orders) is not a trigger: only orders of the last two days enroll.
-  if (new Date(order.ordered_at).getTime() < now.getTime() - MAX_TRIGGER_AGE_MS) return [];
   const enrolled: Enrolled[] = [];
   const toSchedule: { id: number; dueAt: Date }[] = [];
   for (const sequence of await liveSequences(engine.db)) {

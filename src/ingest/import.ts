@@ -51,6 +51,8 @@ export interface ImportOptions {
    * batches, so on Postgres two writers overlap safely; PGlite has one connection: use 1.
    */
   parallelBatches?: number;
+  /** Past orders (a backfill): stored, but they place no `order.placed` and enroll no one. */
+  history?: boolean;
   onReject?: (rejection: Rejection) => void;
   onProgress?: (summary: ImportSummary) => void;
 }
@@ -69,7 +71,7 @@ export async function importRows(db: Db, kind: RecordKind, source: RowSource, op
   const count = (outcome: Outcome) => (summary[outcome] += 1);
   const sink =
     kind === 'orders'
-      ? orderSink(db, options.batchSize, new InFlight(options.parallelBatches ?? 1), reject, count, summary)
+      ? orderSink(db, options.batchSize, new InFlight(options.parallelBatches ?? 1), reject, count, summary, options.history ?? false)
       : keyedSink(db, kind, options.batchSize, new InFlight(1), count);
 
   const schema = recordSchemas[kind];
@@ -168,6 +170,7 @@ function orderSink(
   reject: (line: number, reason: string) => void,
   count: (o: Outcome) => void,
   summary: ImportSummary,
+  history: boolean,
 ): Sink<OrderLineRecord> {
   let current: PendingOrder | undefined;
   let batch: PendingOrder[] = [];
@@ -240,9 +243,9 @@ function orderSink(
         },
       });
     }
-    const outcomes = await db.transaction((tx) => upsertOrders(tx, resolved.map((r) => r.value)));
+    const outcomes = await db.transaction((tx) => upsertOrders(tx, resolved.map((r) => r.value), { history }));
     for (const outcome of outcomes) {
-      if (outcome.order === 'inserted') summary.ordersPlaced += 1;
+      if (outcome.order === 'inserted' && !history) summary.ordersPlaced += 1;
       outcome.items.forEach(count);
     }
   };

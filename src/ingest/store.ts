@@ -121,9 +121,10 @@ export interface OrderOutcome {
  * Upserts orders by external id and replaces each order's items with the given ones
  * (position 1..n; stale positions beyond n are deleted). The total is the exact sum of
  * the items. A newly inserted order also writes an `order.placed` outbox row in the
- * same statement, so the fact is committed with the order or not at all.
+ * same statement, so the fact is committed with the order or not at all — unless the
+ * orders are `history` (a backfill of past orders, which must not start sequences).
  */
-export async function upsertOrders(db: Db, orders: ResolvedOrder[]): Promise<OrderOutcome[]> {
+export async function upsertOrders(db: Db, orders: ResolvedOrder[], options: { history?: boolean } = {}): Promise<OrderOutcome[]> {
   if (orders.length === 0) return [];
   const heads = orders.map((o) => ({
     external_id: o.externalId,
@@ -152,7 +153,7 @@ export async function upsertOrders(db: Db, orders: ResolvedOrder[]): Promise<Ord
       placed as (
         insert into outbox (topic, payload)
         select 'order.placed', jsonb_build_object('orderId', id, 'customerId', customer_id)
-        from up where inserted order by id
+        from up where inserted and not ${options.history ?? false} order by id
       )
       -- Unchanged orders are not in "up"; the statement's snapshot still sees them in orders.
       select i.external_id as key, coalesce(up.id, o.id) as id, ${OUTCOME} as outcome

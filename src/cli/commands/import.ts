@@ -14,6 +14,7 @@ import { importFile, summaryLine } from '../import-file.ts';
 import type { ConfigSource } from '../main.ts';
 
 interface ImportOptions {
+  history?: boolean;
   format?: string;
   batchSize?: number;
   publish: boolean;
@@ -29,6 +30,7 @@ export function registerImport(program: Command, config: ConfigSource): void {
     .addOption(new Option('--format <format>', 'file format, when the name does not tell').choices(['csv', 'jsonl']))
     .option('--batch-size <rows>', 'rows per transaction', (v) => Number.parseInt(v, 10))
     .option('--no-publish', 'leave new orders in the outbox instead of publishing them to the queue now')
+    .option('--history', 'past orders (a backfill): store them, but start no sequences')
     .option('--no-progress', 'never draw a progress bar')
     .action(async (kind: RecordKind, file: string, options: ImportOptions) => {
       const settings = config();
@@ -38,6 +40,7 @@ export function registerImport(program: Command, config: ConfigSource): void {
           format: options.format,
           batchSize: options.batchSize ?? settings.importBatchSize,
           progress: options.progress,
+          history: options.history ?? false,
         });
         if (summary.ordersPlaced > 0 && options.publish) await publishNewOrders(settings, database);
         process.stdout.write(summaryLine(file, summary) + '\n');
