@@ -34,6 +34,16 @@ export async function openConfiguredDatabase(config: Config, options: { migrate?
   return database;
 }
 
+/** Opens the configured database for the length of `fn`, and always closes it. */
+export async function withDatabase<T>(config: Config, fn: (database: Database) => Promise<T>): Promise<T> {
+  const database = await openConfiguredDatabase(config);
+  try {
+    return await fn(database);
+  } finally {
+    await database.close();
+  }
+}
+
 export interface QueueConnection {
   redis: Redis;
   queues: Queues;

@@ -6,27 +6,18 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.ts';
 import { prng } from '../src/demo/shop.ts';
 import { ingestCustomers, ingestOrders } from '../src/ingest/batch.ts';
-import { applySequence, loadSequenceFiles } from '../src/sequences/store.ts';
-import { compileTemplate } from '../src/templates/compile.ts';
-import { emailNames, loadTemplateFiles } from '../src/templates/source.ts';
-import { publishTemplate } from '../src/templates/store.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
-import { eventually } from './helpers/engine.ts';
+import { eventually, prepareShop } from './helpers/engine.ts';
 import { freshQueues, REDIS_URL, type TestQueues } from './helpers/redis.ts';
-import { seedCatalog } from './helpers/seed.ts';
 import { startSmtp, type TestSmtp } from './helpers/smtp.ts';
 
 const BIN = fileURLToPath(new URL('../bin/campaign.js', import.meta.url));
-const TEMPLATES = fileURLToPath(new URL('../templates/', import.meta.url));
 const ENROLLMENTS = 2_000;
 const SEQUENCE = `
 id: chaos
@@ -49,15 +40,7 @@ describe('exactly once under faults', () => {
     database = await freshDatabase('postgres');
     queues = await freshQueues();
     smtp = await startSmtp();
-    await seedCatalog(database.db);
-    const set = await loadTemplateFiles(TEMPLATES);
-    for (const name of emailNames(set)) {
-      const result = await compileTemplate(set, name);
-      await publishTemplate(database.db, result.compiled!, result.assembled!);
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'campaign-chaos-'));
-    writeFileSync(join(dir, 'chaos.yaml'), SEQUENCE);
-    for (const file of (await loadSequenceFiles(dir)).files) await applySequence(database.db, file);
+    await prepareShop(database.db, SEQUENCE);
     for (let start = 0; start < ENROLLMENTS; start += 1_000)
       await ingestCustomers(
         database.db,

@@ -9,6 +9,7 @@ import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { scaledClock } from '../../src/core/clock.ts';
 import { DEFAULT_RULES } from '../../src/core/recommend.ts';
+import type { Db } from '../../src/db/client.ts';
 import type { Engine } from '../../src/engine/context.ts';
 import { createTransport } from '../../src/mail/transport.ts';
 import { startRelay, type Relay } from '../../src/outbox/relay.ts';
@@ -43,17 +44,7 @@ export async function startTestEngine(
   // Retries back off in real milliseconds: short ones keep fault tests quick.
   const queues = await freshQueues({ attempts: 12, backoff: { type: 'fixed', delay: 100 } });
   const smtp = await startSmtp(options.smtpFaults);
-  await seedCatalog(database.db);
-  const set = await loadTemplateFiles(TEMPLATES);
-  for (const name of emailNames(set)) {
-    const result = await compileTemplate(set, name);
-    await publishTemplate(database.db, result.compiled!, result.assembled!);
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'campaign-sequence-'));
-  writeFileSync(join(dir, 'sequence.yaml'), sequenceYaml);
-  const { files, problems } = await loadSequenceFiles(dir);
-  if (problems.length) throw new Error(problems.join('\n'));
-  for (const file of files) await applySequence(database.db, file);
+  await prepareShop(database.db, sequenceYaml);
 
   const engine: Engine = {
     db: database.db,
@@ -95,6 +86,21 @@ export async function startTestEngine(
       await database.drop();
     },
   };
+}
+
+/** Seeds the catalog, publishes the starter templates and applies one sequence. */
+export async function prepareShop(db: Db, sequenceYaml: string): Promise<void> {
+  await seedCatalog(db);
+  const set = await loadTemplateFiles(TEMPLATES);
+  for (const name of emailNames(set)) {
+    const result = await compileTemplate(set, name);
+    await publishTemplate(db, result.compiled!, result.assembled!);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'campaign-sequence-'));
+  writeFileSync(join(dir, 'sequence.yaml'), sequenceYaml);
+  const { files, problems } = await loadSequenceFiles(dir);
+  if (problems.length) throw new Error(problems.join('\n'));
+  for (const file of files) await applySequence(db, file);
 }
 
 /** Polls `check` until it returns a value, or fails after `timeoutMs`. */

@@ -5,12 +5,12 @@
 import { Option, type Command } from 'commander';
 import { sql } from 'drizzle-orm';
 import { STRATEGIES, type Strategy } from '../../core/recommend.ts';
-import { queryRows } from '../../db/client.ts';
+import { queryRows, type Db } from '../../db/client.ts';
 import { backtest } from '../../recs/backtest.ts';
 import { buildStatistics } from '../../recs/build.ts';
 import { loadRules, RulesError } from '../../recs/rules.ts';
 import { recommendationsFor } from '../../recs/service.ts';
-import { openConfiguredDatabase, UserError } from '../../runtime.ts';
+import { UserError, withDatabase } from '../../runtime.ts';
 import type { ConfigSource } from '../main.ts';
 
 const int = (value: string) => {
@@ -23,14 +23,7 @@ const print = (json: boolean | undefined, value: unknown, text: () => string) =>
 
 export function registerRecs(program: Command, config: ConfigSource): void {
   const recs = program.command('recs').description('co-purchase statistics and recommendations');
-  const withDb = async <T>(fn: (db: Awaited<ReturnType<typeof openConfiguredDatabase>>['db']) => Promise<T>): Promise<T> => {
-    const database = await openConfiguredDatabase(config());
-    try {
-      return await fn(database.db);
-    } finally {
-      await database.close();
-    }
-  };
+  const withDb = <T>(fn: (db: Db) => Promise<T>): Promise<T> => withDatabase(config(), ({ db }) => fn(db));
   const rules = async () =>
     loadRules(config().recsRulesFile).catch((error: unknown) => {
       throw error instanceof RulesError ? new UserError(error.message) : error;

@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { sequenceJsonSchema } from '../../core/sequence.ts';
-import { openConfiguredDatabase, UserError } from '../../runtime.ts';
+import { UserError, withDatabase } from '../../runtime.ts';
 import { applySequence, listSequences, loadSequenceFiles, setSequenceStatus } from '../../sequences/store.ts';
 import { YamlSourceError } from '../../yaml-source.ts';
 import type { ConfigSource } from '../main.ts';
@@ -40,32 +40,26 @@ export function registerSequences(program: Command, config: ConfigSource): void 
       const chosen = ids.length ? files.filter((f) => ids.includes(f.definition.id)) : files;
       const unknown = ids.filter((id) => !files.some((f) => f.definition.id === id));
       if (unknown.length) throw new UserError(`no sequence file with id ${unknown.map((u) => `"${u}"`).join(', ')}`);
-      const database = await openConfiguredDatabase(config());
-      try {
+      await withDatabase(config(), async ({ db }) => {
         for (const file of chosen) {
-          const result = await applySequence(database.db, file).catch((error: unknown) => {
+          const result = await applySequence(db, file).catch((error: unknown) => {
             throw error instanceof YamlSourceError ? new UserError(error.message) : error;
           });
           process.stdout.write(`${result.id}: ${result.created ? 'applied' : 'unchanged,'} version ${result.version}, live\n`);
         }
-      } finally {
-        await database.close();
-      }
+      });
     });
 
   sequences
     .command('list')
     .description('sequences, their live version and enrollments')
     .action(async () => {
-      const database = await openConfiguredDatabase(config());
-      try {
-        const rows = await listSequences(database.db);
+      await withDatabase(config(), async ({ db }) => {
+        const rows = await listSequences(db);
         if (!rows.length) process.stdout.write('no sequences applied yet: run `campaign sequences apply`\n');
         for (const r of rows)
           process.stdout.write(`${r.id.padEnd(24)} ${r.status.padEnd(7)} version ${r.version ?? '-'}  ${r.enrolled} enrolled, ${r.active} active  ${r.name}\n`);
-      } finally {
-        await database.close();
-      }
+      });
     });
 
   for (const [name, status] of [['pause', 'paused'], ['resume', 'active']] as const)
@@ -74,13 +68,10 @@ export function registerSequences(program: Command, config: ConfigSource): void 
       .description(name === 'pause' ? 'stop new enrollments and hold pending steps' : 'enroll and send again')
       .argument('<id>')
       .action(async (id: string) => {
-        const database = await openConfiguredDatabase(config());
-        try {
-          if (!(await setSequenceStatus(database.db, id, status))) throw new UserError(`no sequence "${id}"`);
+        await withDatabase(config(), async ({ db }) => {
+          if (!(await setSequenceStatus(db, id, status))) throw new UserError(`no sequence "${id}"`);
           process.stdout.write(`${id}: ${status}\n`);
-        } finally {
-          await database.close();
-        }
+        });
       });
 
   sequences

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { Config } from '../../config.ts';
 import { composeMessage, createTransport } from '../../mail/transport.ts';
 import { loadRules } from '../../recs/rules.ts';
-import { openConfiguredDatabase, UserError } from '../../runtime.ts';
+import { openConfiguredDatabase, UserError, withDatabase } from '../../runtime.ts';
 import { checkTemplates } from '../../templates/check.ts';
 import { compileTemplate, type CompiledTemplate } from '../../templates/compile.ts';
 import { buildContext, ContextError } from '../../templates/context.ts';
@@ -45,33 +45,27 @@ export function registerTemplates(program: Command, config: ConfigSource): void 
       const chosen = names.length ? names : emailNames(set);
       const { diagnostics } = await checkTemplates(set, chosen);
       printAndRefuseErrors(diagnostics, 'nothing was published');
-      const database = await openConfiguredDatabase(settings);
-      try {
+      await withDatabase(settings, async ({ db }) => {
         for (const name of chosen) {
           const result = await compileTemplate(set, name);
-          const version = await publishTemplate(database.db, result.compiled!, result.assembled!);
+          const version = await publishTemplate(db, result.compiled!, result.assembled!);
           process.stdout.write(
             `${name}: ${version.created ? 'published' : 'unchanged,'} version ${version.id} (${version.contentHash.slice(0, 12)})\n`,
           );
         }
-      } finally {
-        await database.close();
-      }
+      });
     });
 
   templates
     .command('list')
     .description('published templates and their newest versions')
     .action(async () => {
-      const database = await openConfiguredDatabase(config());
-      try {
-        const rows = await listTemplates(database.db);
+      await withDatabase(config(), async ({ db }) => {
+        const rows = await listTemplates(db);
         if (rows.length === 0) process.stdout.write('no templates published yet: run `campaign templates publish`\n');
         for (const r of rows)
           process.stdout.write(`${r.name.padEnd(24)} version ${r.latestId} (${r.contentHash.slice(0, 12)}), ${r.versions} in all, published ${new Date(r.publishedAt).toISOString()}\n`);
-      } finally {
-        await database.close();
-      }
+      });
     });
 
   templates
