@@ -2,18 +2,22 @@
  * The enrollment worker: consumes `order.placed` from the enroll queue and enrolls the
  * customer in every matching live sequence (src/engine/enroll.ts).
  */
-import { Worker, type ConnectionOptions } from 'bullmq';
+import { UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Engine } from '../src/engine/context.ts';
 import { enrollOrder } from '../src/engine/enroll.ts';
-import { markConsumed } from '../src/outbox/relay.ts';
+import { markConsumed, markConsumedByOrder } from '../src/outbox/relay.ts';
 import { QUEUE_NAMES, type OrderPlacedJob } from '../src/queue/queues.ts';
 
 export function startEnrollWorker(engine: Engine, connection: ConnectionOptions, prefix: string, options: { concurrency?: number; lockMs?: number } = {}): Worker<OrderPlacedJob> {
   const worker = new Worker<OrderPlacedJob>(
     QUEUE_NAMES.enroll,
     async (job) => {
-      const enrolled = await enrollOrder(engine, job.data.orderId);
-      if (job.data.outboxId) await markConsumed(engine.db, job.data.outboxId);
+      // The job id names the order (`order-<id>-placed`), should the data have been lost.
+      const orderId = Number(/^order-(\d+)-placed$/.exec(job.id ?? '')?.[1] ?? job.data?.orderId);
+      if (!Number.isSafeInteger(orderId)) throw new UnrecoverableError(`job ${job.id} names no order`);
+      const enrolled = await enrollOrder(engine, orderId);
+      if (job.data?.outboxId) await markConsumed(engine.db, job.data.outboxId);
+      else await markConsumedByOrder(engine.db, orderId);
       return enrolled;
     },
     {

@@ -3,7 +3,7 @@
  * hours, the frequency cap or a paused sequence goes back to the delayed set under the same
  * job id. An optional rate limit caps emails per second across every worker of the queue.
  */
-import { DelayedError, Worker, type ConnectionOptions } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Engine } from '../src/engine/context.ts';
 import { runStep } from '../src/engine/step.ts';
 import { QUEUE_NAMES, type StepJob } from '../src/queue/queues.ts';
@@ -16,11 +16,23 @@ export interface StepWorkerOptions {
   lockMs?: number | undefined;
 }
 
+/**
+ * The step a job stands for. The job id says it (`enrollment-<id>-step-<n>`), so even a
+ * job whose data was lost in a partial Redis failure still runs the right step.
+ */
+export function stepOf(jobId: string | undefined, data: Partial<StepJob> | undefined): StepJob {
+  const match = /^enrollment-(\d+)-step-(\d+)$/.exec(jobId ?? '');
+  if (match) return { enrollmentId: Number(match[1]), step: Number(match[2]) };
+  if (typeof data?.enrollmentId === 'number' && typeof data.step === 'number') return { enrollmentId: data.enrollmentId, step: data.step };
+  throw new UnrecoverableError(`job ${jobId} names no enrollment step`);
+}
+
 export function startStepWorker(engine: Engine, connection: ConnectionOptions, prefix: string, options: StepWorkerOptions = {}): Worker<StepJob> {
   const worker = new Worker<StepJob>(
     QUEUE_NAMES.steps,
     async (job, token) => {
-      const outcome = await runStep(engine, job.data.enrollmentId, job.data.step);
+      const { enrollmentId, step } = stepOf(job.id, job.data);
+      const outcome = await runStep(engine, enrollmentId, step);
       if (outcome.kind === 'delayed') {
         await job.moveToDelayed(Math.ceil(engine.clock.realTimeOf(outcome.until)), token);
         throw new DelayedError();

@@ -40,7 +40,9 @@ export async function reconcile(engine: Engine, horizonMs = 3_600_000, staleSeco
       if (state !== 'completed' && state !== 'failed' && state !== 'unknown') continue;
       // A job that used up its attempts is given a fresh set only after a pause, so an
       // outage delays steps without losing them, and a step that always fails does not spin.
-      if (state === 'failed' && Date.now() - (job.finishedOn ?? 0) < FAILED_COOL_DOWN_MS) continue;
+      // (A "failed" job that lost its data or options in a partial Redis loss is an orphan.)
+      const genuine = job.data?.enrollmentId === e.id && (job.opts?.attempts ?? 1) > 1;
+      if (state === 'failed' && genuine && Date.now() - (job.finishedOn ?? 0) < FAILED_COOL_DOWN_MS) continue;
       // Finished, yet the enrollment still waits on this step: its outcome was lost. Or an
       // orphan: the job's data survived a partial loss of Redis but it sits in no list, and
       // would silently swallow a new add under its id. Either way, run it again.

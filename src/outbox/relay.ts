@@ -128,7 +128,8 @@ export async function republishStale(db: Db, queues: Queues, staleSeconds: numbe
     const job = await queues.enroll.getJob(jobId);
     const state = job ? await job.getState() : undefined;
     if (state && !['completed', 'failed', 'unknown'].includes(state)) continue;
-    if (state === 'failed' && Date.now() - (job!.finishedOn ?? 0) < 10 * 60_000) continue;
+    const genuine = job?.data?.orderId === data.orderId && (job?.opts?.attempts ?? 1) > 1;
+    if (state === 'failed' && genuine && Date.now() - (job!.finishedOn ?? 0) < 10 * 60_000) continue;
     if (job) await queues.enroll.remove(jobId).catch(() => 0);
     await queues.enroll.add(JOB_NAMES.orderPlaced, { ...data, outboxId: row.id }, { jobId });
     republished += 1;
@@ -139,4 +140,10 @@ export async function republishStale(db: Db, queues: Queues, staleSeconds: numbe
 /** Marks a fact handled, so it is never published again. */
 export async function markConsumed(db: Db, outboxId: number): Promise<void> {
   await db.execute(sql`update outbox set consumed_at = now() where id = ${outboxId} and consumed_at is null`);
+}
+
+/** Marks the `order.placed` fact of an order handled, when its job no longer says which row it came from. */
+export async function markConsumedByOrder(db: Db, orderId: number): Promise<void> {
+  await db.execute(sql`update outbox set consumed_at = now()
+                       where topic = ${JOB_NAMES.orderPlaced} and consumed_at is null and (payload->>'orderId')::bigint = ${orderId}`);
 }
