@@ -38,7 +38,7 @@ export interface TestEngine {
 
 export async function startTestEngine(
   sequenceYaml: string,
-  options: { clockScale: number; frequencyCap?: Engine["settings"]["frequencyCap"]; smtpFaults?: SmtpFaults; concurrency?: number; smtpConnections?: number },
+  options: { clockScale: number; frequencyCap?: Engine["settings"]["frequencyCap"]; smtpFaults?: SmtpFaults; concurrency?: number; smtpConnections?: number; ratePerSecond?: number },
 ): Promise<TestEngine> {
   const database = await freshDatabase('postgres', { poolSize: Math.max(4, options.concurrency ?? 4) + 2 });
   // Retries back off in real milliseconds: short ones keep fault tests quick.
@@ -67,7 +67,7 @@ export async function startTestEngine(
   const relay = startRelay(database.db, queues.queues, { intervalMs: 200 });
   const workers = [
     startEnrollWorker(engine, connection, queues.prefix, { concurrency: options.concurrency ?? 4 }),
-    startStepWorker(engine, connection, queues.prefix, { concurrency: options.concurrency ?? 4 }),
+    startStepWorker(engine, connection, queues.prefix, { concurrency: options.concurrency ?? 4, ratePerSecond: options.ratePerSecond }),
   ];
   return {
     engine,

@@ -7,6 +7,8 @@ export interface ReceivedMail {
   from: string;
   to: string[];
   raw: string;
+  /** Real time of arrival (ms). */
+  at: number;
 }
 
 export interface TestSmtp {
@@ -54,6 +56,7 @@ export async function startSmtp(faults: SmtpFaults = {}): Promise<TestSmtp> {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
           raw: Buffer.concat(chunks).toString('utf8'),
+          at: Date.now(),
         });
         callback();
       });

@@ -1,0 +1,32 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestCustomers, ingestOrders } from '../src/ingest/batch.ts';
+import { eventually, startTestEngine, type TestEngine } from './helpers/engine.ts';
+
+const SEQUENCE = `
+id: limited
+name: Rate limited
+trigger: { event: order_placed }
+variants: [{ key: only, weight: 1 }]
+steps:
+  - { delay: 0, template: thank-you }
+`;
+
+describe('global send rate limit', () => {
+  let t: TestEngine;
+  beforeAll(async () => {
+    t = await startTestEngine(SEQUENCE, { clockScale: 1, concurrency: 8, ratePerSecond: 4 });
+    await ingestCustomers(t.database.db, Array.from({ length: 10 }, (_, i) => ({ customer_id: `r-${i}`, email: `r${i}@example.com` })));
+  });
+  afterAll(() => t.stop());
+
+  it('sends no faster than SEND_RATE_PER_SECOND, and sends everything', async () => {
+    const now = new Date().toISOString();
+    await ingestOrders(t.database.db, Array.from({ length: 10 }, (_, i) => ({ order_id: `ro-${i}`, customer_id: `r-${i}`, ordered_at: now, items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }] })));
+    t.relay.kick();
+    await eventually(async () => t.smtp.received.length >= 10 && true, 30_000, 'ten emails');
+    const times = t.smtp.received.map((m) => m.at).sort((a, b) => a - b);
+    // Ten emails at four a second need at least two full rate windows after the first.
+    expect(times[9]! - times[0]!).toBeGreaterThanOrEqual(1_500);
+    expect(t.smtp.received).toHaveLength(10);
+  });
+});
