@@ -13,6 +13,7 @@ import type { Relay } from '../outbox/relay.ts';
 import { requireApiToken } from './auth.ts';
 import { healthRoutes } from './routes/health.ts';
 import { ingestRoutes } from './routes/ingest.ts';
+import { trackingRoutes, type TrackingDeps } from './routes/tracking.ts';
 import { installErrorHandler, validatorCompiler } from './validation.ts';
 
 export interface ServerDeps {
@@ -22,6 +23,8 @@ export interface ServerDeps {
   relay?: Relay | undefined;
   redis?: Redis | undefined;
   logger?: Logger | undefined;
+  /** Tracking pixel, click redirects and unsubscribe pages, when given. */
+  tracking?: Omit<TrackingDeps, 'db'> | undefined;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -51,6 +54,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     await ingestRoutes(api, { db: deps.db, relay: deps.relay });
   });
   await healthRoutes(app, { db: deps.db, redis: deps.redis });
+  if (deps.tracking) {
+    const tracking = deps.tracking;
+    await app.register(async (scope) => trackingRoutes(scope, { db: deps.db, ...tracking }));
+  }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

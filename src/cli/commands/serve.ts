@@ -4,7 +4,9 @@
  */
 import type { Command } from 'commander';
 import type { Config } from '../../config.ts';
+import { scaledClock } from '../../core/clock.ts';
 import { buildServer } from '../../http/server.ts';
+import { createEventSink } from '../../tracking/events.ts';
 import { createLogger } from '../../log.ts';
 import { startRelay } from '../../outbox/relay.ts';
 import { openConfiguredDatabase, openQueueConnection } from '../../runtime.ts';
@@ -26,6 +28,7 @@ export async function serve(settings: Config, options: { migrate: boolean }): Pr
   const relay = startRelay(database.db, connection.queues, {
     onError: (error) => logger.warn({ err: error }, 'outbox relay failed; retrying on the next tick'),
   });
+  const events = createEventSink(database.db);
   const app = await buildServer({
     db: database.db,
     apiToken: settings.apiToken,
@@ -33,6 +36,7 @@ export async function serve(settings: Config, options: { migrate: boolean }): Pr
     relay,
     redis: connection.redis,
     logger,
+    tracking: { secret: settings.secretKey, clock: scaledClock(settings.clockScale, settings.clockOrigin?.getTime()), events },
   });
   await app.listen({ host: settings.host, port: settings.port });
   process.stdout.write(`API listening on ${settings.publicUrl} (OpenAPI at ${settings.publicUrl}/openapi.json); Ctrl-C stops it\n`);
@@ -41,6 +45,7 @@ export async function serve(settings: Config, options: { migrate: boolean }): Pr
     process.once('SIGINT', resolve);
   });
   await app.close();
+  await events.close();
   await relay.stop();
   await connection.close();
   await database.close();

@@ -1,0 +1,145 @@
+import { sql } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classify } from '../src/core/classify.ts';
+import { signToken } from '../src/core/tokens.ts';
+import { queryRows } from '../src/db/client.ts';
+import { buildServer } from '../src/http/server.ts';
+import { ingestOrders } from '../src/ingest/batch.ts';
+import { createEventSink, type EventSink } from '../src/tracking/events.ts';
+import { eventually, startTestEngine, type TestEngine } from './helpers/engine.ts';
+
+const SEQUENCE = `
+id: tracked
+name: Tracked
+trigger: { event: order_placed }
+variants: [{ key: only, weight: 1 }]
+steps:
+  - { delay: 1h, template: thank-you }
+  - { delay: 2d, template: accessories }
+`;
+const BROWSER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
+
+describe('tracking endpoints', () => {
+  let t: TestEngine;
+  let app: FastifyInstance;
+  let events: EventSink;
+  let message: { id: number; customer_id: number; links: string[]; raw: string };
+  beforeAll(async () => {
+    t = await startTestEngine(SEQUENCE, { clockScale: 86_400 });
+    events = createEventSink(t.database.db);
+    app = await buildServer({ db: t.database.db, apiToken: 'token-123456', bodyLimitBytes: 1 << 20, tracking: { secret: t.engine.settings.secretKey, clock: t.engine.clock, events } });
+    await ingestOrders(t.database.db, [{ order_id: 'tr-1', customer_id: 'c-1', ordered_at: t.engine.clock.now().toISOString(), items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }] }]);
+    t.relay.kick();
+    const [row] = await eventually(
+      async () => {
+        const rows = await queryRows<{ id: number; customer_id: number; links: string[] }>(t.database.db, sql`select id, customer_id, links from messages where state = 'sent' and step = 0`);
+        return rows.length > 0 && rows;
+      },
+      20_000,
+      'the first email',
+    );
+    message = { ...row!, raw: t.smtp.received[0]!.raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=') };
+  });
+  afterAll(async () => {
+    await app.close();
+    await events.close();
+    await t.stop();
+  });
+
+  const token = () => signToken({ kind: 'message', message: message.id }, t.engine.settings.secretKey);
+  const eventsOf = (type: string) =>
+    queryRows<{ is_human: boolean; machine_reason: string | null; link_index: number | null }>(t.database.db, sql`select is_human, machine_reason, link_index from events where type = ${type} order by id`);
+
+  it('the pixel is always a GIF with no-store, and stores the open with its verdict', async () => {
+    for (const url of [`/t/o/${token()}.gif`, `/t/o/${token().slice(0, -2)}xx.gif`, '/t/o/nonsense.gif', `/t/o/${signToken({ kind: 'message', message: message.id }, 'another-secret-another-secret-xx')}.gif`]) {
+      const response = await app.inject({ method: 'GET', url, headers: { 'user-agent': BROWSER } });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toBe('image/gif');
+      expect(response.headers['cache-control']).toMatch(/no-store/);
+      expect(response.rawPayload.subarray(0, 6).toString()).toBe('GIF89a');
+    }
+    await app.inject({ method: 'GET', url: `/t/o/${token()}.gif`, headers: { 'user-agent': BROWSER }, remoteAddress: '17.58.20.5' });
+    await app.inject({ method: 'GET', url: `/t/o/${token()}.gif`, headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)' } });
+    await app.inject({ method: 'HEAD', url: `/t/o/${token()}.gif`, headers: { 'user-agent': BROWSER } });
+    expect((await eventsOf('open')).map((e) => e.machine_reason)).toEqual([null, 'apple-mpp', 'image-proxy', 'head-request']);
+  });
+
+  it('a click redirects only to the stored destination, with UTM parameters; bad tokens get 404', async () => {
+    const index = message.links.length - 1;
+    expect(index).toBeGreaterThanOrEqual(0);
+    const good = await app.inject({ method: 'GET', url: `/t/c/${token()}/${index}?url=https://evil.example/`, headers: { 'user-agent': BROWSER } });
+    expect(good.statusCode).toBe(302);
+    const location = new URL(good.headers.location as string);
+    expect(location.origin + location.pathname).toBe(message.links[index]);
+    expect(Object.fromEntries(location.searchParams)).toMatchObject({ utm_medium: 'email', utm_campaign: 'tracked', utm_content: 'only-step1' });
+    for (const url of [
+      `/t/c/${token().replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))}/${index}`,
+      `/t/c/${signToken({ kind: 'message', message: message.id }, 'another-secret-another-secret-xx')}/${index}`,
+      `/t/c/${token()}/999`,
+      `/t/c/${signToken({ kind: 'message', message: 987654 }, t.engine.settings.secretKey)}/0`,
+      `/t/c/${signToken({ kind: 'unsubscribe', message: message.id, customer: message.customer_id }, t.engine.settings.secretKey)}/0`,
+    ]) {
+      const response = await app.inject({ method: 'GET', url });
+      expect(response.statusCode, url).toBe(404);
+      expect(response.headers.location).toBeUndefined();
+    }
+    expect(await eventsOf('click')).toEqual([{ is_human: true, machine_reason: null, link_index: index }]);
+  });
+
+  it('stores every event of many simultaneous requests (group commit)', async () => {
+    const before = (await eventsOf('open')).length;
+    const responses = await Promise.all(Array.from({ length: 100 }, () => app.inject({ method: 'GET', url: `/t/o/${token()}.gif`, headers: { 'user-agent': BROWSER } })));
+    expect(responses.every((r) => r.statusCode === 200)).toBe(true);
+    expect((await eventsOf('open')).length).toBe(before + 100);
+  });
+
+  it('one-click unsubscribe works at once, twice, and stops the next step; a moved token is refused', async () => {
+    const link = /^List-Unsubscribe: <(https:\/\/[^>]+)>/im.exec(message.raw.replace(/\r?\n[ \t]+/g, ' '))![1]!;
+    const path = new URL(link).pathname;
+    const page = await app.inject({ method: 'GET', url: path });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<form method="post">');
+    const moved = signToken({ kind: 'unsubscribe', message: message.id, customer: message.customer_id + 1 }, t.engine.settings.secretKey);
+    expect((await app.inject({ method: 'POST', url: `/u/${moved}` })).statusCode).toBe(404);
+    for (let i = 0; i < 2; i++) {
+      const response = await app.inject({
+        method: 'POST',
+        url: path,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'List-Unsubscribe=One-Click',
+      });
+      expect(response.statusCode).toBe(200);
+    }
+    const [customer] = await queryRows<{ unsubscribed: boolean; suppressed: string }>(
+      t.database.db,
+      sql`select c.unsubscribed_at is not null as unsubscribed, (select reason from suppressions where email = lower(c.email)) as suppressed from customers c where c.id = ${message.customer_id}`,
+    );
+    expect(customer).toEqual({ unsubscribed: true, suppressed: 'unsubscribe' });
+    const [enrollment] = await eventually(async () => {
+      const rows = await queryRows<{ state: string; exit_reason: string }>(t.database.db, sql`select state, exit_reason from enrollments where customer_id = ${message.customer_id}`);
+      return rows[0]?.state === 'exited' && rows;
+    }, 20_000, 'the exit');
+    expect(enrollment!.exit_reason).toBe('unsubscribed');
+    const [steps] = await queryRows<{ n: number }>(t.database.db, sql`select count(*)::int as n from messages where customer_id = ${message.customer_id}`);
+    expect(steps!.n).toBe(1);
+    expect((await eventsOf('unsubscribe')).length).toBe(2);
+  });
+});
+
+describe('human or machine', () => {
+  const base = { type: 'open' as const, method: 'GET', userAgent: BROWSER, ip: '203.0.113.9', sentAt: new Date('2026-01-01T10:00:00Z'), at: new Date('2026-01-01T12:00:00Z') };
+  it.each([
+    [{}, null],
+    [{ method: 'HEAD' }, 'head-request'],
+    [{ ip: '17.58.1.1' }, 'apple-mpp'],
+    [{ userAgent: 'Mozilla/5.0 (via ggpht.com GoogleImageProxy)' }, 'image-proxy'],
+    [{ userAgent: 'Mimecast URL scanner' }, 'scanner-ua'],
+    [{ userAgent: 'python-requests/2.31' }, 'scanner-ua'],
+    [{ at: new Date('2026-01-01T10:00:01Z') }, 'too-fast'],
+    [{ type: 'click' as const, at: new Date('2026-01-01T10:00:05Z') }, 'too-fast'],
+    [{ type: 'click' as const, ip: '17.58.1.1' }, null],
+  ])('%o → %s', (change, reason) => {
+    expect(classify({ ...base, ...change }).reason).toBe(reason);
+  });
+});
