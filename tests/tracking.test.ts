@@ -127,6 +127,53 @@ describe('tracking endpoints', () => {
   });
 });
 
+describe('POST /api/events (ESP webhooks)', () => {
+  let t: TestEngine;
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    t = await startTestEngine(SEQUENCE, { clockScale: 86_400 });
+    app = await buildServer({ db: t.database.db, apiToken: 'token-123456', bodyLimitBytes: 1 << 20 });
+  });
+  afterAll(async () => {
+    await app.close();
+    await t.stop();
+  });
+
+  it('suppresses hard bounces and complaints, not soft bounces, and the suppressed are never mailed', async () => {
+    const auth = { authorization: 'Bearer token-123456' };
+    const refused = await app.inject({ method: 'POST', url: '/api/events', payload: { type: 'bounce', email: 'ada@example.com' } });
+    expect(refused.statusCode).toBe(401);
+    const bad = await app.inject({ method: 'POST', url: '/api/events', headers: auth, payload: [{ type: 'bounce', email: 'not-an-email' }] });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().issues[0].path).toBe('[0].email');
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/events',
+      headers: auth,
+      payload: [
+        { type: 'bounce', email: 'Ada@Example.com', reason: '550 5.1.1 no such user' },
+        { type: 'bounce', bounce: 'soft', email: 'grace@example.com' },
+        { type: 'complaint', email: 'alan@example.com' },
+      ],
+    });
+    expect(response.json()).toEqual({ stored: 3, suppressed: 2 });
+    const suppressed = await queryRows<{ email: string; reason: string }>(t.database.db, sql`select email, reason from suppressions order by email`);
+    expect(suppressed).toEqual([
+      { email: 'ada@example.com', reason: 'hard-bounce' },
+      { email: 'alan@example.com', reason: 'complaint' },
+    ]);
+    // An order from a suppressed customer enrolls, but nothing is sent.
+    await ingestOrders(t.database.db, [{ order_id: 'ev-1', customer_id: 'c-1', ordered_at: t.engine.clock.now().toISOString(), items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }] }]);
+    t.relay.kick();
+    const [enrollment] = await eventually(async () => {
+      const rows = await queryRows<{ state: string; exit_reason: string }>(t.database.db, sql`select state, exit_reason from enrollments`);
+      return rows[0]?.state === 'exited' && rows;
+    }, 20_000, 'the exit');
+    expect(enrollment!.exit_reason).toBe('bounced');
+    expect(t.smtp.received).toHaveLength(0);
+  });
+});
+
 describe('human or machine', () => {
   const base = { type: 'open' as const, method: 'GET', userAgent: BROWSER, ip: '203.0.113.9', sentAt: new Date('2026-01-01T10:00:00Z'), at: new Date('2026-01-01T12:00:00Z') };
   it.each([

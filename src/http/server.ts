@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
 import type { Relay } from '../outbox/relay.ts';
 import { requireApiToken } from './auth.ts';
+import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { ingestRoutes } from './routes/ingest.ts';
 import { trackingRoutes, type TrackingDeps } from './routes/tracking.ts';
@@ -52,6 +53,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(async (api) => {
     api.addHook('onRequest', requireApiToken(deps.apiToken));
     await ingestRoutes(api, { db: deps.db, relay: deps.relay });
+    await eventRoutes(api, { db: deps.db, now: () => deps.tracking?.clock.now() ?? new Date() });
   });
   await healthRoutes(app, { db: deps.db, redis: deps.redis });
   if (deps.tracking) {
