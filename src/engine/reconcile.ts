@@ -7,11 +7,8 @@
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../db/client.ts';
 import { drainOutbox, republishStale } from '../outbox/relay.ts';
-import { jobIds } from '../queue/queues.ts';
+import { clearDeadJob, jobIds } from '../queue/queues.ts';
 import { scheduleStep, type Engine } from './context.ts';
-
-/** How long a step whose job failed all its attempts waits before it is tried again. */
-export const FAILED_COOL_DOWN_MS = 10 * 60_000;
 
 export interface ReconcileResult {
   checked: number;
@@ -34,20 +31,7 @@ export async function reconcile(engine: Engine, horizonMs = 3_600_000, staleSeco
   let enqueued = 0;
   for (const e of due) {
     const jobId = jobIds.step(e.id, e.next_step);
-    const job = await engine.queues.steps.getJob(jobId);
-    if (job) {
-      const state = await job.getState();
-      if (state !== 'completed' && state !== 'failed' && state !== 'unknown') continue;
-      // A job that used up its attempts is given a fresh set only after a pause, so an
-      // outage delays steps without losing them, and a step that always fails does not spin.
-      // (A "failed" job that lost its data or options in a partial Redis loss is an orphan.)
-      const genuine = job.data?.enrollmentId === e.id && (job.opts?.attempts ?? 1) > 1;
-      if (state === 'failed' && genuine && Date.now() - (job.finishedOn ?? 0) < FAILED_COOL_DOWN_MS) continue;
-      // Finished, yet the enrollment still waits on this step: its outcome was lost. Or an
-      // orphan: the job's data survived a partial loss of Redis but it sits in no list, and
-      // would silently swallow a new add under its id. Either way, run it again.
-      await engine.queues.steps.remove(jobId).catch(() => 0);
-    }
+    if (!(await clearDeadJob(engine.queues.steps, jobId, (data) => data?.enrollmentId === e.id))) continue;
     await scheduleStep(engine, e.id, e.next_step, new Date(e.next_due_at));
     enqueued += 1;
   }

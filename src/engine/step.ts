@@ -11,13 +11,13 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { parseDuration } from '../core/duration.ts';
 import { toUnits } from '../core/money.ts';
-import type { RenderContext } from '../core/render-context.ts';
 import { allowedSendTime } from '../core/schedule.ts';
 import { signToken } from '../core/tokens.ts';
 import { queryRows } from '../db/client.ts';
 import { composeMessage } from '../mail/transport.ts';
 import { recommendationsFor } from '../recs/service.ts';
 import type { StoredDefinition } from '../sequences/store.ts';
+import { orderContext } from '../templates/context.ts';
 import { unsubscribeUrl } from '../templates/render.ts';
 import { rendererFor, scheduleStep, type Engine } from './context.ts';
 import { RetryableSendError, sendMail, unsubscribeHeaders } from './send.ts';
@@ -41,12 +41,10 @@ interface EnrollmentRow {
   state: string;
   next_step: number;
   next_due_at: Date | null;
-  enrolled_at: Date;
   trigger_order_id: number;
   definition: StoredDefinition;
   sequence_status: string;
   email: string;
-  first_name: string | null;
   timezone: string | null;
   unsubscribed_at: Date | null;
   suppression: string | null;
@@ -56,8 +54,8 @@ interface EnrollmentRow {
 export async function runStep(engine: Engine, enrollmentId: number, step: number): Promise<StepOutcome> {
   const [e] = await queryRows<EnrollmentRow>(
     engine.db,
-    sql`select e.id, e.customer_id, e.sequence_id, e.arm, e.state, e.next_step, e.next_due_at, e.enrolled_at, e.trigger_order_id,
-               v.definition, s.status as sequence_status, c.email, c.first_name, c.timezone, c.unsubscribed_at,
+    sql`select e.id, e.customer_id, e.sequence_id, e.arm, e.state, e.next_step, e.next_due_at, e.trigger_order_id,
+               v.definition, s.status as sequence_status, c.email, c.timezone, c.unsubscribed_at,
                (select reason from suppressions where email = lower(c.email)) as suppression,
                exists (select 1 from orders o, orders t where t.id = e.trigger_order_id and o.customer_id = e.customer_id
                          and o.id <> t.id and o.ordered_at > t.ordered_at) as ordered_again
@@ -107,7 +105,7 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
   const strategy = stepDef.recommendations ?? variant.recommendations;
   const recs = await recommendationsFor(engine.db, { customerId: e.customer_id, orderId: e.trigger_order_id, strategy, rules: engine.settings.rules });
 
-  const context = await contextFor(engine, e, recs);
+  const context = await orderContext(engine.db, engine.settings.shop, e.trigger_order_id, recs, { unsubscribe: '', shop: engine.settings.shop.url });
   const skip = stepDef.skip_if;
   if (
     skip &&
@@ -144,12 +142,12 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
   }
   if (!engine.transport) throw new Error('no SMTP transport configured');
 
-  context.links.unsubscribe = unsubscribeUrl(engine.settings.publicUrl, engine.settings.secretKey, message!.id, e.customer_id);
+  context.links.unsubscribe = unsubscribeUrl(engine.settings.publicUrl, engine.settings.secretKey, message.id, e.customer_id);
   const email = (await rendererFor(engine, templateVersionId)).render(context, {
     mode: 'send',
     publicUrl: engine.settings.publicUrl,
     secret: engine.settings.secretKey,
-    messageId: message!.id,
+    messageId: message.id,
   });
   // Claim the message for a lease of real time, storing what is about to be sent: if the
   // schedule was lost and rebuilt while another worker is sending this very step, only one
@@ -159,12 +157,12 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
     sql`update messages set claimed_until = now() + make_interval(secs => ${engine.settings.claimSeconds ?? CLAIM_SECONDS}),
           subject = ${email.subject}, links = ${JSON.stringify(email.links)}::jsonb,
           recommendations = ${JSON.stringify(recs.recommendations.map((r) => r.sku))}::jsonb, attempts = attempts + 1
-        where id = ${message!.id} and state = 'pending' and (claimed_until is null or claimed_until < now())
+        where id = ${message.id} and state = 'pending' and (claimed_until is null or claimed_until < now())
         returning id`,
   );
-  if (!claim) throw new RetryableSendError(`message ${message!.id} is being sent by another worker`);
+  if (!claim) throw new RetryableSendError(`message ${message.id} is being sent by another worker`);
 
-  const token = signToken({ kind: 'unsubscribe', message: message!.id, customer: e.customer_id }, engine.settings.secretKey);
+  const token = signToken({ kind: 'unsubscribe', message: message.id, customer: e.customer_id }, engine.settings.secretKey);
   let outcome;
   try {
     outcome = await sendMail(
@@ -182,12 +180,12 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
     // have taken it: the claim stands until it lapses, and only then is it sent again.
     const sure = error instanceof RetryableSendError && error.nothingSent;
     await engine.db.execute(sql`update messages set ${sure ? sql`claimed_until = null,` : sql``} error = ${String((error as Error).message).slice(0, 500)}
-                                where id = ${message!.id}`);
+                                where id = ${message.id}`);
     throw error;
   }
   if (!outcome.ok) {
     await engine.db.transaction(async (tx) => {
-      await tx.execute(sql`update messages set state = 'failed', smtp_response = ${outcome.response}, error = 'rejected' where id = ${message!.id}`);
+      await tx.execute(sql`update messages set state = 'failed', smtp_response = ${outcome.response}, error = 'rejected' where id = ${message.id}`);
       if (outcome.hardBounce)
         await tx.execute(sql`insert into suppressions (email, reason, source) values (lower(${e.email}), 'hard-bounce', ${outcome.response})
                              on conflict (email) do nothing`);
@@ -201,8 +199,8 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
   }
   // The sent mark and the advance in one statement: they are true together or not at all.
   await advance(engine, e, step, now, sql`update messages set state = 'sent', sent_at = ${now.toISOString()}, smtp_response = ${outcome.response},
-                                           error = null, claimed_until = null where id = ${message!.id}`);
-  return { kind: 'sent', messageId: message!.id };
+                                           error = null, claimed_until = null where id = ${message.id}`);
+  return { kind: 'sent', messageId: message.id };
 }
 
 /**
@@ -232,42 +230,4 @@ async function exit(engine: Engine, e: EnrollmentRow, reason: string): Promise<S
 async function delay(engine: Engine, e: EnrollmentRow, until: Date): Promise<StepOutcome> {
   await engine.db.execute(sql`update enrollments set next_due_at = ${until.toISOString()}, updated_at = now() where id = ${e.id}`);
   return { kind: 'delayed', until };
-}
-
-async function contextFor(
-  engine: Engine,
-  e: EnrollmentRow,
-  recs: { recommendations: RenderContext['recommendations']; upsells: RenderContext['upsells'] },
-): Promise<Omit<RenderContext, 'preheader'>> {
-  const [order] = await queryRows<{ external_id: string; ordered_at: Date; total: string; item_count: number; customer_key: string; last_name: string | null }>(
-    engine.db,
-    sql`select o.external_id, o.ordered_at, o.total::text as total, o.item_count, c.external_id as customer_key, c.last_name
-        from orders o join customers c on c.id = o.customer_id where o.id = ${e.trigger_order_id}`,
-  );
-  const items = await queryRows<{ sku: string; name: string; category: string; quantity: number; unit_price: string; url: string | null; image_url: string | null }>(
-    engine.db,
-    sql`select p.sku, p.name, p.category, i.quantity, i.unit_price::text, p.url, p.image_url
-        from order_items i join products p on p.id = i.product_id where i.order_id = ${e.trigger_order_id} order by i.position`,
-  );
-  const shop = engine.settings.shop;
-  return {
-    customer: {
-      id: order!.customer_key,
-      email: e.email,
-      firstName: e.first_name ?? '',
-      lastName: order!.last_name ?? '',
-      greetingName: e.first_name || 'there',
-      timezone: e.timezone ?? shop.timezone,
-    },
-    order: {
-      id: order!.external_id,
-      orderedAt: new Date(order!.ordered_at).toISOString(),
-      total: order!.total,
-      itemCount: order!.item_count,
-      items: items.map((i) => ({ sku: i.sku, name: i.name, category: i.category, quantity: i.quantity, unitPrice: i.unit_price, url: i.url ?? shop.url, image: i.image_url ?? '' })),
-    },
-    ...recs,
-    shop: { ...shop },
-    links: { unsubscribe: '', shop: shop.url },
-  };
 }

@@ -7,7 +7,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.ts';
-import { JOB_NAMES, jobIds, type OrderPlacedJob, type Queues } from '../queue/queues.ts';
+import { clearDeadJob, JOB_NAMES, jobIds, type OrderPlacedJob, type Queues } from '../queue/queues.ts';
 
 interface OutboxRow {
   id: number;
@@ -110,9 +110,8 @@ export function startRelay(db: Db, queues: Queues, options: { intervalMs?: numbe
 
 /**
  * Facts published more than `staleSeconds` ago and still not consumed lost their job (a
- * Redis restart or flush): publish them again under the same job id. A job that still
- * exists and waits is left alone; one that finished without its fact being consumed, or
- * an orphan left by a partial loss of Redis, is replaced.
+ * Redis restart or flush): publish them again under the same job id, unless a live job
+ * still holds it (see clearDeadJob).
  */
 export async function republishStale(db: Db, queues: Queues, staleSeconds: number): Promise<number> {
   const rows = await queryRows<OutboxRow>(
@@ -125,12 +124,7 @@ export async function republishStale(db: Db, queues: Queues, staleSeconds: numbe
   for (const row of rows) {
     const data = row.payload as unknown as OrderPlacedJob;
     const jobId = jobIds.orderPlaced(data.orderId);
-    const job = await queues.enroll.getJob(jobId);
-    const state = job ? await job.getState() : undefined;
-    if (state && !['completed', 'failed', 'unknown'].includes(state)) continue;
-    const genuine = job?.data?.orderId === data.orderId && (job?.opts?.attempts ?? 1) > 1;
-    if (state === 'failed' && genuine && Date.now() - (job!.finishedOn ?? 0) < 10 * 60_000) continue;
-    if (job) await queues.enroll.remove(jobId).catch(() => 0);
+    if (!(await clearDeadJob(queues.enroll, jobId, (job) => job?.orderId === data.orderId))) continue;
     await queues.enroll.add(JOB_NAMES.orderPlaced, { ...data, outboxId: row.id }, { jobId });
     republished += 1;
   }

@@ -51,6 +51,29 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 30 * 24 * 3600 },
 };
 
+/** How long a job that failed all its attempts waits before it is given fresh ones. */
+export const FAILED_COOL_DOWN_MS = 10 * 60_000;
+
+/**
+ * Makes way for a job that Postgres says must exist under `jobId`. True when nothing live
+ * holds the id any more — no job, a finished one whose outcome was lost, an orphan (data
+ * left without a place in any list by a partial loss of Redis, which would silently
+ * swallow a new add), or a failed one past its cool-down — after removing what was there.
+ * False when a live job (waiting, delayed, active) holds it, or a genuine failure (`isOwn`
+ * recognises its data, and it had retries) is still cooling down: an outage delays work
+ * without losing it, and work that always fails does not spin.
+ */
+export async function clearDeadJob<T>(queue: Queue<T>, jobId: string, isOwn: (data: T | undefined) => boolean): Promise<boolean> {
+  const job = await queue.getJob(jobId);
+  if (!job) return true;
+  const state = await job.getState();
+  if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
+  const genuine = isOwn(job.data as T | undefined) && (job.opts?.attempts ?? 1) > 1;
+  if (state === 'failed' && genuine && Date.now() - (job.finishedOn ?? 0) < FAILED_COOL_DOWN_MS) return false;
+  await queue.remove(jobId).catch(() => 0);
+  return true;
+}
+
 export interface Queues {
   enroll: Queue<OrderPlacedJob>;
   steps: Queue<StepJob>;

@@ -7,7 +7,7 @@
 import { compileTemplate, type CompiledTemplate } from './compile.ts';
 import { Renderer } from './render.ts';
 import { sampleContext } from './sample-context.ts';
-import { emailNames, originOf, type Diagnostic, type TemplateFiles } from './source.ts';
+import { emailNames, originOf, type AssembledTemplate, type Diagnostic, type TemplateFiles } from './source.ts';
 
 /** Gmail clips a message body over 102 KB and hides the rest behind a link. */
 export const GMAIL_CLIP_BYTES = 102 * 1024;
@@ -15,6 +15,8 @@ export const GMAIL_CLIP_BYTES = 102 * 1024;
 export interface CheckReport {
   diagnostics: Diagnostic[];
   compiled: CompiledTemplate[];
+  /** The assembled sources of each compiled email, by name: what publishing stores with it. */
+  assembled: Map<string, AssembledTemplate>;
 }
 
 const UNSUBSCRIBE_LINK = /\{\{trackHref (@root\.)?links\.unsubscribe\}\}/;
@@ -23,6 +25,7 @@ const IMAGE_TAG = /<(mj-image|img)\b[^>]*>/gi;
 export async function checkTemplates(set: TemplateFiles, names = emailNames(set)): Promise<CheckReport> {
   const diagnostics: Diagnostic[] = [];
   const compiled: CompiledTemplate[] = [];
+  const sources = new Map<string, AssembledTemplate>();
   for (const name of names) {
     const result = await compileTemplate(set, name);
     diagnostics.push(...result.diagnostics);
@@ -60,8 +63,9 @@ export async function checkTemplates(set: TemplateFiles, names = emailNames(set)
         message: `rendered HTML is ${(bytes / 1024).toFixed(0)} KB for the sample context; Gmail clips messages over 102 KB`,
       });
     compiled.push(result.compiled);
+    sources.set(name, assembled);
   }
-  return { diagnostics: dedupe(diagnostics), compiled };
+  return { diagnostics: dedupe(diagnostics), compiled, assembled: sources };
 }
 
 /** A problem in a shared partial shows once, not once per email using it. */

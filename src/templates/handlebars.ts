@@ -26,11 +26,12 @@ type Root = { shop?: { currency?: string; timezone?: string }; customer?: { time
 type HelperOptions = Handlebars.HelperOptions & { data: { root: Root; tracker?: LinkTracker; parts?: Record<string, string> } };
 
 /**
- * Formatting with Intl costs microseconds a call, and a send formats the same prices and
- * dates again and again, so results are memoised (bounded: cleared past 50,000 entries).
+ * Formatting with Intl costs microseconds a call (building a formatter, far more), and a
+ * send formats the same prices and dates again and again, so formatters and results are
+ * memoised by key (bounded: a cache is cleared past 50,000 entries).
  */
-function memo<T>(compute: (key: string, extra: T) => string): (key: string, extra: T) => string {
-  const cache = new Map<string, string>();
+function memo<V, E = undefined>(compute: (key: string, extra: E) => V): (key: string, extra: E) => V {
+  const cache = new Map<string, V>();
   return (key, extra) => {
     let value = cache.get(key);
     if (value === undefined) {
@@ -41,22 +42,10 @@ function memo<T>(compute: (key: string, extra: T) => string): (key: string, extr
   };
 }
 
-const moneyFormats = new Map<string, Intl.NumberFormat>();
-function moneyFormat(currency: string): Intl.NumberFormat {
-  let format = moneyFormats.get(currency);
-  if (!format) moneyFormats.set(currency, (format = new Intl.NumberFormat('en', { style: 'currency', currency })));
-  return format;
-}
-const formatMoney = memo<{ currency: string; value: number }>((_key, { currency, value }) => moneyFormat(currency).format(value));
-
-const dateFormats = new Map<string, Intl.DateTimeFormat>();
-function dateFormat(timeZone: string): Intl.DateTimeFormat {
-  let format = dateFormats.get(timeZone);
-  if (!format) dateFormats.set(timeZone, (format = new Intl.DateTimeFormat('en', { dateStyle: 'long', timeZone })));
-  return format;
-}
-
-const formatDate = memo<{ timeZone: string; date: Date }>((_key, { timeZone, date }) => dateFormat(timeZone).format(date));
+const moneyFormat = memo((currency) => new Intl.NumberFormat('en', { style: 'currency', currency }));
+const formatMoney = memo<string, { currency: string; value: number }>((_key, { currency, value }) => moneyFormat(currency, undefined).format(value));
+const dateFormat = memo((timeZone) => new Intl.DateTimeFormat('en', { dateStyle: 'long', timeZone }));
+const formatDate = memo<string, { timeZone: string; date: Date }>((_key, { timeZone, date }) => dateFormat(timeZone, undefined).format(date));
 
 const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#x27;': "'", '&#x3D;': '=', '&#x60;': '`', '&#39;': "'" };
 /** Undoes Handlebars' escaping of a rendered URL, to store the real destination. */

@@ -7,7 +7,7 @@ import type { Config } from '../../config.ts';
 import { composeMessage, createTransport } from '../../mail/transport.ts';
 import { loadRules } from '../../recs/rules.ts';
 import { openConfiguredDatabase, UserError, withDatabase } from '../../runtime.ts';
-import { checkTemplates } from '../../templates/check.ts';
+import { checkTemplates, type CheckReport } from '../../templates/check.ts';
 import { compileTemplate, type CompiledTemplate } from '../../templates/compile.ts';
 import { buildContext, ContextError } from '../../templates/context.ts';
 import { Renderer, unsubscribeUrl } from '../../templates/render.ts';
@@ -25,12 +25,9 @@ export function registerTemplates(program: Command, config: ConfigSource): void 
     .argument('[names...]', 'emails to check (default: all)')
     .option(...dirOption)
     .action(async (names: string[], options: { dir?: string }) => {
-      const set = await loadTemplateFiles(options.dir ?? config().templatesDir);
-      const chosen = names.length ? names : emailNames(set);
-      const { diagnostics } = await checkTemplates(set, chosen);
-      for (const d of diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
-      const errors = diagnostics.filter((d) => d.severity === 'error').length;
-      process.stdout.write(`${chosen.length} emails checked: ${errors} errors, ${diagnostics.length - errors} warnings\n`);
+      const { chosen, report } = await checked(options.dir ?? config().templatesDir, names);
+      const errors = report.diagnostics.filter((d) => d.severity === 'error').length;
+      process.stdout.write(`${chosen.length} emails checked: ${errors} errors, ${report.diagnostics.length - errors} warnings\n`);
       if (errors) process.exitCode = 1;
     });
 
@@ -41,16 +38,14 @@ export function registerTemplates(program: Command, config: ConfigSource): void 
     .option(...dirOption)
     .action(async (names: string[], options: { dir?: string }) => {
       const settings = config();
-      const set = await loadTemplateFiles(options.dir ?? settings.templatesDir);
-      const chosen = names.length ? names : emailNames(set);
-      const { diagnostics } = await checkTemplates(set, chosen);
-      printAndRefuseErrors(diagnostics, 'nothing was published');
+      const { report } = await checked(options.dir ?? settings.templatesDir, names);
+      refuseErrors(report.diagnostics, 'nothing was published');
+      // Publish what the check just compiled: MJML runs once per email.
       await withDatabase(settings, async ({ db }) => {
-        for (const name of chosen) {
-          const result = await compileTemplate(set, name);
-          const version = await publishTemplate(db, result.compiled!, result.assembled!);
+        for (const compiled of report.compiled) {
+          const version = await publishTemplate(db, compiled, report.assembled.get(compiled.name)!);
           process.stdout.write(
-            `${name}: ${version.created ? 'published' : 'unchanged,'} version ${version.id} (${version.contentHash.slice(0, 12)})\n`,
+            `${compiled.name}: ${version.created ? 'published' : 'unchanged,'} version ${version.id} (${version.contentHash.slice(0, 12)})\n`,
           );
         }
       });
@@ -138,12 +133,25 @@ async function templateFor(db: Parameters<typeof findTemplateVersion>[0], settin
   }
   const set = await loadTemplateFiles(options.dir ?? settings.templatesDir);
   const result = await compileTemplate(set, name);
-  printAndRefuseErrors(result.diagnostics, 'no preview was made');
+  printDiagnostics(result.diagnostics);
+  refuseErrors(result.diagnostics, 'no preview was made');
   return result.compiled!;
 }
 
-function printAndRefuseErrors(diagnostics: Diagnostic[], consequence: string): void {
+/** Loads the templates, checks the chosen emails (all by default) and prints what it found. */
+async function checked(dir: string, names: string[]): Promise<{ chosen: string[]; report: CheckReport }> {
+  const set = await loadTemplateFiles(dir);
+  const chosen = names.length ? names : emailNames(set);
+  const report = await checkTemplates(set, chosen);
+  printDiagnostics(report.diagnostics);
+  return { chosen, report };
+}
+
+function printDiagnostics(diagnostics: Diagnostic[]): void {
   for (const d of diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+}
+
+function refuseErrors(diagnostics: Diagnostic[], consequence: string): void {
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   if (errors) throw new UserError(`${errors} template errors; ${consequence}`);
 }
