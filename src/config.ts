@@ -86,6 +86,11 @@ const schema = z
       .default('USD'),
     IMPORT_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2_000),
     API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+    TRACKING_LINK_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+    ATTRIBUTION_MODEL: z.enum(['click-then-open', 'last-touch', 'click-only']).default('click-then-open'),
+    ATTRIBUTION_CLICK_WINDOW: z.string().regex(/^\d+[smhdw]$/, 'must be a duration such as 5d').default('5d'),
+    ATTRIBUTION_OPEN_WINDOW: z.string().regex(/^\d+[smhdw]$/, 'must be a duration such as 1d').default('1d'),
+    REPORT_MIN_SAMPLE: z.coerce.number().int().min(2).default(100),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -145,6 +150,11 @@ export interface Config {
   workerLockMs: number;
   importBatchSize: number;
   apiBodyLimitBytes: number;
+  /** Days after sending that a message's click and open links still count (later: the shop's home page). */
+  trackingLinkDays: number;
+  attribution: AttributionModel;
+  /** Enrolled customers per arm, with their window closed, before a comparison names a winner. */
+  reportMinSample: number;
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -207,6 +217,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     workerLockMs: env.WORKER_LOCK_MS,
     importBatchSize: env.IMPORT_BATCH_SIZE,
     apiBodyLimitBytes: env.API_BODY_LIMIT_BYTES,
+    trackingLinkDays: env.TRACKING_LINK_DAYS,
+    attribution: {
+      kind: env.ATTRIBUTION_MODEL,
+      clickWindowMs: parseDuration(env.ATTRIBUTION_CLICK_WINDOW)!,
+      openWindowMs: parseDuration(env.ATTRIBUTION_OPEN_WINDOW)!,
+    },
+    reportMinSample: env.REPORT_MIN_SAMPLE,
     logLevel: env.LOG_LEVEL,
   };
 }
