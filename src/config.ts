@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import type { AttributionModel } from './core/attribution.ts';
 import { parseDuration } from './core/duration.ts';
 
 const DEV_SECRET = 'dev-only-secret-change-me-in-production-0000';
@@ -23,6 +24,7 @@ const url = (protocols: string[]) =>
     }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+const windowSetting = z.string().refine((text) => (parseDuration(text) ?? 0) > 0, 'must be a duration such as 5d or 36h');
 
 const schema = z
   .object({
@@ -88,8 +90,8 @@ const schema = z
     API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
     TRACKING_LINK_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
     ATTRIBUTION_MODEL: z.enum(['click-then-open', 'last-touch', 'click-only']).default('click-then-open'),
-    ATTRIBUTION_CLICK_WINDOW: z.string().regex(/^\d+[smhdw]$/, 'must be a duration such as 5d').default('5d'),
-    ATTRIBUTION_OPEN_WINDOW: z.string().regex(/^\d+[smhdw]$/, 'must be a duration such as 1d').default('1d'),
+    ATTRIBUTION_CLICK_WINDOW: windowSetting.default('5d'),
+    ATTRIBUTION_OPEN_WINDOW: windowSetting.default('1d'),
     REPORT_MIN_SAMPLE: z.coerce.number().int().min(2).default(100),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })

@@ -87,6 +87,30 @@ describe('tracking endpoints', () => {
     expect(await eventsOf('click')).toEqual([{ is_human: true, machine_reason: null, link_index: index }]);
   });
 
+  it('an expired link still shows the pixel and sends a click to the shop, storing nothing', async () => {
+    const later = { ...t.engine.clock, now: () => new Date(t.engine.clock.now().getTime() + 400 * 86_400_000) };
+    const expired = await buildServer({
+      db: t.database.db,
+      apiToken: 'token-123456',
+      bodyLimitBytes: 1 << 20,
+      tracking: { secret: t.engine.settings.secretKey, clock: later, events, linkLifetimeDays: 365, expiredLinkUrl: 'https://shop.example/' },
+    });
+    try {
+      const before = { opens: (await eventsOf('open')).length, clicks: (await eventsOf('click')).length };
+      const pixel = await expired.inject({ method: 'GET', url: `/t/o/${token()}.gif`, headers: { 'user-agent': BROWSER } });
+      expect(pixel.statusCode).toBe(200);
+      expect(pixel.headers['content-type']).toBe('image/gif');
+      const click = await expired.inject({ method: 'GET', url: `/t/c/${token()}/0`, headers: { 'user-agent': BROWSER } });
+      expect(click.statusCode).toBe(302);
+      expect(click.headers.location).toBe('https://shop.example/');
+      // A forged token stays a 404, expired or not.
+      expect((await expired.inject({ method: 'GET', url: `/t/c/${signToken({ kind: 'message', message: message.id }, 'another-secret-another-secret-xx')}/0` })).statusCode).toBe(404);
+      expect({ opens: (await eventsOf('open')).length, clicks: (await eventsOf('click')).length }).toEqual(before);
+    } finally {
+      await expired.close();
+    }
+  });
+
   it('stores every event of many simultaneous requests (group commit)', async () => {
     const before = (await eventsOf('open')).length;
     const responses = await Promise.all(Array.from({ length: 100 }, () => app.inject({ method: 'GET', url: `/t/o/${token()}.gif`, headers: { 'user-agent': BROWSER } })));

@@ -10,6 +10,7 @@ import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerImport } from './commands/import.ts';
 import { registerRecs } from './commands/recs.ts';
+import { registerReport } from './commands/report.ts';
 import { registerSequences } from './commands/sequences.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTemplates } from './commands/templates.ts';
@@ -30,6 +31,7 @@ export function buildProgram(config: ConfigSource): Command {
   registerRecs(program, config);
   registerSequences(program, config);
   registerWork(program, config);
+  registerReport(program, config);
   return program;
 }
 

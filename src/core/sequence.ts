@@ -76,6 +76,11 @@ export const sequenceSchema = z
       .object({ on: z.array(z.enum(['ordered_again', 'unsubscribed', 'bounced'])).default(['ordered_again', 'unsubscribed', 'bounced']) })
       .strict()
       .default({ on: ['ordered_again', 'unsubscribed', 'bounced'] }),
+    /**
+     * How long after enrolling a customer's orders count in the variant comparison; default:
+     * the time to the last step plus 7 days.
+     */
+    measurement_window: duration.optional(),
     reenroll_after_days: z.number().int().min(0).default(30),
     quiet_hours: z.object({ start: clockTime, end: clockTime }).strict().optional(),
   })
@@ -89,6 +94,12 @@ export const sequenceSchema = z
   });
 
 export type SequenceDefinition = z.output<typeof sequenceSchema>;
+
+/** The measurement window in milliseconds: as written, or the last step's time plus 7 days. */
+export function measurementWindowMs(definition: Pick<SequenceDefinition, 'steps' | 'measurement_window'>): number {
+  if (definition.measurement_window) return parseDuration(definition.measurement_window)!;
+  return definition.steps.reduce((total, step) => total + parseDuration(step.delay)!, 0) + 7 * 86_400_000;
+}
 export type StepDefinition = SequenceDefinition['steps'][number];
 export type Variant = SequenceDefinition['variants'][number];
 

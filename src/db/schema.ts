@@ -332,6 +332,14 @@ export const attributions = pgTable(
   ],
 );
 
+/** How far attribution under each model has read the orders (see src/analytics/attribution.ts). */
+export const attributionRuns = pgTable('attribution_runs', {
+  model: text('model').primaryKey(),
+  /** Every order up to this id has been attributed under the model. */
+  lastOrderId: bigint('last_order_id', { mode: 'number' }).notNull().default(0),
+  updatedAt: updatedAt(),
+});
+
 /** Addresses never to be mailed again, whoever's they are. Keyed by lower-cased email. */
 export const suppressions = pgTable('suppressions', {
   email: text('email').primaryKey(),

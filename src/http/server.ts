@@ -1,6 +1,6 @@
 /**
- * The engine's HTTP server. Routes are thin: a schema in, a call into src/ingest (or later
- * src/core), a mapped result out. Dependencies arrive as arguments; nothing here opens a
+ * The engine's HTTP server. Routes are thin: a schema in, a call into src/ingest,
+ * src/analytics or src/core, a mapped result out. Dependencies arrive as arguments; nothing here opens a
  * database or Redis connection of its own.
  */
 import swagger from '@fastify/swagger';
@@ -8,12 +8,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { DEFAULT_ATTRIBUTION } from '../core/attribution.ts';
 import type { Db } from '../db/client.ts';
 import type { Relay } from '../outbox/relay.ts';
 import { requireApiToken } from './auth.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { ingestRoutes } from './routes/ingest.ts';
+import { reportRoutes, type ReportDeps } from './routes/reports.ts';
 import { trackingRoutes, type TrackingDeps } from './routes/tracking.ts';
 import { installErrorHandler, validatorCompiler } from './validation.ts';
 
@@ -26,6 +28,8 @@ export interface ServerDeps {
   logger?: Logger | undefined;
   /** Tracking pixel, click redirects and unsubscribe pages, when given. */
   tracking?: Omit<TrackingDeps, 'db'> | undefined;
+  /** The analytics report settings; default: the default attribution model, 100 per arm. */
+  reports?: Omit<ReportDeps, 'db' | 'now'> | undefined;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -53,7 +57,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(async (api) => {
     api.addHook('onRequest', requireApiToken(deps.apiToken));
     await ingestRoutes(api, { db: deps.db, relay: deps.relay });
-    await eventRoutes(api, { db: deps.db, now: () => deps.tracking?.clock.now() ?? new Date() });
+    const now = () => deps.tracking?.clock.now() ?? new Date();
+    await eventRoutes(api, { db: deps.db, now });
+    await reportRoutes(api, { db: deps.db, now, ...(deps.reports ?? { attribution: DEFAULT_ATTRIBUTION, minSample: 100 }) });
   });
   await healthRoutes(app, { db: deps.db, redis: deps.redis });
   if (deps.tracking) {

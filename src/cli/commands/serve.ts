@@ -36,7 +36,14 @@ export async function serve(settings: Config, options: { migrate: boolean }): Pr
     relay,
     redis: connection.redis,
     logger,
-    tracking: { secret: settings.secretKey, clock: scaledClock(settings.clockScale, settings.clockOrigin?.getTime()), events },
+    tracking: {
+      secret: settings.secretKey,
+      clock: scaledClock(settings.clockScale, settings.clockOrigin?.getTime()),
+      events,
+      linkLifetimeDays: settings.trackingLinkDays,
+      expiredLinkUrl: settings.shop.url,
+    },
+    reports: { attribution: settings.attribution, minSample: settings.reportMinSample },
   });
   await app.listen({ host: settings.host, port: settings.port });
   process.stdout.write(`API listening on ${settings.publicUrl} (OpenAPI at ${settings.publicUrl}/openapi.json); Ctrl-C stops it\n`);

@@ -4,6 +4,11 @@
  * that link of that message (never to a URL taken from the request), and an unknown or
  * tampered token gets 404; unsubscribing works at once, by GET-then-POST or by the RFC 8058
  * one-click POST, and any number of times. Events are stored before the answer.
+ *
+ * Open and click links expire `linkLifetimeDays` after their message was sent: an expired
+ * pixel still answers with the GIF but stores nothing, and an expired click goes to the
+ * shop's home page (a configured address, never one from the request) rather than a
+ * product page that may be long gone, and stores nothing. Unsubscribe links never expire.
  */
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -18,6 +23,10 @@ export interface TrackingDeps {
   secret: string;
   clock: Clock;
   events: EventSink;
+  /** Days after sending that open and click links count; default 365. */
+  linkLifetimeDays?: number | undefined;
+  /** Where an expired click goes: the shop's home page. */
+  expiredLinkUrl?: string | undefined;
 }
 
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -53,14 +62,16 @@ export function withUtm(destination: string, message: Pick<MessageRow, 'sequence
 }
 
 export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): Promise<void> {
+  const lifetimeMs = (deps.linkLifetimeDays ?? 365) * 86_400_000;
+  const expired = (message: MessageRow, at: Date) => message.sent_at !== null && at.getTime() - new Date(message.sent_at).getTime() > lifetimeMs;
   const visitor = (request: FastifyRequest) => ({ userAgent: request.headers['user-agent'] ?? '', ip: request.ip, method: request.method });
 
   app.get<{ Params: { file: string } }>('/t/o/:file', { schema: { hide: true } }, async (request, reply) => {
     reply.header('cache-control', 'no-store, no-cache, must-revalidate, private').header('pragma', 'no-cache').type('image/gif');
     const payload = verifyToken(request.params.file.replace(/\.gif$/, ''), deps.secret);
     const message = payload?.kind === 'message' ? await findMessage(deps.db, payload.message).catch(() => undefined) : undefined;
-    if (message) {
-      const at = deps.clock.now();
+    const at = deps.clock.now();
+    if (message && !expired(message, at)) {
       const verdict = classify({ type: 'open', ...visitor(request), sentAt: message.sent_at && new Date(message.sent_at), at });
       await deps.events
         .record({ messageId: message.id, customerId: message.customer_id, type: 'open', isHuman: verdict.isHuman, machineReason: verdict.reason, linkIndex: null, userAgent: visitor(request).userAgent, ip: request.ip, occurredAt: at })
@@ -76,6 +87,10 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): 
     const destination = message?.links[index];
     if (!message || !destination) return reply.code(404).type('text/plain').send('This link is not valid.');
     const at = deps.clock.now();
+    if (expired(message, at)) {
+      if (deps.expiredLinkUrl) return reply.header('cache-control', 'no-store').redirect(deps.expiredLinkUrl, 302);
+      return reply.code(410).type('text/plain').send('This link has expired.');
+    }
     const verdict = classify({ type: 'click', ...visitor(request), sentAt: message.sent_at && new Date(message.sent_at), at });
     await deps.events.record({
       messageId: message.id,

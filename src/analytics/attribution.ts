@@ -1,0 +1,78 @@
+/**
+ * Attribution in the database, under the rule of src/core/attribution.ts: one set-based
+ * statement credits each order to its one touch (a lateral join on the customer's human
+ * events, newest first), stored under the model's key with the order as part of the
+ * primary key, so an order can never be credited twice under one model.
+ *
+ * `refreshAttribution` is incremental: it reads orders past the model's watermark, and
+ * re-reads the last hour of orders, whose touches may still have been in flight.
+ * `rebuildAttribution` starts the model over, for when events were re-classified or the
+ * rule changed under the same key. A new model key (new windows) starts from nothing and
+ * builds its whole history at its first refresh.
+ */
+import { sql } from 'drizzle-orm';
+import { attributionKey, type AttributionModel } from '../core/attribution.ts';
+import { queryRows, type Db } from '../db/client.ts';
+
+const RECHECK_MS = 3_600_000;
+
+export interface AttributionRun {
+  model: string;
+  /** Orders looked at by this run. */
+  orders: number;
+  /** Of which credited to a message. */
+  attributed: number;
+}
+
+export function refreshAttribution(db: Db, model: AttributionModel, now: Date): Promise<AttributionRun> {
+  return attribute(db, model, now, false);
+}
+
+/** Forgets everything attributed under the model and attributes every order again, in one transaction. */
+export function rebuildAttribution(db: Db, model: AttributionModel, now: Date): Promise<AttributionRun> {
+  return attribute(db, model, now, true);
+}
+
+async function attribute(db: Db, model: AttributionModel, now: Date, fromScratch: boolean): Promise<AttributionRun> {
+  const key = attributionKey(model);
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`attribution:${key}`}))`);
+    if (fromScratch) {
+      await tx.execute(sql`delete from attributions where model = ${key}`);
+      await tx.execute(sql`delete from attribution_runs where model = ${key}`);
+    }
+    const [state] = await queryRows<{ last_order_id: number }>(tx, sql`select last_order_id from attribution_runs where model = ${key}`);
+    const [{ max_id: maxId } = { max_id: 0 }] = await queryRows<{ max_id: number | null }>(tx, sql`select coalesce(max(id), 0)::bigint as max_id from orders`);
+    const lastOrderId = Number(state?.last_order_id ?? 0);
+    const since = new Date(now.getTime() - RECHECK_MS).toISOString();
+    const target = sql`(o.id > ${lastOrderId} or o.ordered_at >= ${since}::timestamptz) and o.id <= ${maxId}`;
+
+    await tx.execute(sql`delete from attributions a using orders o where a.model = ${key} and a.order_id = o.id and ${target}`);
+    const clicks = sql`ev.type = 'click' and ev.occurred_at >= o.ordered_at - ${model.clickWindowMs} * interval '1 millisecond'`;
+    const opens = sql`ev.type = 'open' and ev.occurred_at >= o.ordered_at - ${model.openWindowMs} * interval '1 millisecond'`;
+    const eligible = model.kind === 'click-only' ? clicks : sql`((${clicks}) or (${opens}))`;
+    const preference = model.kind === 'click-then-open' ? sql`(ev.type = 'click') desc,` : sql``;
+    const inserted = await queryRows<{ n: number }>(
+      tx,
+      sql`with credited as (
+            insert into attributions (order_id, model, message_id, touch, touched_at, revenue)
+            select o.id, ${key}, t.message_id, t.type, t.occurred_at, o.total
+            from orders o
+            cross join lateral (
+              select ev.message_id, ev.type, ev.occurred_at
+              from events ev
+              where ev.customer_id = o.customer_id and ev.is_human and ev.message_id is not null
+                and ev.occurred_at <= o.ordered_at and ${eligible}
+              order by ${preference} ev.occurred_at desc, ev.id desc
+              limit 1
+            ) t
+            where ${target}
+            returning 1
+          ) select count(*)::int as n from credited`,
+    );
+    const [{ n: orders } = { n: 0 }] = await queryRows<{ n: number }>(tx, sql`select count(*)::int as n from orders o where ${target}`);
+    await tx.execute(sql`insert into attribution_runs (model, last_order_id, updated_at) values (${key}, ${maxId}, now())
+                         on conflict (model) do update set last_order_id = excluded.last_order_id, updated_at = now()`);
+    return { model: key, orders, attributed: inserted[0]?.n ?? 0 };
+  });
+}

@@ -1,0 +1,174 @@
+/**
+ * The report for people: a terminal table per sequence version, and CSV tables for
+ * spreadsheets. The numbers are those of the JSON report, only formatted.
+ */
+import Table from 'cli-table3';
+import { stringify } from 'csv-stringify/sync';
+import type { Comparison } from '../core/experiment.ts';
+import type { ArmReport, Funnel, Report, StepReport } from './report.ts';
+
+export interface FormatOptions {
+  currency: string;
+}
+
+const dash = '—';
+const int = (n: number) => n.toLocaleString('en-US');
+const pct = (value: number | null, digits = 1) => (value === null || !Number.isFinite(value) ? dash : `${(value * 100).toFixed(digits)}%`);
+const signed = (text: string, value: number) => (value > 0 ? `+${text}` : text);
+
+function moneyFormat(currency: string): (value: number | null) => string {
+  const format = new Intl.NumberFormat('en-US', { style: 'currency', currency, maximumFractionDigits: 2 });
+  return (value) => (value === null || !Number.isFinite(value) ? dash : format.format(value));
+}
+
+function plain(head: string[], align?: ('left' | 'right')[]): Table.Table {
+  return new Table({
+    head,
+    style: { head: [], border: [], compact: true, 'padding-left': 0, 'padding-right': 2 },
+    chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '' },
+    colAligns: align ?? head.map((_, i) => (i === 0 ? 'left' : 'right')),
+  });
+}
+
+const share = (part: number, whole: number) => (whole > 0 ? ` (${pct(part / whole, 0)})` : '');
+
+export function formatReport(report: Report, options: FormatOptions): string {
+  const money = moneyFormat(options.currency);
+  const out: string[] = [];
+  if (report.sequences.length === 0) return 'No sequences yet: apply one with `campaign sequences apply`.';
+  out.push(`As of ${report.asOf}; attribution: ${report.attributionModel}; a verdict needs ${report.minSample} measured customers per arm.`);
+
+  for (const sequence of report.sequences) {
+    for (const version of sequence.versions) {
+      out.push('', `${sequence.id} (${sequence.name}), version ${version.version}${version.live ? `, live, ${sequence.status}` : ''}`);
+
+      const funnelRow = (label: string, f: Funnel, enrolled: number | string) => [
+        label,
+        typeof enrolled === 'number' ? int(enrolled) : enrolled,
+        int(f.sent),
+        `${int(f.delivered)}`,
+        `${int(f.bounced)}`,
+        `${int(f.opens.human)}${share(f.opens.human, f.delivered)} / ${int(f.opens.raw)}`,
+        `${int(f.clicks.human)}${share(f.clicks.human, f.delivered)} / ${int(f.clicks.raw)}`,
+        int(f.unsubscribes),
+        int(f.conversions),
+        money(f.attributedRevenue),
+        money(f.revenuePerRecipient),
+        money(f.averageOrderValue),
+      ];
+      const funnels = plain(['arm / step', 'enrolled', 'sent', 'delivered', 'bounced', 'opens human / raw', 'clicks human / raw', 'unsub', 'orders', 'attributed', 'per recipient', 'AOV']);
+      for (const arm of version.arms) {
+        funnels.push(funnelRow(arm.arm, arm, arm.enrolled));
+        if (!arm.holdout) for (const step of arm.steps) funnels.push(funnelRow(`  ${step.step}. ${step.template}`, step, ''));
+      }
+      out.push('', 'Attributed (orders credited to one email each):', funnels.toString());
+
+      const measured = plain(['arm', 'measured', 'converted', 'conversion', 'revenue', 'per customer']);
+      for (const arm of version.arms)
+        measured.push([arm.arm, int(arm.measured.customers), int(arm.measured.converted), pct(arm.measured.conversionRate), money(arm.measured.revenue), money(arm.measured.revenuePerCustomer)]);
+      out.push('', `Measured (every order within ${version.measurementWindowDays} days of enrolling, customers whose window has closed):`, measured.toString());
+
+      if (version.comparisons.length > 0) out.push('', formatComparisons(version.comparisons, money));
+    }
+  }
+  return out.join('\n');
+}
+
+function formatComparisons(comparisons: Comparison[], money: (value: number | null) => string): string {
+  const interval = ([low, high]: [number, number], f: (v: number) => string) => (Number.isFinite(low) ? `[${f(low)}, ${f(high)}]` : dash);
+  const p = (value: number) => (!Number.isFinite(value) ? dash : value < 0.001 ? '<0.001' : value.toFixed(3));
+  const revenue = plain(['revenue per customer', 'difference', '95% CI', 'relative', 'p', 'CUPED difference', '95% CI', 'p', 'verdict']);
+  const rates = plain(['conversion rate', 'arm', 'baseline', 'difference', '95% CI', 'p']);
+  const incremental = plain(['incremental revenue', 'estimate', '95% CI', 'CUPED estimate', '95% CI']);
+  for (const c of comparisons) {
+    const label = `${c.arm} vs ${c.against === 'holdout' ? 'holdout' : `${c.baseline} (control)`}`;
+    const r = c.revenuePerCustomer;
+    revenue.push([label, signed(money(r.difference), r.difference), interval(r.interval, money), pct(r.relative), p(r.pValue), signed(money(c.cuped.difference), c.cuped.difference), interval(c.cuped.interval, money), p(c.cuped.pValue), c.verdict]);
+    const k = c.conversionRate;
+    rates.push([label, pct(k.arm), pct(k.baseline), pct(k.difference, 2), interval(k.interval, (v) => pct(v, 2)), p(k.pValue)]);
+    if (c.incrementalRevenue) {
+      const i = c.incrementalRevenue;
+      incremental.push([c.arm, money(i.estimate), interval(i.interval, money), money(i.cuped.estimate), interval(i.cuped.interval, money)]);
+    }
+  }
+  const parts = ['Comparisons:', revenue.toString(), '', rates.toString()];
+  if (comparisons.some((c) => c.incrementalRevenue)) parts.push('', incremental.toString());
+  return parts.join('\n');
+}
+
+export type CsvTable = 'arms' | 'comparisons';
+
+/** One CSV table of the report: arms and steps (funnel and measured), or comparisons. */
+export function reportCsv(report: Report, table: CsvTable): string {
+  if (table === 'comparisons') {
+    const rows = report.sequences.flatMap((s) =>
+      s.versions.flatMap((v) =>
+        v.comparisons.map((c) => ({
+          sequence: s.id,
+          version: v.version,
+          arm: c.arm,
+          against: c.against,
+          baseline: c.baseline,
+          n_arm: c.n.arm,
+          n_baseline: c.n.baseline,
+          revenue_per_customer_arm: c.revenuePerCustomer.arm,
+          revenue_per_customer_baseline: c.revenuePerCustomer.baseline,
+          difference: c.revenuePerCustomer.difference,
+          ci_low: c.revenuePerCustomer.interval[0],
+          ci_high: c.revenuePerCustomer.interval[1],
+          relative: c.revenuePerCustomer.relative,
+          p_value: c.revenuePerCustomer.pValue,
+          cuped_difference: c.cuped.difference,
+          cuped_ci_low: c.cuped.interval[0],
+          cuped_ci_high: c.cuped.interval[1],
+          cuped_p_value: c.cuped.pValue,
+          conversion_arm: c.conversionRate.arm,
+          conversion_baseline: c.conversionRate.baseline,
+          conversion_difference: c.conversionRate.difference,
+          conversion_ci_low: c.conversionRate.interval[0],
+          conversion_ci_high: c.conversionRate.interval[1],
+          conversion_p_value: c.conversionRate.pValue,
+          incremental_revenue: c.incrementalRevenue?.estimate ?? null,
+          incremental_ci_low: c.incrementalRevenue?.interval[0] ?? null,
+          incremental_ci_high: c.incrementalRevenue?.interval[1] ?? null,
+          verdict: c.verdict,
+        })),
+      ),
+    );
+    return stringify(rows, { header: true, columns: rows.length ? undefined : ['sequence', 'version', 'arm', 'against'], cast: { number: numberCell } });
+  }
+  const row = (sequence: string, version: number, arm: ArmReport, step: StepReport | undefined) => {
+    const f: Funnel = step ?? arm;
+    return {
+      sequence,
+      version,
+      arm: arm.arm,
+      step: step?.step ?? 'all',
+      template: step?.template ?? '',
+      enrolled: step ? '' : arm.enrolled,
+      sent: f.sent,
+      delivered: f.delivered,
+      bounced: f.bounced,
+      human_opens: f.opens.human,
+      raw_opens: f.opens.raw,
+      human_clicks: f.clicks.human,
+      raw_clicks: f.clicks.raw,
+      unsubscribes: f.unsubscribes,
+      complaints: f.complaints,
+      conversions: f.conversions,
+      attributed_revenue: f.attributedRevenue,
+      revenue_per_recipient: f.revenuePerRecipient,
+      average_order_value: f.averageOrderValue,
+      measured_customers: step ? '' : arm.measured.customers,
+      measured_converted: step ? '' : arm.measured.converted,
+      measured_revenue: step ? '' : arm.measured.revenue,
+      revenue_per_customer: step ? '' : arm.measured.revenuePerCustomer,
+    };
+  };
+  const rows = report.sequences.flatMap((s) => s.versions.flatMap((v) => v.arms.flatMap((a) => [row(s.id, v.version, a, undefined), ...a.steps.map((st) => row(s.id, v.version, a, st))])));
+  return stringify(rows, { header: true, columns: rows.length ? undefined : ['sequence', 'version', 'arm', 'step'], cast: { number: numberCell } });
+}
+
+function numberCell(value: number): string {
+  return Number.isFinite(value) ? String(value) : '';
+}

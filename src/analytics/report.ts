@@ -1,0 +1,314 @@
+/**
+ * The analytics report: per sequence version, per arm (each variant and the holdout) and per
+ * step, the funnel and the attributed revenue; then each variant against the control
+ * variant and against the holdout on revenue per enrolled customer and conversion rate.
+ * `campaign report`, the HTTP API and the dashboard all print this one structure.
+ *
+ * Two views of revenue sit side by side:
+ * - attributed: orders credited to a message by the attribution model (what marketing
+ *   tools show), per arm and per step;
+ * - measured: every order of every enrolled customer inside the sequence's measurement
+ *   window after enrolling (the trigger order excluded), holdout included, with no
+ *   attribution at all. Only customers whose window has closed are measured, so every one
+ *   had the same time to buy. The comparisons and the incremental revenue use this view:
+ *   arms are randomised, so its differences are causal.
+ *
+ * The database reduces everything to a few numbers per arm and step (counts, sums, means,
+ * variances, covariances); the statistics work on those (src/core/stats.ts).
+ */
+import { sql } from 'drizzle-orm';
+import { attributionKey, type AttributionModel } from '../core/attribution.ts';
+import { compareArms, type ArmOutcome, type Comparison } from '../core/experiment.ts';
+import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
+import { queryRows, type Db } from '../db/client.ts';
+import { refreshAttribution } from './attribution.ts';
+
+export interface Funnel {
+  sent: number;
+  delivered: number;
+  bounced: number;
+  /** Messages opened at least once: by a person (human), by anyone or anything (raw). */
+  opens: { human: number; raw: number };
+  /** Messages with at least one click: by a person, by anyone or anything. */
+  clicks: { human: number; raw: number };
+  unsubscribes: number;
+  complaints: number;
+  /** Orders credited to these messages by the attribution model. */
+  conversions: number;
+  attributedRevenue: number;
+  /** Attributed revenue per delivered message. */
+  revenuePerRecipient: number | null;
+  /** Attributed revenue per attributed order. */
+  averageOrderValue: number | null;
+}
+
+export interface StepReport extends Funnel {
+  /** 1-based, as marketers count. */
+  step: number;
+  template: string;
+}
+
+export interface ArmReport extends Funnel {
+  arm: string;
+  holdout: boolean;
+  enrolled: number;
+  /** Enrolled customers whose measurement window has closed, and what they bought in it. */
+  measured: {
+    customers: number;
+    converted: number;
+    conversionRate: number | null;
+    revenue: number;
+    revenuePerCustomer: number | null;
+  };
+  steps: StepReport[];
+}
+
+export interface VersionReport {
+  version: number;
+  live: boolean;
+  createdAt: string;
+  measurementWindowDays: number;
+  /** The first variant: what the others are compared with. */
+  control: string;
+  arms: ArmReport[];
+  comparisons: Comparison[];
+}
+
+export interface SequenceReport {
+  id: string;
+  name: string;
+  status: string;
+  versions: VersionReport[];
+}
+
+export interface Report {
+  asOf: string;
+  attributionModel: string;
+  minSample: number;
+  sequences: SequenceReport[];
+}
+
+export interface ReportOptions {
+  /** The engine's now (a scaled clock in the demo). */
+  asOf: Date;
+  attribution: AttributionModel;
+  minSample: number;
+  /** One sequence; default all. */
+  sequenceId?: string;
+  /** Bring attribution up to date first (default true). */
+  refresh?: boolean;
+}
+
+interface VersionRow {
+  id: number;
+  sequence_id: string;
+  name: string;
+  status: string;
+  version: number;
+  live: boolean;
+  created_at: Date;
+  definition: SequenceDefinition;
+}
+
+interface FunnelRow {
+  version_id: number;
+  arm: string;
+  step: number;
+  sent: number;
+  bounced: number;
+  human_opens: number;
+  raw_opens: number;
+  human_clicks: number;
+  raw_clicks: number;
+  unsubscribes: number;
+  complaints: number;
+  conversions: number;
+  revenue: number;
+}
+
+interface OutcomeRow {
+  arm: string;
+  enrolled: number;
+  n: number;
+  converted: number;
+  revenue: number | null;
+  mean_y: number | null;
+  var_y: number | null;
+  mean_x: number | null;
+  var_x: number | null;
+  cov_xy: number | null;
+}
+
+export async function buildReport(db: Db, options: ReportOptions): Promise<Report> {
+  if (options.refresh !== false) await refreshAttribution(db, options.attribution, options.asOf);
+  const model = attributionKey(options.attribution);
+  const only = options.sequenceId === undefined ? sql`true` : sql`s.id = ${options.sequenceId}`;
+  const versions = await queryRows<VersionRow>(
+    db,
+    sql`select v.id, s.id as sequence_id, s.name, s.status, v.version, v.id = s.live_version_id as live, v.created_at, v.definition
+        from sequences s join sequence_versions v on v.sequence_id = s.id
+        where ${only} and (v.id = s.live_version_id or exists (select 1 from enrollments e where e.sequence_version_id = v.id))
+        order by s.id, v.version desc`,
+  );
+  const funnels = await funnelRows(db, versions.map((v) => v.id), model);
+
+  const sequences = new Map<string, SequenceReport>();
+  for (const v of versions) {
+    let sequence = sequences.get(v.sequence_id);
+    if (!sequence) sequences.set(v.sequence_id, (sequence = { id: v.sequence_id, name: v.name, status: v.status, versions: [] }));
+    const windowMs = measurementWindowMs(v.definition);
+    const outcomes = await outcomeRows(db, v.id, windowMs, options.asOf);
+    sequence.versions.push(versionReport(v, windowMs, outcomes, funnels.filter((f) => f.version_id === v.id), options.minSample));
+  }
+  return { asOf: options.asOf.toISOString(), attributionModel: model, minSample: options.minSample, sequences: [...sequences.values()] };
+}
+
+/** Messages, their events and their attributed orders, per version, arm and step. */
+async function funnelRows(db: Db, versionIds: number[], model: string): Promise<FunnelRow[]> {
+  if (versionIds.length === 0) return [];
+  const ids = sql.join(versionIds.map((id) => sql`${id}`), sql`, `);
+  return queryRows<FunnelRow>(
+    db,
+    sql`with sent as (
+          select m.id, e.sequence_version_id as version_id, e.arm, m.step
+          from messages m join enrollments e on e.id = m.enrollment_id
+          where e.sequence_version_id in (${ids}) and m.state = 'sent'
+        ), touched as (
+          select ev.message_id,
+                 bool_or(ev.type = 'open' and ev.is_human) as human_open, bool_or(ev.type = 'open') as raw_open,
+                 bool_or(ev.type = 'click' and ev.is_human) as human_click, bool_or(ev.type = 'click') as raw_click,
+                 bool_or(ev.type = 'unsubscribe') as unsubscribed, bool_or(ev.type = 'bounce') as bounced,
+                 bool_or(ev.type = 'complaint') as complained
+          from events ev where ev.message_id in (select id from sent)
+          group by ev.message_id
+        ), credited as (
+          select a.message_id, count(*)::int as conversions, sum(o.total)::float8 as revenue
+          from attributions a join orders o on o.id = a.order_id
+          where a.model = ${model} and a.message_id in (select id from sent)
+          group by a.message_id
+        )
+        select s.version_id, s.arm, s.step, count(*)::int as sent,
+               count(*) filter (where t.bounced)::int as bounced,
+               count(*) filter (where t.human_open)::int as human_opens, count(*) filter (where t.raw_open)::int as raw_opens,
+               count(*) filter (where t.human_click)::int as human_clicks, count(*) filter (where t.raw_click)::int as raw_clicks,
+               count(*) filter (where t.unsubscribed)::int as unsubscribes, count(*) filter (where t.complained)::int as complaints,
+               coalesce(sum(c.conversions), 0)::int as conversions, coalesce(sum(c.revenue), 0)::float8 as revenue
+        from sent s left join touched t on t.message_id = s.id left join credited c on c.message_id = s.id
+        group by s.version_id, s.arm, s.step`,
+  );
+}
+
+/** Per arm: enrolled, and the moments of revenue and pre-enrolment spend over measured customers. */
+async function outcomeRows(db: Db, versionId: number, windowMs: number, asOf: Date): Promise<OutcomeRow[]> {
+  const window = sql`${windowMs} * interval '1 millisecond'`;
+  return queryRows<OutcomeRow>(
+    db,
+    sql`with outcome as (
+          select e.arm, e.enrolled_at + ${window} <= ${asOf.toISOString()}::timestamptz as measured,
+                 e.pre_spend::float8 as x, coalesce(sum(o.total), 0)::float8 as y, count(o.id) > 0 as converted
+          from enrollments e
+          left join orders o on o.customer_id = e.customer_id and o.id <> e.trigger_order_id
+               and o.ordered_at > e.enrolled_at and o.ordered_at <= e.enrolled_at + ${window}
+          where e.sequence_version_id = ${versionId}
+          group by e.id
+        )
+        select arm, count(*)::int as enrolled, count(*) filter (where measured)::int as n,
+               count(*) filter (where measured and converted)::int as converted,
+               sum(y) filter (where measured) as revenue,
+               avg(y) filter (where measured) as mean_y, var_samp(y) filter (where measured) as var_y,
+               avg(x) filter (where measured) as mean_x, var_samp(x) filter (where measured) as var_x,
+               covar_samp(y, x) filter (where measured) as cov_xy
+        from outcome group by arm`,
+  );
+}
+
+function versionReport(v: VersionRow, windowMs: number, outcomes: OutcomeRow[], funnels: FunnelRow[], minSample: number): VersionReport {
+  const definition = v.definition;
+  const control = definition.variants[0]!.key;
+  const armKeys = [...definition.variants.map((variant) => variant.key), ...(definition.holdout > 0 ? ['holdout'] : [])];
+  // Arms no longer in the definition (never, for an immutable version) would still show.
+  for (const o of outcomes) if (!armKeys.includes(o.arm)) armKeys.push(o.arm);
+
+  const arms = armKeys.map((arm): ArmReport => {
+    const outcome = outcomes.find((o) => o.arm === arm);
+    const steps = definition.steps.map((step, index): StepReport => {
+      const row = funnels.find((f) => f.arm === arm && f.step === index);
+      return { step: index + 1, template: templateOf(definition, arm, step.template), ...funnel(row ? [row] : []) };
+    });
+    const n = outcome?.n ?? 0;
+    return {
+      arm,
+      holdout: arm === 'holdout',
+      enrolled: outcome?.enrolled ?? 0,
+      ...funnel(funnels.filter((f) => f.arm === arm)),
+      measured: {
+        customers: n,
+        converted: outcome?.converted ?? 0,
+        conversionRate: n > 0 ? (outcome?.converted ?? 0) / n : null,
+        revenue: outcome?.revenue ?? 0,
+        revenuePerCustomer: n > 0 ? outcome?.mean_y ?? 0 : null,
+      },
+      steps,
+    };
+  });
+
+  const sample = (arm: string): ArmOutcome => {
+    const o = outcomes.find((row) => row.arm === arm);
+    return {
+      arm,
+      n: o?.n ?? 0,
+      converted: o?.converted ?? 0,
+      mean: o?.mean_y ?? 0,
+      variance: o?.var_y ?? 0,
+      covariateMean: o?.mean_x ?? 0,
+      covariateVariance: o?.var_x ?? 0,
+      covariance: o?.cov_xy ?? 0,
+    };
+  };
+  const comparisons: Comparison[] = [];
+  for (const variant of definition.variants) {
+    if (variant.key !== control) comparisons.push(compareArms(sample(variant.key), sample(control), { against: 'control', minSample }));
+    if (definition.holdout > 0) comparisons.push(compareArms(sample(variant.key), sample('holdout'), { against: 'holdout', minSample }));
+  }
+
+  return {
+    version: v.version,
+    live: v.live,
+    createdAt: new Date(v.created_at).toISOString(),
+    measurementWindowDays: windowMs / 86_400_000,
+    control,
+    arms,
+    comparisons,
+  };
+}
+
+function templateOf(definition: SequenceDefinition, arm: string, name: string): string {
+  return definition.variants.find((v) => v.key === arm)?.templates[name] ?? name;
+}
+
+function funnel(rows: FunnelRow[]): Funnel {
+  const sum = (pick: (row: FunnelRow) => number) => rows.reduce((total, row) => total + Number(pick(row)), 0);
+  const sent = sum((r) => r.sent);
+  const bounced = sum((r) => r.bounced);
+  const delivered = sent - bounced;
+  const conversions = sum((r) => r.conversions);
+  const attributedRevenue = round(sum((r) => r.revenue));
+  return {
+    sent,
+    delivered,
+    bounced,
+    opens: { human: sum((r) => r.human_opens), raw: sum((r) => r.raw_opens) },
+    clicks: { human: sum((r) => r.human_clicks), raw: sum((r) => r.raw_clicks) },
+    unsubscribes: sum((r) => r.unsubscribes),
+    complaints: sum((r) => r.complaints),
+    conversions,
+    attributedRevenue,
+    revenuePerRecipient: delivered > 0 ? round(attributedRevenue / delivered) : null,
+    averageOrderValue: conversions > 0 ? round(attributedRevenue / conversions) : null,
+  };
+}
+
+/** Money to 4 decimals, as stored. */
+function round(value: number): number {
+  return Math.round(value * 10_000) / 10_000;
+}

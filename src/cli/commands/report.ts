@@ -1,0 +1,62 @@
+/**
+ * `campaign report`: the analytics report as a table, JSON or CSV; `campaign attribution
+ * rebuild`: attribute every order again under the configured model.
+ */
+import { Option, type Command } from 'commander';
+import { sql } from 'drizzle-orm';
+import { rebuildAttribution } from '../../analytics/attribution.ts';
+import { formatReport, reportCsv, type CsvTable } from '../../analytics/format.ts';
+import { buildReport } from '../../analytics/report.ts';
+import { scaledClock } from '../../core/clock.ts';
+import type { Config } from '../../config.ts';
+import { queryRows } from '../../db/client.ts';
+import { UserError, withDatabase } from '../../runtime.ts';
+import type { ConfigSource } from '../main.ts';
+
+function asOf(settings: Config, text: string | undefined): Date {
+  if (text === undefined) return scaledClock(settings.clockScale, settings.clockOrigin?.getTime()).now();
+  const at = new Date(text);
+  if (Number.isNaN(at.getTime())) throw new UserError(`--as-of: expected an ISO 8601 time, got "${text}"`);
+  return at;
+}
+
+export function registerReport(program: Command, config: ConfigSource): void {
+  program
+    .command('report')
+    .description('revenue per sequence, variant and step, with variant comparisons against the control and the holdout')
+    .option('--sequence <id>', 'only this sequence')
+    .option('--json', 'print the whole report as JSON (the same as GET /api/reports/sequences)')
+    .addOption(new Option('--csv [table]', 'print a CSV table: arms (funnel per arm and step) or comparisons').choices(['arms', 'comparisons']).conflicts('json'))
+    .option('--as-of <time>', 'report as of this time (default: now)')
+    .action((options: { sequence?: string; json?: boolean; csv?: CsvTable | true; asOf?: string }) => {
+      const settings = config();
+      return withDatabase(settings, async ({ db }) => {
+        if (options.sequence !== undefined) {
+          const [found] = await queryRows(db, sql`select 1 from sequences where id = ${options.sequence}`);
+          if (!found) throw new UserError(`no sequence "${options.sequence}" (see \`campaign sequences list\`)`);
+        }
+        const report = await buildReport(db, {
+          asOf: asOf(settings, options.asOf),
+          attribution: settings.attribution,
+          minSample: settings.reportMinSample,
+          sequenceId: options.sequence,
+        });
+        if (options.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        else if (options.csv) process.stdout.write(reportCsv(report, options.csv === true ? 'arms' : options.csv));
+        else process.stdout.write(formatReport(report, { currency: settings.shop.currency }) + '\n');
+      });
+    });
+
+  const attribution = program.command('attribution').description('which email each order is credited to');
+  attribution
+    .command('rebuild')
+    .description('attribute every order again under the configured model and windows (ATTRIBUTION_*)')
+    .option('--as-of <time>', 'the present, for orders still in flight (default: now)')
+    .action((options: { asOf?: string }) => {
+      const settings = config();
+      return withDatabase(settings, async ({ db }) => {
+        const run = await rebuildAttribution(db, settings.attribution, asOf(settings, options.asOf));
+        process.stdout.write(`${run.model}: ${run.attributed} of ${run.orders} orders credited to an email\n`);
+      });
+    });
+}

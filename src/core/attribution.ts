@@ -1,0 +1,48 @@
+/**
+ * The attribution model: which one message, if any, an order is credited to. Only human
+ * opens and clicks count, and only those before the order.
+ *
+ * - `click-then-open` (default): the last click within the click window; failing that, the
+ *   last open within the open window.
+ * - `last-touch`: the latest of those clicks and opens, whichever kind.
+ * - `click-only`: the last click within the click window.
+ *
+ * Every model credits an order to at most one message, across all sequences, so no order
+ * is counted twice. The key names the model and its windows; attributions are stored under
+ * it, so a change of settings never mixes with figures computed under the old ones.
+ */
+import { formatDuration } from './duration.ts';
+
+export interface AttributionModel {
+  kind: 'click-then-open' | 'last-touch' | 'click-only';
+  clickWindowMs: number;
+  openWindowMs: number;
+}
+
+export const DEFAULT_ATTRIBUTION: AttributionModel = { kind: 'click-then-open', clickWindowMs: 5 * 86_400_000, openWindowMs: 86_400_000 };
+
+/** e.g. `click-then-open:click=5d,open=1d`. */
+export function attributionKey(model: AttributionModel): string {
+  const open = model.kind === 'click-only' ? '' : `,open=${formatDuration(model.openWindowMs)}`;
+  return `${model.kind}:click=${formatDuration(model.clickWindowMs)}${open}`;
+}
+
+export interface Touch {
+  messageId: number;
+  type: 'open' | 'click';
+  at: Date;
+}
+
+/** The touch an order placed at `orderedAt` is credited to, among one customer's human touches. */
+export function creditedTouch(touches: readonly Touch[], orderedAt: Date, model: AttributionModel): Touch | undefined {
+  const within = (touch: Touch) => {
+    const age = orderedAt.getTime() - touch.at.getTime();
+    if (age < 0) return false;
+    if (touch.type === 'click') return age <= model.clickWindowMs;
+    return model.kind !== 'click-only' && age <= model.openWindowMs;
+  };
+  const latest = (candidates: Touch[]) => candidates.reduce<Touch | undefined>((best, t) => (!best || t.at >= best.at ? t : best), undefined);
+  const eligible = touches.filter(within);
+  if (model.kind === 'last-touch') return latest(eligible);
+  return latest(eligible.filter((t) => t.type === 'click')) ?? latest(eligible.filter((t) => t.type === 'open'));
+}

@@ -1,0 +1,44 @@
+/**
+ * GET /api/reports/sequences and /api/reports/sequences/:id: the report of
+ * src/analytics/report.ts as JSON, the same numbers as `campaign report --json`.
+ */
+import { sql } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { buildReport } from '../../analytics/report.ts';
+import type { AttributionModel } from '../../core/attribution.ts';
+import { isoTime } from '../../core/records.ts';
+import { queryRows, type Db } from '../../db/client.ts';
+
+export interface ReportDeps {
+  db: Db;
+  attribution: AttributionModel;
+  minSample: number;
+  now: () => Date;
+}
+
+const query = z.object({ as_of: isoTime.optional() }).strict();
+
+export async function reportRoutes(app: FastifyInstance, deps: ReportDeps): Promise<void> {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const report = (asOf: string | undefined, sequenceId?: string) =>
+    buildReport(deps.db, { asOf: asOf ? new Date(asOf) : deps.now(), attribution: deps.attribution, minSample: deps.minSample, sequenceId });
+
+  api.get(
+    '/api/reports/sequences',
+    { schema: { summary: 'The report of every sequence: funnels, measured revenue and comparisons', tags: ['reports'], querystring: query } },
+    async (request) => report(request.query.as_of),
+  );
+
+  api.get(
+    '/api/reports/sequences/:id',
+    { schema: { summary: "One sequence's report", tags: ['reports'], params: z.object({ id: z.string().min(1).max(200) }), querystring: query } },
+    async (request, reply) => {
+      const [found] = await queryRows(deps.db, sql`select 1 from sequences where id = ${request.params.id}`);
+      if (!found) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no sequence "${request.params.id}"` });
+      const { sequences, ...header } = await report(request.query.as_of, request.params.id);
+      return { ...header, sequence: sequences[0] };
+    },
+  );
+}

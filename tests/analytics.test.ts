@@ -1,0 +1,310 @@
+/**
+ * Attribution and the report on the real Postgres: rows as the engine writes them
+ * (enrollments, messages, events, orders), then `campaign attribution rebuild`,
+ * `campaign report` and GET /api/reports/sequences read them back.
+ */
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refreshAttribution } from '../src/analytics/attribution.ts';
+import { buildReport, type Report } from '../src/analytics/report.ts';
+import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
+import { compareArms } from '../src/core/experiment.ts';
+import { summarizePaired } from '../src/core/stats.ts';
+import { queryRows, type Db } from '../src/db/client.ts';
+import { buildServer } from '../src/http/server.ts';
+import { campaign } from './helpers/cli.ts';
+import { freshDatabase, type TestDatabase } from './helpers/db.ts';
+import { prepareShop } from './helpers/engine.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const T0 = Date.parse('2026-03-02T10:00:00Z');
+const at = (ms: number) => new Date(T0 + ms).toISOString();
+
+/** Inserts rows the way the engine stores them, returning the ids. */
+class Rows {
+  private next = { customer: 0, order: 0, message: 0 };
+  constructor(private readonly db: Db) {}
+
+  async customers(count: number): Promise<number[]> {
+    const first = this.next.customer;
+    this.next.customer += count;
+    const rows = await queryRows<{ id: number }>(
+      this.db,
+      sql`insert into customers (external_id, email) select 'x-' || n, 'x' || n || '@example.com' from generate_series(${first}::int, ${first + count - 1}::int) n returning id`,
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async orders(list: { customer: number; at: string; total: number }[]): Promise<number[]> {
+    if (list.length === 0) return [];
+    const values = list.map((o) => sql`(${`o-${this.next.order++}`}, ${o.customer}, ${o.at}::timestamptz, ${o.total.toFixed(2)}::numeric, 1)`);
+    const rows = await queryRows<{ id: number }>(this.db, sql`insert into orders (external_id, customer_id, ordered_at, total, item_count) values ${sql.join(values, sql`, `)} returning id`);
+    return rows.map((r) => r.id);
+  }
+
+  async enrollments(list: { customer: number; version: number; sequence: string; arm: string; trigger: number; at: string; preSpend: number }[]): Promise<number[]> {
+    const values = list.map(
+      (e) => sql`(${e.customer}, ${e.sequence}, ${e.version}, ${e.arm}, ${e.arm === 'holdout'}, ${e.trigger}, ${e.arm === 'holdout' ? 'holdout' : 'completed'}, ${e.at}::timestamptz, ${e.preSpend.toFixed(2)}::numeric)`,
+    );
+    const rows = await queryRows<{ id: number }>(
+      this.db,
+      sql`insert into enrollments (customer_id, sequence_id, sequence_version_id, arm, is_holdout, trigger_order_id, state, enrolled_at, pre_spend)
+          values ${sql.join(values, sql`, `)} returning id`,
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async message(enrollment: number, customer: number, step: number, sentAt: string): Promise<number> {
+    const [row] = await queryRows<{ id: number }>(
+      this.db,
+      sql`insert into messages (enrollment_id, step, customer_id, recipient, state, message_id, sent_at)
+          values (${enrollment}, ${step}, ${customer}, 'someone@example.com', 'sent', ${`<m${this.next.message++}@test>`}, ${sentAt}::timestamptz) returning id`,
+    );
+    return row!.id;
+  }
+
+  async event(message: number, customer: number, type: string, occurredAt: string, machineReason: string | null = null): Promise<void> {
+    await this.db.execute(
+      sql`insert into events (message_id, customer_id, type, is_human, machine_reason, occurred_at) values (${message}, ${customer}, ${type}, ${machineReason === null}, ${machineReason}, ${occurredAt}::timestamptz)`,
+    );
+  }
+}
+
+async function versionOf(db: Db, sequence: string): Promise<number> {
+  const [row] = await queryRows<{ id: number }>(db, sql`select id from sequence_versions where sequence_id = ${sequence} order by version desc limit 1`);
+  return row!.id;
+}
+
+const SEQUENCE = (id: string, extra = '') => `
+id: ${id}
+name: Sequence ${id}
+trigger: { event: order_placed }
+variants: [{ key: a, weight: 1 }, { key: b, weight: 1 }]
+steps:
+  - { delay: 1h, template: thank-you }
+  - { delay: 2d, template: accessories }
+${extra}`;
+
+describe('attribution', () => {
+  let database: TestDatabase;
+  let rows: Rows;
+  const ids = { m1: 0, m2: 0, orders: [] as number[] };
+  const credited = (model: string) =>
+    queryRows<{ order_id: number; message_id: number; touch: string }>(database.db, sql`select order_id, message_id, touch from attributions where model = ${model} order by order_id`);
+
+  beforeAll(async () => {
+    database = await freshDatabase('postgres');
+    rows = new Rows(database.db);
+    await prepareShop(database.db, SEQUENCE('first'));
+    await prepareShop(database.db, SEQUENCE('second'));
+    const [c1, c2] = await rows.customers(2);
+    const [t1, t2] = await rows.orders([
+      { customer: c1!, at: at(-HOUR), total: 80 },
+      { customer: c2!, at: at(-HOUR), total: 80 },
+    ]);
+    const [e1, e2, e3] = await rows.enrollments([
+      { customer: c1!, sequence: 'first', version: await versionOf(database.db, 'first'), arm: 'a', trigger: t1!, at: at(-HOUR), preSpend: 0 },
+      { customer: c1!, sequence: 'second', version: await versionOf(database.db, 'second'), arm: 'a', trigger: t1!, at: at(-HOUR), preSpend: 0 },
+      { customer: c2!, sequence: 'first', version: await versionOf(database.db, 'first'), arm: 'b', trigger: t2!, at: at(-HOUR), preSpend: 0 },
+    ]);
+    // c1 gets one email from each sequence; clicks the first, opens the second; a machine clicks the second.
+    ids.m1 = await rows.message(e1!, c1!, 0, at(0));
+    ids.m2 = await rows.message(e2!, c1!, 0, at(HOUR));
+    await rows.event(ids.m1, c1!, 'click', at(2 * HOUR));
+    await rows.event(ids.m2, c1!, 'open', at(3 * HOUR));
+    await rows.event(ids.m2, c1!, 'click', at(4 * HOUR), 'scanner-ua');
+    // c2's only open was Apple's proxy.
+    const m3 = await rows.message(e3!, c2!, 0, at(0));
+    await rows.event(m3, c2!, 'open', at(HOUR), 'apple-mpp');
+    ids.orders = await rows.orders([
+      { customer: c1!, at: at(5 * HOUR), total: 120 }, // click 3 h before, open 2 h before
+      { customer: c1!, at: at(3 * DAY), total: 45.5 }, // click 3 days before, open long past
+      { customer: c1!, at: at(7 * DAY), total: 60 }, // click 7 days before: too late
+      { customer: c2!, at: at(2 * HOUR), total: 99 }, // only a machine open
+    ]);
+  });
+  afterAll(() => database?.drop());
+
+  it('credits each order to at most one message, human touches only, inside the windows', async () => {
+    const first = await refreshAttribution(database.db, DEFAULT_ATTRIBUTION, new Date(T0 + 30 * DAY));
+    expect(first).toMatchObject({ model: 'click-then-open:click=5d,open=1d', attributed: 2 });
+    const expected = [
+      { order_id: ids.orders[0], message_id: ids.m1, touch: 'click' },
+      { order_id: ids.orders[1], message_id: ids.m1, touch: 'click' },
+    ];
+    expect(await credited(first.model)).toEqual(expected);
+    // Refreshing again (and again) never counts an order twice.
+    await refreshAttribution(database.db, DEFAULT_ATTRIBUTION, new Date(T0 + 30 * DAY));
+    await refreshAttribution(database.db, DEFAULT_ATTRIBUTION, new Date(T0 + 5 * HOUR + 1));
+    expect(await credited(first.model)).toEqual(expected);
+  });
+
+  it('`campaign attribution rebuild` applies changed windows and models', async () => {
+    const env = { DATABASE_URL: database.url!, ATTRIBUTION_CLICK_WINDOW: '1d' };
+    const narrow = await campaign(['attribution', 'rebuild', '--as-of', at(30 * DAY)], env);
+    expect(narrow.stderr).toBe('');
+    expect(narrow.stdout).toContain('click-then-open:click=1d,open=1d: 1 of 6 orders credited');
+    // The 3-day-old click no longer counts; the 5-hour order keeps its click.
+    expect(await credited('click-then-open:click=1d,open=1d')).toEqual([{ order_id: ids.orders[0], message_id: ids.m1, touch: 'click' }]);
+
+    await campaign(['attribution', 'rebuild', '--as-of', at(30 * DAY)], { DATABASE_URL: database.url!, ATTRIBUTION_MODEL: 'last-touch' });
+    // Under last touch the later open of the second sequence wins the first order.
+    expect(await credited('last-touch:click=5d,open=1d')).toEqual([
+      { order_id: ids.orders[0], message_id: ids.m2, touch: 'open' },
+      { order_id: ids.orders[1], message_id: ids.m1, touch: 'click' },
+    ]);
+    // The default model's figures are untouched by the others.
+    expect((await credited('click-then-open:click=5d,open=1d')).length).toBe(2);
+
+    // Re-classifying an event and rebuilding moves the credit.
+    await database.db.execute(sql`update events set is_human = false, machine_reason = 'scanner-ua' where message_id = ${ids.m1}`);
+    await campaign(['attribution', 'rebuild', '--as-of', at(30 * DAY)], { DATABASE_URL: database.url! });
+    expect(await credited('click-then-open:click=5d,open=1d')).toEqual([{ order_id: ids.orders[0], message_id: ids.m2, touch: 'open' }]);
+  });
+
+  it('an order is never attributed twice, under any model', async () => {
+    const doubles = await queryRows(database.db, sql`select order_id, model from attributions group by order_id, model having count(*) > 1`);
+    expect(doubles).toEqual([]);
+  });
+});
+
+describe('the report', () => {
+  let database: TestDatabase;
+  let rows: Rows;
+  /** Per arm: each measured customer's revenue in the window (y) and spend before (x). */
+  const truth: Record<string, { y: number[]; x: number[] }> = { a: { y: [], x: [] }, b: { y: [], x: [] }, holdout: { y: [], x: [] } };
+  const AS_OF = at(40 * DAY);
+  let attributed = { orders: 0, revenue: 0 };
+
+  beforeAll(async () => {
+    database = await freshDatabase('postgres');
+    rows = new Rows(database.db);
+    await prepareShop(database.db, SEQUENCE('exp', 'holdout: 20%\nmeasurement_window: 10d'));
+    const version = await versionOf(database.db, 'exp');
+    let seed = 42;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+    const PER_ARM = 120;
+    for (const arm of ['a', 'b', 'holdout']) {
+      const customers = await rows.customers(PER_ARM + 1);
+      const enrolledAt = customers.map((_, i) => T0 + (i % 20) * DAY);
+      // The last customer enrolled yesterday: counted as enrolled, not yet measured.
+      enrolledAt[PER_ARM] = Date.parse(AS_OF) - DAY;
+      const triggers = await rows.orders(customers.map((c, i) => ({ customer: c, at: new Date(enrolledAt[i]!).toISOString(), total: 50 })));
+      const preSpend = customers.map(() => (random() < 0.6 ? Math.round(random() * 30_000) / 100 : 0));
+      const enrollments = await rows.enrollments(
+        customers.map((c, i) => ({ customer: c, sequence: 'exp', version, arm, trigger: triggers[i]!, at: new Date(enrolledAt[i]!).toISOString(), preSpend: preSpend[i]! })),
+      );
+      const later: { customer: number; at: string; total: number }[] = [];
+      for (const [i, customer] of customers.entries()) {
+        const buys = random() < 0.3 + (arm === 'b' ? 0.15 : arm === 'a' ? 0.05 : 0) + preSpend[i]! / 1000;
+        const total = buys ? Math.round((20 + random() * 80 + preSpend[i]! * 0.3) * 100) / 100 : 0;
+        if (buys) later.push({ customer, at: new Date(enrolledAt[i]! + 3 * DAY).toISOString(), total });
+        // An order after the window never counts.
+        if (i % 7 === 0) later.push({ customer, at: new Date(enrolledAt[i]! + 11 * DAY).toISOString(), total: 500 });
+        if (i < PER_ARM) {
+          truth[arm]!.y.push(total);
+          truth[arm]!.x.push(preSpend[i]!);
+        }
+      }
+      await rows.orders(later);
+      if (arm === 'holdout') continue;
+      // Funnel of the arm's first three customers, step 1: a human open and click that
+      // lead to an order, a machine open only, a bounce.
+      const [m1, m2, m3] = [
+        await rows.message(enrollments[0]!, customers[0]!, 0, new Date(enrolledAt[0]! + HOUR).toISOString()),
+        await rows.message(enrollments[1]!, customers[1]!, 0, new Date(enrolledAt[1]! + HOUR).toISOString()),
+        await rows.message(enrollments[2]!, customers[2]!, 0, new Date(enrolledAt[2]! + HOUR).toISOString()),
+      ];
+      await rows.event(m1, customers[0]!, 'open', new Date(enrolledAt[0]! + 2 * HOUR).toISOString());
+      await rows.event(m1, customers[0]!, 'click', new Date(enrolledAt[0]! + 2 * HOUR + 60_000).toISOString());
+      await rows.event(m2, customers[1]!, 'open', new Date(enrolledAt[1]! + HOUR + 1000).toISOString(), 'apple-mpp');
+      await rows.event(m3, customers[2]!, 'bounce', new Date(enrolledAt[2]! + HOUR + 1000).toISOString());
+      if (arm === 'a') {
+        // The click is 3 days before customer 0's order when they bought; credit it.
+        const order = later.findIndex((o) => o.customer === customers[0]);
+        if (order >= 0 && truth.a!.y[0]! > 0) attributed = { orders: 1, revenue: later[order]!.total };
+      }
+    }
+  });
+  afterAll(() => database?.drop());
+
+  const report = (asOf = AS_OF) => buildReport(database.db, { asOf: new Date(asOf), attribution: DEFAULT_ATTRIBUTION, minSample: 100 });
+
+  it('counts the funnel per arm and step, and attributed revenue', async () => {
+    const { sequences } = await report();
+    const version = sequences[0]!.versions[0]!;
+    expect(version.arms.map((a) => [a.arm, a.enrolled, a.measured.customers])).toEqual([
+      ['a', 121, 120],
+      ['b', 121, 120],
+      ['holdout', 121, 120],
+    ]);
+    const a = version.arms[0]!;
+    expect(a.steps[0]).toMatchObject({ step: 1, template: 'thank-you', sent: 3, bounced: 1, delivered: 2, opens: { human: 1, raw: 2 }, clicks: { human: 1, raw: 1 } });
+    expect(a.steps[1]).toMatchObject({ step: 2, template: 'accessories', sent: 0 });
+    expect({ orders: a.conversions, revenue: a.attributedRevenue }).toEqual(attributed);
+    expect(version.arms[2]).toMatchObject({ arm: 'holdout', holdout: true, sent: 0, conversions: 0 });
+  });
+
+  it('compares arms on measured revenue exactly as the statistics do on the raw values', async () => {
+    const version = (await report()).sequences[0]!.versions[0]!;
+    const outcome = (arm: string) => ({ arm, converted: truth[arm]!.y.filter((v) => v > 0).length, ...summarizePaired(truth[arm]!.y, truth[arm]!.x) });
+    for (const [arm, against, baseline] of [['b', 'control', 'a'], ['a', 'holdout', 'holdout'], ['b', 'holdout', 'holdout']] as const) {
+      const reported = version.comparisons.find((c) => c.arm === arm && c.against === against)!;
+      const expected = compareArms(outcome(arm), outcome(baseline), { against, minSample: 100 });
+      expect(reported.n).toEqual(expected.n);
+      expect(reported.verdict).toBe(expected.verdict);
+      for (const [got, want] of [
+        [reported.revenuePerCustomer.difference, expected.revenuePerCustomer.difference],
+        [reported.revenuePerCustomer.interval[0], expected.revenuePerCustomer.interval[0]],
+        [reported.revenuePerCustomer.pValue, expected.revenuePerCustomer.pValue],
+        [reported.cuped.interval[1], expected.cuped.interval[1]],
+        [reported.conversionRate.pValue, expected.conversionRate.pValue],
+        [reported.incrementalRevenue?.estimate ?? 0, expected.incrementalRevenue?.estimate ?? 0],
+      ])
+        expect(got).toBeCloseTo(want!, 6);
+    }
+    // Earlier, fewer windows have closed: under the minimum, no winner is named.
+    const early = (await report(at(15 * DAY))).sequences[0]!.versions[0]!;
+    expect(early.comparisons.every((c) => c.verdict === 'not enough data yet')).toBe(true);
+  });
+
+  it('`campaign report` prints the same numbers as the API, as a table, JSON or CSV', async () => {
+    const env = { DATABASE_URL: database.url! };
+    const json = await campaign(['report', '--json', '--as-of', AS_OF], env);
+    expect(json.stderr).toBe('');
+    const fromCli = JSON.parse(json.stdout) as Report;
+
+    const app = await buildServer({ db: database.db, apiToken: 'token-123456', bodyLimitBytes: 1 << 20 });
+    try {
+      const auth = { authorization: 'Bearer token-123456' };
+      const all = await app.inject({ method: 'GET', url: `/api/reports/sequences?as_of=${AS_OF}`, headers: auth });
+      expect(all.statusCode).toBe(200);
+      expect(all.json()).toEqual(fromCli);
+      const one = await app.inject({ method: 'GET', url: `/api/reports/sequences/exp?as_of=${AS_OF}`, headers: auth });
+      expect(one.json().sequence).toEqual(fromCli.sequences[0]);
+      expect((await app.inject({ method: 'GET', url: '/api/reports/sequences/nope', headers: auth })).statusCode).toBe(404);
+      expect((await app.inject({ method: 'GET', url: '/api/reports/sequences?as_of=yesterday', headers: auth })).statusCode).toBe(400);
+      expect((await app.inject({ method: 'GET', url: '/api/reports/sequences' })).statusCode).toBe(401);
+    } finally {
+      await app.close();
+    }
+
+    const table = await campaign(['report', '--as-of', AS_OF], { ...env, REPORT_MIN_SAMPLE: '1000' });
+    expect(table.stdout).toMatch(/exp \(Sequence exp\), version 1, live, active/);
+    expect(table.stdout).toMatch(/b vs a \(control\)/);
+    expect(table.stdout).toContain('not enough data yet');
+
+    const csv = await campaign(['report', '--csv', 'comparisons', '--as-of', AS_OF], env);
+    const lines = csv.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^sequence,version,arm,against,baseline,n_arm/);
+    expect(lines).toHaveLength(1 + 3);
+    const arms = await campaign(['report', '--csv', '--sequence', 'exp', '--as-of', AS_OF], env);
+    expect(arms.stdout.trim().split('\n')).toHaveLength(1 + 3 * 3);
+
+    const unknown = await campaign(['report', '--sequence', 'nope'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no sequence "nope"');
+  });
+});
+
