@@ -6,10 +6,12 @@ import { writeFileSync } from 'node:fs';
 import type { Benchmark, BenchResult } from './harness.ts';
 import { e2eBenchmark } from './e2e.ts';
 import { importBenchmark } from './import.ts';
+import { pixelBenchmark } from './pixel.ts';
 import { recsBenchmark } from './recs.ts';
+import { reportBenchmark } from './report.ts';
 import { renderBenchmark } from './render.ts';
 
-const BENCHMARKS: Benchmark[] = [importBenchmark, renderBenchmark, recsBenchmark, e2eBenchmark];
+const BENCHMARKS: Benchmark[] = [importBenchmark, renderBenchmark, recsBenchmark, e2eBenchmark, pixelBenchmark, reportBenchmark];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

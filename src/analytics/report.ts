@@ -143,23 +143,29 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
   if (options.refresh !== false) await refreshAttribution(db, options.attribution, options.asOf);
   const model = attributionKey(options.attribution);
   const only = options.sequenceId === undefined ? sql`true` : sql`s.id = ${options.sequenceId}`;
-  const versions = await queryRows<VersionRow>(
-    db,
-    sql`select v.id, s.id as sequence_id, s.name, s.status, v.version, v.id = s.live_version_id as live, v.created_at, v.definition
-        from sequences s join sequence_versions v on v.sequence_id = s.id
-        where ${only} and (v.id = s.live_version_id or exists (select 1 from enrollments e where e.sequence_version_id = v.id))
-        order by s.id, v.version desc`,
-  );
-  const funnels = await funnelRows(db, versions.map((v) => v.id), model);
-
   const sequences = new Map<string, SequenceReport>();
-  for (const v of versions) {
-    let sequence = sequences.get(v.sequence_id);
-    if (!sequence) sequences.set(v.sequence_id, (sequence = { id: v.sequence_id, name: v.name, status: v.status, versions: [] }));
-    const windowMs = measurementWindowMs(v.definition);
-    const outcomes = await outcomeRows(db, v.id, windowMs, options.asOf);
-    sequence.versions.push(versionReport(v, windowMs, outcomes, funnels.filter((f) => f.version_id === v.id), options.minSample));
-  }
+  // One read-only snapshot for all the queries, so the numbers agree with each other.
+  // JIT compilation costs more than it saves on these queries; hashing wants memory.
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`set transaction isolation level repeatable read, read only`);
+    await tx.execute(sql`set local jit = off`);
+    await tx.execute(sql`set local work_mem = '64MB'`);
+    const versions = await queryRows<VersionRow>(
+      tx,
+      sql`select v.id, s.id as sequence_id, s.name, s.status, v.version, v.id = s.live_version_id as live, v.created_at, v.definition
+          from sequences s join sequence_versions v on v.sequence_id = s.id
+          where ${only} and (v.id = s.live_version_id or exists (select 1 from enrollments e where e.sequence_version_id = v.id))
+          order by s.id, v.version desc`,
+    );
+    const funnels = await funnelRows(tx, versions.map((v) => v.id), model);
+    for (const v of versions) {
+      let sequence = sequences.get(v.sequence_id);
+      if (!sequence) sequences.set(v.sequence_id, (sequence = { id: v.sequence_id, name: v.name, status: v.status, versions: [] }));
+      const windowMs = measurementWindowMs(v.definition);
+      const outcomes = await outcomeRows(tx, v.id, windowMs, options.asOf);
+      sequence.versions.push(versionReport(v, windowMs, outcomes, funnels.filter((f) => f.version_id === v.id), options.minSample));
+    }
+  });
   return { asOf: options.asOf.toISOString(), attributionModel: model, minSample: options.minSample, sequences: [...sequences.values()] };
 }
 
@@ -169,7 +175,7 @@ async function funnelRows(db: Db, versionIds: number[], model: string): Promise<
   const ids = sql.join(versionIds.map((id) => sql`${id}`), sql`, `);
   return queryRows<FunnelRow>(
     db,
-    sql`with sent as (
+    sql`with sent as materialized (
           select m.id, e.sequence_version_id as version_id, e.arm, m.step
           from messages m join enrollments e on e.id = m.enrollment_id
           where e.sequence_version_id in (${ids}) and m.state = 'sent'
@@ -179,12 +185,12 @@ async function funnelRows(db: Db, versionIds: number[], model: string): Promise<
                  bool_or(ev.type = 'click' and ev.is_human) as human_click, bool_or(ev.type = 'click') as raw_click,
                  bool_or(ev.type = 'unsubscribe') as unsubscribed, bool_or(ev.type = 'bounce') as bounced,
                  bool_or(ev.type = 'complaint') as complained
-          from events ev where ev.message_id in (select id from sent)
+          from events ev join sent s on s.id = ev.message_id
           group by ev.message_id
         ), credited as (
           select a.message_id, count(*)::int as conversions, sum(o.total)::float8 as revenue
-          from attributions a join orders o on o.id = a.order_id
-          where a.model = ${model} and a.message_id in (select id from sent)
+          from attributions a join orders o on o.id = a.order_id join sent s on s.id = a.message_id
+          where a.model = ${model}
           group by a.message_id
         )
         select s.version_id, s.arm, s.step, count(*)::int as sent,

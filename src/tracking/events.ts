@@ -24,21 +24,26 @@ export interface EventSink {
   close(): Promise<void>;
 }
 
-export function createEventSink(db: Db, options: { maxBatch?: number; maxWaitMs?: number } = {}): EventSink {
+/**
+ * `maxInFlight` inserts may run at once (each on its own pooled connection); while they
+ * do, the next batch gathers. A batch goes when it is full, or `maxWaitMs` after its first
+ * event, or as soon as an insert slot frees up.
+ */
+export function createEventSink(db: Db, options: { maxBatch?: number; maxWaitMs?: number; maxInFlight?: number } = {}): EventSink {
   const maxBatch = options.maxBatch ?? 500;
-  const maxWaitMs = options.maxWaitMs ?? 5;
+  const maxWaitMs = options.maxWaitMs ?? 2;
+  const maxInFlight = options.maxInFlight ?? 1;
   let pending: { event: TrackedEvent; resolve: () => void; reject: (e: unknown) => void }[] = [];
   let timer: NodeJS.Timeout | undefined;
-  let flushing: Promise<void> = Promise.resolve();
+  const inFlight = new Set<Promise<void>>();
 
   const flush = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
+    if (!pending.length || inFlight.size >= maxInFlight) return;
     const batch = pending;
     pending = [];
-    if (!batch.length) return;
-    // One insert at a time, in arrival order; the next batch gathers meanwhile.
-    flushing = flushing.then(async () => {
+    const insert = (async () => {
       try {
         await db.execute(sql`
           insert into events (message_id, customer_id, type, is_human, machine_reason, link_index, user_agent, ip, occurred_at)
@@ -52,6 +57,11 @@ export function createEventSink(db: Db, options: { maxBatch?: number; maxWaitMs?
       } catch (error) {
         for (const p of batch) p.reject(error);
       }
+    })();
+    inFlight.add(insert);
+    void insert.finally(() => {
+      inFlight.delete(insert);
+      if (pending.length) flush();
     });
   };
 
@@ -64,8 +74,10 @@ export function createEventSink(db: Db, options: { maxBatch?: number; maxWaitMs?
       });
     },
     async close() {
-      flush();
-      await flushing;
+      while (pending.length || inFlight.size) {
+        flush();
+        await Promise.all(inFlight);
+      }
     },
   };
 }

@@ -12,6 +12,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import { classify } from '../../core/classify.ts';
 import type { Clock } from '../../core/clock.ts';
 import { verifyToken } from '../../core/tokens.ts';
@@ -41,13 +42,23 @@ interface MessageRow {
   step: number;
 }
 
-async function findMessage(db: Db, id: number): Promise<MessageRow | undefined> {
-  const [row] = await queryRows<MessageRow>(
-    db,
-    sql`select m.id, m.customer_id, m.sent_at, m.links, e.sequence_id, e.arm, m.step
-        from messages m join enrollments e on e.id = m.enrollment_id where m.id = ${id}`,
-  );
-  return row;
+/**
+ * A sent message's row never changes (what the tracking reads of it), so the rows of recent
+ * messages are kept in memory: an open or click then costs no query of its own.
+ */
+function messageFinder(db: Db): (id: number) => Promise<MessageRow | undefined> {
+  const sent = new LRUCache<number, MessageRow>({ max: 50_000 });
+  return async (id) => {
+    const cached = sent.get(id);
+    if (cached) return cached;
+    const [row] = await queryRows<MessageRow>(
+      db,
+      sql`select m.id, m.customer_id, m.sent_at, m.links, e.sequence_id, e.arm, m.step
+          from messages m join enrollments e on e.id = m.enrollment_id where m.id = ${id}`,
+    );
+    if (row?.sent_at) sent.set(id, row);
+    return row;
+  };
 }
 
 /** The destination with UTM parameters added (those the shop already set are kept). */
@@ -62,6 +73,7 @@ export function withUtm(destination: string, message: Pick<MessageRow, 'sequence
 }
 
 export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): Promise<void> {
+  const findMessage = messageFinder(deps.db);
   const lifetimeMs = (deps.linkLifetimeDays ?? 365) * 86_400_000;
   const expired = (message: MessageRow, at: Date) => message.sent_at !== null && at.getTime() - new Date(message.sent_at).getTime() > lifetimeMs;
   const visitor = (request: FastifyRequest) => ({ userAgent: request.headers['user-agent'] ?? '', ip: request.ip, method: request.method });
@@ -69,7 +81,7 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): 
   app.get<{ Params: { file: string } }>('/t/o/:file', { schema: { hide: true } }, async (request, reply) => {
     reply.header('cache-control', 'no-store, no-cache, must-revalidate, private').header('pragma', 'no-cache').type('image/gif');
     const payload = verifyToken(request.params.file.replace(/\.gif$/, ''), deps.secret);
-    const message = payload?.kind === 'message' ? await findMessage(deps.db, payload.message).catch(() => undefined) : undefined;
+    const message = payload?.kind === 'message' ? await findMessage(payload.message).catch(() => undefined) : undefined;
     const at = deps.clock.now();
     if (message && !expired(message, at)) {
       const verdict = classify({ type: 'open', ...visitor(request), sentAt: message.sent_at && new Date(message.sent_at), at });
@@ -83,7 +95,7 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): 
   app.get<{ Params: { token: string; index: string } }>('/t/c/:token/:index', { schema: { hide: true } }, async (request, reply) => {
     const payload = verifyToken(request.params.token, deps.secret);
     const index = /^\d{1,4}$/.test(request.params.index) ? Number(request.params.index) : -1;
-    const message = payload?.kind === 'message' ? await findMessage(deps.db, payload.message) : undefined;
+    const message = payload?.kind === 'message' ? await findMessage(payload.message) : undefined;
     const destination = message?.links[index];
     if (!message || !destination) return reply.code(404).type('text/plain').send('This link is not valid.');
     const at = deps.clock.now();
@@ -119,7 +131,7 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): 
     // A token made for a test send (message 0) names no message; others must match their message's customer.
     if (!customer) return undefined;
     if (payload.message !== 0) {
-      const message = await findMessage(deps.db, payload.message);
+      const message = await findMessage(payload.message);
       if (!message || message.customer_id !== customer.id) return undefined;
     }
     return { customer, messageId: payload.message || null };

@@ -1,0 +1,99 @@
+/**
+ * The report query on 1,000,000 sent messages and 5,000,000 events (and 500,000
+ * enrollments, 700,000 orders), beside one full scan of the events table, in one run. The
+ * data is generated in the database; attribution is brought up to date first (its cost is
+ * printed in the notes), then the report is timed as an analyst would wait for it.
+ */
+import { sql } from 'drizzle-orm';
+import { refreshAttribution } from '../src/analytics/attribution.ts';
+import { buildReport } from '../src/analytics/report.ts';
+import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
+import { queryRows, type Db } from '../src/db/client.ts';
+import { freshDatabase } from '../tests/helpers/db.ts';
+import { prepareShop } from '../tests/helpers/engine.ts';
+import { timed, type Benchmark } from './harness.ts';
+
+const TARGET = 3;
+const START = Date.parse('2026-01-01T00:00:00Z');
+const SEQUENCE = `
+id: big
+name: Big
+trigger: { event: order_placed }
+holdout: 10%
+variants: [{ key: a, weight: 1 }, { key: b, weight: 1 }]
+steps:
+  - { delay: 1h, template: thank-you }
+  - { delay: 3d, template: accessories }
+measurement_window: 14d
+`;
+
+export const reportBenchmark: Benchmark = {
+  name: 'report',
+  async run({ quick }) {
+    const scale = quick ? 0.1 : 1;
+    const database = await freshDatabase('postgres', { poolSize: 4 });
+    const db = database.db;
+    try {
+      await prepareShop(db, SEQUENCE);
+      const generate = await timed(() => generateReportData(db, scale));
+      const counts = await queryRows<{ messages: number; events: number }>(db, sql`select (select count(*)::int from messages) as messages, (select count(*)::int from events) as events`);
+      const asOf = new Date(START + 90 * 86_400_000);
+      const attribution = await timed(() => refreshAttribution(db, DEFAULT_ATTRIBUTION, asOf));
+      // Each side twice, keeping the better (warm cache for both).
+      let scan = Infinity;
+      let report = Infinity;
+      for (let round = 0; round < 2; round++) {
+        scan = Math.min(scan, (await timed(() => db.execute(sql`select count(*) filter (where is_human) from events`))).seconds);
+        report = Math.min(report, (await timed(() => buildReport(db, { asOf, attribution: DEFAULT_ATTRIBUTION, minSample: 100 }))).seconds);
+      }
+      const ratio = report / scan;
+      return [
+        {
+          name: 'report query',
+          unit: 's',
+          value: report,
+          baselineName: 'one full scan of events',
+          baseline: scan,
+          ratio,
+          target: `≤ ${TARGET}× one scan`,
+          met: ratio <= TARGET,
+          notes:
+            `${counts[0]!.messages.toLocaleString('en')} messages, ${counts[0]!.events.toLocaleString('en')} events; generated in ${generate.seconds.toFixed(0)} s; ` +
+            `first attribution of ${attribution.value.orders.toLocaleString('en')} orders took ${attribution.seconds.toFixed(1)} s (${attribution.value.attributed.toLocaleString('en')} credited)`,
+        },
+      ];
+    } finally {
+      await database.drop();
+    }
+  },
+};
+
+/** Enrollments (two emails each, a holdout beside), their messages, events and orders, made in the database. */
+export async function generateReportData(db: Db, scale: number): Promise<void> {
+  const sent = Math.round(500_000 * scale); // enrollments with two messages each
+  const holdout = Math.round(sent / 9);
+  const customers = Math.round(200_000 * scale);
+  const [{ id: version } = { id: 0 }] = await queryRows<{ id: number }>(db, sql`select id from sequence_versions where sequence_id = 'big'`);
+  const enrollments = sent + holdout;
+  await db.execute(sql`insert into customers (external_id, email) select 'c' || n, 'c' || n || '@example.com' from generate_series(1, ${customers}) n`);
+  const base = sql`(select min(id) - 1 from customers)`;
+  // One trigger order per enrollment, spread over 60 days, then later orders for a fifth.
+  await db.execute(sql`insert into orders (external_id, customer_id, ordered_at, total, item_count)
+    select 't' || n, ${base} + 1 + n % ${customers}, ${new Date(START).toISOString()}::timestamptz + (n * interval '60 days') / ${enrollments}, 40 + n % 60, 1
+    from generate_series(1, ${enrollments}) n`);
+  await db.execute(sql`insert into enrollments (customer_id, sequence_id, sequence_version_id, arm, is_holdout, trigger_order_id, state, enrolled_at, pre_spend)
+    select o.customer_id, 'big', ${version}, case when n > ${sent} then 'holdout' when n % 2 = 0 then 'a' else 'b' end, n > ${sent}, o.id,
+           case when n > ${sent} then 'holdout' else 'completed' end, o.ordered_at, (n % 7) * 25
+    from (select row_number() over (order by id) as n, id, customer_id, ordered_at from orders) o`);
+  await db.execute(sql`insert into messages (enrollment_id, step, customer_id, recipient, state, message_id, sent_at)
+    select e.id, s.step, e.customer_id, 'x@example.com', 'sent', '<' || e.id || '.' || s.step || '@bench>', e.enrolled_at + (1 + s.step * 72) * interval '1 hour'
+    from enrollments e cross join (values (0), (1)) s(step) where not e.is_holdout`);
+  await db.execute(sql`insert into events (message_id, customer_id, type, is_human, machine_reason, occurred_at)
+    select m.id, m.customer_id, case when k <= 3 then 'open' when k = 4 then 'click' else (array['open', 'click', 'unsubscribe', 'bounce'])[1 + (m.id % 4)] end,
+           (m.id + k) % 3 <> 0, case when (m.id + k) % 3 = 0 then 'apple-mpp' end, m.sent_at + k * interval '2 hours'
+    from messages m cross join generate_series(1, 5) k`);
+  await db.execute(sql`insert into orders (external_id, customer_id, ordered_at, total, item_count)
+    select 'l' || e.id, e.customer_id, e.enrolled_at + interval '5 hours' + (e.id % 200) * interval '1 hour', 30 + e.id % 90, 1
+    from enrollments e where e.id % 5 = 0`);
+  await db.execute(sql`analyze`);
+}
