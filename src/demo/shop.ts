@@ -91,14 +91,46 @@ export function demoCatalog(variants = 8): DemoProduct[] {
   return products;
 }
 
+export interface BasketLine {
+  product: DemoProduct;
+  quantity: number;
+}
+
+/** The categories each category's buyers tend to add: the planted truth. */
+export function plantedComplements(): Map<string, string[]> {
+  return new Map(FAMILIES.map((f) => [f.category, f.complements]));
+}
+
+/**
+ * Baskets as the shop's customers fill them. Planted truth: each complement of the first
+ * product's category joins with probability 0.35, and 70% of the time it is one of the
+ * same model line (the grinder that fits that machine); 15% of baskets add anything else.
+ */
+export function basketMaker(random: () => number, catalog: DemoProduct[]): () => BasketLine[] {
+  const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)]!;
+  const byCategory = new Map<string, DemoProduct[]>();
+  for (const p of catalog) byCategory.set(p.category, [...(byCategory.get(p.category) ?? []), p]);
+  return () => {
+    const anchor = pick(FAMILIES);
+    const first = pick(byCategory.get(anchor.category)!);
+    const lines: DemoProduct[] = [first];
+    for (const complement of anchor.complements)
+      if (random() < 0.35) {
+        const all = byCategory.get(complement)!;
+        const fitting = all.filter((p) => p.variant === first.variant);
+        lines.push(pick(random() < 0.7 && fitting.length ? fitting : all));
+      }
+    if (random() < 0.15) lines.push(pick(catalog));
+    return lines.map((product) => ({ product, quantity: 1 + Math.floor(random() * 2) }));
+  };
+}
+
 /** Writes products.csv, customers.csv and orders.csv under `dir`; returns their paths. */
 export function writeDemoShop(dir: string, size: ShopSize, now: Date): { products: string; customers: string; orders: string } {
   mkdirSync(dir, { recursive: true });
   const random = prng(size.seed);
   const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)]!;
   const catalog = demoCatalog();
-  const byCategory = new Map<string, DemoProduct[]>();
-  for (const p of catalog) byCategory.set(p.category, [...(byCategory.get(p.category) ?? []), p]);
 
   const products = ['sku,name,category,price,url,image_url,in_stock,tier'];
   for (const p of catalog)
@@ -114,6 +146,7 @@ export function writeDemoShop(dir: string, size: ShopSize, now: Date): { product
   }
 
   const orders = ['order_id,customer_id,ordered_at,sku,quantity,unit_price'];
+  const basket = basketMaker(random, catalog);
   const start = now.getTime() - size.days * 86_400_000;
   let orderNo = 0;
   for (let day = 0; day < size.days; day++)
@@ -121,19 +154,7 @@ export function writeDemoShop(dir: string, size: ShopSize, now: Date): { product
       orderNo += 1;
       const at = new Date(start + day * 86_400_000 + Math.floor(random() * 86_400_000)).toISOString();
       const customer = `cust-${1 + Math.floor(random() * size.customers)}`;
-      const anchor = pick(FAMILIES);
-      const first = pick(byCategory.get(anchor.category)!);
-      const lines: DemoProduct[] = [first];
-      // Planted truth: each complement joins the basket with probability 0.35, and 70% of
-      // the time it is one of the same model line (the grinder that fits that machine).
-      for (const complement of anchor.complements)
-        if (random() < 0.35) {
-          const all = byCategory.get(complement)!;
-          const fitting = all.filter((p) => p.variant === first.variant);
-          lines.push(pick(random() < 0.7 && fitting.length ? fitting : all));
-        }
-      if (random() < 0.15) lines.push(pick(catalog));
-      for (const p of lines) orders.push(`demo-${orderNo},${customer},${at},${p.sku},${1 + Math.floor(random() * 2)},${p.price.toFixed(2)}`);
+      for (const line of basket()) orders.push(`demo-${orderNo},${customer},${at},${line.product.sku},${line.quantity},${line.product.price.toFixed(2)}`);
     }
 
   const write = (name: string, rows: string[]) => {

@@ -1,48 +1,84 @@
 /**
- * `campaign demo` (what `npm start` runs): on the embedded defaults, migrate, generate a
- * demo shop with months of order history and import it through the real import path,
- * then publish its new orders. `--keep-serving` then keeps the HTTP API up.
+ * `campaign demo` (what `npm start` runs): the whole job on the embedded defaults, see
+ * src/demo/run.ts. Prints progress while the clock runs, then the report with the planted
+ * truth beside the estimates.
  */
-import { join } from 'node:path';
+import { MultiBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
-import { writeDemoShop } from '../../demo/shop.ts';
-import { openConfiguredDatabase } from '../../runtime.ts';
-import { importFile, summaryLine } from '../import-file.ts';
+import { formatReport } from '../../analytics/format.ts';
+import { runDemo, type DemoOptions, type DemoOutput, type DemoResult } from '../../demo/run.ts';
+import { UserError } from '../../runtime.ts';
 import type { ConfigSource } from '../main.ts';
-import { publishNewOrders } from './import.ts';
-import { serve } from './serve.ts';
 
-const int = (value: string) => Number.parseInt(value, 10);
+const positive = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${name}: expected a positive number, got "${value}"`);
+  return n;
+};
+const whole = (name: string) => (value: string) => {
+  const n = positive(name)(value);
+  if (!Number.isInteger(n)) throw new UserError(`${name}: expected a whole number, got "${value}"`);
+  return n;
+};
 
 export function registerDemo(program: Command, config: ConfigSource): void {
   program
     .command('demo')
-    .description('generate a demo shop and run the engine on it (embedded database by default)')
-    .option('--customers <n>', 'customers in the shop', int, 2_000)
-    .option('--days <n>', 'days of order history', int, 120)
-    .option('--orders-per-day <n>', 'orders per day of history', int, 40)
-    .option('--seed <n>', 'seed of the generated shop', int, 7)
-    .option('--keep-serving', 'keep the HTTP API running afterwards')
-    .action(async (options: { customers: number; days: number; ordersPerDay: number; seed: number; keepServing?: boolean }) => {
+    .description('run a whole demo shop through the engine: history, recommendations, sequences, weeks of new orders, recipients, the report')
+    .option('--customers <n>', 'customers in the shop', whole('--customers'), 3_000)
+    .option('--days <n>', 'days of new orders replayed through the API', whole('--days'), 14)
+    .option('--orders-per-day <n>', 'new orders per replayed day', whole('--orders-per-day'), 120)
+    .option('--history-days <n>', 'days of order history imported first', whole('--history-days'), 90)
+    .option('--clock-scale <n>', 'simulated seconds per real second', positive('--clock-scale'), 40_000)
+    .option('--seed <n>', 'seed of the generated shop and its recipients', whole('--seed'), 7)
+    .option('--port <n>', 'port of the HTTP server (another is taken when busy)', (v) => Number(v), 3000)
+    .option('--keep-serving', 'keep the HTTP server up after the report')
+    .action(async (options: Omit<DemoOptions, 'keepServing'> & { keepServing?: boolean }) => {
       const settings = config();
-      const database = await openConfiguredDatabase(settings, { migrate: true });
-      process.stdout.write(`database: ${database.location}\n`);
-      // History ends at the start of today (UTC), so re-running the demo the same day changes nothing.
-      const today = new Date(new Date().toISOString().slice(0, 10));
-      const files = writeDemoShop(join(settings.dataDir, 'demo-shop'), options, today);
-      let placed = 0;
+      const bars = process.stdout.isTTY ? new MultiBar({ format: ' {label} [{bar}] {value}/{total}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic) : undefined;
+      let progress: { day: ReturnType<MultiBar['create']>; orders: ReturnType<MultiBar['create']>; emails: ReturnType<MultiBar['create']>; events: ReturnType<MultiBar['create']> } | undefined;
+      const output: DemoOutput = {
+        line: (text) => (bars ? bars.log(text + '\n') : process.stdout.write(text + '\n')),
+        progress: bars
+          ? (state) => {
+              progress ??= {
+                day: bars.create(Math.ceil(state.days), 0, { label: 'simulated days ' }),
+                orders: bars.create(state.ordersPlanned, 0, { label: 'orders         ' }),
+                emails: bars.create(Math.max(1, state.emails), 0, { label: 'emails sent    ' }),
+                events: bars.create(Math.max(1, state.events), 0, { label: 'opens + clicks ' }),
+              };
+              progress.day.update(Math.floor(state.day));
+              progress.orders.setTotal(Math.max(state.ordersPlanned, state.orders));
+              progress.orders.update(state.orders);
+              progress.emails.setTotal(state.emails);
+              progress.emails.update(state.emails);
+              progress.events.setTotal(Math.max(1, state.events));
+              progress.events.update(state.events);
+            }
+          : undefined,
+      };
+      let result: DemoResult;
       try {
-        for (const kind of ['products', 'customers', 'orders'] as const) {
-          // The generated months of orders are history: they teach the recommender, they start no sequence.
-          const summary = await importFile(database, kind, files[kind], { batchSize: settings.importBatchSize, progress: true, history: true });
-          process.stdout.write(summaryLine(files[kind], summary) + '\n');
-          placed += summary.ordersPlaced;
-        }
-        const published = placed ? await publishNewOrders(settings, database) : 0;
-        if (placed) process.stdout.write(`${placed} new orders stored; ${published} order.placed jobs published to Redis\n`);
+        result = await runDemo(settings, { ...options, keepServing: options.keepServing ?? false }, output);
       } finally {
-        await database.close();
+        bars?.stop();
       }
-      if (options.keepServing) await serve(settings, { migrate: false });
+      process.stdout.write('\n' + formatReport(result.report, { currency: settings.shop.currency }) + '\n\n' + formatTruth(result) + '\n');
     });
+}
+
+function formatTruth(result: DemoResult): string {
+  const money = (n: number) => n.toLocaleString('en-US', { style: 'currency', currency: 'USD' });
+  const lines = ['The planted truth beside the estimates (CUPED, 95% intervals):'];
+  for (const c of result.checks)
+    lines.push(
+      `  ${c.covered ? 'inside ' : 'OUTSIDE'}  ${c.sequence}: ${c.arm} vs ${c.against === 'control' ? 'control' : 'holdout'}, ${c.measure}: ` +
+        `truth ${money(c.truth)}, estimate ${money(c.estimate)} [${money(c.interval[0])}, ${money(c.interval[1])}]`,
+    );
+  const same = Math.abs(result.attributed.engine - result.attributed.ledger) < 0.005;
+  lines.push(
+    `Attributed revenue: ${money(result.attributed.engine)} by the engine, ${money(result.attributed.ledger)} by the simulator's own ledger under the same rule${same ? '' : ' — THEY DIFFER'}.`,
+    `${result.counts.orders} orders (${result.counts.purchases} bought from emails), ${result.counts.emails} emails, ${result.counts.opens} opens, ${result.counts.clicks} clicks, in ${result.realSeconds.toFixed(0)} s.`,
+  );
+  return lines.join('\n');
 }

@@ -1,0 +1,67 @@
+/**
+ * A Redis for the demo: the one at REDIS_URL when it answers, else a `redis-server` from
+ * PATH started for the run (in memory, on a free local port, stopped afterwards), else a
+ * clear message saying what to install or set.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+import { redisAnswers } from '../queue/redis.ts';
+import { UserError } from '../runtime.ts';
+
+export interface DemoRedis {
+  url: string;
+  /** Where it came from, for the log line. */
+  origin: 'configured' | 'started';
+  stop(): Promise<void>;
+}
+
+export function findOnPath(command: string, path = process.env.PATH ?? ''): string | undefined {
+  for (const dir of path.split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function ensureRedis(configuredUrl: string): Promise<DemoRedis> {
+  if (await redisAnswers(configuredUrl)) return { url: configuredUrl, origin: 'configured', stop: async () => {} };
+  const binary = findOnPath('redis-server');
+  if (!binary)
+    throw new UserError(
+      `no Redis answers at ${configuredUrl}, and there is no redis-server on PATH to start one.\n` +
+        `Install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis), or set REDIS_URL to a Redis that is running.`,
+    );
+  const port = await freePort();
+  const child: ChildProcess = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  };
+  for (let waited = 0; waited < 5_000; waited += 100) {
+    if (child.exitCode !== null) break;
+    if (await redisAnswers(url, 200)) return { url, origin: 'started', stop };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await stop();
+  throw new UserError(`started ${binary} on port ${port}, but it did not answer within 5 s; set REDIS_URL to a Redis that is running`);
+}

@@ -1,0 +1,383 @@
+/**
+ * The whole job on one machine (`npm start`): a generated shop with months of history,
+ * recommendations built, the starter templates and sequences published, then weeks of new
+ * orders replayed through the real HTTP API under a scaled clock while the real workers
+ * enroll, render and send to an in-process SMTP inbox, and simulated recipients open, click
+ * and buy through the real tracking links. At the end, the analytics report with the
+ * planted truth beside its estimates.
+ */
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import { buildReport, type Report } from '../analytics/report.ts';
+import { creditedTouch, type Touch } from '../core/attribution.ts';
+import { scaledClock } from '../core/clock.ts';
+import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
+import type { Config } from '../config.ts';
+import { queryRows, type Database } from '../db/client.ts';
+import type { Engine } from '../engine/context.ts';
+import { startReconciler } from '../engine/reconcile.ts';
+import { buildServer } from '../http/server.ts';
+import { importFile } from '../cli/import-file.ts';
+import { createTransport } from '../mail/transport.ts';
+import { startRelay } from '../outbox/relay.ts';
+import { connectRedis } from '../queue/redis.ts';
+import { buildStatistics } from '../recs/build.ts';
+import { loadRules } from '../recs/rules.ts';
+import { openConfiguredDatabase, openQueueConnection, UserError } from '../runtime.ts';
+import { applySequence, loadSequenceFiles } from '../sequences/store.ts';
+import { compileTemplate } from '../templates/compile.ts';
+import { emailNames, loadTemplateFiles } from '../templates/source.ts';
+import { publishTemplate } from '../templates/store.ts';
+import { createEventSink } from '../tracking/events.ts';
+import { startEnrollWorker } from '../../workers/enroll.ts';
+import { startStepWorker } from '../../workers/steps.ts';
+import { startInbox, type Inbox } from './inbox.ts';
+import { Recipients, type PlacedOrder, type SimOrder } from './recipients.ts';
+import { ensureRedis } from './redis.ts';
+import { basketMaker, demoCatalog, plantedComplements, prng, writeDemoShop } from './shop.ts';
+
+const DAY = 86_400_000;
+
+export interface DemoOptions {
+  customers: number;
+  /** Days of order history before the replay (imported, sending nothing). */
+  historyDays: number;
+  /** Days of new orders replayed through the API. */
+  days: number;
+  /** New orders per replayed day. */
+  ordersPerDay: number;
+  clockScale: number;
+  seed: number;
+  /** Port of the HTTP server; 0 for any free one. */
+  port: number;
+  keepServing: boolean;
+}
+
+export interface TruthCheck {
+  sequence: string;
+  arm: string;
+  against: 'control' | 'holdout';
+  /** What is checked: the difference in revenue per customer, or the incremental revenue. */
+  measure: 'revenue per customer' | 'incremental revenue';
+  truth: number;
+  estimate: number;
+  interval: [number, number];
+  covered: boolean;
+}
+
+export interface DemoResult {
+  report: Report;
+  checks: TruthCheck[];
+  attributed: { engine: number; ledger: number };
+  counts: { orders: number; emails: number; opens: number; clicks: number; purchases: number };
+  realSeconds: number;
+}
+
+export interface DemoOutput {
+  line(text: string): void;
+  /** Called about twice a second while the clock runs. */
+  progress?(state: { day: number; days: number; orders: number; ordersPlanned: number; emails: number; events: number }): void;
+}
+
+export async function runDemo(settings: Config, options: DemoOptions, output: DemoOutput): Promise<DemoResult> {
+  const started = Date.now();
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch(() => {});
+  };
+  try {
+    const redis = await ensureRedis(settings.redisUrl);
+    cleanups.push(redis.stop);
+    output.line(redis.origin === 'started' ? `redis: started redis-server for this run at ${redis.url}` : `redis: ${redis.url}`);
+
+    // The embedded database of a demo starts empty on every run, so the books start at zero.
+    const demoDir = join(settings.dataDir, 'demo');
+    if (!settings.databaseUrl) rmSync(demoDir, { recursive: true, force: true });
+    const config: Config = { ...settings, dataDir: settings.databaseUrl ? settings.dataDir : demoDir, redisUrl: redis.url, queuePrefix: `demo-${randomBytes(3).toString('hex')}` };
+    const database = await openConfiguredDatabase(config, { migrate: true });
+    cleanups.push(() => database.close());
+    output.line(`database: ${database.location}`);
+
+    await seedShop(database, config, options, output);
+    const live = await applyStarters(database, config, output);
+
+    const result = await replay(database, config, options, live, output, cleanups);
+    return { ...result, realSeconds: (Date.now() - started) / 1000 };
+  } finally {
+    await cleanup();
+  }
+}
+
+async function seedShop(database: Database, config: Config, options: DemoOptions, output: DemoOutput): Promise<void> {
+  const now = new Date();
+  const files = writeDemoShop(join(config.dataDir, 'shop'), { customers: options.customers, days: options.historyDays, ordersPerDay: Math.max(1, Math.round(options.customers / 60)), seed: options.seed }, now);
+  for (const kind of ['products', 'customers', 'orders'] as const) {
+    const summary = await importFile(database, kind, files[kind], { batchSize: config.importBatchSize, progress: false, history: true });
+    output.line(`imported ${kind}: ${summary.rows.toLocaleString('en')} rows`);
+  }
+  const recs = await buildStatistics(database.db, { full: true, neighbours: 10 });
+  output.line(`recommendations: ${recs.pairs.toLocaleString('en')} product pairs from ${recs.totalOrders.toLocaleString('en')} orders`);
+}
+
+async function applyStarters(database: Database, config: Config, output: DemoOutput): Promise<Map<string, SequenceDefinition>> {
+  const set = await loadTemplateFiles(config.templatesDir);
+  for (const name of emailNames(set)) {
+    const result = await compileTemplate(set, name);
+    if (!result.compiled || !result.assembled) throw new UserError(`template ${name} does not compile: run \`campaign templates check\``);
+    await publishTemplate(database.db, result.compiled, result.assembled);
+  }
+  const { files, problems } = await loadSequenceFiles(config.sequencesDir);
+  if (problems.length) throw new UserError(problems.join('\n'));
+  const live = new Map<string, SequenceDefinition>();
+  for (const file of files) {
+    await applySequence(database.db, file);
+    live.set(file.definition.id, file.definition);
+  }
+  output.line(`published ${emailNames(set).length} templates; sequences live: ${[...live.keys()].join(', ')}`);
+  return live;
+}
+
+async function replay(
+  database: Database,
+  config: Config,
+  options: DemoOptions,
+  live: Map<string, SequenceDefinition>,
+  output: DemoOutput,
+  cleanups: (() => Promise<void>)[],
+): Promise<Omit<DemoResult, 'realSeconds'>> {
+  const db = database.db;
+  const clock = scaledClock(options.clockScale);
+  const start = clock.now().getTime();
+  const longestWindow = Math.max(...[...live.values()].map((d) => measurementWindowMs(d)));
+  const end = start + options.days * DAY + longestWindow + DAY / 2;
+
+  const catalog = demoCatalog();
+  const random = prng(options.seed + 1);
+  const ledger: SimOrder[] = [];
+  const connection = await openQueueConnection(config);
+  cleanups.push(async () => {
+    const keys = await connection.redis.keys(`${config.queuePrefix}:*`);
+    if (keys.length) await connection.redis.del(...keys);
+    await connection.close();
+  });
+
+  // The HTTP server first: tracking links in the emails must point at it.
+  const events = createEventSink(db);
+  const relay = startRelay(db, connection.queues, { intervalMs: 200 });
+  const app: FastifyInstance = await buildServer({
+    db,
+    apiToken: config.apiToken,
+    bodyLimitBytes: config.apiBodyLimitBytes,
+    relay,
+    redis: connection.redis,
+    tracking: { secret: config.secretKey, clock, events, linkLifetimeDays: config.trackingLinkDays, expiredLinkUrl: config.shop.url },
+    reports: { attribution: config.attribution, minSample: config.reportMinSample },
+  });
+  const baseUrl = await listen(app, config.host, options.port);
+  cleanups.push(async () => {
+    await app.close();
+    await events.close();
+  });
+  output.line(`engine: ${baseUrl} (report: ${baseUrl}/api/reports/sequences with the API token)`);
+
+  const placeOrder = async (order: PlacedOrder | PlacedOrder[]) => {
+    const list = Array.isArray(order) ? order : [order];
+    const response = await fetch(`${baseUrl}/api/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${config.apiToken}` },
+      body: JSON.stringify(list),
+    });
+    if (!response.ok) throw new Error(`POST /api/orders answered ${response.status}: ${await response.text()}`);
+    for (const o of list)
+      ledger.push({ orderId: o.order_id, customer: o.customer_id, at: new Date(o.ordered_at), total: o.items.reduce((sum, i) => sum + i.quantity * Number(i.unit_price), 0) });
+  };
+  let failure: unknown;
+  const recipients = new Recipients({
+    db,
+    baseUrl,
+    clock,
+    catalog: new Map(catalog.map((p) => [p.sku, p])),
+    complements: plantedComplements(),
+    random,
+    placeOrder,
+    onError: (error) => (failure ??= error),
+  });
+  const inbox: Inbox = await startInbox((email) => recipients.receive(email));
+  cleanups.push(() => inbox.close());
+
+  const engine: Engine = {
+    db,
+    queues: connection.queues,
+    clock,
+    settings: { ...config, publicUrl: baseUrl, rules: await loadRules(config.recsRulesFile), claimSeconds: config.claimSeconds },
+    transport: createTransport(inbox.url, { maxConnections: 4 }),
+    renderers: new Map(),
+  };
+  const workerConnection = connectRedis(config.redisUrl, 'worker');
+  workerConnection.on('error', () => {});
+  const workers = [
+    startEnrollWorker(engine, workerConnection, config.queuePrefix, { concurrency: 8 }),
+    startStepWorker(engine, workerConnection, config.queuePrefix, { concurrency: 16 }),
+  ];
+  for (const worker of workers) worker.on('error', () => {});
+  const reconciler = startReconciler(engine, 10_000, () => {});
+  let stopped = false;
+  const stopEngine = async () => {
+    if (stopped) return;
+    stopped = true;
+    await recipients.stop();
+    await Promise.all(workers.map((w) => w.close()));
+    await reconciler.stop();
+    await relay.stop();
+    engine.transport?.close();
+    workerConnection.disconnect();
+  };
+  cleanups.push(stopEngine);
+
+  // New orders, spread over the replayed days, by the shop's existing customers.
+  const basket = basketMaker(random, catalog);
+  const planned: PlacedOrder[] = [];
+  for (let day = 0; day < options.days; day++)
+    for (let k = 0; k < options.ordersPerDay; k++) {
+      const at = new Date(start + day * DAY + random() * DAY);
+      planned.push({
+        order_id: `new-${day}-${k}`,
+        customer_id: `cust-${1 + Math.floor(random() * options.customers)}`,
+        ordered_at: at.toISOString(),
+        items: basket().map((line) => ({ sku: line.product.sku, quantity: line.quantity, unit_price: line.product.price.toFixed(2) })),
+      });
+    }
+  planned.sort((a, b) => a.ordered_at.localeCompare(b.ordered_at));
+
+  let next = 0;
+  let lastLine = Date.now();
+  while (clock.now().getTime() < end) {
+    if (failure) throw failure;
+    const now = clock.now().toISOString();
+    const due: PlacedOrder[] = [];
+    while (next < planned.length && planned[next]!.ordered_at <= now && due.length < 500) due.push(planned[next++]!);
+    if (due.length) await placeOrder(due);
+    const state = {
+      day: Math.min((clock.now().getTime() - start) / DAY, (end - start) / DAY),
+      days: (end - start) / DAY,
+      orders: ledger.length,
+      ordersPlanned: planned.length,
+      emails: recipients.counts.emails,
+      events: recipients.counts.opens + recipients.counts.clicks,
+    };
+    if (output.progress) output.progress(state);
+    else if (Date.now() - lastLine > 15_000) {
+      lastLine = Date.now();
+      output.line(`day ${state.day.toFixed(1)} of ${state.days.toFixed(0)}: ${state.orders} orders, ${state.emails} emails, ${state.events} opens and clicks`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const asOf = new Date(end);
+  await stopEngine();
+  if (failure) throw failure;
+
+  const report = await buildReport(db, { asOf, attribution: config.attribution, minSample: config.reportMinSample });
+  const checks = await truthChecks(database, report, recipients.expected, live, asOf);
+  const attributed = {
+    engine: round2(report.sequences.flatMap((s) => s.versions.flatMap((v) => v.arms)).reduce((sum, arm) => sum + arm.attributedRevenue, 0)),
+    ledger: round2(await creditLedger(database, ledger, recipients.touches, config)),
+  };
+
+  if (options.keepServing) {
+    output.line(`\nstill serving at ${baseUrl}; Ctrl-C stops it`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+  }
+  return {
+    report,
+    checks,
+    attributed,
+    counts: { orders: ledger.length, emails: recipients.counts.emails, opens: recipients.counts.opens, clicks: recipients.counts.clicks, purchases: recipients.counts.purchases },
+  };
+}
+
+async function listen(app: FastifyInstance, host: string, port: number): Promise<string> {
+  try {
+    await app.listen({ host, port });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    await app.listen({ host, port: 0 });
+  }
+  const address = app.server.address();
+  const actual = typeof address === 'object' && address ? address.port : port;
+  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${actual}`;
+}
+
+/** The planted truth of each comparison, from the expected worth of the emails each measured customer got. */
+async function truthChecks(database: Database, report: Report, expected: Map<number, number>, live: Map<string, SequenceDefinition>, asOf: Date): Promise<TruthCheck[]> {
+  const checks: TruthCheck[] = [];
+  for (const sequence of report.sequences) {
+    const version = sequence.versions.find((v) => v.live);
+    const definition = live.get(sequence.id);
+    if (!version || !definition) continue;
+    const measured = await queryRows<{ id: number; arm: string }>(
+      database.db,
+      sql`select e.id, e.arm from enrollments e join sequences s on s.id = e.sequence_id
+          where e.sequence_id = ${sequence.id} and e.sequence_version_id = s.live_version_id
+            and e.enrolled_at + ${measurementWindowMs(definition)} * interval '1 millisecond' <= ${asOf.toISOString()}::timestamptz`,
+    );
+    const worth = new Map<string, { sum: number; n: number }>();
+    for (const e of measured) {
+      const w = worth.get(e.arm) ?? { sum: 0, n: 0 };
+      w.sum += expected.get(Number(e.id)) ?? 0;
+      w.n += 1;
+      worth.set(e.arm, w);
+    }
+    const mean = (arm: string) => {
+      const w = worth.get(arm);
+      return w && w.n ? w.sum / w.n : 0;
+    };
+    for (const c of version.comparisons) {
+      const truth = mean(c.arm) - mean(c.baseline);
+      const inside = (i: [number, number], value: number) => i[0] <= value && value <= i[1];
+      if (c.against === 'control')
+        checks.push({ sequence: sequence.id, arm: c.arm, against: c.against, measure: 'revenue per customer', truth, estimate: c.cuped.difference, interval: c.cuped.interval, covered: inside(c.cuped.interval, truth) });
+      else if (c.incrementalRevenue) {
+        const total = truth * c.n.arm;
+        checks.push({
+          sequence: sequence.id,
+          arm: c.arm,
+          against: c.against,
+          measure: 'incremental revenue',
+          truth: total,
+          estimate: c.incrementalRevenue.cuped.estimate,
+          interval: c.incrementalRevenue.cuped.interval,
+          covered: inside(c.incrementalRevenue.cuped.interval, total),
+        });
+      }
+    }
+  }
+  return checks;
+}
+
+/** The simulator's own attribution: its orders, credited by the same rule to its own human touches. */
+async function creditLedger(database: Database, ledger: SimOrder[], touches: Recipients['touches'], config: Config): Promise<number> {
+  // The engine's clock stamped each touch on arrival; the simulator tagged its requests to find them.
+  const stamped = await queryRows<{ user_agent: string; occurred_at: Date }>(database.db, sql`select user_agent, occurred_at from events where user_agent like '%DemoTouch/%'`);
+  const at = new Map(stamped.map((row) => [Number(/DemoTouch\/(\d+)/.exec(row.user_agent)![1]), new Date(row.occurred_at)]));
+  const byCustomer = new Map<string, Touch[]>();
+  for (const t of touches) {
+    const when = at.get(t.id);
+    if (!t.human || !when) continue;
+    const list = byCustomer.get(t.customer) ?? [];
+    list.push({ messageId: t.messageId, type: t.type, at: when });
+    byCustomer.set(t.customer, list);
+  }
+  let total = 0;
+  for (const order of ledger) if (creditedTouch(byCustomer.get(order.customer) ?? [], order.at, config.attribution)) total += order.total;
+  return total;
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
