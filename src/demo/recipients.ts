@@ -10,11 +10,12 @@
  * and every order it places with the touches that preceded it (to credit by the attribution
  * rule and check the engine's attributed revenue).
  */
+import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Clock } from '../core/clock.ts';
 import { queryRows, type Db } from '../db/client.ts';
 import type { CapturedEmail } from './inbox.ts';
-import type { DemoProduct } from './shop.ts';
+import { prng, type DemoProduct } from './shop.ts';
 
 /** The planted behaviour. */
 export const BEHAVIOUR = {
@@ -64,7 +65,8 @@ export interface RecipientDeps {
   clock: Clock;
   catalog: Map<string, DemoProduct>;
   complements: Map<string, string[]>;
-  random: () => number;
+  /** Each email's dice are seeded by this and the email's identity, not by arrival order. */
+  seed: number;
   placeOrder: (order: PlacedOrder) => Promise<void>;
   onError: (error: unknown) => void;
 }
@@ -76,6 +78,8 @@ interface MessageInfo {
   recommendations: string[];
   customer: string;
   bought: string[];
+  /** What the email is, stably: customer, sequence, trigger order and step. */
+  identity: string;
 }
 
 export class Recipients {
@@ -129,8 +133,10 @@ export class Recipients {
     const [message] = await queryRows<MessageInfo>(
       this.deps.db,
       sql`select m.id, m.enrollment_id, m.links, m.recommendations, c.external_id as customer,
+                 c.external_id || '/' || e.sequence_id || '/' || o.external_id || '/' || m.step as identity,
                  coalesce((select array_agg(distinct p.category) from order_items oi join products p on p.id = oi.product_id where oi.order_id = e.trigger_order_id), '{}') as bought
           from messages m join enrollments e on e.id = m.enrollment_id join customers c on c.id = m.customer_id
+          join orders o on o.id = e.trigger_order_id
           where m.message_id = ${email.messageId}`,
     );
     if (!message) return; // a test send: nobody reads it
@@ -138,7 +144,7 @@ export class Recipients {
     const token = /\/t\/o\/([A-Za-z0-9_.-]+)\.gif/.exec(html)?.[1];
     if (!token) return;
 
-    const { random } = this.deps;
+    const random = prng(createHash('sha256').update(`${this.deps.seed}:${message.identity}`).digest().readUInt32LE(0));
     const fits = new Set(message.bought.flatMap((category) => this.deps.complements.get(category) ?? []));
     const products = message.recommendations.map((sku) => this.deps.catalog.get(sku)).filter((p): p is DemoProduct => p !== undefined);
     const fitting = products.find((p) => fits.has(p.category));

@@ -201,7 +201,7 @@ async function replay(
     clock,
     catalog: new Map(catalog.map((p) => [p.sku, p])),
     complements: plantedComplements(),
-    random,
+    seed: options.seed,
     placeOrder,
     onError: (error) => (failure ??= error),
   });

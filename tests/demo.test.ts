@@ -1,0 +1,75 @@
+/**
+ * The main job, small: the whole demo (history, recommendations, starter sequences, new
+ * orders through the API, recipients through the tracking links) on the real Postgres and
+ * Redis, checked on its two facts: the report's intervals contain the planted truth, and
+ * its attributed revenue equals the simulator's own ledger under the same rule.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.ts';
+import { ensureRedis, findOnPath } from '../src/demo/redis.ts';
+import { redisAnswers } from '../src/queue/redis.ts';
+import { runDemo, type DemoResult } from '../src/demo/run.ts';
+import { campaign } from './helpers/cli.ts';
+import { freshDatabase, type TestDatabase } from './helpers/db.ts';
+import { REDIS_URL } from './helpers/redis.ts';
+
+describe('the demo, small, on Postgres', () => {
+  let database: TestDatabase;
+  let result: DemoResult;
+  beforeAll(async () => {
+    database = await freshDatabase('postgres', { poolSize: 10 });
+    const settings = loadConfig({ DATABASE_URL: database.url, REDIS_URL, DATA_DIR: mkdtempSync(join(tmpdir(), 'campaign-demo-')), LOG_LEVEL: 'silent' });
+    result = await runDemo(
+      settings,
+      { customers: 800, historyDays: 30, days: 4, ordersPerDay: 90, clockScale: 120_000, seed: 7, port: 0, keepServing: false },
+      { line: () => {} },
+    );
+  }, 240_000);
+  afterAll(() => database?.drop());
+
+  it('sends, and the recipients act through the real links', () => {
+    expect(result.counts.emails).toBeGreaterThan(200);
+    expect(result.counts.opens).toBeGreaterThan(50);
+    expect(result.counts.clicks).toBeGreaterThan(5);
+    expect(result.counts.purchases).toBeGreaterThan(0);
+  });
+
+  it("the report's intervals contain the planted truth", () => {
+    expect(result.checks.length).toBeGreaterThanOrEqual(4);
+    for (const check of result.checks) expect(check.covered, JSON.stringify(check)).toBe(true);
+  });
+
+  it("attributed revenue equals the simulator's ledger under the same rule", () => {
+    expect(result.attributed.engine).toBeGreaterThan(0);
+    expect(result.attributed.engine).toBeCloseTo(result.attributed.ledger, 2);
+  });
+});
+
+describe('the demo without Redis', () => {
+  it('starts a redis-server from PATH when none answers at REDIS_URL, and stops it', async () => {
+    const redis = await ensureRedis('redis://127.0.0.1:1');
+    try {
+      expect(redis.origin).toBe('started');
+      expect(await redisAnswers(redis.url)).toBe(true);
+    } finally {
+      await redis.stop();
+    }
+    expect(await redisAnswers(redis.url, 300)).toBe(false);
+  });
+
+  it('ends in seconds with one clear message when no Redis answers and none can be started', async () => {
+    // A PATH with nothing on it (the command itself runs by node's absolute path).
+    const path = mkdtempSync(join(tmpdir(), 'campaign-path-'));
+    expect(findOnPath('redis-server', path)).toBeUndefined();
+    const started = Date.now();
+    const run = await campaign(['demo'], { REDIS_URL: 'redis://127.0.0.1:1', PATH: path, DATA_DIR: mkdtempSync(join(tmpdir(), 'campaign-demo-')) });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('no Redis answers at redis://127.0.0.1:1, and there is no redis-server on PATH');
+    expect(run.stderr).toContain('set REDIS_URL');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});
