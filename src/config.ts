@@ -88,6 +88,8 @@ const schema = z
       .default('USD'),
     IMPORT_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2_000),
     API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+    DASHBOARD_PASSWORD: z.preprocess(emptyAsUndefined, z.string().min(8, 'must be at least 8 characters').optional()),
+    SESSION_HOURS: z.coerce.number().positive().max(24 * 90).default(12),
     TRACKING_LINK_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
     ATTRIBUTION_MODEL: z.enum(['click-then-open', 'last-touch', 'click-only']).default('click-then-open'),
     ATTRIBUTION_CLICK_WINDOW: windowSetting.default('5d'),
@@ -152,6 +154,10 @@ export interface Config {
   workerLockMs: number;
   importBatchSize: number;
   apiBodyLimitBytes: number;
+  /** Accepted at the dashboard's login beside API_TOKEN, when set. */
+  dashboardPassword: string | undefined;
+  /** How long a dashboard login lasts. */
+  sessionHours: number;
   /** Days after sending that a message's click and open links still count (later: the shop's home page). */
   trackingLinkDays: number;
   attribution: AttributionModel;
@@ -219,6 +225,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     workerLockMs: env.WORKER_LOCK_MS,
     importBatchSize: env.IMPORT_BATCH_SIZE,
     apiBodyLimitBytes: env.API_BODY_LIMIT_BYTES,
+    dashboardPassword: env.DASHBOARD_PASSWORD,
+    sessionHours: env.SESSION_HOURS,
     trackingLinkDays: env.TRACKING_LINK_DAYS,
     attribution: {
       kind: env.ATTRIBUTION_MODEL,

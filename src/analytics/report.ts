@@ -85,6 +85,8 @@ export interface Report {
   asOf: string;
   attributionModel: string;
   minSample: number;
+  /** Set when the report covers only customers enrolled from this time. */
+  enrolledFrom: string | null;
   sequences: SequenceReport[];
 }
 
@@ -97,6 +99,8 @@ export interface ReportOptions {
   sequenceId?: string;
   /** Bring attribution up to date first (default true). */
   refresh?: boolean;
+  /** Only customers enrolled at or after this time (a period's cohorts); default all. */
+  enrolledFrom?: Date | undefined;
 }
 
 interface VersionRow {
@@ -157,20 +161,27 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
           where ${only} and (v.id = s.live_version_id or exists (select 1 from enrollments e where e.sequence_version_id = v.id))
           order by s.id, v.version desc`,
     );
-    const funnels = await funnelRows(tx, versions.map((v) => v.id), model);
+    const from = options.enrolledFrom?.toISOString() ?? '-infinity';
+    const funnels = await funnelRows(tx, versions.map((v) => v.id), model, from);
     for (const v of versions) {
       let sequence = sequences.get(v.sequence_id);
       if (!sequence) sequences.set(v.sequence_id, (sequence = { id: v.sequence_id, name: v.name, status: v.status, versions: [] }));
       const windowMs = measurementWindowMs(v.definition);
-      const outcomes = await outcomeRows(tx, v.id, windowMs, options.asOf);
+      const outcomes = await outcomeRows(tx, v.id, windowMs, options.asOf, from);
       sequence.versions.push(versionReport(v, windowMs, outcomes, funnels.filter((f) => f.version_id === v.id), options.minSample));
     }
   });
-  return { asOf: options.asOf.toISOString(), attributionModel: model, minSample: options.minSample, sequences: [...sequences.values()] };
+  return {
+    asOf: options.asOf.toISOString(),
+    attributionModel: model,
+    minSample: options.minSample,
+    enrolledFrom: options.enrolledFrom?.toISOString() ?? null,
+    sequences: [...sequences.values()],
+  };
 }
 
 /** Messages, their events and their attributed orders, per version, arm and step. */
-async function funnelRows(db: Db, versionIds: number[], model: string): Promise<FunnelRow[]> {
+async function funnelRows(db: Db, versionIds: number[], model: string, from: string): Promise<FunnelRow[]> {
   if (versionIds.length === 0) return [];
   const ids = sql.join(versionIds.map((id) => sql`${id}`), sql`, `);
   return queryRows<FunnelRow>(
@@ -178,7 +189,7 @@ async function funnelRows(db: Db, versionIds: number[], model: string): Promise<
     sql`with sent as materialized (
           select m.id, e.sequence_version_id as version_id, e.arm, m.step
           from messages m join enrollments e on e.id = m.enrollment_id
-          where e.sequence_version_id in (${ids}) and m.state = 'sent'
+          where e.sequence_version_id in (${ids}) and m.state = 'sent' and e.enrolled_at >= ${from}::timestamptz
         ), touched as (
           select ev.message_id,
                  bool_or(ev.type = 'open' and ev.is_human) as human_open, bool_or(ev.type = 'open') as raw_open,
@@ -205,7 +216,7 @@ async function funnelRows(db: Db, versionIds: number[], model: string): Promise<
 }
 
 /** Per arm: enrolled, and the moments of revenue and pre-enrolment spend over measured customers. */
-async function outcomeRows(db: Db, versionId: number, windowMs: number, asOf: Date): Promise<OutcomeRow[]> {
+async function outcomeRows(db: Db, versionId: number, windowMs: number, asOf: Date, from: string): Promise<OutcomeRow[]> {
   const window = sql`${windowMs} * interval '1 millisecond'`;
   return queryRows<OutcomeRow>(
     db,
@@ -215,7 +226,7 @@ async function outcomeRows(db: Db, versionId: number, windowMs: number, asOf: Da
           from enrollments e
           left join orders o on o.customer_id = e.customer_id and o.id <> e.trigger_order_id
                and o.ordered_at > e.enrolled_at and o.ordered_at <= e.enrolled_at + ${window}
-          where e.sequence_version_id = ${versionId}
+          where e.sequence_version_id = ${versionId} and e.enrolled_at >= ${from}::timestamptz
           group by e.id
         )
         select arm, count(*)::int as enrolled, count(*) filter (where measured)::int as n,

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { buildReport, type Report } from '../analytics/report.ts';
+import { dashboardSettings } from '../dashboard/index.ts';
 import { creditedTouch, type Touch } from '../core/attribution.ts';
 import { scaledClock } from '../core/clock.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
@@ -175,13 +176,14 @@ async function replay(
     redis: connection.redis,
     tracking: { secret: config.secretKey, clock, events, linkLifetimeDays: config.trackingLinkDays, expiredLinkUrl: config.shop.url },
     reports: { attribution: config.attribution, minSample: config.reportMinSample },
+    dashboard: dashboardSettings(config, connection.queues),
   });
   const baseUrl = await listen(app, config.host, options.port);
   cleanups.push(async () => {
     await app.close();
     await events.close();
   });
-  output.line(`engine: ${baseUrl} (report: ${baseUrl}/api/reports/sequences with the API token)`);
+  output.line(`dashboard: ${baseUrl} (log in with the API token${config.apiToken === 'dev-token' ? ' "dev-token"' : ''}); API: ${baseUrl}/api`);
 
   const placeOrder = async (order: PlacedOrder | PlacedOrder[]) => {
     const list = Array.isArray(order) ? order : [order];

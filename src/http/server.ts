@@ -9,6 +9,7 @@ import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-z
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { DEFAULT_ATTRIBUTION } from '../core/attribution.ts';
+import { dashboard, type DashboardDeps } from '../dashboard/index.ts';
 import type { Db } from '../db/client.ts';
 import type { Relay } from '../outbox/relay.ts';
 import { requireApiToken } from './auth.ts';
@@ -30,6 +31,8 @@ export interface ServerDeps {
   tracking?: Omit<TrackingDeps, 'db'> | undefined;
   /** The analytics report settings; default: the default attribution model, 100 per arm. */
   reports?: Omit<ReportDeps, 'db' | 'now'> | undefined;
+  /** The web dashboard (login, pages, Bull Board), when given. */
+  dashboard?: Omit<DashboardDeps, 'db' | 'now' | 'attribution' | 'minSample'> | undefined;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -65,6 +68,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   if (deps.tracking) {
     const tracking = deps.tracking;
     await app.register(async (scope) => trackingRoutes(scope, { db: deps.db, ...tracking }));
+  }
+  if (deps.dashboard) {
+    const reports = deps.reports ?? { attribution: DEFAULT_ATTRIBUTION, minSample: 100 };
+    const settings = deps.dashboard;
+    await app.register(async (scope) => dashboard(scope, { db: deps.db, now: () => deps.tracking?.clock.now() ?? new Date(), ...reports, ...settings }));
   }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

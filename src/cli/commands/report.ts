@@ -13,10 +13,10 @@ import { queryRows } from '../../db/client.ts';
 import { UserError, withDatabase } from '../../runtime.ts';
 import type { ConfigSource } from '../main.ts';
 
-function asOf(settings: Config, text: string | undefined): Date {
+function asOf(settings: Config, text: string | undefined, flag = '--as-of'): Date {
   if (text === undefined) return scaledClock(settings.clockScale, settings.clockOrigin?.getTime()).now();
   const at = new Date(text);
-  if (Number.isNaN(at.getTime())) throw new UserError(`--as-of: expected an ISO 8601 time, got "${text}"`);
+  if (Number.isNaN(at.getTime())) throw new UserError(`${flag}: expected an ISO 8601 time, got "${text}"`);
   return at;
 }
 
@@ -28,7 +28,8 @@ export function registerReport(program: Command, config: ConfigSource): void {
     .option('--json', 'print the whole report as JSON (the same as GET /api/reports/sequences)')
     .addOption(new Option('--csv [table]', 'print a CSV table: arms (funnel per arm and step) or comparisons').choices(['arms', 'comparisons']).conflicts('json'))
     .option('--as-of <time>', 'report as of this time (default: now)')
-    .action((options: { sequence?: string; json?: boolean; csv?: CsvTable | true; asOf?: string }) => {
+    .option('--enrolled-from <time>', 'only customers enrolled at or after this time')
+    .action((options: { sequence?: string; json?: boolean; csv?: CsvTable | true; asOf?: string; enrolledFrom?: string }) => {
       const settings = config();
       return withDatabase(settings, async ({ db }) => {
         if (options.sequence !== undefined) {
@@ -40,6 +41,7 @@ export function registerReport(program: Command, config: ConfigSource): void {
           attribution: settings.attribution,
           minSample: settings.reportMinSample,
           sequenceId: options.sequence,
+          enrolledFrom: options.enrolledFrom === undefined ? undefined : asOf(settings, options.enrolledFrom, '--enrolled-from'),
         });
         if (options.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
         else if (options.csv) process.stdout.write(reportCsv(report, options.csv === true ? 'arms' : options.csv));

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import type { Config } from '../../config.ts';
 import { scaledClock } from '../../core/clock.ts';
+import { dashboardSettings } from '../../dashboard/index.ts';
 import { buildServer } from '../../http/server.ts';
 import { createEventSink } from '../../tracking/events.ts';
 import { createLogger } from '../../log.ts';
@@ -44,9 +45,10 @@ export async function serve(settings: Config, options: { migrate: boolean }): Pr
       expiredLinkUrl: settings.shop.url,
     },
     reports: { attribution: settings.attribution, minSample: settings.reportMinSample },
+    dashboard: dashboardSettings(settings, connection.queues),
   });
   await app.listen({ host: settings.host, port: settings.port });
-  process.stdout.write(`API listening on ${settings.publicUrl} (OpenAPI at ${settings.publicUrl}/openapi.json); Ctrl-C stops it\n`);
+  process.stdout.write(`Dashboard and API on ${settings.publicUrl} (OpenAPI at ${settings.publicUrl}/openapi.json); Ctrl-C stops it\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
@@ -57,3 +59,4 @@ export async function serve(settings: Config, options: { migrate: boolean }): Pr
   await connection.close();
   await database.close();
 }
+

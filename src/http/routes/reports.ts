@@ -18,17 +18,23 @@ export interface ReportDeps {
   now: () => Date;
 }
 
-const query = z.object({ as_of: isoTime.optional() }).strict();
+const query = z.object({ as_of: isoTime.optional(), enrolled_from: isoTime.optional() }).strict();
 
 export async function reportRoutes(app: FastifyInstance, deps: ReportDeps): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const report = (asOf: string | undefined, sequenceId?: string) =>
-    buildReport(deps.db, { asOf: asOf ? new Date(asOf) : deps.now(), attribution: deps.attribution, minSample: deps.minSample, sequenceId });
+  const report = (q: z.infer<typeof query>, sequenceId?: string) =>
+    buildReport(deps.db, {
+      asOf: q.as_of ? new Date(q.as_of) : deps.now(),
+      attribution: deps.attribution,
+      minSample: deps.minSample,
+      sequenceId,
+      enrolledFrom: q.enrolled_from ? new Date(q.enrolled_from) : undefined,
+    });
 
   api.get(
     '/api/reports/sequences',
     { schema: { summary: 'The report of every sequence: funnels, measured revenue and comparisons', tags: ['reports'], querystring: query } },
-    async (request) => report(request.query.as_of),
+    async (request) => report(request.query),
   );
 
   api.get(
@@ -37,7 +43,7 @@ export async function reportRoutes(app: FastifyInstance, deps: ReportDeps): Prom
     async (request, reply) => {
       const [found] = await queryRows(deps.db, sql`select 1 from sequences where id = ${request.params.id}`);
       if (!found) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no sequence "${request.params.id}"` });
-      const { sequences, ...header } = await report(request.query.as_of, request.params.id);
+      const { sequences, ...header } = await report(request.query, request.params.id);
       return { ...header, sequence: sequences[0] };
     },
   );

@@ -1,0 +1,46 @@
+/**
+ * `npm run screenshots:dashboard`: serves the dashboard on the demo's database (after
+ * `npm start`; or the configured DATABASE_URL / DATA_DIR), logs in with the API token and
+ * saves a screenshot of each page into screenshots/dashboard/.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { loadConfig } from '../src/config.ts';
+import { dashboardSettings } from '../src/dashboard/index.ts';
+import { queryRows } from '../src/db/client.ts';
+import { buildServer } from '../src/http/server.ts';
+import { openConfiguredDatabase } from '../src/runtime.ts';
+import { launchChromium } from './browser.ts';
+
+const settings = loadConfig({ DATA_DIR: process.env.DATABASE_URL ? undefined : join('.data', 'demo'), ...process.env });
+const database = await openConfiguredDatabase(settings);
+const app = await buildServer({
+  db: database.db,
+  apiToken: settings.apiToken,
+  bodyLimitBytes: settings.apiBodyLimitBytes,
+  reports: { attribution: settings.attribution, minSample: settings.reportMinSample },
+  dashboard: dashboardSettings(settings, undefined),
+});
+const base = await app.listen({ host: '127.0.0.1', port: 0 });
+const out = join(process.cwd(), 'screenshots', 'dashboard');
+mkdirSync(out, { recursive: true });
+const sequences = await queryRows<{ id: string }>(database.db, sql`select id from sequences order by id`);
+const browser = await launchChromium();
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.goto(`${base}/login`);
+  await page.screenshot({ path: join(out, 'login.png') });
+  await page.fill('input[name=secret]', settings.apiToken);
+  await Promise.all([page.waitForURL(`${base}/`), page.click('button[type=submit]')]);
+  for (const [name, path] of [['overview', '/'], ...sequences.map((s) => [`sequence-${s.id}`, `/sequences/${s.id}`])] as [string, string][]) {
+    await page.goto(`${base}${path}`, { waitUntil: 'networkidle' });
+    const file = join(out, `${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    process.stdout.write(`${file}\n`);
+  }
+} finally {
+  await browser.close();
+  await app.close();
+  await database.close();
+}

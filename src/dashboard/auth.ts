@@ -1,0 +1,63 @@
+/**
+ * Dashboard login: the API token or a configured password, then a session in a cookie
+ * signed with SECRET_KEY (by @fastify/cookie) that carries its own expiry, so any server
+ * of a deployment accepts it and none has to remember it. Pages behind it redirect to the
+ * login page; an expired or altered cookie counts as none.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { html, layout } from './html.ts';
+
+export interface AuthSettings {
+  apiToken: string;
+  /** Accepted beside the API token when set. */
+  password?: string | undefined;
+  secret: string;
+  sessionHours: number;
+  now?: () => number;
+}
+
+const COOKIE = 'campaign_session';
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export async function installAuth(app: FastifyInstance, settings: AuthSettings): Promise<(request: FastifyRequest, reply: FastifyReply) => Promise<void>> {
+  const now = settings.now ?? Date.now;
+  await app.register(cookie, { secret: settings.secret });
+  await app.register(formbody);
+
+  const loginPage = (error?: string) =>
+    layout(
+      'Log in',
+      html`<div class="login card"><h1>Log in</h1>${error ? html`<p class="error">${error}</p>` : ''}
+<form method="post" action="/login"><label>API token or password<input type="password" name="secret" autocomplete="current-password" autofocus></label>
+<input type="hidden" name="next" value=""><button type="submit">Log in</button></form></div>`,
+      { nav: false },
+    );
+
+  app.get('/login', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html').send(loginPage()));
+  app.post<{ Body: { secret?: string; next?: string } }>('/login', { schema: { hide: true } }, async (request, reply) => {
+    const given = typeof request.body?.secret === 'string' ? request.body.secret : '';
+    const ok = given.length > 0 && (same(given, settings.apiToken) || (settings.password !== undefined && same(given, settings.password)));
+    if (!ok) return reply.code(401).type('text/html').send(loginPage('That token or password is not right.'));
+    const expires = now() + settings.sessionHours * 3_600_000;
+    reply.setCookie(COOKIE, String(expires), { signed: true, httpOnly: true, sameSite: 'lax', path: '/', expires: new Date(expires) });
+    return reply.redirect('/', 303);
+  });
+  app.post('/logout', { schema: { hide: true } }, async (_request, reply) => reply.clearCookie(COOKIE, { path: '/' }).redirect('/login', 303));
+
+  return async (request, reply) => {
+    const raw = request.cookies[COOKIE];
+    const unsigned = raw ? request.unsignCookie(raw) : undefined;
+    const expires = unsigned?.valid ? Number(unsigned.value) : 0;
+    if (expires > now()) return;
+    if (request.method === 'GET' && !request.url.startsWith('/dashboard/api')) return reply.redirect('/login', 303);
+    return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'log in first' });
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium through playwright-core) against the
+ * engine's HTTP server on the real Postgres and Redis, with seeded data.
+ */
+import { sql } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Report } from '../src/analytics/report.ts';
+import { queryRows } from '../src/db/client.ts';
+import { buildServer } from '../src/http/server.ts';
+import { createEventSink, type EventSink } from '../src/tracking/events.ts';
+import { launchChromium } from '../scripts/browser.ts';
+import { campaign } from './helpers/cli.ts';
+import { freshDatabase, type TestDatabase } from './helpers/db.ts';
+import { prepareShop } from './helpers/engine.ts';
+import { freshQueues, type TestQueues } from './helpers/redis.ts';
+import { Rows } from './helpers/rows.ts';
+
+const TOKEN = 'dashboard-token-123';
+const SECRET = 'dashboard-secret-dashboard-secret-0000';
+const DAY = 86_400_000;
+const T0 = Date.parse('2026-05-04T09:00:00Z');
+const AS_OF = new Date(T0 + 40 * DAY);
+const SEQUENCE = `
+id: exp
+name: "Thanks <b>bold</b> & co"
+trigger: { event: order_placed }
+holdout: 20%
+variants: [{ key: a, weight: 1 }, { key: b, weight: 1 }]
+steps:
+  - { delay: 1h, template: thank-you }
+  - { delay: 2d, template: accessories }
+measurement_window: 10d
+`;
+
+describe('the dashboard', () => {
+  let database: TestDatabase;
+  let queues: TestQueues;
+  let events: EventSink;
+  let app: FastifyInstance;
+  let base: string;
+  let browser: Browser;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    database = await freshDatabase('postgres');
+    queues = await freshQueues();
+    await prepareShop(database.db, SEQUENCE);
+    const rows = new Rows(database.db);
+    const [{ id: version } = { id: 0 }] = await queryRows<{ id: number }>(database.db, sql`select id from sequence_versions where sequence_id = 'exp'`);
+    let n = 0;
+    for (const arm of ['a', 'b', 'holdout']) {
+      const customers = await rows.customers(30);
+      const at = (i: number, plus = 0) => new Date(T0 + (i % 10) * DAY + plus).toISOString();
+      const triggers = await rows.orders(customers.map((c, i) => ({ customer: c, at: at(i), total: 40 })));
+      const enrollments = await rows.enrollments(customers.map((c, i) => ({ customer: c, sequence: 'exp', version, arm, trigger: triggers[i]!, at: at(i), preSpend: (i * 13) % 90 })));
+      await rows.orders(customers.flatMap((c, i) => ((i + n++) % 3 === 0 ? [{ customer: c, at: at(i, 2 * DAY), total: 25 + i + (arm === 'b' ? 10 : 0) }] : [])));
+      if (arm === 'holdout') continue;
+      for (const [i, enrollment] of enrollments.slice(0, 6).entries()) {
+        const message = await rows.message(enrollment, customers[i]!, 0, at(i, 3_600_000));
+        await rows.event(message, customers[i]!, 'open', at(i, 2 * 3_600_000));
+        if (i % 2 === 0) await rows.event(message, customers[i]!, 'click', at(i, 2 * 3_600_000 + 60_000));
+        if (i === 5) await rows.event(message, customers[i]!, 'open', at(i, 3_600_000 + 500), 'apple-mpp');
+      }
+    }
+    events = createEventSink(database.db);
+    const clock = { now: () => AS_OF, realDelay: (ms: number) => ms, realTimeOf: (d: Date) => d.getTime() };
+    app = await buildServer({
+      db: database.db,
+      apiToken: TOKEN,
+      bodyLimitBytes: 1 << 20,
+      tracking: { secret: SECRET, clock, events },
+      dashboard: { apiToken: TOKEN, secret: SECRET, sessionHours: 1, currency: 'USD', queues: queues.queues },
+    });
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await events?.close();
+    await queues?.cleanup();
+    await database?.drop();
+  });
+
+  /** A page that records console errors and uncaught exceptions. */
+  async function open(): Promise<Page> {
+    const page = await browser.newPage();
+    page.on('console', (message) => message.type() === 'error' && problems.push(`${page.url()}: ${message.text()}`));
+    page.on('pageerror', (error) => problems.push(`${page.url()}: ${error.message}`));
+    return page;
+  }
+
+  async function logIn(secret = TOKEN): Promise<Page> {
+    const page = await open();
+    await page.goto(`${base}/`);
+    await page.fill('input[name=secret]', secret);
+    await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
+    return page;
+  }
+
+  it('requires a login, refuses a wrong token, and the session ends with logout', async () => {
+    const page = await open();
+    await page.goto(`${base}/sequences/exp`);
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await page.close();
+
+    const wrong = await logIn('not-the-token');
+    expect(await wrong.textContent('.error')).toContain('not right');
+    expect(new URL(wrong.url()).pathname).toBe('/login');
+    await wrong.goto(`${base}/`);
+    expect(new URL(wrong.url()).pathname).toBe('/login');
+    await wrong.close();
+
+    const right = await logIn();
+    expect(new URL(right.url()).pathname).toBe('/');
+    expect(await right.textContent('h1')).toBe('Overview');
+    await Promise.all([right.waitForURL(`${base}/login`), right.click('header button')]);
+    await right.goto(`${base}/`);
+    expect(new URL(right.url()).pathname).toBe('/login');
+    await right.close();
+    // A forged cookie is no session.
+    const forged = await open();
+    await forged.context().addCookies([{ name: 'campaign_session', value: String(Date.now() + DAY), url: base }]);
+    await forged.goto(`${base}/`);
+    expect(new URL(forged.url()).pathname).toBe('/login');
+    await forged.close();
+  });
+
+  it('loads every page without console errors, charts included', async () => {
+    const page = await logIn();
+    for (const path of ['/', '/?period=7d', '/sequences/exp', '/sequences/exp?period=30d', '/admin/queues']) {
+      const response = await page.goto(`${base}${path}`);
+      expect(response?.status(), path).toBe(200);
+      await page.waitForLoadState('networkidle');
+    }
+    await page.goto(`${base}/sequences/exp`);
+    expect(await page.evaluate('typeof Chart')).toBe('function');
+    expect(await page.locator('canvas#curve').count()).toBe(1);
+    await page.close();
+    expect(problems).toEqual([]);
+  });
+
+  it("the sequence page's numbers are those of `campaign report --json`", async () => {
+    const cli = await campaign(['report', '--json', '--sequence', 'exp', '--as-of', AS_OF.toISOString()], { DATABASE_URL: database.url! });
+    expect(cli.stderr).toBe('');
+    const report = JSON.parse(cli.stdout) as Report;
+    const version = report.sequences[0]!.versions[0]!;
+    const page = await logIn();
+    await page.goto(`${base}/sequences/exp`);
+    const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 2 });
+    const cell = (selector: string) => page.locator(selector).first().textContent();
+    for (const arm of version.arms) {
+      const row = `#funnel tr[data-arm="${arm.arm}"][data-step="all"]`;
+      expect(await cell(`${row} [data-field=enrolled]`)).toBe(String(arm.enrolled));
+      expect(await cell(`${row} [data-field=sent]`)).toBe(String(arm.sent));
+      expect(await cell(`${row} [data-field=humanOpens]`)).toBe(String(arm.opens.human));
+      expect(await cell(`${row} [data-field=humanClicks]`)).toBe(String(arm.clicks.human));
+      expect(await cell(`${row} [data-field=conversions]`)).toBe(String(arm.conversions));
+      expect(await cell(`${row} [data-field=revenuePerCustomer]`)).toBe(money.format(arm.measured.revenuePerCustomer!));
+    }
+    expect(version.comparisons.length).toBe(3);
+    for (const c of version.comparisons) {
+      const row = `#comparisons tr[data-arm="${c.arm}"][data-against="${c.against}"]`;
+      expect(await cell(`${row} [data-field=n]`)).toBe(`${c.n.arm} / ${c.n.baseline}`);
+      expect(await cell(`${row} [data-field=cupedDifference]`)).toBe(money.format(c.cuped.difference));
+      expect(await cell(`${row} [data-field=interval]`)).toBe(`[${money.format(c.cuped.interval[0])}, ${money.format(c.cuped.interval[1])}]`);
+      expect(await cell(`${row} [data-field=verdict]`)).toBe(c.verdict);
+    }
+    const csv = await page.evaluate(async (url) => (await fetch(url)).text(), `${base}/sequences/exp/export.csv?table=comparisons`);
+    expect(csv.split('\n')[0]).toMatch(/^sequence,version,arm,against/);
+    await page.close();
+  });
+
+  it('shows markup in names as text', async () => {
+    const page = await logIn();
+    expect(await page.locator('#sequences a').first().textContent()).toBe('Thanks <b>bold</b> & co');
+    expect(await page.locator('#sequences b').count()).toBe(0);
+    await page.goto(`${base}/sequences/exp`);
+    expect(await page.locator('h1 b').count()).toBe(0);
+    await page.close();
+  });
+
+  it('pause and resume change the sequence the workers read', async () => {
+    const page = await logIn();
+    await page.goto(`${base}/sequences/exp`);
+    await Promise.all([page.waitForURL(`${base}/sequences/exp`), page.click('#toggle')]);
+    expect(await page.textContent('#status')).toBe('paused');
+    const status = async () => (await queryRows<{ status: string }>(database.db, sql`select status from sequences where id = 'exp'`))[0]!.status;
+    expect(await status()).toBe('paused');
+    await Promise.all([page.waitForURL(`${base}/sequences/exp`), page.click('#toggle')]);
+    expect(await status()).toBe('active');
+    await page.close();
+  });
+});
