@@ -10,6 +10,7 @@ import { loadConfig } from '../src/config.ts';
 import { dashboardSettings } from '../src/dashboard/index.ts';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/server.ts';
+import { loadRules } from '../src/recs/rules.ts';
 import { openConfiguredDatabase } from '../src/runtime.ts';
 import { launchChromium } from './browser.ts';
 
@@ -20,7 +21,7 @@ const app = await buildServer({
   apiToken: settings.apiToken,
   bodyLimitBytes: settings.apiBodyLimitBytes,
   reports: { attribution: settings.attribution, minSample: settings.reportMinSample },
-  dashboard: dashboardSettings(settings, undefined),
+  dashboard: dashboardSettings(settings, { rules: await loadRules(settings.recsRulesFile) }),
 });
 const base = await app.listen({ host: '127.0.0.1', port: 0 });
 const out = join(process.cwd(), 'screenshots', 'dashboard');

@@ -11,6 +11,13 @@ import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/server.ts';
 import { createEventSink, type EventSink } from '../src/tracking/events.ts';
 import { launchChromium } from '../scripts/browser.ts';
+import { DEFAULT_RULES } from '../src/core/recommend.ts';
+import { importRows } from '../src/ingest/import.ts';
+import { openRows } from '../src/ingest/read.ts';
+import { buildStatistics } from '../src/recs/build.ts';
+import { buildContext } from '../src/templates/context.ts';
+import { FIXTURES } from './helpers/files.ts';
+import { startSmtp, type TestSmtp } from './helpers/smtp.ts';
 import { campaign } from './helpers/cli.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
@@ -18,6 +25,7 @@ import { freshQueues, type TestQueues } from './helpers/redis.ts';
 import { Rows } from './helpers/rows.ts';
 
 const TOKEN = 'dashboard-token-123';
+const SHOP = { name: 'Demo Coffee', url: 'https://shop.example/', currency: 'USD', address: '1 Roastery Lane', supportEmail: 'help@shop.example', timezone: 'UTC' };
 const SECRET = 'dashboard-secret-dashboard-secret-0000';
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-05-04T09:00:00Z');
@@ -41,12 +49,18 @@ describe('the dashboard', () => {
   let app: FastifyInstance;
   let base: string;
   let browser: Browser;
+  let smtp: TestSmtp;
   const problems: string[] = [];
 
   beforeAll(async () => {
     database = await freshDatabase('postgres');
     queues = await freshQueues();
     await prepareShop(database.db, SEQUENCE);
+    // Real orders with items, so previews have recommendations; one product named with markup.
+    await importRows(database.db, 'orders', await openRows(`${FIXTURES}orders.csv`, 'csv'), { batchSize: 100 });
+    await buildStatistics(database.db, { full: true, neighbours: 10 });
+    await database.db.execute(sql`update products set name = 'Burr <b>Grinder</b>' where sku = 'GRN-10'`);
+    smtp = await startSmtp();
     const rows = new Rows(database.db);
     const [{ id: version } = { id: 0 }] = await queryRows<{ id: number }>(database.db, sql`select id from sequence_versions where sequence_id = 'exp'`);
     let n = 0;
@@ -71,7 +85,14 @@ describe('the dashboard', () => {
       apiToken: TOKEN,
       bodyLimitBytes: 1 << 20,
       tracking: { secret: SECRET, clock, events },
-      dashboard: { apiToken: TOKEN, secret: SECRET, sessionHours: 1, currency: 'USD', queues: queues.queues },
+      dashboard: {
+        apiToken: TOKEN,
+        secret: SECRET,
+        sessionHours: 1,
+        currency: 'USD',
+        queues: queues.queues,
+        preview: { shop: SHOP, rules: DEFAULT_RULES, publicUrl: 'https://track.shop.example', secret: SECRET, mailFrom: 'orders@shop.example', smtpUrl: smtp.url },
+      },
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     browser = await launchChromium();
@@ -81,6 +102,7 @@ describe('the dashboard', () => {
     await app?.close();
     await events?.close();
     await queues?.cleanup();
+    await smtp?.close();
     await database?.drop();
   });
 
@@ -129,8 +151,9 @@ describe('the dashboard', () => {
   });
 
   it('loads every page without console errors, charts included', async () => {
+    problems.length = 0; // the refused login above logged its 401 on purpose
     const page = await logIn();
-    for (const path of ['/', '/?period=7d', '/sequences/exp', '/sequences/exp?period=30d', '/admin/queues']) {
+    for (const path of ['/', '/?period=7d', '/sequences/exp', '/sequences/exp?period=30d', '/preview', '/preview?customer=c-1', '/messages?q=x-0', '/admin/queues']) {
       const response = await page.goto(`${base}${path}`);
       expect(response?.status(), path).toBe(200);
       await page.waitForLoadState('networkidle');
@@ -179,6 +202,47 @@ describe('the dashboard', () => {
     expect(await page.locator('#sequences b').count()).toBe(0);
     await page.goto(`${base}/sequences/exp`);
     expect(await page.locator('h1 b').count()).toBe(0);
+    await page.close();
+  });
+
+  it("the preview shows the chosen customer's name and real recommendations, and sends a test", async () => {
+    const expected = await buildContext(database.db, { shop: SHOP }, { customerId: 'c-1', links: { unsubscribe: 'https://x.example/u', shop: SHOP.url }, rules: DEFAULT_RULES });
+    expect(expected.recommendations.length).toBeGreaterThan(0);
+    const page = await logIn();
+    await page.goto(`${base}/preview`);
+    await page.fill('input[name=q]', 'ada@');
+    await Promise.all([page.waitForLoadState('load'), page.click('#picker button[type=submit]')]);
+    expect(await page.textContent('#customer-name')).toBe('Ada Lovelace');
+    expect(await page.textContent('#recommended')).toBe(expected.recommendations.map((r) => r.name).join(' · '));
+    expect(await page.locator('iframe').count()).toBe(2);
+    const frame = page.frameLocator('iframe[title="375 px"]');
+    await expect.poll(() => frame.locator('body').textContent()).toContain('Ada');
+    expect(await page.textContent('#text')).toContain('Ada');
+    await page.fill('input[name=to]', 'marketer@shop.example');
+    await Promise.all([page.waitForURL(/sent=/), page.click('text=Send test')]);
+    expect(smtp.received.at(-1)?.raw).toMatch(/Subject: \[TEST\]/);
+    await page.close();
+  });
+
+  it('a product name with markup shows as text in the preview', async () => {
+    const page = await logIn();
+    await page.goto(`${base}/preview?customer=c-1`);
+    const names = (await page.textContent('#recommended')) + ' ' + (await page.textContent('#upsells'));
+    if (names.includes('Grinder')) {
+      expect(names).toContain('Burr <b>Grinder</b>');
+      expect(await page.locator('#recommended b, #upsells b').count()).toBe(0);
+    }
+    const frame = page.frameLocator('iframe[title="600 px"]');
+    expect(await frame.locator('b:has-text("Grinder")').count()).toBe(0);
+    await page.close();
+  });
+
+  it('lists the emails of a customer with their events', async () => {
+    const page = await logIn();
+    await page.goto(`${base}/messages?q=x-0`);
+    const text = await page.textContent('#messages');
+    expect(text).toContain('exp / a / 1');
+    expect(text).toContain('open by a person');
     await page.close();
   });
 

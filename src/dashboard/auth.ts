@@ -41,6 +41,8 @@ export async function installAuth(app: FastifyInstance, settings: AuthSettings):
       { nav: false },
     );
 
+  // Browsers ask for it on every page; an empty answer keeps consoles clean.
+  app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => reply.code(204).send());
   app.get('/login', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html').send(loginPage()));
   app.post<{ Body: { secret?: string; next?: string } }>('/login', { schema: { hide: true } }, async (request, reply) => {
     const given = typeof request.body?.secret === 'string' ? request.body.secret : '';

@@ -46,7 +46,7 @@ pre{background:#fff;border:1px solid #e4e7eb;padding:.8rem;overflow:auto;font-si
 export function layout(title: string, body: Html, options: { nav?: boolean; scripts?: string[] } = {}): string {
   const nav = options.nav === false
     ? ''
-    : html`<header><span class="brand">Post-purchase campaigns</span><a href="/">Overview</a><a href="/admin/queues">Queues</a>
+    : html`<header><span class="brand">Post-purchase campaigns</span><a href="/">Overview</a><a href="/preview">Preview</a><a href="/messages">Messages</a><a href="/admin/queues">Queues</a>
 <form method="post" action="/logout"><button class="secondary" type="submit">Log out</button></form></header>`.text;
   const scripts = (options.scripts ?? []).map((src) => `<script src="${escape(src)}"></script>`).join('');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

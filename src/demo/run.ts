@@ -165,7 +165,12 @@ async function replay(
     await connection.close();
   });
 
-  // The HTTP server first: tracking links in the emails must point at it.
+  // The inbox and the HTTP server first: tracking links in the emails must point at the
+  // server, and the dashboard shows the inbox. Recipients start reading once both are up.
+  let recipients: Recipients | undefined;
+  const inbox: Inbox = await startInbox((email) => recipients?.receive(email));
+  cleanups.push(() => inbox.close());
+  const rules = await loadRules(config.recsRulesFile);
   const events = createEventSink(db);
   const relay = startRelay(db, connection.queues, { intervalMs: 200 });
   const app: FastifyInstance = await buildServer({
@@ -176,7 +181,7 @@ async function replay(
     redis: connection.redis,
     tracking: { secret: config.secretKey, clock, events, linkLifetimeDays: config.trackingLinkDays, expiredLinkUrl: config.shop.url },
     reports: { attribution: config.attribution, minSample: config.reportMinSample },
-    dashboard: dashboardSettings(config, connection.queues),
+    dashboard: dashboardSettings(config, { queues: connection.queues, rules, inbox, smtpUrl: inbox.url }),
   });
   const baseUrl = await listen(app, config.host, options.port);
   cleanups.push(async () => {
@@ -197,7 +202,7 @@ async function replay(
       ledger.push({ orderId: o.order_id, customer: o.customer_id, at: new Date(o.ordered_at), total: o.items.reduce((sum, i) => sum + i.quantity * Number(i.unit_price), 0) });
   };
   let failure: unknown;
-  const recipients = new Recipients({
+  recipients = new Recipients({
     db,
     baseUrl,
     clock,
@@ -207,14 +212,12 @@ async function replay(
     placeOrder,
     onError: (error) => (failure ??= error),
   });
-  const inbox: Inbox = await startInbox((email) => recipients.receive(email));
-  cleanups.push(() => inbox.close());
 
   const engine: Engine = {
     db,
     queues: connection.queues,
     clock,
-    settings: { ...config, publicUrl: baseUrl, rules: await loadRules(config.recsRulesFile), claimSeconds: config.claimSeconds },
+    settings: { ...config, publicUrl: baseUrl, rules, claimSeconds: config.claimSeconds },
     transport: createTransport(inbox.url, { maxConnections: 4 }),
     renderers: new Map(),
   };

@@ -22,7 +22,7 @@ class Rows {
 
   async orders(list: { customer: number; at: string; total: number }[]): Promise<number[]> {
     if (list.length === 0) return [];
-    const values = list.map((o) => sql`(${`o-${this.next.order++}`}, ${o.customer}, ${o.at}::timestamptz, ${o.total.toFixed(2)}::numeric, 1)`);
+    const values = list.map((o) => sql`(${`row-${this.next.order++}`}, ${o.customer}, ${o.at}::timestamptz, ${o.total.toFixed(2)}::numeric, 1)`);
     const rows = await queryRows<{ id: number }>(this.db, sql`insert into orders (external_id, customer_id, ordered_at, total, item_count) values ${sql.join(values, sql`, `)} returning id`);
     return rows.map((r) => r.id);
   }

@@ -7,6 +7,7 @@ import type { Config } from '../../config.ts';
 import { scaledClock } from '../../core/clock.ts';
 import { dashboardSettings } from '../../dashboard/index.ts';
 import { buildServer } from '../../http/server.ts';
+import { loadRules } from '../../recs/rules.ts';
 import { createEventSink } from '../../tracking/events.ts';
 import { createLogger } from '../../log.ts';
 import { startRelay } from '../../outbox/relay.ts';
@@ -45,7 +46,7 @@ export async function serve(settings: Config, options: { migrate: boolean }): Pr
       expiredLinkUrl: settings.shop.url,
     },
     reports: { attribution: settings.attribution, minSample: settings.reportMinSample },
-    dashboard: dashboardSettings(settings, connection.queues),
+    dashboard: dashboardSettings(settings, { queues: connection.queues, rules: await loadRules(settings.recsRulesFile) }),
   });
   await app.listen({ host: settings.host, port: settings.port });
   process.stdout.write(`Dashboard and API on ${settings.publicUrl} (OpenAPI at ${settings.publicUrl}/openapi.json); Ctrl-C stops it\n`);
