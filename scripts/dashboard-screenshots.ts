@@ -1,7 +1,8 @@
 /**
  * `npm run screenshots:dashboard`: serves the dashboard on the demo's database (after
  * `npm start`; or the configured DATABASE_URL / DATA_DIR), logs in with the API token and
- * saves a screenshot of each page into screenshots/dashboard/.
+ * saves a screenshot of each page into screenshots/dashboard/, as of the last order (the
+ * demo's clock runs ahead of real time).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,14 +11,19 @@ import { loadConfig } from '../src/config.ts';
 import { dashboardSettings } from '../src/dashboard/index.ts';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/server.ts';
+import { createEventSink } from '../src/tracking/events.ts';
 import { loadRules } from '../src/recs/rules.ts';
 import { openConfiguredDatabase } from '../src/runtime.ts';
 import { launchChromium } from './browser.ts';
 
 const settings = loadConfig({ DATA_DIR: process.env.DATABASE_URL ? undefined : join('.data', 'demo'), ...process.env });
 const database = await openConfiguredDatabase(settings);
+// The demo's clock runs weeks ahead of real time: show its data as of its last order.
+const [{ latest } = { latest: new Date() }] = await queryRows<{ latest: Date }>(database.db, sql`select greatest(now(), max(ordered_at)) as latest from orders`);
+const asOf = new Date(latest);
 const app = await buildServer({
   db: database.db,
+  tracking: { secret: settings.secretKey, clock: { now: () => asOf, realDelay: (ms) => ms, realTimeOf: (at) => at.getTime() }, events: createEventSink(database.db) },
   apiToken: settings.apiToken,
   bodyLimitBytes: settings.apiBodyLimitBytes,
   reports: { attribution: settings.attribution, minSample: settings.reportMinSample },

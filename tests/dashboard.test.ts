@@ -17,7 +17,7 @@ import { openRows } from '../src/ingest/read.ts';
 import { buildStatistics } from '../src/recs/build.ts';
 import { buildContext } from '../src/templates/context.ts';
 import { FIXTURES } from './helpers/files.ts';
-import { startSmtp, type TestSmtp } from './helpers/smtp.ts';
+import { startInbox, type Inbox } from '../src/demo/inbox.ts';
 import { campaign } from './helpers/cli.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
@@ -49,7 +49,7 @@ describe('the dashboard', () => {
   let app: FastifyInstance;
   let base: string;
   let browser: Browser;
-  let smtp: TestSmtp;
+  let inbox: Inbox;
   const problems: string[] = [];
 
   beforeAll(async () => {
@@ -60,7 +60,7 @@ describe('the dashboard', () => {
     await importRows(database.db, 'orders', await openRows(`${FIXTURES}orders.csv`, 'csv'), { batchSize: 100 });
     await buildStatistics(database.db, { full: true, neighbours: 10 });
     await database.db.execute(sql`update products set name = 'Burr <b>Grinder</b>' where sku = 'GRN-10'`);
-    smtp = await startSmtp();
+    inbox = await startInbox(() => {});
     const rows = new Rows(database.db);
     const [{ id: version } = { id: 0 }] = await queryRows<{ id: number }>(database.db, sql`select id from sequence_versions where sequence_id = 'exp'`);
     let n = 0;
@@ -91,7 +91,7 @@ describe('the dashboard', () => {
         sessionHours: 1,
         currency: 'USD',
         queues: queues.queues,
-        preview: { shop: SHOP, rules: DEFAULT_RULES, publicUrl: 'https://track.shop.example', secret: SECRET, mailFrom: 'orders@shop.example', smtpUrl: smtp.url },
+        preview: { shop: SHOP, rules: DEFAULT_RULES, publicUrl: 'https://track.shop.example', secret: SECRET, mailFrom: 'orders@shop.example', smtpUrl: inbox.url, inbox },
       },
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -102,7 +102,7 @@ describe('the dashboard', () => {
     await app?.close();
     await events?.close();
     await queues?.cleanup();
-    await smtp?.close();
+    await inbox?.close();
     await database?.drop();
   });
 
@@ -220,7 +220,15 @@ describe('the dashboard', () => {
     expect(await page.textContent('#text')).toContain('Ada');
     await page.fill('input[name=to]', 'marketer@shop.example');
     await Promise.all([page.waitForURL(/sent=/), page.click('text=Send test')]);
-    expect(smtp.received.at(-1)?.raw).toMatch(/Subject: \[TEST\]/);
+    const sent = inbox.emails.at(-1)!;
+    expect(sent.to).toBe('marketer@shop.example');
+    expect(sent.subject).toMatch(/^\[TEST\]/);
+    // The captured inbox lists it, and it opens.
+    await page.goto(`${base}/messages`);
+    expect(await page.textContent('#inbox')).toContain('[TEST]');
+    await Promise.all([page.waitForLoadState('load'), page.click('#inbox a')]);
+    expect(await page.textContent('h1')).toBe(sent.subject);
+    await expect.poll(() => page.frameLocator('iframe[title=email]').locator('body').textContent()).toContain('Ada');
     await page.close();
   });
 

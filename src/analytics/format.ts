@@ -66,7 +66,7 @@ export function formatReport(report: Report, options: FormatOptions): string {
       const measured = plain(['arm', 'measured', 'converted', 'conversion', 'revenue', 'per customer']);
       for (const arm of version.arms)
         measured.push([arm.arm, int(arm.measured.customers), int(arm.measured.converted), pct(arm.measured.conversionRate), money(arm.measured.revenue), money(arm.measured.revenuePerCustomer)]);
-      out.push('', `Measured (every order within ${version.measurementWindowDays} days of enrolling, customers whose window has closed):`, measured.toString());
+      out.push('', `Measured (every order within ${Math.round(version.measurementWindowDays * 10) / 10} days of enrolling, customers whose window has closed):`, measured.toString());
 
       if (version.comparisons.length > 0) out.push('', formatComparisons(version.comparisons, money));
     }

@@ -128,7 +128,7 @@ ${chartScript('trend', 'line', days, series)}`;
     const curveDays = [...new Set(curve.map((p) => p.day))];
     const action = sequence.status === 'active' ? 'pause' : 'resume';
     const body = html`<h1>${sequence.name} <span class="badge ${sequence.status}" id="status">${sequence.status}</span></h1>
-<p class="muted">${sequence.id} · version ${version.version}${version.live ? ' (live)' : ''} · variants ${d.variants.map((v) => `${v.key} (${v.weight})`).join(', ')} · holdout ${pct(d.holdout)} · measured over ${version.measurementWindowDays} days</p>
+<p class="muted">${sequence.id} · version ${version.version}${version.live ? ' (live)' : ''} · variants ${d.variants.map((v) => `${v.key} (${v.weight})`).join(', ')} · holdout ${pct(d.holdout)} · measured over ${Math.round(version.measurementWindowDays * 10) / 10} days</p>
 <form method="post" action="/sequences/${encodeURIComponent(sequence.id)}/${action}"><button type="submit" id="toggle">${action === 'pause' ? 'Pause' : 'Resume'}</button></form>
 ${periodPicker(`/sequences/${encodeURIComponent(sequence.id)}`, period)}
 <h2>Steps</h2><div class="timeline">${timeline}</div>
