@@ -4,7 +4,7 @@
  * Redis, checked on its two facts: the report's intervals contain the planted truth, and
  * its attributed revenue equals the simulator's own ledger under the same rule.
  */
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,15 +16,23 @@ import { campaign } from './helpers/cli.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { REDIS_URL } from './helpers/redis.ts';
 
+/** The main starter sequence alone: its 21-day window keeps the simulated span short. */
+function onlyPostPurchase(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'campaign-sequences-'));
+  copyFileSync(join('templates', 'sequences', 'post-purchase.yaml'), join(dir, 'post-purchase.yaml'));
+  return dir;
+}
+
 describe('the demo, small, on Postgres', () => {
   let database: TestDatabase;
   let result: DemoResult;
   beforeAll(async () => {
     database = await freshDatabase('postgres', { poolSize: 10 });
-    const settings = loadConfig({ DATABASE_URL: database.url, REDIS_URL, DATA_DIR: mkdtempSync(join(tmpdir(), 'campaign-demo-')), LOG_LEVEL: 'silent' });
+    // A verdict here needs 50 customers per arm: enough for the intervals to be claims.
+    const settings = loadConfig({ DATABASE_URL: database.url, REDIS_URL, DATA_DIR: mkdtempSync(join(tmpdir(), 'campaign-demo-')), LOG_LEVEL: 'silent', REPORT_MIN_SAMPLE: '50', SEQUENCES_DIR: onlyPostPurchase() });
     result = await runDemo(
       settings,
-      { customers: 800, historyDays: 30, days: 4, ordersPerDay: 90, clockScale: 120_000, seed: 3, port: 0, keepServing: false },
+      { customers: 1_500, historyDays: 30, days: 4, ordersPerDay: 250, clockScale: 60_000, seed: 3, port: 0, keepServing: false },
       { line: () => {} },
     );
   }, 240_000);
@@ -37,9 +45,12 @@ describe('the demo, small, on Postgres', () => {
     expect(result.counts.purchases).toBeGreaterThan(0);
   });
 
-  it("the report's intervals contain the planted truth", () => {
-    expect(result.checks.length).toBeGreaterThanOrEqual(4);
-    for (const check of result.checks) expect(check.covered, JSON.stringify(check)).toBe(true);
+  it("the report's intervals contain the planted truth, wherever the report makes a claim", () => {
+    const claims = result.checks.filter((c) => c.enough);
+    // The main sequence's variant lift and its incremental revenue over the holdout are claims.
+    expect(claims.some((c) => c.sequence === 'post-purchase' && c.against === 'control')).toBe(true);
+    expect(claims.some((c) => c.sequence === 'post-purchase' && c.against === 'holdout')).toBe(true);
+    for (const check of claims) expect(check.covered, JSON.stringify(check)).toBe(true);
   });
 
   it("attributed revenue equals the simulator's ledger under the same rule", () => {

@@ -242,6 +242,10 @@ export const enrollments = pgTable(
     nextDueAt: time('next_due_at'),
     /** Spend in the 90 days before enrolling, the CUPED covariate. */
     preSpend: money('pre_spend').notNull().default('0'),
+    /**
+     * The time of the trigger order (or when it was handled, if that is earlier): windows
+     * are measured from the purchase, however long the order waited in a queue.
+     */
     enrolledAt: time('enrolled_at').notNull(),
     updatedAt: updatedAt(),
   },

@@ -67,6 +67,10 @@ export interface TruthCheck {
   estimate: number;
   interval: [number, number];
   covered: boolean;
+  /** Measured customers in the arm and its baseline. */
+  n: { arm: number; baseline: number };
+  /** Whether the report makes a claim: both arms at the minimum sample. */
+  enough: boolean;
 }
 
 export interface DemoResult {
@@ -345,14 +349,13 @@ async function truthChecks(database: Database, report: Report, expected: Map<num
     for (const c of version.comparisons) {
       const truth = mean(c.arm) - mean(c.baseline);
       const inside = (i: [number, number], value: number) => i[0] <= value && value <= i[1];
+      const common = { sequence: sequence.id, arm: c.arm, against: c.against, n: c.n, enough: c.verdict !== 'not enough data yet' };
       if (c.against === 'control')
-        checks.push({ sequence: sequence.id, arm: c.arm, against: c.against, measure: 'revenue per customer', truth, estimate: c.cuped.difference, interval: c.cuped.interval, covered: inside(c.cuped.interval, truth) });
+        checks.push({ ...common, measure: 'revenue per customer', truth, estimate: c.cuped.difference, interval: c.cuped.interval, covered: inside(c.cuped.interval, truth) });
       else if (c.incrementalRevenue) {
         const total = truth * c.n.arm;
         checks.push({
-          sequence: sequence.id,
-          arm: c.arm,
-          against: c.against,
+          ...common,
           measure: 'incremental revenue',
           truth: total,
           estimate: c.incrementalRevenue.cuped.estimate,

@@ -77,7 +77,7 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
                    coalesce((select sum(total) from orders where customer_id = ${order.customer_id} and id <> ${order.id}
                               and ordered_at >= ${order.ordered_at}::timestamptz - interval '90 days'
                               and ordered_at < ${order.ordered_at}::timestamptz), 0),
-                   ${now.toISOString()}
+                   least(${order.ordered_at}::timestamptz, ${now.toISOString()}::timestamptz)
             where not exists (
               select 1 from enrollments e where e.sequence_id = ${sequence.id} and e.customer_id = ${order.customer_id}
                 and e.trigger_order_id <> ${order.id}

@@ -73,7 +73,8 @@ function formatTruth(result: DemoResult): string {
   for (const c of result.checks)
     lines.push(
       `  ${c.covered ? 'inside ' : 'OUTSIDE'}  ${c.sequence}: ${c.arm} vs ${c.against === 'control' ? 'control' : 'holdout'}, ${c.measure}: ` +
-        `truth ${money(c.truth)}, estimate ${money(c.estimate)} [${money(c.interval[0])}, ${money(c.interval[1])}]`,
+        `truth ${money(c.truth)}, estimate ${money(c.estimate)} [${money(c.interval[0])}, ${money(c.interval[1])}]` +
+        (c.enough ? '' : ` (${Math.min(c.n.arm, c.n.baseline)} customers in the smaller arm: under the minimum, not yet a claim)`),
     );
   const same = Math.abs(result.attributed.engine - result.attributed.ledger) < 0.005;
   lines.push(
