@@ -18,6 +18,10 @@ import { buildStatistics } from '../src/recs/build.ts';
 import { buildContext } from '../src/templates/context.ts';
 import { FIXTURES } from './helpers/files.ts';
 import { startInbox, type Inbox } from '../src/demo/inbox.ts';
+import { sign } from '@fastify/cookie';
+import type { Engine } from '../src/engine/context.ts';
+import { runStep } from '../src/engine/step.ts';
+import { createTransport } from '../src/mail/transport.ts';
 import { campaign } from './helpers/cli.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
@@ -50,6 +54,7 @@ describe('the dashboard', () => {
   let base: string;
   let browser: Browser;
   let inbox: Inbox;
+  let rows: Rows;
   const problems: string[] = [];
 
   beforeAll(async () => {
@@ -61,7 +66,7 @@ describe('the dashboard', () => {
     await buildStatistics(database.db, { full: true, neighbours: 10 });
     await database.db.execute(sql`update products set name = 'Burr <b>Grinder</b>' where sku = 'GRN-10'`);
     inbox = await startInbox(() => {});
-    const rows = new Rows(database.db);
+    rows = new Rows(database.db);
     const [{ id: version } = { id: 0 }] = await queryRows<{ id: number }>(database.db, sql`select id from sequence_versions where sequence_id = 'exp'`);
     let n = 0;
     for (const arm of ['a', 'b', 'holdout']) {
@@ -142,12 +147,19 @@ describe('the dashboard', () => {
     await right.goto(`${base}/`);
     expect(new URL(right.url()).pathname).toBe('/login');
     await right.close();
-    // A forged cookie is no session.
-    const forged = await open();
-    await forged.context().addCookies([{ name: 'campaign_session', value: String(Date.now() + DAY), url: base }]);
-    await forged.goto(`${base}/`);
-    expect(new URL(forged.url()).pathname).toBe('/login');
-    await forged.close();
+    // A forged cookie is no session, and neither is a genuine one past its expiry.
+    for (const value of [String(Date.now() + DAY), sign(String(Date.now() - 1_000), SECRET)]) {
+      const page = await open();
+      await page.context().addCookies([{ name: 'campaign_session', value, url: base }]);
+      await page.goto(`${base}/`);
+      expect(new URL(page.url()).pathname, value).toBe('/login');
+      await page.close();
+    }
+    const fresh = await open();
+    await fresh.context().addCookies([{ name: 'campaign_session', value: sign(String(Date.now() + 60_000), SECRET), url: base }]);
+    await fresh.goto(`${base}/`);
+    expect(new URL(fresh.url()).pathname).toBe('/');
+    await fresh.close();
   });
 
   it('loads every page without console errors, charts included', async () => {
@@ -193,6 +205,8 @@ describe('the dashboard', () => {
     }
     const csv = await page.evaluate(async (url) => (await fetch(url)).text(), `${base}/sequences/exp/export.csv?table=comparisons`);
     expect(csv.split('\n')[0]).toMatch(/^sequence,version,arm,against/);
+    const slots = await page.evaluate(async (url) => (await fetch(url)).text(), `${base}/sequences/exp/export.csv?table=slots`);
+    expect(slots.split('\n')[0]).toBe('slot,clicks,orders,revenue');
     await page.close();
   });
 
@@ -254,15 +268,41 @@ describe('the dashboard', () => {
     await page.close();
   });
 
-  it('pause and resume change the sequence the workers read', async () => {
+  it('pause stops new sends, resume lets them go', async () => {
+    // An enrollment whose first email is due now, and the engine that would send it.
+    const [customer] = await rows.customers(1);
+    const [order] = await rows.orders([{ customer: customer!, at: new Date(AS_OF.getTime() - 2 * 3_600_000).toISOString(), total: 80 }]);
+    const [{ id: version } = { id: 0 }] = await queryRows<{ id: number }>(database.db, sql`select id from sequence_versions where sequence_id = 'exp'`);
+    const [enrollment] = await queryRows<{ id: number }>(
+      database.db,
+      sql`insert into enrollments (customer_id, sequence_id, sequence_version_id, arm, is_holdout, trigger_order_id, state, next_step, next_due_at, enrolled_at)
+          values (${customer}, 'exp', ${version}, 'a', false, ${order}, 'active', 0, ${AS_OF.toISOString()}, ${AS_OF.toISOString()}) returning id`,
+    );
+    const engine: Engine = {
+      db: database.db,
+      queues: queues.queues,
+      clock: { now: () => AS_OF, realDelay: (ms: number) => ms, realTimeOf: (d: Date) => d.getTime() },
+      settings: { publicUrl: 'https://track.shop.example', secretKey: SECRET, mailFrom: 'orders@shop.example', shop: SHOP, rules: DEFAULT_RULES },
+      transport: createTransport(inbox.url),
+      renderers: new Map(),
+    };
+    const [{ email } = { email: '' }] = await queryRows<{ email: string }>(database.db, sql`select email from customers where id = ${customer}`);
+    const sentTo = () => inbox.emails.filter((e) => e.to === email).length;
+    const before = sentTo();
+
     const page = await logIn();
     await page.goto(`${base}/sequences/exp`);
     await Promise.all([page.waitForURL(`${base}/sequences/exp`), page.click('#toggle')]);
     expect(await page.textContent('#status')).toBe('paused');
     const status = async () => (await queryRows<{ status: string }>(database.db, sql`select status from sequences where id = 'exp'`))[0]!.status;
     expect(await status()).toBe('paused');
+    expect((await runStep(engine, enrollment!.id, 0)).kind).toBe('delayed');
+    expect(sentTo()).toBe(before);
     await Promise.all([page.waitForURL(`${base}/sequences/exp`), page.click('#toggle')]);
     expect(await status()).toBe('active');
+    expect((await runStep(engine, enrollment!.id, 0)).kind).toBe('sent');
+    await expect.poll(sentTo).toBe(before + 1);
+    engine.transport!.close();
     await page.close();
   });
 });

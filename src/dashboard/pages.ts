@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance } from 'fastify';
 import { reportCsv, type CsvTable } from '../analytics/format.ts';
 import { buildReport, type Funnel, type Report, type VersionReport } from '../analytics/report.ts';
@@ -93,9 +94,16 @@ ${chartScript('trend', 'line', days, series)}`;
   });
 
   app.get<{ Params: { id: string }; Querystring: { period?: string; table?: string } }>('/sequences/:id/export.csv', { schema: { hide: true } }, async (request, reply) => {
-    const table: CsvTable = request.query.table === 'comparisons' ? 'comparisons' : 'arms';
     const live = await liveDefinition(deps.db, request.params.id);
     if (!live) return reply.code(404).type('text/plain').send('No such sequence.');
+    if (request.query.table === 'slots') {
+      const slots = await slotPerformance(deps.db, live.versionId, deps.attribution);
+      return reply
+        .type('text/csv')
+        .header('content-disposition', `attachment; filename="${request.params.id}-slots.csv"`)
+        .send(stringify(slots, { header: true, columns: ['slot', 'clicks', 'orders', 'revenue'] }));
+    }
+    const table: CsvTable = request.query.table === 'comparisons' ? 'comparisons' : 'arms';
     const data = await report(request.params.id, periodOf(request.query.period));
     return reply.type('text/csv').header('content-disposition', `attachment; filename="${request.params.id}-${table}.csv"`).send(reportCsv(data, table));
   });
@@ -141,6 +149,7 @@ ${chartScript('curve', 'line', curveDays, arms.map((arm) => ({ label: arm, data:
 <h2>Recommendation slots</h2>
 <table id="slots"><thead><tr><th>slot</th><th>human clicks</th><th>orders attributed</th><th>revenue attributed</th></tr></thead><tbody>
 ${slots.length ? slots.map((s) => html`<tr><td>${s.slot}</td><td>${s.clicks}</td><td>${s.orders}</td><td>${m(s.revenue)}</td></tr>`) : html`<tr><td colspan="4" class="muted">No clicks on recommendations yet.</td></tr>`}</tbody></table>
+<p><a href="/sequences/${encodeURIComponent(sequence.id)}/export.csv?table=slots">Export slots (CSV)</a></p>
 <h2>Versions</h2>
 ${history.map((v) => html`<details${v.live ? html` open` : ''}><summary>version ${v.version}${v.live ? ' (live)' : ''} · ${new Date(v.created_at).toISOString().slice(0, 16).replace('T', ' ')} · ${v.enrolled} enrolled</summary><pre>${v.yaml}</pre></details>`)}`;
     return reply.type('text/html').send(layout(sequence.name, body, { scripts: ['/assets/chart.umd.min.js'] }));
