@@ -6,6 +6,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refreshAttribution } from '../src/analytics/attribution.ts';
+import { rebuildEngagement } from '../src/analytics/engagement.ts';
 import { buildReport, type Report } from '../src/analytics/report.ts';
 import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import { compareArms } from '../src/core/experiment.ts';
@@ -95,7 +96,7 @@ describe('attribution', () => {
     const env = { DATABASE_URL: database.url!, ATTRIBUTION_CLICK_WINDOW: '1d' };
     const narrow = await campaign(['attribution', 'rebuild', '--as-of', at(30 * DAY)], env);
     expect(narrow.stderr).toBe('');
-    expect(narrow.stdout).toContain('click-then-open:click=1d,open=1d: 1 of 6 orders credited');
+    expect(narrow.stdout).toContain('click-then-open:click=1d,open=1d: 1 of 6 orders credited to an email; engagement recounted');
     // The 3-day-old click no longer counts; the 5-hour order keeps its click.
     expect(await credited('click-then-open:click=1d,open=1d')).toEqual([{ order_id: ids.orders[0], message_id: ids.m1, touch: 'click' }]);
 
@@ -195,6 +196,22 @@ describe('the report', () => {
     expect(a.steps[1]).toMatchObject({ step: 2, template: 'accessories', sent: 0 });
     expect({ orders: a.conversions, revenue: a.attributedRevenue }).toEqual(attributed);
     expect(version.arms[2]).toMatchObject({ arm: 'holdout', holdout: true, sent: 0, conversions: 0 });
+  });
+
+  it('counts events that arrive after a report on the next one, and recounts after re-classification', async () => {
+    const humanClicks = async () => (await report()).sequences[0]!.versions[0]!.arms.find((a) => a.arm === 'b')!.steps[0]!.clicks;
+    const before = await humanClicks();
+    // The arm's machine-opened email gets a human click now.
+    const [message] = await queryRows<{ id: number; customer_id: number }>(
+      database.db,
+      sql`select m.id, m.customer_id from messages m join enrollments e on e.id = m.enrollment_id
+          where e.arm = 'b' and exists (select 1 from events ev where ev.message_id = m.id and ev.machine_reason = 'apple-mpp')`,
+    );
+    await rows.event(message!.id, message!.customer_id, 'click', at(30 * DAY));
+    expect(await humanClicks()).toEqual({ human: before.human + 1, raw: before.raw + 1 });
+    await database.db.execute(sql`update events set is_human = false, machine_reason = 'scanner-ua' where message_id = ${message!.id} and type = 'click'`);
+    await rebuildEngagement(database.db);
+    expect(await humanClicks()).toEqual({ human: before.human, raw: before.raw + 1 });
   });
 
   it('compares arms on measured revenue exactly as the statistics do on the raw values', async () => {

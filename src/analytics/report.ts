@@ -14,7 +14,9 @@
  *   arms are randomised, so its differences are causal.
  *
  * The database reduces everything to a few numbers per arm and step (counts, sums, means,
- * variances, covariances); the statistics work on those (src/core/stats.ts).
+ * variances, covariances); the statistics work on those (src/core/stats.ts). Opens and
+ * clicks come from the per-message engagement rollup (./engagement.ts), never from a pass
+ * over every event.
  */
 import { sql } from 'drizzle-orm';
 import { attributionKey, type AttributionModel } from '../core/attribution.ts';
@@ -22,6 +24,7 @@ import { compareArms, type ArmOutcome, type Comparison } from '../core/experimen
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import { queryRows, type Db } from '../db/client.ts';
 import { refreshAttribution } from './attribution.ts';
+import { refreshEngagement } from './engagement.ts';
 
 export interface Funnel {
   sent: number;
@@ -144,7 +147,10 @@ interface OutcomeRow {
 }
 
 export async function buildReport(db: Db, options: ReportOptions): Promise<Report> {
-  if (options.refresh !== false) await refreshAttribution(db, options.attribution, options.asOf);
+  if (options.refresh !== false) {
+    await refreshAttribution(db, options.attribution, options.asOf);
+    await refreshEngagement(db);
+  }
   const model = attributionKey(options.attribution);
   const only = options.sequenceId === undefined ? sql`true` : sql`s.id = ${options.sequenceId}`;
   const sequences = new Map<string, SequenceReport>();
@@ -190,14 +196,6 @@ async function funnelRows(db: Db, versionIds: number[], model: string, from: str
           select m.id, e.sequence_version_id as version_id, e.arm, m.step
           from messages m join enrollments e on e.id = m.enrollment_id
           where e.sequence_version_id in (${ids}) and m.state = 'sent' and e.enrolled_at >= ${from}::timestamptz
-        ), touched as (
-          select ev.message_id,
-                 bool_or(ev.type = 'open' and ev.is_human) as human_open, bool_or(ev.type = 'open') as raw_open,
-                 bool_or(ev.type = 'click' and ev.is_human) as human_click, bool_or(ev.type = 'click') as raw_click,
-                 bool_or(ev.type = 'unsubscribe') as unsubscribed, bool_or(ev.type = 'bounce') as bounced,
-                 bool_or(ev.type = 'complaint') as complained
-          from events ev join sent s on s.id = ev.message_id
-          group by ev.message_id
         ), credited as (
           select a.message_id, count(*)::int as conversions, sum(o.total)::float8 as revenue
           from attributions a join orders o on o.id = a.order_id join sent s on s.id = a.message_id
@@ -210,7 +208,7 @@ async function funnelRows(db: Db, versionIds: number[], model: string, from: str
                count(*) filter (where t.human_click)::int as human_clicks, count(*) filter (where t.raw_click)::int as raw_clicks,
                count(*) filter (where t.unsubscribed)::int as unsubscribes, count(*) filter (where t.complained)::int as complaints,
                coalesce(sum(c.conversions), 0)::int as conversions, coalesce(sum(c.revenue), 0)::float8 as revenue
-        from sent s left join touched t on t.message_id = s.id left join credited c on c.message_id = s.id
+        from sent s left join message_engagement t on t.message_id = s.id left join credited c on c.message_id = s.id
         group by s.version_id, s.arm, s.step`,
   );
 }

@@ -347,6 +347,30 @@ export const attributionRuns = pgTable('attribution_runs', {
   updatedAt: updatedAt(),
 });
 
+/**
+ * Per sent message, whether anyone opened, clicked, unsubscribed, bounced or complained:
+ * a rollup of `events` kept up to date incrementally (src/analytics/engagement.ts), so
+ * reports read one row per message instead of every event. Booleans, so re-reading an
+ * event is harmless.
+ */
+export const messageEngagement = pgTable('message_engagement', {
+  messageId: bigint('message_id', { mode: 'number' }).primaryKey(),
+  humanOpen: boolean('human_open').notNull().default(false),
+  rawOpen: boolean('raw_open').notNull().default(false),
+  humanClick: boolean('human_click').notNull().default(false),
+  rawClick: boolean('raw_click').notNull().default(false),
+  unsubscribed: boolean('unsubscribed').notNull().default(false),
+  bounced: boolean('bounced').notNull().default(false),
+  complained: boolean('complained').notNull().default(false),
+});
+
+/** How far the engagement rollup has read `events`. One row. */
+export const engagementRuns = pgTable('engagement_runs', {
+  id: integer('id').primaryKey().default(1),
+  lastEventId: bigint('last_event_id', { mode: 'number' }).notNull().default(0),
+  updatedAt: updatedAt(),
+});
+
 /** Addresses never to be mailed again, whoever's they are. Keyed by lower-cased email. */
 export const suppressions = pgTable('suppressions', {
   email: text('email').primaryKey(),

@@ -5,6 +5,7 @@
 import { Option, type Command } from 'commander';
 import { sql } from 'drizzle-orm';
 import { rebuildAttribution } from '../../analytics/attribution.ts';
+import { rebuildEngagement } from '../../analytics/engagement.ts';
 import { formatReport, reportCsv, type CsvTable } from '../../analytics/format.ts';
 import { buildReport } from '../../analytics/report.ts';
 import { scaledClock } from '../../core/clock.ts';
@@ -52,13 +53,14 @@ export function registerReport(program: Command, config: ConfigSource): void {
   const attribution = program.command('attribution').description('which email each order is credited to');
   attribution
     .command('rebuild')
-    .description('attribute every order again under the configured model and windows (ATTRIBUTION_*)')
+    .description('attribute every order again under the configured model and windows (ATTRIBUTION_*), and recount opens and clicks per email')
     .option('--as-of <time>', 'the present, for orders still in flight (default: now)')
     .action((options: { asOf?: string }) => {
       const settings = config();
       return withDatabase(settings, async ({ db }) => {
         const run = await rebuildAttribution(db, settings.attribution, asOf(settings, options.asOf));
-        process.stdout.write(`${run.model}: ${run.attributed} of ${run.orders} orders credited to an email\n`);
+        const engagement = await rebuildEngagement(db);
+        process.stdout.write(`${run.model}: ${run.attributed} of ${run.orders} orders credited to an email; engagement recounted for ${engagement.messages} emails\n`);
       });
     });
 }

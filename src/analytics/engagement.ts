@@ -1,0 +1,57 @@
+/**
+ * The engagement rollup: per sent message, whether it was opened, clicked (by a person, by
+ * anyone), unsubscribed from, bounced or complained about. Reports read it instead of
+ * grouping every event by message on every run.
+ *
+ * `refreshEngagement` reads the events past the watermark and ORs them into the rollup.
+ * Event ids are handed out before commit, so an insert still in flight can commit behind
+ * the watermark: each refresh re-reads a margin of ids below it, which is harmless because
+ * the columns are booleans. `rebuildEngagement` starts over (after events are re-classified).
+ */
+import { sql } from 'drizzle-orm';
+import { queryRows, type Db } from '../db/client.ts';
+
+/** Ids re-read below the watermark: far more than the inserts ever in flight at once. */
+const MARGIN = 10_000;
+
+export async function refreshEngagement(db: Db, options: { fromScratch?: boolean } = {}): Promise<{ messages: number }> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('engagement'))`);
+    if (options.fromScratch) {
+      await tx.execute(sql`delete from message_engagement`);
+      await tx.execute(sql`delete from engagement_runs`);
+    }
+    const [state] = await queryRows<{ last_event_id: number }>(tx, sql`select last_event_id from engagement_runs where id = 1`);
+    const [{ max_id: maxId } = { max_id: 0 }] = await queryRows<{ max_id: number }>(tx, sql`select coalesce(max(id), 0)::bigint as max_id from events`);
+    const from = Math.max(0, Number(state?.last_event_id ?? 0) - MARGIN);
+    const [{ n } = { n: 0 }] = await queryRows<{ n: number }>(
+      tx,
+      sql`with read as (
+            insert into message_engagement (message_id, human_open, raw_open, human_click, raw_click, unsubscribed, bounced, complained)
+            select ev.message_id,
+                   bool_or(ev.type = 'open' and ev.is_human), bool_or(ev.type = 'open'),
+                   bool_or(ev.type = 'click' and ev.is_human), bool_or(ev.type = 'click'),
+                   bool_or(ev.type = 'unsubscribe'), bool_or(ev.type = 'bounce'), bool_or(ev.type = 'complaint')
+            from events ev
+            where ev.id > ${from} and ev.id <= ${maxId} and ev.message_id is not null
+            group by ev.message_id
+            on conflict (message_id) do update set
+              human_open = message_engagement.human_open or excluded.human_open,
+              raw_open = message_engagement.raw_open or excluded.raw_open,
+              human_click = message_engagement.human_click or excluded.human_click,
+              raw_click = message_engagement.raw_click or excluded.raw_click,
+              unsubscribed = message_engagement.unsubscribed or excluded.unsubscribed,
+              bounced = message_engagement.bounced or excluded.bounced,
+              complained = message_engagement.complained or excluded.complained
+            returning 1
+          ) select count(*)::int as n from read`,
+    );
+    await tx.execute(sql`insert into engagement_runs (id, last_event_id, updated_at) values (1, ${maxId}, now())
+                         on conflict (id) do update set last_event_id = greatest(engagement_runs.last_event_id, excluded.last_event_id), updated_at = now()`);
+    return { messages: n };
+  });
+}
+
+export function rebuildEngagement(db: Db): Promise<{ messages: number }> {
+  return refreshEngagement(db, { fromScratch: true });
+}
