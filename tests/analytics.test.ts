@@ -237,6 +237,22 @@ describe('the report', () => {
     expect(early.comparisons.every((c) => c.verdict === 'not enough data yet')).toBe(true);
   });
 
+  it('counts a customer enrolled twice in a version once: the customer is the unit', async () => {
+    const before = (await report()).sequences[0]!.versions[0]!.arms.find((a) => a.arm === 'a')!;
+    const [first] = await queryRows<{ customer_id: number; sequence_version_id: number; enrolled_at: Date }>(
+      database.db,
+      sql`select customer_id, sequence_version_id, enrolled_at from enrollments where arm = 'a' order by id limit 1`,
+    );
+    const again = new Date(new Date(first!.enrolled_at).getTime() + 2 * DAY).toISOString();
+    const [trigger] = await rows.orders([{ customer: first!.customer_id, at: again, total: 70 }]);
+    await rows.enrollments([{ customer: first!.customer_id, sequence: 'exp', version: first!.sequence_version_id, arm: 'a', trigger: trigger!, at: again, preSpend: 0 }]);
+    const after = (await report()).sequences[0]!.versions[0]!.arms.find((a) => a.arm === 'a')!;
+    expect(after.enrolled).toBe(before.enrolled);
+    expect(after.measured.customers).toBe(before.measured.customers);
+    // The second trigger order is an order inside the first enrollment's window.
+    expect(after.measured.revenue).toBeCloseTo(before.measured.revenue + 70, 4);
+  });
+
   it('`campaign report` prints the same numbers as the API, as a table, JSON or CSV', async () => {
     const env = { DATABASE_URL: database.url! };
     const json = await campaign(['report', '--json', '--as-of', AS_OF], env);

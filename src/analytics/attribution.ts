@@ -4,8 +4,10 @@
  * events, newest first), stored under the model's key with the order as part of the
  * primary key, so an order can never be credited twice under one model.
  *
- * `refreshAttribution` is incremental: it reads orders past the model's watermark, and
- * re-reads the last hour of orders, whose touches may still have been in flight.
+ * `refreshAttribution` is incremental: it reads orders past the model's watermark (and a
+ * margin below it, for orders whose insert committed after an earlier refresh read past
+ * their id), and re-reads the last hour of orders, whose touches may still have been in
+ * flight.
  * `rebuildAttribution` starts the model over, for when events were re-classified or the
  * rule changed under the same key. A new model key (new windows) starts from nothing and
  * builds its whole history at its first refresh.
@@ -15,6 +17,11 @@ import { attributionKey, type AttributionModel } from '../core/attribution.ts';
 import { queryRows, type Db } from '../db/client.ts';
 
 const RECHECK_MS = 3_600_000;
+/**
+ * Order ids re-read below the watermark: an id is taken before its insert commits, so an
+ * order can commit behind a refresh; none is ever that many ids late.
+ */
+const RECHECK_IDS = 5_000;
 
 export interface AttributionRun {
   model: string;
@@ -45,7 +52,7 @@ async function attribute(db: Db, model: AttributionModel, now: Date, fromScratch
     const [{ max_id: maxId } = { max_id: 0 }] = await queryRows<{ max_id: number | null }>(tx, sql`select coalesce(max(id), 0)::bigint as max_id from orders`);
     const lastOrderId = Number(state?.last_order_id ?? 0);
     const since = new Date(now.getTime() - RECHECK_MS).toISOString();
-    const target = sql`(o.id > ${lastOrderId} or o.ordered_at >= ${since}::timestamptz) and o.id <= ${maxId}`;
+    const target = sql`(o.id > ${Math.max(0, lastOrderId - RECHECK_IDS)} or o.ordered_at >= ${since}::timestamptz) and o.id <= ${maxId}`;
 
     await tx.execute(sql`delete from attributions a using orders o where a.model = ${key} and a.order_id = o.id and ${target}`);
     const clicks = sql`ev.type = 'click' and ev.occurred_at >= o.ordered_at - ${model.clickWindowMs} * interval '1 millisecond'`;

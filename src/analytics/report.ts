@@ -18,7 +18,7 @@
  * clicks come from the per-message engagement rollup (./engagement.ts), never from a pass
  * over every event.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { attributionKey, type AttributionModel } from '../core/attribution.ts';
 import { compareArms, type ArmOutcome, type Comparison } from '../core/experiment.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
@@ -54,6 +54,7 @@ export interface StepReport extends Funnel {
 export interface ArmReport extends Funnel {
   arm: string;
   holdout: boolean;
+  /** Customers enrolled in this arm of this version (one enrolled twice counts once). */
   enrolled: number;
   /** Enrolled customers whose measurement window has closed, and what they bought in it. */
   measured: {
@@ -67,6 +68,8 @@ export interface ArmReport extends Funnel {
 }
 
 export interface VersionReport {
+  /** The stored version's id (sequence_versions.id). */
+  versionId: number;
   version: number;
   live: boolean;
   createdAt: string;
@@ -213,7 +216,18 @@ async function funnelRows(db: Db, versionIds: number[], model: string, from: str
   );
 }
 
-/** Per arm: enrolled, and the moments of revenue and pre-enrolment spend over measured customers. */
+/**
+ * The unit of the comparison is the customer, as randomised: each customer's first
+ * enrollment in the version (a customer enrolled again, after `reenroll_after_days`, is not
+ * a second independent unit, and overlapping windows would count an order twice).
+ */
+export function firstEnrollments(versionId: number, from: string): SQL {
+  return sql`select distinct on (customer_id) id, customer_id, arm, enrolled_at, trigger_order_id, pre_spend
+             from enrollments where sequence_version_id = ${versionId} and enrolled_at >= ${from}::timestamptz
+             order by customer_id, enrolled_at, id`;
+}
+
+/** Per arm: enrolled customers, and the moments of revenue and pre-enrolment spend over those measured. */
 async function outcomeRows(db: Db, versionId: number, windowMs: number, asOf: Date, from: string): Promise<OutcomeRow[]> {
   const window = sql`${windowMs} * interval '1 millisecond'`;
   return queryRows<OutcomeRow>(
@@ -221,11 +235,10 @@ async function outcomeRows(db: Db, versionId: number, windowMs: number, asOf: Da
     sql`with outcome as (
           select e.arm, e.enrolled_at + ${window} <= ${asOf.toISOString()}::timestamptz as measured,
                  e.pre_spend::float8 as x, coalesce(sum(o.total), 0)::float8 as y, count(o.id) > 0 as converted
-          from enrollments e
+          from (${firstEnrollments(versionId, from)}) e
           left join orders o on o.customer_id = e.customer_id and o.id <> e.trigger_order_id
                and o.ordered_at > e.enrolled_at and o.ordered_at <= e.enrolled_at + ${window}
-          where e.sequence_version_id = ${versionId} and e.enrolled_at >= ${from}::timestamptz
-          group by e.id
+          group by e.id, e.arm, e.enrolled_at, e.pre_spend
         )
         select arm, count(*)::int as enrolled, count(*) filter (where measured)::int as n,
                count(*) filter (where measured and converted)::int as converted,
@@ -287,6 +300,7 @@ function versionReport(v: VersionRow, windowMs: number, outcomes: OutcomeRow[], 
   }
 
   return {
+    versionId: v.id,
     version: v.version,
     live: v.live,
     createdAt: new Date(v.created_at).toISOString(),

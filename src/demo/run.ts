@@ -11,7 +11,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { buildReport, type Report } from '../analytics/report.ts';
+import { buildReport, firstEnrollments, type Report } from '../analytics/report.ts';
 import { dashboardSettings } from '../dashboard/index.ts';
 import { creditedTouch, type Touch } from '../core/attribution.ts';
 import { scaledClock } from '../core/clock.ts';
@@ -331,9 +331,8 @@ async function truthChecks(database: Database, report: Report, expected: Map<num
     if (!version || !definition) continue;
     const measured = await queryRows<{ id: number; arm: string }>(
       database.db,
-      sql`select e.id, e.arm from enrollments e join sequences s on s.id = e.sequence_id
-          where e.sequence_id = ${sequence.id} and e.sequence_version_id = s.live_version_id
-            and e.enrolled_at + ${measurementWindowMs(definition)} * interval '1 millisecond' <= ${asOf.toISOString()}::timestamptz`,
+      sql`select e.id, e.arm from (${firstEnrollments(version.versionId, '-infinity')}) e
+          where e.enrolled_at + ${measurementWindowMs(definition)} * interval '1 millisecond' <= ${asOf.toISOString()}::timestamptz`,
     );
     const worth = new Map<string, { sum: number; n: number }>();
     for (const e of measured) {
