@@ -19,6 +19,7 @@ import { buildContext } from '../src/templates/context.ts';
 import { FIXTURES } from './helpers/files.ts';
 import { startInbox, type Inbox } from '../src/demo/inbox.ts';
 import { sign } from '@fastify/cookie';
+import { sessionKey } from '../src/dashboard/auth.ts';
 import type { Engine } from '../src/engine/context.ts';
 import { runStep } from '../src/engine/step.ts';
 import { createTransport } from '../src/mail/transport.ts';
@@ -94,6 +95,8 @@ describe('the dashboard', () => {
         apiToken: TOKEN,
         secret: SECRET,
         sessionHours: 1,
+        // The browser tests log in a dozen times a minute from one address.
+        loginsPerMinute: 30,
         currency: 'USD',
         queues: queues.queues,
         preview: { shop: SHOP, rules: DEFAULT_RULES, publicUrl: 'https://track.shop.example', secret: SECRET, mailFrom: 'orders@shop.example', smtpUrl: inbox.url, inbox },
@@ -148,7 +151,9 @@ describe('the dashboard', () => {
     expect(new URL(right.url()).pathname).toBe('/login');
     await right.close();
     // A forged cookie is no session, and neither is a genuine one past its expiry.
-    for (const value of [String(Date.now() + DAY), sign(String(Date.now() - 1_000), SECRET)]) {
+    const key = sessionKey({ secret: SECRET, apiToken: TOKEN });
+    // Signed with SECRET_KEY itself (a tracking token's key) is not a session either.
+    for (const value of [String(Date.now() + DAY), sign(String(Date.now() - 1_000), key), sign(String(Date.now() + DAY), SECRET)]) {
       const page = await open();
       await page.context().addCookies([{ name: 'campaign_session', value, url: base }]);
       await page.goto(`${base}/`);
@@ -156,7 +161,7 @@ describe('the dashboard', () => {
       await page.close();
     }
     const fresh = await open();
-    await fresh.context().addCookies([{ name: 'campaign_session', value: sign(String(Date.now() + 60_000), SECRET), url: base }]);
+    await fresh.context().addCookies([{ name: 'campaign_session', value: sign(String(Date.now() + 60_000), key), url: base }]);
     await fresh.goto(`${base}/`);
     expect(new URL(fresh.url()).pathname).toBe('/');
     await fresh.close();
@@ -304,5 +309,20 @@ describe('the dashboard', () => {
     await expect.poll(sentTo).toBe(before + 1);
     engine.transport!.close();
     await page.close();
+  });
+
+  it('refuses changes from another origin, even with a session', async () => {
+    const cookie = `campaign_session=${encodeURIComponent(sign(String(Date.now() + 60_000), sessionKey({ secret: SECRET, apiToken: TOKEN })))}`;
+    const cross = await app.inject({ method: 'POST', url: '/sequences/exp/pause', headers: { cookie, 'sec-fetch-site': 'same-site' } });
+    expect(cross.statusCode).toBe(403);
+    expect((await queryRows<{ status: string }>(database.db, sql`select status from sequences where id = 'exp'`))[0]!.status).toBe('active');
+  });
+
+  it('slows down guessing: past the limit, login attempts are refused', async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 31; i++)
+      codes.push((await app.inject({ method: 'POST', url: '/login', payload: { secret: 'guess' }, remoteAddress: '10.9.8.7' })).statusCode);
+    expect(codes.slice(0, 30).every((c) => c === 401)).toBe(true);
+    expect(codes[30]).toBe(429);
   });
 });

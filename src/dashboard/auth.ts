@@ -1,12 +1,14 @@
 /**
- * Dashboard login: the API token or a configured password, then a session in a cookie
- * signed with SECRET_KEY (by @fastify/cookie) that carries its own expiry, so any server
- * of a deployment accepts it and none has to remember it. Pages behind it redirect to the
- * login page; an expired or altered cookie counts as none.
+ * Dashboard login: the API token or a configured password (10 attempts a minute per
+ * address), then a session in a cookie signed by @fastify/cookie that carries its own
+ * expiry, so any server of a deployment accepts it and none has to remember it. Pages
+ * behind it redirect to the login page; an expired or altered cookie counts as none, and
+ * changing the token or password ends every session.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { html, layout } from './html.ts';
 
@@ -16,10 +18,20 @@ export interface AuthSettings {
   password?: string | undefined;
   secret: string;
   sessionHours: number;
+  /** Mark the cookie Secure (when the dashboard is served over https). */
+  secureCookie?: boolean | undefined;
+  /** Login attempts allowed per address and minute. */
+  loginsPerMinute?: number | undefined;
   now?: () => number;
 }
 
-const COOKIE = 'campaign_session';
+export const SESSION_COOKIE = 'campaign_session';
+const COOKIE = SESSION_COOKIE;
+
+/** The key sessions are signed with. */
+export function sessionKey(settings: Pick<AuthSettings, 'secret' | 'apiToken' | 'password'>): Buffer {
+  return createHmac('sha256', settings.secret).update(`dashboard-session\0${settings.apiToken}\0${settings.password ?? ''}`).digest();
+}
 
 function same(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -29,8 +41,12 @@ function same(a: string, b: string): boolean {
 
 export async function installAuth(app: FastifyInstance, settings: AuthSettings): Promise<(request: FastifyRequest, reply: FastifyReply) => Promise<void>> {
   const now = settings.now ?? Date.now;
-  await app.register(cookie, { secret: settings.secret });
+  // Sessions are signed with a key of their own, derived from SECRET_KEY and the
+  // credentials: changing the API token or the password ends every session, and a session
+  // key can never sign a tracking token or the other way round.
+  await app.register(cookie, { secret: sessionKey(settings) });
   await app.register(formbody);
+  await app.register(rateLimit, { global: false });
 
   const loginPage = (error?: string) =>
     layout(
@@ -44,17 +60,24 @@ export async function installAuth(app: FastifyInstance, settings: AuthSettings):
   // Browsers ask for it on every page; an empty answer keeps consoles clean.
   app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => reply.code(204).send());
   app.get('/login', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html').send(loginPage()));
-  app.post<{ Body: { secret?: string; next?: string } }>('/login', { schema: { hide: true } }, async (request, reply) => {
+  app.post<{ Body: { secret?: string; next?: string } }>('/login', { schema: { hide: true }, config: { rateLimit: { max: settings.loginsPerMinute ?? 10, timeWindow: 60_000 } } }, async (request, reply) => {
     const given = typeof request.body?.secret === 'string' ? request.body.secret : '';
     const ok = given.length > 0 && (same(given, settings.apiToken) || (settings.password !== undefined && same(given, settings.password)));
     if (!ok) return reply.code(401).type('text/html').send(loginPage('That token or password is not right.'));
     const expires = now() + settings.sessionHours * 3_600_000;
-    reply.setCookie(COOKIE, String(expires), { signed: true, httpOnly: true, sameSite: 'lax', path: '/', expires: new Date(expires) });
+    reply.setCookie(COOKIE, String(expires), { signed: true, httpOnly: true, sameSite: 'lax', secure: settings.secureCookie ?? false, path: '/', expires: new Date(expires) });
     return reply.redirect('/', 303);
   });
   app.post('/logout', { schema: { hide: true } }, async (_request, reply) => reply.clearCookie(COOKIE, { path: '/' }).redirect('/login', 303));
 
   return async (request, reply) => {
+    // Changes come from the dashboard's own pages only (SameSite cookies stop other sites;
+    // this stops other origins of the same site too).
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      const site = request.headers['sec-fetch-site'];
+      if (site !== undefined && site !== 'same-origin')
+        return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'changes must come from the dashboard itself' });
+    }
     const raw = request.cookies[COOKIE];
     const unsigned = raw ? request.unsignCookie(raw) : undefined;
     const expires = unsigned?.valid ? Number(unsigned.value) : 0;

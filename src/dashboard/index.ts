@@ -23,7 +23,7 @@ export interface DashboardDeps extends PageDeps, Omit<AuthSettings, 'now'> {
 }
 
 export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Promise<void> {
-  const requireSession = await installAuth(app, { apiToken: deps.apiToken, password: deps.password, secret: deps.secret, sessionHours: deps.sessionHours });
+  const requireSession = await installAuth(app, { apiToken: deps.apiToken, password: deps.password, secret: deps.secret, sessionHours: deps.sessionHours, secureCookie: deps.secureCookie, loginsPerMinute: deps.loginsPerMinute });
   await app.register(async (pages) => {
     pages.addHook('onRequest', requireSession);
     await dashboardPages(pages, deps);
@@ -51,6 +51,7 @@ export function dashboardSettings(
     password: settings.dashboardPassword,
     secret: settings.secretKey,
     sessionHours: settings.sessionHours,
+    secureCookie: settings.publicUrl.startsWith('https:'),
     currency: settings.shop.currency,
     queues: extras.queues,
     preview: extras.rules
