@@ -69,6 +69,7 @@ export function summarizePaired(y: readonly number[], x: readonly number[]): Pai
 
 /** Welch's two-sample t-test of a − b, two-sided. Both samples need n ≥ 2. */
 export function welch(a: Sample, b: Sample, level = 0.95): WelchResult {
+  if (a.n < 2 || b.n < 2) return undefinedWelch(a.mean - b.mean, b.mean === 0 ? null : (a.mean - b.mean) / b.mean);
   const va = a.variance / a.n;
   const vb = b.variance / b.n;
   const standardError = Math.sqrt(va + vb);
@@ -83,6 +84,11 @@ export function welch(a: Sample, b: Sample, level = 0.95): WelchResult {
   const pValue = Math.min(1, 2 * tCdf(-Math.abs(t), degreesOfFreedom));
   const margin = tQuantile(1 - (1 - level) / 2, degreesOfFreedom) * standardError;
   return { difference, relative, standardError, interval: [difference - margin, difference + margin], pValue, t, degreesOfFreedom };
+}
+
+/** What a test on fewer than two values per sample can say: the difference, and nothing about it. */
+function undefinedWelch(difference: number, relative: number | null): WelchResult {
+  return { difference, relative, standardError: NaN, interval: [NaN, NaN], pValue: NaN, t: NaN, degreesOfFreedom: NaN };
 }
 
 /** Two-proportion z-test of a − b (successes out of n in each), two-sided. */

@@ -38,7 +38,7 @@ export async function dashboardPages(app: FastifyInstance, deps: PageDeps): Prom
   const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: deps.currency, maximumFractionDigits: 2 });
   const m = (v: number | null) => (v === null || !Number.isFinite(v) ? '—' : money.format(v));
   const pct = (v: number | null) => (v === null || !Number.isFinite(v) ? '—' : `${(v * 100).toFixed(1)}%`);
-  const periodOf = (key: unknown) => (typeof key === 'string' && key in PERIODS ? key : 'all');
+  const periodOf = (key: unknown) => (typeof key === 'string' && Object.hasOwn(PERIODS, key) ? key : 'all');
   const fromOf = (period: string) => {
     const days = PERIODS[period]!.days;
     return days === null ? undefined : new Date(deps.now().getTime() - days * 86_400_000);

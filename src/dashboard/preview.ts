@@ -37,8 +37,13 @@ interface CustomerRow {
   last_name: string | null;
 }
 
+/** One query-string value, whatever was sent (a repeated parameter arrives as an array). */
+export function one(value: unknown): string {
+  return typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : '';
+}
+
 async function findCustomers(db: Db, q: string): Promise<CustomerRow[]> {
-  const term = q.trim();
+  const term = q.trim().slice(0, 200);
   if (!term) return [];
   return queryRows<CustomerRow>(
     db,
@@ -58,10 +63,11 @@ export async function previewPages(app: FastifyInstance, deps: PreviewDeps): Pro
       deps.db,
       sql`select v.id, t.name, v.published_at from template_versions v join templates t on t.id = v.template_id order by t.name, v.id desc`,
     );
-    const versionId = Number(request.query.version ?? versions[0]?.id ?? 0);
-    const q = request.query.q ?? '';
+    const asked = Number.parseInt(one(request.query.version), 10);
+    const versionId = Number.isSafeInteger(asked) && asked > 0 ? asked : (versions[0]?.id ?? 0);
+    const q = one(request.query.q);
     const matches = await findCustomers(deps.db, q);
-    const customerId = request.query.customer ?? (matches.length === 1 ? matches[0]!.external_id : undefined);
+    const customerId = one(request.query.customer) || (matches.length === 1 ? matches[0]!.external_id : undefined);
     const picker = html`<form method="get" action="/preview" id="picker">
 <label>Template <select name="version">${versions.map((v) => html`<option value="${v.id}"${v.id === versionId ? html` selected` : ''}>${v.name} · version ${v.id} · ${new Date(v.published_at).toISOString().slice(0, 10)}</option>`)}</select></label>
 <label> Customer (email or id) <input name="q" value="${q}" placeholder="ada@example.com or cust-42"></label>
@@ -86,7 +92,7 @@ ${customerId ? html`<input type="hidden" name="customer" value="${customerId}">`
 <p><strong>Subject:</strong> <span id="subject">${email.subject}</span><br><strong>Preheader:</strong> ${email.preheader}</p>
 <p><strong>Recommended:</strong> <span id="recommended">${context.recommendations.map((r) => r.name).join(' · ') || 'none'}</span><br>
 <strong>Upsells:</strong> <span id="upsells">${context.upsells.map((r) => r.name).join(' · ') || 'none'}</span></p>
-${request.query.sent ? html`<p class="card">Test sent to ${request.query.sent}.</p>` : ''}
+${one(request.query.sent) ? html`<p class="card">Test sent to ${one(request.query.sent)}.</p>` : ''}
 ${deps.smtpUrl ? html`<form method="post" action="/preview/send"><input type="hidden" name="version" value="${versionId}"><input type="hidden" name="customer" value="${customerId}"><label>Send a test to <input type="email" name="to" required></label> <button type="submit">Send test</button></form>` : ''}
 <div style="display:flex;gap:1.5rem;flex-wrap:wrap;align-items:flex-start;margin-top:1rem">${frame(600)}${frame(375)}</div>
 <h2>Text part</h2><pre id="text">${email.text}</pre>`;
@@ -99,9 +105,10 @@ ${deps.smtpUrl ? html`<form method="post" action="/preview/send"><input type="hi
   });
 
   app.post<{ Body: { version?: string; customer?: string; to?: string } }>('/preview/send', { schema: { hide: true } }, async (request, reply) => {
-    const { version, customer, to } = request.body ?? {};
+    const [version, customer, to] = [one(request.body?.version), one(request.body?.customer), one(request.body?.to)];
     if (!deps.smtpUrl) return reply.code(409).type('text/plain').send('No SMTP server is configured (SMTP_URL).');
     if (!version || !customer || !to || !/^[^@\s]+@[^@\s]+$/.test(to)) return reply.code(400).type('text/plain').send('A template version, a customer and an email address are needed.');
+    if (!/^\d{1,9}$/.test(version)) return reply.code(400).type('text/plain').send('The template version is a number.');
     const stored = await findTemplateVersion(deps.db, { id: Number(version) });
     if (!stored) return reply.code(404).type('text/plain').send('No such template version.');
     let context;
@@ -124,9 +131,9 @@ ${deps.smtpUrl ? html`<form method="post" action="/preview/send"><input type="hi
   });
 
   app.get<{ Querystring: { q?: string; customer?: string } }>('/messages', { schema: { hide: true } }, async (request, reply) => {
-    const q = request.query.q ?? '';
+    const q = one(request.query.q);
     const matches = await findCustomers(deps.db, q);
-    const chosen = request.query.customer ?? (matches.length === 1 ? matches[0]!.external_id : undefined);
+    const chosen = one(request.query.customer) || (matches.length === 1 ? matches[0]!.external_id : undefined);
     let list: Html = html``;
     if (matches.length > 1) list = html`<ul id="matches">${matches.map((c) => html`<li><a href="/messages?customer=${encodeURIComponent(c.external_id)}">${c.email} (${c.external_id})</a></li>`)}</ul>`;
     else if (q && !matches.length) list = html`<p class="muted">No customer matches "${q}".</p>`;
@@ -152,7 +159,7 @@ ${deps.inbox.emails.slice(-50).reverse().map((e, i) => html`<tr><td>${e.to}</td>
   });
 
   app.get<{ Params: { index: string } }>('/inbox/:index', { schema: { hide: true } }, async (request, reply) => {
-    const email = deps.inbox?.emails[Number(request.params.index)];
+    const email = /^\d{1,6}$/.test(request.params.index) ? deps.inbox?.emails[Number(request.params.index)] : undefined;
     if (!email) return reply.code(404).type('text/plain').send('No such email.');
     const parsed = await simpleParser(email.raw);
     const body = html`<h1>${parsed.subject ?? ''}</h1><p class="muted">to ${email.to} · ${email.messageId}</p>

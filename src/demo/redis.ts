@@ -51,14 +51,26 @@ export async function ensureRedis(configuredUrl: string): Promise<DemoRedis> {
     );
   const port = await freePort();
   const child: ChildProcess = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+  let gone = false;
+  void exited.then(() => (gone = true));
+  // However this process ends, the server started for it ends too.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const url = `redis://127.0.0.1:${port}`;
   const stop = async () => {
-    if (child.exitCode !== null) return;
+    process.off('exit', killOnExit);
+    if (gone) return;
     child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    await exited;
+    clearTimeout(timer);
   };
   for (let waited = 0; waited < 5_000; waited += 100) {
-    if (child.exitCode !== null) break;
+    if (gone) break;
     if (await redisAnswers(url, 200)) return { url, origin: 'started', stop };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

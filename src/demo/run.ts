@@ -83,6 +83,8 @@ export interface DemoResult {
 
 export interface DemoOutput {
   line(text: string): void;
+  /** Called with the result as soon as it is known (before --keep-serving waits). */
+  finished?(result: DemoResult): void;
   /** Called about twice a second while the clock runs. */
   progress?(state: { day: number; days: number; orders: number; ordersPlanned: number; emails: number; events: number }): void;
 }
@@ -109,8 +111,7 @@ export async function runDemo(settings: Config, options: DemoOptions, output: De
     await seedShop(database, config, options, output);
     const live = await applyStarters(database, config, output);
 
-    const result = await replay(database, config, options, live, output, cleanups);
-    return { ...result, realSeconds: (Date.now() - started) / 1000 };
+    return await replay(database, config, options, live, output, cleanups, started);
   } finally {
     await cleanup();
   }
@@ -152,7 +153,8 @@ async function replay(
   live: Map<string, SequenceDefinition>,
   output: DemoOutput,
   cleanups: (() => Promise<void>)[],
-): Promise<Omit<DemoResult, 'realSeconds'>> {
+  realStart: number,
+): Promise<DemoResult> {
   const db = database.db;
   const clock = scaledClock(options.clockScale);
   const start = clock.now().getTime();
@@ -176,22 +178,25 @@ async function replay(
   cleanups.push(() => inbox.close());
   const rules = await loadRules(config.recsRulesFile);
   const events = createEventSink(db);
+  cleanups.push(() => events.close());
   const relay = startRelay(db, connection.queues, { intervalMs: 200 });
+  const stopRelay = once(() => relay.stop());
+  cleanups.push(stopRelay);
+  // The server's clock stops where the run ends, so a dashboard kept up shows the run's data.
+  let frozenAt: Date | undefined;
+  const serverClock = { ...clock, now: () => frozenAt ?? clock.now() };
   const app: FastifyInstance = await buildServer({
     db,
     apiToken: config.apiToken,
     bodyLimitBytes: config.apiBodyLimitBytes,
     relay,
     redis: connection.redis,
-    tracking: { secret: config.secretKey, clock, events, linkLifetimeDays: config.trackingLinkDays, expiredLinkUrl: config.shop.url },
+    tracking: { secret: config.secretKey, clock: serverClock, events, linkLifetimeDays: config.trackingLinkDays, expiredLinkUrl: config.shop.url },
     reports: { attribution: config.attribution, minSample: config.reportMinSample },
     dashboard: dashboardSettings(config, { queues: connection.queues, rules, inbox, smtpUrl: inbox.url }),
   });
+  cleanups.push(() => app.close());
   const baseUrl = await listen(app, config.host, options.port);
-  cleanups.push(async () => {
-    await app.close();
-    await events.close();
-  });
   output.line(`dashboard: ${baseUrl} (log in with the API token${config.apiToken === 'dev-token' ? ' "dev-token"' : ''}); API: ${baseUrl}/api`);
 
   const placeOrder = async (order: PlacedOrder | PlacedOrder[]) => {
@@ -206,7 +211,7 @@ async function replay(
       ledger.push({ orderId: o.order_id, customer: o.customer_id, at: new Date(o.ordered_at), total: o.items.reduce((sum, i) => sum + i.quantity * Number(i.unit_price), 0) });
   };
   let failure: unknown;
-  recipients = new Recipients({
+  const people = new Recipients({
     db,
     baseUrl,
     clock,
@@ -216,35 +221,51 @@ async function replay(
     placeOrder,
     onError: (error) => (failure ??= error),
   });
+  recipients = people;
+  cleanups.push(() => people.stop());
 
+  const transport = createTransport(inbox.url, { maxConnections: 4 });
+  cleanups.push(async () => transport.close());
   const engine: Engine = {
     db,
     queues: connection.queues,
     clock,
     settings: { ...config, publicUrl: baseUrl, rules, claimSeconds: config.claimSeconds },
-    transport: createTransport(inbox.url, { maxConnections: 4 }),
+    transport,
     renderers: new Map(),
   };
   const workerConnection = connectRedis(config.redisUrl, 'worker');
   workerConnection.on('error', () => {});
+  cleanups.push(async () => workerConnection.disconnect());
   const workers = [
     startEnrollWorker(engine, workerConnection, config.queuePrefix, { concurrency: 8 }),
     startStepWorker(engine, workerConnection, config.queuePrefix, { concurrency: 16 }),
   ];
   for (const worker of workers) worker.on('error', () => {});
-  const reconciler = startReconciler(engine, 10_000, () => {});
-  let stopped = false;
-  const stopEngine = async () => {
-    if (stopped) return;
-    stopped = true;
-    await recipients.stop();
+  const stopWorkers = once(async () => {
     await Promise.all(workers.map((w) => w.close()));
-    await reconciler.stop();
-    await relay.stop();
-    engine.transport?.close();
-    workerConnection.disconnect();
+  });
+  cleanups.push(stopWorkers);
+  const reconciler = startReconciler(engine, 10_000, () => {});
+  const stopReconciler = once(() => reconciler.stop());
+  cleanups.push(stopReconciler);
+  /** Everything that sends or acts; the server stays up for --keep-serving. */
+  const stopEngine = async () => {
+    await people.stop();
+    await stopWorkers();
+    await stopReconciler();
+    await stopRelay();
   };
-  cleanups.push(stopEngine);
+
+  // Ctrl-C during the run stops it cleanly (servers closed, redis-server stopped).
+  let interrupted = false;
+  const interrupt = () => (interrupted = true);
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  cleanups.push(async () => {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  });
 
   // New orders, spread over the replayed days, by the shop's existing customers.
   const basket = basketMaker(random, catalog);
@@ -265,6 +286,7 @@ async function replay(
   let lastLine = Date.now();
   while (clock.now().getTime() < end) {
     if (failure) throw failure;
+    if (interrupted) throw new UserError('interrupted: the demo stopped before its end, so there is no report');
     const now = clock.now().toISOString();
     const due: PlacedOrder[] = [];
     while (next < planned.length && planned[next]!.ordered_at <= now && due.length < 500) due.push(planned[next++]!);
@@ -274,8 +296,8 @@ async function replay(
       days: (end - start) / DAY,
       orders: ledger.length,
       ordersPlanned: planned.length,
-      emails: recipients.counts.emails,
-      events: recipients.counts.opens + recipients.counts.clicks,
+      emails: people.counts.emails,
+      events: people.counts.opens + people.counts.clicks,
     };
     if (output.progress) output.progress(state);
     else if (Date.now() - lastLine > 15_000) {
@@ -286,28 +308,34 @@ async function replay(
   }
   const asOf = new Date(end);
   await stopEngine();
+  frozenAt = asOf;
+  process.off('SIGINT', interrupt);
+  process.off('SIGTERM', interrupt);
   if (failure) throw failure;
 
   const report = await buildReport(db, { asOf, attribution: config.attribution, minSample: config.reportMinSample });
-  const checks = await truthChecks(database, report, recipients.expected, live, asOf);
+  const checks = await truthChecks(database, report, people.expected, live, asOf);
   const attributed = {
     engine: round2(report.sequences.flatMap((s) => s.versions.flatMap((v) => v.arms)).reduce((sum, arm) => sum + arm.attributedRevenue, 0)),
-    ledger: round2(await creditLedger(database, ledger, recipients.touches, config)),
+    ledger: round2(await creditLedger(database, ledger, people.touches, config)),
   };
 
+  const result = {
+    report,
+    checks,
+    attributed,
+    counts: { orders: ledger.length, emails: people.counts.emails, opens: people.counts.opens, clicks: people.counts.clicks, purchases: people.counts.purchases },
+    realSeconds: (Date.now() - realStart) / 1000,
+  };
+  output.finished?.(result);
   if (options.keepServing) {
-    output.line(`\nstill serving at ${baseUrl}; Ctrl-C stops it`);
+    output.line(`\nstill serving the dashboard at ${baseUrl}; Ctrl-C stops it`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
   }
-  return {
-    report,
-    checks,
-    attributed,
-    counts: { orders: ledger.length, emails: recipients.counts.emails, opens: recipients.counts.opens, clicks: recipients.counts.clicks, purchases: recipients.counts.purchases },
-  };
+  return result;
 }
 
 async function listen(app: FastifyInstance, host: string, port: number): Promise<string> {
@@ -383,6 +411,12 @@ async function creditLedger(database: Database, ledger: SimOrder[], touches: Rec
   let total = 0;
   for (const order of ledger) if (creditedTouch(byCustomer.get(order.customer) ?? [], order.at, config.attribution)) total += order.total;
   return total;
+}
+
+/** `fn`, run at most once however often it is called. */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => (running ??= fn());
 }
 
 function round2(value: number): number {

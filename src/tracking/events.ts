@@ -33,7 +33,7 @@ export function createEventSink(db: Db, options: { maxBatch?: number; maxWaitMs?
   const maxBatch = options.maxBatch ?? 500;
   const maxWaitMs = options.maxWaitMs ?? 2;
   const maxInFlight = options.maxInFlight ?? 1;
-  let pending: { event: TrackedEvent; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  const pending: { event: TrackedEvent; resolve: () => void; reject: (e: unknown) => void }[] = [];
   let timer: NodeJS.Timeout | undefined;
   const inFlight = new Set<Promise<void>>();
 
@@ -41,8 +41,7 @@ export function createEventSink(db: Db, options: { maxBatch?: number; maxWaitMs?
     if (timer) clearTimeout(timer);
     timer = undefined;
     if (!pending.length || inFlight.size >= maxInFlight) return;
-    const batch = pending;
-    pending = [];
+    const batch = pending.splice(0, maxBatch);
     const insert = (async () => {
       try {
         await db.execute(sql`
@@ -68,6 +67,8 @@ export function createEventSink(db: Db, options: { maxBatch?: number; maxWaitMs?
   return {
     record(event) {
       return new Promise<void>((resolve, reject) => {
+        // Past ten full batches waiting (the database is stalled), refuse rather than grow.
+        if (pending.length >= maxBatch * 10) return reject(new Error('event ingest is backed up'));
         pending.push({ event, resolve, reject });
         if (pending.length >= maxBatch) flush();
         else timer ??= setTimeout(flush, maxWaitMs);

@@ -57,13 +57,15 @@ export function registerDemo(program: Command, config: ConfigSource): void {
             }
           : undefined,
       };
-      let result: DemoResult;
+      output.finished = (result) => {
+        bars?.stop();
+        process.stdout.write('\n' + formatReport(result.report, { currency: settings.shop.currency }) + '\n\n' + formatTruth(result) + '\n');
+      };
       try {
-        result = await runDemo(settings, { ...options, keepServing: options.keepServing ?? false }, output);
+        await runDemo(settings, { ...options, keepServing: options.keepServing ?? false }, output);
       } finally {
         bars?.stop();
       }
-      process.stdout.write('\n' + formatReport(result.report, { currency: settings.shop.currency }) + '\n\n' + formatTruth(result) + '\n');
     });
 }
 

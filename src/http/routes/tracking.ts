@@ -104,17 +104,19 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): 
       return reply.code(410).type('text/plain').send('This link has expired.');
     }
     const verdict = classify({ type: 'click', ...visitor(request), sentAt: message.sent_at && new Date(message.sent_at), at });
-    await deps.events.record({
+    // A click that cannot be stored still takes the recipient where they meant to go.
+    const event = {
       messageId: message.id,
       customerId: message.customer_id,
-      type: 'click',
+      type: 'click' as const,
       isHuman: verdict.isHuman,
       machineReason: verdict.reason,
       linkIndex: index,
       userAgent: visitor(request).userAgent,
       ip: request.ip,
       occurredAt: at,
-    });
+    };
+    await deps.events.record(event).catch((error: unknown) => request.log.error({ err: error }, 'click not stored'));
     return reply.header('cache-control', 'no-store').redirect(withUtm(destination, message), 302);
   });
 
