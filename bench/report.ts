@@ -38,7 +38,7 @@ export const reportBenchmark: Benchmark = {
       const generate = await timed(() => generateReportData(db, scale));
       const counts = await queryRows<{ messages: number; events: number }>(db, sql`select (select count(*)::int from messages) as messages, (select count(*)::int from events) as events`);
       const asOf = new Date(START + 90 * 86_400_000);
-      const attribution = await timed(() => refreshAttribution(db, DEFAULT_ATTRIBUTION, asOf));
+      const attribution = await timed(() => refreshAttribution(db, DEFAULT_ATTRIBUTION));
       // Each side twice, keeping the better (warm cache for both).
       let scan = Infinity;
       let report = Infinity;

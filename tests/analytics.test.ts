@@ -79,7 +79,7 @@ describe('attribution', () => {
   afterAll(() => database?.drop());
 
   it('credits each order to at most one message, human touches only, inside the windows', async () => {
-    const first = await refreshAttribution(database.db, DEFAULT_ATTRIBUTION, new Date(T0 + 30 * DAY));
+    const first = await refreshAttribution(database.db, DEFAULT_ATTRIBUTION);
     expect(first).toMatchObject({ model: 'click-then-open:click=5d,open=1d', attributed: 2 });
     const expected = [
       { order_id: ids.orders[0], message_id: ids.m1, touch: 'click' },
@@ -87,20 +87,20 @@ describe('attribution', () => {
     ];
     expect(await credited(first.model)).toEqual(expected);
     // Refreshing again (and again) never counts an order twice.
-    await refreshAttribution(database.db, DEFAULT_ATTRIBUTION, new Date(T0 + 30 * DAY));
-    await refreshAttribution(database.db, DEFAULT_ATTRIBUTION, new Date(T0 + 5 * HOUR + 1));
+    await refreshAttribution(database.db, DEFAULT_ATTRIBUTION);
+    await refreshAttribution(database.db, DEFAULT_ATTRIBUTION);
     expect(await credited(first.model)).toEqual(expected);
   });
 
   it('`campaign attribution rebuild` applies changed windows and models', async () => {
     const env = { DATABASE_URL: database.url!, ATTRIBUTION_CLICK_WINDOW: '1d' };
-    const narrow = await campaign(['attribution', 'rebuild', '--as-of', at(30 * DAY)], env);
+    const narrow = await campaign(['attribution', 'rebuild'], env);
     expect(narrow.stderr).toBe('');
     expect(narrow.stdout).toContain('click-then-open:click=1d,open=1d: 1 of 6 orders credited to an email; engagement recounted');
     // The 3-day-old click no longer counts; the 5-hour order keeps its click.
     expect(await credited('click-then-open:click=1d,open=1d')).toEqual([{ order_id: ids.orders[0], message_id: ids.m1, touch: 'click' }]);
 
-    await campaign(['attribution', 'rebuild', '--as-of', at(30 * DAY)], { DATABASE_URL: database.url!, ATTRIBUTION_MODEL: 'last-touch' });
+    await campaign(['attribution', 'rebuild'], { DATABASE_URL: database.url!, ATTRIBUTION_MODEL: 'last-touch' });
     // Under last touch the later open of the second sequence wins the first order.
     expect(await credited('last-touch:click=5d,open=1d')).toEqual([
       { order_id: ids.orders[0], message_id: ids.m2, touch: 'open' },
@@ -111,7 +111,7 @@ describe('attribution', () => {
 
     // Re-classifying an event and rebuilding moves the credit.
     await database.db.execute(sql`update events set is_human = false, machine_reason = 'scanner-ua' where message_id = ${ids.m1}`);
-    await campaign(['attribution', 'rebuild', '--as-of', at(30 * DAY)], { DATABASE_URL: database.url! });
+    await campaign(['attribution', 'rebuild'], { DATABASE_URL: database.url! });
     expect(await credited('click-then-open:click=5d,open=1d')).toEqual([{ order_id: ids.orders[0], message_id: ids.m2, touch: 'open' }]);
   });
 

@@ -6,7 +6,7 @@
  *
  * `refreshAttribution` is incremental: it reads orders past the model's watermark (and a
  * margin below it, for orders whose insert committed after an earlier refresh read past
- * their id), and re-reads the last hour of orders, whose touches may still have been in
+ * their id), and re-reads the newest hour of orders, whose touches may still have been in
  * flight.
  * `rebuildAttribution` starts the model over, for when events were re-classified or the
  * rule changed under the same key. A new model key (new windows) starts from nothing and
@@ -31,16 +31,16 @@ export interface AttributionRun {
   attributed: number;
 }
 
-export function refreshAttribution(db: Db, model: AttributionModel, now: Date): Promise<AttributionRun> {
-  return attribute(db, model, now, false);
+export function refreshAttribution(db: Db, model: AttributionModel): Promise<AttributionRun> {
+  return attribute(db, model, false);
 }
 
 /** Forgets everything attributed under the model and attributes every order again, in one transaction. */
-export function rebuildAttribution(db: Db, model: AttributionModel, now: Date): Promise<AttributionRun> {
-  return attribute(db, model, now, true);
+export function rebuildAttribution(db: Db, model: AttributionModel): Promise<AttributionRun> {
+  return attribute(db, model, true);
 }
 
-async function attribute(db: Db, model: AttributionModel, now: Date, fromScratch: boolean): Promise<AttributionRun> {
+async function attribute(db: Db, model: AttributionModel, fromScratch: boolean): Promise<AttributionRun> {
   const key = attributionKey(model);
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`attribution:${key}`}))`);
@@ -51,8 +51,9 @@ async function attribute(db: Db, model: AttributionModel, now: Date, fromScratch
     const [state] = await queryRows<{ last_order_id: number }>(tx, sql`select last_order_id from attribution_runs where model = ${key}`);
     const [{ max_id: maxId } = { max_id: 0 }] = await queryRows<{ max_id: number | null }>(tx, sql`select coalesce(max(id), 0)::bigint as max_id from orders`);
     const lastOrderId = Number(state?.last_order_id ?? 0);
-    const since = new Date(now.getTime() - RECHECK_MS).toISOString();
-    const target = sql`(o.id > ${Math.max(0, lastOrderId - RECHECK_IDS)} or o.ordered_at >= ${since}::timestamptz) and o.id <= ${maxId}`;
+    // The last hour of the orders' own timeline, whatever the caller's clock says.
+    const since = sql`(select max(ordered_at) from orders) - ${RECHECK_MS} * interval '1 millisecond'`;
+    const target = sql`(o.id > ${Math.max(0, lastOrderId - RECHECK_IDS)} or o.ordered_at >= ${since}) and o.id <= ${maxId}`;
 
     await tx.execute(sql`delete from attributions a using orders o where a.model = ${key} and a.order_id = o.id and ${target}`);
     const clicks = sql`ev.type = 'click' and ev.occurred_at >= o.ordered_at - ${model.clickWindowMs} * interval '1 millisecond'`;

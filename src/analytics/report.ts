@@ -151,7 +151,7 @@ interface OutcomeRow {
 
 export async function buildReport(db: Db, options: ReportOptions): Promise<Report> {
   if (options.refresh !== false) {
-    await refreshAttribution(db, options.attribution, options.asOf);
+    await refreshAttribution(db, options.attribution);
     await refreshEngagement(db);
   }
   const model = attributionKey(options.attribution);

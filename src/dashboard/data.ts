@@ -81,7 +81,7 @@ export interface SlotRow {
 }
 
 /** Human clicks on each recommendation slot, and the orders and revenue attributed to those clicks. */
-export async function slotPerformance(db: Db, versionId: number, model: AttributionModel): Promise<SlotRow[]> {
+export async function slotPerformance(db: Db, versionId: number, model: AttributionModel, from?: Date): Promise<SlotRow[]> {
   return queryRows<SlotRow>(
     db,
     sql`with clicks as (
@@ -90,6 +90,7 @@ export async function slotPerformance(db: Db, versionId: number, model: Attribut
                    join products p on p.sku = r.sku where p.url = m.links ->> ev.link_index limit 1)::int as slot
           from events ev join messages m on m.id = ev.message_id join enrollments e on e.id = m.enrollment_id
           where e.sequence_version_id = ${versionId} and ev.type = 'click' and ev.is_human
+            and e.enrolled_at >= ${(from ?? new Date(0)).toISOString()}::timestamptz
         )
         select c.slot, count(*)::int as clicks, count(a.order_id)::int as orders, coalesce(sum(o.total), 0)::float8 as revenue
         from clicks c

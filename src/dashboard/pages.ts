@@ -97,7 +97,7 @@ ${chartScript('trend', 'line', days, series)}`;
     const live = await liveDefinition(deps.db, request.params.id);
     if (!live) return reply.code(404).type('text/plain').send('No such sequence.');
     if (request.query.table === 'slots') {
-      const slots = await slotPerformance(deps.db, live.versionId, deps.attribution);
+      const slots = await slotPerformance(deps.db, live.versionId, deps.attribution, fromOf(periodOf(request.query.period)));
       return reply
         .type('text/csv')
         .header('content-disposition', `attachment; filename="${request.params.id}-slots.csv"`)
@@ -125,7 +125,7 @@ ${chartScript('trend', 'line', days, series)}`;
     const version = sequence.versions.find((v) => v.live) ?? sequence.versions[0]!;
     const [curve, slots, history] = await Promise.all([
       cumulativeRevenue(deps.db, live.versionId, live.definition, deps.now(), fromOf(period)),
-      slotPerformance(deps.db, live.versionId, deps.attribution),
+      slotPerformance(deps.db, live.versionId, deps.attribution, fromOf(period)),
       versionHistory(deps.db, id),
     ]);
     const d = live.definition;
@@ -141,6 +141,7 @@ ${chartScript('trend', 'line', days, series)}`;
 ${periodPicker(`/sequences/${encodeURIComponent(sequence.id)}`, period)}
 <h2>Steps</h2><div class="timeline">${timeline}</div>
 <h2>Variants compared</h2>${comparisonTable(version, m, pct)}
+<p class="muted">Revenue per customer counts the customers whose ${Math.round(version.measurementWindowDays)}-day window has closed; a period shorter than that has none yet.</p>
 <p><a href="/sequences/${encodeURIComponent(sequence.id)}/export.csv?table=comparisons&period=${period}">Export comparisons (CSV)</a></p>
 <h2>Revenue per enrolled customer, cumulative, by day since enrolling</h2><div class="card"><canvas id="curve" height="90"></canvas></div>
 ${chartScript('curve', 'line', curveDays, arms.map((arm) => ({ label: arm, data: curve.filter((p) => p.arm === arm).map((p) => Math.round(p.value * 100) / 100) })))}

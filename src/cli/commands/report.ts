@@ -54,11 +54,10 @@ export function registerReport(program: Command, config: ConfigSource): void {
   attribution
     .command('rebuild')
     .description('attribute every order again under the configured model and windows (ATTRIBUTION_*), and recount opens and clicks per email')
-    .option('--as-of <time>', 'the present, for orders still in flight (default: now)')
-    .action((options: { asOf?: string }) => {
+    .action(() => {
       const settings = config();
       return withDatabase(settings, async ({ db }) => {
-        const run = await rebuildAttribution(db, settings.attribution, asOf(settings, options.asOf));
+        const run = await rebuildAttribution(db, settings.attribution);
         const engagement = await rebuildEngagement(db);
         process.stdout.write(`${run.model}: ${run.attributed} of ${run.orders} orders credited to an email; engagement recounted for ${engagement.messages} emails\n`);
       });
