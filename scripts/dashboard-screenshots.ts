@@ -40,7 +40,19 @@ try {
   await page.screenshot({ path: join(out, 'login.png') });
   await page.fill('input[name=secret]', settings.apiToken);
   await Promise.all([page.waitForURL(`${base}/`), page.click('button[type=submit]')]);
-  for (const [name, path] of [['overview', '/'], ...sequences.map((s) => [`sequence-${s.id}`, `/sequences/${s.id}`])] as [string, string][]) {
+  // A customer with emails, for the preview and messages pages.
+  const [someone] = await queryRows<{ external_id: string }>(
+    database.db,
+    sql`select c.external_id from customers c where exists (select 1 from messages m where m.customer_id = c.id and m.state = 'sent') order by c.id limit 1`,
+  );
+  const customer = encodeURIComponent(someone?.external_id ?? '');
+  const pages: [string, string][] = [
+    ['overview', '/'],
+    ...sequences.map((s): [string, string] => [`sequence-${s.id}`, `/sequences/${s.id}`]),
+    ['preview', `/preview?customer=${customer}`],
+    ['messages', `/messages?customer=${customer}`],
+  ];
+  for (const [name, path] of pages) {
     await page.goto(`${base}${path}`, { waitUntil: 'networkidle' });
     const file = join(out, `${name}.png`);
     await page.screenshot({ path: file, fullPage: true });
