@@ -30,7 +30,7 @@ header a{color:#e4e7eb;text-decoration:none}header a:hover{color:#fff}header .br
 header form{margin-left:auto}
 main{padding:1.5rem;max-width:1200px;margin:0 auto}
 h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:1.8rem 0 .6rem}
-table{border-collapse:collapse;background:#fff;width:100%;font-size:.9rem}
+table{border-collapse:collapse;background:#fff;width:100%;font-size:.9rem}.scroll{overflow-x:auto}
 th,td{padding:.4rem .6rem;border-bottom:1px solid #e4e7eb;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}th{background:#f0f2f5;font-weight:600}
 .muted{color:#7b8794}.card{background:#fff;padding:1rem;border:1px solid #e4e7eb;border-radius:6px}

@@ -176,16 +176,16 @@ function comparisonTable(version: VersionReport, m: (v: number | null) => string
 <td data-field="conversion">${pct(c.conversionRate.arm)} vs ${pct(c.conversionRate.baseline)}</td>
 <td data-field="incremental">${c.incrementalRevenue ? html`${m(c.incrementalRevenue.cuped.estimate)} <span class="muted">[${m(c.incrementalRevenue.cuped.interval[0])}, ${m(c.incrementalRevenue.cuped.interval[1])}]</span>` : '—'}</td>
 <td data-field="verdict">${c.verdict}</td></tr>`;
-  return html`<table id="comparisons"><thead><tr><th>revenue per customer</th><th>customers</th><th>difference</th><th>CUPED difference</th><th>95% interval</th><th>interval</th><th>p</th><th>conversion</th><th>incremental revenue</th><th>verdict</th></tr></thead>
-<tbody>${version.comparisons.map(row)}</tbody></table>`;
+  return html`<div class="scroll"><table id="comparisons"><thead><tr><th>revenue per customer</th><th>customers</th><th>difference</th><th>CUPED difference</th><th>95% interval</th><th>interval</th><th>p</th><th>conversion</th><th>incremental revenue</th><th>verdict</th></tr></thead>
+<tbody>${version.comparisons.map(row)}</tbody></table></div>`;
 }
 
 function funnelTable(version: VersionReport, m: (v: number | null) => string): Html {
   const cells = (f: Funnel) => html`<td data-field="sent">${f.sent}</td><td data-field="delivered">${f.delivered}</td><td data-field="humanOpens">${f.opens.human}</td><td class="muted">${f.opens.raw}</td><td data-field="humanClicks">${f.clicks.human}</td><td class="muted">${f.clicks.raw}</td><td data-field="conversions">${f.conversions}</td><td data-field="attributedRevenue">${m(f.attributedRevenue)}</td>`;
-  return html`<table id="funnel"><thead><tr><th>arm / step</th><th>enrolled</th><th>sent</th><th>delivered</th><th>human opens</th><th>raw</th><th>human clicks</th><th>raw</th><th>orders</th><th>attributed</th><th>measured per customer</th></tr></thead><tbody>
+  return html`<div class="scroll"><table id="funnel"><thead><tr><th>arm / step</th><th>enrolled</th><th>sent</th><th>delivered</th><th>human opens</th><th>raw</th><th>human clicks</th><th>raw</th><th>orders</th><th>attributed</th><th>measured per customer</th></tr></thead><tbody>
 ${version.arms.map((arm) => html`<tr data-arm="${arm.arm}" data-step="all"><td><strong>${arm.arm}</strong></td><td data-field="enrolled">${arm.enrolled}</td>${cells(arm)}<td data-field="revenuePerCustomer">${m(arm.measured.revenuePerCustomer)}</td></tr>
 ${arm.holdout ? '' : arm.steps.map((s) => html`<tr data-arm="${arm.arm}" data-step="${s.step}"><td>&nbsp;&nbsp;${s.step}. ${s.template}</td><td></td>${cells(s)}<td></td></tr>`)}`)}
-</tbody></table>`;
+</tbody></table></div>`;
 }
 
 /** A Chart.js chart from data embedded as JSON (escaped for a script element). */
