@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { loadConfig } from '../src/config.ts';
+import { fixedClock } from '../src/core/clock.ts';
 import { dashboardSettings } from '../src/dashboard/index.ts';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/server.ts';
@@ -23,7 +24,7 @@ const [{ latest } = { latest: new Date() }] = await queryRows<{ latest: Date }>(
 const asOf = new Date(latest);
 const app = await buildServer({
   db: database.db,
-  tracking: { secret: settings.secretKey, clock: { now: () => asOf, realDelay: (ms) => ms, realTimeOf: (at) => at.getTime() }, events: createEventSink(database.db) },
+  tracking: { secret: settings.secretKey, clock: fixedClock(asOf), events: createEventSink(database.db) },
   apiToken: settings.apiToken,
   bodyLimitBytes: settings.apiBodyLimitBytes,
   reports: { attribution: settings.attribution, minSample: settings.reportMinSample },

@@ -7,6 +7,9 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { AttributionModel } from './core/attribution.ts';
 import { parseDuration } from './core/duration.ts';
+import { isTimeZone } from './core/records.ts';
+import type { FrequencyCap } from './core/schedule.ts';
+import type { DkimSettings } from './mail/transport.ts';
 
 const DEV_SECRET = 'dev-only-secret-change-me-in-production-0000';
 const DEV_TOKEN = 'dev-token';
@@ -55,17 +58,7 @@ const schema = z
     SHOP_URL: url(['http:', 'https:']).default('https://shop.example/'),
     SHOP_ADDRESS: z.string().min(1).default('1 Demo Street, Springfield 12345, USA'),
     SHOP_SUPPORT_EMAIL: z.email({ error: 'must be an email address' }).default('help@shop.example'),
-    SHOP_TIMEZONE: z
-      .string()
-      .refine((zone) => {
-        try {
-          new Intl.DateTimeFormat('en', { timeZone: zone });
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'must be an IANA time zone such as Europe/Paris')
-      .default('UTC'),
+    SHOP_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris').default('UTC'),
     MAIL_FROM: z.email({ error: 'must be an email address' }).default('orders@shop.example'),
     TEMPLATES_DIR: z.string().min(1).default('./templates'),
     RECS_RULES_FILE: z.string().min(1).default('./config/recommendations.yaml'),
@@ -141,11 +134,11 @@ export interface Config {
   recsRulesFile: string;
   sequencesDir: string;
   /** At most `max` emails to one customer per `windowMs`, across sequences; undefined: off. */
-  frequencyCap: { max: number; windowMs: number } | undefined;
+  frequencyCap: FrequencyCap | undefined;
   sendRatePerSecond: number | undefined;
   workerConcurrency: number;
   /** DKIM signing, when DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY are all set. */
-  dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
+  dkim: DkimSettings | undefined;
   /** Where `campaign work` serves /metrics and /healthz (0: off). */
   metricsPort: number;
   /** Real seconds a worker holds a message while handing it to SMTP. */

@@ -11,6 +11,7 @@ import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/server.ts';
 import { createEventSink, type EventSink } from '../src/tracking/events.ts';
 import { launchChromium } from '../scripts/browser.ts';
+import { fixedClock } from '../src/core/clock.ts';
 import { DEFAULT_RULES } from '../src/core/recommend.ts';
 import { importRows } from '../src/ingest/import.ts';
 import { openRows } from '../src/ingest/read.ts';
@@ -85,7 +86,7 @@ describe('the dashboard', () => {
       }
     }
     events = createEventSink(database.db);
-    const clock = { now: () => AS_OF, realDelay: (ms: number) => ms, realTimeOf: (d: Date) => d.getTime() };
+    const clock = fixedClock(AS_OF);
     app = await buildServer({
       db: database.db,
       apiToken: TOKEN,
@@ -286,7 +287,7 @@ describe('the dashboard', () => {
     const engine: Engine = {
       db: database.db,
       queues: queues.queues,
-      clock: { now: () => AS_OF, realDelay: (ms: number) => ms, realTimeOf: (d: Date) => d.getTime() },
+      clock: fixedClock(AS_OF),
       settings: { publicUrl: 'https://track.shop.example', secretKey: SECRET, mailFrom: 'orders@shop.example', shop: SHOP, rules: DEFAULT_RULES },
       transport: createTransport(inbox.url),
       renderers: new Map(),

@@ -6,7 +6,7 @@
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Engine } from '../src/engine/context.ts';
 import { runStep } from '../src/engine/step.ts';
-import { QUEUE_NAMES, type StepJob } from '../src/queue/queues.ts';
+import { parseJobId, QUEUE_NAMES, type StepJob } from '../src/queue/queues.ts';
 
 export interface StepWorkerOptions {
   concurrency?: number;
@@ -21,8 +21,8 @@ export interface StepWorkerOptions {
  * job whose data was lost in a partial Redis failure still runs the right step.
  */
 export function stepOf(jobId: string | undefined, data: Partial<StepJob> | undefined): StepJob {
-  const match = /^enrollment-(\d+)-step-(\d+)$/.exec(jobId ?? '');
-  if (match) return { enrollmentId: Number(match[1]), step: Number(match[2]) };
+  const named = parseJobId.step(jobId);
+  if (named) return named;
   if (typeof data?.enrollmentId === 'number' && typeof data.step === 'number') return { enrollmentId: data.enrollmentId, step: data.step };
   throw new UnrecoverableError(`job ${jobId} names no enrollment step`);
 }

@@ -13,10 +13,12 @@ export interface FormatOptions {
 
 const dash = '—';
 const int = (n: number) => n.toLocaleString('en-US');
-const pct = (value: number | null, digits = 1) => (value === null || !Number.isFinite(value) ? dash : `${(value * 100).toFixed(digits)}%`);
+/** A share as a percentage, or a dash when there is none. */
+export const pct = (value: number | null, digits = 1) => (value === null || !Number.isFinite(value) ? dash : `${(value * 100).toFixed(digits)}%`);
 const signed = (text: string, value: number) => (value > 0 ? `+${text}` : text);
 
-function moneyFormat(currency: string): (value: number | null) => string {
+/** Money in the shop's currency, cents shown, or a dash when there is none. */
+export function moneyFormat(currency: string): (value: number | null) => string {
   const format = new Intl.NumberFormat('en-US', { style: 'currency', currency, maximumFractionDigits: 2 });
   return (value) => (value === null || !Number.isFinite(value) ? dash : format.format(value));
 }

@@ -12,6 +12,11 @@ export interface Clock {
   realTimeOf(at: Date): number;
 }
 
+/** A clock stopped at `at`: reports and pages as of a moment (tests, screenshots). */
+export function fixedClock(at: Date): Clock {
+  return { now: () => at, realDelay: (simulatedMs) => Math.max(0, simulatedMs), realTimeOf: (time) => time.getTime() };
+}
+
 export function scaledClock(scale: number, origin = Date.now(), realNow: () => number = Date.now): Clock {
   return {
     now: () => new Date(origin + (realNow() - origin) * scale),

@@ -7,7 +7,8 @@
  */
 import { z } from 'zod';
 
-const MONEY = /^\d{1,12}(\.\d{1,4})?$/;
+/** A decimal amount as the formats write it: up to 12 digits, up to 4 decimals. */
+export const MONEY = /^\d{1,12}(\.\d{1,4})?$/;
 const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(:(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
 const absentIfEmpty = (value: unknown) =>
@@ -91,7 +92,8 @@ const flag = z.preprocess(
 
 const timezone = text(64).refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris');
 
-function isTimeZone(value: string): boolean {
+/** True for an IANA time zone name the runtime knows. */
+export function isTimeZone(value: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: value });
     return true;

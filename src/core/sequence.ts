@@ -6,11 +6,12 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { STRATEGIES } from './recommend.ts';
+import { MONEY } from './records.ts';
 
 const duration = z
   .preprocess((value) => (value === 0 ? '0' : value), z.string({ error: 'must be a duration such as 2d, 36h or 90m' }))
   .refine((text) => parseDuration(text) !== undefined, 'must be a duration such as 2d, 36h or 90m');
-const money = z.union([z.string().regex(/^\d{1,12}(\.\d{1,4})?$/), z.number().nonnegative()]).transform(String);
+const money = z.union([z.string().regex(MONEY), z.number().nonnegative()]).transform(String);
 const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day such as 21:00');
 const share = z
   .union([z.number(), z.string().regex(/^\d+(\.\d+)?%$/, 'must be a share such as 10% or 0.1')])
@@ -100,7 +101,6 @@ export function measurementWindowMs(definition: Pick<SequenceDefinition, 'steps'
   if (definition.measurement_window) return parseDuration(definition.measurement_window)!;
   return definition.steps.reduce((total, step) => total + parseDuration(step.delay)!, 0) + 7 * 86_400_000;
 }
-export type StepDefinition = SequenceDefinition['steps'][number];
 export type Variant = SequenceDefinition['variants'][number];
 
 /** The JSON Schema of the file format, for editors (yaml-language-server and others). */

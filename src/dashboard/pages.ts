@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance } from 'fastify';
-import { reportCsv, type CsvTable } from '../analytics/format.ts';
+import { moneyFormat, pct, reportCsv, type CsvTable } from '../analytics/format.ts';
 import { buildReport, type Funnel, type Report, type VersionReport } from '../analytics/report.ts';
 import type { AttributionModel } from '../core/attribution.ts';
 import type { Comparison } from '../core/experiment.ts';
@@ -35,9 +35,7 @@ const PERIODS: Record<string, { label: string; days: number | null }> = {
 const CHART_JS = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
 
 export async function dashboardPages(app: FastifyInstance, deps: PageDeps): Promise<void> {
-  const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: deps.currency, maximumFractionDigits: 2 });
-  const m = (v: number | null) => (v === null || !Number.isFinite(v) ? '—' : money.format(v));
-  const pct = (v: number | null) => (v === null || !Number.isFinite(v) ? '—' : `${(v * 100).toFixed(1)}%`);
+  const m = moneyFormat(deps.currency);
   const periodOf = (key: unknown) => (typeof key === 'string' && Object.hasOwn(PERIODS, key) ? key : 'all');
   const fromOf = (period: string) => {
     const days = PERIODS[period]!.days;
@@ -140,7 +138,7 @@ ${chartScript('trend', 'line', days, series)}`;
 <form method="post" action="/sequences/${encodeURIComponent(sequence.id)}/${action}"><button type="submit" id="toggle">${action === 'pause' ? 'Pause' : 'Resume'}</button></form>
 ${periodPicker(`/sequences/${encodeURIComponent(sequence.id)}`, period)}
 <h2>Steps</h2><div class="timeline">${timeline}</div>
-<h2>Variants compared</h2>${comparisonTable(version, m, pct)}
+<h2>Variants compared</h2>${comparisonTable(version, m)}
 <p class="muted">Revenue per customer counts the customers whose ${Math.round(version.measurementWindowDays)}-day window has closed; a period shorter than that has none yet.</p>
 <p><a href="/sequences/${encodeURIComponent(sequence.id)}/export.csv?table=comparisons&period=${period}">Export comparisons (CSV)</a></p>
 <h2>Revenue per enrolled customer, cumulative, by day since enrolling</h2><div class="card"><canvas id="curve" height="90"></canvas></div>
@@ -161,7 +159,7 @@ function sum<T>(items: T[], pick: (item: T) => number): number {
   return items.reduce((total, item) => total + pick(item), 0);
 }
 
-function comparisonTable(version: VersionReport, m: (v: number | null) => string, pct: (v: number | null) => string): Html {
+function comparisonTable(version: VersionReport, m: (v: number | null) => string): Html {
   if (version.comparisons.length === 0) return html`<p class="muted">One variant and no holdout: nothing to compare.</p>`;
   const ends = version.comparisons.flatMap((c) => [...c.cuped.interval, 0]).filter(Number.isFinite);
   const scale = { min: Math.min(...ends), max: Math.max(...ends) };

@@ -7,6 +7,7 @@
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { simpleParser } from 'mailparser';
+import type { Config } from '../config.ts';
 import type { Rules } from '../core/recommend.ts';
 import { queryRows, type Db } from '../db/client.ts';
 import type { CapturedEmail } from '../demo/inbox.ts';
@@ -18,7 +19,7 @@ import { html, layout, type Html } from './html.ts';
 
 export interface PreviewDeps {
   db: Db;
-  shop: { name: string; url: string; currency: string; address: string; supportEmail: string; timezone: string };
+  shop: Config['shop'];
   rules: Rules;
   publicUrl: string;
   secret: string;

@@ -4,6 +4,7 @@
  */
 import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Rules } from '../core/recommend.ts';
 import type { FrequencyCap } from '../core/schedule.ts';
@@ -17,7 +18,7 @@ export interface EngineSettings {
   publicUrl: string;
   secretKey: string;
   mailFrom: string;
-  shop: { name: string; url: string; currency: string; address: string; supportEmail: string; timezone: string };
+  shop: Config['shop'];
   frequencyCap?: FrequencyCap | undefined;
   rules: Rules;
   /** Real seconds a worker holds a message while handing it to SMTP (default 120). */

@@ -49,9 +49,13 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
     sql`select o.id, o.customer_id, c.external_id as customer_key, o.ordered_at, o.total::text as total,
                (select count(*)::int from orders p where p.customer_id = o.customer_id
                   and (p.ordered_at < o.ordered_at or (p.ordered_at = o.ordered_at and p.id < o.id))) as earlier_orders,
-               array(select distinct p.sku from order_items i join products p on p.id = i.product_id where i.order_id = o.id) as skus,
-               array(select distinct p.category from order_items i join products p on p.id = i.product_id where i.order_id = o.id) as categories
-        from orders o join customers c on c.id = o.customer_id where o.id = ${orderId}`,
+               coalesce(items.skus, '{}') as skus, coalesce(items.categories, '{}') as categories
+        from orders o join customers c on c.id = o.customer_id
+        left join lateral (
+          select array_agg(distinct p.sku) as skus, array_agg(distinct p.category) as categories
+          from order_items i join products p on p.id = i.product_id where i.order_id = o.id
+        ) items on true
+        where o.id = ${orderId}`,
   );
   if (!order) return [];
   const now = engine.clock.now();

@@ -18,7 +18,7 @@ import { composeMessage } from '../mail/transport.ts';
 import { recommendationsFor } from '../recs/service.ts';
 import type { StoredDefinition } from '../sequences/store.ts';
 import { orderContext } from '../templates/context.ts';
-import { unsubscribeUrl } from '../templates/render.ts';
+import { unsubscribeLink } from '../templates/render.ts';
 import { rendererFor, scheduleStep, type Engine } from './context.ts';
 import { RetryableSendError, sendMail, unsubscribeHeaders } from './send.ts';
 
@@ -142,7 +142,9 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
   }
   if (!engine.transport) throw new Error('no SMTP transport configured');
 
-  context.links.unsubscribe = unsubscribeUrl(engine.settings.publicUrl, engine.settings.secretKey, message.id, e.customer_id);
+  // One unsubscribe token for the link in the email and the mailto of the header.
+  const token = signToken({ kind: 'unsubscribe', message: message.id, customer: e.customer_id }, engine.settings.secretKey);
+  context.links.unsubscribe = unsubscribeLink(engine.settings.publicUrl, token);
   const email = (await rendererFor(engine, templateVersionId)).render(context, {
     mode: 'send',
     publicUrl: engine.settings.publicUrl,
@@ -162,7 +164,6 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
   );
   if (!claim) throw new RetryableSendError(`message ${message.id} is being sent by another worker`);
 
-  const token = signToken({ kind: 'unsubscribe', message: message.id, customer: e.customer_id }, engine.settings.secretKey);
   let outcome;
   try {
     outcome = await sendMail(

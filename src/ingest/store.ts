@@ -223,7 +223,7 @@ export async function upsertOrders(db: Db, orders: ResolvedOrder[], options: { h
       order: head.outcome,
       items: o.items.map((_, index) => {
         const own = itemOutcome.get(`${head.id}/${index + 1}`);
-        return own ?? (head.outcome === 'inserted' ? 'inserted' : head.outcome === 'unchanged' ? 'unchanged' : 'updated');
+        return own ?? head.outcome;
       }),
     };
   });

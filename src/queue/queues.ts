@@ -40,6 +40,18 @@ export const jobIds = {
   step: (enrollmentId: number, step: number) => `enrollment-${enrollmentId}-step-${step}`,
 };
 
+/** What a job id made by {@link jobIds} names; undefined for any other id. */
+export const parseJobId = {
+  orderPlaced(jobId: string | undefined): number | undefined {
+    const match = /^order-(\d+)-placed$/.exec(jobId ?? '');
+    return match ? Number(match[1]) : undefined;
+  },
+  step(jobId: string | undefined): StepJob | undefined {
+    const match = /^enrollment-(\d+)-step-(\d+)$/.exec(jobId ?? '');
+    return match ? { enrollmentId: Number(match[1]), step: Number(match[2]) } : undefined;
+  },
+};
+
 /**
  * Completed jobs are kept a week so that a job id published again (say, by a relay that
  * crashed between enqueue and mark) is still recognised and ignored.

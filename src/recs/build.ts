@@ -16,8 +16,6 @@ export interface BuildOptions {
   neighbours?: number;
   /** Orders read per query. */
   window?: number;
-  /** Only orders placed before this time (the backtest's training set). */
-  before?: Date;
   onProgress?: (ordersRead: number) => void;
 }
 
@@ -36,7 +34,7 @@ export async function streamBaskets(
   db: Db,
   afterId: number,
   visit: (orderId: number, productIds: number[]) => void,
-  options: { window?: number; before?: Date } = {},
+  options: { window?: number } = {},
 ): Promise<number> {
   const window = options.window ?? 20_000;
   const [{ max }] = (await queryRows<{ max: number | null }>(db, sql`select max(id)::bigint as max from orders`)) as [{ max: number | null }];
@@ -46,7 +44,7 @@ export async function streamBaskets(
     const rows = await queryRows<{ order_id: number; items: number[] }>(
       db,
       sql`select oi.order_id, array_agg(oi.product_id) as items
-          from order_items oi ${options.before ? sql`join orders o on o.id = oi.order_id and o.ordered_at < ${options.before.toISOString()}` : sql``}
+          from order_items oi
           where oi.order_id > ${lo} and oi.order_id <= ${lo + window}
           group by oi.order_id order by oi.order_id`,
     );

@@ -119,10 +119,13 @@ export interface SequenceSummary {
 export async function listSequences(db: Db): Promise<SequenceSummary[]> {
   return queryRows<SequenceSummary>(
     db,
-    sql`select s.id, s.name, s.status, v.version,
-               (select count(*)::int from enrollments e where e.sequence_id = s.id) as enrolled,
-               (select count(*)::int from enrollments e where e.sequence_id = s.id and e.state = 'active') as active
-        from sequences s left join sequence_versions v on v.id = s.live_version_id order by s.id`,
+    sql`select s.id, s.name, s.status, v.version, coalesce(n.enrolled, 0) as enrolled, coalesce(n.active, 0) as active
+        from sequences s left join sequence_versions v on v.id = s.live_version_id
+        left join lateral (
+          select count(*)::int as enrolled, count(*) filter (where e.state = 'active')::int as active
+          from enrollments e where e.sequence_id = s.id
+        ) n on true
+        order by s.id`,
   );
 }
 

@@ -4,7 +4,7 @@
  *    unknown helpers, a missing unsubscribe link, front-matter problems;
  *  - warnings: rendered HTML over 102 KB (Gmail clips it there), images without alt text.
  */
-import { compileTemplate, type CompiledTemplate } from './compile.ts';
+import { compileTemplate, emailPath, type CompiledTemplate } from './compile.ts';
 import { Renderer } from './render.ts';
 import { sampleContext } from './sample-context.ts';
 import { emailNames, originOf, type AssembledTemplate, type Diagnostic, type TemplateFiles } from './source.ts';
@@ -31,7 +31,7 @@ export async function checkTemplates(set: TemplateFiles, names = emailNames(set)
     diagnostics.push(...result.diagnostics);
     const { assembled } = result;
     if (!assembled) continue;
-    const emailFile = assembled.origins.find((o) => o.file.endsWith(`emails/${name}.mjml`))?.file ?? `emails/${name}.mjml`;
+    const emailFile = emailPath(assembled);
 
     assembled.mjml.split('\n').forEach((line, index) => {
       for (const tag of line.match(IMAGE_TAG) ?? [])

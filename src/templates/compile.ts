@@ -100,7 +100,8 @@ export async function compileTemplate(set: TemplateFiles, name: string): Promise
   };
 }
 
-function emailPath(assembled: AssembledTemplate): string {
+/** The file of the email itself among those assembled. */
+export function emailPath(assembled: AssembledTemplate): string {
   const origin = assembled.origins.find((o) => o.file.endsWith(`emails/${assembled.name}.mjml`));
   return origin?.file ?? `templates/emails/${assembled.name}.mjml`;
 }

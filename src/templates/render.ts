@@ -93,5 +93,10 @@ function createTracker(tracking: Tracking): { api: LinkTracker; links: string[] 
 
 /** The unsubscribe URL of a message for its customer. */
 export function unsubscribeUrl(publicUrl: string, secret: string, messageId: number, customerId: number): string {
-  return `${publicUrl}/u/${signToken({ kind: 'unsubscribe', message: messageId, customer: customerId }, secret)}`;
+  return unsubscribeLink(publicUrl, signToken({ kind: 'unsubscribe', message: messageId, customer: customerId }, secret));
+}
+
+/** The unsubscribe URL of an unsubscribe token already signed. */
+export function unsubscribeLink(publicUrl: string, token: string): string {
+  return `${publicUrl}/u/${token}`;
 }

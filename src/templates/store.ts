@@ -4,7 +4,7 @@
  * the same sources again returns the existing version.
  */
 import { and, desc, eq, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
+import { queryRows, type Db } from '../db/client.ts';
 import { templates, templateVersions } from '../db/schema.ts';
 import type { CompiledTemplate } from './compile.ts';
 import type { AssembledTemplate } from './source.ts';
@@ -70,11 +70,12 @@ export async function findTemplateVersion(db: Db, ref: { id: number } | { name: 
 
 /** Every template with its newest version, for `campaign templates list`. */
 export async function listTemplates(db: Db): Promise<{ name: string; versions: number; latestId: number; contentHash: string; publishedAt: Date }[]> {
-  const result = (await db.execute(sql`
-    select t.name, count(v.id)::int as versions, max(v.id) as "latestId",
-           (array_agg(v.content_hash order by v.id desc))[1] as "contentHash",
-           max(v.published_at) as "publishedAt"
-    from templates t join template_versions v on v.template_id = t.id
-    group by t.name order by t.name`)) as unknown as { rows: { name: string; versions: number; latestId: number; contentHash: string; publishedAt: Date }[] };
-  return result.rows;
+  return queryRows(
+    db,
+    sql`select t.name, count(v.id)::int as versions, max(v.id) as "latestId",
+               (array_agg(v.content_hash order by v.id desc))[1] as "contentHash",
+               max(v.published_at) as "publishedAt"
+        from templates t join template_versions v on v.template_id = t.id
+        group by t.name order by t.name`,
+  );
 }

@@ -5,32 +5,21 @@
  */
 import { MultiBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
-import { formatReport } from '../../analytics/format.ts';
+import { formatReport, moneyFormat } from '../../analytics/format.ts';
 import { runDemo, type DemoOptions, type DemoOutput, type DemoResult } from '../../demo/run.ts';
-import { UserError } from '../../runtime.ts';
 import type { ConfigSource } from '../main.ts';
-
-const positive = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${name}: expected a positive number, got "${value}"`);
-  return n;
-};
-const whole = (name: string) => (value: string) => {
-  const n = positive(name)(value);
-  if (!Number.isInteger(n)) throw new UserError(`${name}: expected a whole number, got "${value}"`);
-  return n;
-};
+import { positiveNumber, positiveWholeNumber } from '../options.ts';
 
 export function registerDemo(program: Command, config: ConfigSource): void {
   program
     .command('demo')
     .description('run a whole demo shop through the engine: history, recommendations, sequences, weeks of new orders, recipients, the report')
-    .option('--customers <n>', 'customers in the shop', whole('--customers'), 3_000)
-    .option('--days <n>', 'days of new orders replayed through the API', whole('--days'), 14)
-    .option('--orders-per-day <n>', 'new orders per replayed day', whole('--orders-per-day'), 120)
-    .option('--history-days <n>', 'days of order history imported first', whole('--history-days'), 90)
-    .option('--clock-scale <n>', 'simulated seconds per real second', positive('--clock-scale'), 40_000)
-    .option('--seed <n>', 'seed of the generated shop and its recipients', whole('--seed'), 7)
+    .option('--customers <n>', 'customers in the shop', positiveWholeNumber('--customers'), 3_000)
+    .option('--days <n>', 'days of new orders replayed through the API', positiveWholeNumber('--days'), 14)
+    .option('--orders-per-day <n>', 'new orders per replayed day', positiveWholeNumber('--orders-per-day'), 120)
+    .option('--history-days <n>', 'days of order history imported first', positiveWholeNumber('--history-days'), 90)
+    .option('--clock-scale <n>', 'simulated seconds per real second', positiveNumber('--clock-scale'), 40_000)
+    .option('--seed <n>', 'seed of the generated shop and its recipients', positiveWholeNumber('--seed'), 7)
     .option('--port <n>', 'port of the HTTP server (another is taken when busy)', (v) => Number(v), 3000)
     .option('--keep-serving', 'keep the HTTP server up after the report')
     .action(async (options: Omit<DemoOptions, 'keepServing'> & { keepServing?: boolean }) => {
@@ -59,7 +48,7 @@ export function registerDemo(program: Command, config: ConfigSource): void {
       };
       output.finished = (result) => {
         bars?.stop();
-        process.stdout.write('\n' + formatReport(result.report, { currency: settings.shop.currency }) + '\n\n' + formatTruth(result) + '\n');
+        process.stdout.write('\n' + formatReport(result.report, { currency: settings.shop.currency }) + '\n\n' + formatTruth(result, settings.shop.currency) + '\n');
       };
       try {
         await runDemo(settings, { ...options, keepServing: options.keepServing ?? false }, output);
@@ -69,8 +58,8 @@ export function registerDemo(program: Command, config: ConfigSource): void {
     });
 }
 
-function formatTruth(result: DemoResult): string {
-  const money = (n: number) => n.toLocaleString('en-US', { style: 'currency', currency: 'USD' });
+function formatTruth(result: DemoResult, currency: string): string {
+  const money = moneyFormat(currency);
   const lines = ['The planted truth beside the estimates (CUPED, 95% intervals):'];
   for (const c of result.checks)
     lines.push(

@@ -12,12 +12,8 @@ import { loadRules, RulesError } from '../../recs/rules.ts';
 import { recommendationsFor } from '../../recs/service.ts';
 import { UserError, withDatabase } from '../../runtime.ts';
 import type { ConfigSource } from '../main.ts';
+import { positiveWholeNumber } from '../options.ts';
 
-const int = (value: string) => {
-  const n = Number.parseInt(value, 10);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`expected a positive whole number, got "${value}"`);
-  return n;
-};
 const print = (json: boolean | undefined, value: unknown, text: () => string) =>
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text() + '\n');
 
@@ -33,7 +29,7 @@ export function registerRecs(program: Command, config: ConfigSource): void {
     .command('build')
     .description('update the statistics with orders added since the last build (or rebuild with --full)')
     .option('--full', 'rebuild from every order')
-    .option('--neighbours <n>', 'neighbours kept per product', int, 10)
+    .option('--neighbours <n>', 'neighbours kept per product', positiveWholeNumber('--neighbours'), 10)
     .option('--json', 'print the result as JSON')
     .action((options: { full?: boolean; neighbours: number; json?: boolean }) =>
       withDb(async (db) => {
@@ -50,7 +46,7 @@ export function registerRecs(program: Command, config: ConfigSource): void {
     .command('related')
     .description('the products bought with SKU, best first')
     .argument('<sku>')
-    .option('--limit <n>', 'how many', int, 10)
+    .option('--limit <n>', 'how many', positiveWholeNumber('--limit'), 10)
     .option('--json', 'print JSON: [{ sku, pairOrders, support, confidence, lift, score }]')
     .action((sku: string, options: { limit: number; json?: boolean }) =>
       withDb(async (db) => {
@@ -105,7 +101,7 @@ export function registerRecs(program: Command, config: ConfigSource): void {
   recs
     .command('backtest')
     .description('hit rate at k on later orders, beside a popularity baseline')
-    .option('--k <n>', 'recommendations per order', int, 3)
+    .option('--k <n>', 'recommendations per order', positiveWholeNumber('--k'), 3)
     .option('--cutoff <time>', 'test on orders from this ISO time (default: the last 20%)')
     .option('--json', 'print JSON')
     .action((options: { k: number; cutoff?: string; json?: boolean }) =>

@@ -1,0 +1,18 @@
+/** Parsers of numeric command-line options: a bad value is a UserError naming the option. */
+import { UserError } from '../runtime.ts';
+
+export function positiveNumber(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag}: expected a positive number, got "${value}"`);
+    return n;
+  };
+}
+
+export function positiveWholeNumber(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag}: expected a positive whole number, got "${value}"`);
+    return n;
+  };
+}
