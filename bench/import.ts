@@ -2,10 +2,11 @@
  * Import throughput: `campaign import orders` on 100,000 line items, beside a plain
  * multi-row INSERT of the same rows into a bare table on the same database.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, type Database } from '../src/db/client.ts';
+import { prng, writeLines } from '../src/demo/shop.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { importRows } from '../src/ingest/import.ts';
 import { openRows } from '../src/ingest/read.ts';
@@ -95,8 +96,7 @@ async function plainInsert(database: Database, rows: Row[]): Promise<void> {
 
 /** A deterministic shop: 2,000 products, 10,000 customers, `lines` order lines. */
 function writeShop(dir: string, lines: number) {
-  let seed = 42;
-  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const random = prng(42);
   const products = ['sku,name,category,price'];
   for (let i = 0; i < 2_000; i++) products.push(`P${i},Product ${i},cat-${i % 40},${(5 + (i % 300)).toFixed(2)}`);
   const customers = ['customer_id,email'];
@@ -116,10 +116,5 @@ function writeShop(dir: string, lines: number) {
     }
     order += 1;
   }
-  const write = (name: string, content: string[]) => {
-    const path = join(dir, name);
-    writeFileSync(path, content.join('\n') + '\n');
-    return path;
-  };
-  return { products: write('products.csv', products), customers: write('customers.csv', customers), orders: write('orders.csv', orders), rows };
+  return { products: writeLines(dir, 'products.csv', products), customers: writeLines(dir, 'customers.csv', customers), orders: writeLines(dir, 'orders.csv', orders), rows };
 }

@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { scaledClock } from '../src/core/clock.ts';
 import { signToken } from '../src/core/tokens.ts';
 import { queryRows } from '../src/db/client.ts';
+import { PIXEL_GIF } from '../src/http/routes/tracking.ts';
 import { buildServer } from '../src/http/server.ts';
 import { createEventSink } from '../src/tracking/events.ts';
 import { freshDatabase } from '../tests/helpers/db.ts';
@@ -18,7 +19,6 @@ import type { Benchmark } from './harness.ts';
 
 const TARGET = 0.4;
 const SECRET = 'bench-secret-bench-secret-bench-secret';
-const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 const BROWSER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 const SEQUENCE = `
 id: pixel
@@ -58,7 +58,7 @@ export const pixelBenchmark: Benchmark = {
       const bare = () => {
         const app = Fastify();
         app.get('/t/o/:file', async (_request, reply) =>
-          reply.header('cache-control', 'no-store, no-cache, must-revalidate, private').header('pragma', 'no-cache').type('image/gif').send(GIF),
+          reply.header('cache-control', 'no-store, no-cache, must-revalidate, private').header('pragma', 'no-cache').type('image/gif').send(PIXEL_GIF),
         );
         return app;
       };

@@ -3,10 +3,10 @@
  * beside one plain pass over the same order lines (the same windowed read, baskets
  * iterated and nothing counted), in the same process, with the peak memory of each.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { prng } from '../src/demo/shop.ts';
+import { prng, writeLines } from '../src/demo/shop.ts';
 import { importRows } from '../src/ingest/import.ts';
 import { openRows } from '../src/ingest/read.ts';
 import { buildStatistics, streamBaskets } from '../src/recs/build.ts';
@@ -99,10 +99,5 @@ function writeCatalogAndOrders(dir: string, lines: number, products: number) {
     written += size;
     order += 1;
   }
-  const write = (name: string, rows: string[]) => {
-    const path = join(dir, name);
-    writeFileSync(path, rows.join('\n') + '\n');
-    return path;
-  };
-  return { products: write('products.csv', catalog), customers: write('customers.csv', customers), orders: write('orders.csv', orders) };
+  return { products: writeLines(dir, 'products.csv', catalog), customers: writeLines(dir, 'customers.csv', customers), orders: writeLines(dir, 'orders.csv', orders) };
 }

@@ -12,7 +12,6 @@ import { fixedClock } from '../src/core/clock.ts';
 import { dashboardSettings } from '../src/dashboard/index.ts';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/server.ts';
-import { createEventSink } from '../src/tracking/events.ts';
 import { loadRules } from '../src/recs/rules.ts';
 import { openConfiguredDatabase } from '../src/runtime.ts';
 import { launchChromium } from './browser.ts';
@@ -24,7 +23,7 @@ const [{ latest } = { latest: new Date() }] = await queryRows<{ latest: Date }>(
 const asOf = new Date(latest);
 const app = await buildServer({
   db: database.db,
-  tracking: { secret: settings.secretKey, clock: fixedClock(asOf), events: createEventSink(database.db) },
+  clock: fixedClock(asOf),
   apiToken: settings.apiToken,
   bodyLimitBytes: settings.apiBodyLimitBytes,
   reports: { attribution: settings.attribution, minSample: settings.reportMinSample },

@@ -4,6 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
+import { scaledClock, type Clock } from './core/clock.ts';
 import { openDatabase, type Database } from './db/client.ts';
 import { isMigrated, migrate } from './db/migrate.ts';
 import { openQueues, type Queues } from './queue/queues.ts';
@@ -65,4 +66,9 @@ export async function openQueueConnection(config: Config): Promise<QueueConnecti
       redis.disconnect();
     },
   };
+}
+
+/** The deployment's clock: CLOCK_SCALE from CLOCK_ORIGIN (every process must share both). */
+export function configuredClock(config: Config): Clock {
+  return scaledClock(config.clockScale, config.clockOrigin?.getTime());
 }

@@ -20,7 +20,7 @@ export interface StepWorkerOptions {
  * The step a job stands for. The job id says it (`enrollment-<id>-step-<n>`), so even a
  * job whose data was lost in a partial Redis failure still runs the right step.
  */
-export function stepOf(jobId: string | undefined, data: Partial<StepJob> | undefined): StepJob {
+function stepOf(jobId: string | undefined, data: Partial<StepJob> | undefined): StepJob {
   const named = parseJobId.step(jobId);
   if (named) return named;
   if (typeof data?.enrollmentId === 'number' && typeof data.step === 'number') return { enrollmentId: data.enrollmentId, step: data.step };

@@ -217,13 +217,15 @@ async function funnelRows(db: Db, versionIds: number[], model: string, from: str
 }
 
 /**
- * The unit of the comparison is the customer, as randomised: each customer's first
- * enrollment in the version (a customer enrolled again, after `reenroll_after_days`, is not
- * a second independent unit, and overlapping windows would count an order twice).
+ * The units of the comparison: the customer, as randomised, by their first enrollment in
+ * the version (a customer enrolled again, after `reenroll_after_days`, is not a second
+ * independent unit, and overlapping windows would count an order twice), with `measured`
+ * true once their window has closed by `asOf`.
  */
-export function firstEnrollments(versionId: number, from: string): SQL {
-  return sql`select distinct on (customer_id) id, customer_id, arm, enrolled_at, trigger_order_id, pre_spend
-             from enrollments where sequence_version_id = ${versionId} and enrolled_at >= ${from}::timestamptz
+export function customerUnits(versionId: number, options: { from: string; windowMs: number; asOf: Date }): SQL {
+  return sql`select distinct on (customer_id) id, customer_id, arm, enrolled_at, trigger_order_id, pre_spend,
+                    enrolled_at + ${options.windowMs} * interval '1 millisecond' <= ${options.asOf.toISOString()}::timestamptz as measured
+             from enrollments where sequence_version_id = ${versionId} and enrolled_at >= ${options.from}::timestamptz
              order by customer_id, enrolled_at, id`;
 }
 
@@ -233,12 +235,12 @@ async function outcomeRows(db: Db, versionId: number, windowMs: number, asOf: Da
   return queryRows<OutcomeRow>(
     db,
     sql`with outcome as (
-          select e.arm, e.enrolled_at + ${window} <= ${asOf.toISOString()}::timestamptz as measured,
+          select e.arm, e.measured,
                  e.pre_spend::float8 as x, coalesce(sum(o.total), 0)::float8 as y, count(o.id) > 0 as converted
-          from (${firstEnrollments(versionId, from)}) e
+          from (${customerUnits(versionId, { from, windowMs, asOf })}) e
           left join orders o on o.customer_id = e.customer_id and o.id <> e.trigger_order_id
                and o.ordered_at > e.enrolled_at and o.ordered_at <= e.enrolled_at + ${window}
-          group by e.id, e.arm, e.enrolled_at, e.pre_spend
+          group by e.id, e.arm, e.measured, e.pre_spend
         )
         select arm, count(*)::int as enrolled, count(*) filter (where measured)::int as n,
                count(*) filter (where measured and converted)::int as converted,

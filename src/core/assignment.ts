@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 export const HOLDOUT = 'holdout';
 
 /** A number in [0, 1) determined by the sequence and customer alone. */
-export function stableUnit(sequenceId: string, customerKey: string): number {
+function stableUnit(sequenceId: string, customerKey: string): number {
   const digest = createHash('sha256').update(`${sequenceId}\u0000${customerKey}`).digest();
   // 52 bits: exactly representable, uniform enough for any shop.
   return (digest.readUInt32BE(0) * 2 ** 20 + (digest.readUInt32BE(4) >>> 12)) / 2 ** 52;

@@ -5,10 +5,11 @@
  * behind it redirect to the login page; an expired or altered cookie counts as none, and
  * changing the token or password ends every session.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
+import { sameSecret } from '../http/auth.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { html, layout } from './html.ts';
 
@@ -25,18 +26,11 @@ export interface AuthSettings {
   now?: () => number;
 }
 
-export const SESSION_COOKIE = 'campaign_session';
-const COOKIE = SESSION_COOKIE;
+const COOKIE = 'campaign_session';
 
 /** The key sessions are signed with. */
 export function sessionKey(settings: Pick<AuthSettings, 'secret' | 'apiToken' | 'password'>): Buffer {
   return createHmac('sha256', settings.secret).update(`dashboard-session\0${settings.apiToken}\0${settings.password ?? ''}`).digest();
-}
-
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 export async function installAuth(app: FastifyInstance, settings: AuthSettings): Promise<(request: FastifyRequest, reply: FastifyReply) => Promise<void>> {
@@ -62,7 +56,7 @@ export async function installAuth(app: FastifyInstance, settings: AuthSettings):
   app.get('/login', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html').send(loginPage()));
   app.post<{ Body: { secret?: string; next?: string } }>('/login', { schema: { hide: true }, config: { rateLimit: { max: settings.loginsPerMinute ?? 10, timeWindow: 60_000 } } }, async (request, reply) => {
     const given = typeof request.body?.secret === 'string' ? request.body.secret : '';
-    const ok = given.length > 0 && (same(given, settings.apiToken) || (settings.password !== undefined && same(given, settings.password)));
+    const ok = given.length > 0 && (sameSecret(given, settings.apiToken) || (settings.password !== undefined && sameSecret(given, settings.password)));
     if (!ok) return reply.code(401).type('text/html').send(loginPage('That token or password is not right.'));
     const expires = now() + settings.sessionHours * 3_600_000;
     reply.setCookie(COOKIE, String(expires), { signed: true, httpOnly: true, sameSite: 'lax', secure: settings.secureCookie ?? false, path: '/', expires: new Date(expires) });

@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm';
 import { attributionKey, type AttributionModel } from '../core/attribution.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import { queryRows, type Db } from '../db/client.ts';
-import { firstEnrollments } from '../analytics/report.ts';
+import { customerUnits } from '../analytics/report.ts';
 
 export interface TrendPoint {
   day: string;
@@ -46,8 +46,8 @@ export async function cumulativeRevenue(db: Db, versionId: number, definition: S
     db,
     sql`with measured as (
           select e.id, e.arm, e.customer_id, e.enrolled_at, e.trigger_order_id
-          from (${firstEnrollments(versionId, (from ?? new Date(0)).toISOString())}) e
-          where e.enrolled_at + ${window} <= ${asOf.toISOString()}::timestamptz
+          from (${customerUnits(versionId, { from: (from ?? new Date(0)).toISOString(), windowMs, asOf })}) e
+          where e.measured
         )
         select m.arm, floor(extract(epoch from o.ordered_at - m.enrolled_at) / 86400)::int as day,
                coalesce(sum(o.total), 0)::float8 as revenue,

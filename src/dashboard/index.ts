@@ -32,11 +32,16 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
       const board = new FastifyAdapter();
       board.setBasePath('/admin/queues');
       createBullBoard({ queues: [deps.queues.enroll, deps.queues.steps].map((queue) => new BullMQAdapter(queue)), serverAdapter: board, options: { uiConfig: { boardTitle: 'Campaign queues' } } });
-      // Bull Board's page links a web font from a CDN; the dashboard serves everything itself.
-      pages.addHook('onSend', async (request, _reply, payload) =>
-        request.url.startsWith('/admin/queues') && typeof payload === 'string' ? payload.replace(/<link[^>]+fonts\.googleapis\.com[^>]*>/g, '') : payload,
+      await pages.register(
+        async (queues) => {
+          // Bull Board's page links a web font from a CDN; the dashboard serves everything itself.
+          queues.addHook('onSend', async (_request, _reply, payload) =>
+            typeof payload === 'string' ? payload.replace(/<link[^>]+fonts\.googleapis\.com[^>]*>/g, '') : payload,
+          );
+          await queues.register(board.registerPlugin());
+        },
+        { prefix: '/admin/queues' },
       );
-      await pages.register(board.registerPlugin(), { prefix: '/admin/queues' });
     }
   });
 }

@@ -36,13 +36,16 @@ const CHART_JS = join(dirname(createRequire(import.meta.url).resolve('chart.js')
 
 export async function dashboardPages(app: FastifyInstance, deps: PageDeps): Promise<void> {
   const m = moneyFormat(deps.currency);
-  const periodOf = (key: unknown) => (typeof key === 'string' && Object.hasOwn(PERIODS, key) ? key : 'all');
-  const fromOf = (period: string) => {
+  /** What one request looks at: one moment, one period, the report over both. */
+  const viewOf = (query: { period?: unknown }) => {
+    const asOf = deps.now();
+    const period = typeof query.period === 'string' && Object.hasOwn(PERIODS, query.period) ? query.period : 'all';
     const days = PERIODS[period]!.days;
-    return days === null ? undefined : new Date(deps.now().getTime() - days * 86_400_000);
+    const from = days === null ? undefined : new Date(asOf.getTime() - days * 86_400_000);
+    const report = (sequenceId?: string): Promise<Report> =>
+      buildReport(deps.db, { asOf, attribution: deps.attribution, minSample: deps.minSample, sequenceId, enrolledFrom: from });
+    return { asOf, period, from, report };
   };
-  const report = (sequenceId: string | undefined, period: string): Promise<Report> =>
-    buildReport(deps.db, { asOf: deps.now(), attribution: deps.attribution, minSample: deps.minSample, sequenceId, enrolledFrom: fromOf(period) });
   const periodPicker = (base: string, current: string) =>
     html`<p>Customers enrolled in: ${Object.entries(PERIODS).map(([key, p]) =>
       key === current ? html`<strong>${p.label}</strong> ` : html`<a href="${base}?period=${key}">${p.label}</a> `,
@@ -54,9 +57,9 @@ export async function dashboardPages(app: FastifyInstance, deps: PageDeps): Prom
   );
 
   app.get<{ Querystring: { period?: string } }>('/', { schema: { hide: true } }, async (request, reply) => {
-    const period = periodOf(request.query.period);
-    const data = await report(undefined, period);
-    const trendFrom = fromOf(period) ?? new Date(deps.now().getTime() - 90 * 86_400_000);
+    const { asOf, period, from, report } = viewOf(request.query);
+    const data = await report();
+    const trendFrom = from ?? new Date(asOf.getTime() - 90 * 86_400_000);
     const trend = await sentPerDay(deps.db, trendFrom);
     const rows = data.sequences.map((s) => {
       const live = s.versions.find((v) => v.live) ?? s.versions[0];
@@ -87,7 +90,7 @@ ${chartScript('trend', 'line', days, series)}`;
 
   app.get<{ Querystring: { period?: string; table?: string } }>('/export.csv', { schema: { hide: true } }, async (request, reply) => {
     const table: CsvTable = request.query.table === 'comparisons' ? 'comparisons' : 'arms';
-    const data = await report(undefined, periodOf(request.query.period));
+    const data = await viewOf(request.query).report();
     return reply.type('text/csv').header('content-disposition', `attachment; filename="report-${table}.csv"`).send(reportCsv(data, table));
   });
 
@@ -95,14 +98,14 @@ ${chartScript('trend', 'line', days, series)}`;
     const live = await liveDefinition(deps.db, request.params.id);
     if (!live) return reply.code(404).type('text/plain').send('No such sequence.');
     if (request.query.table === 'slots') {
-      const slots = await slotPerformance(deps.db, live.versionId, deps.attribution, fromOf(periodOf(request.query.period)));
+      const slots = await slotPerformance(deps.db, live.versionId, deps.attribution, viewOf(request.query).from);
       return reply
         .type('text/csv')
         .header('content-disposition', `attachment; filename="${request.params.id}-slots.csv"`)
         .send(stringify(slots, { header: true, columns: ['slot', 'clicks', 'orders', 'revenue'] }));
     }
     const table: CsvTable = request.query.table === 'comparisons' ? 'comparisons' : 'arms';
-    const data = await report(request.params.id, periodOf(request.query.period));
+    const data = await viewOf(request.query).report(request.params.id);
     return reply.type('text/csv').header('content-disposition', `attachment; filename="${request.params.id}-${table}.csv"`).send(reportCsv(data, table));
   });
 
@@ -117,13 +120,13 @@ ${chartScript('trend', 'line', days, series)}`;
     const id = request.params.id;
     const live = await liveDefinition(deps.db, id);
     if (!live) return reply.code(404).type('text/html').send(layout('Not found', html`<h1>No sequence "${id}"</h1><p><a href="/">Back to the overview</a></p>`));
-    const period = periodOf(request.query.period);
-    const data = await report(id, period);
+    const { asOf, period, from, report } = viewOf(request.query);
+    const data = await report(id);
     const sequence = data.sequences[0]!;
     const version = sequence.versions.find((v) => v.live) ?? sequence.versions[0]!;
     const [curve, slots, history] = await Promise.all([
-      cumulativeRevenue(deps.db, live.versionId, live.definition, deps.now(), fromOf(period)),
-      slotPerformance(deps.db, live.versionId, deps.attribution, fromOf(period)),
+      cumulativeRevenue(deps.db, live.versionId, live.definition, asOf, from),
+      slotPerformance(deps.db, live.versionId, deps.attribution, from),
       versionHistory(deps.db, id),
     ]);
     const d = live.definition;

@@ -39,7 +39,7 @@ interface CustomerRow {
 }
 
 /** One query-string value, whatever was sent (a repeated parameter arrives as an array). */
-export function one(value: unknown): string {
+function one(value: unknown): string {
   return typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : '';
 }
 
@@ -54,11 +54,13 @@ async function findCustomers(db: Db, q: string): Promise<CustomerRow[]> {
   );
 }
 
-function customerSearch(action: string, q: string, extra: Html = html``): Html {
-  return html`<form method="get" action="${action}">${extra}<label>Customer (email or id) <input name="q" value="${q}" placeholder="ada@example.com or cust-42"></label> <button type="submit">Search</button></form>`;
+function customerSearch(action: string, q: string): Html {
+  return html`<form method="get" action="${action}"><label>Customer (email or id) <input name="q" value="${q}" placeholder="ada@example.com or cust-42"></label> <button type="submit">Search</button></form>`;
 }
 
 export async function previewPages(app: FastifyInstance, deps: PreviewDeps): Promise<void> {
+  // Previews and test sends are no message of anyone's: their unsubscribe link names none.
+  const links = { unsubscribe: unsubscribeUrl(deps.publicUrl, deps.secret, 0, 0), shop: deps.shop.url };
   app.get<{ Querystring: { version?: string; customer?: string; q?: string; sent?: string } }>('/preview', { schema: { hide: true } }, async (request, reply) => {
     const versions = await queryRows<{ id: number; name: string; published_at: Date }>(
       deps.db,
@@ -83,7 +85,7 @@ ${customerId ? html`<input type="hidden" name="customer" value="${customerId}">`
       try {
         const context = await buildContext(deps.db, { shop: deps.shop }, {
           customerId,
-          links: { unsubscribe: unsubscribeUrl(deps.publicUrl, deps.secret, 0, 0), shop: deps.shop.url },
+          links,
           rules: deps.rules,
         });
         const email = new Renderer(stored.compiled).render(context, { mode: 'preview' });
@@ -114,7 +116,7 @@ ${deps.smtpUrl ? html`<form method="post" action="/preview/send"><input type="hi
     if (!stored) return reply.code(404).type('text/plain').send('No such template version.');
     let context;
     try {
-      context = await buildContext(deps.db, { shop: deps.shop }, { customerId: customer, links: { unsubscribe: unsubscribeUrl(deps.publicUrl, deps.secret, 0, 0), shop: deps.shop.url }, rules: deps.rules });
+      context = await buildContext(deps.db, { shop: deps.shop }, { customerId: customer, links, rules: deps.rules });
     } catch (error) {
       if (error instanceof ContextError) return reply.code(404).type('text/plain').send(error.message);
       throw error;

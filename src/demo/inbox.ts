@@ -22,7 +22,7 @@ export interface Inbox {
 }
 
 /** The value of one header of a raw message, unfolded; undefined when absent. */
-export function header(raw: string, name: string): string | undefined {
+function header(raw: string, name: string): string | undefined {
   const head = raw.split(/\r?\n\r?\n/, 1)[0] ?? '';
   const match = new RegExp(`^${name}:[ \\t]*((?:.*)(?:\\r?\\n[ \\t].*)*)`, 'im').exec(head);
   return match?.[1]?.replace(/\r?\n[ \t]+/g, ' ').trim();

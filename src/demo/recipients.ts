@@ -100,11 +100,6 @@ export class Recipients {
     this.track(this.react(email));
   }
 
-  /** Actions still scheduled or running. */
-  get busy(): number {
-    return this.pending.size + this.inFlight.size;
-  }
-
   /** Stops scheduling new actions; waits for those running. */
   async stop(): Promise<void> {
     this.stopped = true;

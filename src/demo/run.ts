@@ -11,7 +11,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { buildReport, firstEnrollments, type Report } from '../analytics/report.ts';
+import { buildReport, customerUnits, type Report } from '../analytics/report.ts';
 import { dashboardSettings } from '../dashboard/index.ts';
 import { creditedTouch, type Touch } from '../core/attribution.ts';
 import { scaledClock } from '../core/clock.ts';
@@ -180,8 +180,8 @@ async function replay(
   const events = createEventSink(db);
   cleanups.push(() => events.close());
   const relay = startRelay(db, connection.queues, { intervalMs: 200 });
-  const stopRelay = once(() => relay.stop());
-  cleanups.push(stopRelay);
+  // Every stop below may run twice (once before the report, again at cleanup): all are idempotent.
+  cleanups.push(() => relay.stop());
   // The server's clock stops where the run ends, so a dashboard kept up shows the run's data.
   let frozenAt: Date | undefined;
   const serverClock = { ...clock, now: () => frozenAt ?? clock.now() };
@@ -242,19 +242,18 @@ async function replay(
     startStepWorker(engine, workerConnection, config.queuePrefix, { concurrency: 16 }),
   ];
   for (const worker of workers) worker.on('error', () => {});
-  const stopWorkers = once(async () => {
+  const stopWorkers = async () => {
     await Promise.all(workers.map((w) => w.close()));
-  });
+  };
   cleanups.push(stopWorkers);
   const reconciler = startReconciler(engine, 10_000, () => {});
-  const stopReconciler = once(() => reconciler.stop());
-  cleanups.push(stopReconciler);
+  cleanups.push(() => reconciler.stop());
   /** Everything that sends or acts; the server stays up for --keep-serving. */
   const stopEngine = async () => {
     await people.stop();
     await stopWorkers();
-    await stopReconciler();
-    await stopRelay();
+    await reconciler.stop();
+    await relay.stop();
   };
 
   // Ctrl-C during the run stops it cleanly (servers closed, redis-server stopped).
@@ -359,8 +358,7 @@ async function truthChecks(database: Database, report: Report, expected: Map<num
     if (!version || !definition) continue;
     const measured = await queryRows<{ id: number; arm: string }>(
       database.db,
-      sql`select e.id, e.arm from (${firstEnrollments(version.versionId, '-infinity')}) e
-          where e.enrolled_at + ${measurementWindowMs(definition)} * interval '1 millisecond' <= ${asOf.toISOString()}::timestamptz`,
+      sql`select e.id, e.arm from (${customerUnits(version.versionId, { from: '-infinity', windowMs: measurementWindowMs(definition), asOf })}) e where e.measured`,
     );
     const worth = new Map<string, { sum: number; n: number }>();
     for (const e of measured) {
@@ -411,12 +409,6 @@ async function creditLedger(database: Database, ledger: SimOrder[], touches: Rec
   let total = 0;
   for (const order of ledger) if (creditedTouch(byCustomer.get(order.customer) ?? [], order.at, config.attribution)) total += order.total;
   return total;
-}
-
-/** `fn`, run at most once however often it is called. */
-function once(fn: () => Promise<void>): () => Promise<void> {
-  let running: Promise<void> | undefined;
-  return () => (running ??= fn());
 }
 
 function round2(value: number): number {

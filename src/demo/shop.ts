@@ -157,10 +157,16 @@ export function writeDemoShop(dir: string, size: ShopSize, now: Date): { product
       for (const line of basket()) orders.push(`demo-${orderNo},${customer},${at},${line.product.sku},${line.quantity},${line.product.price.toFixed(2)}`);
     }
 
-  const write = (name: string, rows: string[]) => {
-    const path = join(dir, name);
-    writeFileSync(path, rows.join('\n') + '\n');
-    return path;
+  return {
+    products: writeLines(dir, 'products.csv', products),
+    customers: writeLines(dir, 'customers.csv', customers),
+    orders: writeLines(dir, 'orders.csv', orders),
   };
-  return { products: write('products.csv', products), customers: write('customers.csv', customers), orders: write('orders.csv', orders) };
+}
+
+/** Writes `rows` as the lines of `dir/name` (a CSV with its header first); returns the path. */
+export function writeLines(dir: string, name: string, rows: string[]): string {
+  const path = join(dir, name);
+  writeFileSync(path, rows.join('\n') + '\n');
+  return path;
 }

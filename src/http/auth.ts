@@ -7,10 +7,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
+/** True when `given` is `secret`, compared in constant time whatever their lengths. */
+export function sameSecret(given: string, secret: string): boolean {
+  return timingSafeEqual(digest(given), digest(secret));
+}
+
 /** True when `header` is `Bearer <token>` with the expected token. */
 export function bearerMatches(header: string | undefined, token: string): boolean {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match !== null && timingSafeEqual(digest(match[1]!), digest(token));
+  return match !== null && sameSecret(match[1]!, token);
 }
 
 /** An onRequest hook answering 401 unless the request carries the API token. */

@@ -9,6 +9,7 @@ import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-z
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { DEFAULT_ATTRIBUTION } from '../core/attribution.ts';
+import type { Clock } from '../core/clock.ts';
 import { dashboard, type DashboardDeps } from '../dashboard/index.ts';
 import type { Db } from '../db/client.ts';
 import type { Relay } from '../outbox/relay.ts';
@@ -27,6 +28,8 @@ export interface ServerDeps {
   relay?: Relay | undefined;
   redis?: Redis | undefined;
   logger?: Logger | undefined;
+  /** The engine's clock; default the tracking clock, else real time. */
+  clock?: Clock | undefined;
   /** Tracking pixel, click redirects and unsubscribe pages, when given. */
   tracking?: Omit<TrackingDeps, 'db'> | undefined;
   /** The analytics report settings; default: the default attribution model, 100 per arm. */
@@ -57,12 +60,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
 
+  // One clock for every route: the engine's (scaled in the demo, stopped in screenshots).
+  const now = () => (deps.clock ?? deps.tracking?.clock)?.now() ?? new Date();
+  const reports = deps.reports ?? { attribution: DEFAULT_ATTRIBUTION, minSample: 100 };
   await app.register(async (api) => {
     api.addHook('onRequest', requireApiToken(deps.apiToken));
     await ingestRoutes(api, { db: deps.db, relay: deps.relay });
-    const now = () => deps.tracking?.clock.now() ?? new Date();
     await eventRoutes(api, { db: deps.db, now });
-    await reportRoutes(api, { db: deps.db, now, ...(deps.reports ?? { attribution: DEFAULT_ATTRIBUTION, minSample: 100 }) });
+    await reportRoutes(api, { db: deps.db, now, ...reports });
   });
   await healthRoutes(app, { db: deps.db, redis: deps.redis });
   if (deps.tracking) {
@@ -70,9 +75,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     await app.register(async (scope) => trackingRoutes(scope, { db: deps.db, ...tracking }));
   }
   if (deps.dashboard) {
-    const reports = deps.reports ?? { attribution: DEFAULT_ATTRIBUTION, minSample: 100 };
     const settings = deps.dashboard;
-    await app.register(async (scope) => dashboard(scope, { db: deps.db, now: () => deps.tracking?.clock.now() ?? new Date(), ...reports, ...settings }));
+    await app.register(async (scope) => dashboard(scope, { db: deps.db, now, ...reports, ...settings }));
   }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -54,7 +54,7 @@ export async function streamBaskets(
   return last;
 }
 
-export async function loadCounter(db: Db): Promise<{ counter: CoPurchaseCounter; lastOrderId: number } | undefined> {
+async function loadCounter(db: Db): Promise<{ counter: CoPurchaseCounter; lastOrderId: number } | undefined> {
   const [state] = await queryRows<{ counts: Uint8Array | null; last_order_id: number }>(
     db,
     sql`select counts, last_order_id from copurchase_state where id = 1`,

@@ -51,7 +51,7 @@ export async function loadSequenceFiles(dir: string): Promise<{ files: SequenceF
 }
 
 /** Every template a sequence may render, variant swaps included. */
-export function templateNames(definition: SequenceDefinition): string[] {
+function templateNames(definition: SequenceDefinition): string[] {
   const names = new Set(definition.steps.map((s) => s.template));
   for (const v of definition.variants) for (const name of Object.values(v.templates)) names.add(name);
   return [...names];

@@ -124,7 +124,7 @@ function handlebarsProblem(source: string): { line: number; message: string } | 
  * At render time the helper records the destination and returns the tracking URL. Then the
  * open pixel is added.
  */
-export function trackLinks(html: string): { html: string; linkCount: number } {
+function trackLinks(html: string): { html: string; linkCount: number } {
   let linkCount = 0;
   const tracked = html.replace(TRACKED_HREF, (whole, prefix: string, _quoted, double?: string, single?: string) => {
     const href = (double ?? single ?? '').trim();

@@ -49,7 +49,7 @@ const formatDate = memo<string, { timeZone: string; date: Date }>((_key, { timeZ
 
 const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#x27;': "'", '&#x3D;': '=', '&#x60;': '`', '&#39;': "'" };
 /** Undoes Handlebars' escaping of a rendered URL, to store the real destination. */
-export function unescapeHtml(text: string): string {
+function unescapeHtml(text: string): string {
   if (!text.includes('&')) return text;
   return text.replace(/&(amp|lt|gt|quot|#x27|#x3D|#x60|#39);/g, (entity) => ENTITIES[entity] ?? entity);
 }

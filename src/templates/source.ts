@@ -71,7 +71,7 @@ export function emailNames(set: TemplateFiles): string[] {
 }
 
 /** The path to show in messages: relative to the working directory, like a compiler's. */
-export function displayPath(set: TemplateFiles, file: string): string {
+function displayPath(set: TemplateFiles, file: string): string {
   return relative(process.cwd(), join(set.root, file)) || file;
 }
 

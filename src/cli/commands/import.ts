@@ -52,7 +52,7 @@ export function registerImport(program: Command, config: ConfigSource): void {
 }
 
 /** Publishes pending `order.placed` facts now; without Redis they wait for the relay. */
-export async function publishNewOrders(settings: Config, database: Database): Promise<number> {
+async function publishNewOrders(settings: Config, database: Database): Promise<number> {
   let connection;
   try {
     connection = await openQueueConnection(settings);

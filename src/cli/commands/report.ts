@@ -8,14 +8,13 @@ import { rebuildAttribution } from '../../analytics/attribution.ts';
 import { rebuildEngagement } from '../../analytics/engagement.ts';
 import { formatReport, reportCsv, type CsvTable } from '../../analytics/format.ts';
 import { buildReport } from '../../analytics/report.ts';
-import { scaledClock } from '../../core/clock.ts';
 import type { Config } from '../../config.ts';
 import { queryRows } from '../../db/client.ts';
-import { UserError, withDatabase } from '../../runtime.ts';
+import { configuredClock, UserError, withDatabase } from '../../runtime.ts';
 import type { ConfigSource } from '../main.ts';
 
 function asOf(settings: Config, text: string | undefined, flag = '--as-of'): Date {
-  if (text === undefined) return scaledClock(settings.clockScale, settings.clockOrigin?.getTime()).now();
+  if (text === undefined) return configuredClock(settings).now();
   const at = new Date(text);
   if (Number.isNaN(at.getTime())) throw new UserError(`${flag}: expected an ISO 8601 time, got "${text}"`);
   return at;

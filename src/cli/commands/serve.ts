@@ -4,14 +4,13 @@
  */
 import type { Command } from 'commander';
 import type { Config } from '../../config.ts';
-import { scaledClock } from '../../core/clock.ts';
 import { dashboardSettings } from '../../dashboard/index.ts';
 import { buildServer } from '../../http/server.ts';
 import { loadRules } from '../../recs/rules.ts';
 import { createEventSink } from '../../tracking/events.ts';
 import { createLogger } from '../../log.ts';
 import { startRelay } from '../../outbox/relay.ts';
-import { openConfiguredDatabase, openQueueConnection } from '../../runtime.ts';
+import { configuredClock, openConfiguredDatabase, openQueueConnection } from '../../runtime.ts';
 import type { ConfigSource } from '../main.ts';
 
 export function registerServe(program: Command, config: ConfigSource): void {
@@ -40,7 +39,7 @@ export async function serve(settings: Config, options: { migrate: boolean }): Pr
     logger,
     tracking: {
       secret: settings.secretKey,
-      clock: scaledClock(settings.clockScale, settings.clockOrigin?.getTime()),
+      clock: configuredClock(settings),
       events,
       linkLifetimeDays: settings.trackingLinkDays,
       expiredLinkUrl: settings.shop.url,

@@ -4,13 +4,12 @@
  * exits.
  */
 import type { Command } from 'commander';
-import { scaledClock } from '../../core/clock.ts';
 import { createTransport } from '../../mail/transport.ts';
 import { createLogger } from '../../log.ts';
 import { startRelay } from '../../outbox/relay.ts';
 import { connectRedis } from '../../queue/redis.ts';
 import { loadRules } from '../../recs/rules.ts';
-import { openConfiguredDatabase, openQueueConnection, UserError } from '../../runtime.ts';
+import { configuredClock, openConfiguredDatabase, openQueueConnection, UserError } from '../../runtime.ts';
 import { startReconciler } from '../../engine/reconcile.ts';
 import type { Engine } from '../../engine/context.ts';
 import { createWorkerMetrics, serveWorkerMetrics } from '../../engine/metrics.ts';
@@ -36,7 +35,7 @@ export function registerWork(program: Command, config: ConfigSource): void {
       const engine: Engine = {
         db: database.db,
         queues: producer.queues,
-        clock: scaledClock(settings.clockScale, settings.clockOrigin?.getTime()),
+        clock: configuredClock(settings),
         settings: { ...settings, rules: await loadRules(settings.recsRulesFile), claimSeconds: settings.claimSeconds },
         transport,
         log: logger,

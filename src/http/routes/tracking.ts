@@ -30,7 +30,8 @@ export interface TrackingDeps {
   expiredLinkUrl?: string | undefined;
 }
 
-const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+/** The open pixel: a transparent 1×1 GIF. */
+export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 
 interface MessageRow {
   id: number;
@@ -62,7 +63,7 @@ function messageFinder(db: Db): (id: number) => Promise<MessageRow | undefined> 
 }
 
 /** The destination with UTM parameters added (those the shop already set are kept). */
-export function withUtm(destination: string, message: Pick<MessageRow, 'sequence_id' | 'arm' | 'step'>): string {
+function withUtm(destination: string, message: Pick<MessageRow, 'sequence_id' | 'arm' | 'step'>): string {
   const url = new URL(destination);
   const set = (key: string, value: string) => url.searchParams.has(key) || url.searchParams.set(key, value);
   set('utm_source', 'post-purchase');
@@ -76,20 +77,25 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): 
   const findMessage = messageFinder(deps.db);
   const lifetimeMs = (deps.linkLifetimeDays ?? 365) * 86_400_000;
   const expired = (message: MessageRow, at: Date) => message.sent_at !== null && at.getTime() - new Date(message.sent_at).getTime() > lifetimeMs;
-  const visitor = (request: FastifyRequest) => ({ userAgent: request.headers['user-agent'] ?? '', ip: request.ip, method: request.method });
+  /**
+   * Classifies an open or click and stores it; acknowledged once stored. A failure to
+   * store is logged, never shown: the recipient still gets the pixel or the redirect.
+   */
+  const track = async (request: FastifyRequest, type: 'open' | 'click', message: MessageRow, at: Date, linkIndex: number | null) => {
+    const userAgent = request.headers['user-agent'] ?? '';
+    const verdict = classify({ type, userAgent, ip: request.ip, method: request.method, sentAt: message.sent_at && new Date(message.sent_at), at });
+    await deps.events
+      .record({ messageId: message.id, customerId: message.customer_id, type, isHuman: verdict.isHuman, machineReason: verdict.reason, linkIndex, userAgent, ip: request.ip, occurredAt: at })
+      .catch((error: unknown) => request.log.error({ err: error }, `${type} not stored`));
+  };
 
   app.get<{ Params: { file: string } }>('/t/o/:file', { schema: { hide: true } }, async (request, reply) => {
     reply.header('cache-control', 'no-store, no-cache, must-revalidate, private').header('pragma', 'no-cache').type('image/gif');
     const payload = verifyToken(request.params.file.replace(/\.gif$/, ''), deps.secret);
     const message = payload?.kind === 'message' ? await findMessage(payload.message).catch(() => undefined) : undefined;
     const at = deps.clock.now();
-    if (message && !expired(message, at)) {
-      const verdict = classify({ type: 'open', ...visitor(request), sentAt: message.sent_at && new Date(message.sent_at), at });
-      await deps.events
-        .record({ messageId: message.id, customerId: message.customer_id, type: 'open', isHuman: verdict.isHuman, machineReason: verdict.reason, linkIndex: null, userAgent: visitor(request).userAgent, ip: request.ip, occurredAt: at })
-        .catch((error: unknown) => request.log.error({ err: error }, 'open not stored'));
-    }
-    return reply.send(GIF);
+    if (message && !expired(message, at)) await track(request, 'open', message, at, null);
+    return reply.send(PIXEL_GIF);
   });
 
   app.get<{ Params: { token: string; index: string } }>('/t/c/:token/:index', { schema: { hide: true } }, async (request, reply) => {
@@ -103,20 +109,7 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): 
       if (deps.expiredLinkUrl) return reply.header('cache-control', 'no-store').redirect(deps.expiredLinkUrl, 302);
       return reply.code(410).type('text/plain').send('This link has expired.');
     }
-    const verdict = classify({ type: 'click', ...visitor(request), sentAt: message.sent_at && new Date(message.sent_at), at });
-    // A click that cannot be stored still takes the recipient where they meant to go.
-    const event = {
-      messageId: message.id,
-      customerId: message.customer_id,
-      type: 'click' as const,
-      isHuman: verdict.isHuman,
-      machineReason: verdict.reason,
-      linkIndex: index,
-      userAgent: visitor(request).userAgent,
-      ip: request.ip,
-      occurredAt: at,
-    };
-    await deps.events.record(event).catch((error: unknown) => request.log.error({ err: error }, 'click not stored'));
+    await track(request, 'click', message, at, index);
     return reply.header('cache-control', 'no-store').redirect(withUtm(destination, message), 302);
   });
 
