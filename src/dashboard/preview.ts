@@ -11,7 +11,7 @@ import type { Config } from '../config.ts';
 import type { Rules } from '../core/recommend.ts';
 import { queryRows, type Db } from '../db/client.ts';
 import type { CapturedEmail } from '../demo/inbox.ts';
-import { composeMessage, createTransport } from '../mail/transport.ts';
+import { sendTestEmail } from '../mail/transport.ts';
 import { ContextError, buildContext } from '../templates/context.ts';
 import { Renderer, unsubscribeUrl } from '../templates/render.ts';
 import { findTemplateVersion } from '../templates/store.ts';
@@ -122,13 +122,10 @@ ${deps.smtpUrl ? html`<form method="post" action="/preview/send"><input type="hi
       throw error;
     }
     const email = new Renderer(stored.compiled).render(context, { mode: 'preview' });
-    const transport = createTransport(deps.smtpUrl);
     try {
-      await transport.sendMail(composeMessage({ ...email, subject: `[TEST] ${email.subject}` }, { to, fromAddress: deps.mailFrom }));
+      await sendTestEmail(deps.smtpUrl, email, { to, fromAddress: deps.mailFrom });
     } catch (error) {
       return reply.code(502).type('text/plain').send(`The SMTP server refused the test: ${(error as Error).message}`);
-    } finally {
-      transport.close();
     }
     return reply.redirect(`/preview?version=${encodeURIComponent(version)}&customer=${encodeURIComponent(customer)}&sent=${encodeURIComponent(to)}`, 303);
   });

@@ -60,3 +60,17 @@ export function composeMessage(email: RenderedEmail, envelope: Envelope): SendMa
     textEncoding: 'quoted-printable',
   };
 }
+
+/**
+ * Sends a preview as a test, subject marked `[TEST]`, over a connection of its own; resolves
+ * with the server's answer, rejects with its refusal.
+ */
+export async function sendTestEmail(smtpUrl: string, email: RenderedEmail, envelope: { to: string; fromAddress: string }): Promise<string> {
+  const transport = createTransport(smtpUrl);
+  try {
+    const info = await transport.sendMail(composeMessage({ ...email, subject: `[TEST] ${email.subject}` }, envelope));
+    return info.response;
+  } finally {
+    transport.close();
+  }
+}

@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Config } from '../../config.ts';
-import { composeMessage, createTransport } from '../../mail/transport.ts';
+import { sendTestEmail } from '../../mail/transport.ts';
 import { loadRules } from '../../recs/rules.ts';
 import { openConfiguredDatabase, UserError, withDatabase } from '../../runtime.ts';
 import { checkTemplates, type CheckReport } from '../../templates/check.ts';
@@ -97,16 +97,11 @@ export function registerTemplates(program: Command, config: ConfigSource): void 
         process.stdout.write(`upsells: ${context.upsells.map((r) => r.name).join(', ') || 'none'}\n`);
         if (options.out) process.stdout.write(`html: ${options.out} (${(Buffer.byteLength(email.html) / 1024).toFixed(1)} KB)\n`);
         if (options.sendTest) {
-          const transport = createTransport(settings.smtpUrl!);
           try {
-            const info = await transport.sendMail(
-              composeMessage({ ...email, subject: `[TEST] ${email.subject}` }, { to: options.sendTest, fromAddress: settings.mailFrom }),
-            );
-            process.stdout.write(`test sent to ${options.sendTest}: ${info.response}\n`);
+            const response = await sendTestEmail(settings.smtpUrl!, email, { to: options.sendTest, fromAddress: settings.mailFrom });
+            process.stdout.write(`test sent to ${options.sendTest}: ${response}\n`);
           } catch (error) {
             throw new UserError(`the SMTP server refused the test email: ${(error as Error).message}`);
-          } finally {
-            transport.close();
           }
         }
       } finally {
