@@ -44,9 +44,14 @@ export function measures(pairOrders: number, ordersA: number, ordersB: number, t
   const support = pairOrders / totalOrders;
   const confidence = pairOrders / ordersA;
   const lift = confidence / (ordersB / totalOrders);
+  return { pairOrders, support, confidence, lift, score: pairScore(pairOrders, ordersA, ordersB, totalOrders) };
+}
+
+/** The ranking score of A→B: Wilson lower bound of the confidence × (shrunk lift − 1). */
+export function pairScore(pairOrders: number, ordersA: number, ordersB: number, totalOrders: number): number {
   const expected = (ordersA * ordersB) / totalOrders;
   const shrunkLift = (pairOrders + SHRINK_PSEUDO_ORDERS) / (expected + SHRINK_PSEUDO_ORDERS);
-  return { pairOrders, support, confidence, lift, score: wilsonLower(pairOrders, ordersA) * (shrunkLift - 1) };
+  return wilsonLower(pairOrders, ordersA) * (shrunkLift - 1);
 }
 
 // Pair keys pack (a, b), a < b, into one exact float64: a · 2^21 + b.
@@ -117,9 +122,7 @@ export class CoPurchaseCounter {
     const worst = new Int32Array(n);
     const beats = (score: number, id: number, slot: number) => score > scores[slot]! || (score === scores[slot]! && id < ids[slot]!);
     const offer = (a: number, b: number, count: number) => {
-      const ordersA = this.productOrders[a]!;
-      const expected = (ordersA * this.productOrders[b]!) / this.totalOrders;
-      const score = wilsonLower(count, ordersA) * ((count + SHRINK_PSEUDO_ORDERS) / (expected + SHRINK_PSEUDO_ORDERS) - 1);
+      const score = pairScore(count, this.productOrders[a]!, this.productOrders[b]!, this.totalOrders);
       if (score <= 0) return;
       const base = a * k;
       let slot: number;
