@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { compileTemplate } from '../src/templates/compile.ts';
 import { Renderer } from '../src/templates/render.ts';
 import { sampleContext } from '../src/templates/sample-context.ts';
-import { emailNames, formatDiagnostic, loadTemplateFiles } from '../src/templates/source.ts';
+import { emailNames, loadTemplateFiles } from '../src/templates/source.ts';
 import { launchChromium } from './browser.ts';
+import { formatDiagnostic } from '../src/errors.ts';
 
 const out = join(process.cwd(), 'screenshots', 'emails');
 mkdirSync(out, { recursive: true });

@@ -10,6 +10,7 @@ import { parseDuration } from './core/duration.ts';
 import { isTimeZone } from './core/records.ts';
 import type { FrequencyCap } from './core/schedule.ts';
 import type { DkimSettings } from './mail/transport.ts';
+import { ConfigError } from './errors.ts';
 
 const DEV_SECRET = 'dev-only-secret-change-me-in-production-0000';
 const DEV_TOKEN = 'dev-token';
@@ -157,11 +158,6 @@ export interface Config {
   /** Enrolled customers per arm, with their window closed, before a comparison names a winner. */
   reportMinSample: number;
   logLevel: Env['LOG_LEVEL'];
-}
-
-/** Raised when the environment is invalid; its message names every bad variable. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
 }
 
 /**

@@ -9,11 +9,7 @@ import { openDatabase, type Database } from './db/client.ts';
 import { isMigrated, migrate } from './db/migrate.ts';
 import { openQueues, type Queues } from './queue/queues.ts';
 import { connectRedis, redisAnswers } from './queue/redis.ts';
-
-/** Raised for a problem the user can fix; the CLI prints its message alone, without a stack. */
-export class UserError extends Error {
-  override name = 'UserError';
-}
+import { UserError } from './errors.ts';
 
 export async function openConfiguredDatabase(config: Config, options: { migrate?: boolean } = {}): Promise<Database> {
   const database = await openDatabase({

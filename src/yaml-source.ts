@@ -4,13 +4,7 @@
  */
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { z } from 'zod';
-
-export class YamlSourceError extends Error {
-  override name = 'YamlSourceError';
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
-  }
-}
+import { YamlSourceError } from './errors.ts';
 
 export function parseYaml<T extends z.ZodType>(text: string, path: string, schema: T): z.output<T> {
   const lines = new LineCounter();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/config.ts';
+import { ConfigError } from '../src/errors.ts';
 
 describe('config', () => {
   it('has working defaults for a fresh machine: PGlite under ./.data, local Redis', () => {

@@ -2,10 +2,11 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.ts';
 import { importRows, type ImportSummary, type Rejection } from '../src/ingest/import.ts';
-import { FileError, formatOf, openRows } from '../src/ingest/read.ts';
+import { formatOf, openRows } from '../src/ingest/read.ts';
 import type { RecordKind } from '../src/core/records.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { FIXTURES, tempFile } from './helpers/files.ts';
+import { FileError } from '../src/errors.ts';
 
 async function run(database: TestDatabase, kind: RecordKind, path: string, batchSize = 2) {
   const rejections: Rejection[] = [];

@@ -10,12 +10,13 @@ import { importRows } from '../src/ingest/import.ts';
 import { openRows } from '../src/ingest/read.ts';
 import { backtest } from '../src/recs/backtest.ts';
 import { buildStatistics } from '../src/recs/build.ts';
-import { parseRules, RulesError } from '../src/recs/rules.ts';
+import { parseRules } from '../src/recs/rules.ts';
 import { DEFAULT_RULES } from '../src/core/recommend.ts';
 import { campaign } from './helpers/cli.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { FIXTURES, tempFile } from './helpers/files.ts';
 import { seedCatalog } from './helpers/seed.ts';
+import { RulesError } from '../src/errors.ts';
 
 const importFile = async (database: TestDatabase, kind: 'products' | 'customers' | 'orders', path: string) =>
   importRows(database.db, kind, await openRows(path, 'csv'), { batchSize: 2_000 });

@@ -7,7 +7,8 @@ import { checkTemplates } from '../src/templates/check.ts';
 import { compileTemplate, type CompiledTemplate } from '../src/templates/compile.ts';
 import { Renderer, unsubscribeUrl } from '../src/templates/render.ts';
 import { sampleContext } from '../src/templates/sample-context.ts';
-import { emailNames, formatDiagnostic, loadTemplateFiles } from '../src/templates/source.ts';
+import { emailNames, loadTemplateFiles } from '../src/templates/source.ts';
+import { formatDiagnostic } from '../src/errors.ts';
 
 const TEMPLATES = new URL('../templates/', import.meta.url).pathname;
 const PUBLIC_URL = 'https://track.example';

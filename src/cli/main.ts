@@ -3,9 +3,7 @@
  * parsed config; this file only wires them and turns known errors into one clear line.
  */
 import { Command, CommanderError } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../config.ts';
-import { FileError } from '../ingest/read.ts';
-import { UserError } from '../runtime.ts';
+import { loadConfig, type Config } from '../config.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerImport } from './commands/import.ts';
@@ -15,6 +13,7 @@ import { registerSequences } from './commands/sequences.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTemplates } from './commands/templates.ts';
 import { registerWork } from './commands/work.ts';
+import { ConfigError, FileError, UserError } from '../errors.ts';
 
 export type ConfigSource = () => Config;
 

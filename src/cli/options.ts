@@ -1,5 +1,5 @@
 /** Parsers of numeric command-line options: a bad value is a UserError naming the option. */
-import { UserError } from '../runtime.ts';
+import { UserError } from '../errors.ts';
 
 export function positiveNumber(flag: string): (value: string) => number {
   return (value) => {

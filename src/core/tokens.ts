@@ -9,7 +9,7 @@
  * very message, so it needs no signature of its own, and a send signs twice, not per link.
  * Unsubscribe tokens are a kind apart, so a click URL cannot be replayed as an unsubscribe.
  */
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export type TokenKind = 'message' | 'unsubscribe';
 
@@ -51,4 +51,11 @@ export function verifyToken(token: string, secret: string): TokenPayload | undef
   const c = Number.parseInt(customer ?? '', 36);
   if (!k || !Number.isSafeInteger(m) || !Number.isSafeInteger(c)) return undefined;
   return k === 'unsubscribe' ? { kind: k, message: m, customer: c } : { kind: k, message: m };
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** True when `given` is `secret`, compared in constant time whatever their lengths. */
+export function sameSecret(given: string, secret: string): boolean {
+  return timingSafeEqual(digest(given), digest(secret));
 }

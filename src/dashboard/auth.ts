@@ -9,7 +9,7 @@ import { createHmac } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
-import { sameSecret } from '../http/auth.ts';
+import { sameSecret } from '../core/tokens.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { html, layout } from './html.ts';
 

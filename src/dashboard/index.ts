@@ -13,7 +13,7 @@ import { installAuth, type AuthSettings } from './auth.ts';
 import { dashboardPages, type PageDeps } from './pages.ts';
 import { previewPages, type PreviewDeps } from './preview.ts';
 import type { Rules } from '../core/recommend.ts';
-import type { CapturedEmail } from '../demo/inbox.ts';
+import type { CapturedInbox } from '../mail/inbox.ts';
 
 export interface DashboardDeps extends PageDeps, Omit<AuthSettings, 'now'> {
   /** The engine's queues, for Bull Board; without them /admin/queues is not mounted. */
@@ -49,7 +49,7 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
 /** The dashboard's settings, from the config. */
 export function dashboardSettings(
   settings: Config,
-  extras: { queues?: Queues | undefined; rules?: Rules | undefined; inbox?: { emails: CapturedEmail[] } | undefined; smtpUrl?: string | undefined } = {},
+  extras: { queues?: Queues | undefined; rules?: Rules | undefined; inbox?: CapturedInbox | undefined; smtpUrl?: string | undefined } = {},
 ): Omit<DashboardDeps, 'db' | 'now' | 'attribution' | 'minSample'> {
   return {
     apiToken: settings.apiToken,

@@ -10,12 +10,13 @@ import { simpleParser } from 'mailparser';
 import type { Config } from '../config.ts';
 import type { Rules } from '../core/recommend.ts';
 import { queryRows, type Db } from '../db/client.ts';
-import type { CapturedEmail } from '../demo/inbox.ts';
+import type { CapturedInbox } from '../mail/inbox.ts';
 import { sendTestEmail } from '../mail/transport.ts';
-import { ContextError, buildContext } from '../templates/context.ts';
+import { buildContext } from '../templates/context.ts';
 import { Renderer, unsubscribeUrl } from '../templates/render.ts';
 import { findTemplateVersion } from '../templates/store.ts';
 import { html, layout, type Html } from './html.ts';
+import { ContextError } from '../errors.ts';
 
 export interface PreviewDeps {
   db: Db;
@@ -27,7 +28,7 @@ export interface PreviewDeps {
   /** Where test sends go; without it the button is not shown. */
   smtpUrl?: string | undefined;
   /** The demo's captured inbox, when there is one. */
-  inbox?: { emails: CapturedEmail[] } | undefined;
+  inbox?: CapturedInbox | undefined;
 }
 
 interface CustomerRow {

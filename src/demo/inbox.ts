@@ -5,17 +5,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
+import type { CapturedEmail, CapturedInbox } from '../mail/inbox.ts';
 
-export interface CapturedEmail {
-  /** The RFC 5322 Message-ID, angle brackets included. */
-  messageId: string;
-  to: string;
-  subject: string;
-  raw: string;
-  receivedAt: Date;
-}
-
-export interface Inbox {
+export interface Inbox extends CapturedInbox {
   url: string;
   emails: CapturedEmail[];
   close(): Promise<void>;

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Clock } from '../core/clock.ts';
 import { queryRows, type Db } from '../db/client.ts';
-import type { CapturedEmail } from './inbox.ts';
+import type { CapturedEmail } from '../mail/inbox.ts';
 import { prng, type DemoProduct } from './shop.ts';
 
 /** The planted behaviour. */

@@ -8,7 +8,7 @@ import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { redisAnswers } from '../queue/redis.ts';
-import { UserError } from '../runtime.ts';
+import { UserError } from '../errors.ts';
 
 export interface DemoRedis {
   url: string;

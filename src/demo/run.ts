@@ -27,7 +27,7 @@ import { startRelay } from '../outbox/relay.ts';
 import { connectRedis } from '../queue/redis.ts';
 import { buildStatistics } from '../recs/build.ts';
 import { loadRules } from '../recs/rules.ts';
-import { openConfiguredDatabase, openQueueConnection, UserError } from '../runtime.ts';
+import { openConfiguredDatabase, openQueueConnection } from '../runtime.ts';
 import { applySequence, loadSequenceFiles } from '../sequences/store.ts';
 import { compileTemplate } from '../templates/compile.ts';
 import { emailNames, loadTemplateFiles } from '../templates/source.ts';
@@ -39,6 +39,7 @@ import { startInbox, type Inbox } from './inbox.ts';
 import { Recipients, type PlacedOrder, type SimOrder } from './recipients.ts';
 import { ensureRedis } from './redis.ts';
 import { basketMaker, demoCatalog, plantedComplements, prng, writeDemoShop } from './shop.ts';
+import { UserError } from '../errors.ts';
 
 const DAY = 86_400_000;
 

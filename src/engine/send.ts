@@ -4,20 +4,9 @@
  * BullMQ retries it with backoff.
  */
 import type { SendMailOptions, Transporter } from 'nodemailer';
+import { RetryableSendError } from '../errors.ts';
 
 export type SendOutcome = { ok: true; response: string } | { ok: false; permanent: true; hardBounce: boolean; response: string };
-
-/** Thrown for an answer worth retrying: the job is retried with backoff. */
-export class RetryableSendError extends Error {
-  override name = 'RetryableSendError';
-  /** True when the server certainly did not take the message (an explicit 4xx, no connection). */
-  constructor(
-    message: string,
-    readonly nothingSent = false,
-  ) {
-    super(message);
-  }
-}
 
 const BEFORE_DATA = new Set(['CONN', 'EHLO', 'HELO', 'LHLO', 'STARTTLS', 'AUTH PLAIN', 'AUTH LOGIN', 'MAIL FROM', 'RCPT TO']);
 

@@ -20,7 +20,8 @@ import type { StoredDefinition } from '../sequences/store.ts';
 import { orderContext } from '../templates/context.ts';
 import { unsubscribeLink } from '../templates/render.ts';
 import { rendererFor, scheduleStep, type Engine } from './context.ts';
-import { RetryableSendError, sendMail, unsubscribeHeaders } from './send.ts';
+import { sendMail, unsubscribeHeaders } from './send.ts';
+import { RetryableSendError } from '../errors.ts';
 
 /** How long a worker may take to hand one email to SMTP before another may try (default). */
 const CLAIM_SECONDS = 120;

@@ -2,15 +2,8 @@
  * Bearer-token authentication for the `/api` routes. Compared in constant time so the
  * token cannot be guessed byte by byte from response times.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-
-const digest = (value: string) => createHash('sha256').update(value).digest();
-
-/** True when `given` is `secret`, compared in constant time whatever their lengths. */
-export function sameSecret(given: string, secret: string): boolean {
-  return timingSafeEqual(digest(given), digest(secret));
-}
+import { sameSecret } from '../core/tokens.ts';
 
 /** True when `header` is `Bearer <token>` with the expected token. */
 export function bearerMatches(header: string | undefined, token: string): boolean {

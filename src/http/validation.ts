@@ -5,20 +5,7 @@
 import type { FastifyError, FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
 import { describeIssue, formatPath } from '../core/records.ts';
-
-export interface Issue {
-  path: string;
-  message: string;
-}
-
-/** A 400 whose `issues` name each failing field. */
-export class RequestValidationError extends Error {
-  statusCode = 400;
-  code = 'FST_ERR_VALIDATION';
-  constructor(readonly issues: Issue[]) {
-    super(`Invalid request: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`);
-  }
-}
+import { RequestValidationError } from '../errors.ts';
 
 /** Accepts one object or an array of up to `max` of them. */
 export function oneOrMany<T extends z.ZodType>(record: T, max: number) {

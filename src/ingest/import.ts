@@ -15,7 +15,7 @@ import {
   type RecordKind,
 } from '../core/records.ts';
 import type { Db } from '../db/client.ts';
-import { FileError, type RowSource } from './read.ts';
+import { type RowSource } from './read.ts';
 import {
   customerIds,
   productIds,
@@ -25,6 +25,7 @@ import {
   type Outcome,
   type ResolvedOrder,
 } from './store.ts';
+import { FileError } from '../errors.ts';
 
 export interface Rejection {
   line: number;

@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
+import { FileError } from '../errors.ts';
 
 export type FileFormat = 'csv' | 'jsonl';
 
@@ -24,11 +25,6 @@ export interface RowSource {
   /** Bytes read so far and in all, for a progress bar. */
   progress(): { read: number; total: number };
   rows(): AsyncGenerator<RawRow>;
-}
-
-/** Raised when the file as a whole cannot be read (missing, empty, no header). */
-export class FileError extends Error {
-  override name = 'FileError';
 }
 
 const REPLACEMENT = '\uFFFD';

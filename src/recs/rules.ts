@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DEFAULT_RULES, type Rules } from '../core/recommend.ts';
-import { parseYaml, YamlSourceError } from '../yaml-source.ts';
+import { parseYaml } from '../yaml-source.ts';
+import { RulesError, YamlSourceError } from '../errors.ts';
 
 const sku = z.string().min(1);
 const schema = z
@@ -20,10 +21,6 @@ const schema = z
     max_per_category: z.number().int().min(1).max(100).default(DEFAULT_RULES.maxPerCategory),
   })
   .strict();
-
-export class RulesError extends Error {
-  override name = 'RulesError';
-}
 
 /** Reads the rules; a missing file means the defaults (no pins, bans or pairs). */
 export async function loadRules(path: string): Promise<Rules> {

@@ -12,7 +12,8 @@ import { sequenceSchema, type SequenceDefinition } from '../core/sequence.ts';
 import { queryRows, type Db } from '../db/client.ts';
 import { sequences, sequenceVersions } from '../db/schema.ts';
 import { findTemplateVersion } from '../templates/store.ts';
-import { parseYaml, YamlSourceError } from '../yaml-source.ts';
+import { parseYaml } from '../yaml-source.ts';
+import { YamlSourceError } from '../errors.ts';
 
 export interface SequenceFile {
   path: string;

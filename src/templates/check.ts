@@ -7,7 +7,8 @@
 import { compileTemplate, emailPath, type CompiledTemplate } from './compile.ts';
 import { Renderer } from './render.ts';
 import { sampleContext } from './sample-context.ts';
-import { emailNames, originOf, type AssembledTemplate, type Diagnostic, type TemplateFiles } from './source.ts';
+import { emailNames, originOf, type AssembledTemplate, type TemplateFiles } from './source.ts';
+import { type Diagnostic } from '../errors.ts';
 
 /** Gmail clips a message body over 102 KB and hides the rest behind a link. */
 export const GMAIL_CLIP_BYTES = 102 * 1024;

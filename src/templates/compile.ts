@@ -11,8 +11,9 @@ import Handlebars from 'handlebars';
 import { convert } from 'html-to-text';
 import mjml2html from 'mjml';
 import { createHandlebars, KNOWN_HELPERS } from './handlebars.ts';
-import { assemble, originOf, TemplateError, type AssembledTemplate, type Diagnostic, type FrontMatter, type TemplateFiles } from './source.ts';
+import { assemble, originOf, type AssembledTemplate, type FrontMatter, type TemplateFiles } from './source.ts';
 import { checkVariables } from './variables.ts';
+import { TemplateError, type Diagnostic } from '../errors.ts';
 
 /** Bumped when the pipeline changes what it produces, so content hashes change with it. */
 export const COMPILER_VERSION = 1;

@@ -8,10 +8,7 @@ import type { RenderContext } from '../core/render-context.ts';
 import { queryRows, type Db } from '../db/client.ts';
 import { DEFAULT_RULES, type Rules, type Strategy } from '../core/recommend.ts';
 import { recommendationsFor } from '../recs/service.ts';
-
-export class ContextError extends Error {
-  override name = 'ContextError';
-}
+import { ContextError } from '../errors.ts';
 
 export interface ContextRequest {
   customerId: string;

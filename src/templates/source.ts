@@ -9,21 +9,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { TemplateError, type Diagnostic, type Origin } from '../errors.ts';
 
 export interface TemplateFiles {
   root: string;
   /** Relative path → content, for every file under layouts/, partials/ and emails/. */
   files: Map<string, string>;
-}
-
-export interface Origin {
-  file: string;
-  line: number;
-}
-
-export interface Diagnostic extends Origin {
-  severity: 'error' | 'warning';
-  message: string;
 }
 
 export const frontMatterSchema = z.object({
@@ -42,18 +33,6 @@ export interface AssembledTemplate {
   origins: Origin[];
   /** The files this email is made of (for the content hash), relative path → content. */
   used: Record<string, string>;
-}
-
-/** Raised when an email cannot be assembled; carries located diagnostics. */
-export class TemplateError extends Error {
-  override name = 'TemplateError';
-  constructor(readonly diagnostics: Diagnostic[]) {
-    super(diagnostics.map(formatDiagnostic).join('\n'));
-  }
-}
-
-export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}: ${d.severity}: ${d.message}`;
 }
 
 export async function loadTemplateFiles(root: string): Promise<TemplateFiles> {

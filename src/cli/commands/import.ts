@@ -9,9 +9,10 @@ import type { Config } from '../../config.ts';
 import type { RecordKind } from '../../core/records.ts';
 import type { Database } from '../../db/client.ts';
 import { drainOutbox } from '../../outbox/relay.ts';
-import { openConfiguredDatabase, openQueueConnection, UserError } from '../../runtime.ts';
+import { openConfiguredDatabase, openQueueConnection } from '../../runtime.ts';
 import { importFile, summaryLine } from '../import-file.ts';
 import type { ConfigSource } from '../main.ts';
+import { UserError } from '../../errors.ts';
 
 interface ImportOptions {
   history?: boolean;

@@ -8,11 +8,12 @@ import { STRATEGIES, type Strategy } from '../../core/recommend.ts';
 import { queryRows, type Db } from '../../db/client.ts';
 import { backtest } from '../../recs/backtest.ts';
 import { buildStatistics } from '../../recs/build.ts';
-import { loadRules, RulesError } from '../../recs/rules.ts';
+import { loadRules } from '../../recs/rules.ts';
 import { recommendationsFor } from '../../recs/service.ts';
-import { UserError, withDatabase } from '../../runtime.ts';
+import { withDatabase } from '../../runtime.ts';
 import type { ConfigSource } from '../main.ts';
 import { positiveWholeNumber } from '../options.ts';
+import { RulesError, UserError } from '../../errors.ts';
 
 const print = (json: boolean | undefined, value: unknown, text: () => string) =>
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text() + '\n');

@@ -10,8 +10,9 @@ import { formatReport, reportCsv, type CsvTable } from '../../analytics/format.t
 import { buildReport } from '../../analytics/report.ts';
 import type { Config } from '../../config.ts';
 import { queryRows } from '../../db/client.ts';
-import { configuredClock, UserError, withDatabase } from '../../runtime.ts';
+import { configuredClock, withDatabase } from '../../runtime.ts';
 import type { ConfigSource } from '../main.ts';
+import { UserError } from '../../errors.ts';
 
 function asOf(settings: Config, text: string | undefined, flag = '--as-of'): Date {
   if (text === undefined) return configuredClock(settings).now();

@@ -5,10 +5,10 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { sequenceJsonSchema } from '../../core/sequence.ts';
-import { UserError, withDatabase } from '../../runtime.ts';
+import { withDatabase } from '../../runtime.ts';
 import { applySequence, listSequences, loadSequenceFiles, setSequenceStatus } from '../../sequences/store.ts';
-import { YamlSourceError } from '../../yaml-source.ts';
 import type { ConfigSource } from '../main.ts';
+import { UserError, YamlSourceError } from '../../errors.ts';
 
 export function registerSequences(program: Command, config: ConfigSource): void {
   const sequences = program.command('sequences').description('check, apply, list, pause and resume email sequences');

@@ -6,14 +6,15 @@ import type { Command } from 'commander';
 import type { Config } from '../../config.ts';
 import { sendTestEmail } from '../../mail/transport.ts';
 import { loadRules } from '../../recs/rules.ts';
-import { openConfiguredDatabase, UserError, withDatabase } from '../../runtime.ts';
+import { openConfiguredDatabase, withDatabase } from '../../runtime.ts';
 import { checkTemplates, type CheckReport } from '../../templates/check.ts';
 import { compileTemplate, type CompiledTemplate } from '../../templates/compile.ts';
-import { buildContext, ContextError } from '../../templates/context.ts';
+import { buildContext } from '../../templates/context.ts';
 import { Renderer, unsubscribeUrl } from '../../templates/render.ts';
-import { emailNames, formatDiagnostic, loadTemplateFiles, type Diagnostic } from '../../templates/source.ts';
+import { emailNames, loadTemplateFiles } from '../../templates/source.ts';
 import { findTemplateVersion, listTemplates, publishTemplate } from '../../templates/store.ts';
 import type { ConfigSource } from '../main.ts';
+import { ContextError, UserError, formatDiagnostic, type Diagnostic } from '../../errors.ts';
 
 export function registerTemplates(program: Command, config: ConfigSource): void {
   const templates = program.command('templates').description('author, check, preview and publish email templates');

@@ -9,7 +9,7 @@ import { createLogger } from '../../log.ts';
 import { startRelay } from '../../outbox/relay.ts';
 import { connectRedis } from '../../queue/redis.ts';
 import { loadRules } from '../../recs/rules.ts';
-import { configuredClock, openConfiguredDatabase, openQueueConnection, UserError } from '../../runtime.ts';
+import { configuredClock, openConfiguredDatabase, openQueueConnection } from '../../runtime.ts';
 import { startReconciler } from '../../engine/reconcile.ts';
 import type { Engine } from '../../engine/context.ts';
 import { createWorkerMetrics, serveWorkerMetrics } from '../../engine/metrics.ts';
@@ -17,6 +17,7 @@ import type { StepOutcome } from '../../engine/step.ts';
 import { startEnrollWorker } from '../../../workers/enroll.ts';
 import { startStepWorker } from '../../../workers/steps.ts';
 import type { ConfigSource } from '../main.ts';
+import { UserError } from '../../errors.ts';
 
 export function registerWork(program: Command, config: ConfigSource): void {
   program

@@ -10,7 +10,8 @@ import { customerRecord, orderRecord, productRecord } from '../../core/records.t
 import type { Db } from '../../db/client.ts';
 import { ingestCustomers, ingestOrders, ingestProducts, type BatchResult } from '../../ingest/batch.ts';
 import type { Relay } from '../../outbox/relay.ts';
-import { oneOrMany, problemPath, RequestValidationError } from '../validation.ts';
+import { oneOrMany, problemPath } from '../validation.ts';
+import { RequestValidationError } from '../../errors.ts';
 
 export const MAX_BATCH = 1_000;
 

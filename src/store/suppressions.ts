@@ -1,0 +1,44 @@
+/**
+ * Suppressed addresses: the one place an address stops receiving email. Every path that
+ * learns an address must not be mailed again (an SMTP hard bounce, an ESP's bounce or
+ * complaint webhook, an unsubscribe link or one-click POST) calls `suppress()`, so all of
+ * them leave the same two marks: a row in `suppressions` (keyed by the lower-cased address,
+ * read by the step processor before every send) and `customers.suppressed_reason` (shown on
+ * the customer). The first reason wins: a later one never overwrites it.
+ */
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { customers, suppressions } from '../db/schema.ts';
+
+export type SuppressionReason = (typeof suppressions.$inferInsert)['reason'];
+
+/**
+ * Suppresses `email` for `reason`, noting where the news came from (`source`: an SMTP
+ * response, `webhook`, `link`). Returns true when the address was not suppressed before.
+ * Run it inside the caller's transaction when it must commit with other writes.
+ */
+export async function suppress(db: Db, email: string, reason: SuppressionReason, source: string): Promise<boolean> {
+  const inserted = await db
+    .insert(suppressions)
+    .values({ email: sql`lower(${email})`, reason, source })
+    .onConflictDoNothing({ target: suppressions.email })
+    .returning({ email: suppressions.email });
+  await db
+    .update(customers)
+    .set({ suppressedReason: sql`coalesce(${customers.suppressedReason}, ${reason})` })
+    .where(sql`lower(${customers.email}) = lower(${email})`);
+  return inserted.length > 0;
+}
+
+/**
+ * A customer's own unsubscribe (link or one-click): the customer is marked unsubscribed
+ * (the first time counts) and the address suppressed. Run it in a transaction with the
+ * event that records the unsubscribe.
+ */
+export async function unsubscribeCustomer(db: Db, customer: { id: number; email: string }): Promise<void> {
+  await db
+    .update(customers)
+    .set({ unsubscribedAt: sql`coalesce(${customers.unsubscribedAt}, now())`, updatedAt: sql`now()` })
+    .where(sql`${customers.id} = ${customer.id}`);
+  await suppress(db, customer.email, 'unsubscribe', 'link');
+}
