@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { prng, writeLines } from '../src/demo/shop.ts';
+import { prng } from '../src/core/random.ts';
+import { writeLines } from '../src/demo/shop.ts';
 import { importRows } from '../src/ingest/import.ts';
 import { openRows } from '../src/ingest/read.ts';
 import { buildStatistics, streamBaskets } from '../src/recs/build.ts';

@@ -9,7 +9,6 @@ import type { AttributionModel } from './core/attribution.ts';
 import { parseDuration } from './core/duration.ts';
 import { isTimeZone } from './core/records.ts';
 import type { FrequencyCap } from './core/schedule.ts';
-import type { DkimSettings } from './mail/transport.ts';
 import { ConfigError } from './errors.ts';
 
 const DEV_SECRET = 'dev-only-secret-change-me-in-production-0000';
@@ -105,6 +104,13 @@ const schema = z
 type Env = z.infer<typeof schema>;
 
 /** The parsed, typed settings. Field names follow the variables they come from. */
+/** DKIM signing of outgoing mail (DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY). */
+export interface DkimSettings {
+  domainName: string;
+  keySelector: string;
+  privateKey: string;
+}
+
 export interface Config {
   env: Env['NODE_ENV'];
   /** A `postgres://` URL, or undefined for the embedded PGlite database under {@link dataDir}. */

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.ts';
-import { prng } from '../src/demo/shop.ts';
+import { prng } from '../src/core/random.ts';
 import { ingestCustomers, ingestOrders } from '../src/ingest/batch.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { eventually, prepareShop } from './helpers/engine.ts';

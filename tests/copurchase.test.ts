@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CoPurchaseCounter, measures, wilsonLower } from '../src/core/copurchase.ts';
-import { prng } from '../src/demo/shop.ts';
+import { prng } from '../src/core/random.ts';
 
 function randomBaskets(seed: number, orders: number, products: number): number[][] {
   const random = prng(seed);

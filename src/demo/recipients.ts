@@ -15,7 +15,8 @@ import { sql } from 'drizzle-orm';
 import type { Clock } from '../core/clock.ts';
 import { queryRows, type Db } from '../db/client.ts';
 import type { CapturedEmail } from '../mail/inbox.ts';
-import { prng, type DemoProduct } from './shop.ts';
+import { prng } from '../core/random.ts';
+import type { DemoProduct } from './shop.ts';
 
 /** The planted behaviour. */
 export const BEHAVIOUR = {

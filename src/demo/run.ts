@@ -38,7 +38,8 @@ import { startStepWorker } from '../../workers/steps.ts';
 import { startInbox, type Inbox } from './inbox.ts';
 import { Recipients, type PlacedOrder, type SimOrder } from './recipients.ts';
 import { ensureRedis } from './redis.ts';
-import { basketMaker, demoCatalog, plantedComplements, prng, writeDemoShop } from './shop.ts';
+import { prng } from '../core/random.ts';
+import { basketMaker, demoCatalog, plantedComplements, writeDemoShop } from './shop.ts';
 import { UserError } from '../errors.ts';
 
 const DAY = 86_400_000;

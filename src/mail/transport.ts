@@ -4,13 +4,9 @@
  */
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
+import type { DkimSettings } from '../config.ts';
 import type { RenderedEmail } from '../templates/render.ts';
 
-export interface DkimSettings {
-  domainName: string;
-  keySelector: string;
-  privateKey: string;
-}
 
 /**
  * Headers DKIM signs: nodemailer's defaults plus List-Unsubscribe-Post, which mailbox

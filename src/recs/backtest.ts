@@ -9,7 +9,7 @@ import { sql } from 'drizzle-orm';
 import { CoPurchaseCounter } from '../core/copurchase.ts';
 import { indexCatalog, recommend, type Neighbour, type Rules, type Strategy } from '../core/recommend.ts';
 import { queryRows, type Db } from '../db/client.ts';
-import { prng } from '../demo/shop.ts';
+import { prng } from '../core/random.ts';
 import { toCatalogProduct } from './service.ts';
 
 export interface BacktestOptions {
