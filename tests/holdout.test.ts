@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignArm, HOLDOUT } from '../src/core/assignment.ts';
 import { queryRows } from '../src/db/client.ts';
 import { ingestCustomers, ingestOrders } from '../src/ingest/batch.ts';
-import { setSequenceStatus } from '../src/sequences/store.ts';
+import { setSequenceStatus } from '../src/store/sequences.ts';
 import { enrollOrder } from '../src/engine/enroll.ts';
 import { eventually, startTestEngine, type TestEngine } from './helpers/engine.ts';
 

@@ -6,8 +6,8 @@ import { assignArm, HOLDOUT } from '../src/core/assignment.ts';
 import { parseDuration } from '../src/core/duration.ts';
 import { afterFrequencyCap, afterQuietHours, allowedSendTime } from '../src/core/schedule.ts';
 import { sequenceJsonSchema } from '../src/core/sequence.ts';
-import { triggerMatches } from '../src/engine/enroll.ts';
-import { loadSequenceFiles } from '../src/sequences/store.ts';
+import { triggerMatches } from '../src/core/trigger.ts';
+import { loadSequenceFiles } from '../src/sequences/files.ts';
 
 const SEQUENCES = new URL('../templates/sequences/', import.meta.url).pathname;
 

@@ -11,7 +11,7 @@ import { buildStatistics } from '../src/recs/build.ts';
 import { buildContext } from '../src/templates/context.ts';
 import { Renderer } from '../src/templates/render.ts';
 import { loadTemplateFiles } from '../src/templates/source.ts';
-import { findTemplateVersion, publishTemplate } from '../src/templates/store.ts';
+import { findTemplateVersion, publishTemplate } from '../src/store/templates.ts';
 import { campaign } from './helpers/cli.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { FIXTURES } from './helpers/files.ts';

@@ -34,11 +34,15 @@ export function buildProgram(config: ConfigSource): Command {
   return program;
 }
 
-async function main(): Promise<void> {
+/**
+ * Runs the command line on `argv` (node's shape: the first two entries are the program).
+ * A problem the user can fix prints one line and exits 2; anything else is a bug and throws.
+ */
+export async function runCli(argv: string[]): Promise<void> {
   let cached: Config | undefined;
   const program = buildProgram(() => (cached ??= loadConfig()));
   try {
-    await program.parseAsync(process.argv);
+    await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) process.exit(error.exitCode);
     if (error instanceof ConfigError || error instanceof UserError || error instanceof FileError) {
@@ -48,5 +52,3 @@ async function main(): Promise<void> {
     throw error;
   }
 }
-
-await main();

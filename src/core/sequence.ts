@@ -103,6 +103,12 @@ export function measurementWindowMs(definition: Pick<SequenceDefinition, 'steps'
 }
 export type Variant = SequenceDefinition['variants'][number];
 
+/** What a stored sequence version holds beyond the YAML: the definition and its pinned templates. */
+export interface StoredDefinition extends SequenceDefinition {
+  /** Template name → template_versions.id, resolved when the version was applied. */
+  templateVersions: Record<string, number>;
+}
+
 /** The JSON Schema of the file format, for editors (yaml-language-server and others). */
 export function sequenceJsonSchema(): Record<string, unknown> {
   return {

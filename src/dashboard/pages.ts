@@ -13,7 +13,7 @@ import { buildReport, type Funnel, type Report, type VersionReport } from '../an
 import type { AttributionModel } from '../core/attribution.ts';
 import type { Comparison } from '../core/experiment.ts';
 import type { Db } from '../db/client.ts';
-import { setSequenceStatus } from '../sequences/store.ts';
+import { setSequenceStatus } from '../store/sequences.ts';
 import { cumulativeRevenue, liveDefinition, sentPerDay, slotPerformance, versionHistory } from './data.ts';
 import { Html, html, intervalBar, layout } from './html.ts';
 

@@ -14,7 +14,7 @@ import type { CapturedInbox } from '../mail/inbox.ts';
 import { sendTestEmail } from '../mail/transport.ts';
 import { buildContext } from '../templates/context.ts';
 import { Renderer, unsubscribeUrl } from '../templates/render.ts';
-import { findTemplateVersion } from '../templates/store.ts';
+import { findTemplateVersion } from '../store/templates.ts';
 import { html, layout, type Html } from './html.ts';
 import { ContextError } from '../errors.ts';
 

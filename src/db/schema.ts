@@ -23,6 +23,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import type { StoredDefinition } from '../core/sequence.ts';
 
 /** Raw bytes; pg hands back a Buffer, PGlite a Uint8Array. */
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
@@ -208,7 +209,7 @@ export const sequenceVersions = pgTable(
     version: integer('version').notNull(),
     contentHash: text('content_hash').notNull(),
     yaml: text('yaml').notNull(),
-    definition: jsonb('definition').$type<Record<string, unknown>>().notNull(),
+    definition: jsonb('definition').$type<StoredDefinition>().notNull(),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('sequence_versions_key').on(t.sequenceId, t.version)],

@@ -11,9 +11,9 @@
  * rule and check the engine's attributed revenue).
  */
 import { createHash } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import type { Clock } from '../core/clock.ts';
-import { queryRows, type Db } from '../db/client.ts';
+import type { Db } from '../db/client.ts';
+import { findDeliveredMessage, type DeliveredMessage } from '../store/messages.ts';
 import type { CapturedEmail } from '../mail/inbox.ts';
 import { prng } from '../core/random.ts';
 import type { DemoProduct } from './shop.ts';
@@ -72,17 +72,6 @@ export interface RecipientDeps {
   onError: (error: unknown) => void;
 }
 
-interface MessageInfo {
-  id: number;
-  enrollment_id: number;
-  links: string[];
-  recommendations: string[];
-  customer: string;
-  bought: string[];
-  /** What the email is, stably: customer, sequence, trigger order and step. */
-  identity: string;
-}
-
 export class Recipients {
   readonly touches: SimTouch[] = [];
   /** Expected revenue the emails bring, by enrollment id. */
@@ -126,15 +115,7 @@ export class Recipients {
   }
 
   private async react(email: CapturedEmail): Promise<void> {
-    const [message] = await queryRows<MessageInfo>(
-      this.deps.db,
-      sql`select m.id, m.enrollment_id, m.links, m.recommendations, c.external_id as customer,
-                 c.external_id || '/' || e.sequence_id || '/' || o.external_id || '/' || m.step as identity,
-                 coalesce((select array_agg(distinct p.category) from order_items oi join products p on p.id = oi.product_id where oi.order_id = e.trigger_order_id), '{}') as bought
-          from messages m join enrollments e on e.id = m.enrollment_id join customers c on c.id = m.customer_id
-          join orders o on o.id = e.trigger_order_id
-          where m.message_id = ${email.messageId}`,
-    );
+    const message = await findDeliveredMessage(this.deps.db, email.messageId);
     if (!message) return; // a test send: nobody reads it
     const html = email.raw.replace(/=\r?\n/g, '').replace(/=3D/gi, '=');
     const token = /\/t\/o\/([A-Za-z0-9_.-]+)\.gif/.exec(html)?.[1];
@@ -162,14 +143,14 @@ export class Recipients {
     this.later(clickAfter + 10 * MINUTE + random() * 6 * HOUR, () => this.buy(message.customer, target));
   }
 
-  private async open(message: MessageInfo, token: string, human: boolean): Promise<void> {
+  private async open(message: DeliveredMessage, token: string, human: boolean): Promise<void> {
     const touch = this.touch(message, 'open', human);
     const response = await fetch(`${this.deps.baseUrl}/t/o/${token}.gif`, { headers: { 'user-agent': `${human ? BROWSER : PROXY} DemoTouch/${touch.id}` } });
     await response.arrayBuffer();
     this.counts.opens++;
   }
 
-  private async click(message: MessageInfo, token: string, index: number): Promise<void> {
+  private async click(message: DeliveredMessage, token: string, index: number): Promise<void> {
     const touch = this.touch(message, 'click', true);
     const response = await fetch(`${this.deps.baseUrl}/t/c/${token}/${index}`, { redirect: 'manual', headers: { 'user-agent': `${BROWSER} DemoTouch/${touch.id}` } });
     await response.arrayBuffer();
@@ -187,7 +168,7 @@ export class Recipients {
     this.counts.purchases++;
   }
 
-  private touch(message: MessageInfo, type: 'open' | 'click', human: boolean): SimTouch {
+  private touch(message: DeliveredMessage, type: 'open' | 'click', human: boolean): SimTouch {
     const touch = { id: this.touches.length + 1, messageId: message.id, customer: message.customer, type, human };
     this.touches.push(touch);
     return touch;

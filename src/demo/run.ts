@@ -9,17 +9,14 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { buildReport, customerUnits, type Report } from '../analytics/report.ts';
+import { buildReport, type Report } from '../analytics/report.ts';
 import { dashboardSettings } from '../dashboard/index.ts';
-import { creditedTouch, type Touch } from '../core/attribution.ts';
 import { scaledClock } from '../core/clock.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import type { Config } from '../config.ts';
-import { queryRows, type Database } from '../db/client.ts';
-import type { Engine } from '../engine/context.ts';
-import { startReconciler } from '../engine/reconcile.ts';
+import type { Database } from '../db/client.ts';
+import { createEngine, startEngine } from '../engine/assemble.ts';
 import { buildServer } from '../http/server.ts';
 import { importFile } from '../cli/import-file.ts';
 import { createTransport } from '../mail/transport.ts';
@@ -28,16 +25,15 @@ import { connectRedis } from '../queue/redis.ts';
 import { buildStatistics } from '../recs/build.ts';
 import { loadRules } from '../recs/rules.ts';
 import { openConfiguredDatabase, openQueueConnection } from '../runtime.ts';
-import { applySequence, loadSequenceFiles } from '../sequences/store.ts';
+import { applySequence, loadSequenceFiles } from '../sequences/files.ts';
 import { compileTemplate } from '../templates/compile.ts';
 import { emailNames, loadTemplateFiles } from '../templates/source.ts';
-import { publishTemplate } from '../templates/store.ts';
+import { publishTemplate } from '../store/templates.ts';
 import { createEventSink } from '../tracking/events.ts';
-import { startEnrollWorker } from '../../workers/enroll.ts';
-import { startStepWorker } from '../../workers/steps.ts';
 import { startInbox, type Inbox } from './inbox.ts';
 import { Recipients, type PlacedOrder, type SimOrder } from './recipients.ts';
 import { ensureRedis } from './redis.ts';
+import { creditLedger, truthChecks, type TruthCheck } from './truth.ts';
 import { prng } from '../core/random.ts';
 import { basketMaker, demoCatalog, plantedComplements, writeDemoShop } from './shop.ts';
 import { UserError } from '../errors.ts';
@@ -57,22 +53,6 @@ export interface DemoOptions {
   /** Port of the HTTP server; 0 for any free one. */
   port: number;
   keepServing: boolean;
-}
-
-export interface TruthCheck {
-  sequence: string;
-  arm: string;
-  against: 'control' | 'holdout';
-  /** What is checked: the difference in revenue per customer, or the incremental revenue. */
-  measure: 'revenue per customer' | 'incremental revenue';
-  truth: number;
-  estimate: number;
-  interval: [number, number];
-  covered: boolean;
-  /** Measured customers in the arm and its baseline. */
-  n: { arm: number; baseline: number };
-  /** Whether the report makes a claim: both arms at the minimum sample. */
-  enough: boolean;
 }
 
 export interface DemoResult {
@@ -228,34 +208,30 @@ async function replay(
 
   const transport = createTransport(inbox.url, { maxConnections: 4 });
   cleanups.push(async () => transport.close());
-  const engine: Engine = {
+  const engine = createEngine({
     db,
     queues: connection.queues,
     clock,
     settings: { ...config, publicUrl: baseUrl, rules, claimSeconds: config.claimSeconds },
     transport,
-    renderers: new Map(),
-  };
+  });
   const workerConnection = connectRedis(config.redisUrl, 'worker');
   workerConnection.on('error', () => {});
   cleanups.push(async () => workerConnection.disconnect());
-  const workers = [
-    startEnrollWorker(engine, workerConnection, config.queuePrefix, { concurrency: 8 }),
-    startStepWorker(engine, workerConnection, config.queuePrefix, { concurrency: 16 }),
-  ];
-  for (const worker of workers) worker.on('error', () => {});
-  const stopWorkers = async () => {
-    await Promise.all(workers.map((w) => w.close()));
-  };
-  cleanups.push(stopWorkers);
-  const reconciler = startReconciler(engine, 10_000, () => {});
-  cleanups.push(() => reconciler.stop());
+  const running = startEngine(engine, {
+    connection: workerConnection,
+    prefix: config.queuePrefix,
+    concurrency: { enroll: 8, steps: 16 },
+    relay,
+    reconcileEveryMs: 10_000,
+    onError: () => {},
+  });
+  for (const worker of running.workers) worker.on('error', () => {});
+  cleanups.push(() => running.stop());
   /** Everything that sends or acts; the server stays up for --keep-serving. */
   const stopEngine = async () => {
     await people.stop();
-    await stopWorkers();
-    await reconciler.stop();
-    await relay.stop();
+    await running.stop();
   };
 
   // Ctrl-C during the run stops it cleanly (servers closed, redis-server stopped).
@@ -349,68 +325,6 @@ async function listen(app: FastifyInstance, host: string, port: number): Promise
   const address = app.server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
   return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${actual}`;
-}
-
-/** The planted truth of each comparison, from the expected worth of the emails each measured customer got. */
-async function truthChecks(database: Database, report: Report, expected: Map<number, number>, live: Map<string, SequenceDefinition>, asOf: Date): Promise<TruthCheck[]> {
-  const checks: TruthCheck[] = [];
-  for (const sequence of report.sequences) {
-    const version = sequence.versions.find((v) => v.live);
-    const definition = live.get(sequence.id);
-    if (!version || !definition) continue;
-    const measured = await queryRows<{ id: number; arm: string }>(
-      database.db,
-      sql`select e.id, e.arm from (${customerUnits(version.versionId, { from: '-infinity', windowMs: measurementWindowMs(definition), asOf })}) e where e.measured`,
-    );
-    const worth = new Map<string, { sum: number; n: number }>();
-    for (const e of measured) {
-      const w = worth.get(e.arm) ?? { sum: 0, n: 0 };
-      w.sum += expected.get(Number(e.id)) ?? 0;
-      w.n += 1;
-      worth.set(e.arm, w);
-    }
-    const mean = (arm: string) => {
-      const w = worth.get(arm);
-      return w && w.n ? w.sum / w.n : 0;
-    };
-    for (const c of version.comparisons) {
-      const truth = mean(c.arm) - mean(c.baseline);
-      const inside = (i: [number, number], value: number) => i[0] <= value && value <= i[1];
-      const common = { sequence: sequence.id, arm: c.arm, against: c.against, n: c.n, enough: c.verdict !== 'not enough data yet' };
-      if (c.against === 'control')
-        checks.push({ ...common, measure: 'revenue per customer', truth, estimate: c.cuped.difference, interval: c.cuped.interval, covered: inside(c.cuped.interval, truth) });
-      else if (c.incrementalRevenue) {
-        const total = truth * c.n.arm;
-        checks.push({
-          ...common,
-          measure: 'incremental revenue',
-          truth: total,
-          estimate: c.incrementalRevenue.cuped.estimate,
-          interval: c.incrementalRevenue.cuped.interval,
-          covered: inside(c.incrementalRevenue.cuped.interval, total),
-        });
-      }
-    }
-  }
-  return checks;
-}
-
-/** The simulator's own attribution: its orders, credited by the same rule to its own human touches. */
-async function creditLedger(database: Database, ledger: SimOrder[], touches: Recipients['touches'], config: Config): Promise<number> {
-  // The engine's clock stamped each touch on arrival; the simulator tagged its requests to find them.
-  const stamped = await queryRows<{ user_agent: string; occurred_at: Date }>(database.db, sql`select user_agent, occurred_at from events where user_agent like '%DemoTouch/%'`);
-  const at = new Map(stamped.map((row) => [Number(/DemoTouch\/(\d+)/.exec(row.user_agent)![1]), new Date(row.occurred_at)]));
-  const byCustomer = new Map<string, Touch[]>();
-  for (const t of touches) {
-    const when = at.get(t.id);
-    if (!t.human || !when) continue;
-    const list = byCustomer.get(t.customer) ?? [];
-    list.push({ messageId: t.messageId, type: t.type, at: when });
-    byCustomer.set(t.customer, list);
-  }
-  let total = 0;
-  for (const order of ledger) if (creditedTouch(byCustomer.get(order.customer) ?? [], order.at, config.attribution)) total += order.total;
-  return total;
 }
 
 function round2(value: number): number {

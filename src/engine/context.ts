@@ -1,6 +1,7 @@
 /**
- * What the enrollment and step processors need, passed in by the entry points
- * (workers/, `campaign work`); nothing here opens a connection.
+ * What the enrollment and step processors need. Built by `createEngine` (./assemble.ts),
+ * the one assembly every entry point, the demo, the tests and the bench use; nothing here
+ * opens a connection.
  */
 import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
@@ -12,7 +13,7 @@ import type { Db } from '../db/client.ts';
 import type { Queues, StepJob } from '../queue/queues.ts';
 import { jobIds, JOB_NAMES } from '../queue/queues.ts';
 import { Renderer } from '../templates/render.ts';
-import { findTemplateVersion } from '../templates/store.ts';
+import { findTemplateVersion } from '../store/templates.ts';
 
 export interface EngineSettings {
   publicUrl: string;
@@ -30,7 +31,8 @@ export interface Engine {
   queues: Queues;
   clock: Clock;
   settings: EngineSettings;
-  transport?: Transporter | undefined;
+  /** The pooled SMTP transport every send goes through. */
+  transport: Transporter;
   log?: Logger | undefined;
   /** Compiled renderers by template version id, built once per process. */
   renderers: Map<number, Renderer>;

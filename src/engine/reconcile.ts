@@ -4,9 +4,8 @@
  * deterministic id, so a lost job, a Redis restart or a FLUSHALL loses nothing. It also
  * re-runs the outbox, so orders committed while Redis was away reach the enroll queue.
  */
-import { sql } from 'drizzle-orm';
-import { queryRows } from '../db/client.ts';
 import { drainOutbox, republishStale } from '../outbox/relay.ts';
+import { dueEnrollments } from '../store/enrollments.ts';
 import { clearDeadJob, jobIds } from '../queue/queues.ts';
 import { scheduleStep, type Engine } from './context.ts';
 
@@ -23,16 +22,12 @@ export async function reconcile(engine: Engine, horizonMs = 3_600_000, staleSeco
   await drainOutbox(engine.db, engine.queues);
   await republishStale(engine.db, engine.queues, staleSeconds);
   const horizon = new Date(engine.clock.now().getTime() + horizonMs);
-  const due = await queryRows<{ id: number; next_step: number; next_due_at: Date }>(
-    engine.db,
-    sql`select id, next_step, next_due_at from enrollments
-        where state = 'active' and next_due_at <= ${horizon.toISOString()} order by next_due_at limit 50000`,
-  );
+  const due = await dueEnrollments(engine.db, horizon);
   let enqueued = 0;
   for (const e of due) {
-    const jobId = jobIds.step(e.id, e.next_step);
+    const jobId = jobIds.step(e.id, e.nextStep);
     if (!(await clearDeadJob(engine.queues.steps, jobId, (data) => data?.enrollmentId === e.id))) continue;
-    await scheduleStep(engine, e.id, e.next_step, new Date(e.next_due_at));
+    await scheduleStep(engine, e.id, e.nextStep, e.nextDueAt);
     enqueued += 1;
   }
   return { checked: due.length, enqueued };

@@ -5,15 +5,9 @@
  * or right after an ingest) publishes it. A fact published twice (a crash after enqueue,
  * before the mark) lands on the same deterministic job id, which BullMQ ignores.
  */
-import { sql } from 'drizzle-orm';
-import { queryRows, type Db } from '../db/client.ts';
+import type { Db } from '../db/client.ts';
 import { clearDeadJob, JOB_NAMES, jobIds, type OrderPlacedJob, type Queues } from '../queue/queues.ts';
-
-interface OutboxRow {
-  id: number;
-  topic: string;
-  payload: Record<string, unknown>;
-}
+import { publishPendingBatch, staleFacts, type OutboxFact } from '../store/outbox.ts';
 
 /**
  * Publishes every pending outbox row, oldest first, in batches. Rows are locked with
@@ -23,21 +17,7 @@ interface OutboxRow {
 export async function drainOutbox(db: Db, queues: Queues, batchSize = 500): Promise<number> {
   let published = 0;
   for (;;) {
-    const count = await db.transaction(async (tx) => {
-      // The pending rows, locked for this transaction; rows another relay holds are skipped.
-      const rows = await queryRows<OutboxRow>(
-        tx,
-        sql`select id, topic, payload from outbox where published_at is null
-            order by id limit ${batchSize} for update skip locked`,
-      );
-      if (rows.length === 0) return 0;
-      await publish(queues, rows);
-      await tx.execute(
-        sql`update outbox set published_at = now()
-            where id in (select (jsonb_array_elements_text(${JSON.stringify(rows.map((r) => r.id))}::jsonb))::bigint)`,
-      );
-      return rows.length;
-    });
+    const count = await publishPendingBatch(db, batchSize, (facts) => publish(queues, facts));
     published += count;
     if (count < batchSize) return published;
   }
@@ -47,7 +27,7 @@ export async function drainOutbox(db: Db, queues: Queues, batchSize = 500): Prom
  * Publishes the rows it knows. A row of a topic no consumer knows is marked published
  * (and left unconsumed, for inspection) rather than blocking every row after it.
  */
-async function publish(queues: Queues, rows: OutboxRow[]): Promise<void> {
+async function publish(queues: Queues, rows: OutboxFact[]): Promise<void> {
   const orders = rows.filter((r) => r.topic === JOB_NAMES.orderPlaced);
   await queues.enroll.addBulk(
     orders.map((row) => {
@@ -114,12 +94,7 @@ export function startRelay(db: Db, queues: Queues, options: { intervalMs?: numbe
  * still holds it (see clearDeadJob).
  */
 export async function republishStale(db: Db, queues: Queues, staleSeconds: number): Promise<number> {
-  const rows = await queryRows<OutboxRow>(
-    db,
-    sql`select id, topic, payload from outbox
-        where topic = ${JOB_NAMES.orderPlaced} and published_at < now() - make_interval(secs => ${staleSeconds}) and consumed_at is null
-        order by id limit 10000`,
-  );
+  const rows = await staleFacts(db, JOB_NAMES.orderPlaced, staleSeconds);
   let republished = 0;
   for (const row of rows) {
     const data = row.payload as unknown as OrderPlacedJob;
@@ -129,15 +104,4 @@ export async function republishStale(db: Db, queues: Queues, staleSeconds: numbe
     republished += 1;
   }
   return republished;
-}
-
-/** Marks a fact handled, so it is never published again. */
-export async function markConsumed(db: Db, outboxId: number): Promise<void> {
-  await db.execute(sql`update outbox set consumed_at = now() where id = ${outboxId} and consumed_at is null`);
-}
-
-/** Marks the `order.placed` fact of an order handled, when its job no longer says which row it came from. */
-export async function markConsumedByOrder(db: Db, orderId: number): Promise<void> {
-  await db.execute(sql`update outbox set consumed_at = now()
-                       where topic = ${JOB_NAMES.orderPlaced} and consumed_at is null and (payload->>'orderId')::bigint = ${orderId}`);
 }

@@ -10,15 +10,14 @@ import { Redis } from 'ioredis';
 import { scaledClock } from '../../src/core/clock.ts';
 import { DEFAULT_RULES } from '../../src/core/recommend.ts';
 import type { Db } from '../../src/db/client.ts';
+import { createEngine, startEngine } from '../../src/engine/assemble.ts';
 import type { Engine } from '../../src/engine/context.ts';
 import { createTransport } from '../../src/mail/transport.ts';
-import { startRelay, type Relay } from '../../src/outbox/relay.ts';
-import { applySequence, loadSequenceFiles } from '../../src/sequences/store.ts';
+import type { Relay } from '../../src/outbox/relay.ts';
+import { applySequence, loadSequenceFiles } from '../../src/sequences/files.ts';
 import { compileTemplate } from '../../src/templates/compile.ts';
 import { emailNames, loadTemplateFiles } from '../../src/templates/source.ts';
-import { publishTemplate } from '../../src/templates/store.ts';
-import { startEnrollWorker } from '../../workers/enroll.ts';
-import { startStepWorker } from '../../workers/steps.ts';
+import { publishTemplate } from '../../src/store/templates.ts';
 import { freshDatabase, type TestDatabase } from './db.ts';
 import { freshQueues, REDIS_URL, type TestQueues } from './redis.ts';
 import { seedCatalog } from './seed.ts';
@@ -46,7 +45,7 @@ export async function startTestEngine(
   const smtp = await startSmtp(options.smtpFaults);
   await prepareShop(database.db, sequenceYaml);
 
-  const engine: Engine = {
+  const engine = createEngine({
     db: database.db,
     queues: queues.queues,
     clock: scaledClock(options.clockScale),
@@ -61,14 +60,16 @@ export async function startTestEngine(
       claimSeconds: 1,
     },
     transport: createTransport(smtp.url, { maxConnections: options.smtpConnections ?? 5 }),
-    renderers: new Map(),
-  };
+  });
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const relay = startRelay(database.db, queues.queues, { intervalMs: 200 });
-  const workers = [
-    startEnrollWorker(engine, connection, queues.prefix, { concurrency: options.concurrency ?? 4 }),
-    startStepWorker(engine, connection, queues.prefix, { concurrency: options.concurrency ?? 4, ratePerSecond: options.ratePerSecond }),
-  ];
+  const running = startEngine(engine, {
+    connection,
+    prefix: queues.prefix,
+    concurrency: { enroll: options.concurrency ?? 4, steps: options.concurrency ?? 4 },
+    ratePerSecond: options.ratePerSecond,
+    relayIntervalMs: 200,
+  });
+  const { relay, workers } = running;
   return {
     engine,
     database,
@@ -77,9 +78,8 @@ export async function startTestEngine(
     relay,
     workers,
     stop: async () => {
-      await Promise.all(workers.map((w) => w.close()));
-      await relay.stop();
-      engine.transport?.close();
+      await running.stop();
+      engine.transport.close();
       connection.disconnect();
       await smtp.close();
       await queues.cleanup();

@@ -6,7 +6,8 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { sequenceJsonSchema } from '../../core/sequence.ts';
 import { withDatabase } from '../../runtime.ts';
-import { applySequence, listSequences, loadSequenceFiles, setSequenceStatus } from '../../sequences/store.ts';
+import { applySequence, loadSequenceFiles } from '../../sequences/files.ts';
+import { listSequences, setSequenceStatus } from '../../store/sequences.ts';
 import type { ConfigSource } from '../main.ts';
 import { UserError, YamlSourceError } from '../../errors.ts';
 

@@ -12,7 +12,7 @@ import { compileTemplate, type CompiledTemplate } from '../../templates/compile.
 import { buildContext } from '../../templates/context.ts';
 import { Renderer, unsubscribeUrl } from '../../templates/render.ts';
 import { emailNames, loadTemplateFiles } from '../../templates/source.ts';
-import { findTemplateVersion, listTemplates, publishTemplate } from '../../templates/store.ts';
+import { findTemplateVersion, listTemplates, publishTemplate } from '../../store/templates.ts';
 import type { ConfigSource } from '../main.ts';
 import { ContextError, UserError, formatDiagnostic, type Diagnostic } from '../../errors.ts';
 

@@ -1,78 +1,80 @@
 /**
- * `campaign work`: every worker in one process (enrollment, steps), with the outbox relay
- * and the reconciler. Run several to scale out. SIGTERM lets in-flight jobs finish, then
- * exits.
+ * `campaign work`: the workers (enrollment and steps), the outbox relay and the
+ * reconciler in one process; `--only enroll|steps` runs one kind, to scale each out on its
+ * own. Run several processes to scale out. SIGTERM lets in-flight jobs finish, then exits.
+ * workers/*.ts are the same process under its own entry point.
  */
 import type { Command } from 'commander';
-import { createTransport } from '../../mail/transport.ts';
+import type { Config } from '../../config.ts';
+import { createEngine, startEngine } from '../../engine/assemble.ts';
+import { createWorkerMetrics, serveWorkerMetrics } from '../../engine/metrics.ts';
+import { UserError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
-import { startRelay } from '../../outbox/relay.ts';
+import { createTransport } from '../../mail/transport.ts';
 import { connectRedis } from '../../queue/redis.ts';
 import { loadRules } from '../../recs/rules.ts';
 import { configuredClock, openConfiguredDatabase, openQueueConnection } from '../../runtime.ts';
-import { startReconciler } from '../../engine/reconcile.ts';
-import type { Engine } from '../../engine/context.ts';
-import { createWorkerMetrics, serveWorkerMetrics } from '../../engine/metrics.ts';
-import type { StepOutcome } from '../../engine/step.ts';
-import { startEnrollWorker } from '../../../workers/enroll.ts';
-import { startStepWorker } from '../../../workers/steps.ts';
 import type { ConfigSource } from '../main.ts';
-import { UserError } from '../../errors.ts';
+
+export type WorkerKind = 'enroll' | 'steps';
 
 export function registerWork(program: Command, config: ConfigSource): void {
   program
     .command('work')
     .description('run the workers (enrollment and steps), the outbox relay and the reconciler')
     .option('--reconcile-every <seconds>', 'seconds between reconciler passes', (v) => Number(v), 30)
-    .action(async (options: { reconcileEvery: number }) => {
-      const settings = config();
-      if (!settings.smtpUrl) throw new UserError('set SMTP_URL: the workers send email');
-      const logger = createLogger(settings.logLevel, 'work');
-      const database = await openConfiguredDatabase(settings, { migrate: true });
-      const producer = await openQueueConnection(settings);
-      const workerConnection = connectRedis(settings.redisUrl, 'worker');
-      workerConnection.on('error', (error) => logger.warn({ err: error }, 'redis'));
-      const transport = createTransport(settings.smtpUrl, { dkim: settings.dkim });
-      const engine: Engine = {
-        db: database.db,
-        queues: producer.queues,
-        clock: configuredClock(settings),
-        settings: { ...settings, rules: await loadRules(settings.recsRulesFile), claimSeconds: settings.claimSeconds },
-        transport,
-        log: logger,
-        renderers: new Map(),
-      };
-      const relay = startRelay(database.db, producer.queues, { onError: (error) => logger.warn({ err: error }, 'outbox relay failed') });
-      const reconciler = startReconciler(engine, options.reconcileEvery * 1_000, (error) => logger.warn({ err: error }, 'reconcile failed'));
-      const workers = [
-        startEnrollWorker(engine, workerConnection, settings.queuePrefix, { concurrency: settings.workerConcurrency, lockMs: settings.workerLockMs }),
-        startStepWorker(engine, workerConnection, settings.queuePrefix, {
-          concurrency: settings.workerConcurrency,
-          ratePerSecond: settings.sendRatePerSecond,
-          lockMs: settings.workerLockMs,
-        }),
-      ];
-      const metrics = createWorkerMetrics(engine);
-      for (const worker of workers)
-        worker.on('failed', (job, error) => {
-          metrics.failed();
-          logger.warn({ job: job?.id, err: error }, 'job failed; retried with backoff');
-        });
-      workers[1]!.on('completed', (_job, outcome) => metrics.observe(outcome as StepOutcome));
-      const metricsServer = settings.metricsPort ? await serveWorkerMetrics(engine, metrics, settings.metricsPort, settings.host) : undefined;
-      logger.info({ database: database.location, queuePrefix: settings.queuePrefix }, 'workers running');
-      await new Promise<void>((resolve) => {
-        process.once('SIGTERM', resolve);
-        process.once('SIGINT', resolve);
-      });
-      logger.info('stopping: letting in-flight jobs finish');
-      await Promise.all(workers.map((w) => w.close()));
-      await metricsServer?.close();
-      await reconciler.stop();
-      await relay.stop();
-      transport.close();
-      workerConnection.disconnect();
-      await producer.close();
-      await database.close();
-    });
+    .option('--only <kind>', 'run only the enroll or the steps worker (default: both)', (v) => {
+      if (v !== 'enroll' && v !== 'steps') throw new UserError(`--only takes enroll or steps, not "${v}"`);
+      return v;
+    })
+    .action(async (options: { reconcileEvery: number; only?: WorkerKind }) => runWorkers(config(), options));
+}
+
+/**
+ * Runs the engine's workers until SIGTERM or SIGINT, then lets in-flight jobs finish and
+ * closes everything in order. The entry point of `campaign work` and of workers/*.ts.
+ */
+async function runWorkers(settings: Config, options: { reconcileEvery?: number; only?: WorkerKind | undefined } = {}): Promise<void> {
+  if (!settings.smtpUrl) throw new UserError('set SMTP_URL: the workers send email');
+  const logger = createLogger(settings.logLevel, 'work');
+  const database = await openConfiguredDatabase(settings, { migrate: true });
+  const producer = await openQueueConnection(settings);
+  const workerConnection = connectRedis(settings.redisUrl, 'worker');
+  workerConnection.on('error', (error) => logger.warn({ err: error }, 'redis'));
+  const engine = createEngine({
+    db: database.db,
+    queues: producer.queues,
+    clock: configuredClock(settings),
+    settings: { ...settings, rules: await loadRules(settings.recsRulesFile), claimSeconds: settings.claimSeconds },
+    transport: createTransport(settings.smtpUrl, { dkim: settings.dkim }),
+    log: logger,
+  });
+  const metrics = createWorkerMetrics(engine);
+  const running = startEngine(engine, {
+    connection: workerConnection,
+    prefix: settings.queuePrefix,
+    run: { enroll: options.only !== 'steps', steps: options.only !== 'enroll' },
+    concurrency: { enroll: settings.workerConcurrency, steps: settings.workerConcurrency },
+    ratePerSecond: settings.sendRatePerSecond,
+    lockMs: settings.workerLockMs,
+    reconcileEveryMs: (options.reconcileEvery ?? 30) * 1_000,
+    onStepDone: (outcome) => metrics.observe(outcome),
+    onJobFailed: (job, error) => {
+      metrics.failed();
+      logger.warn({ job, err: error }, 'job failed; retried with backoff');
+    },
+  });
+  const metricsServer = settings.metricsPort ? await serveWorkerMetrics(engine, metrics, settings.metricsPort, settings.host) : undefined;
+  logger.info({ database: database.location, queuePrefix: settings.queuePrefix, only: options.only ?? 'all' }, 'workers running');
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  logger.info('stopping: letting in-flight jobs finish');
+  await running.stop();
+  await metricsServer?.close();
+  engine.transport.close();
+  workerConnection.disconnect();
+  await producer.close();
+  await database.close();
 }

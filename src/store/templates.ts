@@ -4,10 +4,12 @@
  * the same sources again returns the existing version.
  */
 import { and, desc, eq, sql } from 'drizzle-orm';
-import { queryRows, type Db } from '../db/client.ts';
+import { z } from 'zod';
+import type { Db } from '../db/client.ts';
 import { templates, templateVersions } from '../db/schema.ts';
-import type { CompiledTemplate } from './compile.ts';
-import type { AssembledTemplate } from './source.ts';
+import type { CompiledTemplate } from '../templates/compile.ts';
+import type { AssembledTemplate } from '../templates/source.ts';
+import { parsedRows } from './rows.ts';
 
 export interface PublishedVersion {
   id: number;
@@ -70,12 +72,13 @@ export async function findTemplateVersion(db: Db, ref: { id: number } | { name: 
 
 /** Every template with its newest version, for `campaign templates list`. */
 export async function listTemplates(db: Db): Promise<{ name: string; versions: number; latestId: number; contentHash: string; publishedAt: Date }[]> {
-  return queryRows(
+  return parsedRows(
     db,
     sql`select t.name, count(v.id)::int as versions, max(v.id) as "latestId",
                (array_agg(v.content_hash order by v.id desc))[1] as "contentHash",
                max(v.published_at) as "publishedAt"
         from templates t join template_versions v on v.template_id = t.id
         group by t.name order by t.name`,
+    z.object({ name: z.string(), versions: z.number().int(), latestId: z.coerce.number().int(), contentHash: z.string(), publishedAt: z.coerce.date() }),
   );
 }

@@ -1,0 +1,29 @@
+/**
+ * Which orders start a sequence: the trigger filters of the sequence file, applied to the
+ * facts of one order. Pure, so the enrollment processor only loads the facts and asks.
+ */
+import { toUnits } from './money.ts';
+import type { SequenceDefinition } from './sequence.ts';
+
+/** What the trigger filters look at in an order. */
+export interface OrderTriggerFacts {
+  /** The order's total, a decimal string. */
+  total: string;
+  skus: string[];
+  categories: string[];
+  /** Orders of the same customer before this one (by time, then id). */
+  earlierOrders: number;
+}
+
+/** True when the order passes every trigger filter of the sequence (no filter passes all). */
+export function triggerMatches(definition: Pick<SequenceDefinition, 'trigger'>, order: OrderTriggerFacts): boolean {
+  const f = definition.trigger.filters;
+  const total = toUnits(order.total);
+  if (f.min_total !== undefined && total < toUnits(f.min_total)) return false;
+  if (f.max_total !== undefined && total > toUnits(f.max_total)) return false;
+  if (f.skus && !f.skus.some((s) => order.skus.includes(s))) return false;
+  if (f.categories && !f.categories.some((c) => order.categories.includes(c))) return false;
+  if (f.customer === 'first_order' && order.earlierOrders > 0) return false;
+  if (f.customer === 'repeat_order' && order.earlierOrders === 0) return false;
+  return true;
+}

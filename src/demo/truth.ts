@@ -1,0 +1,88 @@
+/**
+ * The demo's own books against the engine's: the planted truth of each comparison (from the
+ * expected worth of the emails each measured customer got) beside the report's estimate and
+ * interval, and the simulator's attribution of its own orders beside the engine's.
+ */
+import { measuredUnits } from '../analytics/units.ts';
+import type { Report } from '../analytics/report.ts';
+import type { Config } from '../config.ts';
+import { creditedTouch, type Touch } from '../core/attribution.ts';
+import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
+import type { Database } from '../db/client.ts';
+import { eventsTagged } from '../store/event-stamps.ts';
+import type { Recipients, SimOrder } from './recipients.ts';
+
+export interface TruthCheck {
+  sequence: string;
+  arm: string;
+  against: 'control' | 'holdout';
+  /** What is checked: the difference in revenue per customer, or the incremental revenue. */
+  measure: 'revenue per customer' | 'incremental revenue';
+  truth: number;
+  estimate: number;
+  interval: [number, number];
+  covered: boolean;
+  /** Measured customers in the arm and its baseline. */
+  n: { arm: number; baseline: number };
+  /** Whether the report makes a claim: both arms at the minimum sample. */
+  enough: boolean;
+}
+
+/** The planted truth of each comparison, from the expected worth of the emails each measured customer got. */
+export async function truthChecks(database: Database, report: Report, expected: Map<number, number>, live: Map<string, SequenceDefinition>, asOf: Date): Promise<TruthCheck[]> {
+  const checks: TruthCheck[] = [];
+  for (const sequence of report.sequences) {
+    const version = sequence.versions.find((v) => v.live);
+    const definition = live.get(sequence.id);
+    if (!version || !definition) continue;
+    const measured = await measuredUnits(database.db, version.versionId, { windowMs: measurementWindowMs(definition), asOf });
+    const worth = new Map<string, { sum: number; n: number }>();
+    for (const e of measured) {
+      const w = worth.get(e.arm) ?? { sum: 0, n: 0 };
+      w.sum += expected.get(Number(e.id)) ?? 0;
+      w.n += 1;
+      worth.set(e.arm, w);
+    }
+    const mean = (arm: string) => {
+      const w = worth.get(arm);
+      return w && w.n ? w.sum / w.n : 0;
+    };
+    for (const c of version.comparisons) {
+      const truth = mean(c.arm) - mean(c.baseline);
+      const inside = (i: [number, number], value: number) => i[0] <= value && value <= i[1];
+      const common = { sequence: sequence.id, arm: c.arm, against: c.against, n: c.n, enough: c.verdict !== 'not enough data yet' };
+      if (c.against === 'control')
+        checks.push({ ...common, measure: 'revenue per customer', truth, estimate: c.cuped.difference, interval: c.cuped.interval, covered: inside(c.cuped.interval, truth) });
+      else if (c.incrementalRevenue) {
+        const total = truth * c.n.arm;
+        checks.push({
+          ...common,
+          measure: 'incremental revenue',
+          truth: total,
+          estimate: c.incrementalRevenue.cuped.estimate,
+          interval: c.incrementalRevenue.cuped.interval,
+          covered: inside(c.incrementalRevenue.cuped.interval, total),
+        });
+      }
+    }
+  }
+  return checks;
+}
+
+/** The simulator's own attribution: its orders, credited by the same rule to its own human touches. */
+export async function creditLedger(database: Database, ledger: SimOrder[], touches: Recipients['touches'], config: Config): Promise<number> {
+  // The engine's clock stamped each touch on arrival; the simulator tagged its requests to find them.
+  const stamped = await eventsTagged(database.db, 'DemoTouch/');
+  const at = new Map(stamped.map((row) => [Number(/DemoTouch\/(\d+)/.exec(row.userAgent)![1]), row.occurredAt]));
+  const byCustomer = new Map<string, Touch[]>();
+  for (const t of touches) {
+    const when = at.get(t.id);
+    if (!t.human || !when) continue;
+    const list = byCustomer.get(t.customer) ?? [];
+    list.push({ messageId: t.messageId, type: t.type, at: when });
+    byCustomer.set(t.customer, list);
+  }
+  let total = 0;
+  for (const order of ledger) if (creditedTouch(byCustomer.get(order.customer) ?? [], order.at, config.attribution)) total += order.total;
+  return total;
+}

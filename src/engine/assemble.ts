@@ -1,0 +1,94 @@
+/**
+ * The one assembly of the engine, used by `campaign work`, workers/*, the demo, the tests
+ * and the bench: `createEngine` puts the processors' dependencies together, `startEngine`
+ * runs the workers, the outbox relay and the reconciler around it and stops them in order.
+ * Callers open the connections (src/runtime.ts) and own them; nothing here reads the
+ * environment.
+ */
+import type { ConnectionOptions, Worker } from 'bullmq';
+import type { Transporter } from 'nodemailer';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import type { Db } from '../db/client.ts';
+import { startRelay, type Relay } from '../outbox/relay.ts';
+import type { Queues } from '../queue/queues.ts';
+import type { Engine, EngineSettings } from './context.ts';
+import { startReconciler } from './reconcile.ts';
+import type { StepOutcome } from './step.ts';
+import { startEnrollWorker, startStepWorker } from './workers.ts';
+
+export interface EngineParts {
+  db: Db;
+  /** Producer-side queues (adding jobs); workers get their own connection in `startEngine`. */
+  queues: Queues;
+  clock: Clock;
+  settings: EngineSettings;
+  transport: Transporter;
+  log?: Logger | undefined;
+}
+
+/** The engine the processors run on; renderers are compiled once per process and kept. */
+export function createEngine(parts: EngineParts): Engine {
+  return { ...parts, renderers: new Map() };
+}
+
+export interface StartOptions {
+  /** The workers' own Redis connection (blocking commands must not share the producer's). */
+  connection: ConnectionOptions;
+  prefix: string;
+  /** Which workers this process runs (default both): scale each out on its own. */
+  run?: { enroll?: boolean; steps?: boolean } | undefined;
+  concurrency?: { enroll?: number | undefined; steps?: number | undefined } | undefined;
+  /** Emails per second for the whole step queue, across every process. */
+  ratePerSecond?: number | undefined;
+  lockMs?: number | undefined;
+  /** A relay the caller already runs (the demo's server kicks it); otherwise one is started here. */
+  relay?: Relay | undefined;
+  relayIntervalMs?: number | undefined;
+  /** Real milliseconds between reconciler passes; without it no reconciler runs. */
+  reconcileEveryMs?: number | undefined;
+  /** A relay, reconciler or worker error that the engine recovers from on its own. */
+  onError?: ((error: unknown, where: 'relay' | 'reconcile') => void) | undefined;
+  onStepDone?: ((outcome: StepOutcome) => void) | undefined;
+  onJobFailed?: ((jobId: string | undefined, error: Error) => void) | undefined;
+}
+
+export interface RunningEngine {
+  engine: Engine;
+  workers: Worker[];
+  relay: Relay;
+  /** Lets in-flight jobs finish, then stops the workers, the reconciler and the relay. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export function startEngine(engine: Engine, options: StartOptions): RunningEngine {
+  const onError = options.onError ?? ((error, where) => engine.log?.warn({ err: error }, `${where} failed; retried on the next pass`));
+  const relay = options.relay ?? startRelay(engine.db, engine.queues, { intervalMs: options.relayIntervalMs, onError: (e) => onError(e, 'relay') });
+  const reconciler = options.reconcileEveryMs ? startReconciler(engine, options.reconcileEveryMs, (e) => onError(e, 'reconcile')) : undefined;
+  const run = { enroll: options.run?.enroll ?? true, steps: options.run?.steps ?? true };
+  const workers: Worker[] = [];
+  if (run.enroll)
+    workers.push(startEnrollWorker(engine, options.connection, options.prefix, { concurrency: options.concurrency?.enroll, lockMs: options.lockMs }));
+  if (run.steps) {
+    const steps = startStepWorker(engine, options.connection, options.prefix, {
+      concurrency: options.concurrency?.steps,
+      lockMs: options.lockMs,
+      ratePerSecond: options.ratePerSecond,
+    });
+    if (options.onStepDone) steps.on('completed', (_job, outcome) => options.onStepDone?.(outcome as StepOutcome));
+    workers.push(steps);
+  }
+  if (options.onJobFailed) for (const worker of workers) worker.on('failed', (job, error) => options.onJobFailed?.(job?.id, error));
+  let stopping: Promise<void> | undefined;
+  return {
+    engine,
+    workers,
+    relay,
+    stop: () =>
+      (stopping ??= (async () => {
+        await Promise.all(workers.map((w) => w.close()));
+        await reconciler?.stop();
+        await relay.stop();
+      })()),
+  };
+}

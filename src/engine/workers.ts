@@ -1,0 +1,85 @@
+/**
+ * The BullMQ workers around the processors: the enrollment worker (`order.placed` →
+ * src/engine/enroll.ts) and the step worker (due steps → src/engine/step.ts). Built only
+ * by `startEngine` (./assemble.ts); nothing starts on import.
+ */
+import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
+import { markConsumed, markConsumedByOrder } from '../store/outbox.ts';
+import { JOB_NAMES, parseJobId, QUEUE_NAMES, type OrderPlacedJob, type StepJob } from '../queue/queues.ts';
+import type { Engine } from './context.ts';
+import { enrollOrder } from './enroll.ts';
+import { runStep } from './step.ts';
+
+export interface WorkerOptions {
+  concurrency?: number | undefined;
+  /** How long a job stays locked to this worker without renewal (a dead worker's jobs come back after it). */
+  lockMs?: number | undefined;
+}
+
+export interface StepWorkerOptions extends WorkerOptions {
+  /** Emails per second for the whole queue (all processes together). */
+  ratePerSecond?: number | undefined;
+}
+
+const lockOptions = (lockMs: number | undefined) => (lockMs ? { lockDuration: lockMs, stalledInterval: lockMs } : {});
+
+/** The enrollment worker: enrolls the customer of each new order, then marks its outbox fact consumed. */
+export function startEnrollWorker(engine: Engine, connection: ConnectionOptions, prefix: string, options: WorkerOptions = {}): Worker<OrderPlacedJob> {
+  const worker = new Worker<OrderPlacedJob>(
+    QUEUE_NAMES.enroll,
+    async (job) => {
+      // The job id names the order (`order-<id>-placed`), should the data have been lost.
+      const orderId = Number(parseJobId.orderPlaced(job.id) ?? job.data?.orderId);
+      if (!Number.isSafeInteger(orderId)) throw new UnrecoverableError(`job ${job.id} names no order`);
+      const enrolled = await enrollOrder(engine, orderId);
+      if (job.data?.outboxId) await markConsumed(engine.db, job.data.outboxId);
+      else await markConsumedByOrder(engine.db, JOB_NAMES.orderPlaced, orderId);
+      return enrolled;
+    },
+    { connection, prefix, concurrency: options.concurrency ?? 4, ...lockOptions(options.lockMs) },
+  );
+  // Connection and lock errors are reported, not thrown: BullMQ recovers from them.
+  worker.on('error', (error) => engine.log?.warn({ err: error }, 'enroll worker'));
+  return worker;
+}
+
+/**
+ * The step a job stands for. The job id says it (`enrollment-<id>-step-<n>`), so even a
+ * job whose data was lost in a partial Redis failure still runs the right step.
+ */
+function stepOf(jobId: string | undefined, data: Partial<StepJob> | undefined): StepJob {
+  const named = parseJobId.step(jobId);
+  if (named) return named;
+  if (typeof data?.enrollmentId === 'number' && typeof data.step === 'number') return { enrollmentId: data.enrollmentId, step: data.step };
+  throw new UnrecoverableError(`job ${jobId} names no enrollment step`);
+}
+
+/**
+ * The step worker. A step held back by quiet hours, the frequency cap or a paused sequence
+ * goes back to the delayed set under the same job id. An optional rate limit caps emails
+ * per second across every worker of the queue.
+ */
+export function startStepWorker(engine: Engine, connection: ConnectionOptions, prefix: string, options: StepWorkerOptions = {}): Worker<StepJob> {
+  const worker = new Worker<StepJob>(
+    QUEUE_NAMES.steps,
+    async (job, token) => {
+      const { enrollmentId, step } = stepOf(job.id, job.data);
+      const outcome = await runStep(engine, enrollmentId, step);
+      if (outcome.kind === 'delayed') {
+        await job.moveToDelayed(Math.ceil(engine.clock.realTimeOf(outcome.until)), token);
+        throw new DelayedError();
+      }
+      return outcome;
+    },
+    {
+      connection,
+      prefix,
+      concurrency: options.concurrency ?? 8,
+      ...lockOptions(options.lockMs),
+      ...(options.ratePerSecond ? { limiter: { max: options.ratePerSecond, duration: 1_000 } } : {}),
+    },
+  );
+  // Connection and lock errors are reported, not thrown: BullMQ recovers from them.
+  worker.on('error', (error) => engine.log?.warn({ err: error }, 'step worker'));
+  return worker;
+}

@@ -1,0 +1,96 @@
+/**
+ * What the recommender reads: products, the customer's history, the co-purchase
+ * neighbours built by `campaign recs build`, and best-sellers. Lists of ids travel as one
+ * JSON parameter (`jsonb_array_elements_text`), so a statement's shape never depends on how
+ * many there are.
+ */
+import { sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { jsonParam, type Db } from '../db/client.ts';
+import { parsedRows } from './rows.ts';
+
+const id = z.coerce.number().int();
+
+const productRow = z.object({
+  id,
+  sku: z.string(),
+  name: z.string(),
+  category: z.string(),
+  price: z.string(),
+  tier: z.number().int().nullable(),
+  in_stock: z.boolean(),
+  url: z.string().nullable(),
+  image_url: z.string().nullable(),
+});
+export type ProductRow = z.output<typeof productRow>;
+
+/** The products of one order, by id. */
+export async function orderProductIds(db: Db, orderId: number): Promise<number[]> {
+  const rows = await parsedRows(db, sql`select product_id from order_items where order_id = ${orderId}`, z.object({ product_id: id }));
+  return rows.map((r) => r.product_id);
+}
+
+/** Every product the customer bought up to and including `orderId` (what they own at the time of that order). */
+export async function ownedProductIds(db: Db, customerId: number, orderId: number): Promise<number[]> {
+  const rows = await parsedRows(
+    db,
+    sql`select distinct oi.product_id from order_items oi join orders o on o.id = oi.order_id
+        where o.customer_id = ${customerId}
+          and o.ordered_at <= (select ordered_at from orders where id = ${orderId})`,
+    z.object({ product_id: id }),
+  );
+  return rows.map((r) => r.product_id);
+}
+
+const neighbourRow = z.object({
+  product_id: id,
+  related_product_id: id,
+  pair_orders: z.number(),
+  confidence: z.number(),
+  lift: z.number(),
+  score: z.number(),
+});
+
+/** The built co-purchase neighbours of the given products, best score first within each product. */
+export async function neighboursOf(db: Db, productIds: number[]): Promise<z.output<typeof neighbourRow>[]> {
+  return parsedRows(
+    db,
+    sql`select product_id, related_product_id, pair_orders, confidence, lift, score from copurchase_pairs
+        where product_id in (select (jsonb_array_elements_text(${jsonParam(productIds)}))::int)
+        order by product_id, score desc`,
+    neighbourRow,
+  );
+}
+
+/**
+ * The candidate products of one recommendation: the given ids (the order's products, their
+ * neighbours, best-sellers), every product in the categories of `categoryOf` (upsells are
+ * better products of the same category), and the skus the rules name.
+ */
+export async function candidateProducts(db: Db, c: { ids: number[]; categoryOf: number[]; skus: string[] }): Promise<ProductRow[]> {
+  return parsedRows(
+    db,
+    sql`select id, sku, name, category, price::text as price, tier, in_stock, url, image_url from products p
+        where p.id in (select (jsonb_array_elements_text(${jsonParam(c.ids)}))::int)
+           or p.category in (select category from products where id in (select (jsonb_array_elements_text(${jsonParam(c.categoryOf)}))::int))
+           or p.sku in (select jsonb_array_elements_text(${jsonParam(c.skus)}))`,
+    productRow,
+  );
+}
+
+/**
+ * The `limit` best-selling products by orders: from the built statistics, or counted from
+ * order lines when none are built yet (a new shop still gets popular products).
+ */
+export async function bestSellers(db: Db, limit = 100): Promise<{ productId: number; orders: number }[]> {
+  const row = z.object({ product_id: id, orders: z.coerce.number() });
+  const built = await parsedRows(db, sql`select product_id, orders from copurchase_products order by orders desc, product_id limit ${limit}`, row);
+  const rows = built.length
+    ? built
+    : await parsedRows(
+        db,
+        sql`select product_id, count(distinct order_id)::int as orders from order_items group by product_id order by 2 desc, 1 limit ${limit}`,
+        row,
+      );
+  return rows.map((r) => ({ productId: r.product_id, orders: r.orders }));
+}

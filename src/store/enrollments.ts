@@ -1,0 +1,162 @@
+/**
+ * Enrollments: a customer in one version of one sequence, in one arm, with the next step
+ * and when it is due. Every state change is conditional on the state the caller saw
+ * (`state = 'active'`, `next_step = step`), so two workers racing on one enrollment move it
+ * once: the loser's update matches no row.
+ */
+import { sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { StoredDefinition } from '../core/sequence.ts';
+import type { Db } from '../db/client.ts';
+import { parsedRow, parsedRows } from './rows.ts';
+
+const id = z.coerce.number().int();
+const when = z.coerce.date();
+
+const stepFactsRow = z.object({
+  id,
+  customer_id: id,
+  sequence_id: z.string(),
+  arm: z.string(),
+  state: z.string(),
+  next_step: z.number().int(),
+  next_due_at: when.nullable(),
+  trigger_order_id: id,
+  definition: z.custom<StoredDefinition>((value) => typeof value === 'object' && value !== null),
+  sequence_status: z.string(),
+  email: z.string(),
+  timezone: z.string().nullable(),
+  unsubscribed_at: when.nullable(),
+  suppression: z.string().nullable(),
+  ordered_again: z.boolean(),
+});
+export type StepFactsRow = z.output<typeof stepFactsRow>;
+
+/**
+ * Everything the step policy needs about one enrollment, in one read: the enrollment, its
+ * pinned sequence version, the sequence's pause switch, the customer, the suppression of
+ * the customer's address (keyed by the lower-cased address, as `suppress()` writes it) and
+ * whether the customer ordered again after the trigger order (strictly later, another order).
+ */
+export async function findStepFacts(db: Db, enrollmentId: number): Promise<StepFactsRow | undefined> {
+  return parsedRow(
+    db,
+    sql`select e.id, e.customer_id, e.sequence_id, e.arm, e.state, e.next_step, e.next_due_at, e.trigger_order_id,
+               v.definition, s.status as sequence_status, c.email, c.timezone, c.unsubscribed_at,
+               (select reason from suppressions where email = lower(c.email)) as suppression,
+               exists (select 1 from orders o, orders t where t.id = e.trigger_order_id and o.customer_id = e.customer_id
+                         and o.id <> t.id and o.ordered_at > t.ordered_at) as ordered_again
+        from enrollments e join sequence_versions v on v.id = e.sequence_version_id
+        join sequences s on s.id = e.sequence_id join customers c on c.id = e.customer_id
+        where e.id = ${enrollmentId}`,
+    stepFactsRow,
+  );
+}
+
+/** A message the SMTP server accepted, marked `sent` in the same statement as the advance. */
+export interface SentMark {
+  messageId: number;
+  sentAt: Date;
+  response: string;
+}
+
+/**
+ * Moves an active enrollment from `step` to `next` (due at `dueAt`), or completes it when
+ * `dueAt` is null. With `sent`, the message's sent mark is written by the same statement:
+ * the two are true together or not at all, so a crash can never leave a sent email whose
+ * enrollment still waits to send it. Returns false when the enrollment had already moved
+ * (another worker, a retry).
+ */
+export async function advanceEnrollment(
+  db: Db,
+  move: { id: number; step: number; next: number; dueAt: Date | null },
+  sent?: SentMark,
+): Promise<boolean> {
+  const alongside = sent
+    ? sql`update messages set state = 'sent', sent_at = ${sent.sentAt.toISOString()}, smtp_response = ${sent.response},
+            error = null, claimed_until = null where id = ${sent.messageId}`
+    : undefined;
+  const update = sql`update enrollments set next_step = ${move.next}, next_due_at = ${move.dueAt?.toISOString() ?? null},
+          state = ${move.dueAt ? 'active' : 'completed'}, updated_at = now()
+        where id = ${move.id} and next_step = ${move.step} and state = 'active' returning id`;
+  const rows = await parsedRows(db, alongside ? sql`with alongside as (${alongside} returning 1) ${update}` : update, z.object({ id }));
+  return rows.length > 0;
+}
+
+/** Ends an active enrollment for `reason` (unsubscribed, bounced, ...); an ended one stays as it is. */
+export async function exitEnrollment(db: Db, enrollmentId: number, reason: string): Promise<void> {
+  await db.execute(sql`update enrollments set state = 'exited', exit_reason = ${reason}, next_due_at = null, updated_at = now()
+                       where id = ${enrollmentId} and state = 'active'`);
+}
+
+/** Moves the due time of an enrollment's next step (quiet hours, the frequency cap, a pause). */
+export async function delayEnrollment(db: Db, enrollmentId: number, until: Date): Promise<void> {
+  await db.execute(sql`update enrollments set next_due_at = ${until.toISOString()}, updated_at = now() where id = ${enrollmentId}`);
+}
+
+/** The first `limit` active enrollments whose next step is due by `horizon`, soonest first (the reconciler's pass). */
+export async function dueEnrollments(db: Db, horizon: Date, limit = 50_000): Promise<{ id: number; nextStep: number; nextDueAt: Date }[]> {
+  const rows = await parsedRows(
+    db,
+    sql`select id, next_step, next_due_at from enrollments
+        where state = 'active' and next_due_at <= ${horizon.toISOString()} order by next_due_at limit ${limit}`,
+    z.object({ id, next_step: z.number().int(), next_due_at: when }),
+  );
+  return rows.map((r) => ({ id: r.id, nextStep: r.next_step, nextDueAt: r.next_due_at }));
+}
+
+/** The due time of the most overdue active step, or null when none is active (schedule lag). */
+export async function earliestDueStep(db: Db): Promise<Date | null> {
+  const row = await parsedRow(db, sql`select min(next_due_at) as due from enrollments where state = 'active'`, z.object({ due: when.nullable() }));
+  return row?.due ?? null;
+}
+
+export interface NewEnrollment {
+  customerId: number;
+  sequenceId: string;
+  sequenceVersionId: number;
+  arm: string;
+  holdout: boolean;
+  order: { id: number; orderedAt: Date };
+  /** Due time of the first step (ignored for a holdout, which is never scheduled). */
+  dueAt: Date;
+  now: Date;
+  reenrollAfterDays: number;
+}
+
+/**
+ * Enrolls a customer unless the re-enrollment rule forbids it, and returns the new id, or
+ * undefined when nothing was inserted.
+ *
+ * Why it is correct: the rule check and the insert run under a transaction-scoped advisory
+ * lock per (sequence, customer), so two orders of one customer handled at once cannot both
+ * enroll; the unique (sequence, trigger order) key makes a second delivery of the same order
+ * a no-op. `pre_spend` (the CUPED covariate) is the customer's spend in the 90 days before
+ * the trigger order, other orders only. `enrolled_at` is the order's time (or now, if
+ * earlier), so a queue backlog never shifts measurement windows.
+ */
+export async function insertEnrollment(db: Db, e: NewEnrollment): Promise<number | undefined> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${e.sequenceId}), ${e.customerId})`);
+    const orderedAt = e.order.orderedAt.toISOString();
+    const [row] = await parsedRows(
+      tx,
+      sql`insert into enrollments (customer_id, sequence_id, sequence_version_id, arm, is_holdout, trigger_order_id,
+                                   state, next_step, next_due_at, pre_spend, enrolled_at)
+          select ${e.customerId}, ${e.sequenceId}, ${e.sequenceVersionId}, ${e.arm}, ${e.holdout}, ${e.order.id},
+                 ${e.holdout ? 'holdout' : 'active'}, 0, ${e.holdout ? null : e.dueAt.toISOString()},
+                 coalesce((select sum(total) from orders where customer_id = ${e.customerId} and id <> ${e.order.id}
+                            and ordered_at >= ${orderedAt}::timestamptz - interval '90 days'
+                            and ordered_at < ${orderedAt}::timestamptz), 0),
+                 least(${orderedAt}::timestamptz, ${e.now.toISOString()}::timestamptz)
+          where not exists (
+            select 1 from enrollments x where x.sequence_id = ${e.sequenceId} and x.customer_id = ${e.customerId}
+              and x.trigger_order_id <> ${e.order.id}
+              and x.enrolled_at > ${e.now.toISOString()}::timestamptz - make_interval(days => ${e.reenrollAfterDays}))
+          on conflict (sequence_id, trigger_order_id) do nothing
+          returning id`,
+      z.object({ id }),
+    );
+    return row?.id;
+  });
+}

@@ -1,0 +1,133 @@
+/**
+ * Messages: one row per (enrollment, step), written before anything reaches SMTP, so a
+ * retry, a resume or a rebuilt schedule finds the row instead of sending again. The row's
+ * life: `pending` (claimed for a lease while a worker hands it to SMTP) → `sent` (marked
+ * with the enrollment's advance, `advanceEnrollment`) or `failed`. Its Message-ID is derived from (enrollment, step), so even the one possible
+ * resend (a crash between the server's 250 and the sent mark) carries the same one.
+ */
+import { sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db } from '../db/client.ts';
+import { suppress } from './suppressions.ts';
+import { parsedRow, parsedRows } from './rows.ts';
+
+const messageRow = z.object({ id: z.coerce.number().int(), state: z.string(), attempts: z.number().int() });
+export type MessageRow = z.output<typeof messageRow>;
+
+/**
+ * The message row of (enrollment, step): inserted `pending` when there is none, else the
+ * existing one as it stands. A row inserted by a concurrent runner is invisible to the
+ * insert's snapshot, so when the statement returns nothing the row is read again.
+ */
+export async function openMessage(
+  db: Db,
+  m: { enrollmentId: number; step: number; templateVersionId: number; customerId: number; recipient: string; rfcMessageId: string },
+): Promise<MessageRow> {
+  const row =
+    (await parsedRow(
+      db,
+      sql`with ins as (
+            insert into messages (enrollment_id, step, template_version_id, customer_id, recipient, state, message_id)
+            values (${m.enrollmentId}, ${m.step}, ${m.templateVersionId}, ${m.customerId}, ${m.recipient}, 'pending', ${m.rfcMessageId})
+            on conflict (enrollment_id, step) do nothing returning id, state, attempts)
+          select * from ins union all select id, state, attempts from messages where enrollment_id = ${m.enrollmentId} and step = ${m.step}
+          limit 1`,
+      messageRow,
+    )) ??
+    (await parsedRow(db, sql`select id, state, attempts from messages where enrollment_id = ${m.enrollmentId} and step = ${m.step}`, messageRow));
+  if (!row) throw new Error(`message row of enrollment ${m.enrollmentId} step ${m.step} vanished`);
+  return row;
+}
+
+/**
+ * Claims a pending message for `claimSeconds` of real time and stores what is about to be
+ * sent (subject, tracked link destinations, recommended skus). Returns false when another
+ * worker holds the claim: if the schedule was lost and rebuilt while a worker is sending
+ * this very step, only one of them hands it to SMTP. Real time (`now()`), not the engine's
+ * clock, because the lease guards real workers.
+ */
+export async function claimMessage(
+  db: Db,
+  messageId: number,
+  claim: { claimSeconds: number; subject: string; links: string[]; recommendations: string[] },
+): Promise<boolean> {
+  const rows = await parsedRows(
+    db,
+    sql`update messages set claimed_until = now() + make_interval(secs => ${claim.claimSeconds}),
+          subject = ${claim.subject}, links = ${JSON.stringify(claim.links)}::jsonb,
+          recommendations = ${JSON.stringify(claim.recommendations)}::jsonb, attempts = attempts + 1
+        where id = ${messageId} and state = 'pending' and (claimed_until is null or claimed_until < now())
+        returning id`,
+    z.object({ id: z.coerce.number() }),
+  );
+  return rows.length > 0;
+}
+
+/**
+ * Records a send that failed in a way worth retrying. When the server surely took nothing
+ * (`releaseClaim`), the claim is released so the retry may send at once; otherwise it
+ * stands until it lapses, since the server may have taken the message.
+ */
+export async function recordSendError(db: Db, messageId: number, error: string, releaseClaim: boolean): Promise<void> {
+  await db.execute(sql`update messages set ${releaseClaim ? sql`claimed_until = null,` : sql``} error = ${error.slice(0, 500)}
+                       where id = ${messageId}`);
+}
+
+/**
+ * Records a permanent refusal by the SMTP server; with `suppressRecipient` (a hard bounce)
+ * the address is suppressed in the same transaction, so no other sequence mails it.
+ */
+export async function recordRefusal(db: Db, message: { id: number; recipient: string }, response: string, suppressRecipient: boolean): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`update messages set state = 'failed', smtp_response = ${response}, error = 'rejected' where id = ${message.id}`);
+    if (suppressRecipient) await suppress(tx, message.recipient, 'hard-bounce', response);
+  });
+}
+
+/**
+ * When the customer's other emails were sent within the cap window, for the frequency cap.
+ * Emails another worker is handing to SMTP right now (pending under a live claim) count as
+ * sent now, so two sequences cannot both squeeze into the last slot. The message of
+ * (enrollment, step) itself is left out: a retry must not count against itself.
+ */
+export async function recentSendTimes(db: Db, q: { customerId: number; enrollmentId: number; step: number; since: Date; now: Date }): Promise<Date[]> {
+  const rows = await parsedRows(
+    db,
+    sql`select coalesce(sent_at, ${q.now.toISOString()}::timestamptz) as sent_at from messages
+        where customer_id = ${q.customerId} and not (enrollment_id = ${q.enrollmentId} and step = ${q.step})
+          and ((state = 'sent' and sent_at > ${q.since.toISOString()}) or (state = 'pending' and claimed_until > now()))`,
+    z.object({ sent_at: z.coerce.date() }),
+  );
+  return rows.map((r) => r.sent_at);
+}
+
+const deliveredRow = z.object({
+  id: z.coerce.number().int(),
+  enrollment_id: z.coerce.number().int(),
+  links: z.array(z.string()),
+  recommendations: z.array(z.string()),
+  customer: z.string(),
+  bought: z.array(z.string()),
+  identity: z.string(),
+});
+export type DeliveredMessage = z.output<typeof deliveredRow>;
+
+/**
+ * What a recipient of the email with this RFC Message-ID could know: its tracked links,
+ * the recommended skus, who it went to, the categories of the order that triggered it, and
+ * a stable identity (customer / sequence / trigger order / step) that stays the same across
+ * runs even though database ids do not (the demo's simulated recipients draw from it).
+ */
+export async function findDeliveredMessage(db: Db, rfcMessageId: string): Promise<DeliveredMessage | undefined> {
+  return parsedRow(
+    db,
+    sql`select m.id, m.enrollment_id, m.links, m.recommendations, c.external_id as customer,
+               c.external_id || '/' || e.sequence_id || '/' || o.external_id || '/' || m.step as identity,
+               coalesce((select array_agg(distinct p.category) from order_items oi join products p on p.id = oi.product_id
+                         where oi.order_id = e.trigger_order_id), '{}') as bought
+        from messages m join enrollments e on e.id = m.enrollment_id join customers c on c.id = m.customer_id
+        join orders o on o.id = e.trigger_order_id
+        where m.message_id = ${rfcMessageId}`,
+    deliveredRow,
+  );
+}

@@ -1,0 +1,108 @@
+/**
+ * Orders as the processors and previews read them (the import writes them in bulk through
+ * src/ingest/store.ts). Money comes back as decimal strings (`numeric::text`), never floats.
+ */
+import { sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db } from '../db/client.ts';
+import { parsedRow, parsedRows } from './rows.ts';
+
+const id = z.coerce.number().int();
+
+/** The internal id of the customer with this external id (`customer_id` in imports). */
+export async function findCustomerId(db: Db, externalId: string): Promise<number | undefined> {
+  return (await parsedRow(db, sql`select id from customers where external_id = ${externalId}`, z.object({ id })))?.id;
+}
+
+/**
+ * The internal id of one of the customer's orders: the one with `externalOrderId`, or the
+ * latest (by time, then id) when none is named: what a preview renders by default.
+ */
+export async function findCustomerOrderId(db: Db, customerId: number, externalOrderId?: string): Promise<number | undefined> {
+  const row = await parsedRow(
+    db,
+    externalOrderId
+      ? sql`select id from orders where external_id = ${externalOrderId} and customer_id = ${customerId}`
+      : sql`select id from orders where customer_id = ${customerId} order by ordered_at desc, id desc limit 1`,
+    z.object({ id }),
+  );
+  return row?.id;
+}
+
+const orderWithCustomerRow = z.object({
+  external_id: z.string(),
+  ordered_at: z.coerce.date(),
+  total: z.string(),
+  item_count: z.number().int(),
+  customer_key: z.string(),
+  email: z.string(),
+  first_name: z.string().nullable(),
+  last_name: z.string().nullable(),
+  timezone: z.string().nullable(),
+});
+
+/** An order (by internal id) with its customer: the head of a render context. */
+export async function findOrderWithCustomer(db: Db, orderId: number): Promise<z.output<typeof orderWithCustomerRow> | undefined> {
+  return parsedRow(
+    db,
+    sql`select o.external_id, o.ordered_at, o.total::text as total, o.item_count,
+               c.external_id as customer_key, c.email, c.first_name, c.last_name, c.timezone
+        from orders o join customers c on c.id = o.customer_id where o.id = ${orderId}`,
+    orderWithCustomerRow,
+  );
+}
+
+const orderLineRow = z.object({
+  sku: z.string(),
+  name: z.string(),
+  category: z.string(),
+  quantity: z.number().int(),
+  unit_price: z.string(),
+  url: z.string().nullable(),
+  image_url: z.string().nullable(),
+});
+
+/** An order's lines with their products, in the order the shop listed them. */
+export async function orderLines(db: Db, orderId: number): Promise<z.output<typeof orderLineRow>[]> {
+  return parsedRows(
+    db,
+    sql`select p.sku, p.name, p.category, oi.quantity, oi.unit_price::text, p.url, p.image_url
+        from order_items oi join products p on p.id = oi.product_id where oi.order_id = ${orderId} order by oi.position`,
+    orderLineRow,
+  );
+}
+
+const triggerFactsRow = z.object({
+  id,
+  customer_id: id,
+  customer_key: z.string(),
+  ordered_at: z.coerce.date(),
+  total: z.string(),
+  earlier_orders: z.number().int(),
+  skus: z.array(z.string()),
+  categories: z.array(z.string()),
+});
+export type TriggerFacts = z.output<typeof triggerFactsRow>;
+
+/**
+ * What the trigger filters and the enrollment need of a new order: its customer, time,
+ * total, distinct skus and categories, and how many orders the customer placed before it.
+ * "Before" is by time, then by id for orders of the same instant, so two orders of one
+ * moment still count as first and repeat.
+ */
+export async function findTriggerFacts(db: Db, orderId: number): Promise<TriggerFacts | undefined> {
+  return parsedRow(
+    db,
+    sql`select o.id, o.customer_id, c.external_id as customer_key, o.ordered_at, o.total::text as total,
+               (select count(*)::int from orders p where p.customer_id = o.customer_id
+                  and (p.ordered_at < o.ordered_at or (p.ordered_at = o.ordered_at and p.id < o.id))) as earlier_orders,
+               coalesce(items.skus, '{}') as skus, coalesce(items.categories, '{}') as categories
+        from orders o join customers c on c.id = o.customer_id
+        left join lateral (
+          select array_agg(distinct p.sku) as skus, array_agg(distinct p.category) as categories
+          from order_items i join products p on p.id = i.product_id where i.order_id = o.id
+        ) items on true
+        where o.id = ${orderId}`,
+    triggerFactsRow,
+  );
+}
