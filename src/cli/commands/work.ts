@@ -12,7 +12,8 @@ import { loadRules } from '../../recs/rules.ts';
 import { configuredClock, openConfiguredDatabase, openQueueConnection } from '../../runtime.ts';
 import { startReconciler } from '../../engine/reconcile.ts';
 import type { Engine } from '../../engine/context.ts';
-import { createWorkerMetrics, serveWorkerMetrics } from '../../engine/metrics.ts';
+import { createWorkerMetrics } from '../../engine/metrics.ts';
+import { buildHealthApp } from '../../http/app.ts';
 import type { StepOutcome } from '../../engine/step.ts';
 import { startEnrollWorker } from '../../../workers/enroll.ts';
 import { startStepWorker } from '../../../workers/steps.ts';
@@ -59,7 +60,8 @@ export function registerWork(program: Command, config: ConfigSource): void {
           logger.warn({ job: job?.id, err: error }, 'job failed; retried with backoff');
         });
       workers[1]!.on('completed', (_job, outcome) => metrics.observe(outcome as StepOutcome));
-      const metricsServer = settings.metricsPort ? await serveWorkerMetrics(engine, metrics, settings.metricsPort, settings.host) : undefined;
+      const metricsServer = settings.metricsPort ? await buildHealthApp({ db: database.db, redis: producer.redis, metrics: metrics.registry }) : undefined;
+      await metricsServer?.listen({ port: settings.metricsPort, host: settings.host });
       logger.info({ database: database.location, queuePrefix: settings.queuePrefix }, 'workers running');
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', resolve);
