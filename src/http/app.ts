@@ -20,6 +20,7 @@ import type { Relay } from '../outbox/relay.ts';
 import { registerOpenApi } from './openapi.ts';
 import { apiRoutes, type ApiDeps } from './routes/api.ts';
 import { healthRoutes, type HealthDeps } from './routes/health.ts';
+import type { ReportDeps } from './routes/reports.ts';
 import { trackingRoutes, type TrackingDeps } from './routes/tracking.ts';
 import { installErrorHandler, validatorCompiler } from './validation.ts';
 
@@ -84,7 +85,7 @@ export interface ServerDeps {
   /** Tracking pixel, click redirects and unsubscribe pages, when given. */
   tracking?: Omit<TrackingDeps, 'db'> | undefined;
   /** The analytics report settings; default: the default attribution model, 100 per arm. */
-  reports?: Omit<ApiDeps, 'db' | 'now' | 'apiToken' | 'relay'> | undefined;
+  reports?: Pick<ReportDeps, 'attribution' | 'minSample'> | undefined;
   /** The web dashboard (login, pages, Bull Board), when given. */
   dashboard?: Omit<DashboardDeps, 'db' | 'now' | 'attribution' | 'minSample'> | undefined;
 }
