@@ -1,11 +1,11 @@
 /**
  * Prometheus metrics of the workers: emails sent and failed, step outcomes, queue depths
- * and how late due steps are (schedule lag). Served with /healthz by `campaign work`.
+ * and how late due steps are (schedule lag). `campaign work` serves the registry at
+ * /metrics, beside /healthz, with the HTTP app's health-and-metrics plugin
+ * (`buildHealthApp` in src/http/app.ts).
  */
-import { sql } from 'drizzle-orm';
-import Fastify, { type FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { queryRows } from '../db/client.ts';
+import { earliestActiveDueAt } from '../store/enrollments.ts';
 import type { Engine } from './context.ts';
 import type { StepOutcome } from './step.ts';
 
@@ -15,6 +15,11 @@ export interface WorkerMetrics {
   failed(): void;
 }
 
+/**
+ * The workers' registry and the two events it counts: a step's outcome and a job attempt
+ * that threw. Queue depths and schedule lag are read at each scrape, so they are never
+ * stale and cost nothing between scrapes.
+ */
 export function createWorkerMetrics(engine: Engine): WorkerMetrics {
   const registry = new Registry();
   const steps = new Counter({ name: 'campaign_steps_total', help: 'Sequence steps run, by outcome', labelNames: ['outcome'], registers: [registry] });
@@ -37,8 +42,8 @@ export function createWorkerMetrics(engine: Engine): WorkerMetrics {
     help: 'How far behind its due time the most overdue active step is (simulated seconds)',
     registers: [registry],
     async collect() {
-      const [row] = await queryRows<{ due: Date | null }>(engine.db, sql`select min(next_due_at) as due from enrollments where state = 'active'`);
-      const lag = row?.due ? (engine.clock.now().getTime() - new Date(row.due).getTime()) / 1000 : 0;
+      const due = await earliestActiveDueAt(engine.db);
+      const lag = due ? (engine.clock.now().getTime() - due.getTime()) / 1000 : 0;
       this.set(Math.max(0, lag));
     },
   });
@@ -50,18 +55,4 @@ export function createWorkerMetrics(engine: Engine): WorkerMetrics {
     },
     failed: () => failures.inc(),
   };
-}
-
-/** /metrics (Prometheus text) and /healthz (database and Redis answer) for the workers. */
-export async function serveWorkerMetrics(engine: Engine, metrics: WorkerMetrics, port: number, host: string): Promise<FastifyInstance> {
-  const app = Fastify();
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-  app.get('/healthz', async (_request, reply) => {
-    const database = await engine.db.execute(sql`select 1`).then(() => 'ok', (e: Error) => `down: ${e.message}`);
-    const redis = await engine.queues.steps.getJobCounts('waiting').then(() => 'ok', (e: Error) => `down: ${e.message}`);
-    const healthy = database === 'ok' && redis === 'ok';
-    return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'degraded', database, redis });
-  });
-  await app.listen({ port, host });
-  return app;
 }

@@ -35,6 +35,12 @@ export function problemPath(path: (string | number)[], bodyWasArray: boolean): s
   return formatPath(bodyWasArray ? path : path.slice(1));
 }
 
+/**
+ * Installs the app's one error handler (on the root, before any plugin, so every scope
+ * inherits it). A request's own mistake (4xx) is answered with what was wrong and where;
+ * a failure of ours (5xx) is logged with its detail and answered without it, so no SQL,
+ * stack or connection string ever reaches a client.
+ */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | RequestValidationError, request, reply) => {
     if (error instanceof RequestValidationError) {

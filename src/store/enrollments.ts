@@ -105,8 +105,14 @@ export async function dueEnrollments(db: Db, horizon: Date, limit = 50_000): Pro
   return rows.map((r) => ({ id: r.id, nextStep: r.next_step, nextDueAt: r.next_due_at }));
 }
 
-/** The due time of the most overdue active step, or null when none is active (schedule lag). */
-export async function earliestDueStep(db: Db): Promise<Date | null> {
+/**
+ * The earliest `next_due_at` of the active enrollments, or null when none is active: the
+ * step the schedule is furthest behind on, for the schedule-lag gauge. `min` over
+ * `state = 'active'` reads the first entry of the (state, next_due_at) index, so a scrape
+ * costs the same whatever the table's size. Enrollments still active with no due time
+ * (null `next_due_at`) are ignored by `min`, which is right: nothing of theirs is due.
+ */
+export async function earliestActiveDueAt(db: Db): Promise<Date | null> {
   const row = await parsedRow(db, sql`select min(next_due_at) as due from enrollments where state = 'active'`, z.object({ due: when.nullable() }));
   return row?.due ?? null;
 }

@@ -3,20 +3,11 @@
  * the requests arriving together share one multi-row insert (group commit), so the
  * endpoints stay fast without acknowledging anything that could still be lost.
  */
-import { sql } from 'drizzle-orm';
-import { jsonParam, type Db } from '../db/client.ts';
+import type { Db } from '../db/client.ts';
+import { insertEvents, type NewEvent } from '../store/events.ts';
 
-export interface TrackedEvent {
-  messageId: number | null;
-  customerId: number | null;
-  type: 'open' | 'click' | 'unsubscribe' | 'bounce' | 'complaint';
-  isHuman: boolean;
-  machineReason: string | null;
-  linkIndex: number | null;
-  userAgent: string | null;
-  ip: string | null;
-  occurredAt: Date;
-}
+/** An open, click or unsubscribe as the endpoints observed it (stored as `events` rows). */
+export type TrackedEvent = NewEvent;
 
 export interface EventSink {
   /** Resolves once the event is committed; rejects if it could not be stored. */
@@ -44,14 +35,7 @@ export function createEventSink(db: Db, options: { maxBatch?: number; maxWaitMs?
     const batch = pending.splice(0, maxBatch);
     const insert = (async () => {
       try {
-        await db.execute(sql`
-          insert into events (message_id, customer_id, type, is_human, machine_reason, link_index, user_agent, ip, occurred_at)
-          select m, c, t, h, r, l, u, i, o from jsonb_to_recordset(${jsonParam(
-            batch.map(({ event: e }) => ({
-              m: e.messageId, c: e.customerId, t: e.type, h: e.isHuman, r: e.machineReason, l: e.linkIndex,
-              u: e.userAgent?.slice(0, 500) ?? null, i: e.ip, o: e.occurredAt.toISOString(),
-            })),
-          )}) as x(m bigint, c int, t text, h boolean, r text, l int, u text, i text, o timestamptz)`);
+        await insertEvents(db, batch.map((p) => p.event));
         for (const p of batch) p.resolve();
       } catch (error) {
         for (const p of batch) p.reject(error);

@@ -1,11 +1,11 @@
 /**
- * `campaign serve`: the HTTP API (ingest, health, OpenAPI) plus the outbox relay that
- * publishes new orders to the queue. Stops cleanly on SIGTERM/SIGINT.
+ * `campaign serve`: the HTTP app (API, tracking, dashboard, health, OpenAPI) plus the
+ * outbox relay that publishes new orders to the queue. Stops cleanly on SIGTERM/SIGINT.
  */
 import type { Command } from 'commander';
 import type { Config } from '../../config.ts';
 import { dashboardSettings } from '../../dashboard/index.ts';
-import { buildServer } from '../../http/server.ts';
+import { buildServer } from '../../http/app.ts';
 import { loadRules } from '../../recs/rules.ts';
 import { createEventSink } from '../../tracking/events.ts';
 import { createLogger } from '../../log.ts';

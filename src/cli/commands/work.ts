@@ -7,8 +7,9 @@
 import type { Command } from 'commander';
 import type { Config } from '../../config.ts';
 import { createEngine, startEngine } from '../../engine/assemble.ts';
-import { createWorkerMetrics, serveWorkerMetrics } from '../../engine/metrics.ts';
+import { createWorkerMetrics } from '../../engine/metrics.ts';
 import { UserError } from '../../errors.ts';
+import { buildHealthApp } from '../../http/app.ts';
 import { createLogger } from '../../log.ts';
 import { createTransport } from '../../mail/transport.ts';
 import { connectRedis } from '../../queue/redis.ts';
@@ -64,7 +65,9 @@ async function runWorkers(settings: Config, options: { reconcileEvery?: number; 
       logger.warn({ job, err: error }, 'job failed; retried with backoff');
     },
   });
-  const metricsServer = settings.metricsPort ? await serveWorkerMetrics(engine, metrics, settings.metricsPort, settings.host) : undefined;
+  // One /healthz and /metrics, the same plugin the API server mounts.
+  const metricsServer = settings.metricsPort ? await buildHealthApp({ db: database.db, redis: producer.redis, metrics: metrics.registry }) : undefined;
+  await metricsServer?.listen({ port: settings.metricsPort, host: settings.host });
   logger.info({ database: database.location, queuePrefix: settings.queuePrefix, only: options.only ?? 'all' }, 'workers running');
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);

@@ -3,12 +3,12 @@
  * suppresses the address at once (a hard bounce or a complaint is final) and is stored as an
  * event of the message it names, when it names one we sent.
  */
-import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isoTime } from '../../core/records.ts';
-import { queryRows, type Db } from '../../db/client.ts';
+import type { Db } from '../../db/client.ts';
+import { storeDeliveryReports, type DeliveryReport } from '../../store/events.ts';
 import { oneOrMany } from '../validation.ts';
 
 const deliveryEvent = z.object({
@@ -22,6 +22,30 @@ const deliveryEvent = z.object({
   occurred_at: isoTime.optional(),
 });
 
+type DeliveryEvent = z.infer<typeof deliveryEvent>;
+
+/**
+ * What an ESP's event means for its address: a complaint or a hard bounce is final and
+ * suppresses it (the source noted is the ESP's reason, else `webhook`); a soft bounce is
+ * only stored. An event without a time happened now.
+ */
+function deliveryReport(e: DeliveryEvent, now: Date): DeliveryReport {
+  const suppresses = e.type === 'complaint' || e.bounce === 'hard';
+  return {
+    type: e.type,
+    email: e.email,
+    rfcMessageId: e.message_id,
+    reason: e.reason ?? null,
+    occurredAt: e.occurred_at ? new Date(e.occurred_at) : now,
+    suppression: suppresses ? { reason: e.type === 'complaint' ? 'complaint' : 'hard-bounce', source: e.reason ?? 'webhook' } : null,
+  };
+}
+
+/**
+ * POST /api/events, behind the API token (the caller's scope adds it). A batch is stored
+ * whole or not at all; the answer counts the events stored and the addresses newly
+ * suppressed, so an ESP retrying a batch sees `suppressed: 0` the second time.
+ */
 export async function eventRoutes(app: FastifyInstance, deps: { db: Db; now: () => Date }): Promise<void> {
   app.withTypeProvider<ZodTypeProvider>().post(
     '/api/events',
@@ -35,27 +59,7 @@ export async function eventRoutes(app: FastifyInstance, deps: { db: Db; now: () 
     },
     async (request) => {
       const list = Array.isArray(request.body) ? request.body : [request.body];
-      let suppressed = 0;
-      await deps.db.transaction(async (tx) => {
-        for (const e of list) {
-          const suppress = e.type === 'complaint' || e.bounce === 'hard';
-          const [message] = e.message_id
-            ? await queryRows<{ id: number; customer_id: number }>(tx, sql`select id, customer_id from messages where message_id = ${e.message_id}`)
-            : [];
-          await tx.execute(sql`insert into events (message_id, customer_id, type, is_human, machine_reason, occurred_at)
-                               values (${message?.id ?? null}, ${message?.customer_id ?? null}, ${e.type}, false, ${e.reason ?? null},
-                                       ${e.occurred_at ?? deps.now().toISOString()})`);
-          if (!suppress) continue;
-          const reason = e.type === 'complaint' ? 'complaint' : 'hard-bounce';
-          const rows = await queryRows<{ email: string }>(
-            tx,
-            sql`insert into suppressions (email, reason, source) values (lower(${e.email}), ${reason}, ${e.reason ?? 'webhook'})
-                on conflict (email) do nothing returning email`,
-          );
-          suppressed += rows.length;
-          await tx.execute(sql`update customers set suppressed_reason = coalesce(suppressed_reason, ${reason}) where lower(email) = lower(${e.email})`);
-        }
-      });
+      const { suppressed } = await storeDeliveryReports(deps.db, list.map((e) => deliveryReport(e, deps.now())));
       return { stored: list.length, suppressed };
     },
   );

@@ -1,22 +1,45 @@
-/** GET /healthz: 200 when the database (and Redis, where used) answer, else 503. */
-import { sql } from 'drizzle-orm';
+/**
+ * GET /healthz and GET /metrics: the one health-and-metrics plugin, mounted by the API
+ * server and, alone, by the worker process (`campaign work`), so both answer probes and
+ * scrapes the same way.
+ */
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import type { Db } from '../../db/client.ts';
+import { pingDatabase } from '../../store/health.ts';
 
-export async function healthRoutes(app: FastifyInstance, deps: { db: Db; redis?: Redis | undefined }): Promise<void> {
+export interface HealthDeps {
+  db: Db;
+  /** Redis, where the process uses it: anything that answers `ping()` (an ioredis client). */
+  redis?: { ping(): Promise<unknown> } | undefined;
+  /** The process's metrics; without a registry /metrics is not mounted. */
+  metrics?: Registry | undefined;
+}
+
+/** `ok`, or `down: <why>` when the check rejects. */
+const outcome = (check: Promise<unknown>) =>
+  check.then(
+    () => 'ok',
+    (error: Error) => `down: ${error.message}`,
+  );
+
+/**
+ * /healthz answers 200 `{ status: 'ok', database: 'ok', redis: 'ok' }` when every
+ * dependency answers, else 503 with `status: 'degraded'` and each failing check's reason,
+ * so a load balancer stops routing to the process and a person sees why. `redis` appears
+ * only where the process uses Redis. /metrics is Prometheus's text format of `metrics`.
+ */
+export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Promise<void> {
   app.get('/healthz', { schema: { summary: 'Liveness and dependencies', tags: ['ops'] } }, async (_request, reply) => {
     const checks: Record<string, string> = {};
-    checks.database = await deps.db.execute(sql`select 1`).then(
-      () => 'ok',
-      (error: Error) => `down: ${error.message}`,
-    );
-    if (deps.redis)
-      checks.redis = await deps.redis.ping().then(
-        () => 'ok',
-        (error: Error) => `down: ${error.message}`,
-      );
+    checks.database = await outcome(pingDatabase(deps.db));
+    if (deps.redis) checks.redis = await outcome(deps.redis.ping());
     const healthy = Object.values(checks).every((v) => v === 'ok');
     return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'degraded', ...checks });
   });
+  const registry = deps.metrics;
+  if (registry)
+    app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['ops'] } }, async (_request, reply) =>
+      reply.type(registry.contentType).send(await registry.metrics()),
+    );
 }

@@ -35,6 +35,11 @@ export interface IngestRouteDeps {
   relay?: Relay | undefined;
 }
 
+/**
+ * POST /api/products, /api/customers and /api/orders, behind the API token (the caller's
+ * scope adds it). A batch with any invalid record is refused whole (400, every problem in
+ * the request's own shape); otherwise each record's outcome is reported by its key.
+ */
 export async function ingestRoutes(app: FastifyInstance, deps: IngestRouteDeps): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const asArray = <T>(body: T | T[]) => (Array.isArray(body) ? body : [body]);

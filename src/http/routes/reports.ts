@@ -2,14 +2,14 @@
  * GET /api/reports/sequences and /api/reports/sequences/:id: the report of
  * src/analytics/report.ts as JSON, the same numbers as `campaign report --json`.
  */
-import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { buildReport } from '../../analytics/report.ts';
+import { sequenceExists } from '../../analytics/sequences.ts';
 import type { AttributionModel } from '../../core/attribution.ts';
 import { isoTime } from '../../core/records.ts';
-import { queryRows, type Db } from '../../db/client.ts';
+import type { Db } from '../../db/client.ts';
 
 export interface ReportDeps {
   db: Db;
@@ -20,6 +20,11 @@ export interface ReportDeps {
 
 const query = z.object({ as_of: isoTime.optional(), enrolled_from: isoTime.optional() }).strict();
 
+/**
+ * GET /api/reports/sequences[/:id], behind the API token (the caller's scope adds it). The
+ * report is as of `as_of` (default: the engine's clock, so a scaled or stopped clock
+ * reports what it shows) and counts enrollments from `enrolled_from` when given.
+ */
 export async function reportRoutes(app: FastifyInstance, deps: ReportDeps): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const report = (q: z.infer<typeof query>, sequenceId?: string) =>
@@ -41,8 +46,7 @@ export async function reportRoutes(app: FastifyInstance, deps: ReportDeps): Prom
     '/api/reports/sequences/:id',
     { schema: { summary: "One sequence's report", tags: ['reports'], params: z.object({ id: z.string().min(1).max(200) }), querystring: query } },
     async (request, reply) => {
-      const [found] = await queryRows(deps.db, sql`select 1 from sequences where id = ${request.params.id}`);
-      if (!found) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no sequence "${request.params.id}"` });
+      if (!(await sequenceExists(deps.db, request.params.id))) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no sequence "${request.params.id}"` });
       const { sequences, ...header } = await report(request.query, request.params.id);
       return { ...header, sequence: sequences[0] };
     },

@@ -10,14 +10,16 @@
  * shop's home page (a configured address, never one from the request) rather than a
  * product page that may be long gone, and stores nothing. Unsubscribe links never expire.
  */
-import { sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { LRUCache } from 'lru-cache';
 import { classify } from '../../core/classify.ts';
 import type { Clock } from '../../core/clock.ts';
 import { verifyToken } from '../../core/tokens.ts';
-import { queryRows, type Db } from '../../db/client.ts';
+import type { Db } from '../../db/client.ts';
+import { storeUnsubscribe } from '../../store/events.ts';
+import { findUnsubscribeTarget } from '../../store/tracking.ts';
 import type { EventSink } from '../../tracking/events.ts';
+import { linkExpired, withUtm } from '../../tracking/links.ts';
+import { messageCache, type TrackedMessage } from '../../tracking/messages.ts';
 
 export interface TrackingDeps {
   db: Db;
@@ -33,59 +35,24 @@ export interface TrackingDeps {
 /** The open pixel: a transparent 1×1 GIF. */
 export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 
-interface MessageRow {
-  id: number;
-  customer_id: number;
-  sent_at: Date | null;
-  links: string[];
-  sequence_id: string;
-  arm: string;
-  step: number;
-}
-
 /**
- * A sent message's row never changes (what the tracking reads of it), so the rows of recent
- * messages are kept in memory: an open or click then costs no query of its own.
+ * The tracking plugin: GET /t/o/:file (the pixel), GET /t/c/:token/:index (a click) and
+ * GET and POST /u/:token (unsubscribe). Registered in a scope of its own: the form parser it
+ * adds for one-click unsubscribe must not apply to any other route.
  */
-function messageFinder(db: Db): (id: number) => Promise<MessageRow | undefined> {
-  const sent = new LRUCache<number, MessageRow>({ max: 50_000 });
-  return async (id) => {
-    const cached = sent.get(id);
-    if (cached) return cached;
-    const [row] = await queryRows<MessageRow>(
-      db,
-      sql`select m.id, m.customer_id, m.sent_at, m.links, e.sequence_id, e.arm, m.step
-          from messages m join enrollments e on e.id = m.enrollment_id where m.id = ${id}`,
-    );
-    if (row?.sent_at) sent.set(id, row);
-    return row;
-  };
-}
-
-/** The destination with UTM parameters added (those the shop already set are kept). */
-function withUtm(destination: string, message: Pick<MessageRow, 'sequence_id' | 'arm' | 'step'>): string {
-  const url = new URL(destination);
-  const set = (key: string, value: string) => url.searchParams.has(key) || url.searchParams.set(key, value);
-  set('utm_source', 'post-purchase');
-  set('utm_medium', 'email');
-  set('utm_campaign', message.sequence_id);
-  set('utm_content', `${message.arm}-step${message.step + 1}`);
-  return url.toString();
-}
-
 export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): Promise<void> {
-  const findMessage = messageFinder(deps.db);
+  const findMessage = messageCache(deps.db);
   const lifetimeMs = (deps.linkLifetimeDays ?? 365) * 86_400_000;
-  const expired = (message: MessageRow, at: Date) => message.sent_at !== null && at.getTime() - new Date(message.sent_at).getTime() > lifetimeMs;
+  const expired = (message: TrackedMessage, at: Date) => linkExpired(message, at, lifetimeMs);
   /**
    * Classifies an open or click and stores it; acknowledged once stored. A failure to
    * store is logged, never shown: the recipient still gets the pixel or the redirect.
    */
-  const track = async (request: FastifyRequest, type: 'open' | 'click', message: MessageRow, at: Date, linkIndex: number | null) => {
+  const track = async (request: FastifyRequest, type: 'open' | 'click', message: TrackedMessage, at: Date, linkIndex: number | null) => {
     const userAgent = request.headers['user-agent'] ?? '';
-    const verdict = classify({ type, userAgent, ip: request.ip, method: request.method, sentAt: message.sent_at && new Date(message.sent_at), at });
+    const verdict = classify({ type, userAgent, ip: request.ip, method: request.method, sentAt: message.sentAt, at });
     await deps.events
-      .record({ messageId: message.id, customerId: message.customer_id, type, isHuman: verdict.isHuman, machineReason: verdict.reason, linkIndex, userAgent, ip: request.ip, occurredAt: at })
+      .record({ messageId: message.id, customerId: message.customerId, type, isHuman: verdict.isHuman, machineReason: verdict.reason, linkIndex, userAgent, ip: request.ip, occurredAt: at })
       .catch((error: unknown) => request.log.error({ err: error }, `${type} not stored`));
   };
 
@@ -119,15 +86,12 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): 
   const unsubscribeTarget = async (token: string) => {
     const payload = verifyToken(token, deps.secret);
     if (payload?.kind !== 'unsubscribe') return undefined;
-    const [customer] = await queryRows<{ id: number; email: string; unsubscribed_at: Date | null }>(
-      deps.db,
-      sql`select c.id, c.email, c.unsubscribed_at from customers c where c.id = ${payload.customer ?? -1}`,
-    );
+    const customer = await findUnsubscribeTarget(deps.db, payload.customer ?? -1);
     // A token made for a test send (message 0) names no message; others must match their message's customer.
     if (!customer) return undefined;
     if (payload.message !== 0) {
       const message = await findMessage(payload.message);
-      if (!message || message.customer_id !== customer.id) return undefined;
+      if (!message || message.customerId !== customer.id) return undefined;
     }
     return { customer, messageId: payload.message || null };
   };
@@ -135,7 +99,7 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): 
   app.get<{ Params: { token: string } }>('/u/:token', { schema: { hide: true } }, async (request, reply) => {
     const target = await unsubscribeTarget(request.params.token);
     if (!target) return reply.code(404).type('text/html').send(page('This link is not valid', '<p>This unsubscribe link is not valid. If you keep getting emails, reply to one and ask us to stop.</p>'));
-    if (target.customer.unsubscribed_at) return reply.type('text/html').send(page('You are unsubscribed', '<p>You will not receive these emails again.</p>'));
+    if (target.customer.unsubscribedAt) return reply.type('text/html').send(page('You are unsubscribed', '<p>You will not receive these emails again.</p>'));
     return reply
       .type('text/html')
       .send(page('Unsubscribe?', `<p>Stop the emails that follow your orders at this address?</p><form method="post"><button type="submit">Unsubscribe</button></form>`));
@@ -144,12 +108,11 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): 
   app.post<{ Params: { token: string } }>('/u/:token', { schema: { hide: true } }, async (request, reply) => {
     const target = await unsubscribeTarget(request.params.token);
     if (!target) return reply.code(404).type('text/plain').send('This link is not valid.');
-    await deps.db.transaction(async (tx) => {
-      await tx.execute(sql`update customers set unsubscribed_at = coalesce(unsubscribed_at, now()), updated_at = now() where id = ${target.customer.id}`);
-      await tx.execute(sql`insert into suppressions (email, reason, source) values (lower(${target.customer.email}), 'unsubscribe', 'link')
-                           on conflict (email) do nothing`);
-      await tx.execute(sql`insert into events (message_id, customer_id, type, is_human, occurred_at, user_agent, ip)
-                           values (${target.messageId}, ${target.customer.id}, 'unsubscribe', true, ${deps.clock.now().toISOString()}, ${request.headers['user-agent'] ?? null}, ${request.ip})`);
+    await storeUnsubscribe(deps.db, target.customer, {
+      messageId: target.messageId,
+      userAgent: request.headers['user-agent'] ?? null,
+      ip: request.ip,
+      occurredAt: deps.clock.now(),
     });
     return reply.type('text/html').send(page('You are unsubscribed', '<p>You will not receive these emails again.</p>'));
   });

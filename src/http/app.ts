@@ -1,0 +1,109 @@
+/**
+ * The engine's HTTP app, composed in this one place from plugins, each in its own module:
+ * the bearer-token API (./routes/api.ts), tracking (./routes/tracking.ts), the dashboard
+ * (src/dashboard) and health and metrics (./routes/health.ts). A process mounts the parts it
+ * serves: `campaign serve` and the demo all of them, `campaign work` health and metrics
+ * alone. Dependencies arrive as arguments; nothing here opens a database or Redis
+ * connection of its own.
+ */
+import sensible from '@fastify/sensible';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { DEFAULT_ATTRIBUTION } from '../core/attribution.ts';
+import type { Clock } from '../core/clock.ts';
+import { dashboard, type DashboardDeps } from '../dashboard/index.ts';
+import type { Db } from '../db/client.ts';
+import type { Relay } from '../outbox/relay.ts';
+import { registerOpenApi } from './openapi.ts';
+import { apiRoutes, type ApiDeps } from './routes/api.ts';
+import { healthRoutes, type HealthDeps } from './routes/health.ts';
+import type { ReportDeps } from './routes/reports.ts';
+import { trackingRoutes, type TrackingDeps } from './routes/tracking.ts';
+import { installErrorHandler, validatorCompiler } from './validation.ts';
+
+export interface AppDeps {
+  logger?: Logger | undefined;
+  /** The largest request body accepted; default Fastify's (1 MiB). */
+  bodyLimitBytes?: number | undefined;
+  /** GET /healthz: always mounted. */
+  health: Omit<HealthDeps, 'metrics'>;
+  /** GET /metrics, when given. */
+  metrics?: Registry | undefined;
+  /** /api/* (ingest, ESP events, reports) behind the API token, and /openapi.json. */
+  api?: ApiDeps | undefined;
+  /** The pixel, click redirects and unsubscribe pages. */
+  tracking?: TrackingDeps | undefined;
+  /** The web dashboard (login, pages, Bull Board). */
+  dashboard?: DashboardDeps | undefined;
+}
+
+/**
+ * Builds the app from the parts given, not yet listening. Every part shares one validator
+ * (zod, issues in the request's own shape), one error handler (5xx detail logged, never
+ * sent) and @fastify/sensible's helpers; each part is a plugin in a scope of its own, so a
+ * hook or parser one adds (the API token, the unsubscribe form parser, the dashboard's
+ * session) never reaches another.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger | undefined, bodyLimit: deps.bodyLimitBytes });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+  await app.register(sensible);
+
+  if (deps.api) {
+    await registerOpenApi(app);
+    await app.register(apiRoutes, deps.api);
+  }
+  await app.register(healthRoutes, { ...deps.health, metrics: deps.metrics });
+  if (deps.tracking) await app.register(trackingRoutes, deps.tracking);
+  if (deps.dashboard) await app.register(dashboard, deps.dashboard);
+  return app;
+}
+
+/**
+ * The app of a process that serves no API, only GET /healthz and GET /metrics: the worker
+ * process's (`campaign work`), with the same answers as the API server's.
+ */
+export function buildHealthApp(deps: HealthDeps): Promise<FastifyInstance> {
+  return buildApp({ health: { db: deps.db, redis: deps.redis }, metrics: deps.metrics });
+}
+
+/** The API server's settings in one flat shape, as `campaign serve`, the demo and the tests give them. */
+export interface ServerDeps {
+  db: Db;
+  apiToken: string;
+  bodyLimitBytes: number;
+  relay?: Relay | undefined;
+  redis?: Redis | undefined;
+  logger?: Logger | undefined;
+  /** The engine's clock; default the tracking clock, else real time. */
+  clock?: Clock | undefined;
+  /** Tracking pixel, click redirects and unsubscribe pages, when given. */
+  tracking?: Omit<TrackingDeps, 'db'> | undefined;
+  /** The analytics report settings; default: the default attribution model, 100 per arm. */
+  reports?: Pick<ReportDeps, 'attribution' | 'minSample'> | undefined;
+  /** The web dashboard (login, pages, Bull Board), when given. */
+  dashboard?: Omit<DashboardDeps, 'db' | 'now' | 'attribution' | 'minSample'> | undefined;
+}
+
+/**
+ * The API server: the API and health always, tracking and the dashboard when their
+ * settings are given, all on one database and one clock.
+ */
+export function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  // One clock for every route: the engine's (scaled in the demo, stopped in screenshots).
+  const now = () => (deps.clock ?? deps.tracking?.clock)?.now() ?? new Date();
+  const reports = deps.reports ?? { attribution: DEFAULT_ATTRIBUTION, minSample: 100 };
+  return buildApp({
+    logger: deps.logger,
+    bodyLimitBytes: deps.bodyLimitBytes,
+    health: { db: deps.db, redis: deps.redis },
+    api: { db: deps.db, apiToken: deps.apiToken, relay: deps.relay, now, ...reports },
+    tracking: deps.tracking && { db: deps.db, ...deps.tracking },
+    dashboard: deps.dashboard && { db: deps.db, now, ...reports, ...deps.dashboard },
+  });
+}
