@@ -9,7 +9,7 @@ import type { Config } from '../config.ts';
 import { creditedTouch, type Touch } from '../core/attribution.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import type { Database } from '../db/client.ts';
-import { eventsTagged } from '../store/event-stamps.ts';
+import { eventsTagged } from '../store/events.ts';
 import type { Recipients, SimOrder } from './recipients.ts';
 
 export interface TruthCheck {

@@ -5,10 +5,10 @@
  * hidden product is among the top k. The same trials are run with the popularity strategy
  * (best-sellers of the order's categories, then overall) as the baseline.
  */
-import { sql } from 'drizzle-orm';
 import { CoPurchaseCounter } from '../core/copurchase.ts';
 import { indexCatalog, recommend, type Neighbour, type Rules, type Strategy } from '../core/recommend.ts';
-import { queryRows, type Db } from '../db/client.ts';
+import type { Db } from '../db/client.ts';
+import { allProducts, orderHistory } from '../store/catalog.ts';
 import { prng } from '../core/random.ts';
 import { toCatalogProduct } from './service.ts';
 
@@ -31,19 +31,11 @@ export interface BacktestResult {
 }
 
 export async function backtest(db: Db, options: BacktestOptions): Promise<BacktestResult> {
-  const orders = await queryRows<{ id: number; customer_id: number; ordered_at: Date; items: number[] }>(
-    db,
-    sql`select o.id, o.customer_id, o.ordered_at, array_agg(oi.product_id order by oi.position) as items
-        from orders o join order_items oi on oi.order_id = o.id
-        group by o.id order by o.ordered_at, o.id`,
-  );
+  const orders = await orderHistory(db);
   if (orders.length < 10) throw new Error(`only ${orders.length} orders: a backtest needs a history`);
   const cutoff = options.cutoff ?? new Date(orders[Math.floor(orders.length * 0.8)]!.ordered_at);
   const catalog = indexCatalog(
-    (await queryRows<{ id: number; sku: string; name: string; category: string; price: string; tier: number | null; in_stock: boolean }>(
-      db,
-      sql`select id, sku, name, category, price::text as price, tier, in_stock from products`,
-    )).map(toCatalogProduct),
+    (await allProducts(db)).map(toCatalogProduct),
   );
   // Every product can be recommended in a backtest: stock is today's, the orders are not.
   for (const product of catalog.byId.values()) product.inStock = true;

@@ -7,7 +7,7 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { jsonParam, type Db } from '../db/client.ts';
-import { parsedRows } from './rows.ts';
+import { parsedRow, parsedRows } from './rows.ts';
 
 const id = z.coerce.number().int();
 
@@ -93,4 +93,48 @@ export async function bestSellers(db: Db, limit = 100): Promise<{ productId: num
         row,
       );
   return rows.map((r) => ({ productId: r.product_id, orders: r.orders }));
+}
+
+/** The internal id of the product with this sku. */
+export async function findProductId(db: Db, sku: string): Promise<number | undefined> {
+  return (await parsedRow(db, sql`select id from products where sku = ${sku}`, z.object({ id })))?.id;
+}
+
+const relatedRow = z.object({
+  sku: z.string(),
+  name: z.string(),
+  pair_orders: z.number(),
+  support: z.number(),
+  confidence: z.number(),
+  lift: z.number(),
+  score: z.number(),
+});
+
+/** The `limit` best built neighbours of a product with their statistics, best score first (ties by product id). */
+export async function relatedProducts(db: Db, productId: number, limit: number): Promise<z.output<typeof relatedRow>[]> {
+  return parsedRows(
+    db,
+    sql`select p.sku, p.name, c.pair_orders, c.support, c.confidence, c.lift, c.score
+        from copurchase_pairs c join products p on p.id = c.related_product_id
+        where c.product_id = ${productId} order by c.score desc, p.id limit ${limit}`,
+    relatedRow,
+  );
+}
+
+/** Every product, for a backtest's catalog. */
+export async function allProducts(db: Db): Promise<ProductRow[]> {
+  return parsedRows(db, sql`select id, sku, name, category, price::text as price, tier, in_stock, url, image_url from products`, productRow);
+}
+
+const historyRow = z.object({ id, customer_id: id, ordered_at: z.coerce.date(), items: z.array(id) });
+
+/** Every order with its product ids in line order, oldest first (ties by id): the history a backtest replays. */
+export async function orderHistory(db: Db): Promise<z.output<typeof historyRow>[]> {
+  return parsedRows(
+    db,
+    sql`select o.id, o.customer_id, o.ordered_at, array_agg(oi.product_id order by oi.position) as items
+        from orders o join order_items oi on oi.order_id = o.id
+        group by o.id order by o.ordered_at, o.id`,
+    historyRow,
+  );
 }

@@ -5,9 +5,11 @@
  * one transaction, so neither is ever stored without the other.
  */
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { jsonParam, type Db } from '../db/client.ts';
 import { events } from '../db/schema.ts';
 import { suppress, unsubscribeCustomer, type SuppressionReason } from './suppressions.ts';
+import { parsedRows } from './rows.ts';
 import { findMessageByRfcId } from './tracking.ts';
 
 /** One event to store, as the tracking endpoints observed it. */
@@ -103,4 +105,17 @@ export async function storeUnsubscribe(
       occurredAt: event.occurredAt,
     });
   });
+}
+
+/**
+ * When the engine stamped events whose user agent carries a tag: a client that tags its
+ * own requests (the demo's simulated recipients) learns the engine's clock time of each.
+ */
+export async function eventsTagged(db: Db, tag: string): Promise<{ userAgent: string; occurredAt: Date }[]> {
+  const rows = await parsedRows(
+    db,
+    sql`select user_agent, occurred_at from events where user_agent like ${`%${tag.replace(/[%_\\]/g, '\\$&')}%`}`,
+    z.object({ user_agent: z.string(), occurred_at: z.coerce.date() }),
+  );
+  return rows.map((r) => ({ userAgent: r.user_agent, occurredAt: r.occurred_at }));
 }

@@ -9,24 +9,27 @@ import { parsedRow, parsedRows } from './rows.ts';
 
 const id = z.coerce.number().int();
 
-/** The internal id of the customer with this external id (`customer_id` in imports). */
-export async function findCustomerId(db: Db, externalId: string): Promise<number | undefined> {
-  return (await parsedRow(db, sql`select id from customers where external_id = ${externalId}`, z.object({ id })))?.id;
-}
-
 /**
- * The internal id of one of the customer's orders: the one with `externalOrderId`, or the
- * latest (by time, then id) when none is named: what a preview renders by default.
+ * A customer by external id and one of their orders: the one with `externalOrderId`, or
+ * their latest (by time, then id) when none is named, which is what previews and
+ * `campaign recs for` use by default. Either part is undefined when it does not exist, so
+ * the caller can say which is missing.
  */
-export async function findCustomerOrderId(db: Db, customerId: number, externalOrderId?: string): Promise<number | undefined> {
-  const row = await parsedRow(
+export async function findCustomerOrder(
+  db: Db,
+  externalCustomerId: string,
+  externalOrderId?: string,
+): Promise<{ customerId: number | undefined; order: { id: number; externalId: string } | undefined }> {
+  const customer = await parsedRow(db, sql`select id from customers where external_id = ${externalCustomerId}`, z.object({ id }));
+  if (!customer) return { customerId: undefined, order: undefined };
+  const order = await parsedRow(
     db,
     externalOrderId
-      ? sql`select id from orders where external_id = ${externalOrderId} and customer_id = ${customerId}`
-      : sql`select id from orders where customer_id = ${customerId} order by ordered_at desc, id desc limit 1`,
-    z.object({ id }),
+      ? sql`select id, external_id from orders where external_id = ${externalOrderId} and customer_id = ${customer.id}`
+      : sql`select id, external_id from orders where customer_id = ${customer.id} order by ordered_at desc, id desc limit 1`,
+    z.object({ id, external_id: z.string() }),
   );
-  return row?.id;
+  return { customerId: customer.id, order: order && { id: order.id, externalId: order.external_id } };
 }
 
 const orderWithCustomerRow = z.object({

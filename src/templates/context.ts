@@ -5,7 +5,7 @@
 import type { Config } from '../config.ts';
 import type { RenderContext } from '../core/render-context.ts';
 import type { Db } from '../db/client.ts';
-import { findCustomerId, findCustomerOrderId, findOrderWithCustomer, orderLines } from '../store/orders.ts';
+import { findCustomerOrder, findOrderWithCustomer, orderLines } from '../store/orders.ts';
 import { DEFAULT_RULES, type Rules, type Strategy } from '../core/recommend.ts';
 import { recommendationsFor } from '../recs/service.ts';
 import { ContextError } from '../errors.ts';
@@ -26,22 +26,21 @@ export interface ContextRequest {
  * customer's latest order when none is named), asks the recommender, and assembles.
  */
 export async function buildContext(db: Db, config: Pick<Config, 'shop'>, request: ContextRequest): Promise<Omit<RenderContext, 'preheader'>> {
-  const customerId = await findCustomerId(db, request.customerId);
+  const { customerId, order } = await findCustomerOrder(db, request.customerId, request.orderId);
   if (customerId === undefined) throw new ContextError(`no customer "${request.customerId}"`);
-  const orderId = await findCustomerOrderId(db, customerId, request.orderId);
-  if (orderId === undefined)
+  if (order === undefined)
     throw new ContextError(
       request.orderId ? `customer "${request.customerId}" has no order "${request.orderId}"` : `customer "${request.customerId}" has no orders to preview with`,
     );
   const suggestions = await recommendationsFor(db, {
     customerId,
-    orderId,
+    orderId: order.id,
     strategy: request.strategy ?? 'co-purchase',
     rules: request.rules ?? DEFAULT_RULES,
     recommendations: request.recommendations,
     upsells: request.upsells,
   });
-  return orderContext(db, config.shop, orderId, suggestions, request.links);
+  return orderContext(db, config.shop, order.id, suggestions, request.links);
 }
 
 /**

@@ -3,14 +3,15 @@
  * look at what they recommend.
  */
 import { Option, type Command } from 'commander';
-import { sql } from 'drizzle-orm';
 import { STRATEGIES, type Strategy } from '../../core/recommend.ts';
-import { queryRows, type Db } from '../../db/client.ts';
+import type { Db } from '../../db/client.ts';
 import { backtest } from '../../recs/backtest.ts';
 import { buildStatistics } from '../../recs/build.ts';
 import { loadRules } from '../../recs/rules.ts';
 import { recommendationsFor } from '../../recs/service.ts';
 import { withDatabase } from '../../runtime.ts';
+import { findProductId, relatedProducts } from '../../store/catalog.ts';
+import { findCustomerOrder } from '../../store/orders.ts';
 import type { ConfigSource } from '../main.ts';
 import { positiveWholeNumber } from '../options.ts';
 import { RulesError, UserError } from '../../errors.ts';
@@ -51,14 +52,9 @@ export function registerRecs(program: Command, config: ConfigSource): void {
     .option('--json', 'print JSON: [{ sku, pairOrders, support, confidence, lift, score }]')
     .action((sku: string, options: { limit: number; json?: boolean }) =>
       withDb(async (db) => {
-        const [product] = await queryRows<{ id: number }>(db, sql`select id from products where sku = ${sku}`);
-        if (!product) throw new UserError(`no product "${sku}"`);
-        const rows = await queryRows<{ sku: string; name: string; pair_orders: number; support: number; confidence: number; lift: number; score: number }>(
-          db,
-          sql`select p.sku, p.name, c.pair_orders, c.support, c.confidence, c.lift, c.score
-              from copurchase_pairs c join products p on p.id = c.related_product_id
-              where c.product_id = ${product.id} order by c.score desc, p.id limit ${options.limit}`,
-        );
+        const productId = await findProductId(db, sku);
+        if (productId === undefined) throw new UserError(`no product "${sku}"`);
+        const rows = await relatedProducts(db, productId, options.limit);
         const related = rows.map((r) => ({ sku: r.sku, pairOrders: r.pair_orders, support: r.support, confidence: r.confidence, lift: r.lift, score: r.score }));
         print(options.json, related, () =>
           related.length
@@ -77,19 +73,12 @@ export function registerRecs(program: Command, config: ConfigSource): void {
     .option('--json', 'print JSON')
     .action((customerId: string, options: { order?: string; strategy: Strategy; json?: boolean }) =>
       withDb(async (db) => {
-        const [row] = await queryRows<{ customer: number; order: number; external_id: string }>(
-          db,
-          options.order
-            ? sql`select c.id as customer, o.id as order, o.external_id from customers c join orders o on o.customer_id = c.id
-                  where c.external_id = ${customerId} and o.external_id = ${options.order}`
-            : sql`select c.id as customer, o.id as order, o.external_id from customers c join orders o on o.customer_id = c.id
-                  where c.external_id = ${customerId} order by o.ordered_at desc, o.id desc limit 1`,
-        );
-        if (!row) throw new UserError(options.order ? `customer "${customerId}" has no order "${options.order}"` : `no customer "${customerId}" with an order`);
-        const result = await recommendationsFor(db, { customerId: row.customer, orderId: row.order, strategy: options.strategy, rules: await rules() });
-        print(options.json, { customerId, orderId: row.external_id, strategy: options.strategy, ...result }, () =>
+        const { customerId: customer, order } = await findCustomerOrder(db, customerId, options.order);
+        if (customer === undefined || !order) throw new UserError(options.order ? `customer "${customerId}" has no order "${options.order}"` : `no customer "${customerId}" with an order`);
+        const result = await recommendationsFor(db, { customerId: customer, orderId: order.id, strategy: options.strategy, rules: await rules() });
+        print(options.json, { customerId, orderId: order.externalId, strategy: options.strategy, ...result }, () =>
           [
-            `order ${row.external_id}, strategy ${options.strategy}`,
+            `order ${order.externalId}, strategy ${options.strategy}`,
             'recommendations:',
             ...result.recommendations.map((r) => `  ${r.sku.padEnd(12)} ${r.name} — ${r.reason}`),
             'upsells:',

@@ -3,13 +3,12 @@
  * rebuild`: attribute every order again under the configured model.
  */
 import { Option, type Command } from 'commander';
-import { sql } from 'drizzle-orm';
 import { rebuildAttribution } from '../../analytics/attribution.ts';
 import { rebuildEngagement } from '../../analytics/engagement.ts';
 import { formatReport, reportCsv, type CsvTable } from '../../analytics/format.ts';
 import { buildReport } from '../../analytics/report.ts';
+import { sequenceExists } from '../../analytics/sequences.ts';
 import type { Config } from '../../config.ts';
-import { queryRows } from '../../db/client.ts';
 import { configuredClock, withDatabase } from '../../runtime.ts';
 import type { ConfigSource } from '../main.ts';
 import { UserError } from '../../errors.ts';
@@ -34,8 +33,7 @@ export function registerReport(program: Command, config: ConfigSource): void {
       const settings = config();
       return withDatabase(settings, async ({ db }) => {
         if (options.sequence !== undefined) {
-          const [found] = await queryRows(db, sql`select 1 from sequences where id = ${options.sequence}`);
-          if (!found) throw new UserError(`no sequence "${options.sequence}" (see \`campaign sequences list\`)`);
+          if (!(await sequenceExists(db, options.sequence))) throw new UserError(`no sequence "${options.sequence}" (see \`campaign sequences list\`)`);
         }
         const report = await buildReport(db, {
           asOf: asOf(settings, options.asOf),
