@@ -53,6 +53,15 @@ export default defineConfig(
       eqeqeq: ['error', 'always', { null: 'ignore' }], // `x == null` is the one idiom for null-or-undefined
       // Output goes through the logger (pino) or the CLI's own writers; console only where a CLI prints.
       'no-console': 'error',
+      // dependency-cruiser 17 reads `import X, { type T } from 'm'` as a type-only import (it ignores
+      // the default binding), so the import rules that allow types would miss the value import.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[importKind='value']:has(ImportDefaultSpecifier):has(ImportSpecifier[importKind='type'])",
+          message: 'Import the types in a separate `import type { … }`: dependency-cruiser reads this form as type-only.',
+        },
+      ],
       // Off: an async function without `await` is how Fastify plugins and promise-returning
       // interface stubs are written; it changes no behaviour, and the promise rules above
       // catch the promises that matter.
