@@ -291,7 +291,8 @@ function orderSink(
  */
 class InFlight {
   private readonly running = new Set<Promise<void>>();
-  private failure: unknown;
+  /** The first failed write's rejection, boxed so that any value (even undefined) counts. */
+  private failure: { error: unknown } | undefined;
   constructor(private readonly limit: number) {}
 
   async start(write: () => Promise<void>): Promise<void> {
@@ -300,7 +301,7 @@ class InFlight {
     this.check();
     const task: Promise<void> = write()
       .catch((error: unknown) => {
-        this.failure ??= error;
+        this.failure ??= { error };
       })
       .finally(() => this.running.delete(task));
     this.running.add(task);
@@ -312,6 +313,6 @@ class InFlight {
   }
 
   private check(): void {
-    if (this.failure !== undefined) throw this.failure;
+    if (this.failure) throw this.failure.error;
   }
 }

@@ -2,7 +2,8 @@
  * The SMTP side: one pooled nodemailer transport per process from SMTP_URL, and the
  * composition of a rendered email into a MIME message with its plain-text part.
  */
-import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
+import nodemailer from 'nodemailer';
+import type { SendMailOptions, Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { DkimSettings } from '../config.ts';
 import type { RenderedEmail } from '../templates/render.ts';

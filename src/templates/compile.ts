@@ -41,7 +41,7 @@ export interface CompileResult {
 const hb = createHandlebars();
 const TRACKED_HREF = /(<a\b[^>]*?\bhref\s*=\s*)("([^"]*)"|'([^']*)')/gi;
 const UNTRACKED = /^(mailto:|tel:|#|\{\{#trackLink\}\}|\{\{trackHref )/i;
-const ONE_VALUE = /^\{\{\s*(@?[\w.\/]+)\s*\}\}$/;
+const ONE_VALUE = /^\{\{\s*(@?[\w./]+)\s*\}\}$/;
 
 /** Compiles one email. Errors are returned as diagnostics, never thrown. */
 export async function compileTemplate(set: TemplateFiles, name: string): Promise<CompileResult> {

@@ -22,8 +22,9 @@ export interface LinkTracker {
   open(): string;
 }
 
-type Root = { shop?: { currency?: string; timezone?: string }; customer?: { timezone?: string } };
-type HelperOptions = Handlebars.HelperOptions & { data: { root: Root; tracker?: LinkTracker; parts?: Record<string, string> } };
+type Root = { shop?: { currency?: string; timezone?: string }; customer?: { timezone?: string }; preheader?: string };
+// Handlebars types `data` as `any`; an intersection with `any` stays `any`, so replace it.
+type HelperOptions = Omit<Handlebars.HelperOptions, 'data'> & { data: { root: Root; tracker?: LinkTracker; parts?: Record<string, string> } };
 
 /**
  * Formatting with Intl costs microseconds a call (building a formatter, far more), and a
@@ -93,6 +94,8 @@ export function createHandlebars(): typeof Handlebars {
   // {{trackHref url}} / {{trackHref "https://…"}}: the fast form for an href that is one
   // value, which is nearly every link; {{#trackLink}} handles composed ones.
   hb.registerHelper('trackHref', (destination: unknown, options: HelperOptions) => {
+    // Not a string: stringified the way Handlebars prints any {{value}} (null and undefined as '').
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- same output as the untracked link
     const url = typeof destination === 'string' ? destination.trim() : String(destination ?? '').trim();
     const tracker = options.data.tracker;
     if (!tracker) return new hb.SafeString(hb.escapeExpression(url));
@@ -106,7 +109,7 @@ export function createHandlebars(): typeof Handlebars {
     const value = options.fn(this);
     const parts = options.data.parts;
     if (parts) parts[name] = value;
-    if (name === 'preheader') (options.data.root as { preheader?: string }).preheader = value.replace(/\s+/g, ' ').trim();
+    if (name === 'preheader') options.data.root.preheader = value.replace(/\s+/g, ' ').trim();
     return '';
   });
   hb.registerHelper('trackOpen', (options: HelperOptions) => new hb.SafeString(hb.escapeExpression(options.data.tracker?.open() ?? '')));

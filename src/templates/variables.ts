@@ -77,7 +77,7 @@ export function checkVariables(source: string, root: z.ZodType = renderContextSc
         return;
       case 'BlockStatement': {
         const block = node as hbs.AST.BlockStatement;
-        const name = (block.path as hbs.AST.PathExpression).original;
+        const name = block.path.original;
         if (!BLOCKS.has(name) && !HELPERS.has(name)) {
           report(node, `unknown block helper "#${name}": blocks may be ${BLOCK_HELPERS.map((b) => `#${b}`).join(', ')}`);
           return;
