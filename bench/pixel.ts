@@ -11,7 +11,7 @@ import { scaledClock } from '../src/core/clock.ts';
 import { signToken } from '../src/core/tokens.ts';
 import { queryRows } from '../src/db/client.ts';
 import { PIXEL_GIF } from '../src/http/routes/tracking.ts';
-import { buildServer } from '../src/http/server.ts';
+import { buildServer } from '../src/http/app.ts';
 import { createEventSink } from '../src/tracking/events.ts';
 import { freshDatabase } from '../tests/helpers/db.ts';
 import { prepareShop } from '../tests/helpers/engine.ts';

@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config.ts';
 import { fixedClock } from '../src/core/clock.ts';
 import { dashboardSettings } from '../src/dashboard/index.ts';
 import { queryRows } from '../src/db/client.ts';
-import { buildServer } from '../src/http/server.ts';
+import { buildServer } from '../src/http/app.ts';
 import { loadRules } from '../src/recs/rules.ts';
 import { openConfiguredDatabase } from '../src/runtime.ts';
 import { launchChromium } from './browser.ts';

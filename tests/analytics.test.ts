@@ -12,7 +12,7 @@ import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import { compareArms } from '../src/core/experiment.ts';
 import { summarizePaired } from '../src/core/stats.ts';
 import { queryRows, type Db } from '../src/db/client.ts';
-import { buildServer } from '../src/http/server.ts';
+import { buildServer } from '../src/http/app.ts';
 import { campaign } from './helpers/cli.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';

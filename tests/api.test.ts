@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.ts';
-import { buildServer } from '../src/http/server.ts';
+import { buildServer } from '../src/http/app.ts';
 import { drainOutbox } from '../src/outbox/relay.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { freshQueues, type TestQueues } from './helpers/redis.ts';

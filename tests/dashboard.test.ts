@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../src/analytics/report.ts';
 import { queryRows } from '../src/db/client.ts';
-import { buildServer } from '../src/http/server.ts';
+import { buildServer } from '../src/http/app.ts';
 import { createEventSink, type EventSink } from '../src/tracking/events.ts';
 import { launchChromium } from '../scripts/browser.ts';
 import { fixedClock } from '../src/core/clock.ts';

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { describe, expect, it } from 'vitest';
-import { unsubscribeHeaders } from '../src/engine/send.ts';
+import { unsubscribeHeaders } from '../src/mail/send.ts';
 import { composeMessage, createTransport } from '../src/mail/transport.ts';
 import { startSmtp } from './helpers/smtp.ts';
 

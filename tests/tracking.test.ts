@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classify } from '../src/core/classify.ts';
 import { signToken } from '../src/core/tokens.ts';
 import { queryRows } from '../src/db/client.ts';
-import { buildServer } from '../src/http/server.ts';
+import { buildServer } from '../src/http/app.ts';
 import { ingestOrders } from '../src/ingest/batch.ts';
 import { createEventSink, type EventSink } from '../src/tracking/events.ts';
 import { eventually, startTestEngine, type TestEngine } from './helpers/engine.ts';

@@ -14,8 +14,7 @@ import { registerServe } from './commands/serve.ts';
 import { registerTemplates } from './commands/templates.ts';
 import { registerWork } from './commands/work.ts';
 import { ConfigError, FileError, UserError } from '../errors.ts';
-
-export type ConfigSource = () => Config;
+import type { ConfigSource } from './options.ts';
 
 export function buildProgram(config: ConfigSource): Command {
   const program = new Command('campaign')

@@ -1,5 +1,12 @@
-/** Parsers of numeric command-line options: a bad value is a UserError naming the option. */
+/**
+ * What every command shares: the config source, and parsers of numeric options (a bad
+ * value is a UserError naming the option).
+ */
+import type { Config } from '../config.ts';
 import { UserError } from '../errors.ts';
+
+/** The parsed config, read from the environment the first time a command asks. */
+export type ConfigSource = () => Config;
 
 export function positiveNumber(flag: string): (value: string) => number {
   return (value) => {

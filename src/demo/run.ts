@@ -9,7 +9,6 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { buildReport, type Report } from '../analytics/report.ts';
 import { dashboardSettings } from '../dashboard/index.ts';
 import { scaledClock } from '../core/clock.ts';
@@ -17,8 +16,8 @@ import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.t
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { createEngine, startEngine } from '../engine/assemble.ts';
-import { buildServer } from '../http/server.ts';
-import { importFile } from '../cli/import-file.ts';
+import { buildServer } from '../http/app.ts';
+import { importFile } from '../ingest/import-file.ts';
 import { createTransport } from '../mail/transport.ts';
 import { startRelay } from '../outbox/relay.ts';
 import { connectRedis } from '../queue/redis.ts';
@@ -39,6 +38,8 @@ import { basketMaker, demoCatalog, plantedComplements, writeDemoShop } from './s
 import { UserError } from '../errors.ts';
 
 const DAY = 86_400_000;
+
+type App = Awaited<ReturnType<typeof buildServer>>;
 
 export interface DemoOptions {
   customers: number;
@@ -167,7 +168,7 @@ async function replay(
   // The server's clock stops where the run ends, so a dashboard kept up shows the run's data.
   let frozenAt: Date | undefined;
   const serverClock = { ...clock, now: () => frozenAt ?? clock.now() };
-  const app: FastifyInstance = await buildServer({
+  const app: App = await buildServer({
     db,
     apiToken: config.apiToken,
     bodyLimitBytes: config.apiBodyLimitBytes,
@@ -315,7 +316,7 @@ async function replay(
   return result;
 }
 
-async function listen(app: FastifyInstance, host: string, port: number): Promise<string> {
+async function listen(app: App, host: string, port: number): Promise<string> {
   try {
     await app.listen({ host, port });
   } catch (error) {

@@ -6,7 +6,7 @@
  * environment.
  */
 import type { ConnectionOptions, Worker } from 'bullmq';
-import type { Transporter } from 'nodemailer';
+import type { Mailer } from '../mail/transport.ts';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../db/client.ts';
@@ -23,7 +23,7 @@ export interface EngineParts {
   queues: Queues;
   clock: Clock;
   settings: EngineSettings;
-  transport: Transporter;
+  transport: Mailer;
   log?: Logger | undefined;
 }
 

@@ -3,7 +3,7 @@
  * the one assembly every entry point, the demo, the tests and the bench use; nothing here
  * opens a connection.
  */
-import type { Transporter } from 'nodemailer';
+import type { Mailer } from '../mail/transport.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Clock } from '../core/clock.ts';
@@ -32,7 +32,7 @@ export interface Engine {
   clock: Clock;
   settings: EngineSettings;
   /** The pooled SMTP transport every send goes through. */
-  transport: Transporter;
+  transport: Mailer;
   log?: Logger | undefined;
   /** Compiled renderers by template version id, built once per process. */
   renderers: Map<number, Renderer>;

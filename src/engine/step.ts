@@ -18,7 +18,7 @@ import { claimMessage, openMessage, recentSendTimes, recordRefusal, recordSendEr
 import { orderContext } from '../templates/context.ts';
 import { unsubscribeLink } from '../templates/render.ts';
 import { rendererFor, scheduleStep, type Engine } from './context.ts';
-import { sendMail, unsubscribeHeaders } from './send.ts';
+import { sendMail, unsubscribeHeaders } from '../mail/send.ts';
 
 /** How long a worker may take to hand one email to SMTP before another may try (default). */
 const CLAIM_SECONDS = 120;

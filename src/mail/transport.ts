@@ -8,6 +8,9 @@ import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { DkimSettings } from '../config.ts';
 import type { RenderedEmail } from '../templates/render.ts';
 
+/** The pooled SMTP transport every email goes through (nodemailer's, kept behind this name). */
+export type Mailer = Transporter;
+
 
 /**
  * Headers DKIM signs: nodemailer's defaults plus List-Unsubscribe-Post, which mailbox

@@ -1,6 +1,6 @@
 /** `campaign db migrate`: applies the committed migrations to the configured database. */
 import type { Command } from 'commander';
-import type { ConfigSource } from '../main.ts';
+import type { ConfigSource } from '../options.ts';
 import { openConfiguredDatabase } from '../../runtime.ts';
 
 export function registerDb(program: Command, config: ConfigSource): void {

@@ -7,7 +7,7 @@ import { MultiBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { formatReport, moneyFormat } from '../../analytics/format.ts';
 import { runDemo, type DemoOptions, type DemoOutput, type DemoResult } from '../../demo/run.ts';
-import type { ConfigSource } from '../main.ts';
+import type { ConfigSource } from '../options.ts';
 import { positiveNumber, positiveWholeNumber } from '../options.ts';
 
 export function registerDemo(program: Command, config: ConfigSource): void {

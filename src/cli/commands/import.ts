@@ -10,8 +10,8 @@ import type { RecordKind } from '../../core/records.ts';
 import type { Database } from '../../db/client.ts';
 import { drainOutbox } from '../../outbox/relay.ts';
 import { openConfiguredDatabase, openQueueConnection } from '../../runtime.ts';
-import { importFile, summaryLine } from '../import-file.ts';
-import type { ConfigSource } from '../main.ts';
+import { importFile, summaryLine } from '../../ingest/import-file.ts';
+import type { ConfigSource } from '../options.ts';
 import { UserError } from '../../errors.ts';
 
 interface ImportOptions {

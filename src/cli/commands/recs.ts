@@ -12,7 +12,7 @@ import { recommendationsFor } from '../../recs/service.ts';
 import { withDatabase } from '../../runtime.ts';
 import { findProductId, relatedProducts } from '../../store/catalog.ts';
 import { findCustomerOrder } from '../../store/orders.ts';
-import type { ConfigSource } from '../main.ts';
+import type { ConfigSource } from '../options.ts';
 import { positiveWholeNumber } from '../options.ts';
 import { RulesError, UserError } from '../../errors.ts';
 

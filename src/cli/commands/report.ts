@@ -10,7 +10,7 @@ import { buildReport } from '../../analytics/report.ts';
 import { sequenceExists } from '../../analytics/sequences.ts';
 import type { Config } from '../../config.ts';
 import { configuredClock, withDatabase } from '../../runtime.ts';
-import type { ConfigSource } from '../main.ts';
+import type { ConfigSource } from '../options.ts';
 import { UserError } from '../../errors.ts';
 
 function asOf(settings: Config, text: string | undefined, flag = '--as-of'): Date {

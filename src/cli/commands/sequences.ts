@@ -8,7 +8,7 @@ import { sequenceJsonSchema } from '../../core/sequence.ts';
 import { withDatabase } from '../../runtime.ts';
 import { applySequence, loadSequenceFiles } from '../../sequences/files.ts';
 import { listSequences, setSequenceStatus } from '../../store/sequences.ts';
-import type { ConfigSource } from '../main.ts';
+import type { ConfigSource } from '../options.ts';
 import { UserError, YamlSourceError } from '../../errors.ts';
 
 export function registerSequences(program: Command, config: ConfigSource): void {

@@ -11,7 +11,7 @@ import { createEventSink } from '../../tracking/events.ts';
 import { createLogger } from '../../log.ts';
 import { startRelay } from '../../outbox/relay.ts';
 import { configuredClock, openConfiguredDatabase, openQueueConnection } from '../../runtime.ts';
-import type { ConfigSource } from '../main.ts';
+import type { ConfigSource } from '../options.ts';
 
 export function registerServe(program: Command, config: ConfigSource): void {
   program

@@ -13,7 +13,7 @@ import { buildContext } from '../../templates/context.ts';
 import { Renderer, unsubscribeUrl } from '../../templates/render.ts';
 import { emailNames, loadTemplateFiles } from '../../templates/source.ts';
 import { findTemplateVersion, listTemplates, publishTemplate } from '../../store/templates.ts';
-import type { ConfigSource } from '../main.ts';
+import type { ConfigSource } from '../options.ts';
 import { ContextError, UserError, formatDiagnostic, type Diagnostic } from '../../errors.ts';
 
 export function registerTemplates(program: Command, config: ConfigSource): void {

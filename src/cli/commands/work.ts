@@ -15,7 +15,7 @@ import { createTransport } from '../../mail/transport.ts';
 import { connectRedis } from '../../queue/redis.ts';
 import { loadRules } from '../../recs/rules.ts';
 import { configuredClock, openConfiguredDatabase, openQueueConnection } from '../../runtime.ts';
-import type { ConfigSource } from '../main.ts';
+import type { ConfigSource } from '../options.ts';
 
 export type WorkerKind = 'enroll' | 'steps';
 

@@ -6,8 +6,8 @@ import { basename } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import type { RecordKind } from '../core/records.ts';
 import type { Database } from '../db/client.ts';
-import { importRows, type ImportSummary } from '../ingest/import.ts';
-import { formatOf, openRows } from '../ingest/read.ts';
+import { importRows, type ImportSummary } from './import.ts';
+import { formatOf, openRows } from './read.ts';
 
 export interface ImportFileOptions {
   format?: string | undefined;
