@@ -14,7 +14,7 @@ import type { AttributionModel } from '../core/attribution.ts';
 import type { Comparison } from '../core/experiment.ts';
 import type { Db } from '../db/client.ts';
 import { setSequenceStatus } from '../sequences/store.ts';
-import { cumulativeRevenue, liveDefinition, sentPerDay, slotPerformance, versionHistory } from './data.ts';
+import { cumulativeRevenue, liveDefinition, sentPerDay, slotPerformance, versionHistory } from '../analytics/series.ts';
 import { Html, html, intervalBar, layout } from './html.ts';
 
 export interface PageDeps {

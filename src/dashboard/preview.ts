@@ -4,12 +4,12 @@
  * test send. Messages: every email sent to a customer with its state and events; in the
  * demo, the captured inbox.
  */
-import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { simpleParser } from 'mailparser';
 import type { Config } from '../config.ts';
 import type { Rules } from '../core/recommend.ts';
-import { queryRows, type Db } from '../db/client.ts';
+import type { Db } from '../db/client.ts';
+import { customerMessages, findCustomers, templateVersionChoices } from '../store/customer-history.ts';
 import type { CapturedInbox } from '../mail/inbox.ts';
 import { sendTestEmail } from '../mail/transport.ts';
 import { buildContext } from '../templates/context.ts';
@@ -31,28 +31,9 @@ export interface PreviewDeps {
   inbox?: CapturedInbox | undefined;
 }
 
-interface CustomerRow {
-  id: number;
-  external_id: string;
-  email: string;
-  first_name: string | null;
-  last_name: string | null;
-}
-
 /** One query-string value, whatever was sent (a repeated parameter arrives as an array). */
 function one(value: unknown): string {
   return typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : '';
-}
-
-async function findCustomers(db: Db, q: string): Promise<CustomerRow[]> {
-  const term = q.trim().slice(0, 200);
-  if (!term) return [];
-  return queryRows<CustomerRow>(
-    db,
-    sql`select id, external_id, email, first_name, last_name from customers
-        where external_id = ${term} or lower(email) like ${`%${term.toLowerCase().replace(/[%_\\]/g, '\\$&')}%`}
-        order by (external_id = ${term}) desc, id limit 20`,
-  );
 }
 
 function customerSearch(action: string, q: string): Html {
@@ -63,10 +44,7 @@ export async function previewPages(app: FastifyInstance, deps: PreviewDeps): Pro
   // Previews and test sends are no message of anyone's: their unsubscribe link names none.
   const links = { unsubscribe: unsubscribeUrl(deps.publicUrl, deps.secret, 0, 0), shop: deps.shop.url };
   app.get<{ Querystring: { version?: string; customer?: string; q?: string; sent?: string } }>('/preview', { schema: { hide: true } }, async (request, reply) => {
-    const versions = await queryRows<{ id: number; name: string; published_at: Date }>(
-      deps.db,
-      sql`select v.id, t.name, v.published_at from template_versions v join templates t on t.id = v.template_id order by t.name, v.id desc`,
-    );
+    const versions = await templateVersionChoices(deps.db);
     const asked = Number.parseInt(one(request.query.version), 10);
     const versionId = Number.isSafeInteger(asked) && asked > 0 ? asked : (versions[0]?.id ?? 0);
     const q = one(request.query.q);
@@ -139,14 +117,7 @@ ${deps.smtpUrl ? html`<form method="post" action="/preview/send"><input type="hi
     if (matches.length > 1) list = html`<ul id="matches">${matches.map((c) => html`<li><a href="/messages?customer=${encodeURIComponent(c.external_id)}">${c.email} (${c.external_id})</a></li>`)}</ul>`;
     else if (q && !matches.length) list = html`<p class="muted">No customer matches "${q}".</p>`;
     if (chosen) {
-      const rows = await queryRows<{ id: number; sequence_id: string; arm: string; step: number; state: string; subject: string | null; created_at: Date; sent_at: Date | null; error: string | null; events: { type: string; human: boolean; reason: string | null; at: string }[] }>(
-        deps.db,
-        sql`select m.id, e.sequence_id, e.arm, m.step, m.state, m.subject, m.created_at, m.sent_at, m.error,
-                   coalesce((select json_agg(json_build_object('type', ev.type, 'human', ev.is_human, 'reason', ev.machine_reason, 'at', ev.occurred_at) order by ev.occurred_at)
-                             from events ev where ev.message_id = m.id), '[]') as events
-            from messages m join enrollments e on e.id = m.enrollment_id join customers c on c.id = m.customer_id
-            where c.external_id = ${chosen} order by m.created_at desc limit 200`,
-      );
+      const rows = await customerMessages(deps.db, chosen);
       list = html`<h2>Emails to ${chosen}</h2><table id="messages"><thead><tr><th>sequence / arm / step</th><th>state</th><th>subject</th><th>sent</th><th>events</th></tr></thead><tbody>
 ${rows.length ? rows.map((r) => html`<tr><td>${r.sequence_id} / ${r.arm} / ${r.step + 1}</td><td>${r.state}${r.error ? html` <span class="muted">${r.error}</span>` : ''}</td><td>${r.subject ?? ''}</td><td>${r.sent_at ? new Date(r.sent_at).toISOString().slice(0, 16).replace('T', ' ') : '—'}</td>
 <td style="text-align:left">${r.events.map((ev) => html`<div>${ev.type} ${ev.human ? 'by a person' : html`<span class="muted">by a machine (${ev.reason})</span>`} · ${String(ev.at).slice(0, 16).replace('T', ' ')}</div>`)}</td></tr>`) : html`<tr><td colspan="5" class="muted">No emails yet.</td></tr>`}</tbody></table>`;
