@@ -11,7 +11,7 @@ import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import { sameSecret } from '../core/tokens.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { html, layout } from './html.ts';
+import { loginPage } from './views/login.tsx';
 
 export interface AuthSettings {
   apiToken: string;
@@ -41,15 +41,6 @@ export async function installAuth(app: FastifyInstance, settings: AuthSettings):
   await app.register(cookie, { secret: sessionKey(settings) });
   await app.register(formbody);
   await app.register(rateLimit, { global: false });
-
-  const loginPage = (error?: string) =>
-    layout(
-      'Log in',
-      html`<div class="login card"><h1>Log in</h1>${error ? html`<p class="error">${error}</p>` : ''}
-<form method="post" action="/login"><label>API token or password<input type="password" name="secret" autocomplete="current-password" autofocus></label>
-<input type="hidden" name="next" value=""><button type="submit">Log in</button></form></div>`,
-      { nav: false },
-    );
 
   // Browsers ask for it on every page; an empty answer keeps consoles clean.
   app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => reply.code(204).send());
