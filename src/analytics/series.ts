@@ -43,7 +43,12 @@ export interface CurvePoint {
 }
 
 /** Revenue per arm and day since enrolling; `day` is null for a measured customer without orders. */
-const curveRow = z.object({ arm: z.string(), day: z.number().int().nullable(), revenue: z.number(), customers: z.number().int() });
+const curveRow = z.object({
+  arm: z.string(),
+  day: z.number().int().nullable(),
+  revenue: z.number(),
+  customers: z.number().int(),
+});
 
 /**
  * Cumulative revenue per enrolled customer by day since enrolling, per arm, over the
@@ -107,7 +112,12 @@ export type SlotRow = z.output<typeof slotRow>;
  * A click's slot is the position of the recommended SKU whose product URL is the clicked
  * link; a click on any other link has no slot and is left out.
  */
-export async function slotPerformance(db: Db, versionId: number, model: AttributionModel, from?: Date): Promise<SlotRow[]> {
+export async function slotPerformance(
+  db: Db,
+  versionId: number,
+  model: AttributionModel,
+  from?: Date,
+): Promise<SlotRow[]> {
   return parsedRows(
     db,
     sql`with clicks as (

@@ -70,7 +70,12 @@ async function queueBoard(scope: FastifyInstance, queues: Queues): Promise<void>
 /** The dashboard's settings, from the config; `extras` are what only a running process has. */
 export function dashboardSettings(
   settings: Config,
-  extras: { queues?: Queues | undefined; rules?: Rules | undefined; inbox?: CapturedInbox | undefined; smtpUrl?: string | undefined } = {},
+  extras: {
+    queues?: Queues | undefined;
+    rules?: Rules | undefined;
+    inbox?: CapturedInbox | undefined;
+    smtpUrl?: string | undefined;
+  } = {},
 ): Omit<DashboardDeps, 'db' | 'now' | 'attribution' | 'minSample'> {
   return {
     apiToken: settings.apiToken,

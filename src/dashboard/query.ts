@@ -29,6 +29,9 @@ function single<T extends z.ZodType>(schema: T) {
 const period = single(z.enum(PERIOD_KEYS, { error: `must be one of ${PERIOD_KEYS.join(', ')}` }).default('all'));
 const text = single(z.string().optional());
 
+/** The login form; no body at all is a failed login too, not a malformed request. */
+export const loginBody = z.object({ secret: text }).optional();
+
 export const periodQuery = z.object({ period });
 
 export const reportExportQuery = z.object({

@@ -15,7 +15,15 @@ import { cumulativeRevenue, liveDefinition, sentPerDay, slotPerformance, version
 import type { AttributionModel } from '../../core/attribution.ts';
 import type { Db } from '../../db/client.ts';
 import { setSequenceStatus } from '../../sequences/store.ts';
-import { PERIODS, periodQuery, reportExportQuery, sequenceActionParams, sequenceExportQuery, sequenceParams, type Period } from '../query.ts';
+import {
+  PERIODS,
+  periodQuery,
+  reportExportQuery,
+  sequenceActionParams,
+  sequenceExportQuery,
+  sequenceParams,
+  type Period,
+} from '../query.ts';
 import { renderPage } from '../views/layout.tsx';
 import { OverviewPage } from '../views/overview.tsx';
 import { SequenceNotFound, SequencePage } from '../views/sequence.tsx';
@@ -44,7 +52,10 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
       buildReport(deps.db, { asOf, attribution: deps.attribution, minSample: deps.minSample, sequenceId, enrolledFrom: from });
     return { asOf, from, report };
   };
-  const csv = (filename: string) => ({ 'content-type': 'text/csv', 'content-disposition': `attachment; filename="${filename}"` });
+  const csv = (filename: string) => ({
+    'content-type': 'text/csv',
+    'content-disposition': `attachment; filename="${filename}"`,
+  });
 
   const assets: [string, Buffer][] = [['chart.umd.min.js', readFileSync(CHART_JS)], ['charts.js', readFileSync(CHARTS)]];
   for (const [name, body] of assets) {
@@ -59,7 +70,8 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
     const data = await report();
     // With no period, the trend still stops at 90 days: a chart of years of days says nothing.
     const trend = await sentPerDay(deps.db, from ?? new Date(asOf.getTime() - 90 * DAY_MS));
-    return reply.type('text/html').send(renderPage(<OverviewPage report={data} period={period} trend={trend} money={money} />));
+    const page = <OverviewPage report={data} period={period} trend={trend} money={money} />;
+    return reply.type('text/html').send(renderPage(page));
   });
 
   pages.get('/export.csv', { schema: { hide: true, querystring: reportExportQuery } }, async (request, reply) => {
@@ -94,7 +106,8 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
     return reply.redirect(`/sequences/${encodeURIComponent(id)}`, 303);
   });
 
-  pages.get('/sequences/:id', { schema: { hide: true, params: sequenceParams, querystring: periodQuery } }, async (request, reply) => {
+  const sequencePage = { schema: { hide: true, params: sequenceParams, querystring: periodQuery } };
+  pages.get('/sequences/:id', sequencePage, async (request, reply) => {
     const { id } = request.params;
     const { period } = request.query;
     const live = await liveDefinition(deps.db, id);

@@ -76,7 +76,13 @@ export interface SendFormProps {
   customerId: string;
 }
 
-function Preview({ preview, sent, send }: { preview: RenderedPreview; sent?: string | undefined; send?: SendFormProps | undefined }) {
+interface PreviewProps {
+  preview: RenderedPreview;
+  sent?: string | undefined;
+  send?: SendFormProps | undefined;
+}
+
+function Preview({ preview, sent, send }: PreviewProps) {
   const { customer, email } = preview;
   return (
     <>
