@@ -18,6 +18,7 @@ export interface MessagesDeps {
   inbox?: CapturedInbox | undefined;
 }
 
+/** Adds `/messages` (a customer's emails and their events, and the captured inbox) and `/inbox/:index`. */
 export async function messagesPages(app: FastifyInstance, deps: MessagesDeps): Promise<void> {
   const pages = app.withTypeProvider<ZodTypeProvider>();
 

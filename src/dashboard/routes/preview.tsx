@@ -33,6 +33,10 @@ export interface PreviewDeps {
   inbox?: CapturedInbox | undefined;
 }
 
+/**
+ * Adds `/preview` (a version rendered for a customer, the way the send path renders it but
+ * untracked) and `/preview/send` (the same email to any address, subject marked as a test).
+ */
 export async function previewPages(app: FastifyInstance, deps: PreviewDeps): Promise<void> {
   const pages = app.withTypeProvider<ZodTypeProvider>();
   // Previews and test sends are no message of anyone's: their unsubscribe link names none.

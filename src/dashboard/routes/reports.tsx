@@ -40,6 +40,11 @@ const DAY_MS = 86_400_000;
 const CHART_JS = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
 const CHARTS = new URL('../assets/charts.js', import.meta.url);
 
+/**
+ * Adds the overview (`/`), the sequence pages, their CSV exports, pause and resume, and the
+ * chart scripts to `app`. Every page and export reads one moment (`deps.now()`), so the
+ * figures of one answer agree with each other.
+ */
 export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise<void> {
   const pages = app.withTypeProvider<ZodTypeProvider>();
   const money = moneyFormat(deps.currency);

@@ -56,6 +56,7 @@ export interface LayoutProps {
   children?: ComponentChildren;
 }
 
+/** A whole dashboard page around `children`, titled `title`. */
 export function Layout({ title, nav = true, charts = false, children }: LayoutProps) {
   return (
     <html lang="en">

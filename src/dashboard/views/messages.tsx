@@ -79,6 +79,7 @@ export interface MessagesPageProps {
   inbox: readonly CapturedEmail[] | undefined;
 }
 
+/** The search, then the chosen customer's emails (or the matches), then the captured inbox. */
 export function MessagesPage({ q, matches, chosen, inbox }: MessagesPageProps) {
   return (
     <Layout title="Messages">
@@ -111,6 +112,7 @@ export interface InboxEmailProps {
   text: string;
 }
 
+/** One captured email as received: its HTML sandboxed in a frame, its text part below. */
 export function InboxEmailPage({ subject, to, messageId, html, text }: InboxEmailProps) {
   return (
     <Layout title={subject ?? 'Email'}>

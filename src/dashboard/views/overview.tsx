@@ -46,6 +46,7 @@ export interface OverviewProps {
   money: Money;
 }
 
+/** Every sequence by its live version over `period`, and the emails sent per day. */
 export function OverviewPage({ report, period, trend, money }: OverviewProps) {
   const heads = ['sequence', 'status', 'enrolled', 'sent', 'orders attributed', 'attributed revenue',
     'incremental revenue (CUPED)'];

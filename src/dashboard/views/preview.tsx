@@ -128,6 +128,7 @@ export interface PreviewPageProps extends PickerProps {
   send: SendFormProps | undefined;
 }
 
+/** The preview page: the picker, then the matches, the rendered email or why there is none. */
 export function PreviewPage(props: PreviewPageProps) {
   const { result } = props;
   return (

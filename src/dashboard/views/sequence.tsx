@@ -48,6 +48,7 @@ export interface SequenceProps {
   money: Money;
 }
 
+/** One sequence over `period`: its numbers are the report's, its curve and slots the series'. */
 export function SequencePage({ sequence, version, definition, period, curve, slots, history, money }: SequenceProps) {
   const base = `/sequences/${encodeURIComponent(sequence.id)}`;
   const action = sequence.status === 'active' ? 'pause' : 'resume';
