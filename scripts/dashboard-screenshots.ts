@@ -6,21 +6,21 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { sql } from 'drizzle-orm';
 import { loadConfig } from '../src/config.ts';
 import { fixedClock } from '../src/core/clock.ts';
 import { dashboardSettings } from '../src/dashboard/index.ts';
-import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/app.ts';
 import { loadRules } from '../src/recs/rules.ts';
+import { listSequences } from '../src/store/sequences.ts';
+import { firstEmailedCustomer } from '../src/store/customer-history.ts';
+import { latestOrderTime } from '../src/store/orders.ts';
 import { openConfiguredDatabase } from '../src/runtime.ts';
 import { launchChromium } from './browser.ts';
 
 const settings = loadConfig({ DATA_DIR: process.env.DATABASE_URL ? undefined : join('.data', 'demo'), ...process.env });
 const database = await openConfiguredDatabase(settings);
 // The demo's clock runs weeks ahead of real time: show its data as of its last order.
-const [{ latest } = { latest: new Date() }] = await queryRows<{ latest: Date }>(database.db, sql`select greatest(now(), max(ordered_at)) as latest from orders`);
-const asOf = new Date(latest);
+const asOf = await latestOrderTime(database.db);
 const app = await buildServer({
   db: database.db,
   clock: fixedClock(asOf),
@@ -32,7 +32,7 @@ const app = await buildServer({
 const base = await app.listen({ host: '127.0.0.1', port: 0 });
 const out = join(process.cwd(), 'screenshots', 'dashboard');
 mkdirSync(out, { recursive: true });
-const sequences = await queryRows<{ id: string }>(database.db, sql`select id from sequences order by id`);
+const sequences = await listSequences(database.db);
 const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -41,11 +41,8 @@ try {
   await page.fill('input[name=secret]', settings.apiToken);
   await Promise.all([page.waitForURL(`${base}/`), page.click('button[type=submit]')]);
   // A customer with emails, for the preview and messages pages.
-  const [someone] = await queryRows<{ external_id: string }>(
-    database.db,
-    sql`select c.external_id from customers c where exists (select 1 from messages m where m.customer_id = c.id and m.state = 'sent') order by c.id limit 1`,
-  );
-  const customer = encodeURIComponent(someone?.external_id ?? '');
+  const someone = await firstEmailedCustomer(database.db);
+  const customer = encodeURIComponent(someone ?? '');
   const pages: [string, string][] = [
     ['overview', '/'],
     ...sequences.map((s): [string, string] => [`sequence-${s.id}`, `/sequences/${s.id}`]),

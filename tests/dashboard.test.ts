@@ -21,7 +21,7 @@ import { FIXTURES } from './helpers/files.ts';
 import { startInbox, type Inbox } from '../src/demo/inbox.ts';
 import { sign } from '@fastify/cookie';
 import { sessionKey } from '../src/dashboard/auth.ts';
-import type { Engine } from '../src/engine/context.ts';
+import { createEngine } from '../src/engine/assemble.ts';
 import { runStep } from '../src/engine/step.ts';
 import { createTransport } from '../src/mail/transport.ts';
 import { campaign } from './helpers/cli.ts';
@@ -284,14 +284,13 @@ describe('the dashboard', () => {
       sql`insert into enrollments (customer_id, sequence_id, sequence_version_id, arm, is_holdout, trigger_order_id, state, next_step, next_due_at, enrolled_at)
           values (${customer}, 'exp', ${version}, 'a', false, ${order}, 'active', 0, ${AS_OF.toISOString()}, ${AS_OF.toISOString()}) returning id`,
     );
-    const engine: Engine = {
+    const engine = createEngine({
       db: database.db,
       queues: queues.queues,
       clock: fixedClock(AS_OF),
       settings: { publicUrl: 'https://track.shop.example', secretKey: SECRET, mailFrom: 'orders@shop.example', shop: SHOP, rules: DEFAULT_RULES },
       transport: createTransport(inbox.url),
-      renderers: new Map(),
-    };
+    });
     const [{ email } = { email: '' }] = await queryRows<{ email: string }>(database.db, sql`select email from customers where id = ${customer}`);
     const sentTo = () => inbox.emails.filter((e) => e.to === email).length;
     const before = sentTo();
@@ -308,7 +307,7 @@ describe('the dashboard', () => {
     expect(await status()).toBe('active');
     expect((await runStep(engine, enrollment!.id, 0)).kind).toBe('sent');
     await expect.poll(sentTo).toBe(before + 1);
-    engine.transport!.close();
+    engine.transport.close();
     await page.close();
   });
 

@@ -11,7 +11,9 @@ import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import { sameSecret } from '../core/tokens.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { html, layout } from './html.ts';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { loginBody } from './query.ts';
+import { loginPage } from './views/login.tsx';
 
 export interface AuthSettings {
   apiToken: string;
@@ -30,10 +32,18 @@ const COOKIE = 'campaign_session';
 
 /** The key sessions are signed with. */
 export function sessionKey(settings: Pick<AuthSettings, 'secret' | 'apiToken' | 'password'>): Buffer {
-  return createHmac('sha256', settings.secret).update(`dashboard-session\0${settings.apiToken}\0${settings.password ?? ''}`).digest();
+  const credentials = `dashboard-session\0${settings.apiToken}\0${settings.password ?? ''}`;
+  return createHmac('sha256', settings.secret).update(credentials).digest();
 }
 
-export async function installAuth(app: FastifyInstance, settings: AuthSettings): Promise<(request: FastifyRequest, reply: FastifyReply) => Promise<void>> {
+/**
+ * Adds the login and logout routes to `app` (with cookies, form bodies and a rate limit on
+ * logins) and returns the hook that lets a request through only with a live session.
+ */
+export async function installAuth(
+  app: FastifyInstance,
+  settings: AuthSettings,
+): Promise<(request: FastifyRequest, reply: FastifyReply) => Promise<void>> {
   const now = settings.now ?? Date.now;
   // Sessions are signed with a key of their own, derived from SECRET_KEY and the
   // credentials: changing the API token or the password ends every session, and a session
@@ -42,35 +52,36 @@ export async function installAuth(app: FastifyInstance, settings: AuthSettings):
   await app.register(formbody);
   await app.register(rateLimit, { global: false });
 
-  const loginPage = (error?: string) =>
-    layout(
-      'Log in',
-      html`<div class="login card"><h1>Log in</h1>${error ? html`<p class="error">${error}</p>` : ''}
-<form method="post" action="/login"><label>API token or password<input type="password" name="secret" autocomplete="current-password" autofocus></label>
-<input type="hidden" name="next" value=""><button type="submit">Log in</button></form></div>`,
-      { nav: false },
-    );
-
   // Browsers ask for it on every page; an empty answer keeps consoles clean.
   app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => reply.code(204).send());
   app.get('/login', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html').send(loginPage()));
-  app.post<{ Body: { secret?: string; next?: string } }>('/login', { schema: { hide: true }, config: { rateLimit: { max: settings.loginsPerMinute ?? 10, timeWindow: 60_000 } } }, async (request, reply) => {
-    const given = typeof request.body?.secret === 'string' ? request.body.secret : '';
-    const ok = given.length > 0 && (sameSecret(given, settings.apiToken) || (settings.password !== undefined && sameSecret(given, settings.password)));
-    if (!ok) return reply.code(401).type('text/html').send(loginPage('That token or password is not right.'));
+  const attempts = { rateLimit: { max: settings.loginsPerMinute ?? 10, timeWindow: 60_000 } };
+  const accepted = (given: string) =>
+    sameSecret(given, settings.apiToken) || (settings.password !== undefined && sameSecret(given, settings.password));
+  const login = { schema: { hide: true, body: loginBody }, config: attempts };
+  app.withTypeProvider<ZodTypeProvider>().post('/login', login, async (request, reply) => {
+    const given = request.body?.secret ?? '';
+    if (!given || !accepted(given)) {
+      return reply.code(401).type('text/html').send(loginPage('That token or password is not right.'));
+    }
     const expires = now() + settings.sessionHours * 3_600_000;
-    reply.setCookie(COOKIE, String(expires), { signed: true, httpOnly: true, sameSite: 'lax', secure: settings.secureCookie ?? false, path: '/', expires: new Date(expires) });
+    const secure = settings.secureCookie ?? false;
+    const cookieOptions = { signed: true, httpOnly: true, sameSite: 'lax', secure, path: '/', expires: new Date(expires) } as const;
+    reply.setCookie(COOKIE, String(expires), cookieOptions);
     return reply.redirect('/', 303);
   });
-  app.post('/logout', { schema: { hide: true } }, async (_request, reply) => reply.clearCookie(COOKIE, { path: '/' }).redirect('/login', 303));
+  app.post('/logout', { schema: { hide: true } }, async (_request, reply) =>
+    reply.clearCookie(COOKIE, { path: '/' }).redirect('/login', 303),
+  );
 
   return async (request, reply) => {
     // Changes come from the dashboard's own pages only (SameSite cookies stop other sites;
     // this stops other origins of the same site too).
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       const site = request.headers['sec-fetch-site'];
-      if (site !== undefined && site !== 'same-origin')
+      if (site !== undefined && site !== 'same-origin') {
         return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'changes must come from the dashboard itself' });
+      }
     }
     const raw = request.cookies[COOKIE];
     const unsigned = raw ? request.unsignCookie(raw) : undefined;

@@ -1,19 +1,25 @@
 /**
  * The web dashboard, mounted on the engine's HTTP server: a login, then the pages
- * (./pages.ts) and Bull Board at /admin/queues for the engine's queues, all behind the
+ * (./routes/) and Bull Board at /admin/queues for the engine's queues, all behind the
  * session.
+ *
+ * `dashboard` is registered as an encapsulated plugin: what it adds (cookies, form bodies,
+ * @fastify/sensible, its error answers) stays inside it. It relies on the server's zod
+ * validator compiler for the schemas of ./query.ts.
  */
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.ts';
-import type { Queues } from '../queue/queues.ts';
-import { installAuth, type AuthSettings } from './auth.ts';
-import { dashboardPages, type PageDeps } from './pages.ts';
-import { previewPages, type PreviewDeps } from './preview.ts';
 import type { Rules } from '../core/recommend.ts';
 import type { CapturedInbox } from '../mail/inbox.ts';
+import type { Queues } from '../queue/queues.ts';
+import { installAuth, type AuthSettings } from './auth.ts';
+import { installErrorReplies } from './errors.ts';
+import { messagesPages } from './routes/messages.tsx';
+import { previewPages, type PreviewDeps } from './routes/preview.tsx';
+import { reportPages, type PageDeps } from './routes/reports.tsx';
 
 export interface DashboardDeps extends PageDeps, Omit<AuthSettings, 'now'> {
   /** The engine's queues, for Bull Board; without them /admin/queues is not mounted. */
@@ -22,34 +28,54 @@ export interface DashboardDeps extends PageDeps, Omit<AuthSettings, 'now'> {
   preview?: Omit<PreviewDeps, 'db'> | undefined;
 }
 
+/**
+ * Mounts the dashboard on `app`: the login routes in the open, every other route behind a
+ * session (or the API token's login). Pages that need `deps.preview` or `deps.queues` are
+ * mounted only when those are given.
+ */
 export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Promise<void> {
-  const requireSession = await installAuth(app, { apiToken: deps.apiToken, password: deps.password, secret: deps.secret, sessionHours: deps.sessionHours, secureCookie: deps.secureCookie, loginsPerMinute: deps.loginsPerMinute });
-  await app.register(async (pages) => {
-    pages.addHook('onRequest', requireSession);
-    await dashboardPages(pages, deps);
-    if (deps.preview) await previewPages(pages, { db: deps.db, ...deps.preview });
-    if (deps.queues) {
-      const board = new FastifyAdapter();
-      board.setBasePath('/admin/queues');
-      createBullBoard({ queues: [deps.queues.enroll, deps.queues.steps].map((queue) => new BullMQAdapter(queue)), serverAdapter: board, options: { uiConfig: { boardTitle: 'Campaign queues' } } });
-      await pages.register(
-        async (queues) => {
-          // Bull Board's page links a web font from a CDN; the dashboard serves everything itself.
-          queues.addHook('onSend', async (_request, _reply, payload) =>
-            typeof payload === 'string' ? payload.replace(/<link[^>]+fonts\.googleapis\.com[^>]*>/g, '') : payload,
-          );
-          await queues.register(board.registerPlugin());
-        },
-        { prefix: '/admin/queues' },
-      );
-    }
+  const { apiToken, password, secret, sessionHours, secureCookie, loginsPerMinute } = deps;
+  const requireSession = await installAuth(app, { apiToken, password, secret, sessionHours, secureCookie, loginsPerMinute });
+  await app.register(async (signedIn) => {
+    signedIn.addHook('onRequest', requireSession);
+    // The dashboard's own pages answer errors in plain text; Bull Board, beside them, keeps its own.
+    await signedIn.register(async (pages) => {
+      await installErrorReplies(pages);
+      await reportPages(pages, deps);
+      if (deps.preview) {
+        await previewPages(pages, { db: deps.db, ...deps.preview });
+        await messagesPages(pages, { db: deps.db, inbox: deps.preview.inbox });
+      }
+    });
+    if (deps.queues) await signedIn.register(async (scope) => queueBoard(scope, deps.queues!), { prefix: '/admin/queues' });
   });
 }
 
-/** The dashboard's settings, from the config. */
+/** Bull Board for the engine's two queues, under the prefix `scope` is registered with. */
+async function queueBoard(scope: FastifyInstance, queues: Queues): Promise<void> {
+  const board = new FastifyAdapter();
+  board.setBasePath('/admin/queues');
+  createBullBoard({
+    queues: [queues.enroll, queues.steps].map((queue) => new BullMQAdapter(queue)),
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: 'Campaign queues' } },
+  });
+  // Bull Board's page links a web font from a CDN; the dashboard serves everything itself.
+  scope.addHook('onSend', async (_request, _reply, payload) =>
+    typeof payload === 'string' ? payload.replace(/<link[^>]+fonts\.googleapis\.com[^>]*>/g, '') : payload,
+  );
+  await scope.register(board.registerPlugin());
+}
+
+/** The dashboard's settings, from the config; `extras` are what only a running process has. */
 export function dashboardSettings(
   settings: Config,
-  extras: { queues?: Queues | undefined; rules?: Rules | undefined; inbox?: CapturedInbox | undefined; smtpUrl?: string | undefined } = {},
+  extras: {
+    queues?: Queues | undefined;
+    rules?: Rules | undefined;
+    inbox?: CapturedInbox | undefined;
+    smtpUrl?: string | undefined;
+  } = {},
 ): Omit<DashboardDeps, 'db' | 'now' | 'attribution' | 'minSample'> {
   return {
     apiToken: settings.apiToken,
@@ -60,7 +86,15 @@ export function dashboardSettings(
     currency: settings.shop.currency,
     queues: extras.queues,
     preview: extras.rules
-      ? { shop: settings.shop, rules: extras.rules, publicUrl: settings.publicUrl, secret: settings.secretKey, mailFrom: settings.mailFrom, smtpUrl: extras.smtpUrl ?? settings.smtpUrl, inbox: extras.inbox }
+      ? {
+          shop: settings.shop,
+          rules: extras.rules,
+          publicUrl: settings.publicUrl,
+          secret: settings.secretKey,
+          mailFrom: settings.mailFrom,
+          smtpUrl: extras.smtpUrl ?? settings.smtpUrl,
+          inbox: extras.inbox,
+        }
       : undefined,
   };
 }

@@ -109,3 +109,9 @@ export async function findTriggerFacts(db: Db, orderId: number): Promise<Trigger
     triggerFactsRow,
   );
 }
+
+/** The time of the newest order, or now when that is later (or there are none): "now" for a shop whose data ends in the past. */
+export async function latestOrderTime(db: Db): Promise<Date> {
+  const row = await parsedRow(db, sql`select greatest(now(), max(ordered_at)) as latest from orders`, z.object({ latest: z.coerce.date() }));
+  return row?.latest ?? new Date();
+}

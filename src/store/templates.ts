@@ -82,3 +82,20 @@ export async function listTemplates(db: Db): Promise<{ name: string; versions: n
     z.object({ name: z.string(), versions: z.number().int(), latestId: z.coerce.number().int(), contentHash: z.string(), publishedAt: z.coerce.date() }),
   );
 }
+
+const templateVersionRow = z.object({ id: z.coerce.number().int(), name: z.string(), published_at: z.coerce.date() });
+export type TemplateVersionChoice = z.output<typeof templateVersionRow>;
+
+/**
+ * Every published template version, by template name and then newest first, for the
+ * preview's picker: the first row is the newest version of the first template, which the
+ * preview shows when none is asked for.
+ */
+export async function templateVersionChoices(db: Db): Promise<TemplateVersionChoice[]> {
+  return parsedRows(
+    db,
+    sql`select v.id, t.name, v.published_at from template_versions v join templates t on t.id = v.template_id
+        order by t.name, v.id desc`,
+    templateVersionRow,
+  );
+}

@@ -1,0 +1,183 @@
+/**
+ * What the dashboard shows beyond the report: a daily trend, the cumulative revenue curve
+ * per arm, clicks and revenue per recommendation slot, and a sequence's live definition and
+ * version history. Every figure that is also in the report comes from the report itself
+ * (./report.ts); these are the series and lists around it.
+ *
+ * The raw statements' rows go through a zod schema (src/store/rows.ts), so a renamed column
+ * fails here instead of reaching a page as `undefined`.
+ */
+import { eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { attributionKey, type AttributionModel } from '../core/attribution.ts';
+import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
+import type { Db } from '../db/client.ts';
+import { sequences, sequenceVersions } from '../db/schema.ts';
+import { parsedRows } from '../store/rows.ts';
+import { customerUnits } from './report.ts';
+
+const trendRow = z.object({ day: z.string(), sequence: z.string(), sent: z.number().int() });
+export type TrendPoint = z.output<typeof trendRow>;
+
+/**
+ * Emails sent per day (UTC) and sequence since `from`, in day order. Only messages in state
+ * `sent` count, by their `sent_at`: a queued or failed message was never in an inbox.
+ */
+export async function sentPerDay(db: Db, from: Date): Promise<TrendPoint[]> {
+  return parsedRows(
+    db,
+    sql`select to_char(date_trunc('day', m.sent_at), 'YYYY-MM-DD') as day, e.sequence_id as sequence, count(*)::int as sent
+        from messages m join enrollments e on e.id = m.enrollment_id
+        where m.state = 'sent' and m.sent_at >= ${from.toISOString()}::timestamptz
+        group by 1, 2 order by 1`,
+    trendRow,
+  );
+}
+
+export interface CurvePoint {
+  arm: string;
+  /** Days since enrolling. */
+  day: number;
+  /** Cumulative revenue per measured customer up to that day. */
+  value: number;
+}
+
+/** Revenue per arm and day since enrolling; `day` is null for a measured customer without orders. */
+const curveRow = z.object({
+  arm: z.string(),
+  day: z.number().int().nullable(),
+  revenue: z.number(),
+  customers: z.number().int(),
+});
+
+/**
+ * Cumulative revenue per enrolled customer by day since enrolling, per arm, over the
+ * customers whose window has closed by `asOf` (enrolled since `from`): the same units
+ * (`customerUnits`) and the same orders (after enrolling, inside the window, the trigger
+ * excluded) as the report's measured view, so the last point of each arm is its revenue
+ * per customer. Every arm of the definition gets a point for every day of the window.
+ */
+export async function cumulativeRevenue(
+  db: Db,
+  versionId: number,
+  definition: SequenceDefinition,
+  asOf: Date,
+  from?: Date,
+): Promise<CurvePoint[]> {
+  const windowMs = measurementWindowMs(definition);
+  const window = sql`${windowMs} * interval '1 millisecond'`;
+  const rows = await parsedRows(
+    db,
+    sql`with measured as (
+          select e.id, e.arm, e.customer_id, e.enrolled_at, e.trigger_order_id
+          from (${customerUnits(versionId, { from: (from ?? new Date(0)).toISOString(), windowMs, asOf })}) e
+          where e.measured
+        )
+        select m.arm, floor(extract(epoch from o.ordered_at - m.enrolled_at) / 86400)::int as day,
+               coalesce(sum(o.total), 0)::float8 as revenue,
+               (select count(*)::int from measured x where x.arm = m.arm) as customers
+        from measured m
+        left join orders o on o.customer_id = m.customer_id and o.id <> m.trigger_order_id
+             and o.ordered_at > m.enrolled_at and o.ordered_at <= m.enrolled_at + ${window}
+        group by 1, 2`,
+    curveRow,
+  );
+  const days = Math.ceil(windowMs / 86_400_000);
+  const arms = [...definition.variants.map((v) => v.key), ...(definition.holdout > 0 ? ['holdout'] : [])];
+  const points: CurvePoint[] = [];
+  for (const arm of arms) {
+    const ofArm = rows.filter((r) => r.arm === arm);
+    const customers = ofArm[0]?.customers ?? 0;
+    let total = 0;
+    for (let day = 0; day < days; day++) {
+      total += ofArm.filter((r) => r.day === day).reduce((sum, r) => sum + r.revenue, 0);
+      points.push({ arm, day: day + 1, value: customers ? total / customers : 0 });
+    }
+  }
+  return points;
+}
+
+const slotRow = z.object({
+  /** 1-based position of the recommendation in the email. */
+  slot: z.number().int(),
+  clicks: z.number().int(),
+  orders: z.number().int(),
+  revenue: z.number(),
+});
+export type SlotRow = z.output<typeof slotRow>;
+
+/**
+ * Human clicks on each recommendation slot of a version's emails (customers enrolled since
+ * `from`), and the orders and revenue the attribution `model` credits to those very clicks.
+ * A click's slot is the position of the recommended SKU whose product URL is the clicked
+ * link; a click on any other link has no slot and is left out.
+ */
+export async function slotPerformance(
+  db: Db,
+  versionId: number,
+  model: AttributionModel,
+  from?: Date,
+): Promise<SlotRow[]> {
+  return parsedRows(
+    db,
+    sql`with clicks as (
+          select ev.id, ev.message_id, ev.occurred_at,
+                 (select r.ord from jsonb_array_elements_text(m.recommendations) with ordinality r(sku, ord)
+                   join products p on p.sku = r.sku where p.url = m.links ->> ev.link_index limit 1)::int as slot
+          from events ev join messages m on m.id = ev.message_id join enrollments e on e.id = m.enrollment_id
+          where e.sequence_version_id = ${versionId} and ev.type = 'click' and ev.is_human
+            and e.enrolled_at >= ${(from ?? new Date(0)).toISOString()}::timestamptz
+        )
+        select c.slot, count(*)::int as clicks, count(a.order_id)::int as orders, coalesce(sum(o.total), 0)::float8 as revenue
+        from clicks c
+        left join attributions a on a.message_id = c.message_id and a.touch = 'click' and a.touched_at = c.occurred_at
+             and a.model = ${attributionKey(model)}
+        left join orders o on o.id = a.order_id
+        where c.slot is not null
+        group by c.slot order by c.slot`,
+    slotRow,
+  );
+}
+
+const versionRow = z.object({
+  version: z.number().int(),
+  yaml: z.string(),
+  // A Date from node-postgres and PGlite alike; coerced so either driver's form passes.
+  created_at: z.coerce.date(),
+  live: z.boolean(),
+  enrolled: z.number().int(),
+});
+export type VersionRow = z.output<typeof versionRow>;
+
+/**
+ * Every version of a sequence, newest first, with its YAML as written, whether it is the
+ * live one, and how many enrollments it has (all of them, whatever their period).
+ */
+export async function versionHistory(db: Db, sequenceId: string): Promise<VersionRow[]> {
+  return parsedRows(
+    db,
+    sql`select v.version, v.yaml, v.created_at, v.id = s.live_version_id as live,
+               (select count(*)::int from enrollments e where e.sequence_version_id = v.id) as enrolled
+        from sequence_versions v join sequences s on s.id = v.sequence_id
+        where v.sequence_id = ${sequenceId} order by v.version desc`,
+    versionRow,
+  );
+}
+
+/**
+ * The live version of a sequence and its definition, or undefined when there is no such
+ * sequence (or it has no live version yet). Paused sequences count: their pages still show.
+ */
+export async function liveDefinition(
+  db: Db,
+  sequenceId: string,
+): Promise<{ versionId: number; definition: SequenceDefinition } | undefined> {
+  const [row] = await db
+    .select({ id: sequenceVersions.id, definition: sequenceVersions.definition })
+    .from(sequences)
+    .innerJoin(sequenceVersions, eq(sequenceVersions.id, sequences.liveVersionId))
+    .where(eq(sequences.id, sequenceId));
+  // The column holds what sequenceSchema produced when the version was applied (versions
+  // are immutable), so it is read back as that type, as the enrollment worker reads it.
+  return row && { versionId: row.id, definition: row.definition as unknown as SequenceDefinition };
+}

@@ -1,0 +1,146 @@
+/**
+ * The report pages: overview and sequence (pause and resume there), with CSV export.
+ * Every figure that is in the report comes from `buildReport`, the code behind
+ * `campaign report --json`, so the two never disagree.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { moneyFormat, reportCsv } from '../../analytics/format.ts';
+import { buildReport, type Report } from '../../analytics/report.ts';
+import { cumulativeRevenue, liveDefinition, sentPerDay, slotPerformance, versionHistory } from '../../analytics/series.ts';
+import type { AttributionModel } from '../../core/attribution.ts';
+import type { Db } from '../../db/client.ts';
+import { setSequenceStatus } from '../../store/sequences.ts';
+import {
+  PERIODS,
+  periodQuery,
+  reportExportQuery,
+  sequenceActionParams,
+  sequenceExportQuery,
+  sequenceParams,
+  type Period,
+} from '../query.ts';
+import { renderPage } from '../views/layout.tsx';
+import { OverviewPage } from '../views/overview.tsx';
+import { SequenceNotFound, SequencePage } from '../views/sequence.tsx';
+
+export interface PageDeps {
+  db: Db;
+  attribution: AttributionModel;
+  minSample: number;
+  currency: string;
+  now: () => Date;
+}
+
+const DAY_MS = 86_400_000;
+const CHART_JS = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
+const CHARTS = new URL('../assets/charts.js', import.meta.url);
+
+/**
+ * Adds the overview (`/`), the sequence pages, their CSV exports, pause and resume, and the
+ * chart scripts to `app`. Every page and export reads one moment (`deps.now()`), so the
+ * figures of one answer agree with each other.
+ */
+export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise<void> {
+  const pages = app.withTypeProvider<ZodTypeProvider>();
+  const money = moneyFormat(deps.currency);
+  /** What one request looks at: one moment, one period, the report over both. */
+  const viewOf = (period: Period) => {
+    const asOf = deps.now();
+    const days = PERIODS[period].days;
+    const from = days === null ? undefined : new Date(asOf.getTime() - days * DAY_MS);
+    const report = (sequenceId?: string): Promise<Report> =>
+      buildReport(deps.db, { asOf, attribution: deps.attribution, minSample: deps.minSample, sequenceId, enrolledFrom: from });
+    return { asOf, from, report };
+  };
+  const csv = (filename: string) => ({
+    'content-type': 'text/csv',
+    'content-disposition': `attachment; filename="${filename}"`,
+  });
+
+  const assets: [string, Buffer][] = [['chart.umd.min.js', readFileSync(CHART_JS)], ['charts.js', readFileSync(CHARTS)]];
+  for (const [name, body] of assets) {
+    pages.get(`/assets/${name}`, { schema: { hide: true } }, async (_request, reply) =>
+      reply.type('application/javascript').header('cache-control', 'public, max-age=86400').send(body),
+    );
+  }
+
+  pages.get('/', { schema: { hide: true, querystring: periodQuery } }, async (request, reply) => {
+    const { period } = request.query;
+    const { asOf, from, report } = viewOf(period);
+    const data = await report();
+    // With no period, the trend still stops at 90 days: a chart of years of days says nothing.
+    const trend = await sentPerDay(deps.db, from ?? new Date(asOf.getTime() - 90 * DAY_MS));
+    const page = <OverviewPage report={data} period={period} trend={trend} money={money} />;
+    return reply.type('text/html').send(renderPage(page));
+  });
+
+  pages.get('/export.csv', { schema: { hide: true, querystring: reportExportQuery } }, async (request, reply) => {
+    const { period, table } = request.query;
+    const data = await viewOf(period).report();
+    return reply.headers(csv(`report-${table}.csv`)).send(reportCsv(data, table));
+  });
+
+  pages.get(
+    '/sequences/:id/export.csv',
+    { schema: { hide: true, params: sequenceParams, querystring: sequenceExportQuery } },
+    async (request, reply) => {
+      const { id } = request.params;
+      const { period, table } = request.query;
+      const live = await liveDefinition(deps.db, id);
+      if (!live) return reply.notFound('No such sequence.');
+      if (table === 'slots') {
+        const slots = await slotPerformance(deps.db, live.versionId, deps.attribution, viewOf(period).from);
+        const body = stringify(slots, { header: true, columns: ['slot', 'clicks', 'orders', 'revenue'] });
+        return reply.headers(csv(`${id}-slots.csv`)).send(body);
+      }
+      const data = await viewOf(period).report(id);
+      return reply.headers(csv(`${id}-${table}.csv`)).send(reportCsv(data, table));
+    },
+  );
+
+  pages.post('/sequences/:id/:action', { schema: { hide: true, params: sequenceActionParams } }, async (request, reply) => {
+    const { id, action } = request.params;
+    const status = action === 'pause' ? 'paused' : action === 'resume' ? 'active' : undefined;
+    if (!status) return reply.notFound('No such action.');
+    if (!(await setSequenceStatus(deps.db, id, status))) return reply.notFound('No such sequence.');
+    return reply.redirect(`/sequences/${encodeURIComponent(id)}`, 303);
+  });
+
+  const sequencePage = { schema: { hide: true, params: sequenceParams, querystring: periodQuery } };
+  pages.get('/sequences/:id', sequencePage, async (request, reply) => {
+    const { id } = request.params;
+    const { period } = request.query;
+    const live = await liveDefinition(deps.db, id);
+    // A page, not an API answer: the person who followed a stale link gets a way back.
+    if (!live) return reply.code(404).type('text/html').send(renderPage(<SequenceNotFound id={id} />));
+    const { asOf, from, report } = viewOf(period);
+    // The report first: it brings the attribution and engagement rollups up to date, which
+    // the slot figures read.
+    const data = await report(id);
+    const [curve, slots, history] = await Promise.all([
+      cumulativeRevenue(deps.db, live.versionId, live.definition, asOf, from),
+      slotPerformance(deps.db, live.versionId, deps.attribution, from),
+      versionHistory(deps.db, id),
+    ]);
+    const sequence = data.sequences[0]!;
+    const version = sequence.versions.find((v) => v.live) ?? sequence.versions[0]!;
+    const page = (
+      <SequencePage
+        sequence={sequence}
+        version={version}
+        definition={live.definition}
+        period={period}
+        curve={curve}
+        slots={slots}
+        history={history}
+        money={money}
+      />
+    );
+    return reply.type('text/html').send(renderPage(page));
+  });
+}

@@ -1,0 +1,149 @@
+/**
+ * The template preview page: a picker (template version and customer), the customers that
+ * match a search, and the email as that customer would get it.
+ */
+import type { CustomerMatch } from '../../store/customer-history.ts';
+import type { TemplateVersionChoice } from '../../store/templates.ts';
+import { Layout } from './layout.tsx';
+
+export interface PickerProps {
+  versions: TemplateVersionChoice[];
+  versionId: number;
+  q: string;
+  customerId: string | undefined;
+}
+
+function Picker({ versions, versionId, q, customerId }: PickerProps) {
+  return (
+    <form method="get" action="/preview" id="picker">
+      <label>
+        Template{' '}
+        <select name="version">
+          {versions.map((v) => (
+            <option value={v.id} selected={v.id === versionId}>
+              {v.name} · version {v.id} · {v.published_at.toISOString().slice(0, 10)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label> Customer (email or id) <input name="q" value={q} placeholder="ada@example.com or cust-42" /></label>
+      {customerId && <input type="hidden" name="customer" value={customerId} />}
+      <button type="submit">Show</button>
+    </form>
+  );
+}
+
+/** Several customers match (or none): links that pick one, keeping the version and the search. */
+function Matches({ matches, q, versionId }: { matches: CustomerMatch[]; q: string; versionId: number }) {
+  const link = (c: CustomerMatch) =>
+    `/preview?version=${versionId}&customer=${encodeURIComponent(c.external_id)}&q=${encodeURIComponent(q)}`;
+  return (
+    <ul id="matches">
+      {matches.length ? (
+        matches.map((c) => (
+          <li>
+            <a href={link(c)}>{c.first_name ?? ''} {c.last_name ?? ''} &lt;{c.email}&gt; ({c.external_id})</a>
+          </li>
+        ))
+      ) : (
+        <li class="muted">No customer matches "{q}".</li>
+      )}
+    </ul>
+  );
+}
+
+/** What the rendered email and its context come to, for one customer. */
+export interface RenderedPreview {
+  customer: { firstName: string | null; lastName: string | null; email: string };
+  email: { subject: string; preheader: string; html: string; text: string };
+  recommended: string[];
+  upsells: string[];
+}
+
+function Frame({ width, html }: { width: number; html: string }) {
+  const style = `width:${width}px;height:900px;border:1px solid #cbd2d9;background:#fff`;
+  return (
+    <div>
+      <div class="muted">{width === 600 ? 'desktop' : 'mobile'}, {width} px</div>
+      {/* srcdoc is an attribute like any other: escaped here, read back by the browser as the
+          email's HTML, and sandboxed so its links open in a new window and its scripts never run. */}
+      <iframe title={`${width} px`} sandbox="allow-popups" srcdoc={html} style={style} />
+    </div>
+  );
+}
+
+export interface SendFormProps {
+  versionId: number;
+  customerId: string;
+}
+
+interface PreviewProps {
+  preview: RenderedPreview;
+  sent?: string | undefined;
+  send?: SendFormProps | undefined;
+}
+
+function Preview({ preview, sent, send }: PreviewProps) {
+  const { customer, email } = preview;
+  return (
+    <>
+      <h2>
+        For <span id="customer-name">{customer.firstName ?? ''} {customer.lastName ?? ''}</span>{' '}
+        <span class="muted">{customer.email}</span>
+      </h2>
+      <p>
+        <strong>Subject:</strong> <span id="subject">{email.subject}</span>
+        <br />
+        <strong>Preheader:</strong> {email.preheader}
+      </p>
+      <p>
+        <strong>Recommended:</strong> <span id="recommended">{preview.recommended.join(' · ') || 'none'}</span>
+        <br />
+        <strong>Upsells:</strong> <span id="upsells">{preview.upsells.join(' · ') || 'none'}</span>
+      </p>
+      {sent && <p class="card">Test sent to {sent}.</p>}
+      {send && (
+        <form method="post" action="/preview/send">
+          <input type="hidden" name="version" value={send.versionId} />
+          <input type="hidden" name="customer" value={send.customerId} />
+          <label>Send a test to <input type="email" name="to" required /></label> <button type="submit">Send test</button>
+        </form>
+      )}
+      <div style="display:flex;gap:1.5rem;flex-wrap:wrap;align-items:flex-start;margin-top:1rem">
+        <Frame width={600} html={email.html} />
+        <Frame width={375} html={email.html} />
+      </div>
+      <h2>Text part</h2>
+      <pre id="text">{email.text}</pre>
+    </>
+  );
+}
+
+export interface PreviewPageProps extends PickerProps {
+  /** The customers a search found, when it did not find exactly one. */
+  matches: CustomerMatch[] | undefined;
+  /** The rendered email, or why there is none (a message), or nothing picked yet. */
+  result: { preview: RenderedPreview } | { error: string } | undefined;
+  sent: string | undefined;
+  /** The test-send form's fields; absent when no SMTP server is configured. */
+  send: SendFormProps | undefined;
+}
+
+/** The preview page: the picker, then the matches, the rendered email or why there is none. */
+export function PreviewPage(props: PreviewPageProps) {
+  const { result } = props;
+  return (
+    <Layout title="Template preview">
+      <h1>Template preview</h1>
+      <Picker {...props} />
+      {props.matches && <Matches matches={props.matches} q={props.q} versionId={props.versionId} />}
+      {result === undefined ? (
+        <p class="muted">Pick a template version and a customer.</p>
+      ) : 'error' in result ? (
+        <p class="error">{result.error}</p>
+      ) : (
+        <Preview preview={result.preview} sent={props.sent} send={props.send} />
+      )}
+    </Layout>
+  );
+}

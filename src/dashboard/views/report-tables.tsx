@@ -1,0 +1,139 @@
+/**
+ * The tables of a sequence page. Every figure comes from the report (src/analytics/report.ts)
+ * or the series beside it (src/analytics/series.ts); `data-arm`, `data-step` and `data-field`
+ * name each cell, so tests and scripts read the page the way a person does.
+ */
+import type { Funnel, VersionReport } from '../../analytics/report.ts';
+import type { SlotRow, VersionRow } from '../../analytics/series.ts';
+import type { Comparison } from '../../core/experiment.ts';
+import { pct } from '../../analytics/format.ts';
+import { IntervalBar } from './widgets.tsx';
+
+/** Formats money in the shop's currency; `—` for none. */
+export type Money = (value: number | null) => string;
+
+function ComparisonRow({ c, money, scale }: { c: Comparison; money: Money; scale: { min: number; max: number } }) {
+  const incremental = c.incrementalRevenue?.cuped;
+  return (
+    <tr data-arm={c.arm} data-against={c.against}>
+      <td>{c.arm} vs {c.against === 'holdout' ? 'holdout' : `${c.baseline} (control)`}</td>
+      <td data-field="n">{c.n.arm} / {c.n.baseline}</td>
+      <td data-field="difference">{money(c.revenuePerCustomer.difference)}</td>
+      <td data-field="cupedDifference">{money(c.cuped.difference)}</td>
+      <td data-field="interval">[{money(c.cuped.interval[0])}, {money(c.cuped.interval[1])}]</td>
+      <td><IntervalBar interval={c.cuped.interval} estimate={c.cuped.difference} scale={scale} /></td>
+      <td data-field="pValue">{Number.isFinite(c.cuped.pValue) ? c.cuped.pValue.toFixed(3) : '—'}</td>
+      <td data-field="conversion">{pct(c.conversionRate.arm)} vs {pct(c.conversionRate.baseline)}</td>
+      <td data-field="incremental">
+        {incremental ? (
+          <>
+            {money(incremental.estimate)}{' '}
+            <span class="muted">[{money(incremental.interval[0])}, {money(incremental.interval[1])}]</span>
+          </>
+        ) : (
+          '—'
+        )}
+      </td>
+      <td data-field="verdict">{c.verdict}</td>
+    </tr>
+  );
+}
+
+/** Each variant against the control and the holdout; the interval bars share one scale, zero included. */
+export function ComparisonTable({ version, money }: { version: VersionReport; money: Money }) {
+  if (version.comparisons.length === 0) return <p class="muted">One variant and no holdout: nothing to compare.</p>;
+  const ends = version.comparisons.flatMap((c) => [...c.cuped.interval, 0]).filter(Number.isFinite);
+  const scale = { min: Math.min(...ends), max: Math.max(...ends) };
+  const heads = ['revenue per customer', 'customers', 'difference', 'CUPED difference', '95% interval', 'interval', 'p',
+    'conversion', 'incremental revenue', 'verdict'];
+  return (
+    <div class="scroll">
+      <table id="comparisons">
+        <thead><tr>{heads.map((h) => <th>{h}</th>)}</tr></thead>
+        <tbody>{version.comparisons.map((c) => <ComparisonRow c={c} money={money} scale={scale} />)}</tbody>
+      </table>
+    </div>
+  );
+}
+
+function FunnelCells({ f, money }: { f: Funnel; money: Money }) {
+  return (
+    <>
+      <td data-field="sent">{f.sent}</td>
+      <td data-field="delivered">{f.delivered}</td>
+      <td data-field="humanOpens">{f.opens.human}</td>
+      <td class="muted">{f.opens.raw}</td>
+      <td data-field="humanClicks">{f.clicks.human}</td>
+      <td class="muted">{f.clicks.raw}</td>
+      <td data-field="conversions">{f.conversions}</td>
+      <td data-field="attributedRevenue">{money(f.attributedRevenue)}</td>
+    </>
+  );
+}
+
+/** Per arm, then per step of each variant (the holdout gets no email, so it has no steps). */
+export function FunnelTable({ version, money }: { version: VersionReport; money: Money }) {
+  const heads = ['arm / step', 'enrolled', 'sent', 'delivered', 'human opens', 'raw', 'human clicks', 'raw', 'orders',
+    'attributed', 'measured per customer'];
+  return (
+    <div class="scroll">
+      <table id="funnel">
+        <thead><tr>{heads.map((h) => <th>{h}</th>)}</tr></thead>
+        <tbody>
+          {version.arms.map((arm) => (
+            <>
+              <tr data-arm={arm.arm} data-step="all">
+                <td><strong>{arm.arm}</strong></td>
+                <td data-field="enrolled">{arm.enrolled}</td>
+                <FunnelCells f={arm} money={money} />
+                <td data-field="revenuePerCustomer">{money(arm.measured.revenuePerCustomer)}</td>
+              </tr>
+              {!arm.holdout &&
+                arm.steps.map((s) => (
+                  <tr data-arm={arm.arm} data-step={s.step}>
+                    <td>{'\u00a0\u00a0'}{s.step}. {s.template}</td>
+                    <td></td>
+                    <FunnelCells f={s} money={money} />
+                    <td></td>
+                  </tr>
+                ))}
+            </>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Human clicks per recommendation slot and what the attribution credits to them. */
+export function SlotTable({ slots, money }: { slots: SlotRow[]; money: Money }) {
+  return (
+    <table id="slots">
+      <thead><tr><th>slot</th><th>human clicks</th><th>orders attributed</th><th>revenue attributed</th></tr></thead>
+      <tbody>
+        {slots.length ? (
+          slots.map((s) => <tr><td>{s.slot}</td><td>{s.clicks}</td><td>{s.orders}</td><td>{money(s.revenue)}</td></tr>)
+        ) : (
+          <tr><td colspan={4} class="muted">No clicks on recommendations yet.</td></tr>
+        )}
+      </tbody>
+    </table>
+  );
+}
+
+/** Every version of the sequence, newest first, the live one open, each with its YAML as written. */
+export function VersionHistory({ history }: { history: VersionRow[] }) {
+  return (
+    <>
+      {history.map((v) => (
+        <details open={v.live}>
+          <summary>
+            version {v.version}{v.live ? ' (live)' : ''} · {v.created_at.toISOString().slice(0, 16).replace('T', ' ')} ·{' '}
+            {v.enrolled} enrolled
+          </summary>
+          <pre>{v.yaml}</pre>
+        </details>
+      ))}
+    </>
+  );
+}
