@@ -109,7 +109,7 @@ describe('sequence files', () => {
   it('matches triggers on total, sku, category and first or repeat order', () => {
     const def = { trigger: { event: 'order_placed' as const, filters: { min_total: '50', categories: ['grinders'], customer: 'first_order' as const } } };
     const order = { total: '60.00', skus: ['G1'], categories: ['grinders'], earlierOrders: 0 };
-    const m = (o: Partial<typeof order>) => triggerMatches(def as never, { ...order, ...o });
+    const m = (o: Partial<typeof order>) => triggerMatches(def, { ...order, ...o });
     expect(m({})).toBe(true);
     expect(m({ total: '49.99' })).toBe(false);
     expect(m({ categories: ['beans'] })).toBe(false);

@@ -23,7 +23,7 @@ const PERIOD_KEYS = Object.keys(PERIODS) as [Period, ...Period[]];
  * value and an empty one (a form's blank input) as absent, as the pages always read them.
  */
 function single<T extends z.ZodType>(schema: T) {
-  return z.preprocess((value) => (Array.isArray(value) ? value[0] : value === '' ? undefined : value), schema);
+  return z.preprocess((value) => (Array.isArray(value) ? (value as unknown[])[0] : value === '' ? undefined : value), schema);
 }
 
 const period = single(z.enum(PERIOD_KEYS, { error: `must be one of ${PERIOD_KEYS.join(', ')}` }).default('all'));

@@ -62,8 +62,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 /** Runs a raw query and returns its rows, on either driver. */
 export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
-  const result = (await db.execute(query)) as unknown as { rows: T[] };
-  return result.rows;
+  // Both drivers answer `execute` with `{ rows }`; their declared result types differ.
+  const result: unknown = await db.execute(query);
+  return (result as { rows: T[] }).rows;
 }
 
 /** Passes a value as one JSON parameter, for `jsonb_to_recordset` bulk statements. */

@@ -9,7 +9,7 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
-import type { Database } from './client.ts';
+import { queryRows, type Database } from './client.ts';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 const MIGRATION_LOCK = 7_231_001;
@@ -35,8 +35,6 @@ export async function migrate(database: Database): Promise<void> {
 
 /** True when the schema is in place (used to give a clear hint instead of a SQL error). */
 export async function isMigrated(database: Database): Promise<boolean> {
-  const result = (await database.db.execute(
-    sql`select to_regclass('public.outbox') is not null as ok`,
-  )) as unknown as { rows: { ok: boolean }[] };
-  return result.rows[0]?.ok === true;
+  const [row] = await queryRows<{ ok: boolean }>(database.db, sql`select to_regclass('public.outbox') is not null as ok`);
+  return row?.ok === true;
 }

@@ -17,7 +17,12 @@ export interface DemoRedis {
   stop(): Promise<void>;
 }
 
-export function findOnPath(command: string, path = process.env.PATH ?? ''): string | undefined {
+export function findOnPath(
+  command: string,
+  // The operating system's command search path, not a setting of the engine.
+  // eslint-disable-next-line no-restricted-properties
+  path = process.env.PATH ?? '',
+): string | undefined {
   for (const dir of path.split(delimiter).filter(Boolean)) {
     const candidate = join(dir, command);
     try {

@@ -80,7 +80,7 @@ export async function runDemo(settings: Config, options: DemoOptions, output: De
   };
   try {
     const redis = await ensureRedis(settings.redisUrl);
-    cleanups.push(redis.stop);
+    cleanups.push(() => redis.stop());
     output.line(redis.origin === 'started' ? `redis: started redis-server for this run at ${redis.url}` : `redis: ${redis.url}`);
 
     // The embedded database of a demo starts empty on every run, so the books start at zero.
@@ -263,7 +263,7 @@ async function replay(
   let next = 0;
   let lastLine = Date.now();
   while (clock.now().getTime() < end) {
-    if (failure) throw failure;
+    if (failure) throw asError(failure);
     if (interrupted) throw new UserError('interrupted: the demo stopped before its end, so there is no report');
     const now = clock.now().toISOString();
     const due: PlacedOrder[] = [];
@@ -289,7 +289,7 @@ async function replay(
   frozenAt = asOf;
   process.off('SIGINT', interrupt);
   process.off('SIGTERM', interrupt);
-  if (failure) throw failure;
+  if (failure) throw asError(failure);
 
   const report = await buildReport(db, { asOf, attribution: config.attribution, minSample: config.reportMinSample });
   const checks = await truthChecks(database, report, people.expected, live, asOf);
@@ -330,4 +330,8 @@ async function listen(app: App, host: string, port: number): Promise<string> {
 
 function round2(value: number): number {
   return Math.round(value * 100) / 100;
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
 }

@@ -20,7 +20,7 @@ export interface ImportFileOptions {
 
 export async function importFile(database: Database, kind: RecordKind, file: string, options: ImportFileOptions): Promise<ImportSummary> {
   const source = await openRows(file, formatOf(file, options.format));
-  const bar = options.progress && process.stderr.isTTY && !process.env.CI ? progressBar(file, source.progress().total) : undefined;
+  const bar = options.progress && process.stderr.isTTY ? progressBar(file, source.progress().total) : undefined;
   try {
     const summary = await importRows(database.db, kind, source, {
       batchSize: options.batchSize,

@@ -71,7 +71,7 @@ export function startRelay(db: Db, queues: Queues, options: { intervalMs?: numbe
     })().finally(() => (running = undefined));
     return running;
   };
-  const timer = setInterval(run, options.intervalMs ?? 5_000);
+  const timer = setInterval(() => void run(), options.intervalMs ?? 5_000);
   timer.unref();
   void run();
   return {
