@@ -36,7 +36,11 @@ export const e2eBenchmark: Benchmark = {
       for (let start = 0; start < n; start += 1_000)
         await ingestCustomers(
           t.database.db,
-          Array.from({ length: Math.min(1_000, n - start) }, (_, i) => ({ customer_id: `b-${start + i}`, email: `b${start + i}@example.com`, first_name: `B${start + i}` })),
+          Array.from({ length: Math.min(1_000, n - start) }, (_, i) => ({
+            customer_id: `b-${start + i}`,
+            email: `b${start + i}@example.com`,
+            first_name: `B${start + i}`,
+          })),
         );
       const e2e = await timed(async () => {
         const now = new Date().toISOString();
@@ -61,12 +65,21 @@ export const e2eBenchmark: Benchmark = {
       const set = await loadTemplateFiles(`${process.cwd()}/templates`);
       const renderer = new Renderer((await compileTemplate(set, 'thank-you')).compiled!);
       const emails = Array.from({ length: n }, (_, i) =>
-        renderer.render(sampleContext(), { mode: 'send', publicUrl: 'https://t.example', secret: 'bench-secret-bench-secret-bench', messageId: i + 1 }),
+        renderer.render(sampleContext(), {
+          mode: 'send',
+          publicUrl: 'https://t.example',
+          secret: 'bench-secret-bench-secret-bench',
+          messageId: i + 1,
+        }),
       );
       const transport = createTransport(t.smtp.url, { maxConnections: CONNECTIONS });
       const before = t.smtp.received.length;
       const raw = await timed(async () => {
-        await Promise.all(emails.map((email, i) => transport.sendMail(composeMessage(email, { to: `raw${i}@example.com`, fromAddress: 'orders@shop.example' }))));
+        await Promise.all(
+          emails.map((email, i) =>
+            transport.sendMail(composeMessage(email, { to: `raw${i}@example.com`, fromAddress: 'orders@shop.example' })),
+          ),
+        );
       });
       transport.close();
       if (t.smtp.received.length - before !== n) throw new Error('the baseline lost emails');

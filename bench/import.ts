@@ -29,7 +29,12 @@ export const importBenchmark: Benchmark = {
         try {
           for (const k of ['products', 'customers'] as const)
             await importRows(database.db, k, await openRows(files[k], 'csv'), { batchSize: 2_000 });
-          const imported = await timed(() => importRows(database.db, 'orders', openRowsSync(files.orders), { batchSize: 2_000, parallelBatches: kind === 'postgres' ? 2 : 1 }));
+          const imported = await timed(() =>
+            importRows(database.db, 'orders', openRowsSync(files.orders), {
+              batchSize: 2_000,
+              parallelBatches: kind === 'postgres' ? 2 : 1,
+            }),
+          );
           if (imported.value.inserted !== lines) throw new Error(`imported ${imported.value.inserted} of ${lines} lines`);
           const plain = await timed(() => plainInsert(database, files.rows));
           const rate = lines / imported.seconds;
@@ -117,5 +122,10 @@ function writeShop(dir: string, lines: number) {
     }
     order += 1;
   }
-  return { products: writeLines(dir, 'products.csv', products), customers: writeLines(dir, 'customers.csv', customers), orders: writeLines(dir, 'orders.csv', orders), rows };
+  return {
+    products: writeLines(dir, 'products.csv', products),
+    customers: writeLines(dir, 'customers.csv', customers),
+    orders: writeLines(dir, 'orders.csv', orders),
+    rows,
+  };
 }

@@ -32,7 +32,14 @@ steps: [{ delay: 1h, template: thank-you }]
 async function load(app: FastifyInstance, path: string, seconds: number): Promise<number> {
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   try {
-    const result = await autocannon({ url: address + path, connections: 64, pipelining: 1, duration: seconds, workers: 1, headers: { 'user-agent': BROWSER } });
+    const result = await autocannon({
+      url: address + path,
+      connections: 64,
+      pipelining: 1,
+      duration: seconds,
+      workers: 1,
+      headers: { 'user-agent': BROWSER },
+    });
     if (result.non2xx > 0 || result.errors > 0) throw new Error(`pixel bench: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
     return result.requests.average;
   } finally {
@@ -51,7 +58,17 @@ export const pixelBenchmark: Benchmark = {
       const [customer] = await rows.customers(1);
       const [order] = await rows.orders([{ customer: customer!, at: new Date().toISOString(), total: 10 }]);
       const [version] = await queryRows<{ id: number }>(database.db, sql`select id from sequence_versions limit 1`);
-      const [enrollment] = await rows.enrollments([{ customer: customer!, sequence: 'pixel', version: version!.id, arm: 'only', trigger: order!, at: new Date().toISOString(), preSpend: 0 }]);
+      const [enrollment] = await rows.enrollments([
+        {
+          customer: customer!,
+          sequence: 'pixel',
+          version: version!.id,
+          arm: 'only',
+          trigger: order!,
+          at: new Date().toISOString(),
+          preSpend: 0,
+        },
+      ]);
       // Sent an hour ago, so the opens count as human and every request stores one.
       const message = await rows.message(enrollment!, customer!, 0, new Date(Date.now() - 3_600_000).toISOString());
       const path = `/t/o/${signToken({ kind: 'message', message }, SECRET)}.gif`;
@@ -59,13 +76,22 @@ export const pixelBenchmark: Benchmark = {
       const bare = () => {
         const app = Fastify();
         app.get('/t/o/:file', async (_request, reply) =>
-          reply.header('cache-control', 'no-store, no-cache, must-revalidate, private').header('pragma', 'no-cache').type('image/gif').send(PIXEL_GIF),
+          reply
+            .header('cache-control', 'no-store, no-cache, must-revalidate, private')
+            .header('pragma', 'no-cache')
+            .type('image/gif')
+            .send(PIXEL_GIF),
         );
         return app;
       };
       const durable = async () => {
         const events = createEventSink(database.db);
-        const app = await buildServer({ db: database.db, apiToken: 'bench-token', bodyLimitBytes: 1 << 20, tracking: { secret: SECRET, clock: scaledClock(1), events } });
+        const app = await buildServer({
+          db: database.db,
+          apiToken: 'bench-token',
+          bodyLimitBytes: 1 << 20,
+          tracking: { secret: SECRET, clock: scaledClock(1), events },
+        });
         app.addHook('onClose', () => events.close());
         return app;
       };
@@ -75,7 +101,10 @@ export const pixelBenchmark: Benchmark = {
         figures.bare = Math.max(figures.bare, await load(bare(), path, seconds));
         figures.durable = Math.max(figures.durable, await load(await durable(), path, seconds));
       }
-      const [{ n: stored } = { n: 0 }] = await queryRows<{ n: number }>(database.db, sql`select count(*)::int as n from events where type = 'open'`);
+      const [{ n: stored } = { n: 0 }] = await queryRows<{ n: number }>(
+        database.db,
+        sql`select count(*)::int as n from events where type = 'open'`,
+      );
       const ratio = figures.durable / figures.bare;
       return [
         {

@@ -100,5 +100,9 @@ function writeCatalogAndOrders(dir: string, lines: number, products: number) {
     written += size;
     order += 1;
   }
-  return { products: writeLines(dir, 'products.csv', catalog), customers: writeLines(dir, 'customers.csv', customers), orders: writeLines(dir, 'orders.csv', orders) };
+  return {
+    products: writeLines(dir, 'products.csv', catalog),
+    customers: writeLines(dir, 'customers.csv', customers),
+    orders: writeLines(dir, 'orders.csv', orders),
+  };
 }

@@ -48,12 +48,20 @@ export const renderBenchmark: Benchmark = {
       const renderer = new Renderer(result.compiled!);
       const mjmlTemplate = hb.compile(result.assembled!.mjml, { knownHelpers: KNOWN_HELPERS, knownHelpersOnly: true });
       const subject = hb.compile(result.compiled!.frontMatter.subject, { noEscape: true });
-      const contexts = Array.from({ length: fast }, (_, i) => ({ ...sampleContext(), customer: { ...sampleContext().customer, greetingName: `Customer ${i}` } }));
+      const contexts = Array.from({ length: fast }, (_, i) => ({
+        ...sampleContext(),
+        customer: { ...sampleContext().customer, greetingName: `Customer ${i}` },
+      }));
       let messageId = 0;
       const compiledRound = (list: typeof contexts) =>
         timed(async () => {
           for (const context of list)
-            renderer.render(context, { mode: 'send', publicUrl: 'https://t.example', secret: 'bench-secret-bench-secret-bench-secret', messageId: ++messageId });
+            renderer.render(context, {
+              mode: 'send',
+              publicUrl: 'https://t.example',
+              secret: 'bench-secret-bench-secret-bench-secret',
+              messageId: ++messageId,
+            });
         });
       // The naive engine makes the same email per recipient: subject; HTML from MJML (with
       // its default options) with every link made a signed tracking link and the open pixel

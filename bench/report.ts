@@ -36,7 +36,10 @@ export const reportBenchmark: Benchmark = {
     try {
       await prepareShop(db, SEQUENCE);
       const generate = await timed(() => generateReportData(db, scale));
-      const counts = await queryRows<{ messages: number; events: number }>(db, sql`select (select count(*)::int from messages) as messages, (select count(*)::int from events) as events`);
+      const counts = await queryRows<{ messages: number; events: number }>(
+        db,
+        sql`select (select count(*)::int from messages) as messages, (select count(*)::int from events) as events`,
+      );
       const asOf = new Date(START + 90 * 86_400_000);
       const attribution = await timed(() => refreshAttribution(db, DEFAULT_ATTRIBUTION));
       // Each side twice, keeping the better (warm cache for both).
@@ -73,9 +76,14 @@ async function generateReportData(db: Db, scale: number): Promise<void> {
   const sent = Math.round(500_000 * scale); // enrollments with two messages each
   const holdout = Math.round(sent / 9);
   const customers = Math.round(200_000 * scale);
-  const [{ id: version } = { id: 0 }] = await queryRows<{ id: number }>(db, sql`select id from sequence_versions where sequence_id = 'big'`);
+  const [{ id: version } = { id: 0 }] = await queryRows<{ id: number }>(
+    db,
+    sql`select id from sequence_versions where sequence_id = 'big'`,
+  );
   const enrollments = sent + holdout;
-  await db.execute(sql`insert into customers (external_id, email) select 'c' || n, 'c' || n || '@example.com' from generate_series(1, ${customers}) n`);
+  await db.execute(
+    sql`insert into customers (external_id, email) select 'c' || n, 'c' || n || '@example.com' from generate_series(1, ${customers}) n`,
+  );
   const base = sql`(select min(id) - 1 from customers)`;
   // One trigger order per enrollment, spread over 60 days, then later orders for a fifth.
   await db.execute(sql`insert into orders (external_id, customer_id, ordered_at, total, item_count)

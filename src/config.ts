@@ -18,13 +18,16 @@ const url = (protocols: string[]) =>
   z
     .string()
     .trim()
-    .refine((value) => {
-      try {
-        return protocols.includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+    .refine(
+      (value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+    );
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 const windowSetting = z.string().refine((text) => (parseDuration(text) ?? 0) > 0, 'must be a duration such as 5d or 36h');
@@ -71,7 +74,10 @@ const schema = z
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
     DKIM_DOMAIN: z.preprocess(emptyAsUndefined, z.string().optional()),
     DKIM_SELECTOR: z.preprocess(emptyAsUndefined, z.string().optional()),
-    DKIM_PRIVATE_KEY: z.preprocess(emptyAsUndefined, z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }).optional()),
+    DKIM_PRIVATE_KEY: z.preprocess(
+      emptyAsUndefined,
+      z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }).optional(),
+    ),
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
     SEND_CLAIM_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
     WORKER_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
@@ -80,9 +86,17 @@ const schema = z
       .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD or EUR')
       .default('USD'),
     IMPORT_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2_000),
-    API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+    API_BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(5 * 1024 * 1024),
     DASHBOARD_PASSWORD: z.preprocess(emptyAsUndefined, z.string().min(8, 'must be at least 8 characters').optional()),
-    SESSION_HOURS: z.coerce.number().positive().max(24 * 90).default(12),
+    SESSION_HOURS: z.coerce
+      .number()
+      .positive()
+      .max(24 * 90)
+      .default(12),
     TRACKING_LINK_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
     ATTRIBUTION_MODEL: z.enum(['click-then-open', 'last-touch', 'click-only']).default('click-then-open'),
     ATTRIBUTION_CLICK_WINDOW: windowSetting.default('5d'),
@@ -95,10 +109,8 @@ const schema = z
     if (dkim.some(Boolean) && !dkim.every(Boolean))
       ctx.addIssue({ code: 'custom', path: ['DKIM_DOMAIN'], message: 'DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY go together' });
     if (env.NODE_ENV !== 'production') return;
-    if (env.SECRET_KEY === DEV_SECRET)
-      ctx.addIssue({ code: 'custom', path: ['SECRET_KEY'], message: 'must be set in production' });
-    if (env.API_TOKEN === DEV_TOKEN)
-      ctx.addIssue({ code: 'custom', path: ['API_TOKEN'], message: 'must be set in production' });
+    if (env.SECRET_KEY === DEV_SECRET) ctx.addIssue({ code: 'custom', path: ['SECRET_KEY'], message: 'must be set in production' });
+    if (env.API_TOKEN === DEV_TOKEN) ctx.addIssue({ code: 'custom', path: ['API_TOKEN'], message: 'must be set in production' });
   });
 
 type Env = z.infer<typeof schema>;

@@ -17,7 +17,9 @@ export async function openConfiguredDatabase(config: Config, options: { migrate?
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
   }).catch((error: Error) => {
-    throw new UserError(`cannot open the database (${config.databaseUrl ? 'DATABASE_URL' : `PGlite in ${config.dataDir}`}): ${error.message}`);
+    throw new UserError(
+      `cannot open the database (${config.databaseUrl ? 'DATABASE_URL' : `PGlite in ${config.dataDir}`}): ${error.message}`,
+    );
   });
   try {
     if (options.migrate) await migrate(database);

@@ -10,9 +10,7 @@ export function parseYaml<T extends z.ZodType>(text: string, path: string, schem
   const lines = new LineCounter();
   const document = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (document.errors.length)
-    throw new YamlSourceError(
-      document.errors.map((error) => `${path}:${error.linePos?.[0]?.line ?? 1}: ${error.message.split('\n')[0]}`),
-    );
+    throw new YamlSourceError(document.errors.map((error) => `${path}:${error.linePos?.[0]?.line ?? 1}: ${error.message.split('\n')[0]}`));
   const parsed = schema.safeParse(document.toJS() ?? {});
   if (parsed.success) return parsed.data;
   throw new YamlSourceError(

@@ -24,7 +24,10 @@ const T0 = Date.parse('2026-03-02T10:00:00Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString();
 
 async function versionOf(db: Db, sequence: string): Promise<number> {
-  const [row] = await queryRows<{ id: number }>(db, sql`select id from sequence_versions where sequence_id = ${sequence} order by version desc limit 1`);
+  const [row] = await queryRows<{ id: number }>(
+    db,
+    sql`select id from sequence_versions where sequence_id = ${sequence} order by version desc limit 1`,
+  );
   return row!.id;
 }
 
@@ -43,7 +46,10 @@ describe('attribution', () => {
   let rows: Rows;
   const ids = { m1: 0, m2: 0, orders: [] as number[] };
   const credited = (model: string) =>
-    queryRows<{ order_id: number; message_id: number; touch: string }>(database.db, sql`select order_id, message_id, touch from attributions where model = ${model} order by order_id`);
+    queryRows<{ order_id: number; message_id: number; touch: string }>(
+      database.db,
+      sql`select order_id, message_id, touch from attributions where model = ${model} order by order_id`,
+    );
 
   beforeAll(async () => {
     database = await freshDatabase('postgres');
@@ -56,9 +62,33 @@ describe('attribution', () => {
       { customer: c2!, at: at(-HOUR), total: 80 },
     ]);
     const [e1, e2, e3] = await rows.enrollments([
-      { customer: c1!, sequence: 'first', version: await versionOf(database.db, 'first'), arm: 'a', trigger: t1!, at: at(-HOUR), preSpend: 0 },
-      { customer: c1!, sequence: 'second', version: await versionOf(database.db, 'second'), arm: 'a', trigger: t1!, at: at(-HOUR), preSpend: 0 },
-      { customer: c2!, sequence: 'first', version: await versionOf(database.db, 'first'), arm: 'b', trigger: t2!, at: at(-HOUR), preSpend: 0 },
+      {
+        customer: c1!,
+        sequence: 'first',
+        version: await versionOf(database.db, 'first'),
+        arm: 'a',
+        trigger: t1!,
+        at: at(-HOUR),
+        preSpend: 0,
+      },
+      {
+        customer: c1!,
+        sequence: 'second',
+        version: await versionOf(database.db, 'second'),
+        arm: 'a',
+        trigger: t1!,
+        at: at(-HOUR),
+        preSpend: 0,
+      },
+      {
+        customer: c2!,
+        sequence: 'first',
+        version: await versionOf(database.db, 'first'),
+        arm: 'b',
+        trigger: t2!,
+        at: at(-HOUR),
+        preSpend: 0,
+      },
     ]);
     // c1 gets one email from each sequence; clicks the first, opens the second; a machine clicks the second.
     ids.m1 = await rows.message(e1!, c1!, 0, at(0));
@@ -116,7 +146,10 @@ describe('attribution', () => {
   });
 
   it('an order is never attributed twice, under any model', async () => {
-    const doubles = await queryRows(database.db, sql`select order_id, model from attributions group by order_id, model having count(*) > 1`);
+    const doubles = await queryRows(
+      database.db,
+      sql`select order_id, model from attributions group by order_id, model having count(*) > 1`,
+    );
     expect(doubles).toEqual([]);
   });
 });
@@ -135,7 +168,7 @@ describe('the report', () => {
     await prepareShop(database.db, SEQUENCE('exp', 'holdout: 20%\nmeasurement_window: 10d'));
     const version = await versionOf(database.db, 'exp');
     let seed = 42;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
     const PER_ARM = 120;
     for (const arm of ['a', 'b', 'holdout']) {
       const customers = await rows.customers(PER_ARM + 1);
@@ -145,7 +178,15 @@ describe('the report', () => {
       const triggers = await rows.orders(customers.map((c, i) => ({ customer: c, at: new Date(enrolledAt[i]!).toISOString(), total: 50 })));
       const preSpend = customers.map(() => (random() < 0.6 ? Math.round(random() * 30_000) / 100 : 0));
       const enrollments = await rows.enrollments(
-        customers.map((c, i) => ({ customer: c, sequence: 'exp', version, arm, trigger: triggers[i]!, at: new Date(enrolledAt[i]!).toISOString(), preSpend: preSpend[i]! })),
+        customers.map((c, i) => ({
+          customer: c,
+          sequence: 'exp',
+          version,
+          arm,
+          trigger: triggers[i]!,
+          at: new Date(enrolledAt[i]!).toISOString(),
+          preSpend: preSpend[i]!,
+        })),
       );
       const later: { customer: number; at: string; total: number }[] = [];
       for (const [i, customer] of customers.entries()) {
@@ -192,7 +233,15 @@ describe('the report', () => {
       ['holdout', 121, 120],
     ]);
     const a = version.arms[0]!;
-    expect(a.steps[0]).toMatchObject({ step: 1, template: 'thank-you', sent: 3, bounced: 1, delivered: 2, opens: { human: 1, raw: 2 }, clicks: { human: 1, raw: 1 } });
+    expect(a.steps[0]).toMatchObject({
+      step: 1,
+      template: 'thank-you',
+      sent: 3,
+      bounced: 1,
+      delivered: 2,
+      opens: { human: 1, raw: 2 },
+      clicks: { human: 1, raw: 1 },
+    });
     expect(a.steps[1]).toMatchObject({ step: 2, template: 'accessories', sent: 0 });
     expect({ orders: a.conversions, revenue: a.attributedRevenue }).toEqual(attributed);
     expect(version.arms[2]).toMatchObject({ arm: 'holdout', holdout: true, sent: 0, conversions: 0 });
@@ -209,15 +258,25 @@ describe('the report', () => {
     );
     await rows.event(message!.id, message!.customer_id, 'click', at(30 * DAY));
     expect(await humanClicks()).toEqual({ human: before.human + 1, raw: before.raw + 1 });
-    await database.db.execute(sql`update events set is_human = false, machine_reason = 'scanner-ua' where message_id = ${message!.id} and type = 'click'`);
+    await database.db.execute(
+      sql`update events set is_human = false, machine_reason = 'scanner-ua' where message_id = ${message!.id} and type = 'click'`,
+    );
     await rebuildEngagement(database.db);
     expect(await humanClicks()).toEqual({ human: before.human, raw: before.raw + 1 });
   });
 
   it('compares arms on measured revenue exactly as the statistics do on the raw values', async () => {
     const version = (await report()).sequences[0]!.versions[0]!;
-    const outcome = (arm: string) => ({ arm, converted: truth[arm]!.y.filter((v) => v > 0).length, ...summarizePaired(truth[arm]!.y, truth[arm]!.x) });
-    for (const [arm, against, baseline] of [['b', 'control', 'a'], ['a', 'holdout', 'holdout'], ['b', 'holdout', 'holdout']] as const) {
+    const outcome = (arm: string) => ({
+      arm,
+      converted: truth[arm]!.y.filter((v) => v > 0).length,
+      ...summarizePaired(truth[arm]!.y, truth[arm]!.x),
+    });
+    for (const [arm, against, baseline] of [
+      ['b', 'control', 'a'],
+      ['a', 'holdout', 'holdout'],
+      ['b', 'holdout', 'holdout'],
+    ] as const) {
       const reported = version.comparisons.find((c) => c.arm === arm && c.against === against)!;
       const expected = compareArms(outcome(arm), outcome(baseline), { against, minSample: 100 });
       expect(reported.n).toEqual(expected.n);
@@ -245,7 +304,17 @@ describe('the report', () => {
     );
     const again = new Date(new Date(first!.enrolled_at).getTime() + 2 * DAY).toISOString();
     const [trigger] = await rows.orders([{ customer: first!.customer_id, at: again, total: 70 }]);
-    await rows.enrollments([{ customer: first!.customer_id, sequence: 'exp', version: first!.sequence_version_id, arm: 'a', trigger: trigger!, at: again, preSpend: 0 }]);
+    await rows.enrollments([
+      {
+        customer: first!.customer_id,
+        sequence: 'exp',
+        version: first!.sequence_version_id,
+        arm: 'a',
+        trigger: trigger!,
+        at: again,
+        preSpend: 0,
+      },
+    ]);
     const after = (await report()).sequences[0]!.versions[0]!.arms.find((a) => a.arm === 'a')!;
     expect(after.enrolled).toBe(before.enrolled);
     expect(after.measured.customers).toBe(before.measured.customers);
@@ -291,4 +360,3 @@ describe('the report', () => {
     expect(unknown.stderr).toContain('no sequence "nope"');
   });
 });
-

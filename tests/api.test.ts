@@ -83,7 +83,12 @@ describe.each(DB_KINDS)('HTTP API on %s', (kind) => {
     ]);
     expect(await count('products', sql`sku like 'NEW-%'`)).toBe(0);
 
-    const single = await app.inject({ method: 'POST', url: '/api/products', headers: auth, payload: { sku: 'NEW-4', name: 'x', category: 'y', price: -1 } });
+    const single = await app.inject({
+      method: 'POST',
+      url: '/api/products',
+      headers: auth,
+      payload: { sku: 'NEW-4', name: 'x', category: 'y', price: -1 },
+    });
     expect(single.statusCode).toBe(400);
     expect(single.json().issues[0].path).toBe('price');
   });

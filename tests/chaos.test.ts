@@ -44,7 +44,11 @@ describe('exactly once under faults', () => {
     for (let start = 0; start < ENROLLMENTS; start += 1_000)
       await ingestCustomers(
         database.db,
-        Array.from({ length: 1_000 }, (_, i) => ({ customer_id: `k-${start + i}`, email: `k${start + i}@example.com`, first_name: `K${start + i}` })),
+        Array.from({ length: 1_000 }, (_, i) => ({
+          customer_id: `k-${start + i}`,
+          email: `k${start + i}@example.com`,
+          first_name: `K${start + i}`,
+        })),
       );
     env = {
       PATH: process.env.PATH ?? '',
@@ -73,7 +77,10 @@ describe('exactly once under faults', () => {
   });
 
   const startWorker = () => {
-    const child = spawn(process.execPath, [BIN, 'work', '--reconcile-every', '1'], { env, stdio: ['ignore', 'ignore', process.env.CHAOS_DEBUG ? 'inherit' : 'ignore'] });
+    const child = spawn(process.execPath, [BIN, 'work', '--reconcile-every', '1'], {
+      env,
+      stdio: ['ignore', 'ignore', process.env.CHAOS_DEBUG ? 'inherit' : 'ignore'],
+    });
     workers.add(child);
     child.on('exit', () => workers.delete(child));
     return child;
@@ -112,14 +119,24 @@ describe('exactly once under faults', () => {
       if (Date.now() - started > 150_000) {
         const states = await queryRows(database.db, sql`select state, next_step, count(*)::int from enrollments group by 1, 2`);
         const messages = await queryRows(database.db, sql`select state, count(*)::int from messages group by 1`);
-        const stuck = await queryRows<{ id: number; next_step: number; next_due_at: Date }>(database.db, sql`select id, next_step, next_due_at from enrollments where state = 'active' limit 3`);
+        const stuck = await queryRows<{ id: number; next_step: number; next_due_at: Date }>(
+          database.db,
+          sql`select id, next_step, next_due_at from enrollments where state = 'active' limit 3`,
+        );
         const jobs = await Promise.all(
           stuck.map(async (e) => {
             const job = await queues.queues.steps.getJob(`enrollment-${e.id}-step-${e.next_step}`);
-            return { ...e, job: job ? { state: await job.getState(), attempts: job.attemptsMade, reason: job.failedReason, delay: job.delay, ts: job.timestamp } : null };
+            return {
+              ...e,
+              job: job
+                ? { state: await job.getState(), attempts: job.attemptsMade, reason: job.failedReason, delay: job.delay, ts: job.timestamp }
+                : null,
+            };
           }),
         );
-        throw new Error(`the run did not finish in 150 s: ${JSON.stringify({ states, messages, received: smtp.received.length, kills, jobs, now: Date.now() })}`);
+        throw new Error(
+          `the run did not finish in 150 s: ${JSON.stringify({ states, messages, received: smtp.received.length, kills, jobs, now: Date.now() })}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 400 + random() * 800));
       // Kill a worker at random (mid-job, most likely) and start a fresh one.
@@ -150,7 +167,10 @@ describe('exactly once under faults', () => {
       const id = /^Message-ID: (<[^>]+>)/im.exec(mail.raw.replace(/\r?\n[ \t]+/g, ' '))![1]!;
       received.set(id, (received.get(id) ?? 0) + 1);
     }
-    const sent = await queryRows<{ message_id: string; recipient: string }>(database.db, sql`select message_id, recipient from messages where state = 'sent'`);
+    const sent = await queryRows<{ message_id: string; recipient: string }>(
+      database.db,
+      sql`select message_id, recipient from messages where state = 'sent'`,
+    );
     // Every due email arrived, and the database says exactly what the server received.
     expect(sent).toHaveLength(2 * ENROLLMENTS);
     expect(new Set(received.keys())).toEqual(new Set(sent.map((s) => s.message_id)));
@@ -163,13 +183,20 @@ describe('exactly once under faults', () => {
 
   it('a worker serves /healthz and /metrics, and SIGTERM stops it cleanly', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [BIN, 'work'], { env: { ...env, METRICS_PORT: String(port), HOST: '127.0.0.1' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [BIN, 'work'], {
+      env: { ...env, METRICS_PORT: String(port), HOST: '127.0.0.1' },
+      stdio: 'ignore',
+    });
     workers.add(child);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const health = await eventually(async () => {
-      const response = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-      return response?.ok && ((await response.json()) as { status: string });
-    }, 20_000, 'the worker to be healthy');
+    const health = await eventually(
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+        return response?.ok && ((await response.json()) as { status: string });
+      },
+      20_000,
+      'the worker to be healthy',
+    );
     expect(health).toMatchObject({ status: 'ok', database: 'ok', redis: 'ok' });
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).toContain('campaign_queue_jobs{queue="steps",state="completed"}');

@@ -4,7 +4,9 @@ import { prng } from '../src/core/random.ts';
 
 function randomBaskets(seed: number, orders: number, products: number): number[][] {
   const random = prng(seed);
-  return Array.from({ length: orders }, () => Array.from({ length: 1 + Math.floor(random() * 6) }, () => 1 + Math.floor(random() * products)));
+  return Array.from({ length: orders }, () =>
+    Array.from({ length: 1 + Math.floor(random() * 6) }, () => 1 + Math.floor(random() * products)),
+  );
 }
 
 describe('co-purchase statistics', () => {
@@ -62,9 +64,13 @@ describe('co-purchase statistics', () => {
     for (let i = 0; i < 200; i++) counter.addBasket(i < 70 ? [1, 2] : i === 70 ? [1, 3] : i % 2 ? [1, 4] : [1]);
     for (let i = 0; i < 30; i++) counter.addBasket([2]);
     for (let i = 0; i < 800; i++) counter.addBasket(i % 2 ? [4] : [5]);
-    const raw = (b: number) => measures(counter.pairOrders(1, b), counter.productOrders[1]!, counter.productOrders[b]!, counter.totalOrders);
+    const raw = (b: number) =>
+      measures(counter.pairOrders(1, b), counter.productOrders[1]!, counter.productOrders[b]!, counter.totalOrders);
     expect(raw(3).lift).toBeGreaterThan(raw(2).lift); // plain lift is fooled…
-    const ranked = counter.topNeighbours(5).get(1)!.map((n) => n.productId);
+    const ranked = counter
+      .topNeighbours(5)
+      .get(1)!
+      .map((n) => n.productId);
     expect(ranked[0]).toBe(2); // …the score is not
     expect(ranked.indexOf(3)).toBeGreaterThan(ranked.indexOf(2));
   });

@@ -31,7 +31,14 @@ import { freshQueues, type TestQueues } from './helpers/redis.ts';
 import { Rows } from './helpers/rows.ts';
 
 const TOKEN = 'dashboard-token-123';
-const SHOP = { name: 'Demo Coffee', url: 'https://shop.example/', currency: 'USD', address: '1 Roastery Lane', supportEmail: 'help@shop.example', timezone: 'UTC' };
+const SHOP = {
+  name: 'Demo Coffee',
+  url: 'https://shop.example/',
+  currency: 'USD',
+  address: '1 Roastery Lane',
+  supportEmail: 'help@shop.example',
+  timezone: 'UTC',
+};
 const SECRET = 'dashboard-secret-dashboard-secret-0000';
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-05-04T09:00:00Z');
@@ -69,14 +76,31 @@ describe('the dashboard', () => {
     await database.db.execute(sql`update products set name = 'Burr <b>Grinder</b>' where sku = 'GRN-10'`);
     inbox = await startInbox(() => {});
     rows = new Rows(database.db);
-    const [{ id: version } = { id: 0 }] = await queryRows<{ id: number }>(database.db, sql`select id from sequence_versions where sequence_id = 'exp'`);
+    const [{ id: version } = { id: 0 }] = await queryRows<{ id: number }>(
+      database.db,
+      sql`select id from sequence_versions where sequence_id = 'exp'`,
+    );
     let n = 0;
     for (const arm of ['a', 'b', 'holdout']) {
       const customers = await rows.customers(30);
       const at = (i: number, plus = 0) => new Date(T0 + (i % 10) * DAY + plus).toISOString();
       const triggers = await rows.orders(customers.map((c, i) => ({ customer: c, at: at(i), total: 40 })));
-      const enrollments = await rows.enrollments(customers.map((c, i) => ({ customer: c, sequence: 'exp', version, arm, trigger: triggers[i]!, at: at(i), preSpend: (i * 13) % 90 })));
-      await rows.orders(customers.flatMap((c, i) => ((i + n++) % 3 === 0 ? [{ customer: c, at: at(i, 2 * DAY), total: 25 + i + (arm === 'b' ? 10 : 0) }] : [])));
+      const enrollments = await rows.enrollments(
+        customers.map((c, i) => ({
+          customer: c,
+          sequence: 'exp',
+          version,
+          arm,
+          trigger: triggers[i]!,
+          at: at(i),
+          preSpend: (i * 13) % 90,
+        })),
+      );
+      await rows.orders(
+        customers.flatMap((c, i) =>
+          (i + n++) % 3 === 0 ? [{ customer: c, at: at(i, 2 * DAY), total: 25 + i + (arm === 'b' ? 10 : 0) }] : [],
+        ),
+      );
       if (arm === 'holdout') continue;
       for (const [i, enrollment] of enrollments.slice(0, 6).entries()) {
         const message = await rows.message(enrollment, customers[i]!, 0, at(i, 3_600_000));
@@ -100,7 +124,15 @@ describe('the dashboard', () => {
         loginsPerMinute: 30,
         currency: 'USD',
         queues: queues.queues,
-        preview: { shop: SHOP, rules: DEFAULT_RULES, publicUrl: 'https://track.shop.example', secret: SECRET, mailFrom: 'orders@shop.example', smtpUrl: inbox.url, inbox },
+        preview: {
+          shop: SHOP,
+          rules: DEFAULT_RULES,
+          publicUrl: 'https://track.shop.example',
+          secret: SECRET,
+          mailFrom: 'orders@shop.example',
+          smtpUrl: inbox.url,
+          inbox,
+        },
       },
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -171,7 +203,16 @@ describe('the dashboard', () => {
   it('loads every page without console errors, charts included', async () => {
     problems.length = 0; // the refused login above logged its 401 on purpose
     const page = await logIn();
-    for (const path of ['/', '/?period=7d', '/sequences/exp', '/sequences/exp?period=30d', '/preview', '/preview?customer=c-1', '/messages?q=x-0', '/admin/queues']) {
+    for (const path of [
+      '/',
+      '/?period=7d',
+      '/sequences/exp',
+      '/sequences/exp?period=30d',
+      '/preview',
+      '/preview?customer=c-1',
+      '/messages?q=x-0',
+      '/admin/queues',
+    ]) {
       const response = await page.goto(`${base}${path}`);
       expect(response?.status(), path).toBe(200);
       await page.waitForLoadState('networkidle');
@@ -206,7 +247,9 @@ describe('the dashboard', () => {
       const row = `#comparisons tr[data-arm="${c.arm}"][data-against="${c.against}"]`;
       expect(await cell(`${row} [data-field=n]`)).toBe(`${c.n.arm} / ${c.n.baseline}`);
       expect(await cell(`${row} [data-field=cupedDifference]`)).toBe(money.format(c.cuped.difference));
-      expect(await cell(`${row} [data-field=interval]`)).toBe(`[${money.format(c.cuped.interval[0])}, ${money.format(c.cuped.interval[1])}]`);
+      expect(await cell(`${row} [data-field=interval]`)).toBe(
+        `[${money.format(c.cuped.interval[0])}, ${money.format(c.cuped.interval[1])}]`,
+      );
       expect(await cell(`${row} [data-field=verdict]`)).toBe(c.verdict);
     }
     const csv = await page.evaluate(async (url) => (await fetch(url)).text(), `${base}/sequences/exp/export.csv?table=comparisons`);
@@ -226,7 +269,11 @@ describe('the dashboard', () => {
   });
 
   it("the preview shows the chosen customer's name and real recommendations, and sends a test", async () => {
-    const expected = await buildContext(database.db, { shop: SHOP }, { customerId: 'c-1', links: { unsubscribe: 'https://x.example/u', shop: SHOP.url }, rules: DEFAULT_RULES });
+    const expected = await buildContext(
+      database.db,
+      { shop: SHOP },
+      { customerId: 'c-1', links: { unsubscribe: 'https://x.example/u', shop: SHOP.url }, rules: DEFAULT_RULES },
+    );
     expect(expected.recommendations.length).toBeGreaterThan(0);
     const page = await logIn();
     await page.goto(`${base}/preview`);
@@ -278,7 +325,10 @@ describe('the dashboard', () => {
     // An enrollment whose first email is due now, and the engine that would send it.
     const [customer] = await rows.customers(1);
     const [order] = await rows.orders([{ customer: customer!, at: new Date(AS_OF.getTime() - 2 * 3_600_000).toISOString(), total: 80 }]);
-    const [{ id: version } = { id: 0 }] = await queryRows<{ id: number }>(database.db, sql`select id from sequence_versions where sequence_id = 'exp'`);
+    const [{ id: version } = { id: 0 }] = await queryRows<{ id: number }>(
+      database.db,
+      sql`select id from sequence_versions where sequence_id = 'exp'`,
+    );
     const [enrollment] = await queryRows<{ id: number }>(
       database.db,
       sql`insert into enrollments (customer_id, sequence_id, sequence_version_id, arm, is_holdout, trigger_order_id, state, next_step, next_due_at, enrolled_at)
@@ -288,10 +338,19 @@ describe('the dashboard', () => {
       db: database.db,
       queues: queues.queues,
       clock: fixedClock(AS_OF),
-      settings: { publicUrl: 'https://track.shop.example', secretKey: SECRET, mailFrom: 'orders@shop.example', shop: SHOP, rules: DEFAULT_RULES },
+      settings: {
+        publicUrl: 'https://track.shop.example',
+        secretKey: SECRET,
+        mailFrom: 'orders@shop.example',
+        shop: SHOP,
+        rules: DEFAULT_RULES,
+      },
       transport: createTransport(inbox.url),
     });
-    const [{ email } = { email: '' }] = await queryRows<{ email: string }>(database.db, sql`select email from customers where id = ${customer}`);
+    const [{ email } = { email: '' }] = await queryRows<{ email: string }>(
+      database.db,
+      sql`select email from customers where id = ${customer}`,
+    );
     const sentTo = () => inbox.emails.filter((e) => e.to === email).length;
     const before = sentTo();
 
@@ -299,7 +358,8 @@ describe('the dashboard', () => {
     await page.goto(`${base}/sequences/exp`);
     await Promise.all([page.waitForURL(`${base}/sequences/exp`), page.click('#toggle')]);
     expect(await page.textContent('#status')).toBe('paused');
-    const status = async () => (await queryRows<{ status: string }>(database.db, sql`select status from sequences where id = 'exp'`))[0]!.status;
+    const status = async () =>
+      (await queryRows<{ status: string }>(database.db, sql`select status from sequences where id = 'exp'`))[0]!.status;
     expect(await status()).toBe('paused');
     expect((await runStep(engine, enrollment!.id, 0)).kind).toBe('delayed');
     expect(sentTo()).toBe(before);
@@ -315,7 +375,9 @@ describe('the dashboard', () => {
     const cookie = `campaign_session=${encodeURIComponent(sign(String(Date.now() + 60_000), sessionKey({ secret: SECRET, apiToken: TOKEN })))}`;
     const cross = await app.inject({ method: 'POST', url: '/sequences/exp/pause', headers: { cookie, 'sec-fetch-site': 'same-site' } });
     expect(cross.statusCode).toBe(403);
-    expect((await queryRows<{ status: string }>(database.db, sql`select status from sequences where id = 'exp'`))[0]!.status).toBe('active');
+    expect((await queryRows<{ status: string }>(database.db, sql`select status from sequences where id = 'exp'`))[0]!.status).toBe(
+      'active',
+    );
   });
 
   it('slows down guessing: past the limit, login attempts are refused', async () => {

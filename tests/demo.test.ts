@@ -29,7 +29,14 @@ describe('the demo, small, on Postgres', () => {
   beforeAll(async () => {
     database = await freshDatabase('postgres', { poolSize: 10 });
     // A verdict here needs 50 customers per arm: enough for the intervals to be claims.
-    const settings = loadConfig({ DATABASE_URL: database.url, REDIS_URL, DATA_DIR: mkdtempSync(join(tmpdir(), 'campaign-demo-')), LOG_LEVEL: 'silent', REPORT_MIN_SAMPLE: '50', SEQUENCES_DIR: onlyPostPurchase() });
+    const settings = loadConfig({
+      DATABASE_URL: database.url,
+      REDIS_URL,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'campaign-demo-')),
+      LOG_LEVEL: 'silent',
+      REPORT_MIN_SAMPLE: '50',
+      SEQUENCES_DIR: onlyPostPurchase(),
+    });
     result = await runDemo(
       settings,
       { customers: 1_500, historyDays: 30, days: 4, ordersPerDay: 250, clockScale: 60_000, seed: 3, port: 0, keepServing: false },
@@ -76,7 +83,11 @@ describe('the demo without Redis', () => {
     const path = mkdtempSync(join(tmpdir(), 'campaign-path-'));
     expect(findOnPath('redis-server', path)).toBeUndefined();
     const started = Date.now();
-    const run = await campaign(['demo'], { REDIS_URL: 'redis://127.0.0.1:1', PATH: path, DATA_DIR: mkdtempSync(join(tmpdir(), 'campaign-demo-')) });
+    const run = await campaign(['demo'], {
+      REDIS_URL: 'redis://127.0.0.1:1',
+      PATH: path,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'campaign-demo-')),
+    });
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('no Redis answers at redis://127.0.0.1:1, and there is no redis-server on PATH');

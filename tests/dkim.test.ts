@@ -10,7 +10,11 @@ describe('DKIM', () => {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const smtp = await startSmtp();
     const transport = createTransport(smtp.url, {
-      dkim: { domainName: 'shop.example', keySelector: 'campaign', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+      dkim: {
+        domainName: 'shop.example',
+        keySelector: 'campaign',
+        privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      },
     });
     try {
       await transport.sendMail(

@@ -28,7 +28,11 @@ describe('SMTP faults and a lost Redis: nothing lost, nothing twice', () => {
         drop: (attempt) => attempt % 7 === 0,
       },
     });
-    const customers = Array.from({ length: CUSTOMERS }, (_, i) => ({ customer_id: `f-${i}`, email: `${i % 10 === 9 ? 'dead' : 'live'}${i}@example.com`, first_name: `F${i}` }));
+    const customers = Array.from({ length: CUSTOMERS }, (_, i) => ({
+      customer_id: `f-${i}`,
+      email: `${i % 10 === 9 ? 'dead' : 'live'}${i}@example.com`,
+      first_name: `F${i}`,
+    }));
     expect((await ingestCustomers(t.database.db, customers)).ok).toBe(true);
   });
   afterAll(() => t.stop());
@@ -55,10 +59,17 @@ describe('SMTP faults and a lost Redis: nothing lost, nothing twice', () => {
     expect(repaired.enqueued).toBeGreaterThan(0);
 
     const live = Array.from({ length: CUSTOMERS }, (_, i) => i).filter((i) => i % 10 !== 9);
-    await eventually(async () => {
-      const rows = await queryRows<{ n: number }>(t.database.db, sql`select count(*)::int as n from enrollments where state in ('active')`);
-      return rows[0]!.n === 0 && true;
-    }, 40_000, 'every enrollment to finish');
+    await eventually(
+      async () => {
+        const rows = await queryRows<{ n: number }>(
+          t.database.db,
+          sql`select count(*)::int as n from enrollments where state in ('active')`,
+        );
+        return rows[0]!.n === 0 && true;
+      },
+      40_000,
+      'every enrollment to finish',
+    );
 
     const byMessageId = new Map<string, number>();
     for (const mail of t.smtp.received) {
@@ -75,11 +86,20 @@ describe('SMTP faults and a lost Redis: nothing lost, nothing twice', () => {
     expect(new Set(sent.map((s) => s.message_id))).toEqual(new Set(byMessageId.keys()));
 
     // Hard bounces are suppressed and their enrollments ended; they are never mailed again.
-    const suppressed = await queryRows<{ email: string }>(t.database.db, sql`select email from suppressions where reason = 'hard-bounce' order by email`);
-    expect(suppressed.map((s) => s.email)).toEqual(
-      Array.from({ length: CUSTOMERS }, (_, i) => i).filter((i) => i % 10 === 9).map((i) => `dead${i}@example.com`).sort(),
+    const suppressed = await queryRows<{ email: string }>(
+      t.database.db,
+      sql`select email from suppressions where reason = 'hard-bounce' order by email`,
     );
-    const bounced = await queryRows<{ n: number }>(t.database.db, sql`select count(*)::int as n from enrollments where exit_reason = 'bounced'`);
+    expect(suppressed.map((s) => s.email)).toEqual(
+      Array.from({ length: CUSTOMERS }, (_, i) => i)
+        .filter((i) => i % 10 === 9)
+        .map((i) => `dead${i}@example.com`)
+        .sort(),
+    );
+    const bounced = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`select count(*)::int as n from enrollments where exit_reason = 'bounced'`,
+    );
     expect(bounced[0]!.n).toBe(CUSTOMERS - live.length);
   });
 });

@@ -21,16 +21,29 @@ describe('holdout and pause', () => {
   let t: TestEngine;
   beforeAll(async () => {
     t = await startTestEngine(SEQUENCE, { clockScale: 86_400 });
-    await ingestCustomers(t.database.db, Array.from({ length: 20 }, (_, i) => ({ customer_id: `h-${i}`, email: `h${i}@example.com` })));
+    await ingestCustomers(
+      t.database.db,
+      Array.from({ length: 20 }, (_, i) => ({ customer_id: `h-${i}`, email: `h${i}@example.com` })),
+    );
   });
   afterAll(() => t.stop());
 
-  const order = (i: number) => ({ order_id: `ho-${i}`, customer_id: `h-${i}`, ordered_at: t.engine.clock.now().toISOString(), items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }] });
+  const order = (i: number) => ({
+    order_id: `ho-${i}`,
+    customer_id: `h-${i}`,
+    ordered_at: t.engine.clock.now().toISOString(),
+    items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }],
+  });
 
   it('records holdout enrollments in the arm the hash gives, and never emails them', async () => {
-    await ingestOrders(t.database.db, Array.from({ length: 20 }, (_, i) => order(i)));
+    await ingestOrders(
+      t.database.db,
+      Array.from({ length: 20 }, (_, i) => order(i)),
+    );
     t.relay.kick();
-    const expectedHoldout = Array.from({ length: 20 }, (_, i) => `h-${i}`).filter((c) => assignArm('half-holdout', c, [{ key: 'only', weight: 1 }], 0.5) === HOLDOUT);
+    const expectedHoldout = Array.from({ length: 20 }, (_, i) => `h-${i}`).filter(
+      (c) => assignArm('half-holdout', c, [{ key: 'only', weight: 1 }], 0.5) === HOLDOUT,
+    );
     expect(expectedHoldout.length).toBeGreaterThan(3);
     await eventually(async () => t.smtp.received.length >= 20 - expectedHoldout.length && true, 20_000, 'the emails of the treated');
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -52,11 +65,21 @@ describe('holdout and pause', () => {
     await ingestCustomers(t.database.db, [{ customer_id: 'h-new', email: 'hnew@example.com' }]);
     await ingestOrders(t.database.db, [{ ...order(0), order_id: 'ho-new', customer_id: 'h-new' }]);
     t.relay.kick();
-    await eventually(async () => {
-      const [row] = await queryRows<{ consumed: boolean }>(t.database.db, sql`select consumed_at is not null as consumed from outbox order by id desc limit 1`);
-      return row?.consumed;
-    }, 20_000, 'the order to be handled');
-    const [row] = await queryRows<{ n: number }>(t.database.db, sql`select count(*)::int as n from enrollments e join customers c on c.id = e.customer_id where c.external_id = 'h-new'`);
+    await eventually(
+      async () => {
+        const [row] = await queryRows<{ consumed: boolean }>(
+          t.database.db,
+          sql`select consumed_at is not null as consumed from outbox order by id desc limit 1`,
+        );
+        return row?.consumed;
+      },
+      20_000,
+      'the order to be handled',
+    );
+    const [row] = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`select count(*)::int as n from enrollments e join customers c on c.id = e.customer_id where c.external_id = 'h-new'`,
+    );
     expect(row!.n).toBe(0);
   });
 

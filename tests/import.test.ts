@@ -34,8 +34,18 @@ describe.each(DB_KINDS)('import on %s', (kind) => {
   const rows = <T>(query: ReturnType<typeof sql>) => queryRows<T>(database.db, query);
 
   it('imports products, customers and orders, and a second import changes nothing', async () => {
-    expect(counts(await run(database, 'products', `${FIXTURES}products.csv`))).toEqual({ inserted: 5, updated: 0, unchanged: 0, rejected: 0 });
-    expect(counts(await run(database, 'customers', `${FIXTURES}customers.csv`))).toEqual({ inserted: 3, updated: 0, unchanged: 0, rejected: 0 });
+    expect(counts(await run(database, 'products', `${FIXTURES}products.csv`))).toEqual({
+      inserted: 5,
+      updated: 0,
+      unchanged: 0,
+      rejected: 0,
+    });
+    expect(counts(await run(database, 'customers', `${FIXTURES}customers.csv`))).toEqual({
+      inserted: 3,
+      updated: 0,
+      unchanged: 0,
+      rejected: 0,
+    });
     const orders = await run(database, 'orders', `${FIXTURES}orders.csv`);
     expect(counts(orders)).toEqual({ inserted: 6, updated: 0, unchanged: 0, rejected: 0 });
     expect(orders.summary.ordersPlaced).toBe(3);
@@ -49,7 +59,9 @@ describe.each(DB_KINDS)('import on %s', (kind) => {
       ['o-3', 592.9, 3],
     ]);
     expect(new Date(stored[1]!.ordered_at).toISOString()).toBe('2026-03-02T11:30:00.000Z');
-    const product = (await rows<Record<string, unknown>>(sql`select name, price::text, in_stock, tier, url from products where sku = 'BEAN-1'`))[0];
+    const product = (
+      await rows<Record<string, unknown>>(sql`select name, price::text, in_stock, tier, url from products where sku = 'BEAN-1'`)
+    )[0];
     expect(product).toEqual({ name: 'House Blend Beans, 1kg', price: '24.9000', in_stock: true, tier: null, url: null });
 
     const snapshot = () =>
@@ -105,7 +117,10 @@ describe.each(DB_KINDS)('import on %s', (kind) => {
       ',No Sku,misc,3.00', //                               6
     ];
     const latin1 = Buffer.from('BAD-ENC,Caf\xe9 Cr\xe8me,misc,4.00\n', 'latin1'); // 7
-    const file = tempFile('products.csv', Buffer.concat([Buffer.from(lines.join('\n') + '\n'), latin1, Buffer.from('GOOD-3,Good Three,misc,12.5\n')]));
+    const file = tempFile(
+      'products.csv',
+      Buffer.concat([Buffer.from(lines.join('\n') + '\n'), latin1, Buffer.from('GOOD-3,Good Three,misc,12.5\n')]),
+    );
     const { summary, rejections } = await run(database, 'products', file);
     expect(summary.inserted).toBe(3);
     expect(rejections.map((r) => r.line)).toEqual([3, 5, 6, 7]);
@@ -144,7 +159,9 @@ describe.each(DB_KINDS)('import on %s', (kind) => {
     expect(byLine[6]).toBe('customer_id: no customer "c-404" (import customers first)');
     expect(byLine[7]).toMatch(/^ordered_at: must be an ISO 8601 time with a zone/);
     expect(byLine[8]).toMatch(/^quantity: /);
-    const stored = await rows<{ external_id: string }>(sql`select external_id from orders where external_id between 'o-10' and 'o-19' order by 1`);
+    const stored = await rows<{ external_id: string }>(
+      sql`select external_id from orders where external_id between 'o-10' and 'o-19' order by 1`,
+    );
     expect(stored.map((o) => o.external_id)).toEqual(['o-10', 'o-16']);
   });
 
@@ -173,7 +190,10 @@ describe.each(DB_KINDS)('import on %s', (kind) => {
 
   it('imports history without placing orders: no order.placed for a backfill', async () => {
     const before = (await rows<{ n: number }>(sql`select count(*)::int as n from outbox`))[0]!.n;
-    const file = tempFile('orders.csv', 'order_id,customer_id,ordered_at,sku,quantity,unit_price\nh-1,c-1,2025-01-01T10:00:00Z,ESP-100,1,249.00\n');
+    const file = tempFile(
+      'orders.csv',
+      'order_id,customer_id,ordered_at,sku,quantity,unit_price\nh-1,c-1,2025-01-01T10:00:00Z,ESP-100,1,249.00\n',
+    );
     const summary = await importRows(database.db, 'orders', await openRows(file, 'csv'), { batchSize: 10, history: true });
     expect(summary).toMatchObject({ inserted: 1, ordersPlaced: 0 });
     expect((await rows<{ n: number }>(sql`select count(*)::int as n from outbox`))[0]!.n).toBe(before);

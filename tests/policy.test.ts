@@ -93,7 +93,10 @@ describe('step policy: what a due step does', () => {
   it('delays a step due inside the quiet hours to their end, in the customer’s zone', () => {
     const quiet = definition({ quiet_hours: { start: '21:00', end: '08:00' } });
     // 12:00 UTC is 21:00 in Tokyo: quiet until 08:00 there, 23:00 UTC.
-    expect(decideStep(facts({ definition: quiet }, { timeZone: 'Asia/Tokyo' }))).toEqual({ kind: 'delay', until: new Date('2026-06-10T23:00:00Z') });
+    expect(decideStep(facts({ definition: quiet }, { timeZone: 'Asia/Tokyo' }))).toEqual({
+      kind: 'delay',
+      until: new Date('2026-06-10T23:00:00Z'),
+    });
     // In the shop's zone (UTC) noon is not quiet.
     expect(decideStep(facts({ definition: quiet })).kind).toBe('send');
   });
@@ -101,19 +104,29 @@ describe('step policy: what a due step does', () => {
   it('delays past the frequency cap, counting the customer’s other recent sends', () => {
     const cap = { max: 2, windowMs: 86_400_000 };
     const sends = [new Date(NOW.getTime() - 3_600_000), new Date(NOW.getTime() - 7_200_000)];
-    expect(decideStep(facts({ frequencyCap: cap, recentSends: sends }))).toEqual({ kind: 'delay', until: new Date(sends[1]!.getTime() + cap.windowMs + 1) });
+    expect(decideStep(facts({ frequencyCap: cap, recentSends: sends }))).toEqual({
+      kind: 'delay',
+      until: new Date(sends[1]!.getTime() + cap.windowMs + 1),
+    });
     expect(decideStep(facts({ frequencyCap: cap, recentSends: sends.slice(0, 1) })).kind).toBe('send');
   });
 
   it('sends a step due within a minute now, and delays one due later to its time', () => {
-    expect(decideStep(facts({ enrollment: { state: 'active', nextStep: 0, nextDueAt: new Date(NOW.getTime() + 30_000), arm: 'control' } })).kind).toBe('send');
+    expect(
+      decideStep(facts({ enrollment: { state: 'active', nextStep: 0, nextDueAt: new Date(NOW.getTime() + 30_000), arm: 'control' } })).kind,
+    ).toBe('send');
     const later = new Date(NOW.getTime() + 5 * 60_000);
     const quiet = definition({ quiet_hours: { start: '00:00', end: '00:01' } });
-    expect(decideStep(facts({ definition: quiet, enrollment: { state: 'active', nextStep: 0, nextDueAt: later, arm: 'control' } }))).toEqual({ kind: 'delay', until: later });
+    expect(
+      decideStep(facts({ definition: quiet, enrollment: { state: 'active', nextStep: 0, nextDueAt: later, arm: 'control' } })),
+    ).toEqual({ kind: 'delay', until: later });
   });
 
   it('falls back to the first variant for an arm the version does not know', () => {
-    expect(decideStep(facts({ enrollment: { state: 'active', nextStep: 0, nextDueAt: NOW, arm: 'gone' } }))).toMatchObject({ kind: 'send', templateVersionId: 11 });
+    expect(decideStep(facts({ enrollment: { state: 'active', nextStep: 0, nextDueAt: NOW, arm: 'gone' } }))).toMatchObject({
+      kind: 'send',
+      templateVersionId: 11,
+    });
   });
 
   it('never sends a template the version did not pin', () => {

@@ -15,13 +15,24 @@ describe('global send rate limit', () => {
   let t: TestEngine;
   beforeAll(async () => {
     t = await startTestEngine(SEQUENCE, { clockScale: 1, concurrency: 8, ratePerSecond: 4 });
-    await ingestCustomers(t.database.db, Array.from({ length: 10 }, (_, i) => ({ customer_id: `r-${i}`, email: `r${i}@example.com` })));
+    await ingestCustomers(
+      t.database.db,
+      Array.from({ length: 10 }, (_, i) => ({ customer_id: `r-${i}`, email: `r${i}@example.com` })),
+    );
   });
   afterAll(() => t.stop());
 
   it('sends no faster than SEND_RATE_PER_SECOND, and sends everything', async () => {
     const now = new Date().toISOString();
-    await ingestOrders(t.database.db, Array.from({ length: 10 }, (_, i) => ({ order_id: `ro-${i}`, customer_id: `r-${i}`, ordered_at: now, items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }] })));
+    await ingestOrders(
+      t.database.db,
+      Array.from({ length: 10 }, (_, i) => ({
+        order_id: `ro-${i}`,
+        customer_id: `r-${i}`,
+        ordered_at: now,
+        items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }],
+      })),
+    );
     t.relay.kick();
     await eventually(async () => t.smtp.received.length >= 10 && true, 30_000, 'ten emails');
     const times = t.smtp.received.map((m) => m.at).sort((a, b) => a - b);

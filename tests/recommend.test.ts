@@ -72,7 +72,18 @@ describe('recommend', () => {
   });
 
   it('applies pins first and never suggests a banned product', () => {
-    const result = recommend(input({}, { pin: [{ sku: 'P22', whenCategory: 'machines' }, { sku: 'P23', whenCategory: 'teapots' }], ban: ['P2'] }));
+    const result = recommend(
+      input(
+        {},
+        {
+          pin: [
+            { sku: 'P22', whenCategory: 'machines' },
+            { sku: 'P23', whenCategory: 'teapots' },
+          ],
+          ban: ['P2'],
+        },
+      ),
+    );
     expect(result.recommendations[0]).toMatchObject({ productId: 22, source: 'pin' });
     expect(ids(result.recommendations)).not.toContain(2);
     expect(ids(result.recommendations)).not.toContain(23);
@@ -98,7 +109,9 @@ describe('recommend', () => {
       [2, 'best-seller'],
     ]);
     expect(result.recommendations[0]!.reason).toBe('One of our best-sellers (100 orders)');
-    const sameCategory = recommend(input({ orderProductIds: [20], ownedProductIds: [20], neighbours: new Map(), limits: { recommendations: 4, upsells: 0 } }));
+    const sameCategory = recommend(
+      input({ orderProductIds: [20], ownedProductIds: [20], neighbours: new Map(), limits: { recommendations: 4, upsells: 0 } }),
+    );
     expect(sameCategory.recommendations.slice(0, 2).map((r) => [r.productId, r.source])).toEqual([
       [21, 'category-best-seller'],
       [22, 'category-best-seller'],

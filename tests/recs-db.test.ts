@@ -33,9 +33,12 @@ describe.each(DB_KINDS)('recommendation statistics on %s', (kind) => {
   const snapshot = async () => ({
     pairs: await queryRows(database.db, sql`select * from copurchase_pairs order by product_id, related_product_id`),
     products: await queryRows(database.db, sql`select * from copurchase_products order by product_id`),
-    state: (await queryRows<{ orders: number; pairs: number; last_order_id: number; counts: Uint8Array }>(database.db, sql`select orders, pairs, last_order_id, counts from copurchase_state`)).map(
-      (s) => ({ ...s, counts: Buffer.from(s.counts).toString('base64') }),
-    ),
+    state: (
+      await queryRows<{ orders: number; pairs: number; last_order_id: number; counts: Uint8Array }>(
+        database.db,
+        sql`select orders, pairs, last_order_id, counts from copurchase_state`,
+      )
+    ).map((s) => ({ ...s, counts: Buffer.from(s.counts).toString('base64') })),
   });
 
   it('an incremental update after new orders gives the same statistics as a rebuild', async () => {
@@ -57,7 +60,10 @@ describe.each(DB_KINDS)('recommendation statistics on %s', (kind) => {
     expect(await buildStatistics(database.db, { full: true })).toMatchObject({ mode: 'full', ordersRead: 5 });
     expect(await snapshot()).toEqual(incremental);
     // GRN-10 twice in o-4 counts once.
-    const [grinder] = await queryRows<{ orders: number }>(database.db, sql`select orders from copurchase_products cp join products p on p.id = cp.product_id where p.sku = 'GRN-10'`);
+    const [grinder] = await queryRows<{ orders: number }>(
+      database.db,
+      sql`select orders from copurchase_products cp join products p on p.id = cp.product_id where p.sku = 'GRN-10'`,
+    );
     expect(grinder!.orders).toBe(3);
   });
 });
@@ -77,12 +83,26 @@ describe('recs commands', () => {
     expect((await campaign(['recs', 'build'], env)).code).toBe(0);
     const result = await campaign(['recs', 'related', 'BEAN-1', '--json'], env);
     expect(result.code, result.stderr).toBe(0);
-    const related = JSON.parse(result.stdout) as { sku: string; pairOrders: number; support: number; confidence: number; lift: number; score: number }[];
+    const related = JSON.parse(result.stdout) as {
+      sku: string;
+      pairOrders: number;
+      support: number;
+      confidence: number;
+      lift: number;
+      score: number;
+    }[];
     // BEAN-1 is in o-1 (with ESP-100) and o-3 (with ESP-200 and TAMP-1) of 3 orders.
     const expected = (sku: string) => ({ sku, ...measures(1, 2, 1, 3) });
     expect(related).toHaveLength(3);
     expect(related).toEqual(expect.arrayContaining(['ESP-100', 'ESP-200', 'TAMP-1'].map(expected)));
-    expect(related.find((r) => r.sku === 'ESP-100')).toEqual({ sku: 'ESP-100', pairOrders: 1, support: 1 / 3, confidence: 0.5, lift: 1.5, score: measures(1, 2, 1, 3).score });
+    expect(related.find((r) => r.sku === 'ESP-100')).toEqual({
+      sku: 'ESP-100',
+      pairOrders: 1,
+      support: 1 / 3,
+      confidence: 0.5,
+      lift: 1.5,
+      score: measures(1, 2, 1, 3).score,
+    });
     const scores = related.map((r) => r.score);
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
     expect(Object.keys(related[0]!)).toEqual(['sku', 'pairOrders', 'support', 'confidence', 'lift', 'score']);
@@ -93,7 +113,10 @@ describe('recs commands', () => {
     expect(result.code, result.stderr).toBe(0);
     const body = JSON.parse(result.stdout);
     expect(body.orderId).toBe('o-3');
-    expect(body.recommendations[0]).toMatchObject({ sku: 'ESP-100', reason: 'Bought together with House Blend Beans, 1kg by 50% of its buyers' });
+    expect(body.recommendations[0]).toMatchObject({
+      sku: 'ESP-100',
+      reason: 'Bought together with House Blend Beans, 1kg by 50% of its buyers',
+    });
     const unknown = await campaign(['recs', 'related', 'NOPE', '--json'], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no product "NOPE"');
@@ -107,7 +130,10 @@ describe('backtest on a generated shop with planted complements', () => {
       const dir = mkdtempSync(join(tmpdir(), 'campaign-shop-'));
       const files = writeDemoShop(dir, { customers: 800, days: 90, ordersPerDay: 30, seed: 5 }, new Date('2026-06-01T00:00:00Z'));
       for (const k of ['products', 'customers', 'orders'] as const) await importFile(database, k, files[k]);
-      const result = await backtest(database.db, { k: 3, rules: { ...DEFAULT_RULES, consumableCategories: ['coffee-beans', 'filters', 'tea'] } });
+      const result = await backtest(database.db, {
+        k: 3,
+        rules: { ...DEFAULT_RULES, consumableCategories: ['coffee-beans', 'filters', 'tea'] },
+      });
       expect(result.trials).toBeGreaterThan(200);
       const { 'co-purchase': co, popularity } = result.strategies;
       expect(co.hits).toBeGreaterThan(20);
@@ -120,7 +146,10 @@ describe('backtest on a generated shop with planted complements', () => {
 
 describe('rules file', () => {
   it('reads pins, bans, pairs and the cap', () => {
-    const rules = parseRules('consumable_categories: [beans]\nban: [X]\npin:\n  - sku: A\n    when_category: machines\nalways_pair:\n  - sku: B\n    with: [C, D]\nmax_per_category: 3\n', 'r.yaml');
+    const rules = parseRules(
+      'consumable_categories: [beans]\nban: [X]\npin:\n  - sku: A\n    when_category: machines\nalways_pair:\n  - sku: B\n    with: [C, D]\nmax_per_category: 3\n',
+      'r.yaml',
+    );
     expect(rules).toEqual({
       consumableCategories: ['beans'],
       ban: ['X'],
@@ -132,7 +161,9 @@ describe('rules file', () => {
 
   it('reports a mistake with file:line and field', () => {
     expect(() => parseRules('ban: []\npin:\n  - sku: A\n    when_categroy: machines\n', 'config/recommendations.yaml')).toThrow(RulesError);
-    expect(() => parseRules('ban: []\npin:\n  - sku: A\n    when_categroy: machines\n', 'config/recommendations.yaml')).toThrow(/config\/recommendations\.yaml:3: pin\.0: .*when_categroy/);
+    expect(() => parseRules('ban: []\npin:\n  - sku: A\n    when_categroy: machines\n', 'config/recommendations.yaml')).toThrow(
+      /config\/recommendations\.yaml:3: pin\.0: .*when_categroy/,
+    );
     expect(() => parseRules('max_per_category: zero\n', 'r.yaml')).toThrow(/r\.yaml:1: max_per_category: /);
     expect(() => parseRules('ban: [unclosed\n', 'r.yaml')).toThrow(/r\.yaml:\d+: /);
   });

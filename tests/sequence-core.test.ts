@@ -63,7 +63,12 @@ describe('step timing', () => {
     expect(afterFrequencyCap(at, sent, cap).getTime()).toBe(sent[0]!.getTime() + 7 * day + 1);
     expect(afterFrequencyCap(at, sent.slice(1), cap).toISOString()).toBe(at.toISOString());
     // Both rules: the cap lifts on 2 January at 22:00 in Paris, inside quiet hours: next morning.
-    const both = allowedSendTime(new Date('2026-01-01T21:30:00Z'), { quiet: { start: '21:00', end: '08:00' }, timeZone: 'Europe/Paris', sent: [new Date('2025-12-26T21:00:00Z')], cap: { max: 1, windowMs: 7 * day } });
+    const both = allowedSendTime(new Date('2026-01-01T21:30:00Z'), {
+      quiet: { start: '21:00', end: '08:00' },
+      timeZone: 'Europe/Paris',
+      sent: [new Date('2025-12-26T21:00:00Z')],
+      cap: { max: 1, windowMs: 7 * day },
+    });
     expect(both.toISOString()).toBe('2026-01-03T07:00:00.000Z');
   });
 });
@@ -74,7 +79,9 @@ describe('sequence files', () => {
     expect(problems).toEqual([]);
     expect(files.map((f) => f.definition.id).sort()).toEqual(['post-purchase', 'replenish']);
     const schema = sequenceJsonSchema() as { properties: Record<string, unknown>; required: string[] };
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['id', 'trigger', 'variants', 'steps', 'holdout', 'quiet_hours']));
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['id', 'trigger', 'variants', 'steps', 'holdout', 'quiet_hours']),
+    );
     expect(schema.required).toEqual(expect.arrayContaining(['id', 'name', 'trigger', 'variants', 'steps']));
   });
 
@@ -107,7 +114,9 @@ describe('sequence files', () => {
   });
 
   it('matches triggers on total, sku, category and first or repeat order', () => {
-    const def = { trigger: { event: 'order_placed' as const, filters: { min_total: '50', categories: ['grinders'], customer: 'first_order' as const } } };
+    const def = {
+      trigger: { event: 'order_placed' as const, filters: { min_total: '50', categories: ['grinders'], customer: 'first_order' as const } },
+    };
     const order = { total: '60.00', skus: ['G1'], categories: ['grinders'], earlierOrders: 0 };
     const m = (o: Partial<typeof order>) => triggerMatches(def, { ...order, ...o });
     expect(m({})).toBe(true);

@@ -43,7 +43,8 @@ describe('reference values', () => {
     const [ya, xa, yb, xb] = [a, a.map((v) => v * 0.7 + 3), b, b.map((v, i) => v * 0.2 + i)];
     const pooled = combine([summarizePaired(ya, xa), summarizePaired(yb, xb)]);
     const direct = summarizePaired([...ya, ...yb], [...xa, ...xb]);
-    for (const key of ['n', 'mean', 'variance', 'covariateMean', 'covariateVariance', 'covariance'] as const) expectClose(pooled[key], direct[key]);
+    for (const key of ['n', 'mean', 'variance', 'covariateMean', 'covariateVariance', 'covariance'] as const)
+      expectClose(pooled[key], direct[key]);
   });
 
   it('CUPED from moments equals Welch on the adjusted values', () => {
@@ -111,7 +112,11 @@ describe('a simulated experiment with a planted effect', () => {
     let narrower = 0;
     let widthRatio = 0;
     for (let run = 0; run < RUNS; run++) {
-      const arms = { a: simulateArm(random, 'a', N.a), b: simulateArm(random, 'b', N.b), holdout: simulateArm(random, 'holdout', N.holdout) };
+      const arms = {
+        a: simulateArm(random, 'a', N.a),
+        b: simulateArm(random, 'b', N.b),
+        holdout: simulateArm(random, 'holdout', N.holdout),
+      };
       const variant = compareArms(arms.b, arms.a, { against: 'control', minSample: 100 });
       const incremental = compareArms(arms.a, arms.holdout, { against: 'holdout', minSample: 100 });
       const inside = ([low, high]: [number, number], value: number) => low <= value && value <= high;
@@ -136,7 +141,10 @@ describe('a simulated experiment with a planted effect', () => {
     const random = mulberry32(7);
     const small = compareArms(simulateArm(random, 'b', 40), simulateArm(random, 'a', 40), { against: 'control', minSample: 100 });
     expect(small.verdict).toBe('not enough data yet');
-    const large = compareArms(simulateArm(random, 'b', 20_000), simulateArm(random, 'holdout', 20_000), { against: 'holdout', minSample: 100 });
+    const large = compareArms(simulateArm(random, 'b', 20_000), simulateArm(random, 'holdout', 20_000), {
+      against: 'holdout',
+      minSample: 100,
+    });
     expect(large.verdict).toBe('better');
   });
 });

@@ -19,7 +19,14 @@ import { seedCatalog } from './helpers/seed.ts';
 import { startSmtp } from './helpers/smtp.ts';
 
 const TEMPLATES = new URL('../templates/', import.meta.url).pathname;
-const SHOP = { name: 'Demo Coffee', url: 'https://shop.example/', currency: 'EUR', address: '1 Roastery Lane', supportEmail: 'help@shop.example', timezone: 'UTC' };
+const SHOP = {
+  name: 'Demo Coffee',
+  url: 'https://shop.example/',
+  currency: 'EUR',
+  address: '1 Roastery Lane',
+  supportEmail: 'help@shop.example',
+  timezone: 'UTC',
+};
 
 describe.each(DB_KINDS)('published template versions on %s', (kind) => {
   let database: TestDatabase;
@@ -51,8 +58,12 @@ describe.each(DB_KINDS)('published template versions on %s', (kind) => {
     expect((await findTemplateVersion(database.db, { name: 'thank-you' }))!.id).toBe(edited.id);
 
     // Even a direct UPDATE or DELETE is refused by the database.
-    await expect(database.db.execute(sql`update template_versions set compiled = '{}' where id = ${first.id}`)).rejects.toMatchObject({ cause: { message: expect.stringMatching(/cannot be changed/) } });
-    await expect(database.db.execute(sql`delete from template_versions where id = ${first.id}`)).rejects.toMatchObject({ cause: { message: expect.stringMatching(/cannot be changed/) } });
+    await expect(database.db.execute(sql`update template_versions set compiled = '{}' where id = ${first.id}`)).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/cannot be changed/) },
+    });
+    await expect(database.db.execute(sql`delete from template_versions where id = ${first.id}`)).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/cannot be changed/) },
+    });
     expect(await findTemplateVersion(database.db, { id: first.id })).toEqual(before);
   });
 });
@@ -68,7 +79,11 @@ describe('preview with real data', () => {
   afterAll(() => database.drop());
 
   it("renders the customer's name, order and co-purchased products", async () => {
-    const context = await buildContext(database.db, { shop: SHOP }, { customerId: 'c-3', links: { unsubscribe: 'https://t.example/u/x', shop: SHOP.url } });
+    const context = await buildContext(
+      database.db,
+      { shop: SHOP },
+      { customerId: 'c-3', links: { unsubscribe: 'https://t.example/u/x', shop: SHOP.url } },
+    );
     expect(context.customer.greetingName).toBe('Alan');
     expect(context.order.id).toBe('o-3');
     expect(context.order.items.map((i) => i.sku)).toEqual(['ESP-200', 'TAMP-1', 'BEAN-1']);
@@ -108,7 +123,10 @@ describe('preview with real data', () => {
   it('campaign templates check exits 1 on an error, naming file:line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'campaign-check-'));
     cpSync(TEMPLATES, dir, { recursive: true });
-    writeFileSync(join(dir, 'emails/oops.mjml'), '---\nsubject: Hi\n---\n<mj-section>\n<mj-column>\n<mj-text>{{customer.shoeSize}}</mj-text>\n</mj-column>\n</mj-section>\n');
+    writeFileSync(
+      join(dir, 'emails/oops.mjml'),
+      '---\nsubject: Hi\n---\n<mj-section>\n<mj-column>\n<mj-text>{{customer.shoeSize}}</mj-text>\n</mj-column>\n</mj-section>\n',
+    );
     const result = await campaign(['templates', 'check', '--dir', dir]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/emails\/oops\.mjml:6: error: "customer\.shoeSize" is not in the render context/);
@@ -125,7 +143,11 @@ describe('hostile data end to end', () => {
       await seedCatalog(database.db);
       await database.db.execute(sql`update products set name = '<script>alert(1)</script>' where sku = 'ESP-100'`);
       await importRows(database.db, 'orders', await openRows(`${FIXTURES}orders.csv`, 'csv'), { batchSize: 100 });
-      const context = await buildContext(database.db, { shop: SHOP }, { customerId: 'c-1', links: { unsubscribe: 'https://t.example/u/x', shop: SHOP.url } });
+      const context = await buildContext(
+        database.db,
+        { shop: SHOP },
+        { customerId: 'c-1', links: { unsubscribe: 'https://t.example/u/x', shop: SHOP.url } },
+      );
       const compiled = (await compileTemplate(await loadTemplateFiles(TEMPLATES), 'thank-you')).compiled!;
       const html = new Renderer(compiled).render(context, { mode: 'preview' }).html;
       expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');

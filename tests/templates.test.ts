@@ -68,7 +68,10 @@ describe('starter templates', () => {
     expect(hrefs.some((h) => h.startsWith(`${PUBLIC_URL}/u/`))).toBe(true);
     const pixel = [...email.html.matchAll(/<img\b[^>]*src="([^"]*\/t\/o\/[^"]*)"/g)].map((m) => m[1]!);
     expect(pixel).toHaveLength(1);
-    expect(verifyToken(pixel[0]!.replace(`${PUBLIC_URL}/t/o/`, '').replace(/\.gif$/, ''), SECRET)).toEqual({ kind: 'message', message: 77 });
+    expect(verifyToken(pixel[0]!.replace(`${PUBLIC_URL}/t/o/`, '').replace(/\.gif$/, ''), SECRET)).toEqual({
+      kind: 'message',
+      message: 77,
+    });
     // The text part carries the same tracking links, never a bare destination.
     for (const url of email.text.match(/https?:\/\/\S+/g) ?? []) expect(url.startsWith(PUBLIC_URL)).toBe(true);
   });
@@ -103,7 +106,10 @@ describe('starter templates', () => {
 describe('templates check', () => {
   let dir: string;
   const write = (file: string, content: string) => writeFileSync(join(dir, file), content);
-  const lineOf = (file: string, needle: string) => readFileSync(join(dir, file), 'utf8').split('\n').findIndex((l) => l.includes(needle)) + 1;
+  const lineOf = (file: string, needle: string) =>
+    readFileSync(join(dir, file), 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes(needle)) + 1;
   const check = async (name: string) => (await checkTemplates(await loadTemplateFiles(dir), [name])).diagnostics.map(formatDiagnostic);
 
   beforeAll(() => {
@@ -122,32 +128,56 @@ describe('templates check', () => {
   it('reports an MJML error at its file:line', async () => {
     write('emails/bad-mjml.mjml', email('    <mj-text>fine</mj-text>\n    <mj-bogus>oops</mj-bogus>'));
     const line = lineOf('emails/bad-mjml.mjml', 'mj-bogus');
-    expect(await check('bad-mjml')).toContainEqual(expect.stringMatching(new RegExp(`emails/bad-mjml\\.mjml:${line}: error: MJML: .*mj-bogus`)));
+    expect(await check('bad-mjml')).toContainEqual(
+      expect.stringMatching(new RegExp(`emails/bad-mjml\\.mjml:${line}: error: MJML: .*mj-bogus`)),
+    );
   });
 
   it('reports a Handlebars parse error at its file:line', async () => {
-    write('emails/bad-hbs.mjml', email('    <mj-text>one</mj-text>\n    <mj-text>{{#if customer.firstName}}Hi</mj-text>\n    <mj-text>three {{/each}}</mj-text>'));
+    write(
+      'emails/bad-hbs.mjml',
+      email('    <mj-text>one</mj-text>\n    <mj-text>{{#if customer.firstName}}Hi</mj-text>\n    <mj-text>three {{/each}}</mj-text>'),
+    );
     const diagnostics = await check('bad-hbs');
     expect(diagnostics).toHaveLength(1);
     const open = lineOf('emails/bad-hbs.mjml', '{{#if');
     const close = lineOf('emails/bad-hbs.mjml', '{{/each}}');
-    expect(diagnostics[0]).toMatch(new RegExp(`emails/bad-hbs\\.mjml:${open}: error: Handlebars: \\{\\{#if\\}\\} opened here is closed by \\{\\{/each\\}\\} at .*emails/bad-hbs\\.mjml:${close}$`));
+    expect(diagnostics[0]).toMatch(
+      new RegExp(
+        `emails/bad-hbs\\.mjml:${open}: error: Handlebars: \\{\\{#if\\}\\} opened here is closed by \\{\\{/each\\}\\} at .*emails/bad-hbs\\.mjml:${close}$`,
+      ),
+    );
   });
 
   it('reports a variable that is not in the render context, and an unknown helper', async () => {
-    write('emails/bad-var.mjml', email('    <mj-text>{{customer.favouriteColour}}</mj-text>\n    <mj-raw>{{#each upsells}}</mj-raw><mj-text>{{nmae}} {{shout name}}</mj-text><mj-raw>{{/each}}</mj-raw>'));
+    write(
+      'emails/bad-var.mjml',
+      email(
+        '    <mj-text>{{customer.favouriteColour}}</mj-text>\n    <mj-raw>{{#each upsells}}</mj-raw><mj-text>{{nmae}} {{shout name}}</mj-text><mj-raw>{{/each}}</mj-raw>',
+      ),
+    );
     const diagnostics = await check('bad-var');
     expect(diagnostics).toContainEqual(
-      expect.stringMatching(new RegExp(`emails/bad-var\\.mjml:${lineOf('emails/bad-var.mjml', 'favouriteColour')}: error: "customer.favouriteColour" is not in the render context`)),
+      expect.stringMatching(
+        new RegExp(
+          `emails/bad-var\\.mjml:${lineOf('emails/bad-var.mjml', 'favouriteColour')}: error: "customer.favouriteColour" is not in the render context`,
+        ),
+      ),
     );
-    expect(diagnostics).toContainEqual(expect.stringMatching(new RegExp(`emails/bad-var\\.mjml:${lineOf('emails/bad-var.mjml', 'nmae')}: error: "nmae" is not in the render context`)));
+    expect(diagnostics).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`emails/bad-var\\.mjml:${lineOf('emails/bad-var.mjml', 'nmae')}: error: "nmae" is not in the render context`),
+      ),
+    );
     expect(diagnostics).toContainEqual(expect.stringMatching(/error: unknown helper "shout"/));
   });
 
   it('reports an error inside a partial at the partial file:line', async () => {
     write('partials/broken-card.mjml', '<mj-text>\n  {{money priceee}}\n</mj-text>\n');
     write('emails/uses-broken.mjml', email('{{> broken-card}}'));
-    expect(await check('uses-broken')).toContainEqual(expect.stringMatching(/partials\/broken-card\.mjml:2: error: "priceee" is not in the render context/));
+    expect(await check('uses-broken')).toContainEqual(
+      expect.stringMatching(/partials\/broken-card\.mjml:2: error: "priceee" is not in the render context/),
+    );
   });
 
   it('reports a missing unsubscribe link', async () => {
@@ -157,10 +187,17 @@ describe('templates check', () => {
   });
 
   it('warns about HTML over 102 KB and images without alt text', async () => {
-    write('emails/huge.mjml', email(`    <mj-text>${'Lorem ipsum dolor sit amet. '.repeat(4_000)}</mj-text>\n    <mj-image src="https://shop.example/banner.jpg" />`));
+    write(
+      'emails/huge.mjml',
+      email(
+        `    <mj-text>${'Lorem ipsum dolor sit amet. '.repeat(4_000)}</mj-text>\n    <mj-image src="https://shop.example/banner.jpg" />`,
+      ),
+    );
     const diagnostics = await check('huge');
     expect(diagnostics).toContainEqual(expect.stringMatching(/emails\/huge\.mjml:1: warning: rendered HTML is \d+ KB .*102 KB/));
-    expect(diagnostics).toContainEqual(expect.stringMatching(new RegExp(`emails/huge\\.mjml:${lineOf('emails/huge.mjml', 'banner.jpg')}: warning: image without alt text`)));
+    expect(diagnostics).toContainEqual(
+      expect.stringMatching(new RegExp(`emails/huge\\.mjml:${lineOf('emails/huge.mjml', 'banner.jpg')}: warning: image without alt text`)),
+    );
     expect(diagnostics.filter((d) => d.includes(': error: '))).toEqual([]);
   });
 

@@ -5,7 +5,8 @@ import { ingestOrders } from '../src/ingest/batch.ts';
 import { eventually, startTestEngine, type TestEngine } from './helpers/engine.ts';
 
 const HOUR = 3_600_000;
-const hhmm = (d: Date) => new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
+const hhmm = (d: Date) =>
+  new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
 
 describe('frequency cap and quiet hours delay, never drop', () => {
   let t: TestEngine;
@@ -32,12 +33,26 @@ steps:
 
   it('holds the first email until the quiet hours end, and spaces the rest by the cap', async () => {
     const start = t.engine.clock.now();
-    await ingestOrders(t.database.db, [{ order_id: 't-1', customer_id: 'c-1', ordered_at: start.toISOString(), items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }] }]);
+    await ingestOrders(t.database.db, [
+      {
+        order_id: 't-1',
+        customer_id: 'c-1',
+        ordered_at: start.toISOString(),
+        items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }],
+      },
+    ]);
     t.relay.kick();
-    const sent = await eventually(async () => {
-      const rows = await queryRows<{ step: number; sent_at: Date }>(t.database.db, sql`select step, sent_at from messages where state = 'sent' order by step`);
-      return rows.length === 3 && rows;
-    }, 40_000, 'all three emails');
+    const sent = await eventually(
+      async () => {
+        const rows = await queryRows<{ step: number; sent_at: Date }>(
+          t.database.db,
+          sql`select step, sent_at from messages where state = 'sent' order by step`,
+        );
+        return rows.length === 3 && rows;
+      },
+      40_000,
+      'all three emails',
+    );
     const times = sent.map((s) => new Date(s.sent_at));
     // Not before the quiet hours end (in London), and then promptly.
     expect(times[0]!.getTime()).toBeGreaterThanOrEqual(start.getTime() + 2 * HOUR);

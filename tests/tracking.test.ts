@@ -28,12 +28,27 @@ describe('tracking endpoints', () => {
   beforeAll(async () => {
     t = await startTestEngine(SEQUENCE, { clockScale: 86_400 });
     events = createEventSink(t.database.db);
-    app = await buildServer({ db: t.database.db, apiToken: 'token-123456', bodyLimitBytes: 1 << 20, tracking: { secret: t.engine.settings.secretKey, clock: t.engine.clock, events } });
-    await ingestOrders(t.database.db, [{ order_id: 'tr-1', customer_id: 'c-1', ordered_at: t.engine.clock.now().toISOString(), items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }] }]);
+    app = await buildServer({
+      db: t.database.db,
+      apiToken: 'token-123456',
+      bodyLimitBytes: 1 << 20,
+      tracking: { secret: t.engine.settings.secretKey, clock: t.engine.clock, events },
+    });
+    await ingestOrders(t.database.db, [
+      {
+        order_id: 'tr-1',
+        customer_id: 'c-1',
+        ordered_at: t.engine.clock.now().toISOString(),
+        items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }],
+      },
+    ]);
     t.relay.kick();
     const [row] = await eventually(
       async () => {
-        const rows = await queryRows<{ id: number; customer_id: number; links: string[] }>(t.database.db, sql`select id, customer_id, links from messages where state = 'sent' and step = 0`);
+        const rows = await queryRows<{ id: number; customer_id: number; links: string[] }>(
+          t.database.db,
+          sql`select id, customer_id, links from messages where state = 'sent' and step = 0`,
+        );
         return rows.length > 0 && rows;
       },
       20_000,
@@ -49,10 +64,18 @@ describe('tracking endpoints', () => {
 
   const token = () => signToken({ kind: 'message', message: message.id }, t.engine.settings.secretKey);
   const eventsOf = (type: string) =>
-    queryRows<{ is_human: boolean; machine_reason: string | null; link_index: number | null }>(t.database.db, sql`select is_human, machine_reason, link_index from events where type = ${type} order by id`);
+    queryRows<{ is_human: boolean; machine_reason: string | null; link_index: number | null }>(
+      t.database.db,
+      sql`select is_human, machine_reason, link_index from events where type = ${type} order by id`,
+    );
 
   it('the pixel is always a GIF with no-store, and stores the open with its verdict', async () => {
-    for (const url of [`/t/o/${token()}.gif`, `/t/o/${token().slice(0, -2)}xx.gif`, '/t/o/nonsense.gif', `/t/o/${signToken({ kind: 'message', message: message.id }, 'another-secret-another-secret-xx')}.gif`]) {
+    for (const url of [
+      `/t/o/${token()}.gif`,
+      `/t/o/${token().slice(0, -2)}xx.gif`,
+      '/t/o/nonsense.gif',
+      `/t/o/${signToken({ kind: 'message', message: message.id }, 'another-secret-another-secret-xx')}.gif`,
+    ]) {
       const response = await app.inject({ method: 'GET', url, headers: { 'user-agent': BROWSER } });
       expect(response.statusCode).toBe(200);
       expect(response.headers['content-type']).toBe('image/gif');
@@ -60,7 +83,11 @@ describe('tracking endpoints', () => {
       expect(response.rawPayload.subarray(0, 6).toString()).toBe('GIF89a');
     }
     await app.inject({ method: 'GET', url: `/t/o/${token()}.gif`, headers: { 'user-agent': BROWSER }, remoteAddress: '17.58.20.5' });
-    await app.inject({ method: 'GET', url: `/t/o/${token()}.gif`, headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)' } });
+    await app.inject({
+      method: 'GET',
+      url: `/t/o/${token()}.gif`,
+      headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)' },
+    });
     await app.inject({ method: 'HEAD', url: `/t/o/${token()}.gif`, headers: { 'user-agent': BROWSER } });
     expect((await eventsOf('open')).map((e) => e.machine_reason)).toEqual([null, 'apple-mpp', 'image-proxy', 'head-request']);
   });
@@ -68,11 +95,19 @@ describe('tracking endpoints', () => {
   it('a click redirects only to the stored destination, with UTM parameters; bad tokens get 404', async () => {
     const index = message.links.length - 1;
     expect(index).toBeGreaterThanOrEqual(0);
-    const good = await app.inject({ method: 'GET', url: `/t/c/${token()}/${index}?url=https://evil.example/`, headers: { 'user-agent': BROWSER } });
+    const good = await app.inject({
+      method: 'GET',
+      url: `/t/c/${token()}/${index}?url=https://evil.example/`,
+      headers: { 'user-agent': BROWSER },
+    });
     expect(good.statusCode).toBe(302);
     const location = new URL(good.headers.location as string);
     expect(location.origin + location.pathname).toBe(message.links[index]);
-    expect(Object.fromEntries(location.searchParams)).toMatchObject({ utm_medium: 'email', utm_campaign: 'tracked', utm_content: 'only-step1' });
+    expect(Object.fromEntries(location.searchParams)).toMatchObject({
+      utm_medium: 'email',
+      utm_campaign: 'tracked',
+      utm_content: 'only-step1',
+    });
     for (const url of [
       `/t/c/${token().replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))}/${index}`,
       `/t/c/${signToken({ kind: 'message', message: message.id }, 'another-secret-another-secret-xx')}/${index}`,
@@ -93,7 +128,13 @@ describe('tracking endpoints', () => {
       db: t.database.db,
       apiToken: 'token-123456',
       bodyLimitBytes: 1 << 20,
-      tracking: { secret: t.engine.settings.secretKey, clock: later, events, linkLifetimeDays: 365, expiredLinkUrl: 'https://shop.example/' },
+      tracking: {
+        secret: t.engine.settings.secretKey,
+        clock: later,
+        events,
+        linkLifetimeDays: 365,
+        expiredLinkUrl: 'https://shop.example/',
+      },
     });
     try {
       const before = { opens: (await eventsOf('open')).length, clicks: (await eventsOf('click')).length };
@@ -104,7 +145,14 @@ describe('tracking endpoints', () => {
       expect(click.statusCode).toBe(302);
       expect(click.headers.location).toBe('https://shop.example/');
       // A forged token stays a 404, expired or not.
-      expect((await expired.inject({ method: 'GET', url: `/t/c/${signToken({ kind: 'message', message: message.id }, 'another-secret-another-secret-xx')}/0` })).statusCode).toBe(404);
+      expect(
+        (
+          await expired.inject({
+            method: 'GET',
+            url: `/t/c/${signToken({ kind: 'message', message: message.id }, 'another-secret-another-secret-xx')}/0`,
+          })
+        ).statusCode,
+      ).toBe(404);
       expect({ opens: (await eventsOf('open')).length, clicks: (await eventsOf('click')).length }).toEqual(before);
     } finally {
       await expired.close();
@@ -113,7 +161,9 @@ describe('tracking endpoints', () => {
 
   it('stores every event of many simultaneous requests (group commit)', async () => {
     const before = (await eventsOf('open')).length;
-    const responses = await Promise.all(Array.from({ length: 100 }, () => app.inject({ method: 'GET', url: `/t/o/${token()}.gif`, headers: { 'user-agent': BROWSER } })));
+    const responses = await Promise.all(
+      Array.from({ length: 100 }, () => app.inject({ method: 'GET', url: `/t/o/${token()}.gif`, headers: { 'user-agent': BROWSER } })),
+    );
     expect(responses.every((r) => r.statusCode === 200)).toBe(true);
     expect((await eventsOf('open')).length).toBe(before + 100);
   });
@@ -140,12 +190,22 @@ describe('tracking endpoints', () => {
       sql`select c.unsubscribed_at is not null as unsubscribed, (select reason from suppressions where email = lower(c.email)) as suppressed from customers c where c.id = ${message.customer_id}`,
     );
     expect(customer).toEqual({ unsubscribed: true, suppressed: 'unsubscribe' });
-    const [enrollment] = await eventually(async () => {
-      const rows = await queryRows<{ state: string; exit_reason: string }>(t.database.db, sql`select state, exit_reason from enrollments where customer_id = ${message.customer_id}`);
-      return rows[0]?.state === 'exited' && rows;
-    }, 20_000, 'the exit');
+    const [enrollment] = await eventually(
+      async () => {
+        const rows = await queryRows<{ state: string; exit_reason: string }>(
+          t.database.db,
+          sql`select state, exit_reason from enrollments where customer_id = ${message.customer_id}`,
+        );
+        return rows[0]?.state === 'exited' && rows;
+      },
+      20_000,
+      'the exit',
+    );
     expect(enrollment!.exit_reason).toBe('unsubscribed');
-    const [steps] = await queryRows<{ n: number }>(t.database.db, sql`select count(*)::int as n from messages where customer_id = ${message.customer_id}`);
+    const [steps] = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`select count(*)::int as n from messages where customer_id = ${message.customer_id}`,
+    );
     expect(steps!.n).toBe(1);
     expect((await eventsOf('unsubscribe')).length).toBe(2);
   });
@@ -167,7 +227,12 @@ describe('POST /api/events (ESP webhooks)', () => {
     const auth = { authorization: 'Bearer token-123456' };
     const refused = await app.inject({ method: 'POST', url: '/api/events', payload: { type: 'bounce', email: 'ada@example.com' } });
     expect(refused.statusCode).toBe(401);
-    const bad = await app.inject({ method: 'POST', url: '/api/events', headers: auth, payload: [{ type: 'bounce', email: 'not-an-email' }] });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/api/events',
+      headers: auth,
+      payload: [{ type: 'bounce', email: 'not-an-email' }],
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().issues[0].path).toBe('[0].email');
     const response = await app.inject({
@@ -181,25 +246,49 @@ describe('POST /api/events (ESP webhooks)', () => {
       ],
     });
     expect(response.json()).toEqual({ stored: 3, suppressed: 2 });
-    const suppressed = await queryRows<{ email: string; reason: string }>(t.database.db, sql`select email, reason from suppressions order by email`);
+    const suppressed = await queryRows<{ email: string; reason: string }>(
+      t.database.db,
+      sql`select email, reason from suppressions order by email`,
+    );
     expect(suppressed).toEqual([
       { email: 'ada@example.com', reason: 'hard-bounce' },
       { email: 'alan@example.com', reason: 'complaint' },
     ]);
     // An order from a suppressed customer enrolls, but nothing is sent.
-    await ingestOrders(t.database.db, [{ order_id: 'ev-1', customer_id: 'c-1', ordered_at: t.engine.clock.now().toISOString(), items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }] }]);
+    await ingestOrders(t.database.db, [
+      {
+        order_id: 'ev-1',
+        customer_id: 'c-1',
+        ordered_at: t.engine.clock.now().toISOString(),
+        items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }],
+      },
+    ]);
     t.relay.kick();
-    const [enrollment] = await eventually(async () => {
-      const rows = await queryRows<{ state: string; exit_reason: string }>(t.database.db, sql`select state, exit_reason from enrollments`);
-      return rows[0]?.state === 'exited' && rows;
-    }, 20_000, 'the exit');
+    const [enrollment] = await eventually(
+      async () => {
+        const rows = await queryRows<{ state: string; exit_reason: string }>(
+          t.database.db,
+          sql`select state, exit_reason from enrollments`,
+        );
+        return rows[0]?.state === 'exited' && rows;
+      },
+      20_000,
+      'the exit',
+    );
     expect(enrollment!.exit_reason).toBe('bounced');
     expect(t.smtp.received).toHaveLength(0);
   });
 });
 
 describe('human or machine', () => {
-  const base = { type: 'open' as const, method: 'GET', userAgent: BROWSER, ip: '203.0.113.9', sentAt: new Date('2026-01-01T10:00:00Z'), at: new Date('2026-01-01T12:00:00Z') };
+  const base = {
+    type: 'open' as const,
+    method: 'GET',
+    userAgent: BROWSER,
+    ip: '203.0.113.9',
+    sentAt: new Date('2026-01-01T10:00:00Z'),
+    at: new Date('2026-01-01T12:00:00Z'),
+  };
   it.each([
     [{}, null],
     [{ method: 'HEAD' }, 'head-request'],

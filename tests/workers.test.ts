@@ -53,10 +53,14 @@ describe('sequences on BullMQ with a scaled clock', () => {
     expect((await ingestOrders(t.database.db, [placed])).ok).toBe(true);
     expect((await ingestOrders(t.database.db, [placed])).ok).toBe(true);
     t.relay.kick();
-    const sent = await eventually(async () => {
-      const rows = await messagesOf('c-1');
-      return rows.filter((r) => r.state === 'sent').length === 3 && rows;
-    }, 30_000, 'three emails');
+    const sent = await eventually(
+      async () => {
+        const rows = await messagesOf('c-1');
+        return rows.filter((r) => r.state === 'sent').length === 3 && rows;
+      },
+      30_000,
+      'three emails',
+    );
     expect(await enrollmentOf('c-1')).toMatchObject([{ state: 'completed', next_step: 3 }]);
     expect(sent.map((m) => m.step)).toEqual([0, 1, 2]);
     const gap = (a: number, b: number) => new Date(sent[b]!.sent_at).getTime() - new Date(sent[a]!.sent_at).getTime();
@@ -85,10 +89,14 @@ describe('sequences on BullMQ with a scaled clock', () => {
     t.relay.kick();
     await eventually(async () => (await messagesOf('c-2')).some((m) => m.state === 'sent'), 20_000, 'the first email');
     await ingestOrders(t.database.db, [order('w-3', 'c-2', new Date(t.engine.clock.now().getTime() + 60_000), 'BEAN-1')]);
-    const [enrollment] = await eventually(async () => {
-      const rows = await enrollmentOf('c-2');
-      return rows[0]?.state === 'exited' && rows;
-    }, 20_000, 'the exit');
+    const [enrollment] = await eventually(
+      async () => {
+        const rows = await enrollmentOf('c-2');
+        return rows[0]?.state === 'exited' && rows;
+      },
+      20_000,
+      'the exit',
+    );
     expect(enrollment!.exit_reason).toBe('ordered_again');
     expect((await messagesOf('c-2')).map((m) => m.step)).toEqual([0]);
   });
@@ -98,10 +106,14 @@ describe('sequences on BullMQ with a scaled clock', () => {
     t.relay.kick();
     await eventually(async () => (await messagesOf('c-3')).some((m) => m.state === 'sent'), 20_000, 'the first email');
     await t.database.db.execute(sql`update customers set unsubscribed_at = now() where external_id = 'c-3'`);
-    const [enrollment] = await eventually(async () => {
-      const rows = await enrollmentOf('c-3');
-      return rows[0]?.state === 'exited' && rows;
-    }, 20_000, 'the exit');
+    const [enrollment] = await eventually(
+      async () => {
+        const rows = await enrollmentOf('c-3');
+        return rows[0]?.state === 'exited' && rows;
+      },
+      20_000,
+      'the exit',
+    );
     expect(enrollment!.exit_reason).toBe('unsubscribed');
     expect((await messagesOf('c-3')).map((m) => m.step)).toEqual([0]);
   });

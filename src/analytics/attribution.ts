@@ -49,7 +49,10 @@ async function attribute(db: Db, model: AttributionModel, fromScratch: boolean):
       await tx.execute(sql`delete from attribution_runs where model = ${key}`);
     }
     const [state] = await queryRows<{ last_order_id: number }>(tx, sql`select last_order_id from attribution_runs where model = ${key}`);
-    const [{ max_id: maxId } = { max_id: 0 }] = await queryRows<{ max_id: number | null }>(tx, sql`select coalesce(max(id), 0)::bigint as max_id from orders`);
+    const [{ max_id: maxId } = { max_id: 0 }] = await queryRows<{ max_id: number | null }>(
+      tx,
+      sql`select coalesce(max(id), 0)::bigint as max_id from orders`,
+    );
     const lastOrderId = Number(state?.last_order_id ?? 0);
     // The last hour of the orders' own timeline, whatever the caller's clock says.
     const since = sql`(select max(ordered_at) from orders) - ${RECHECK_MS} * interval '1 millisecond'`;

@@ -22,7 +22,10 @@ export async function refreshEngagement(db: Db, options: { fromScratch?: boolean
       await tx.execute(sql`delete from engagement_runs`);
     }
     const [state] = await queryRows<{ last_event_id: number }>(tx, sql`select last_event_id from engagement_runs where id = 1`);
-    const [{ max_id: maxId } = { max_id: 0 }] = await queryRows<{ max_id: number }>(tx, sql`select coalesce(max(id), 0)::bigint as max_id from events`);
+    const [{ max_id: maxId } = { max_id: 0 }] = await queryRows<{ max_id: number }>(
+      tx,
+      sql`select coalesce(max(id), 0)::bigint as max_id from events`,
+    );
     const from = Math.max(0, Number(state?.last_event_id ?? 0) - MARGIN);
     const [{ n } = { n: 0 }] = await queryRows<{ n: number }>(
       tx,

@@ -14,7 +14,8 @@ export interface FormatOptions {
 const dash = '—';
 const int = (n: number) => n.toLocaleString('en-US');
 /** A share as a percentage, or a dash when there is none. */
-export const pct = (value: number | null, digits = 1) => (value === null || !Number.isFinite(value) ? dash : `${(value * 100).toFixed(digits)}%`);
+export const pct = (value: number | null, digits = 1) =>
+  value === null || !Number.isFinite(value) ? dash : `${(value * 100).toFixed(digits)}%`;
 const signed = (text: string, value: number) => (value > 0 ? `+${text}` : text);
 
 /** Money in the shop's currency, cents shown, or a dash when there is none. */
@@ -27,7 +28,23 @@ function plain(head: string[], align?: ('left' | 'right')[]): Table.Table {
   return new Table({
     head,
     style: { head: [], border: [], compact: true, 'padding-left': 0, 'padding-right': 2 },
-    chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '' },
+    chars: {
+      top: '',
+      'top-mid': '',
+      'top-left': '',
+      'top-right': '',
+      bottom: '',
+      'bottom-mid': '',
+      'bottom-left': '',
+      'bottom-right': '',
+      left: '',
+      'left-mid': '',
+      mid: '',
+      'mid-mid': '',
+      right: '',
+      'right-mid': '',
+      middle: '',
+    },
     colAligns: align ?? head.map((_, i) => (i === 0 ? 'left' : 'right')),
   });
 }
@@ -38,7 +55,9 @@ export function formatReport(report: Report, options: FormatOptions): string {
   const money = moneyFormat(options.currency);
   const out: string[] = [];
   if (report.sequences.length === 0) return 'No sequences yet: apply one with `campaign sequences apply`.';
-  out.push(`As of ${report.asOf}; attribution: ${report.attributionModel}; a verdict needs ${report.minSample} measured customers per arm.`);
+  out.push(
+    `As of ${report.asOf}; attribution: ${report.attributionModel}; a verdict needs ${report.minSample} measured customers per arm.`,
+  );
 
   for (const sequence of report.sequences) {
     for (const version of sequence.versions) {
@@ -58,7 +77,20 @@ export function formatReport(report: Report, options: FormatOptions): string {
         money(f.revenuePerRecipient),
         money(f.averageOrderValue),
       ];
-      const funnels = plain(['arm / step', 'enrolled', 'sent', 'delivered', 'bounced', 'opens human / raw', 'clicks human / raw', 'unsub', 'orders', 'attributed', 'per recipient', 'AOV']);
+      const funnels = plain([
+        'arm / step',
+        'enrolled',
+        'sent',
+        'delivered',
+        'bounced',
+        'opens human / raw',
+        'clicks human / raw',
+        'unsub',
+        'orders',
+        'attributed',
+        'per recipient',
+        'AOV',
+      ]);
       for (const arm of version.arms) {
         funnels.push(funnelRow(arm.arm, arm, arm.enrolled));
         if (!arm.holdout) for (const step of arm.steps) funnels.push(funnelRow(`  ${step.step}. ${step.template}`, step, ''));
@@ -67,8 +99,19 @@ export function formatReport(report: Report, options: FormatOptions): string {
 
       const measured = plain(['arm', 'measured', 'converted', 'conversion', 'revenue', 'per customer']);
       for (const arm of version.arms)
-        measured.push([arm.arm, int(arm.measured.customers), int(arm.measured.converted), pct(arm.measured.conversionRate), money(arm.measured.revenue), money(arm.measured.revenuePerCustomer)]);
-      out.push('', `Measured (every order within ${Math.round(version.measurementWindowDays * 10) / 10} days of enrolling, customers whose window has closed):`, measured.toString());
+        measured.push([
+          arm.arm,
+          int(arm.measured.customers),
+          int(arm.measured.converted),
+          pct(arm.measured.conversionRate),
+          money(arm.measured.revenue),
+          money(arm.measured.revenuePerCustomer),
+        ]);
+      out.push(
+        '',
+        `Measured (every order within ${Math.round(version.measurementWindowDays * 10) / 10} days of enrolling, customers whose window has closed):`,
+        measured.toString(),
+      );
 
       if (version.comparisons.length > 0) out.push('', formatComparisons(version.comparisons, money));
     }
@@ -85,7 +128,17 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
   for (const c of comparisons) {
     const label = `${c.arm} vs ${c.against === 'holdout' ? 'holdout' : `${c.baseline} (control)`}`;
     const r = c.revenuePerCustomer;
-    revenue.push([label, signed(money(r.difference), r.difference), interval(r.interval, money), pct(r.relative), p(r.pValue), signed(money(c.cuped.difference), c.cuped.difference), interval(c.cuped.interval, money), p(c.cuped.pValue), c.verdict]);
+    revenue.push([
+      label,
+      signed(money(r.difference), r.difference),
+      interval(r.interval, money),
+      pct(r.relative),
+      p(r.pValue),
+      signed(money(c.cuped.difference), c.cuped.difference),
+      interval(c.cuped.interval, money),
+      p(c.cuped.pValue),
+      c.verdict,
+    ]);
     const k = c.conversionRate;
     rates.push([label, pct(k.arm), pct(k.baseline), pct(k.difference, 2), interval(k.interval, (v) => pct(v, 2)), p(k.pValue)]);
     if (c.incrementalRevenue) {
@@ -137,7 +190,11 @@ export function reportCsv(report: Report, table: CsvTable): string {
         })),
       ),
     );
-    return stringify(rows, { header: true, columns: rows.length ? undefined : ['sequence', 'version', 'arm', 'against'], cast: { number: numberCell } });
+    return stringify(rows, {
+      header: true,
+      columns: rows.length ? undefined : ['sequence', 'version', 'arm', 'against'],
+      cast: { number: numberCell },
+    });
   }
   const row = (sequence: string, version: number, arm: ArmReport, step: StepReport | undefined) => {
     const f: Funnel = step ?? arm;
@@ -167,8 +224,16 @@ export function reportCsv(report: Report, table: CsvTable): string {
       revenue_per_customer: step ? '' : arm.measured.revenuePerCustomer,
     };
   };
-  const rows = report.sequences.flatMap((s) => s.versions.flatMap((v) => v.arms.flatMap((a) => [row(s.id, v.version, a, undefined), ...a.steps.map((st) => row(s.id, v.version, a, st))])));
-  return stringify(rows, { header: true, columns: rows.length ? undefined : ['sequence', 'version', 'arm', 'step'], cast: { number: numberCell } });
+  const rows = report.sequences.flatMap((s) =>
+    s.versions.flatMap((v) =>
+      v.arms.flatMap((a) => [row(s.id, v.version, a, undefined), ...a.steps.map((st) => row(s.id, v.version, a, st))]),
+    ),
+  );
+  return stringify(rows, {
+    header: true,
+    columns: rows.length ? undefined : ['sequence', 'version', 'arm', 'step'],
+    cast: { number: numberCell },
+  });
 }
 
 function numberCell(value: number): string {

@@ -171,13 +171,26 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
           order by s.id, v.version desc`,
     );
     const from = options.enrolledFrom?.toISOString() ?? '-infinity';
-    const funnels = await funnelRows(tx, versions.map((v) => v.id), model, from);
+    const funnels = await funnelRows(
+      tx,
+      versions.map((v) => v.id),
+      model,
+      from,
+    );
     for (const v of versions) {
       let sequence = sequences.get(v.sequence_id);
       if (!sequence) sequences.set(v.sequence_id, (sequence = { id: v.sequence_id, name: v.name, status: v.status, versions: [] }));
       const windowMs = measurementWindowMs(v.definition);
       const outcomes = await outcomeRows(tx, v.id, windowMs, options.asOf, from);
-      sequence.versions.push(versionReport(v, windowMs, outcomes, funnels.filter((f) => f.version_id === v.id), options.minSample));
+      sequence.versions.push(
+        versionReport(
+          v,
+          windowMs,
+          outcomes,
+          funnels.filter((f) => f.version_id === v.id),
+          options.minSample,
+        ),
+      );
     }
   });
   return {
@@ -192,7 +205,10 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
 /** Messages, their events and their attributed orders, per version, arm and step. */
 async function funnelRows(db: Db, versionIds: number[], model: string, from: string): Promise<FunnelRow[]> {
   if (versionIds.length === 0) return [];
-  const ids = sql.join(versionIds.map((id) => sql`${id}`), sql`, `);
+  const ids = sql.join(
+    versionIds.map((id) => sql`${id}`),
+    sql`, `,
+  );
   return queryRows<FunnelRow>(
     db,
     sql`with sent as materialized (
@@ -276,7 +292,7 @@ function versionReport(v: VersionRow, windowMs: number, outcomes: OutcomeRow[], 
         converted: outcome?.converted ?? 0,
         conversionRate: n > 0 ? (outcome?.converted ?? 0) / n : null,
         revenue: outcome?.revenue ?? 0,
-        revenuePerCustomer: n > 0 ? outcome?.mean_y ?? 0 : null,
+        revenuePerCustomer: n > 0 ? (outcome?.mean_y ?? 0) : null,
       },
       steps,
     };

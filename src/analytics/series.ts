@@ -112,12 +112,7 @@ export type SlotRow = z.output<typeof slotRow>;
  * A click's slot is the position of the recommended SKU whose product URL is the clicked
  * link; a click on any other link has no slot and is left out.
  */
-export async function slotPerformance(
-  db: Db,
-  versionId: number,
-  model: AttributionModel,
-  from?: Date,
-): Promise<SlotRow[]> {
+export async function slotPerformance(db: Db, versionId: number, model: AttributionModel, from?: Date): Promise<SlotRow[]> {
   return parsedRows(
     db,
     sql`with clicks as (

@@ -10,7 +10,11 @@ import { parsedRows } from '../store/rows.ts';
 import { customerUnits } from './report.ts';
 
 /** Enrollments (first per customer) of the version whose measurement window has closed by `asOf`. */
-export async function measuredUnits(db: Db, versionId: number, options: { windowMs: number; asOf: Date }): Promise<{ id: number; arm: string }[]> {
+export async function measuredUnits(
+  db: Db,
+  versionId: number,
+  options: { windowMs: number; asOf: Date },
+): Promise<{ id: number; arm: string }[]> {
   return parsedRows(
     db,
     sql`select e.id, e.arm from (${customerUnits(versionId, { from: '-infinity', ...options })}) e where e.measured`,

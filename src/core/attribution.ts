@@ -41,7 +41,8 @@ export function creditedTouch(touches: readonly Touch[], orderedAt: Date, model:
     if (touch.type === 'click') return age <= model.clickWindowMs;
     return model.kind !== 'click-only' && age <= model.openWindowMs;
   };
-  const latest = (candidates: Touch[]) => candidates.reduce<Touch | undefined>((best, t) => (!best || t.at >= best.at ? t : best), undefined);
+  const latest = (candidates: Touch[]) =>
+    candidates.reduce<Touch | undefined>((best, t) => (!best || t.at >= best.at ? t : best), undefined);
   const eligible = touches.filter(within);
   if (model.kind === 'last-touch') return latest(eligible);
   return latest(eligible.filter((t) => t.type === 'click')) ?? latest(eligible.filter((t) => t.type === 'open'));

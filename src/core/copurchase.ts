@@ -88,8 +88,7 @@ export class CoPurchaseCounter {
       if (id >= this.productOrders.length) this.productOrders = grow(this.productOrders, id + 1);
       this.productOrders[id]! += 1;
     }
-    for (let i = 0; i < basket.length; i++)
-      for (let j = i + 1; j < basket.length; j++) this.increment(basket[i]! * ID_LIMIT + basket[j]!);
+    for (let i = 0; i < basket.length; i++) for (let j = i + 1; j < basket.length; j++) this.increment(basket[i]! * ID_LIMIT + basket[j]!);
   }
 
   /** orders(A∩B) for two products, in either order. */
@@ -148,7 +147,10 @@ export class CoPurchaseCounter {
       if (!filled[a]) continue;
       const list = [];
       for (let i = a * k; i < a * k + filled[a]!; i++)
-        list.push({ productId: ids[i]!, measures: measures(counts[i]!, this.productOrders[a]!, this.productOrders[ids[i]!]!, this.totalOrders) });
+        list.push({
+          productId: ids[i]!,
+          measures: measures(counts[i]!, this.productOrders[a]!, this.productOrders[ids[i]!]!, this.totalOrders),
+        });
       list.sort((x, y) => (better(x, y) ? -1 : 1));
       result.set(a, list);
     }
@@ -208,7 +210,7 @@ export class CoPurchaseCounter {
   private find(key: number): number {
     const mask = this.keys.length - 1;
     // Mix the two halves so consecutive ids spread over the table.
-    let slot = (Math.imul((key / ID_LIMIT) | 0, 0x9e3779b1) ^ Math.imul(key % ID_LIMIT | 0, 0x85ebca6b)) & mask;
+    let slot = (Math.imul((key / ID_LIMIT) | 0, 0x9e3779b1) ^ Math.imul((key % ID_LIMIT) | 0, 0x85ebca6b)) & mask;
     while (this.keys[slot] !== EMPTY && this.keys[slot] !== key) slot = (slot + 1) & mask;
     return slot;
   }

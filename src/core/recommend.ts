@@ -106,7 +106,15 @@ export function recommend(input: RecommendInput): RecommendOutput {
     !banned.has(product.sku) &&
     (!owned.has(product.id) || consumable.has(product.category));
 
-  const upsells = input.strategy === 'popularity' ? [] : pickUpsells(input, orderProducts, eligible, input.strategy === 'upsell-only' ? input.limits.upsells + input.limits.recommendations : input.limits.upsells);
+  const upsells =
+    input.strategy === 'popularity'
+      ? []
+      : pickUpsells(
+          input,
+          orderProducts,
+          eligible,
+          input.strategy === 'upsell-only' ? input.limits.upsells + input.limits.recommendations : input.limits.upsells,
+        );
   if (input.strategy === 'upsell-only') return { recommendations: [], upsells };
 
   const chosen: Recommendation[] = [];
@@ -123,7 +131,11 @@ export function recommend(input: RecommendInput): RecommendOutput {
 
   // Marketer rules first: pins, then products always paired with something in the order.
   for (const pin of rules.pin) {
-    const applies = pin.whenSku ? orderProducts.some((p) => p.sku === pin.whenSku) : pin.whenCategory ? orderCategories.has(pin.whenCategory) : true;
+    const applies = pin.whenSku
+      ? orderProducts.some((p) => p.sku === pin.whenSku)
+      : pin.whenCategory
+        ? orderCategories.has(pin.whenCategory)
+        : true;
     if (applies) add(bySku.get(pin.sku), 'Our pick for you', 'pin', false);
   }
   for (const pair of rules.alwaysPair) {
@@ -153,9 +165,11 @@ export function recommend(input: RecommendInput): RecommendOutput {
   // Too few: best-sellers of the order's categories, then overall.
   for (const { productId, orders } of input.bestSellers) {
     const product = catalog.get(productId);
-    if (product && orderCategories.has(product.category)) add(product, `A best-seller in ${product.category} (${orders} orders)`, 'category-best-seller');
+    if (product && orderCategories.has(product.category))
+      add(product, `A best-seller in ${product.category} (${orders} orders)`, 'category-best-seller');
   }
-  for (const { productId, orders } of input.bestSellers) add(catalog.get(productId), `One of our best-sellers (${orders} orders)`, 'best-seller');
+  for (const { productId, orders } of input.bestSellers)
+    add(catalog.get(productId), `One of our best-sellers (${orders} orders)`, 'best-seller');
   return { recommendations: chosen, upsells };
 }
 
@@ -182,7 +196,8 @@ function pickUpsells(
   for (const { product, anchor } of candidates) {
     if (seen.has(product.id) || chosen.length >= limit) continue;
     seen.add(product.id);
-    const tierWords = product.tier !== null && anchor.tier !== null && product.tier > anchor.tier ? ` (tier ${product.tier} vs ${anchor.tier})` : '';
+    const tierWords =
+      product.tier !== null && anchor.tier !== null && product.tier > anchor.tier ? ` (tier ${product.tier} vs ${anchor.tier})` : '';
     const extra = anchor.price > 0 ? Math.round((product.price / anchor.price - 1) * 100) : undefined;
     const priceWords = extra === undefined ? '' : `, ${extra >= 0 ? `${extra}% more` : `${-extra}% less`}`;
     chosen.push({

@@ -22,7 +22,11 @@ const clockFormats = new Map<string, Intl.DateTimeFormat>();
 /** Minutes since local midnight of `at` in `timeZone`. */
 function localMinutes(at: Date, timeZone: string): number {
   let format = clockFormats.get(timeZone);
-  if (!format) clockFormats.set(timeZone, (format = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })));
+  if (!format)
+    clockFormats.set(
+      timeZone,
+      (format = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })),
+    );
   const parts = format.formatToParts(at);
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
   return get('hour') * 60 + get('minute');
@@ -58,7 +62,10 @@ export function afterFrequencyCap(at: Date, sent: Date[], cap: FrequencyCap | un
 }
 
 /** Both rules together: the earliest time that satisfies both. */
-export function allowedSendTime(at: Date, rules: { quiet?: QuietHours | undefined; timeZone: string; sent: Date[]; cap?: FrequencyCap | undefined }): Date {
+export function allowedSendTime(
+  at: Date,
+  rules: { quiet?: QuietHours | undefined; timeZone: string; sent: Date[]; cap?: FrequencyCap | undefined },
+): Date {
   let t = at;
   for (let i = 0; i < 50; i++) {
     const next = afterQuietHours(afterFrequencyCap(t, rules.sent, rules.cap), rules.quiet, rules.timeZone);

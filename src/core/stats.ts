@@ -77,7 +77,15 @@ export function welch(a: Sample, b: Sample, level = 0.95): WelchResult {
   const relative = b.mean === 0 ? null : difference / b.mean;
   if (standardError === 0) {
     // No spread at all: the difference is exact.
-    return { difference, relative, standardError, interval: [difference, difference], pValue: difference === 0 ? 1 : 0, t: difference === 0 ? 0 : Math.sign(difference) * Infinity, degreesOfFreedom: a.n + b.n - 2 };
+    return {
+      difference,
+      relative,
+      standardError,
+      interval: [difference, difference],
+      pValue: difference === 0 ? 1 : 0,
+      t: difference === 0 ? 0 : Math.sign(difference) * Infinity,
+      degreesOfFreedom: a.n + b.n - 2,
+    };
   }
   const degreesOfFreedom = (va + vb) ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1));
   const t = difference / standardError;
@@ -117,9 +125,18 @@ export function combine(samples: readonly PairedSample[]): PairedSample {
     n,
     mean,
     covariateMean,
-    variance: within((a) => a.variance, (a) => (a.mean - mean) ** 2),
-    covariateVariance: within((a) => a.covariateVariance, (a) => (a.covariateMean - covariateMean) ** 2),
-    covariance: within((a) => a.covariance, (a) => (a.mean - mean) * (a.covariateMean - covariateMean)),
+    variance: within(
+      (a) => a.variance,
+      (a) => (a.mean - mean) ** 2,
+    ),
+    covariateVariance: within(
+      (a) => a.covariateVariance,
+      (a) => (a.covariateMean - covariateMean) ** 2,
+    ),
+    covariance: within(
+      (a) => a.covariance,
+      (a) => (a.mean - mean) * (a.covariateMean - covariateMean),
+    ),
   };
 }
 

@@ -68,7 +68,8 @@ export function decideStep(f: StepFacts): StepDecision {
   const exits = new Set(definition.exit.on);
   const { suppression } = f.customer;
   // The customer's own unsubscribe and a complaint always stop the sequence, whatever `exit.on` says.
-  if (f.customer.unsubscribed || suppression === 'unsubscribe' || suppression === 'complaint') return { kind: 'exit', reason: 'unsubscribed' };
+  if (f.customer.unsubscribed || suppression === 'unsubscribe' || suppression === 'complaint')
+    return { kind: 'exit', reason: 'unsubscribed' };
   if (suppression) return { kind: 'exit', reason: exits.has('bounced') ? 'bounced' : 'suppressed' };
   if (exits.has('ordered_again') && f.orderedAgain) return { kind: 'exit', reason: 'ordered_again' };
 
@@ -86,7 +87,8 @@ export function decideStep(f: StepFacts): StepDecision {
   const variant = definition.variants.find((v) => v.key === e.arm) ?? definition.variants[0]!;
   const templateName = variant.templates[stepDef.template] ?? stepDef.template;
   const templateVersionId = definition.templateVersions[templateName];
-  if (templateVersionId === undefined) return { kind: 'noop', reason: `template "${templateName}" was not pinned when the sequence was applied` };
+  if (templateVersionId === undefined)
+    return { kind: 'noop', reason: `template "${templateName}" was not pinned when the sequence was applied` };
   return { kind: 'send', templateName, templateVersionId, strategy: stepDef.recommendations ?? variant.recommendations };
 }
 

@@ -71,5 +71,8 @@ export const previewSendBody = z.object({
 export const messagesQuery = z.object({ q: text, customer: text });
 
 export const inboxParams = z.object({
-  index: z.string().regex(/^\d{1,6}$/, 'must be the number of an email in the inbox').transform(Number),
+  index: z
+    .string()
+    .regex(/^\d{1,6}$/, 'must be the number of an email in the inbox')
+    .transform(Number),
 });

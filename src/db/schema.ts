@@ -69,10 +69,7 @@ export const customers = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [
-    uniqueIndex('customers_external_id_key').on(t.externalId),
-    index('customers_email_idx').on(sql`lower(${t.email})`),
-  ],
+  (t) => [uniqueIndex('customers_external_id_key').on(t.externalId), index('customers_email_idx').on(sql`lower(${t.email})`)],
 );
 
 // ---------------------------------------------------------------- orders
@@ -113,10 +110,7 @@ export const orderItems = pgTable(
     quantity: integer('quantity').notNull(),
     unitPrice: money('unit_price').notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.orderId, t.position] }),
-    index('order_items_product_idx').on(t.productId),
-  ],
+  (t) => [primaryKey({ columns: [t.orderId, t.position] }), index('order_items_product_idx').on(t.productId)],
 );
 
 // ---------------------------------------------------------------- co-purchase statistics
@@ -313,10 +307,7 @@ export const events = pgTable(
     occurredAt: time('occurred_at').notNull(),
     createdAt: createdAt(),
   },
-  (t) => [
-    index('events_message_type_idx').on(t.messageId, t.type),
-    index('events_customer_time_idx').on(t.customerId, t.occurredAt),
-  ],
+  (t) => [index('events_message_type_idx').on(t.messageId, t.type), index('events_customer_time_idx').on(t.customerId, t.occurredAt)],
 );
 
 export const attributions = pgTable(
@@ -334,10 +325,7 @@ export const attributions = pgTable(
     touchedAt: time('touched_at').notNull(),
     revenue: money('revenue').notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.orderId, t.model] }),
-    index('attributions_message_idx').on(t.messageId),
-  ],
+  (t) => [primaryKey({ columns: [t.orderId, t.model] }), index('attributions_message_idx').on(t.messageId)],
 );
 
 /** How far attribution under each model has read the orders (see src/analytics/attribution.ts). */
@@ -397,5 +385,9 @@ export const outbox = pgTable(
     /** Set by the consumer once the fact is handled; published but never consumed is re-published. */
     consumedAt: time('consumed_at'),
   },
-  (t) => [index('outbox_pending_idx').on(t.id).where(sql`${t.publishedAt} is null`)],
+  (t) => [
+    index('outbox_pending_idx')
+      .on(t.id)
+      .where(sql`${t.publishedAt} is null`),
+  ],
 );

@@ -145,14 +145,19 @@ export class Recipients {
 
   private async open(message: DeliveredMessage, token: string, human: boolean): Promise<void> {
     const touch = this.touch(message, 'open', human);
-    const response = await fetch(`${this.deps.baseUrl}/t/o/${token}.gif`, { headers: { 'user-agent': `${human ? BROWSER : PROXY} DemoTouch/${touch.id}` } });
+    const response = await fetch(`${this.deps.baseUrl}/t/o/${token}.gif`, {
+      headers: { 'user-agent': `${human ? BROWSER : PROXY} DemoTouch/${touch.id}` },
+    });
     await response.arrayBuffer();
     this.counts.opens++;
   }
 
   private async click(message: DeliveredMessage, token: string, index: number): Promise<void> {
     const touch = this.touch(message, 'click', true);
-    const response = await fetch(`${this.deps.baseUrl}/t/c/${token}/${index}`, { redirect: 'manual', headers: { 'user-agent': `${BROWSER} DemoTouch/${touch.id}` } });
+    const response = await fetch(`${this.deps.baseUrl}/t/c/${token}/${index}`, {
+      redirect: 'manual',
+      headers: { 'user-agent': `${BROWSER} DemoTouch/${touch.id}` },
+    });
     await response.arrayBuffer();
     if (response.status !== 302) throw new Error(`click on message ${message.id} answered ${response.status}`);
     this.counts.clicks++;

@@ -86,7 +86,12 @@ export async function runDemo(settings: Config, options: DemoOptions, output: De
     // The embedded database of a demo starts empty on every run, so the books start at zero.
     const demoDir = join(settings.dataDir, 'demo');
     if (!settings.databaseUrl) rmSync(demoDir, { recursive: true, force: true });
-    const config: Config = { ...settings, dataDir: settings.databaseUrl ? settings.dataDir : demoDir, redisUrl: redis.url, queuePrefix: `demo-${randomBytes(3).toString('hex')}` };
+    const config: Config = {
+      ...settings,
+      dataDir: settings.databaseUrl ? settings.dataDir : demoDir,
+      redisUrl: redis.url,
+      queuePrefix: `demo-${randomBytes(3).toString('hex')}`,
+    };
     const database = await openConfiguredDatabase(config, { migrate: true });
     cleanups.push(() => database.close());
     output.line(`database: ${database.location}`);
@@ -102,7 +107,16 @@ export async function runDemo(settings: Config, options: DemoOptions, output: De
 
 async function seedShop(database: Database, config: Config, options: DemoOptions, output: DemoOutput): Promise<void> {
   const now = new Date();
-  const files = writeDemoShop(join(config.dataDir, 'shop'), { customers: options.customers, days: options.historyDays, ordersPerDay: Math.max(1, Math.round(options.customers / 60)), seed: options.seed }, now);
+  const files = writeDemoShop(
+    join(config.dataDir, 'shop'),
+    {
+      customers: options.customers,
+      days: options.historyDays,
+      ordersPerDay: Math.max(1, Math.round(options.customers / 60)),
+      seed: options.seed,
+    },
+    now,
+  );
   for (const kind of ['products', 'customers', 'orders'] as const) {
     const summary = await importFile(database, kind, files[kind], { batchSize: config.importBatchSize, progress: false, history: true });
     output.line(`imported ${kind}: ${summary.rows.toLocaleString('en')} rows`);
@@ -174,13 +188,21 @@ async function replay(
     bodyLimitBytes: config.apiBodyLimitBytes,
     relay,
     redis: connection.redis,
-    tracking: { secret: config.secretKey, clock: serverClock, events, linkLifetimeDays: config.trackingLinkDays, expiredLinkUrl: config.shop.url },
+    tracking: {
+      secret: config.secretKey,
+      clock: serverClock,
+      events,
+      linkLifetimeDays: config.trackingLinkDays,
+      expiredLinkUrl: config.shop.url,
+    },
     reports: { attribution: config.attribution, minSample: config.reportMinSample },
     dashboard: dashboardSettings(config, { queues: connection.queues, rules, inbox, smtpUrl: inbox.url }),
   });
   cleanups.push(() => app.close());
   const baseUrl = await listen(app, config.host, options.port);
-  output.line(`dashboard: ${baseUrl} (log in with the API token${config.apiToken === 'dev-token' ? ' "dev-token"' : ''}); API: ${baseUrl}/api`);
+  output.line(
+    `dashboard: ${baseUrl} (log in with the API token${config.apiToken === 'dev-token' ? ' "dev-token"' : ''}); API: ${baseUrl}/api`,
+  );
 
   const placeOrder = async (order: PlacedOrder | PlacedOrder[]) => {
     const list = Array.isArray(order) ? order : [order];
@@ -191,7 +213,12 @@ async function replay(
     });
     if (!response.ok) throw new Error(`POST /api/orders answered ${response.status}: ${await response.text()}`);
     for (const o of list)
-      ledger.push({ orderId: o.order_id, customer: o.customer_id, at: new Date(o.ordered_at), total: o.items.reduce((sum, i) => sum + i.quantity * Number(i.unit_price), 0) });
+      ledger.push({
+        orderId: o.order_id,
+        customer: o.customer_id,
+        at: new Date(o.ordered_at),
+        total: o.items.reduce((sum, i) => sum + i.quantity * Number(i.unit_price), 0),
+      });
   };
   let failure: unknown;
   const people = new Recipients({
@@ -280,7 +307,9 @@ async function replay(
     if (output.progress) output.progress(state);
     else if (Date.now() - lastLine > 15_000) {
       lastLine = Date.now();
-      output.line(`day ${state.day.toFixed(1)} of ${state.days.toFixed(0)}: ${state.orders} orders, ${state.emails} emails, ${state.events} opens and clicks`);
+      output.line(
+        `day ${state.day.toFixed(1)} of ${state.days.toFixed(0)}: ${state.orders} orders, ${state.emails} emails, ${state.events} opens and clicks`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -302,7 +331,13 @@ async function replay(
     report,
     checks,
     attributed,
-    counts: { orders: ledger.length, emails: people.counts.emails, opens: people.counts.opens, clicks: people.counts.clicks, purchases: people.counts.purchases },
+    counts: {
+      orders: ledger.length,
+      emails: people.counts.emails,
+      opens: people.counts.opens,
+      clicks: people.counts.clicks,
+      purchases: people.counts.purchases,
+    },
     realSeconds: (Date.now() - realStart) / 1000,
   };
   output.finished?.(result);

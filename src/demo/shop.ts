@@ -28,7 +28,13 @@ interface Family {
 const FAMILIES: Family[] = [
   { category: 'espresso-machines', names: ['Espresso Machine'], basePrice: 249, complements: ['grinders', 'coffee-beans', 'milk-jugs'] },
   { category: 'grinders', names: ['Burr Grinder'], basePrice: 119, complements: ['coffee-beans', 'scales'] },
-  { category: 'coffee-beans', names: ['Espresso Blend', 'Single Origin', 'Decaf Roast'], basePrice: 14, complements: ['filters'], consumable: true },
+  {
+    category: 'coffee-beans',
+    names: ['Espresso Blend', 'Single Origin', 'Decaf Roast'],
+    basePrice: 14,
+    complements: ['filters'],
+    consumable: true,
+  },
   { category: 'milk-jugs', names: ['Milk Jug'], basePrice: 19, complements: ['thermometers'] },
   { category: 'scales', names: ['Brew Scale'], basePrice: 39, complements: ['coffee-beans'] },
   { category: 'filters', names: ['Paper Filters'], basePrice: 6, complements: ['pour-over'], consumable: true },
@@ -124,7 +130,16 @@ export function writeDemoShop(dir: string, size: ShopSize, now: Date): { product
   const products = ['sku,name,category,price,url,image_url,in_stock,tier'];
   for (const p of catalog)
     products.push(
-      [p.sku, p.name, p.category, p.price.toFixed(2), `https://shop.example/p/${p.sku}`, `https://shop.example/img/${p.sku}.jpg`, random() > 0.03, p.tier].join(','),
+      [
+        p.sku,
+        p.name,
+        p.category,
+        p.price.toFixed(2),
+        `https://shop.example/p/${p.sku}`,
+        `https://shop.example/img/${p.sku}.jpg`,
+        random() > 0.03,
+        p.tier,
+      ].join(','),
     );
 
   const customers = ['customer_id,email,first_name,last_name,timezone'];
@@ -143,7 +158,8 @@ export function writeDemoShop(dir: string, size: ShopSize, now: Date): { product
       orderNo += 1;
       const at = new Date(start + day * 86_400_000 + Math.floor(random() * 86_400_000)).toISOString();
       const customer = `cust-${1 + Math.floor(random() * size.customers)}`;
-      for (const line of basket()) orders.push(`demo-${orderNo},${customer},${at},${line.product.sku},${line.quantity},${line.product.price.toFixed(2)}`);
+      for (const line of basket())
+        orders.push(`demo-${orderNo},${customer},${at},${line.product.sku},${line.quantity},${line.product.price.toFixed(2)}`);
     }
 
   return {

@@ -29,7 +29,13 @@ export interface TruthCheck {
 }
 
 /** The planted truth of each comparison, from the expected worth of the emails each measured customer got. */
-export async function truthChecks(database: Database, report: Report, expected: Map<number, number>, live: Map<string, SequenceDefinition>, asOf: Date): Promise<TruthCheck[]> {
+export async function truthChecks(
+  database: Database,
+  report: Report,
+  expected: Map<number, number>,
+  live: Map<string, SequenceDefinition>,
+  asOf: Date,
+): Promise<TruthCheck[]> {
   const checks: TruthCheck[] = [];
   for (const sequence of report.sequences) {
     const version = sequence.versions.find((v) => v.live);
@@ -52,7 +58,14 @@ export async function truthChecks(database: Database, report: Report, expected: 
       const inside = (i: [number, number], value: number) => i[0] <= value && value <= i[1];
       const common = { sequence: sequence.id, arm: c.arm, against: c.against, n: c.n, enough: c.verdict !== 'not enough data yet' };
       if (c.against === 'control')
-        checks.push({ ...common, measure: 'revenue per customer', truth, estimate: c.cuped.difference, interval: c.cuped.interval, covered: inside(c.cuped.interval, truth) });
+        checks.push({
+          ...common,
+          measure: 'revenue per customer',
+          truth,
+          estimate: c.cuped.difference,
+          interval: c.cuped.interval,
+          covered: inside(c.cuped.interval, truth),
+        });
       else if (c.incrementalRevenue) {
         const total = truth * c.n.arm;
         checks.push({
@@ -70,7 +83,12 @@ export async function truthChecks(database: Database, report: Report, expected: 
 }
 
 /** The simulator's own attribution: its orders, credited by the same rule to its own human touches. */
-export async function creditLedger(database: Database, ledger: SimOrder[], touches: Recipients['touches'], config: Config): Promise<number> {
+export async function creditLedger(
+  database: Database,
+  ledger: SimOrder[],
+  touches: Recipients['touches'],
+  config: Config,
+): Promise<number> {
   // The engine's clock stamped each touch on arrival; the simulator tagged its requests to find them.
   const stamped = await eventsTagged(database.db, 'DemoTouch/');
   const at = new Map(stamped.map((row) => [Number(/DemoTouch\/(\d+)/.exec(row.userAgent)![1]), row.occurredAt]));

@@ -63,12 +63,17 @@ export interface RunningEngine {
 
 export function startEngine(engine: Engine, options: StartOptions): RunningEngine {
   const onError = options.onError ?? ((error, where) => engine.log?.warn({ err: error }, `${where} failed; retried on the next pass`));
-  const relay = options.relay ?? startRelay(engine.db, engine.queues, { intervalMs: options.relayIntervalMs, onError: (e) => onError(e, 'relay') });
-  const reconciler = options.reconcileEveryMs ? startReconciler(engine, options.reconcileEveryMs, (e) => onError(e, 'reconcile')) : undefined;
+  const relay =
+    options.relay ?? startRelay(engine.db, engine.queues, { intervalMs: options.relayIntervalMs, onError: (e) => onError(e, 'relay') });
+  const reconciler = options.reconcileEveryMs
+    ? startReconciler(engine, options.reconcileEveryMs, (e) => onError(e, 'reconcile'))
+    : undefined;
   const run = { enroll: options.run?.enroll ?? true, steps: options.run?.steps ?? true };
   const workers: Worker[] = [];
   if (run.enroll)
-    workers.push(startEnrollWorker(engine, options.connection, options.prefix, { concurrency: options.concurrency?.enroll, lockMs: options.lockMs }));
+    workers.push(
+      startEnrollWorker(engine, options.connection, options.prefix, { concurrency: options.concurrency?.enroll, lockMs: options.lockMs }),
+    );
   if (run.steps) {
     const steps = startStepWorker(engine, options.connection, options.prefix, {
       concurrency: options.concurrency?.steps,

@@ -26,7 +26,15 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
   const toSchedule: { id: number; dueAt: Date }[] = [];
   for (const sequence of await liveSequences(engine.db)) {
     const { definition } = sequence;
-    if (!triggerMatches(definition, { total: order.total, skus: order.skus, categories: order.categories, earlierOrders: order.earlier_orders })) continue;
+    if (
+      !triggerMatches(definition, {
+        total: order.total,
+        skus: order.skus,
+        categories: order.categories,
+        earlierOrders: order.earlier_orders,
+      })
+    )
+      continue;
     const arm = assignArm(sequence.id, order.customer_key, definition.variants, definition.holdout);
     const holdout = arm === HOLDOUT;
     const dueAt = new Date(now.getTime() + parseDuration(definition.steps[0]!.delay)!);

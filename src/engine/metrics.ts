@@ -22,9 +22,18 @@ export interface WorkerMetrics {
  */
 export function createWorkerMetrics(engine: Engine): WorkerMetrics {
   const registry = new Registry();
-  const steps = new Counter({ name: 'campaign_steps_total', help: 'Sequence steps run, by outcome', labelNames: ['outcome'], registers: [registry] });
+  const steps = new Counter({
+    name: 'campaign_steps_total',
+    help: 'Sequence steps run, by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
   const sent = new Counter({ name: 'campaign_emails_sent_total', help: 'Emails accepted by the SMTP server', registers: [registry] });
-  const failures = new Counter({ name: 'campaign_job_failures_total', help: 'Job attempts that threw (retried with backoff)', registers: [registry] });
+  const failures = new Counter({
+    name: 'campaign_job_failures_total',
+    help: 'Job attempts that threw (retried with backoff)',
+    registers: [registry],
+  });
   new Gauge({
     name: 'campaign_queue_jobs',
     help: 'Jobs per queue and state',

@@ -13,7 +13,14 @@ import { signToken } from '../core/tokens.ts';
 import { RetryableSendError } from '../errors.ts';
 import { composeMessage } from '../mail/transport.ts';
 import { recommendationsFor } from '../recs/service.ts';
-import { advanceEnrollment, delayEnrollment, exitEnrollment, findStepFacts, type SentMark, type StepFactsRow } from '../store/enrollments.ts';
+import {
+  advanceEnrollment,
+  delayEnrollment,
+  exitEnrollment,
+  findStepFacts,
+  type SentMark,
+  type StepFactsRow,
+} from '../store/enrollments.ts';
 import { claimMessage, openMessage, recentSendTimes, recordRefusal, recordSendError } from '../store/messages.ts';
 import { orderContext } from '../templates/context.ts';
 import { unsubscribeLink } from '../templates/render.ts';
@@ -54,7 +61,13 @@ export async function runStep(engine: Engine, enrollmentId: number, step: number
 async function stepFacts(engine: Engine, row: StepFactsRow, step: number, now: Date): Promise<StepFacts> {
   const cap = engine.settings.frequencyCap;
   const recentSends = cap
-    ? await recentSendTimes(engine.db, { customerId: row.customer_id, enrollmentId: row.id, step, since: new Date(now.getTime() - cap.windowMs), now })
+    ? await recentSendTimes(engine.db, {
+        customerId: row.customer_id,
+        enrollmentId: row.id,
+        step,
+        since: new Date(now.getTime() - cap.windowMs),
+        now,
+      })
     : [];
   return {
     step,
@@ -79,7 +92,12 @@ async function sendStep(
   send: { templateVersionId: number; strategy: StepFacts['definition']['variants'][number]['recommendations'] },
 ): Promise<StepOutcome> {
   const { db, settings } = engine;
-  const recs = await recommendationsFor(db, { customerId: e.customer_id, orderId: e.trigger_order_id, strategy: send.strategy, rules: settings.rules });
+  const recs = await recommendationsFor(db, {
+    customerId: e.customer_id,
+    orderId: e.trigger_order_id,
+    strategy: send.strategy,
+    rules: settings.rules,
+  });
   const context = await orderContext(db, settings.shop, e.trigger_order_id, recs, { unsubscribe: '', shop: settings.shop.url });
   const skip = skipReason(e.definition.steps[step]!.skip_if, {
     recommendations: recs.recommendations.length,

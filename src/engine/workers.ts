@@ -24,7 +24,12 @@ export interface StepWorkerOptions extends WorkerOptions {
 const lockOptions = (lockMs: number | undefined) => (lockMs ? { lockDuration: lockMs, stalledInterval: lockMs } : {});
 
 /** The enrollment worker: enrolls the customer of each new order, then marks its outbox fact consumed. */
-export function startEnrollWorker(engine: Engine, connection: ConnectionOptions, prefix: string, options: WorkerOptions = {}): Worker<OrderPlacedJob> {
+export function startEnrollWorker(
+  engine: Engine,
+  connection: ConnectionOptions,
+  prefix: string,
+  options: WorkerOptions = {},
+): Worker<OrderPlacedJob> {
   const worker = new Worker<OrderPlacedJob>(
     QUEUE_NAMES.enroll,
     async (job) => {
@@ -59,7 +64,12 @@ function stepOf(jobId: string | undefined, data: Partial<StepJob> | undefined): 
  * goes back to the delayed set under the same job id. An optional rate limit caps emails
  * per second across every worker of the queue.
  */
-export function startStepWorker(engine: Engine, connection: ConnectionOptions, prefix: string, options: StepWorkerOptions = {}): Worker<StepJob> {
+export function startStepWorker(
+  engine: Engine,
+  connection: ConnectionOptions,
+  prefix: string,
+  options: StepWorkerOptions = {},
+): Worker<StepJob> {
   const worker = new Worker<StepJob>(
     QUEUE_NAMES.steps,
     async (job, token) => {

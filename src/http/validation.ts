@@ -49,7 +49,9 @@ export function installErrorHandler(app: FastifyInstance): void {
     const status = error.statusCode ?? 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
-      return reply.code(status).send({ statusCode: status, error: 'Internal Server Error', message: 'Something went wrong on our side; it has been logged.' });
+      return reply
+        .code(status)
+        .send({ statusCode: status, error: 'Internal Server Error', message: 'Something went wrong on our side; it has been logged.' });
     }
     return reply.code(status).send({ statusCode: status, error: error.code ?? 'Error', message: error.message });
   });

@@ -13,32 +13,45 @@ export interface Problem {
 }
 
 export type BatchResult =
-  | { ok: true; outcomes: { key: string; outcome: Outcome }[]; ordersPlaced: number }
-  | { ok: false; problems: Problem[] };
+  { ok: true; outcomes: { key: string; outcome: Outcome }[]; ordersPlaced: number } | { ok: false; problems: Problem[] };
 
 export async function ingestProducts(db: Db, records: ProductRecord[]): Promise<BatchResult> {
-  const problems = duplicates(records.map((r) => r.sku), 'sku');
+  const problems = duplicates(
+    records.map((r) => r.sku),
+    'sku',
+  );
   if (problems.length) return { ok: false, problems };
   const outcomes = await db.transaction((tx) => upsertProducts(tx, records));
   return { ok: true, ordersPlaced: 0, outcomes: outcomes.map((outcome, i) => ({ key: records[i]!.sku, outcome })) };
 }
 
 export async function ingestCustomers(db: Db, records: CustomerRecord[]): Promise<BatchResult> {
-  const problems = duplicates(records.map((r) => r.customer_id), 'customer_id');
+  const problems = duplicates(
+    records.map((r) => r.customer_id),
+    'customer_id',
+  );
   if (problems.length) return { ok: false, problems };
   const outcomes = await db.transaction((tx) => upsertCustomers(tx, records));
   return { ok: true, ordersPlaced: 0, outcomes: outcomes.map((outcome, i) => ({ key: records[i]!.customer_id, outcome })) };
 }
 
 export async function ingestOrders(db: Db, records: OrderRecord[]): Promise<BatchResult> {
-  const problems = duplicates(records.map((r) => r.order_id), 'order_id');
+  const problems = duplicates(
+    records.map((r) => r.order_id),
+    'order_id',
+  );
   if (problems.length) return { ok: false, problems };
   return db.transaction(async (tx): Promise<BatchResult> => {
-    const customers = await customerIds(tx, records.map((r) => r.customer_id));
-    const products = await productIds(tx, records.flatMap((r) => r.items.map((i) => i.sku)));
+    const customers = await customerIds(
+      tx,
+      records.map((r) => r.customer_id),
+    );
+    const products = await productIds(
+      tx,
+      records.flatMap((r) => r.items.map((i) => i.sku)),
+    );
     records.forEach((record, i) => {
-      if (!customers.has(record.customer_id))
-        problems.push({ path: [i, 'customer_id'], message: `no customer "${record.customer_id}"` });
+      if (!customers.has(record.customer_id)) problems.push({ path: [i, 'customer_id'], message: `no customer "${record.customer_id}"` });
       record.items.forEach((item, j) => {
         if (!products.has(item.sku)) problems.push({ path: [i, 'items', j, 'sku'], message: `no product "${item.sku}"` });
       });

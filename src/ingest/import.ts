@@ -16,15 +16,7 @@ import {
 } from '../core/records.ts';
 import type { Db } from '../db/client.ts';
 import { type RowSource } from './read.ts';
-import {
-  customerIds,
-  productIds,
-  upsertCustomers,
-  upsertOrders,
-  upsertProducts,
-  type Outcome,
-  type ResolvedOrder,
-} from './store.ts';
+import { customerIds, productIds, upsertCustomers, upsertOrders, upsertProducts, type Outcome, type ResolvedOrder } from './store.ts';
 import { FileError } from '../errors.ts';
 
 export interface Rejection {
@@ -217,7 +209,10 @@ function orderSink(
       const found = await productIds(db, unknownSkus);
       for (const sku of unknownSkus) skuIds.set(sku, found.get(sku) ?? null);
     }
-    const customers = await customerIds(db, pending.map((o) => o.lines[0]!.record.customer_id));
+    const customers = await customerIds(
+      db,
+      pending.map((o) => o.lines[0]!.record.customer_id),
+    );
     const resolved: { order: PendingOrder; value: ResolvedOrder }[] = [];
     for (const order of pending) {
       const problems = order.lines.flatMap(({ line, record }) => {
@@ -240,11 +235,21 @@ function orderSink(
           externalId: order.id,
           customerId: customers.get(head.customer_id)!,
           orderedAt: head.ordered_at,
-          items: order.lines.map(({ record }) => ({ productId: skuIds.get(record.sku)!, quantity: record.quantity, unitPrice: record.unit_price })),
+          items: order.lines.map(({ record }) => ({
+            productId: skuIds.get(record.sku)!,
+            quantity: record.quantity,
+            unitPrice: record.unit_price,
+          })),
         },
       });
     }
-    const outcomes = await db.transaction((tx) => upsertOrders(tx, resolved.map((r) => r.value), { history }));
+    const outcomes = await db.transaction((tx) =>
+      upsertOrders(
+        tx,
+        resolved.map((r) => r.value),
+        { history },
+      ),
+    );
     for (const outcome of outcomes) {
       if (outcome.order === 'inserted' && !history) summary.ordersPlaced += 1;
       outcome.items.forEach(count);

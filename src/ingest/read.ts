@@ -75,8 +75,7 @@ function csvSource(path: string, total: number): RowSource {
         while (skipped.length) yield skipped.shift()!;
         if (header.length === 0) {
           header = record.map((name) => name.trim().toLowerCase());
-          if (header.some((name) => name.includes(REPLACEMENT)))
-            throw new FileError(`${path}:${info.lines}: the header ${ENCODING_ERROR}`);
+          if (header.some((name) => name.includes(REPLACEMENT))) throw new FileError(`${path}:${info.lines}: the header ${ENCODING_ERROR}`);
           continue;
         }
         if (record.length !== header.length) {

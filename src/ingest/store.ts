@@ -50,7 +50,10 @@ export async function upsertProducts(db: Db, records: ProductRecord[]): Promise<
       )
       select i.sku as key, ${OUTCOME} as outcome from input i left join up on up.key = i.sku`,
   );
-  return inInputOrder(records.map((r) => r.sku), rows);
+  return inInputOrder(
+    records.map((r) => r.sku),
+    rows,
+  );
 }
 
 /** Upserts customers by their external id. */
@@ -80,7 +83,10 @@ export async function upsertCustomers(db: Db, records: CustomerRecord[]): Promis
       )
       select i.customer_id as key, ${OUTCOME} as outcome from input i left join up on up.key = i.customer_id`,
   );
-  return inInputOrder(records.map((r) => r.customer_id), rows);
+  return inInputOrder(
+    records.map((r) => r.customer_id),
+    rows,
+  );
 }
 
 /** Internal ids of the given skus; unknown skus are absent from the map. */

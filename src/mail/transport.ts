@@ -11,7 +11,6 @@ import type { RenderedEmail } from '../templates/render.ts';
 /** The pooled SMTP transport every email goes through (nodemailer's, kept behind this name). */
 export type Mailer = Transporter;
 
-
 /**
  * Headers DKIM signs: nodemailer's defaults plus List-Unsubscribe-Post, which mailbox
  * providers require to be signed before they honour one-click unsubscribe.

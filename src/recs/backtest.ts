@@ -34,9 +34,7 @@ export async function backtest(db: Db, options: BacktestOptions): Promise<Backte
   const orders = await orderHistory(db);
   if (orders.length < 10) throw new Error(`only ${orders.length} orders: a backtest needs a history`);
   const cutoff = options.cutoff ?? new Date(orders[Math.floor(orders.length * 0.8)]!.ordered_at);
-  const catalog = indexCatalog(
-    (await allProducts(db)).map(toCatalogProduct),
-  );
+  const catalog = indexCatalog((await allProducts(db)).map(toCatalogProduct));
   // Every product can be recommended in a backtest: stock is today's, the orders are not.
   for (const product of catalog.byId.values()) product.inStock = true;
 
@@ -56,7 +54,11 @@ export async function backtest(db: Db, options: BacktestOptions): Promise<Backte
   }
   const top = counter.topNeighbours(30);
   const neighbours = new Map<number, Neighbour[]>();
-  for (const [id, list] of top) neighbours.set(id, list.map(({ productId, measures: m }) => ({ productId, ...m })));
+  for (const [id, list] of top)
+    neighbours.set(
+      id,
+      list.map(({ productId, measures: m }) => ({ productId, ...m })),
+    );
   const bestSellers = [...counter.productOrders.entries()]
     .filter(([, n]) => n > 0)
     .sort((a, b) => b[1] - a[1] || a[0] - b[0])

@@ -37,7 +37,9 @@ export async function streamBaskets(
   options: { window?: number } = {},
 ): Promise<number> {
   const window = options.window ?? 20_000;
-  const [{ max }] = (await queryRows<{ max: number | null }>(db, sql`select max(id)::bigint as max from orders`)) as [{ max: number | null }];
+  const [{ max }] = (await queryRows<{ max: number | null }>(db, sql`select max(id)::bigint as max from orders`)) as [
+    { max: number | null },
+  ];
   let last = afterId;
   for (let lo = afterId; lo < (max ?? 0); lo += window) {
     // One row per order, its products aggregated: a window is one round trip.

@@ -14,9 +14,7 @@ const schema = z
   .object({
     consumable_categories: z.array(z.string().min(1)).default([]),
     ban: z.array(sku).default([]),
-    pin: z
-      .array(z.object({ sku, when_sku: sku.optional(), when_category: z.string().min(1).optional() }).strict())
-      .default([]),
+    pin: z.array(z.object({ sku, when_sku: sku.optional(), when_category: z.string().min(1).optional() }).strict()).default([]),
     always_pair: z.array(z.object({ sku, with: z.array(sku).min(1) }).strict()).default([]),
     max_per_category: z.number().int().min(1).max(100).default(DEFAULT_RULES.maxPerCategory),
   })

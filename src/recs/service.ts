@@ -18,7 +18,10 @@ export interface RecommendRequest {
   upsells?: number;
 }
 
-export async function recommendationsFor(db: Db, request: RecommendRequest): Promise<{ recommendations: Suggestion[]; upsells: Suggestion[] }> {
+export async function recommendationsFor(
+  db: Db,
+  request: RecommendRequest,
+): Promise<{ recommendations: Suggestion[]; upsells: Suggestion[] }> {
   const orderProducts = await orderProductIds(db, request.orderId);
   // The customer's history up to and including the trigger order.
   const owned = await ownedProductIds(db, request.customerId, request.orderId);
@@ -70,6 +73,14 @@ async function bestSellerList(db: Db): Promise<{ productId: number; orders: numb
   return rows;
 }
 
-export function toCatalogProduct(p: { id: number; sku: string; name: string; category: string; price: string; tier: number | null; in_stock: boolean }): CatalogProduct {
+export function toCatalogProduct(p: {
+  id: number;
+  sku: string;
+  name: string;
+  category: string;
+  price: string;
+  tier: number | null;
+  in_stock: boolean;
+}): CatalogProduct {
   return { id: p.id, sku: p.sku, name: p.name, category: p.category, price: Number(p.price), tier: p.tier, inStock: p.in_stock };
 }

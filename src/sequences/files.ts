@@ -64,7 +64,9 @@ export async function applySequence(db: Db, file: SequenceFile): Promise<ApplyRe
     else missing.push(name);
   }
   if (missing.length)
-    throw new YamlSourceError([`${file.path}:1: templates ${missing.map((m) => `"${m}"`).join(', ')} are not published: run \`campaign templates publish\` first`]);
+    throw new YamlSourceError([
+      `${file.path}:1: templates ${missing.map((m) => `"${m}"`).join(', ')} are not published: run \`campaign templates publish\` first`,
+    ]);
   const stored: StoredDefinition = { ...file.definition, templateVersions };
   const hash = createHash('sha256').update(file.yaml).update(JSON.stringify(templateVersions)).digest('hex');
   return saveSequenceVersion(db, { id: file.definition.id, name: file.definition.name, hash, yaml: file.yaml, definition: stored });

@@ -84,7 +84,11 @@ export async function candidateProducts(db: Db, c: { ids: number[]; categoryOf: 
  */
 export async function bestSellers(db: Db, limit = 100): Promise<{ productId: number; orders: number }[]> {
   const row = z.object({ product_id: id, orders: z.coerce.number() });
-  const built = await parsedRows(db, sql`select product_id, orders from copurchase_products order by orders desc, product_id limit ${limit}`, row);
+  const built = await parsedRows(
+    db,
+    sql`select product_id, orders from copurchase_products order by orders desc, product_id limit ${limit}`,
+    row,
+  );
   const rows = built.length
     ? built
     : await parsedRows(
@@ -123,7 +127,11 @@ export async function relatedProducts(db: Db, productId: number, limit: number):
 
 /** Every product, for a backtest's catalog. */
 export async function allProducts(db: Db): Promise<ProductRow[]> {
-  return parsedRows(db, sql`select id, sku, name, category, price::text as price, tier, in_stock, url, image_url from products`, productRow);
+  return parsedRows(
+    db,
+    sql`select id, sku, name, category, price::text as price, tier, in_stock, url, image_url from products`,
+    productRow,
+  );
 }
 
 const historyRow = z.object({ id, customer_id: id, ordered_at: z.coerce.date(), items: z.array(id) });

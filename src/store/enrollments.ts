@@ -113,7 +113,11 @@ export async function dueEnrollments(db: Db, horizon: Date, limit = 50_000): Pro
  * (null `next_due_at`) are ignored by `min`, which is right: nothing of theirs is due.
  */
 export async function earliestActiveDueAt(db: Db): Promise<Date | null> {
-  const row = await parsedRow(db, sql`select min(next_due_at) as due from enrollments where state = 'active'`, z.object({ due: when.nullable() }));
+  const row = await parsedRow(
+    db,
+    sql`select min(next_due_at) as due from enrollments where state = 'active'`,
+    z.object({ due: when.nullable() }),
+  );
   return row?.due ?? null;
 }
 

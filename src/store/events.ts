@@ -38,8 +38,15 @@ export async function insertEvents(db: Db, batch: readonly NewEvent[]): Promise<
     insert into events (message_id, customer_id, type, is_human, machine_reason, link_index, user_agent, ip, occurred_at)
     select m, c, t, h, r, l, u, i, o from jsonb_to_recordset(${jsonParam(
       batch.map((e) => ({
-        m: e.messageId, c: e.customerId, t: e.type, h: e.isHuman, r: e.machineReason, l: e.linkIndex,
-        u: e.userAgent?.slice(0, 500) ?? null, i: e.ip, o: e.occurredAt.toISOString(),
+        m: e.messageId,
+        c: e.customerId,
+        t: e.type,
+        h: e.isHuman,
+        r: e.machineReason,
+        l: e.linkIndex,
+        u: e.userAgent?.slice(0, 500) ?? null,
+        i: e.ip,
+        o: e.occurredAt.toISOString(),
       })),
     )}) as x(m bigint, c int, t text, h boolean, r text, l int, u text, i text, o timestamptz)`);
 }

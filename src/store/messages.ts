@@ -34,7 +34,11 @@ export async function openMessage(
           limit 1`,
       messageRow,
     )) ??
-    (await parsedRow(db, sql`select id, state, attempts from messages where enrollment_id = ${m.enrollmentId} and step = ${m.step}`, messageRow));
+    (await parsedRow(
+      db,
+      sql`select id, state, attempts from messages where enrollment_id = ${m.enrollmentId} and step = ${m.step}`,
+      messageRow,
+    ));
   if (!row) throw new Error(`message row of enrollment ${m.enrollmentId} step ${m.step} vanished`);
   return row;
 }
@@ -77,7 +81,12 @@ export async function recordSendError(db: Db, messageId: number, error: string, 
  * Records a permanent refusal by the SMTP server; with `suppressRecipient` (a hard bounce)
  * the address is suppressed in the same transaction, so no other sequence mails it.
  */
-export async function recordRefusal(db: Db, message: { id: number; recipient: string }, response: string, suppressRecipient: boolean): Promise<void> {
+export async function recordRefusal(
+  db: Db,
+  message: { id: number; recipient: string },
+  response: string,
+  suppressRecipient: boolean,
+): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.execute(sql`update messages set state = 'failed', smtp_response = ${response}, error = 'rejected' where id = ${message.id}`);
     if (suppressRecipient) await suppress(tx, message.recipient, 'hard-bounce', response);
@@ -90,7 +99,10 @@ export async function recordRefusal(db: Db, message: { id: number; recipient: st
  * sent now, so two sequences cannot both squeeze into the last slot. The message of
  * (enrollment, step) itself is left out: a retry must not count against itself.
  */
-export async function recentSendTimes(db: Db, q: { customerId: number; enrollmentId: number; step: number; since: Date; now: Date }): Promise<Date[]> {
+export async function recentSendTimes(
+  db: Db,
+  q: { customerId: number; enrollmentId: number; step: number; since: Date; now: Date },
+): Promise<Date[]> {
   const rows = await parsedRows(
     db,
     sql`select coalesce(sent_at, ${q.now.toISOString()}::timestamptz) as sent_at from messages

@@ -112,6 +112,10 @@ export async function findTriggerFacts(db: Db, orderId: number): Promise<Trigger
 
 /** The time of the newest order, or now when that is later (or there are none): "now" for a shop whose data ends in the past. */
 export async function latestOrderTime(db: Db): Promise<Date> {
-  const row = await parsedRow(db, sql`select greatest(now(), max(ordered_at)) as latest from orders`, z.object({ latest: z.coerce.date() }));
+  const row = await parsedRow(
+    db,
+    sql`select greatest(now(), max(ordered_at)) as latest from orders`,
+    z.object({ latest: z.coerce.date() }),
+  );
   return row?.latest ?? new Date();
 }

@@ -27,7 +27,10 @@ export async function saveSequenceVersion(
 ): Promise<ApplyResult> {
   const { id, name } = v;
   return db.transaction(async (tx) => {
-    await tx.insert(sequences).values({ id, name }).onConflictDoUpdate({ target: sequences.id, set: { name, updatedAt: sql`now()` } });
+    await tx
+      .insert(sequences)
+      .values({ id, name })
+      .onConflictDoUpdate({ target: sequences.id, set: { name, updatedAt: sql`now()` } });
     const [latest] = await tx
       .select({ id: sequenceVersions.id, version: sequenceVersions.version, hash: sequenceVersions.contentHash })
       .from(sequenceVersions)
@@ -43,14 +46,21 @@ export async function saveSequenceVersion(
       .insert(sequenceVersions)
       .values({ sequenceId: id, version, contentHash: v.hash, yaml: v.yaml, definition: v.definition })
       .returning({ id: sequenceVersions.id });
-    await tx.update(sequences).set({ liveVersionId: row!.id, updatedAt: sql`now()` }).where(eq(sequences.id, id));
+    await tx
+      .update(sequences)
+      .set({ liveVersionId: row!.id, updatedAt: sql`now()` })
+      .where(eq(sequences.id, id));
     return { id, version, created: true };
   });
 }
 
 /** Pauses or resumes a sequence; false when there is no such sequence. */
 export async function setSequenceStatus(db: Db, id: string, status: 'active' | 'paused'): Promise<boolean> {
-  const rows = await db.update(sequences).set({ status, updatedAt: sql`now()` }).where(eq(sequences.id, id)).returning({ id: sequences.id });
+  const rows = await db
+    .update(sequences)
+    .set({ status, updatedAt: sql`now()` })
+    .where(eq(sequences.id, id))
+    .returning({ id: sequences.id });
   return rows.length > 0;
 }
 

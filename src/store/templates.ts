@@ -71,7 +71,9 @@ export async function findTemplateVersion(db: Db, ref: { id: number } | { name: 
 }
 
 /** Every template with its newest version, for `campaign templates list`. */
-export async function listTemplates(db: Db): Promise<{ name: string; versions: number; latestId: number; contentHash: string; publishedAt: Date }[]> {
+export async function listTemplates(
+  db: Db,
+): Promise<{ name: string; versions: number; latestId: number; contentHash: string; publishedAt: Date }[]> {
   return parsedRows(
     db,
     sql`select t.name, count(v.id)::int as versions, max(v.id) as "latestId",
@@ -79,7 +81,13 @@ export async function listTemplates(db: Db): Promise<{ name: string; versions: n
                max(v.published_at) as "publishedAt"
         from templates t join template_versions v on v.template_id = t.id
         group by t.name order by t.name`,
-    z.object({ name: z.string(), versions: z.number().int(), latestId: z.coerce.number().int(), contentHash: z.string(), publishedAt: z.coerce.date() }),
+    z.object({
+      name: z.string(),
+      versions: z.number().int(),
+      latestId: z.coerce.number().int(),
+      contentHash: z.string(),
+      publishedAt: z.coerce.date(),
+    }),
   );
 }
 

@@ -69,6 +69,9 @@ export async function findUnsubscribeTarget(db: Db, id: number): Promise<Unsubsc
  * unique (messages_message_id_key), so there is at most one.
  */
 export async function findMessageByRfcId(db: Db, rfcMessageId: string): Promise<{ id: number; customerId: number } | undefined> {
-  const [row] = await db.select({ id: messages.id, customerId: messages.customerId }).from(messages).where(eq(messages.messageId, rfcMessageId));
+  const [row] = await db
+    .select({ id: messages.id, customerId: messages.customerId })
+    .from(messages)
+    .where(eq(messages.messageId, rfcMessageId));
   return row;
 }

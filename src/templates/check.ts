@@ -38,7 +38,11 @@ export async function checkTemplates(set: TemplateFiles, names = emailNames(set)
       for (const tag of line.match(IMAGE_TAG) ?? [])
         // Tags without src are attribute defaults (<mj-attributes>), not images.
         if (/\bsrc\s*=/i.test(tag) && !/\balt\s*=\s*("[^"]+"|'[^']+')/i.test(tag))
-          diagnostics.push({ ...originOf(assembled, index + 1), severity: 'warning', message: `image without alt text: ${tag.slice(0, 60)}` });
+          diagnostics.push({
+            ...originOf(assembled, index + 1),
+            severity: 'warning',
+            message: `image without alt text: ${tag.slice(0, 60)}`,
+          });
     });
 
     if (!result.compiled) continue;

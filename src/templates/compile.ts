@@ -57,10 +57,16 @@ export async function compileTemplate(set: TemplateFiles, name: string): Promise
 
   // Handlebars first: a parse error would otherwise surface as nonsense from MJML.
   const { subject, preheader, from_name: fromName = '' } = assembled.frontMatter;
-  for (const [field, text] of [['subject', subject], ['preheader', preheader], ['from_name', fromName]] as const) {
+  for (const [field, text] of [
+    ['subject', subject],
+    ['preheader', preheader],
+    ['from_name', fromName],
+  ] as const) {
     const problem = handlebarsProblem(text);
     if (problem) diagnostics.push({ file: emailPath(assembled), line: 2, severity: 'error', message: `${field}: ${problem.message}` });
-    else for (const p of checkVariables(text)) diagnostics.push({ file: emailPath(assembled), line: 2, severity: 'error', message: `${field}: ${p.message}` });
+    else
+      for (const p of checkVariables(text))
+        diagnostics.push({ file: emailPath(assembled), line: 2, severity: 'error', message: `${field}: ${p.message}` });
   }
   const parseProblem = handlebarsProblem(assembled.mjml);
   if (parseProblem) {
@@ -86,11 +92,19 @@ export async function compileTemplate(set: TemplateFiles, name: string): Promise
 
   const { html, linkCount } = trackLinks(result.html);
   const text = toText(html);
-  for (const [part, source] of [['html', html], ['text', text]] as const) {
+  for (const [part, source] of [
+    ['html', html],
+    ['text', text],
+  ] as const) {
     try {
       hb.precompile(source, { knownHelpers: KNOWN_HELPERS, knownHelpersOnly: true });
     } catch (error) {
-      diagnostics.push({ file: emailPath(assembled), line: 1, severity: 'error', message: `the compiled ${part} part does not compile: ${(error as Error).message}` });
+      diagnostics.push({
+        file: emailPath(assembled),
+        line: 1,
+        severity: 'error',
+        message: `the compiled ${part} part does not compile: ${(error as Error).message}`,
+      });
     }
   }
   if (diagnostics.some((d) => d.severity === 'error')) return { assembled, diagnostics };
@@ -149,24 +163,26 @@ function decodeEntities(href: string): string {
 function toText(html: string): string {
   // A linked image has no words: in text it would be a bare URL line, so drop it.
   const withoutImageLinks = html.replace(/<a\b[^>]*>\s*<img\b[^>]*>\s*<\/a>/gi, '');
-  return convert(withoutImageLinks, {
-    wordwrap: false,
-    selectors: [
-      { selector: 'img', format: 'skip' },
-      { selector: 'head', format: 'skip' },
-      { selector: 'a', options: { hideLinkHrefIfSameAsText: true, linkBrackets: ['(', ')'] } },
-      ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
-      { selector: 'table', format: 'block' },
-      { selector: 'tr', format: 'block' },
-      { selector: 'td', format: 'block' },
-    ],
-  })
-    .replace(/\n{3,}/g, '\n\n')
-    // A block tag alone on its line vanishes when rendered, with its line; drop the blank
-    // line after it too, so loops do not leave runs of empty lines in the text part.
-    .replace(/(\{\{[#/^][^}]*\}\}|\{\{else\}\})(?=\{\{[#/^]|\{\{else\}\})/g, '$1\n')
-    .replace(/^(\{\{[#/^][^}]*\}\}|\{\{else\}\})\n\n/gm, '$1\n')
-    .trim();
+  return (
+    convert(withoutImageLinks, {
+      wordwrap: false,
+      selectors: [
+        { selector: 'img', format: 'skip' },
+        { selector: 'head', format: 'skip' },
+        { selector: 'a', options: { hideLinkHrefIfSameAsText: true, linkBrackets: ['(', ')'] } },
+        ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
+        { selector: 'table', format: 'block' },
+        { selector: 'tr', format: 'block' },
+        { selector: 'td', format: 'block' },
+      ],
+    })
+      .replace(/\n{3,}/g, '\n\n')
+      // A block tag alone on its line vanishes when rendered, with its line; drop the blank
+      // line after it too, so loops do not leave runs of empty lines in the text part.
+      .replace(/(\{\{[#/^][^}]*\}\}|\{\{else\}\})(?=\{\{[#/^]|\{\{else\}\})/g, '$1\n')
+      .replace(/^(\{\{[#/^][^}]*\}\}|\{\{else\}\})\n\n/gm, '$1\n')
+      .trim()
+  );
 }
 
 function contentHash(assembled: AssembledTemplate): string {

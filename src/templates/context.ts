@@ -25,12 +25,18 @@ export interface ContextRequest {
  * The render context of a real customer and order: resolves the external ids (the
  * customer's latest order when none is named), asks the recommender, and assembles.
  */
-export async function buildContext(db: Db, config: Pick<Config, 'shop'>, request: ContextRequest): Promise<Omit<RenderContext, 'preheader'>> {
+export async function buildContext(
+  db: Db,
+  config: Pick<Config, 'shop'>,
+  request: ContextRequest,
+): Promise<Omit<RenderContext, 'preheader'>> {
   const { customerId, order } = await findCustomerOrder(db, request.customerId, request.orderId);
   if (customerId === undefined) throw new ContextError(`no customer "${request.customerId}"`);
   if (order === undefined)
     throw new ContextError(
-      request.orderId ? `customer "${request.customerId}" has no order "${request.orderId}"` : `customer "${request.customerId}" has no orders to preview with`,
+      request.orderId
+        ? `customer "${request.customerId}" has no order "${request.orderId}"`
+        : `customer "${request.customerId}" has no orders to preview with`,
     );
   const suggestions = await recommendationsFor(db, {
     customerId,

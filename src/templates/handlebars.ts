@@ -24,7 +24,9 @@ export interface LinkTracker {
 
 type Root = { shop?: { currency?: string; timezone?: string }; customer?: { timezone?: string }; preheader?: string };
 // Handlebars types `data` as `any`; an intersection with `any` stays `any`, so replace it.
-type HelperOptions = Omit<Handlebars.HelperOptions, 'data'> & { data: { root: Root; tracker?: LinkTracker; parts?: Record<string, string> } };
+type HelperOptions = Omit<Handlebars.HelperOptions, 'data'> & {
+  data: { root: Root; tracker?: LinkTracker; parts?: Record<string, string> };
+};
 
 /**
  * Formatting with Intl costs microseconds a call (building a formatter, far more), and a
@@ -44,11 +46,24 @@ function memo<V, E = undefined>(compute: (key: string, extra: E) => V): (key: st
 }
 
 const moneyFormat = memo((currency) => new Intl.NumberFormat('en', { style: 'currency', currency }));
-const formatMoney = memo<string, { currency: string; value: number }>((_key, { currency, value }) => moneyFormat(currency, undefined).format(value));
+const formatMoney = memo<string, { currency: string; value: number }>((_key, { currency, value }) =>
+  moneyFormat(currency, undefined).format(value),
+);
 const dateFormat = memo((timeZone) => new Intl.DateTimeFormat('en', { dateStyle: 'long', timeZone }));
-const formatDate = memo<string, { timeZone: string; date: Date }>((_key, { timeZone, date }) => dateFormat(timeZone, undefined).format(date));
+const formatDate = memo<string, { timeZone: string; date: Date }>((_key, { timeZone, date }) =>
+  dateFormat(timeZone, undefined).format(date),
+);
 
-const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#x27;': "'", '&#x3D;': '=', '&#x60;': '`', '&#39;': "'" };
+const ENTITIES: Record<string, string> = {
+  '&amp;': '&',
+  '&lt;': '<',
+  '&gt;': '>',
+  '&quot;': '"',
+  '&#x27;': "'",
+  '&#x3D;': '=',
+  '&#x60;': '`',
+  '&#39;': "'",
+};
 /** Undoes Handlebars' escaping of a rendered URL, to store the real destination. */
 function unescapeHtml(text: string): string {
   if (!text.includes('&')) return text;

@@ -40,7 +40,11 @@ export class Renderer {
     const { subject, preheader, from_name: fromName = '' } = template.frontMatter;
     const capture = (name: string, source: string) => `{{#capture "${name}"}}${unescaped(source)}{{/capture}}`;
     const source =
-      capture('preheader', preheader) + capture('subject', subject) + capture('fromName', fromName) + capture('text', template.text) + template.html;
+      capture('preheader', preheader) +
+      capture('subject', subject) +
+      capture('fromName', fromName) +
+      capture('text', template.text) +
+      template.html;
     this.email = hb.compile(source, { knownHelpers: KNOWN_HELPERS, knownHelpersOnly: true });
   }
 

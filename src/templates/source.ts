@@ -60,7 +60,8 @@ export function assemble(set: TemplateFiles, name: string): AssembledTemplate {
   const emailFile = `emails/${name}.mjml`;
   const source = set.files.get(emailFile);
   const show = (file: string) => displayPath(set, file);
-  if (source === undefined) throw new TemplateError([{ file: show(emailFile), line: 1, severity: 'error', message: `no template "${name}"` }]);
+  if (source === undefined)
+    throw new TemplateError([{ file: show(emailFile), line: 1, severity: 'error', message: `no template "${name}"` }]);
   const { frontMatter, bodyStart, body } = parseFrontMatter(source, show(emailFile));
 
   const used: Record<string, string> = { [emailFile]: source };
@@ -81,7 +82,11 @@ export function assemble(set: TemplateFiles, name: string): AssembledTemplate {
         const target = ref === 'content' ? emailFile : `partials/${ref}.mjml`;
         const content = ref === 'content' ? body : set.files.get(target);
         if (!/^[\w-]+$/.test(ref)) {
-          errors.push({ ...origin, severity: 'error', message: `partials take no arguments: write {{> name}} (inside {{#with …}} or {{#each …}} to change what it sees), got {{> ${ref}}}` });
+          errors.push({
+            ...origin,
+            severity: 'error',
+            message: `partials take no arguments: write {{> name}} (inside {{#with …}} or {{#each …}} to change what it sees), got {{> ${ref}}}`,
+          });
         } else if (content === undefined) {
           errors.push({ ...origin, severity: 'error', message: `no partial "${ref}" (expected templates/${target})` });
         } else if (stack.includes(target)) {
@@ -113,10 +118,19 @@ export function assemble(set: TemplateFiles, name: string): AssembledTemplate {
   const layoutFile = `layouts/${frontMatter.layout}.mjml`;
   const layout = set.files.get(layoutFile);
   if (layout === undefined)
-    throw new TemplateError([{ file: show(emailFile), line: 1, severity: 'error', message: `no layout "${frontMatter.layout}" (expected templates/${layoutFile})` }]);
+    throw new TemplateError([
+      {
+        file: show(emailFile),
+        line: 1,
+        severity: 'error',
+        message: `no layout "${frontMatter.layout}" (expected templates/${layoutFile})`,
+      },
+    ]);
   used[layoutFile] = layout;
   if (!/\{\{>\s*content\s*\}\}/.test(layout))
-    throw new TemplateError([{ file: show(layoutFile), line: 1, severity: 'error', message: 'a layout must include {{> content}} where the email goes' }]);
+    throw new TemplateError([
+      { file: show(layoutFile), line: 1, severity: 'error', message: 'a layout must include {{> content}} where the email goes' },
+    ]);
   const { lines, origins } = expand(layoutFile, layout, 1, [layoutFile]);
   if (errors.length) throw new TemplateError(errors);
   return { name, frontMatter, mjml: lines.join('\n'), origins, used };
@@ -125,18 +139,27 @@ export function assemble(set: TemplateFiles, name: string): AssembledTemplate {
 function parseFrontMatter(source: string, file: string): { frontMatter: FrontMatter; bodyStart: number; body: string } {
   const lines = source.split('\n');
   if (lines[0]?.trim() !== '---')
-    throw new TemplateError([{ file, line: 1, severity: 'error', message: 'an email starts with front matter: a line "---", then subject: …, then "---"' }]);
+    throw new TemplateError([
+      { file, line: 1, severity: 'error', message: 'an email starts with front matter: a line "---", then subject: …, then "---"' },
+    ]);
   const end = lines.findIndex((line, i) => i > 0 && line.trim() === '---');
   if (end < 0) throw new TemplateError([{ file, line: 1, severity: 'error', message: 'front matter is not closed by a line "---"' }]);
   const document = parseDocument(lines.slice(1, end).join('\n'));
   if (document.errors.length) {
     const error = document.errors[0]!;
-    throw new TemplateError([{ file, line: 1 + (error.linePos?.[0]?.line ?? 1), severity: 'error', message: `front matter: ${error.message.split('\n')[0]}` }]);
+    throw new TemplateError([
+      { file, line: 1 + (error.linePos?.[0]?.line ?? 1), severity: 'error', message: `front matter: ${error.message.split('\n')[0]}` },
+    ]);
   }
   const parsed = frontMatterSchema.safeParse(document.toJS() ?? {});
   if (!parsed.success)
     throw new TemplateError(
-      parsed.error.issues.map((issue) => ({ file, line: 2, severity: 'error' as const, message: `front matter: ${issue.path.join('.') || 'value'}: ${issue.message}` })),
+      parsed.error.issues.map((issue) => ({
+        file,
+        line: 2,
+        severity: 'error' as const,
+        message: `front matter: ${issue.path.join('.') || 'value'}: ${issue.message}`,
+      })),
     );
   return { frontMatter: parsed.data, bodyStart: end + 2, body: lines.slice(end + 1).join('\n') };
 }

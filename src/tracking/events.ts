@@ -35,7 +35,10 @@ export function createEventSink(db: Db, options: { maxBatch?: number; maxWaitMs?
     const batch = pending.splice(0, maxBatch);
     const insert = (async () => {
       try {
-        await insertEvents(db, batch.map((p) => p.event));
+        await insertEvents(
+          db,
+          batch.map((p) => p.event),
+        );
         for (const p of batch) p.resolve();
       } catch (error) {
         for (const p of batch) p.reject(error);

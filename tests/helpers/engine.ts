@@ -37,7 +37,14 @@ export interface TestEngine {
 
 export async function startTestEngine(
   sequenceYaml: string,
-  options: { clockScale: number; frequencyCap?: Engine["settings"]["frequencyCap"]; smtpFaults?: SmtpFaults; concurrency?: number; smtpConnections?: number; ratePerSecond?: number },
+  options: {
+    clockScale: number;
+    frequencyCap?: Engine['settings']['frequencyCap'];
+    smtpFaults?: SmtpFaults;
+    concurrency?: number;
+    smtpConnections?: number;
+    ratePerSecond?: number;
+  },
 ): Promise<TestEngine> {
   const database = await freshDatabase('postgres', { poolSize: Math.max(4, options.concurrency ?? 4) + 2 });
   // Retries back off in real milliseconds: short ones keep fault tests quick.
@@ -53,7 +60,14 @@ export async function startTestEngine(
       publicUrl: 'https://track.shop.example',
       secretKey: 'test-secret-test-secret-test-secret-0',
       mailFrom: 'orders@shop.example',
-      shop: { name: 'Demo Coffee', url: 'https://shop.example/', currency: 'USD', address: '1 Roastery Lane', supportEmail: 'help@shop.example', timezone: 'UTC' },
+      shop: {
+        name: 'Demo Coffee',
+        url: 'https://shop.example/',
+        currency: 'USD',
+        address: '1 Roastery Lane',
+        supportEmail: 'help@shop.example',
+        timezone: 'UTC',
+      },
       frequencyCap: options.frequencyCap,
       rules: DEFAULT_RULES,
       // A dropped connection mid-message keeps the claim this long before a retry.

@@ -22,14 +22,22 @@ class Rows {
 
   async orders(list: { customer: number; at: string; total: number }[]): Promise<number[]> {
     if (list.length === 0) return [];
-    const values = list.map((o) => sql`(${`row-${this.next.order++}`}, ${o.customer}, ${o.at}::timestamptz, ${o.total.toFixed(2)}::numeric, 1)`);
-    const rows = await queryRows<{ id: number }>(this.db, sql`insert into orders (external_id, customer_id, ordered_at, total, item_count) values ${sql.join(values, sql`, `)} returning id`);
+    const values = list.map(
+      (o) => sql`(${`row-${this.next.order++}`}, ${o.customer}, ${o.at}::timestamptz, ${o.total.toFixed(2)}::numeric, 1)`,
+    );
+    const rows = await queryRows<{ id: number }>(
+      this.db,
+      sql`insert into orders (external_id, customer_id, ordered_at, total, item_count) values ${sql.join(values, sql`, `)} returning id`,
+    );
     return rows.map((r) => r.id);
   }
 
-  async enrollments(list: { customer: number; version: number; sequence: string; arm: string; trigger: number; at: string; preSpend: number }[]): Promise<number[]> {
+  async enrollments(
+    list: { customer: number; version: number; sequence: string; arm: string; trigger: number; at: string; preSpend: number }[],
+  ): Promise<number[]> {
     const values = list.map(
-      (e) => sql`(${e.customer}, ${e.sequence}, ${e.version}, ${e.arm}, ${e.arm === 'holdout'}, ${e.trigger}, ${e.arm === 'holdout' ? 'holdout' : 'completed'}, ${e.at}::timestamptz, ${e.preSpend.toFixed(2)}::numeric)`,
+      (e) =>
+        sql`(${e.customer}, ${e.sequence}, ${e.version}, ${e.arm}, ${e.arm === 'holdout'}, ${e.trigger}, ${e.arm === 'holdout' ? 'holdout' : 'completed'}, ${e.at}::timestamptz, ${e.preSpend.toFixed(2)}::numeric)`,
     );
     const rows = await queryRows<{ id: number }>(
       this.db,
@@ -54,4 +62,3 @@ class Rows {
     );
   }
 }
-

@@ -13,7 +13,9 @@ import { positiveNumber, positiveWholeNumber } from '../options.ts';
 export function registerDemo(program: Command, config: ConfigSource): void {
   program
     .command('demo')
-    .description('run a whole demo shop through the engine: history, recommendations, sequences, weeks of new orders, recipients, the report')
+    .description(
+      'run a whole demo shop through the engine: history, recommendations, sequences, weeks of new orders, recipients, the report',
+    )
     .option('--customers <n>', 'customers in the shop', positiveWholeNumber('--customers'), 3_000)
     .option('--days <n>', 'days of new orders replayed through the API', positiveWholeNumber('--days'), 14)
     .option('--orders-per-day <n>', 'new orders per replayed day', positiveWholeNumber('--orders-per-day'), 120)
@@ -24,8 +26,17 @@ export function registerDemo(program: Command, config: ConfigSource): void {
     .option('--keep-serving', 'keep the HTTP server up after the report')
     .action(async (options: Omit<DemoOptions, 'keepServing'> & { keepServing?: boolean }) => {
       const settings = config();
-      const bars = process.stdout.isTTY ? new MultiBar({ format: ' {label} [{bar}] {value}/{total}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic) : undefined;
-      let progress: { day: ReturnType<MultiBar['create']>; orders: ReturnType<MultiBar['create']>; emails: ReturnType<MultiBar['create']>; events: ReturnType<MultiBar['create']> } | undefined;
+      const bars = process.stdout.isTTY
+        ? new MultiBar({ format: ' {label} [{bar}] {value}/{total}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic)
+        : undefined;
+      let progress:
+        | {
+            day: ReturnType<MultiBar['create']>;
+            orders: ReturnType<MultiBar['create']>;
+            emails: ReturnType<MultiBar['create']>;
+            events: ReturnType<MultiBar['create']>;
+          }
+        | undefined;
       const output: DemoOutput = {
         line: (text) => (bars ? bars.log(text + '\n') : process.stdout.write(text + '\n')),
         progress: bars
@@ -48,7 +59,13 @@ export function registerDemo(program: Command, config: ConfigSource): void {
       };
       output.finished = (result) => {
         bars?.stop();
-        process.stdout.write('\n' + formatReport(result.report, { currency: settings.shop.currency }) + '\n\n' + formatTruth(result, settings.shop.currency) + '\n');
+        process.stdout.write(
+          '\n' +
+            formatReport(result.report, { currency: settings.shop.currency }) +
+            '\n\n' +
+            formatTruth(result, settings.shop.currency) +
+            '\n',
+        );
       };
       try {
         await runDemo(settings, { ...options, keepServing: options.keepServing ?? false }, output);

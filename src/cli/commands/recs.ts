@@ -37,9 +37,12 @@ export function registerRecs(program: Command, config: ConfigSource): void {
       withDb(async (db) => {
         const started = Date.now();
         const result = await buildStatistics(db, { full: options.full ?? false, neighbours: options.neighbours });
-        print(options.json, result, () =>
-          `${result.mode} build: ${result.ordersRead} orders read, ${result.totalOrders} in all, ${result.products} products, ` +
-          `${result.pairs} product pairs, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        print(
+          options.json,
+          result,
+          () =>
+            `${result.mode} build: ${result.ordersRead} orders read, ${result.totalOrders} in all, ${result.products} products, ` +
+            `${result.pairs} product pairs, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
         );
       }),
     );
@@ -55,10 +58,22 @@ export function registerRecs(program: Command, config: ConfigSource): void {
         const productId = await findProductId(db, sku);
         if (productId === undefined) throw new UserError(`no product "${sku}"`);
         const rows = await relatedProducts(db, productId, options.limit);
-        const related = rows.map((r) => ({ sku: r.sku, pairOrders: r.pair_orders, support: r.support, confidence: r.confidence, lift: r.lift, score: r.score }));
+        const related = rows.map((r) => ({
+          sku: r.sku,
+          pairOrders: r.pair_orders,
+          support: r.support,
+          confidence: r.confidence,
+          lift: r.lift,
+          score: r.score,
+        }));
         print(options.json, related, () =>
           related.length
-            ? rows.map((r) => `${r.sku.padEnd(12)} ${r.name.padEnd(36)} ${String(r.pair_orders).padStart(5)} orders  conf ${(r.confidence * 100).toFixed(1)}%  lift ${r.lift.toFixed(2)}  score ${r.score.toFixed(4)}`).join('\n')
+            ? rows
+                .map(
+                  (r) =>
+                    `${r.sku.padEnd(12)} ${r.name.padEnd(36)} ${String(r.pair_orders).padStart(5)} orders  conf ${(r.confidence * 100).toFixed(1)}%  lift ${r.lift.toFixed(2)}  score ${r.score.toFixed(4)}`,
+                )
+                .join('\n')
             : `nothing is bought with ${sku} more than chance (or \`campaign recs build\` has not run)`,
         );
       }),
@@ -74,8 +89,16 @@ export function registerRecs(program: Command, config: ConfigSource): void {
     .action((customerId: string, options: { order?: string; strategy: Strategy; json?: boolean }) =>
       withDb(async (db) => {
         const { customerId: customer, order } = await findCustomerOrder(db, customerId, options.order);
-        if (customer === undefined || !order) throw new UserError(options.order ? `customer "${customerId}" has no order "${options.order}"` : `no customer "${customerId}" with an order`);
-        const result = await recommendationsFor(db, { customerId: customer, orderId: order.id, strategy: options.strategy, rules: await rules() });
+        if (customer === undefined || !order)
+          throw new UserError(
+            options.order ? `customer "${customerId}" has no order "${options.order}"` : `no customer "${customerId}" with an order`,
+          );
+        const result = await recommendationsFor(db, {
+          customerId: customer,
+          orderId: order.id,
+          strategy: options.strategy,
+          rules: await rules(),
+        });
         print(options.json, { customerId, orderId: order.externalId, strategy: options.strategy, ...result }, () =>
           [
             `order ${order.externalId}, strategy ${options.strategy}`,

@@ -26,14 +26,19 @@ export function registerReport(program: Command, config: ConfigSource): void {
     .description('revenue per sequence, variant and step, with variant comparisons against the control and the holdout')
     .option('--sequence <id>', 'only this sequence')
     .option('--json', 'print the whole report as JSON (the same as GET /api/reports/sequences)')
-    .addOption(new Option('--csv [table]', 'print a CSV table: arms (funnel per arm and step) or comparisons').choices(['arms', 'comparisons']).conflicts('json'))
+    .addOption(
+      new Option('--csv [table]', 'print a CSV table: arms (funnel per arm and step) or comparisons')
+        .choices(['arms', 'comparisons'])
+        .conflicts('json'),
+    )
     .option('--as-of <time>', 'report as of this time (default: now)')
     .option('--enrolled-from <time>', 'only customers enrolled at or after this time')
     .action((options: { sequence?: string; json?: boolean; csv?: CsvTable | true; asOf?: string; enrolledFrom?: string }) => {
       const settings = config();
       return withDatabase(settings, async ({ db }) => {
         if (options.sequence !== undefined) {
-          if (!(await sequenceExists(db, options.sequence))) throw new UserError(`no sequence "${options.sequence}" (see \`campaign sequences list\`)`);
+          if (!(await sequenceExists(db, options.sequence)))
+            throw new UserError(`no sequence "${options.sequence}" (see \`campaign sequences list\`)`);
         }
         const report = await buildReport(db, {
           asOf: asOf(settings, options.asOf),
@@ -51,13 +56,17 @@ export function registerReport(program: Command, config: ConfigSource): void {
   const attribution = program.command('attribution').description('which email each order is credited to');
   attribution
     .command('rebuild')
-    .description('attribute every order again under the configured model and windows (ATTRIBUTION_*), and recount opens and clicks per email')
+    .description(
+      'attribute every order again under the configured model and windows (ATTRIBUTION_*), and recount opens and clicks per email',
+    )
     .action(() => {
       const settings = config();
       return withDatabase(settings, async ({ db }) => {
         const run = await rebuildAttribution(db, settings.attribution);
         const engagement = await rebuildEngagement(db);
-        process.stdout.write(`${run.model}: ${run.attributed} of ${run.orders} orders credited to an email; engagement recounted for ${engagement.messages} emails\n`);
+        process.stdout.write(
+          `${run.model}: ${run.attributed} of ${run.orders} orders credited to an email; engagement recounted for ${engagement.messages} emails\n`,
+        );
       });
     });
 }

@@ -26,7 +26,9 @@ export function registerSequences(program: Command, config: ConfigSource): void 
     .option(...dirOption)
     .action(async (options: { dir?: string }) => {
       const { files, problems } = await load(options.dir);
-      process.stdout.write(`${files.length + new Set(problems.map((p) => p.split(':')[0])).size} sequence files checked: ${problems.length} errors\n`);
+      process.stdout.write(
+        `${files.length + new Set(problems.map((p) => p.split(':')[0])).size} sequence files checked: ${problems.length} errors\n`,
+      );
       if (problems.length) process.exitCode = 1;
     });
 
@@ -59,11 +61,16 @@ export function registerSequences(program: Command, config: ConfigSource): void 
         const rows = await listSequences(db);
         if (!rows.length) process.stdout.write('no sequences applied yet: run `campaign sequences apply`\n');
         for (const r of rows)
-          process.stdout.write(`${r.id.padEnd(24)} ${r.status.padEnd(7)} version ${r.version ?? '-'}  ${r.enrolled} enrolled, ${r.active} active  ${r.name}\n`);
+          process.stdout.write(
+            `${r.id.padEnd(24)} ${r.status.padEnd(7)} version ${r.version ?? '-'}  ${r.enrolled} enrolled, ${r.active} active  ${r.name}\n`,
+          );
       });
     });
 
-  for (const [name, status] of [['pause', 'paused'], ['resume', 'active']] as const)
+  for (const [name, status] of [
+    ['pause', 'paused'],
+    ['resume', 'active'],
+  ] as const)
     sequences
       .command(name)
       .description(name === 'pause' ? 'stop new enrollments and hold pending steps' : 'enroll and send again')

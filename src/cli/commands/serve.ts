@@ -59,4 +59,3 @@ export async function serve(settings: Config, options: { migrate: boolean }): Pr
   await connection.close();
   await database.close();
 }
-

@@ -60,7 +60,9 @@ export function registerTemplates(program: Command, config: ConfigSource): void 
         const rows = await listTemplates(db);
         if (rows.length === 0) process.stdout.write('no templates published yet: run `campaign templates publish`\n');
         for (const r of rows)
-          process.stdout.write(`${r.name.padEnd(24)} version ${r.latestId} (${r.contentHash.slice(0, 12)}), ${r.versions} in all, published ${new Date(r.publishedAt).toISOString()}\n`);
+          process.stdout.write(
+            `${r.name.padEnd(24)} version ${r.latestId} (${r.contentHash.slice(0, 12)}), ${r.versions} in all, published ${new Date(r.publishedAt).toISOString()}\n`,
+          );
       });
     });
 
@@ -77,7 +79,8 @@ export function registerTemplates(program: Command, config: ConfigSource): void 
     .option(...dirOption)
     .action(async (name: string, options: PreviewOptions) => {
       const settings = config();
-      if (!options.out && !options.text && !options.sendTest) throw new UserError('say where the preview goes: --out FILE.html, --text FILE.txt or --send-test EMAIL');
+      if (!options.out && !options.text && !options.sendTest)
+        throw new UserError('say where the preview goes: --out FILE.html, --text FILE.txt or --send-test EMAIL');
       if (options.sendTest && !settings.smtpUrl) throw new UserError('set SMTP_URL to send a test email');
       const database = await openConfiguredDatabase(settings);
       try {
@@ -121,7 +124,12 @@ interface PreviewOptions {
   dir?: string;
 }
 
-async function templateFor(db: Parameters<typeof findTemplateVersion>[0], settings: Config, name: string, options: PreviewOptions): Promise<CompiledTemplate> {
+async function templateFor(
+  db: Parameters<typeof findTemplateVersion>[0],
+  settings: Config,
+  name: string,
+  options: PreviewOptions,
+): Promise<CompiledTemplate> {
   if (options.version !== undefined) {
     const stored = await findTemplateVersion(db, { id: options.version });
     if (!stored || stored.name !== name) throw new UserError(`no published version ${options.version} of "${name}"`);

@@ -66,7 +66,9 @@ async function runWorkers(settings: Config, options: { reconcileEvery?: number; 
     },
   });
   // One /healthz and /metrics, the same plugin the API server mounts.
-  const metricsServer = settings.metricsPort ? await buildHealthApp({ db: database.db, redis: producer.redis, metrics: metrics.registry }) : undefined;
+  const metricsServer = settings.metricsPort
+    ? await buildHealthApp({ db: database.db, redis: producer.redis, metrics: metrics.registry })
+    : undefined;
   await metricsServer?.listen({ port: settings.metricsPort, host: settings.host });
   logger.info({ database: database.location, queuePrefix: settings.queuePrefix, only: options.only ?? 'all' }, 'workers running');
   await new Promise<void>((resolve) => {

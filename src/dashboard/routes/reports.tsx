@@ -62,7 +62,10 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
     'content-disposition': `attachment; filename="${filename}"`,
   });
 
-  const assets: [string, Buffer][] = [['chart.umd.min.js', readFileSync(CHART_JS)], ['charts.js', readFileSync(CHARTS)]];
+  const assets: [string, Buffer][] = [
+    ['chart.umd.min.js', readFileSync(CHART_JS)],
+    ['charts.js', readFileSync(CHARTS)],
+  ];
   for (const [name, body] of assets) {
     pages.get(`/assets/${name}`, { schema: { hide: true } }, async (_request, reply) =>
       reply.type('application/javascript').header('cache-control', 'public, max-age=86400').send(body),
@@ -117,7 +120,11 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
     const { period } = request.query;
     const live = await liveDefinition(deps.db, id);
     // A page, not an API answer: the person who followed a stale link gets a way back.
-    if (!live) return reply.code(404).type('text/html').send(renderPage(<SequenceNotFound id={id} />));
+    if (!live)
+      return reply
+        .code(404)
+        .type('text/html')
+        .send(renderPage(<SequenceNotFound id={id} />));
     const { asOf, from, report } = viewOf(period);
     // The report first: it brings the attribution and engagement rollups up to date, which
     // the slot figures read.

@@ -41,7 +41,9 @@ function Nav() {
       <a href="/messages">Messages</a>
       <a href="/admin/queues">Queues</a>
       <form method="post" action="/logout">
-        <button class="secondary" type="submit">Log out</button>
+        <button class="secondary" type="submit">
+          Log out
+        </button>
       </form>
     </header>
   );

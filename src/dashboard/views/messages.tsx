@@ -12,8 +12,18 @@ const minute = (iso: string) => iso.slice(0, 16).replace('T', ' ');
 function MessageRow({ m }: { m: CustomerMessage }) {
   return (
     <tr>
-      <td>{m.sequence_id} / {m.arm} / {m.step + 1}</td>
-      <td>{m.state}{m.error && <> <span class="muted">{m.error}</span></>}</td>
+      <td>
+        {m.sequence_id} / {m.arm} / {m.step + 1}
+      </td>
+      <td>
+        {m.state}
+        {m.error && (
+          <>
+            {' '}
+            <span class="muted">{m.error}</span>
+          </>
+        )}
+      </td>
       <td>{m.subject ?? ''}</td>
       <td>{m.sent_at ? minute(m.sent_at.toISOString()) : '—'}</td>
       <td style="text-align:left">
@@ -32,12 +42,24 @@ function CustomerEmails({ customer, messages }: { customer: string; messages: Cu
     <>
       <h2>Emails to {customer}</h2>
       <table id="messages">
-        <thead><tr><th>sequence / arm / step</th><th>state</th><th>subject</th><th>sent</th><th>events</th></tr></thead>
+        <thead>
+          <tr>
+            <th>sequence / arm / step</th>
+            <th>state</th>
+            <th>subject</th>
+            <th>sent</th>
+            <th>events</th>
+          </tr>
+        </thead>
         <tbody>
           {messages.length ? (
             messages.map((m) => <MessageRow m={m} />)
           ) : (
-            <tr><td colspan={5} class="muted">No emails yet.</td></tr>
+            <tr>
+              <td colspan={5} class="muted">
+                No emails yet.
+              </td>
+            </tr>
           )}
         </tbody>
       </table>
@@ -55,12 +77,20 @@ function Inbox({ emails }: { emails: readonly CapturedEmail[] }) {
         The demo's SMTP server keeps what the workers sent; the newest {Math.min(50, emails.length)} of {emails.length}.
       </p>
       <table id="inbox">
-        <thead><tr><th>to</th><th>subject</th><th>received</th></tr></thead>
+        <thead>
+          <tr>
+            <th>to</th>
+            <th>subject</th>
+            <th>received</th>
+          </tr>
+        </thead>
         <tbody>
           {newest.map((e, i) => (
             <tr>
               <td>{e.to}</td>
-              <td><a href={`/inbox/${emails.length - 1 - i}`}>{e.subject}</a></td>
+              <td>
+                <a href={`/inbox/${emails.length - 1 - i}`}>{e.subject}</a>
+              </td>
               <td>{e.receivedAt.toISOString().slice(11, 19)}</td>
             </tr>
           ))}
@@ -90,7 +120,11 @@ export function MessagesPage({ q, matches, chosen, inbox }: MessagesPageProps) {
       ) : matches.length > 1 ? (
         <ul id="matches">
           {matches.map((c) => (
-            <li><a href={`/messages?customer=${encodeURIComponent(c.external_id)}`}>{c.email} ({c.external_id})</a></li>
+            <li>
+              <a href={`/messages?customer=${encodeURIComponent(c.external_id)}`}>
+                {c.email} ({c.external_id})
+              </a>
+            </li>
           ))}
         </ul>
       ) : (
@@ -117,7 +151,9 @@ export function InboxEmailPage({ subject, to, messageId, html, text }: InboxEmai
   return (
     <Layout title={subject ?? 'Email'}>
       <h1>{subject ?? ''}</h1>
-      <p class="muted">to {to} · {messageId}</p>
+      <p class="muted">
+        to {to} · {messageId}
+      </p>
       {/* The email's HTML goes in as an attribute value (escaped like any other), in a sandbox. */}
       <iframe title="email" sandbox="allow-popups" srcdoc={html} style={FRAME_STYLE} />
       <h2>Text part</h2>

@@ -18,8 +18,12 @@ function SequenceRow({ s, money }: { s: SequenceReport; money: Money }) {
   const incremental = measured.reduce((total, c) => total + c.incrementalRevenue!.cuped.estimate, 0);
   return (
     <tr data-sequence={s.id}>
-      <td><a href={`/sequences/${encodeURIComponent(s.id)}`}>{s.name}</a> <span class="muted">{s.id}</span></td>
-      <td><span class={`badge ${s.status}`}>{s.status}</span></td>
+      <td>
+        <a href={`/sequences/${encodeURIComponent(s.id)}`}>{s.name}</a> <span class="muted">{s.id}</span>
+      </td>
+      <td>
+        <span class={`badge ${s.status}`}>{s.status}</span>
+      </td>
       <td data-field="enrolled">{sum(live?.arms ?? [], (a) => a.enrolled)}</td>
       <td data-field="sent">{sum(variants, (a) => a.sent)}</td>
       <td data-field="conversions">{sum(variants, (a) => a.conversions)}</td>
@@ -48,27 +52,33 @@ export interface OverviewProps {
 
 /** Every sequence by its live version over `period`, and the emails sent per day. */
 export function OverviewPage({ report, period, trend, money }: OverviewProps) {
-  const heads = ['sequence', 'status', 'enrolled', 'sent', 'orders attributed', 'attributed revenue',
-    'incremental revenue (CUPED)'];
+  const heads = ['sequence', 'status', 'enrolled', 'sent', 'orders attributed', 'attributed revenue', 'incremental revenue (CUPED)'];
   return (
     <Layout title="Overview" charts>
       <h1>Overview</h1>
       <PeriodPicker base="/" current={period} />
       <table id="sequences">
-        <thead><tr>{heads.map((h) => <th>{h}</th>)}</tr></thead>
+        <thead>
+          <tr>
+            {heads.map((h) => (
+              <th>{h}</th>
+            ))}
+          </tr>
+        </thead>
         <tbody>
           {report.sequences.length ? (
             report.sequences.map((s) => <SequenceRow s={s} money={money} />)
           ) : (
             <tr>
-              <td colspan={7} class="muted">No sequences yet: apply one with <code>campaign sequences apply</code>.</td>
+              <td colspan={7} class="muted">
+                No sequences yet: apply one with <code>campaign sequences apply</code>.
+              </td>
             </tr>
           )}
         </tbody>
       </table>
       <p>
-        <a href={`/export.csv?period=${period}`}>Export CSV</a> · figures as of {report.asOf}; attribution{' '}
-        {report.attributionModel}
+        <a href={`/export.csv?period=${period}`}>Export CSV</a> · figures as of {report.asOf}; attribution {report.attributionModel}
       </p>
       <h2>Emails sent per day</h2>
       <Chart id="trend" type="line" {...trendChart(trend)} />

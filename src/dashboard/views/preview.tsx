@@ -26,7 +26,10 @@ function Picker({ versions, versionId, q, customerId }: PickerProps) {
           ))}
         </select>
       </label>
-      <label> Customer (email or id) <input name="q" value={q} placeholder="ada@example.com or cust-42" /></label>
+      <label>
+        {' '}
+        Customer (email or id) <input name="q" value={q} placeholder="ada@example.com or cust-42" />
+      </label>
       {customerId && <input type="hidden" name="customer" value={customerId} />}
       <button type="submit">Show</button>
     </form>
@@ -42,7 +45,9 @@ function Matches({ matches, q, versionId }: { matches: CustomerMatch[]; q: strin
       {matches.length ? (
         matches.map((c) => (
           <li>
-            <a href={link(c)}>{c.first_name ?? ''} {c.last_name ?? ''} &lt;{c.email}&gt; ({c.external_id})</a>
+            <a href={link(c)}>
+              {c.first_name ?? ''} {c.last_name ?? ''} &lt;{c.email}&gt; ({c.external_id})
+            </a>
           </li>
         ))
       ) : (
@@ -64,7 +69,9 @@ function Frame({ width, html }: { width: number; html: string }) {
   const style = `width:${width}px;height:900px;border:1px solid #cbd2d9;background:#fff`;
   return (
     <div>
-      <div class="muted">{width === 600 ? 'desktop' : 'mobile'}, {width} px</div>
+      <div class="muted">
+        {width === 600 ? 'desktop' : 'mobile'}, {width} px
+      </div>
       {/* srcdoc is an attribute like any other: escaped here, read back by the browser as the
           email's HTML, and sandboxed so its links open in a new window and its scripts never run. */}
       <iframe title={`${width} px`} sandbox="allow-popups" srcdoc={html} style={style} />
@@ -88,7 +95,10 @@ function Preview({ preview, sent, send }: PreviewProps) {
   return (
     <>
       <h2>
-        For <span id="customer-name">{customer.firstName ?? ''} {customer.lastName ?? ''}</span>{' '}
+        For{' '}
+        <span id="customer-name">
+          {customer.firstName ?? ''} {customer.lastName ?? ''}
+        </span>{' '}
         <span class="muted">{customer.email}</span>
       </h2>
       <p>
@@ -106,7 +116,10 @@ function Preview({ preview, sent, send }: PreviewProps) {
         <form method="post" action="/preview/send">
           <input type="hidden" name="version" value={send.versionId} />
           <input type="hidden" name="customer" value={send.customerId} />
-          <label>Send a test to <input type="email" name="to" required /></label> <button type="submit">Send test</button>
+          <label>
+            Send a test to <input type="email" name="to" required />
+          </label>{' '}
+          <button type="submit">Send test</button>
         </form>
       )}
       <div style="display:flex;gap:1.5rem;flex-wrap:wrap;align-items:flex-start;margin-top:1rem">

@@ -16,19 +16,31 @@ function ComparisonRow({ c, money, scale }: { c: Comparison; money: Money; scale
   const incremental = c.incrementalRevenue?.cuped;
   return (
     <tr data-arm={c.arm} data-against={c.against}>
-      <td>{c.arm} vs {c.against === 'holdout' ? 'holdout' : `${c.baseline} (control)`}</td>
-      <td data-field="n">{c.n.arm} / {c.n.baseline}</td>
+      <td>
+        {c.arm} vs {c.against === 'holdout' ? 'holdout' : `${c.baseline} (control)`}
+      </td>
+      <td data-field="n">
+        {c.n.arm} / {c.n.baseline}
+      </td>
       <td data-field="difference">{money(c.revenuePerCustomer.difference)}</td>
       <td data-field="cupedDifference">{money(c.cuped.difference)}</td>
-      <td data-field="interval">[{money(c.cuped.interval[0])}, {money(c.cuped.interval[1])}]</td>
-      <td><IntervalBar interval={c.cuped.interval} estimate={c.cuped.difference} scale={scale} /></td>
+      <td data-field="interval">
+        [{money(c.cuped.interval[0])}, {money(c.cuped.interval[1])}]
+      </td>
+      <td>
+        <IntervalBar interval={c.cuped.interval} estimate={c.cuped.difference} scale={scale} />
+      </td>
       <td data-field="pValue">{Number.isFinite(c.cuped.pValue) ? c.cuped.pValue.toFixed(3) : '—'}</td>
-      <td data-field="conversion">{pct(c.conversionRate.arm)} vs {pct(c.conversionRate.baseline)}</td>
+      <td data-field="conversion">
+        {pct(c.conversionRate.arm)} vs {pct(c.conversionRate.baseline)}
+      </td>
       <td data-field="incremental">
         {incremental ? (
           <>
             {money(incremental.estimate)}{' '}
-            <span class="muted">[{money(incremental.interval[0])}, {money(incremental.interval[1])}]</span>
+            <span class="muted">
+              [{money(incremental.interval[0])}, {money(incremental.interval[1])}]
+            </span>
           </>
         ) : (
           '—'
@@ -44,13 +56,33 @@ export function ComparisonTable({ version, money }: { version: VersionReport; mo
   if (version.comparisons.length === 0) return <p class="muted">One variant and no holdout: nothing to compare.</p>;
   const ends = version.comparisons.flatMap((c) => [...c.cuped.interval, 0]).filter(Number.isFinite);
   const scale = { min: Math.min(...ends), max: Math.max(...ends) };
-  const heads = ['revenue per customer', 'customers', 'difference', 'CUPED difference', '95% interval', 'interval', 'p',
-    'conversion', 'incremental revenue', 'verdict'];
+  const heads = [
+    'revenue per customer',
+    'customers',
+    'difference',
+    'CUPED difference',
+    '95% interval',
+    'interval',
+    'p',
+    'conversion',
+    'incremental revenue',
+    'verdict',
+  ];
   return (
     <div class="scroll">
       <table id="comparisons">
-        <thead><tr>{heads.map((h) => <th>{h}</th>)}</tr></thead>
-        <tbody>{version.comparisons.map((c) => <ComparisonRow c={c} money={money} scale={scale} />)}</tbody>
+        <thead>
+          <tr>
+            {heads.map((h) => (
+              <th>{h}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {version.comparisons.map((c) => (
+            <ComparisonRow c={c} money={money} scale={scale} />
+          ))}
+        </tbody>
       </table>
     </div>
   );
@@ -73,17 +105,36 @@ function FunnelCells({ f, money }: { f: Funnel; money: Money }) {
 
 /** Per arm, then per step of each variant (the holdout gets no email, so it has no steps). */
 export function FunnelTable({ version, money }: { version: VersionReport; money: Money }) {
-  const heads = ['arm / step', 'enrolled', 'sent', 'delivered', 'human opens', 'raw', 'human clicks', 'raw', 'orders',
-    'attributed', 'measured per customer'];
+  const heads = [
+    'arm / step',
+    'enrolled',
+    'sent',
+    'delivered',
+    'human opens',
+    'raw',
+    'human clicks',
+    'raw',
+    'orders',
+    'attributed',
+    'measured per customer',
+  ];
   return (
     <div class="scroll">
       <table id="funnel">
-        <thead><tr>{heads.map((h) => <th>{h}</th>)}</tr></thead>
+        <thead>
+          <tr>
+            {heads.map((h) => (
+              <th>{h}</th>
+            ))}
+          </tr>
+        </thead>
         <tbody>
           {version.arms.map((arm) => (
             <>
               <tr data-arm={arm.arm} data-step="all">
-                <td><strong>{arm.arm}</strong></td>
+                <td>
+                  <strong>{arm.arm}</strong>
+                </td>
                 <td data-field="enrolled">{arm.enrolled}</td>
                 <FunnelCells f={arm} money={money} />
                 <td data-field="revenuePerCustomer">{money(arm.measured.revenuePerCustomer)}</td>
@@ -91,7 +142,10 @@ export function FunnelTable({ version, money }: { version: VersionReport; money:
               {!arm.holdout &&
                 arm.steps.map((s) => (
                   <tr data-arm={arm.arm} data-step={s.step}>
-                    <td>{'\u00a0\u00a0'}{s.step}. {s.template}</td>
+                    <td>
+                      {'\u00a0\u00a0'}
+                      {s.step}. {s.template}
+                    </td>
                     <td></td>
                     <FunnelCells f={s} money={money} />
                     <td></td>
@@ -109,12 +163,30 @@ export function FunnelTable({ version, money }: { version: VersionReport; money:
 export function SlotTable({ slots, money }: { slots: SlotRow[]; money: Money }) {
   return (
     <table id="slots">
-      <thead><tr><th>slot</th><th>human clicks</th><th>orders attributed</th><th>revenue attributed</th></tr></thead>
+      <thead>
+        <tr>
+          <th>slot</th>
+          <th>human clicks</th>
+          <th>orders attributed</th>
+          <th>revenue attributed</th>
+        </tr>
+      </thead>
       <tbody>
         {slots.length ? (
-          slots.map((s) => <tr><td>{s.slot}</td><td>{s.clicks}</td><td>{s.orders}</td><td>{money(s.revenue)}</td></tr>)
+          slots.map((s) => (
+            <tr>
+              <td>{s.slot}</td>
+              <td>{s.clicks}</td>
+              <td>{s.orders}</td>
+              <td>{money(s.revenue)}</td>
+            </tr>
+          ))
         ) : (
-          <tr><td colspan={4} class="muted">No clicks on recommendations yet.</td></tr>
+          <tr>
+            <td colspan={4} class="muted">
+              No clicks on recommendations yet.
+            </td>
+          </tr>
         )}
       </tbody>
     </table>
@@ -128,8 +200,8 @@ export function VersionHistory({ history }: { history: VersionRow[] }) {
       {history.map((v) => (
         <details open={v.live}>
           <summary>
-            version {v.version}{v.live ? ' (live)' : ''} · {v.created_at.toISOString().slice(0, 16).replace('T', ' ')} ·{' '}
-            {v.enrolled} enrolled
+            version {v.version}
+            {v.live ? ' (live)' : ''} · {v.created_at.toISOString().slice(0, 16).replace('T', ' ')} · {v.enrolled} enrolled
           </summary>
           <pre>{v.yaml}</pre>
         </details>

@@ -17,8 +17,18 @@ function Steps({ definition }: { definition: SequenceDefinition }) {
       {definition.steps.map((step, i) => (
         <div class="step">
           <strong>{i + 1}.</strong> after {step.delay}: <code>{step.template}</code>
-          {step.recommendations && <> <span class="muted">({step.recommendations})</span></>}
-          {step.skip_if && <> <span class="muted">skip if {Object.keys(step.skip_if).join(', ')}</span></>}
+          {step.recommendations && (
+            <>
+              {' '}
+              <span class="muted">({step.recommendations})</span>
+            </>
+          )}
+          {step.skip_if && (
+            <>
+              {' '}
+              <span class="muted">skip if {Object.keys(step.skip_if).join(', ')}</span>
+            </>
+          )}
         </div>
       ))}
     </div>
@@ -57,14 +67,20 @@ export function SequencePage({ sequence, version, definition, period, curve, slo
   return (
     <Layout title={sequence.name} charts>
       <h1>
-        {sequence.name} <span class={`badge ${sequence.status}`} id="status">{sequence.status}</span>
+        {sequence.name}{' '}
+        <span class={`badge ${sequence.status}`} id="status">
+          {sequence.status}
+        </span>
       </h1>
       <p class="muted">
-        {sequence.id} · version {version.version}{version.live ? ' (live)' : ''} · variants {variants} · holdout{' '}
-        {pct(definition.holdout)} · measured over {Math.round(windowDays * 10) / 10} days
+        {sequence.id} · version {version.version}
+        {version.live ? ' (live)' : ''} · variants {variants} · holdout {pct(definition.holdout)} · measured over{' '}
+        {Math.round(windowDays * 10) / 10} days
       </p>
       <form method="post" action={`${base}/${action}`}>
-        <button type="submit" id="toggle">{action === 'pause' ? 'Pause' : 'Resume'}</button>
+        <button type="submit" id="toggle">
+          {action === 'pause' ? 'Pause' : 'Resume'}
+        </button>
       </form>
       <PeriodPicker base={base} current={period} />
       <h2>Steps</h2>
@@ -72,18 +88,24 @@ export function SequencePage({ sequence, version, definition, period, curve, slo
       <h2>Variants compared</h2>
       <ComparisonTable version={version} money={money} />
       <p class="muted">
-        Revenue per customer counts the customers whose {Math.round(windowDays)}-day window has closed; a period shorter
-        than that has none yet.
+        Revenue per customer counts the customers whose {Math.round(windowDays)}-day window has closed; a period shorter than that has none
+        yet.
       </p>
-      <p><a href={`${base}/export.csv?table=comparisons&period=${period}`}>Export comparisons (CSV)</a></p>
+      <p>
+        <a href={`${base}/export.csv?table=comparisons&period=${period}`}>Export comparisons (CSV)</a>
+      </p>
       <h2>Revenue per enrolled customer, cumulative, by day since enrolling</h2>
       <Chart id="curve" type="line" {...curveChart(curve)} />
       <h2>Funnel per arm and step</h2>
       <FunnelTable version={version} money={money} />
-      <p><a href={`${base}/export.csv?table=arms&period=${period}`}>Export funnel (CSV)</a></p>
+      <p>
+        <a href={`${base}/export.csv?table=arms&period=${period}`}>Export funnel (CSV)</a>
+      </p>
       <h2>Recommendation slots</h2>
       <SlotTable slots={slots} money={money} />
-      <p><a href={`${base}/export.csv?table=slots`}>Export slots (CSV)</a></p>
+      <p>
+        <a href={`${base}/export.csv?table=slots`}>Export slots (CSV)</a>
+      </p>
       <h2>Versions</h2>
       <VersionHistory history={history} />
     </Layout>
@@ -95,7 +117,9 @@ export function SequenceNotFound({ id }: { id: string }) {
   return (
     <Layout title="Not found">
       <h1>No sequence "{id}"</h1>
-      <p><a href="/">Back to the overview</a></p>
+      <p>
+        <a href="/">Back to the overview</a>
+      </p>
     </Layout>
   );
 }

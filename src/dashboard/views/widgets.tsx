@@ -10,9 +10,7 @@ export function PeriodPicker({ base, current }: { base: string; current: Period 
     <p>
       Customers enrolled in:{' '}
       {Object.entries(PERIODS).map(([key, p]) => (
-        <>
-          {key === current ? <strong>{p.label}</strong> : <a href={`${base}?period=${key}`}>{p.label}</a>}{' '}
-        </>
+        <>{key === current ? <strong>{p.label}</strong> : <a href={`${base}?period=${key}`}>{p.label}</a>} </>
       ))}
     </p>
   );
@@ -46,7 +44,11 @@ export function Chart({ id, type, labels, datasets }: ChartProps) {
 const BAR_WIDTH = 220;
 
 /** A 95% interval as a horizontal bar on a scale shared by one table, zero marked. */
-export function IntervalBar({ interval, estimate, scale }: {
+export function IntervalBar({
+  interval,
+  estimate,
+  scale,
+}: {
   interval: [number, number];
   estimate: number;
   scale: { min: number; max: number };

@@ -59,7 +59,10 @@ export async function eventRoutes(app: FastifyInstance, deps: { db: Db; now: () 
     },
     async (request) => {
       const list = Array.isArray(request.body) ? request.body : [request.body];
-      const { suppressed } = await storeDeliveryReports(deps.db, list.map((e) => deliveryReport(e, deps.now())));
+      const { suppressed } = await storeDeliveryReports(
+        deps.db,
+        list.map((e) => deliveryReport(e, deps.now())),
+      );
       return { stored: list.length, suppressed };
     },
   );

@@ -58,7 +58,14 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestRouteDeps):
   );
   routes.post(
     '/api/customers',
-    { schema: { summary: 'Upsert customers by customer_id', tags: ['ingest'], body: oneOrMany(customerRecord, MAX_BATCH), response: responses } },
+    {
+      schema: {
+        summary: 'Upsert customers by customer_id',
+        tags: ['ingest'],
+        body: oneOrMany(customerRecord, MAX_BATCH),
+        response: responses,
+      },
+    },
     async (request) => reply(await ingestCustomers(deps.db, asArray(request.body)), Array.isArray(request.body)),
   );
   routes.post(

@@ -38,15 +38,25 @@ export async function reportRoutes(app: FastifyInstance, deps: ReportDeps): Prom
 
   api.get(
     '/api/reports/sequences',
-    { schema: { summary: 'The report of every sequence: funnels, measured revenue and comparisons', tags: ['reports'], querystring: query } },
+    {
+      schema: { summary: 'The report of every sequence: funnels, measured revenue and comparisons', tags: ['reports'], querystring: query },
+    },
     async (request) => report(request.query),
   );
 
   api.get(
     '/api/reports/sequences/:id',
-    { schema: { summary: "One sequence's report", tags: ['reports'], params: z.object({ id: z.string().min(1).max(200) }), querystring: query } },
+    {
+      schema: {
+        summary: "One sequence's report",
+        tags: ['reports'],
+        params: z.object({ id: z.string().min(1).max(200) }),
+        querystring: query,
+      },
+    },
     async (request, reply) => {
-      if (!(await sequenceExists(deps.db, request.params.id))) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no sequence "${request.params.id}"` });
+      if (!(await sequenceExists(deps.db, request.params.id)))
+        return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no sequence "${request.params.id}"` });
       const { sequences, ...header } = await report(request.query, request.params.id);
       return { ...header, sequence: sequences[0] };
     },

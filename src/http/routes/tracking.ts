@@ -52,7 +52,17 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): 
     const userAgent = request.headers['user-agent'] ?? '';
     const verdict = classify({ type, userAgent, ip: request.ip, method: request.method, sentAt: message.sentAt, at });
     await deps.events
-      .record({ messageId: message.id, customerId: message.customerId, type, isHuman: verdict.isHuman, machineReason: verdict.reason, linkIndex, userAgent, ip: request.ip, occurredAt: at })
+      .record({
+        messageId: message.id,
+        customerId: message.customerId,
+        type,
+        isHuman: verdict.isHuman,
+        machineReason: verdict.reason,
+        linkIndex,
+        userAgent,
+        ip: request.ip,
+        occurredAt: at,
+      })
       .catch((error: unknown) => request.log.error({ err: error }, `${type} not stored`));
   };
 
@@ -98,11 +108,26 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): 
 
   app.get<{ Params: { token: string } }>('/u/:token', { schema: { hide: true } }, async (request, reply) => {
     const target = await unsubscribeTarget(request.params.token);
-    if (!target) return reply.code(404).type('text/html').send(page('This link is not valid', '<p>This unsubscribe link is not valid. If you keep getting emails, reply to one and ask us to stop.</p>'));
-    if (target.customer.unsubscribedAt) return reply.type('text/html').send(page('You are unsubscribed', '<p>You will not receive these emails again.</p>'));
+    if (!target)
+      return reply
+        .code(404)
+        .type('text/html')
+        .send(
+          page(
+            'This link is not valid',
+            '<p>This unsubscribe link is not valid. If you keep getting emails, reply to one and ask us to stop.</p>',
+          ),
+        );
+    if (target.customer.unsubscribedAt)
+      return reply.type('text/html').send(page('You are unsubscribed', '<p>You will not receive these emails again.</p>'));
     return reply
       .type('text/html')
-      .send(page('Unsubscribe?', `<p>Stop the emails that follow your orders at this address?</p><form method="post"><button type="submit">Unsubscribe</button></form>`));
+      .send(
+        page(
+          'Unsubscribe?',
+          `<p>Stop the emails that follow your orders at this address?</p><form method="post"><button type="submit">Unsubscribe</button></form>`,
+        ),
+      );
   });
 
   app.post<{ Params: { token: string } }>('/u/:token', { schema: { hide: true } }, async (request, reply) => {
