@@ -32,7 +32,7 @@ function definition(overrides: Record<string, unknown> = {}): StoredDefinition {
 function facts(overrides: Partial<StepFacts> = {}, customer: Partial<StepFacts['customer']> = {}): StepFacts {
   return {
     step: 0,
-    enrollment: { state: 'active', nextStep: 0, nextDueAt: NOW, arm: 'control' },
+    enrollment: { state: 'active', nextStep: 0, arm: 'control' },
     definition: definition(),
     sequencePaused: false,
     customer: { unsubscribed: false, suppression: null, timeZone: null, ...customer },
@@ -48,19 +48,19 @@ function facts(overrides: Partial<StepFacts> = {}, customer: Partial<StepFacts['
 describe('step policy: what a due step does', () => {
   it('sends the arm’s template version with the arm’s strategy', () => {
     expect(decideStep(facts())).toEqual({ kind: 'send', templateName: 'thanks', templateVersionId: 11, strategy: 'co-purchase' });
-    const popular = facts({ enrollment: { state: 'active', nextStep: 0, nextDueAt: NOW, arm: 'popular' } });
+    const popular = facts({ enrollment: { state: 'active', nextStep: 0, arm: 'popular' } });
     expect(decideStep(popular)).toEqual({ kind: 'send', templateName: 'thanks-b', templateVersionId: 12, strategy: 'popularity' });
   });
 
   it('lets a step’s own strategy win over the variant’s', () => {
-    const second = facts({ step: 1, enrollment: { state: 'active', nextStep: 1, nextDueAt: NOW, arm: 'popular' } });
+    const second = facts({ step: 1, enrollment: { state: 'active', nextStep: 1, arm: 'popular' } });
     expect(decideStep(second)).toMatchObject({ kind: 'send', templateName: 'upgrade', templateVersionId: 13, strategy: 'upsell-only' });
   });
 
   it('does nothing for an enrollment that has moved on or ended', () => {
     expect(decideStep(facts({ step: 1 }))).toEqual({ kind: 'noop', reason: 'enrollment is active at step 0' });
     for (const state of ['completed', 'exited', 'holdout'])
-      expect(decideStep(facts({ enrollment: { state, nextStep: 0, nextDueAt: NOW, arm: 'control' } })).kind).toBe('noop');
+      expect(decideStep(facts({ enrollment: { state, nextStep: 0, arm: 'control' } })).kind).toBe('noop');
   });
 
   it('exits an unsubscribed customer, whatever exit.on says', () => {
@@ -111,19 +111,16 @@ describe('step policy: what a due step does', () => {
     expect(decideStep(facts({ frequencyCap: cap, recentSends: sends.slice(0, 1) })).kind).toBe('send');
   });
 
-  it('sends a step due within a minute now, and delays one due later to its time', () => {
-    expect(
-      decideStep(facts({ enrollment: { state: 'active', nextStep: 0, nextDueAt: new Date(NOW.getTime() + 30_000), arm: 'control' } })).kind,
-    ).toBe('send');
-    const later = new Date(NOW.getTime() + 5 * 60_000);
-    const quiet = definition({ quiet_hours: { start: '00:00', end: '00:01' } });
-    expect(
-      decideStep(facts({ definition: quiet, enrollment: { state: 'active', nextStep: 0, nextDueAt: later, arm: 'control' } })),
-    ).toEqual({ kind: 'delay', until: later });
+  it('sends when the job runs, and delays only for a rule more than a minute away', () => {
+    // Quiet hours ending 30 s from now: within the minute of slack, so the step goes now.
+    const ending = definition({ quiet_hours: { start: '11:00', end: '12:00' } });
+    expect(decideStep(facts({ definition: ending, now: new Date('2026-06-10T11:59:30Z') })).kind).toBe('send');
+    const early = definition({ quiet_hours: { start: '11:00', end: '12:05' } });
+    expect(decideStep(facts({ definition: early }))).toEqual({ kind: 'delay', until: new Date('2026-06-10T12:05:00Z') });
   });
 
   it('falls back to the first variant for an arm the version does not know', () => {
-    expect(decideStep(facts({ enrollment: { state: 'active', nextStep: 0, nextDueAt: NOW, arm: 'gone' } }))).toMatchObject({
+    expect(decideStep(facts({ enrollment: { state: 'active', nextStep: 0, arm: 'gone' } }))).toMatchObject({
       kind: 'send',
       templateVersionId: 11,
     });

@@ -4,6 +4,9 @@
  * variant and against the holdout on revenue per enrolled customer and conversion rate.
  * `campaign report`, the HTTP API and the dashboard all print this one structure.
  *
+ * Longer than most files on purpose: the report's SQL and the assembly that reads it are
+ * one contract (each figure's name, its query and its unit), easier to check side by side.
+ *
  * Two views of revenue sit side by side:
  * - attributed: orders credited to a message by the attribution model (what marketing
  *   tools show), per arm and per step;

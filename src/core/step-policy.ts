@@ -30,7 +30,6 @@ export interface StepFacts {
   enrollment: {
     state: string;
     nextStep: number;
-    nextDueAt: Date | null;
     /** The variant key (a holdout is never scheduled). */
     arm: string;
   };
@@ -75,8 +74,9 @@ export function decideStep(f: StepFacts): StepDecision {
 
   if (f.sequencePaused) return { kind: 'delay', until: new Date(f.now.getTime() + PAUSE_RECHECK_MS) };
 
-  const due = e.nextDueAt && e.nextDueAt > f.now ? e.nextDueAt : f.now;
-  const allowed = allowedSendTime(due, {
+  // The job runs when the step is due: its queue delay already waited for `next_due_at`
+  // (kept for the reconciler), and a job run early on purpose (a resumed sequence) sends now.
+  const allowed = allowedSendTime(f.now, {
     quiet: definition.quiet_hours,
     timeZone: f.customer.timeZone ?? f.shopTimeZone,
     sent: f.recentSends,

@@ -4,6 +4,9 @@
  * code as decimal strings; times are `timestamptz`.
  *
  * Change this file, then `npm run db:generate` to write a migration into drizzle/.
+ *
+ * Longer than most files on purpose: the data model reads best whole, one table after
+ * another with its indexes, and drizzle-kit diffs it as one (Dittofeed's practice).
  */
 import { sql } from 'drizzle-orm';
 import {

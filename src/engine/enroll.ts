@@ -44,7 +44,7 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
       sequenceVersionId: sequence.versionId,
       arm,
       holdout,
-      order: { id: order.id, orderedAt: order.ordered_at },
+      orderId: order.id,
       dueAt,
       now,
       reenrollAfterDays: definition.reenroll_after_days,

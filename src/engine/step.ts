@@ -71,7 +71,7 @@ async function stepFacts(engine: Engine, row: StepFactsRow, step: number, now: D
     : [];
   return {
     step,
-    enrollment: { state: row.state, nextStep: row.next_step, nextDueAt: row.next_due_at, arm: row.arm },
+    enrollment: { state: row.state, nextStep: row.next_step, arm: row.arm },
     definition: row.definition,
     sequencePaused: row.sequence_status === 'paused',
     customer: { unsubscribed: row.unsubscribed_at !== null, suppression: row.suppression, timeZone: row.timezone },

@@ -3,6 +3,9 @@
  * rejected one with its line and reason, and upserts the good ones in batches (one
  * transaction per batch). Rows of one order are consecutive lines; an order is stored
  * whole or not at all, so a bad line also holds back its order's other lines.
+ *
+ * Longer than most files on purpose: the loop, the per-order grouping and the batching
+ * share one state (pending lines, the open order, the batch in flight) and one invariant.
  */
 import {
   describeIssues,

@@ -20,7 +20,6 @@ const stepFactsRow = z.object({
   arm: z.string(),
   state: z.string(),
   next_step: z.number().int(),
-  next_due_at: when.nullable(),
   trigger_order_id: id,
   definition: z.custom<StoredDefinition>((value) => typeof value === 'object' && value !== null),
   sequence_status: z.string(),
@@ -41,7 +40,7 @@ export type StepFactsRow = z.output<typeof stepFactsRow>;
 export async function findStepFacts(db: Db, enrollmentId: number): Promise<StepFactsRow | undefined> {
   return parsedRow(
     db,
-    sql`select e.id, e.customer_id, e.sequence_id, e.arm, e.state, e.next_step, e.next_due_at, e.trigger_order_id,
+    sql`select e.id, e.customer_id, e.sequence_id, e.arm, e.state, e.next_step, e.trigger_order_id,
                v.definition, s.status as sequence_status, c.email, c.timezone, c.unsubscribed_at,
                (select reason from suppressions where email = lower(c.email)) as suppression,
                exists (select 1 from orders o, orders t where t.id = e.trigger_order_id and o.customer_id = e.customer_id
@@ -127,7 +126,8 @@ export interface NewEnrollment {
   sequenceVersionId: number;
   arm: string;
   holdout: boolean;
-  order: { id: number; orderedAt: Date };
+  /** The trigger order (its time is read from the row, to the microsecond). */
+  orderId: number;
   /** Due time of the first step (ignored for a holdout, which is never scheduled). */
   dueAt: Date;
   now: Date;
@@ -148,20 +148,19 @@ export interface NewEnrollment {
 export async function insertEnrollment(db: Db, e: NewEnrollment): Promise<number | undefined> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${e.sequenceId}), ${e.customerId})`);
-    const orderedAt = e.order.orderedAt.toISOString();
     const [row] = await parsedRows(
       tx,
       sql`insert into enrollments (customer_id, sequence_id, sequence_version_id, arm, is_holdout, trigger_order_id,
                                    state, next_step, next_due_at, pre_spend, enrolled_at)
-          select ${e.customerId}, ${e.sequenceId}, ${e.sequenceVersionId}, ${e.arm}, ${e.holdout}, ${e.order.id},
+          select ${e.customerId}, ${e.sequenceId}, ${e.sequenceVersionId}, ${e.arm}, ${e.holdout}, t.id,
                  ${e.holdout ? 'holdout' : 'active'}, 0, ${e.holdout ? null : e.dueAt.toISOString()},
-                 coalesce((select sum(total) from orders where customer_id = ${e.customerId} and id <> ${e.order.id}
-                            and ordered_at >= ${orderedAt}::timestamptz - interval '90 days'
-                            and ordered_at < ${orderedAt}::timestamptz), 0),
-                 least(${orderedAt}::timestamptz, ${e.now.toISOString()}::timestamptz)
-          where not exists (
+                 coalesce((select sum(total) from orders where customer_id = ${e.customerId} and id <> t.id
+                            and ordered_at >= t.ordered_at - interval '90 days' and ordered_at < t.ordered_at), 0),
+                 least(t.ordered_at, ${e.now.toISOString()}::timestamptz)
+          from orders t
+          where t.id = ${e.orderId} and not exists (
             select 1 from enrollments x where x.sequence_id = ${e.sequenceId} and x.customer_id = ${e.customerId}
-              and x.trigger_order_id <> ${e.order.id}
+              and x.trigger_order_id <> ${e.orderId}
               and x.enrolled_at > ${e.now.toISOString()}::timestamptz - make_interval(days => ${e.reenrollAfterDays}))
           on conflict (sequence_id, trigger_order_id) do nothing
           returning id`,

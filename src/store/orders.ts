@@ -79,7 +79,6 @@ const triggerFactsRow = z.object({
   id,
   customer_id: id,
   customer_key: z.string(),
-  ordered_at: z.coerce.date(),
   total: z.string(),
   earlier_orders: z.number().int(),
   skus: z.array(z.string()),
@@ -88,7 +87,7 @@ const triggerFactsRow = z.object({
 export type TriggerFacts = z.output<typeof triggerFactsRow>;
 
 /**
- * What the trigger filters and the enrollment need of a new order: its customer, time,
+ * What the trigger filters and the enrollment need of a new order: its customer, its
  * total, distinct skus and categories, and how many orders the customer placed before it.
  * "Before" is by time, then by id for orders of the same instant, so two orders of one
  * moment still count as first and repeat.
@@ -96,7 +95,7 @@ export type TriggerFacts = z.output<typeof triggerFactsRow>;
 export async function findTriggerFacts(db: Db, orderId: number): Promise<TriggerFacts | undefined> {
   return parsedRow(
     db,
-    sql`select o.id, o.customer_id, c.external_id as customer_key, o.ordered_at, o.total::text as total,
+    sql`select o.id, o.customer_id, c.external_id as customer_key, o.total::text as total,
                (select count(*)::int from orders p where p.customer_id = o.customer_id
                   and (p.ordered_at < o.ordered_at or (p.ordered_at = o.ordered_at and p.id < o.id))) as earlier_orders,
                coalesce(items.skus, '{}') as skus, coalesce(items.categories, '{}') as categories

@@ -1,0 +1,66 @@
+/**
+ * The demo's shop before the replay: a generated shop with months of history imported (it
+ * teaches the recommender and starts no sequence), the recommendations built, and the
+ * starter templates and sequences published.
+ */
+import { join } from 'node:path';
+import type { Config } from '../config.ts';
+import type { SequenceDefinition } from '../core/sequence.ts';
+import type { Database } from '../db/client.ts';
+import { UserError } from '../errors.ts';
+import { importFile } from '../ingest/import-file.ts';
+import { buildStatistics } from '../recs/build.ts';
+import { applySequence, loadSequenceFiles } from '../sequences/files.ts';
+import { publishTemplate } from '../store/templates.ts';
+import { compileTemplate } from '../templates/compile.ts';
+import { emailNames, loadTemplateFiles } from '../templates/source.ts';
+import { writeDemoShop } from './shop.ts';
+
+/** Generates the shop and imports it as history, then builds the recommendations. */
+export async function seedShop(
+  database: Database,
+  config: Config,
+  options: { customers: number; historyDays: number; seed: number },
+  output: { line(text: string): void },
+): Promise<void> {
+  const now = new Date();
+  const files = writeDemoShop(
+    join(config.dataDir, 'shop'),
+    {
+      customers: options.customers,
+      days: options.historyDays,
+      ordersPerDay: Math.max(1, Math.round(options.customers / 60)),
+      seed: options.seed,
+    },
+    now,
+  );
+  for (const kind of ['products', 'customers', 'orders'] as const) {
+    const summary = await importFile(database, kind, files[kind], { batchSize: config.importBatchSize, progress: false, history: true });
+    output.line(`imported ${kind}: ${summary.rows.toLocaleString('en')} rows`);
+  }
+  const recs = await buildStatistics(database.db, { full: true, neighbours: 10 });
+  output.line(`recommendations: ${recs.pairs.toLocaleString('en')} product pairs from ${recs.totalOrders.toLocaleString('en')} orders`);
+}
+
+/** Publishes the starter templates and applies the starter sequences; returns the live definitions by id. */
+export async function applyStarters(
+  database: Database,
+  config: Config,
+  output: { line(text: string): void },
+): Promise<Map<string, SequenceDefinition>> {
+  const set = await loadTemplateFiles(config.templatesDir);
+  for (const name of emailNames(set)) {
+    const result = await compileTemplate(set, name);
+    if (!result.compiled || !result.assembled) throw new UserError(`template ${name} does not compile: run \`campaign templates check\``);
+    await publishTemplate(database.db, result.compiled, result.assembled);
+  }
+  const { files, problems } = await loadSequenceFiles(config.sequencesDir);
+  if (problems.length) throw new UserError(problems.join('\n'));
+  const live = new Map<string, SequenceDefinition>();
+  for (const file of files) {
+    await applySequence(database.db, file);
+    live.set(file.definition.id, file.definition);
+  }
+  output.line(`published ${emailNames(set).length} templates; sequences live: ${[...live.keys()].join(', ')}`);
+  return live;
+}
