@@ -26,19 +26,12 @@ import { runStep } from '../src/engine/step.ts';
 import { createTransport } from '../src/mail/transport.ts';
 import { campaign } from './helpers/cli.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
-import { prepareShop } from './helpers/engine.ts';
+import { prepareShop, TEST_SHOP } from './helpers/engine.ts';
 import { freshQueues, type TestQueues } from './helpers/redis.ts';
 import { Rows } from './helpers/rows.ts';
 
 const TOKEN = 'dashboard-token-123';
-const SHOP = {
-  name: 'Demo Coffee',
-  url: 'https://shop.example/',
-  currency: 'USD',
-  address: '1 Roastery Lane',
-  supportEmail: 'help@shop.example',
-  timezone: 'UTC',
-};
+const SHOP = TEST_SHOP;
 const SECRET = 'dashboard-secret-dashboard-secret-0000';
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-05-04T09:00:00Z');

@@ -6,26 +6,14 @@
  * environment.
  */
 import type { ConnectionOptions, Worker } from 'bullmq';
-import type { Mailer } from '../mail/transport.ts';
-import type { Logger } from 'pino';
-import type { Clock } from '../core/clock.ts';
-import type { Db } from '../db/client.ts';
 import { startRelay, type Relay } from '../outbox/relay.ts';
-import type { Queues } from '../queue/queues.ts';
-import type { Engine, EngineSettings } from './context.ts';
+import type { Engine } from './context.ts';
 import { startReconciler } from './reconcile.ts';
 import type { StepOutcome } from './step.ts';
 import { startEnrollWorker, startStepWorker } from './workers.ts';
 
-export interface EngineParts {
-  db: Db;
-  /** Producer-side queues (adding jobs); workers get their own connection in `startEngine`. */
-  queues: Queues;
-  clock: Clock;
-  settings: EngineSettings;
-  transport: Mailer;
-  log?: Logger | undefined;
-}
+/** What an entry point opens and passes in: everything of the engine but its per-process caches. */
+export type EngineParts = Omit<Engine, 'renderers'>;
 
 /** The engine the processors run on; renderers are compiled once per process and kept. */
 export function createEngine(parts: EngineParts): Engine {

@@ -25,6 +25,16 @@ import { startSmtp, type SmtpFaults, type TestSmtp } from './smtp.ts';
 
 const TEMPLATES = new URL('../../templates/', import.meta.url).pathname;
 
+/** The shop the tests' emails and pages speak for. */
+export const TEST_SHOP = {
+  name: 'Demo Coffee',
+  url: 'https://shop.example/',
+  currency: 'USD',
+  address: '1 Roastery Lane',
+  supportEmail: 'help@shop.example',
+  timezone: 'UTC',
+};
+
 export interface TestEngine {
   engine: Engine;
   database: TestDatabase;
@@ -60,14 +70,7 @@ export async function startTestEngine(
       publicUrl: 'https://track.shop.example',
       secretKey: 'test-secret-test-secret-test-secret-0',
       mailFrom: 'orders@shop.example',
-      shop: {
-        name: 'Demo Coffee',
-        url: 'https://shop.example/',
-        currency: 'USD',
-        address: '1 Roastery Lane',
-        supportEmail: 'help@shop.example',
-        timezone: 'UTC',
-      },
+      shop: TEST_SHOP,
       frequencyCap: options.frequencyCap,
       rules: DEFAULT_RULES,
       // A dropped connection mid-message keeps the claim this long before a retry.

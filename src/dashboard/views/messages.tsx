@@ -5,7 +5,7 @@
 import type { CapturedEmail } from '../../mail/inbox.ts';
 import type { CustomerMatch, CustomerMessage } from '../../store/customer-history.ts';
 import { Layout } from './layout.tsx';
-import { CustomerSearch } from './widgets.tsx';
+import { CustomerSearch, TableHead } from './widgets.tsx';
 
 const minute = (iso: string) => iso.slice(0, 16).replace('T', ' ');
 
@@ -42,15 +42,7 @@ function CustomerEmails({ customer, messages }: { customer: string; messages: Cu
     <>
       <h2>Emails to {customer}</h2>
       <table id="messages">
-        <thead>
-          <tr>
-            <th>sequence / arm / step</th>
-            <th>state</th>
-            <th>subject</th>
-            <th>sent</th>
-            <th>events</th>
-          </tr>
-        </thead>
+        <TableHead heads={['sequence / arm / step', 'state', 'subject', 'sent', 'events']} />
         <tbody>
           {messages.length ? (
             messages.map((m) => <MessageRow m={m} />)
@@ -77,13 +69,7 @@ function Inbox({ emails }: { emails: readonly CapturedEmail[] }) {
         The demo's SMTP server keeps what the workers sent; the newest {Math.min(50, emails.length)} of {emails.length}.
       </p>
       <table id="inbox">
-        <thead>
-          <tr>
-            <th>to</th>
-            <th>subject</th>
-            <th>received</th>
-          </tr>
-        </thead>
+        <TableHead heads={['to', 'subject', 'received']} />
         <tbody>
           {newest.map((e, i) => (
             <tr>

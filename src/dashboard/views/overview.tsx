@@ -4,7 +4,7 @@ import type { TrendPoint } from '../../analytics/series.ts';
 import type { Period } from '../query.ts';
 import { Layout } from './layout.tsx';
 import type { Money } from './report-tables.tsx';
-import { Chart, PeriodPicker } from './widgets.tsx';
+import { Chart, PeriodPicker, TableHead } from './widgets.tsx';
 
 function sum<T>(items: T[], pick: (item: T) => number): number {
   return items.reduce((total, item) => total + pick(item), 0);
@@ -58,13 +58,7 @@ export function OverviewPage({ report, period, trend, money }: OverviewProps) {
       <h1>Overview</h1>
       <PeriodPicker base="/" current={period} />
       <table id="sequences">
-        <thead>
-          <tr>
-            {heads.map((h) => (
-              <th>{h}</th>
-            ))}
-          </tr>
-        </thead>
+        <TableHead heads={heads} />
         <tbody>
           {report.sequences.length ? (
             report.sequences.map((s) => <SequenceRow s={s} money={money} />)

@@ -7,7 +7,7 @@ import type { Funnel, VersionReport } from '../../analytics/report.ts';
 import type { SlotRow, VersionRow } from '../../analytics/series.ts';
 import type { Comparison } from '../../core/experiment.ts';
 import { pct } from '../../analytics/format.ts';
-import { IntervalBar } from './widgets.tsx';
+import { IntervalBar, TableHead } from './widgets.tsx';
 
 /** Formats money in the shop's currency; `—` for none. */
 export type Money = (value: number | null) => string;
@@ -71,13 +71,7 @@ export function ComparisonTable({ version, money }: { version: VersionReport; mo
   return (
     <div class="scroll">
       <table id="comparisons">
-        <thead>
-          <tr>
-            {heads.map((h) => (
-              <th>{h}</th>
-            ))}
-          </tr>
-        </thead>
+        <TableHead heads={heads} />
         <tbody>
           {version.comparisons.map((c) => (
             <ComparisonRow c={c} money={money} scale={scale} />
@@ -121,13 +115,7 @@ export function FunnelTable({ version, money }: { version: VersionReport; money:
   return (
     <div class="scroll">
       <table id="funnel">
-        <thead>
-          <tr>
-            {heads.map((h) => (
-              <th>{h}</th>
-            ))}
-          </tr>
-        </thead>
+        <TableHead heads={heads} />
         <tbody>
           {version.arms.map((arm) => (
             <>
@@ -163,14 +151,7 @@ export function FunnelTable({ version, money }: { version: VersionReport; money:
 export function SlotTable({ slots, money }: { slots: SlotRow[]; money: Money }) {
   return (
     <table id="slots">
-      <thead>
-        <tr>
-          <th>slot</th>
-          <th>human clicks</th>
-          <th>orders attributed</th>
-          <th>revenue attributed</th>
-        </tr>
-      </thead>
+      <TableHead heads={['slot', 'human clicks', 'orders attributed', 'revenue attributed']} />
       <tbody>
         {slots.length ? (
           slots.map((s) => (

@@ -77,3 +77,16 @@ export function CustomerSearch({ action, q }: { action: string; q: string }) {
     </form>
   );
 }
+
+/** A table's header row, one cell per column name. */
+export function TableHead({ heads }: { heads: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {heads.map((h) => (
+          <th>{h}</th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
