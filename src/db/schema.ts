@@ -27,6 +27,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import type { StoredDefinition } from '../core/sequence.ts';
+import type { CompiledTemplate } from '../templates/compile.ts';
 
 /** Raw bytes; pg hands back a Buffer, PGlite a Uint8Array. */
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
@@ -180,7 +181,7 @@ export const templateVersions = pgTable(
     /** The template and every partial it used, as authored. */
     source: jsonb('source').$type<Record<string, string>>().notNull(),
     /** Front matter, compiled HTML (Handlebars kept) and precompiled specs. */
-    compiled: jsonb('compiled').$type<Record<string, unknown>>().notNull(),
+    compiled: jsonb('compiled').$type<CompiledTemplate>().notNull(),
     publishedAt: time('published_at').notNull().defaultNow(),
   },
   (t) => [uniqueIndex('template_versions_hash_key').on(t.templateId, t.contentHash)],

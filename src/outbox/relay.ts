@@ -5,9 +5,14 @@
  * or right after an ingest) publishes it. A fact published twice (a crash after enqueue,
  * before the mark) lands on the same deterministic job id, which BullMQ ignores.
  */
+import { z } from 'zod';
 import type { Db } from '../db/client.ts';
 import { clearDeadJob, JOB_NAMES, jobIds, type OrderPlacedJob, type Queues } from '../queue/queues.ts';
 import { publishPendingBatch, staleFacts, type OutboxFact } from '../store/outbox.ts';
+
+/** The payload of an `order.placed` fact, as the order import writes it (`jsonb_build_object`). */
+const orderPlacedPayload = z.object({ orderId: z.number().int(), customerId: z.number().int() });
+const orderPlaced = (payload: unknown): OrderPlacedJob => orderPlacedPayload.parse(payload);
 
 /**
  * Publishes every pending outbox row, oldest first, in batches. Rows are locked with
@@ -31,7 +36,7 @@ async function publish(queues: Queues, rows: OutboxFact[]): Promise<void> {
   const orders = rows.filter((r) => r.topic === JOB_NAMES.orderPlaced);
   await queues.enroll.addBulk(
     orders.map((row) => {
-      const data = { ...(row.payload as unknown as OrderPlacedJob), outboxId: row.id };
+      const data = { ...orderPlaced(row.payload), outboxId: row.id };
       return { name: JOB_NAMES.orderPlaced, data, opts: { jobId: jobIds.orderPlaced(data.orderId) } };
     }),
   );
@@ -97,7 +102,7 @@ export async function republishStale(db: Db, queues: Queues, staleSeconds: numbe
   const rows = await staleFacts(db, JOB_NAMES.orderPlaced, staleSeconds);
   let republished = 0;
   for (const row of rows) {
-    const data = row.payload as unknown as OrderPlacedJob;
+    const data = orderPlaced(row.payload);
     const jobId = jobIds.orderPlaced(data.orderId);
     if (!(await clearDeadJob(queues.enroll, jobId, (job) => job?.orderId === data.orderId))) continue;
     await queues.enroll.add(JOB_NAMES.orderPlaced, { ...data, outboxId: row.id }, { jobId });

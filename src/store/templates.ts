@@ -30,7 +30,7 @@ export async function publishTemplate(db: Db, compiled: CompiledTemplate, assemb
         templateId: template!.id,
         contentHash: compiled.contentHash,
         source: assembled.used,
-        compiled: compiled as unknown as Record<string, unknown>,
+        compiled,
       })
       .onConflictDoNothing()
       .returning({ id: templateVersions.id, publishedAt: templateVersions.publishedAt });
@@ -67,7 +67,7 @@ export async function findTemplateVersion(db: Db, ref: { id: number } | { name: 
     .orderBy(desc(templateVersions.id))
     .limit(1);
   const row = rows[0];
-  return row && { ...row, compiled: row.compiled as unknown as CompiledTemplate };
+  return row;
 }
 
 /** Every template with its newest version, for `campaign templates list`. */
