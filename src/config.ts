@@ -178,6 +178,32 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
 }
 
+/** Settings whose value is a credential: an error names them but never shows what they hold. */
+const SECRET_SETTINGS = new Set(['SECRET_KEY', 'API_TOKEN', 'DASHBOARD_PASSWORD', 'DKIM_PRIVATE_KEY']);
+/** Settings that are URLs and may carry a user and password before the host. */
+const URL_SETTINGS = new Set(['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PUBLIC_URL', 'SHOP_URL']);
+
+/**
+ * What a config error shows of the value it refuses: the value itself for ordinary
+ * settings, its length for a secret, and a URL with its credentials masked, so an error
+ * pasted into a ticket or a CI log never carries a password or a key.
+ */
+function shownValue(name: string, value: string | undefined): string {
+  if (value === undefined) return '';
+  if (SECRET_SETTINGS.has(name)) return ` (got ${value.length} characters, not shown)`;
+  if (URL_SETTINGS.has(name)) return ` (got ${JSON.stringify(maskCredentials(value))})`;
+  return ` (got ${JSON.stringify(value)})`;
+}
+
+/** `scheme://user:pass@host` → `scheme://***@host`: everything between the scheme and the last `@`. */
+function maskCredentials(url: string): string {
+  const at = url.lastIndexOf('@');
+  if (at < 0) return url;
+  const scheme = url.indexOf('//');
+  const start = scheme >= 0 && scheme < at ? scheme + 2 : 0;
+  return `${url.slice(0, start)}***${url.slice(at)}`;
+}
+
 /**
  * Parses the environment. Throws {@link ConfigError} naming each bad variable and why,
  * e.g. `CLOCK_SCALE: must be a number (got "fast")`.
@@ -187,8 +213,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '?');
-      const got = source[name];
-      return `  ${name}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
+      return `  ${name}: ${issue.message}${shownValue(name, source[name])}`;
     });
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
   }
