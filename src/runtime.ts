@@ -16,6 +16,8 @@ export async function openConfiguredDatabase(config: Config, options: { migrate?
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
+    // Named to a second process that finds the embedded database in use: `campaign serve`.
+    holder: ['campaign', process.argv[2]].filter(Boolean).join(' '),
   }).catch((error: Error) => {
     throw new UserError(
       `cannot open the database (${config.databaseUrl ? 'DATABASE_URL' : `PGlite in ${config.dataDir}`}): ${error.message}`,

@@ -11,6 +11,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
+import { lockDataDir, type DataDirLock } from './lock.ts';
 import * as schema from './schema.ts';
 
 export type Schema = typeof schema;
@@ -30,6 +31,8 @@ export interface DatabaseOptions {
   /** Directory for PGlite; `undefined` with no URL keeps the database in memory (tests). */
   dataDir?: string | undefined;
   poolSize?: number;
+  /** What opens the database, named to a second process that finds it in use (e.g. `campaign serve`). */
+  holder?: string | undefined;
 }
 
 // Postgres returns bigint and numeric as strings; counts (bigint) are safe as numbers here,
@@ -46,17 +49,31 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return { db, kind: 'postgres', location: redact(options.databaseUrl), close: () => pool.end() };
   }
   let dataDir: string | undefined;
+  let lock: DataDirLock | undefined;
   if (options.dataDir) {
     dataDir = join(options.dataDir, 'pglite');
     mkdirSync(dataDir, { recursive: true });
+    lock = lockDataDir(options.dataDir, options.holder ?? 'campaign');
   }
-  const client = await PGlite.create(dataDir);
+  let client: PGlite;
+  try {
+    client = await PGlite.create(dataDir);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
     db,
     kind: 'pglite',
     location: dataDir ?? 'memory',
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        lock?.release();
+      }
+    },
   };
 }
 
