@@ -98,6 +98,20 @@ const schema = z
       .max(24 * 90)
       .default(12),
     TRACKING_LINK_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+    TRUST_PROXY: z
+      .string()
+      .trim()
+      .default('')
+      .transform((v, ctx): boolean | number | string[] => {
+        if (v === '' || v === 'false') return false;
+        if (v === 'true') return true;
+        if (/^\d{1,2}$/.test(v)) return Number(v);
+        const proxies = v.split(',').map((p) => p.trim());
+        const proxy = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6(), z.enum(['loopback', 'linklocal', 'uniquelocal'])]);
+        if (proxies.every((p) => proxy.safeParse(p).success)) return proxies;
+        ctx.addIssue({ code: 'custom', message: 'must be true, false, a hop count, or a comma list of proxy addresses and CIDRs' });
+        return z.NEVER;
+      }),
     ATTRIBUTION_MODEL: z.enum(['click-then-open', 'last-touch', 'click-only']).default('click-then-open'),
     ATTRIBUTION_CLICK_WINDOW: windowSetting.default('5d'),
     ATTRIBUTION_OPEN_WINDOW: windowSetting.default('1d'),
@@ -172,6 +186,8 @@ export interface Config {
   sessionHours: number;
   /** Days after sending that a message's click and open links still count (later: the shop's home page). */
   trackingLinkDays: number;
+  /** Proxies believed about the client's address (X-Forwarded-For): none, all, the nearest N hops, or these addresses/CIDRs. */
+  trustProxy: boolean | number | string[];
   attribution: AttributionModel;
   /** Enrolled customers per arm, with their window closed, before a comparison names a winner. */
   reportMinSample: number;
@@ -260,6 +276,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     dashboardPassword: env.DASHBOARD_PASSWORD,
     sessionHours: env.SESSION_HOURS,
     trackingLinkDays: env.TRACKING_LINK_DAYS,
+    trustProxy: env.TRUST_PROXY,
     attribution: {
       kind: env.ATTRIBUTION_MODEL,
       clickWindowMs: parseDuration(env.ATTRIBUTION_CLICK_WINDOW)!,

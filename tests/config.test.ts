@@ -24,4 +24,18 @@ describe('config', () => {
     const config = loadConfig({ NODE_ENV: 'production', SECRET_KEY: 'k'.repeat(40), API_TOKEN: 'a-long-token', CLOCK_SCALE: '3600' });
     expect(config.clockScale).toBe(3600);
   });
+
+  it('TRUST_PROXY: off by default; true, a hop count, or proxy addresses and CIDRs', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1,loopback' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+      '::1',
+      'loopback',
+    ]);
+    expect(() => loadConfig({ TRUST_PROXY: '10.0.0.1,proxy.internal' })).toThrow(/TRUST_PROXY: must be true, false, a hop count/);
+  });
 });

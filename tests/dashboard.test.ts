@@ -20,7 +20,7 @@ import { buildContext } from '../src/templates/context.ts';
 import { FIXTURES } from './helpers/files.ts';
 import { startInbox, type Inbox } from '../src/demo/inbox.ts';
 import { sign } from '@fastify/cookie';
-import { sessionKey } from '../src/dashboard/auth.ts';
+import { sessionKey, sessionValue } from '../src/dashboard/auth.ts';
 import { createEngine } from '../src/engine/assemble.ts';
 import { runStep } from '../src/engine/step.ts';
 import { createTransport } from '../src/mail/transport.ts';
@@ -172,14 +172,26 @@ describe('the dashboard', () => {
     const right = await logIn();
     expect(new URL(right.url()).pathname).toBe('/');
     expect(await right.textContent('h1')).toBe('Overview');
+    const [session] = await right.context().cookies();
     await Promise.all([right.waitForURL(`${base}/login`), right.click('header button')]);
     await right.goto(`${base}/`);
     expect(new URL(right.url()).pathname).toBe('/login');
     await right.close();
+    // The cookie of a logged-out session, kept by whoever copied it, is no session any more.
+    const copied = await open();
+    await copied.context().addCookies([{ name: session!.name, value: session!.value, url: base }]);
+    await copied.goto(`${base}/`);
+    expect(new URL(copied.url()).pathname).toBe('/login');
+    await copied.close();
     // A forged cookie is no session, and neither is a genuine one past its expiry.
     const key = sessionKey({ secret: SECRET, apiToken: TOKEN });
     // Signed with SECRET_KEY itself (a tracking token's key) is not a session either.
-    for (const value of [String(Date.now() + DAY), sign(String(Date.now() - 1_000), key), sign(String(Date.now() + DAY), SECRET)]) {
+    const id = 'A'.repeat(22);
+    for (const value of [
+      sessionValue(Date.now() + DAY, id),
+      sign(sessionValue(Date.now() - 1_000, id), key),
+      sign(sessionValue(Date.now() + DAY, id), SECRET),
+    ]) {
       const page = await open();
       await page.context().addCookies([{ name: 'campaign_session', value, url: base }]);
       await page.goto(`${base}/`);
@@ -187,7 +199,7 @@ describe('the dashboard', () => {
       await page.close();
     }
     const fresh = await open();
-    await fresh.context().addCookies([{ name: 'campaign_session', value: sign(String(Date.now() + 60_000), key), url: base }]);
+    await fresh.context().addCookies([{ name: 'campaign_session', value: sign(sessionValue(Date.now() + 60_000, id), key), url: base }]);
     await fresh.goto(`${base}/`);
     expect(new URL(fresh.url()).pathname).toBe('/');
     await fresh.close();
@@ -364,10 +376,19 @@ describe('the dashboard', () => {
     await page.close();
   });
 
-  it('refuses changes from another origin, even with a session', async () => {
-    const cookie = `campaign_session=${encodeURIComponent(sign(String(Date.now() + 60_000), sessionKey({ secret: SECRET, apiToken: TOKEN })))}`;
-    const cross = await app.inject({ method: 'POST', url: '/sequences/exp/pause', headers: { cookie, 'sec-fetch-site': 'same-site' } });
-    expect(cross.statusCode).toBe(403);
+  it('refuses changes from another origin or from nowhere, even with a session; pages carry the security headers', async () => {
+    const value = sign(sessionValue(Date.now() + 60_000, 'B'.repeat(22)), sessionKey({ secret: SECRET, apiToken: TOKEN }));
+    const cookie = `campaign_session=${encodeURIComponent(value)}`;
+    for (const headers of [{ 'sec-fetch-site': 'same-site' }, { origin: 'https://evil.example' }, {}]) {
+      const cross = await app.inject({ method: 'POST', url: '/sequences/exp/pause', headers: { cookie, ...headers } });
+      expect(cross.statusCode, JSON.stringify(headers)).toBe(403);
+    }
+    // Pages the browser loads carry the policy (the pages above load under it without errors).
+    const page = await logIn();
+    const headers = (await page.request.get(`${base}/messages`)).headers();
+    expect(headers['content-security-policy']).toMatch(/script-src 'self'/);
+    expect(headers['cache-control']).toBe('no-store');
+    await page.close();
     expect((await queryRows<{ status: string }>(database.db, sql`select status from sequences where id = 'exp'`))[0]!.status).toBe(
       'active',
     );

@@ -24,7 +24,7 @@ describe('DKIM', () => {
             to: 'ada@example.com',
             fromAddress: 'orders@shop.example',
             messageId: '<e1.s0@track.shop.example>',
-            headers: unsubscribeHeaders('https://track.shop.example/u/abc.def', 'unsubscribe+abc@shop.example'),
+            headers: unsubscribeHeaders('https://track.shop.example/u/abc.def'),
           },
         ),
       );

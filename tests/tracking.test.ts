@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classify } from '../src/core/classify.ts';
+import { classify, type MachineReason, type TrackedRequest } from '../src/core/classify.ts';
 import { signToken } from '../src/core/tokens.ts';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/app.ts';
@@ -169,7 +169,11 @@ describe('tracking endpoints', () => {
   });
 
   it('one-click unsubscribe works at once, twice, and stops the next step; a moved token is refused', async () => {
-    const link = /^List-Unsubscribe: <(https:\/\/[^>]+)>/im.exec(message.raw.replace(/\r?\n[ \t]+/g, ' '))![1]!;
+    // The https one-click URL alone: no mailto that nothing would read.
+    const header = /^List-Unsubscribe: (.*)$/im.exec(message.raw.replace(/\r?\n[ \t]+/g, ' '))![1]!.trim();
+    expect(header).toMatch(/^<https:\/\/[^>]+>$/);
+    expect(message.raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r?$/im);
+    const link = /^<(https:\/\/[^>]+)>$/.exec(header)![1]!;
     const path = new URL(link).pathname;
     const page = await app.inject({ method: 'GET', url: path });
     expect(page.statusCode).toBe(200);
@@ -289,7 +293,7 @@ describe('human or machine', () => {
     sentAt: new Date('2026-01-01T10:00:00Z'),
     at: new Date('2026-01-01T12:00:00Z'),
   };
-  it.each([
+  it.each<[Partial<TrackedRequest>, MachineReason | null]>([
     [{}, null],
     [{ method: 'HEAD' }, 'head-request'],
     [{ ip: '17.58.1.1' }, 'apple-mpp'],
@@ -299,6 +303,44 @@ describe('human or machine', () => {
     [{ at: new Date('2026-01-01T10:00:01Z') }, 'too-fast'],
     [{ type: 'click' as const, at: new Date('2026-01-01T10:00:05Z') }, 'too-fast'],
     [{ type: 'click' as const, ip: '17.58.1.1' }, null],
+    // HTTP client libraries and tools are programs, not people.
+    ...[
+      'axios/1.7.2',
+      'node-fetch/1.0 (+https://github.com/bitinn/node-fetch)',
+      'node-fetch',
+      'undici',
+      'node',
+      'got (https://github.com/sindresorhus/got)',
+      'curl/8.5.0',
+      'Wget/1.21.4',
+      'Go-http-client/1.1',
+      'Go-http-client/2.0',
+      'okhttp/4.12.0',
+      'Java/17.0.2',
+      'Java-http-client/21.0.1',
+      'Apache-HttpClient/4.5.14 (Java/17.0.2)',
+      'libwww-perl/6.72',
+      'python-urllib3/2.0.7',
+      'Python/3.11 aiohttp/3.9.1',
+      'python-httpx/0.27.0',
+      'GuzzleHttp/7',
+      'Ruby',
+      'Faraday v2.9.0',
+      'Dart/3.3 (dart:io)',
+      'reqwest/0.12.4',
+      'PostmanRuntime/7.39.0',
+      'Deno/1.44.0',
+      'Bun/1.1.12',
+      'Scrapy/2.11.2 (+https://scrapy.org)',
+    ].map((userAgent): [Partial<TrackedRequest>, MachineReason] => [{ userAgent }, 'scanner-ua']),
+    // Mail clients and browsers stay people.
+    ...[
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148',
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36 Edg/125.0.0.0',
+      'Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Thunderbird/115.11.0',
+      'Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17126; Pro)',
+      'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.6422.113 Mobile Safari/537.36',
+    ].map((userAgent): [Partial<TrackedRequest>, null] => [{ userAgent }, null]),
   ])('%o → %s', (change, reason) => {
     expect(classify({ ...base, ...change }).reason).toBe(reason);
   });

@@ -17,25 +17,46 @@ import type { CapturedInbox } from '../mail/inbox.ts';
 import type { Queues } from '../queue/queues.ts';
 import { installAuth, type AuthSettings } from './auth.ts';
 import { installErrorReplies } from './errors.ts';
+import { securityHeaders } from './headers.ts';
 import { messagesPages } from './routes/messages.tsx';
 import { previewPages, type PreviewDeps } from './routes/preview.tsx';
 import { reportPages, type PageDeps } from './routes/reports.tsx';
+import { redisRevocations, type SessionRedis } from './sessions.ts';
 
 export interface DashboardDeps extends PageDeps, Omit<AuthSettings, 'now'> {
   /** The engine's queues, for Bull Board; without them /admin/queues is not mounted. */
   queues?: Queues | undefined;
   /** Template preview and messages; without it those pages are not mounted. */
   preview?: Omit<PreviewDeps, 'db'> | undefined;
+  /**
+   * Where logged-out sessions are remembered, so that every server refuses them: keys
+   * under `redisPrefix` (QUEUE_PREFIX). Without Redis (and without `revoked`), this
+   * process's memory.
+   */
+  redis?: SessionRedis | undefined;
+  redisPrefix?: string | undefined;
 }
 
 /**
  * Mounts the dashboard on `app`: the login routes in the open, every other route behind a
- * session (or the API token's login). Pages that need `deps.preview` or `deps.queues` are
+ * session (or the API token's login), every answer with the security headers of
+ * ./headers.ts. Pages that need `deps.preview` or `deps.queues` are
  * mounted only when those are given.
  */
 export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Promise<void> {
-  const { apiToken, password, secret, sessionHours, secureCookie, loginsPerMinute } = deps;
-  const requireSession = await installAuth(app, { apiToken, password, secret, sessionHours, secureCookie, loginsPerMinute });
+  const { apiToken, password, secret, sessionHours, secureCookie, loginsPerMinute, publicUrl } = deps;
+  const revoked = deps.revoked ?? (deps.redis ? redisRevocations(deps.redis, deps.redisPrefix ?? 'campaign') : undefined);
+  securityHeaders(app);
+  const requireSession = await installAuth(app, {
+    apiToken,
+    password,
+    secret,
+    sessionHours,
+    secureCookie,
+    loginsPerMinute,
+    publicUrl,
+    revoked,
+  });
   await app.register(async (signedIn) => {
     signedIn.addHook('onRequest', requireSession);
     // The dashboard's own pages answer errors in plain text; Bull Board, beside them, keeps its own.
@@ -83,6 +104,8 @@ export function dashboardSettings(
     secret: settings.secretKey,
     sessionHours: settings.sessionHours,
     secureCookie: settings.publicUrl.startsWith('https:'),
+    publicUrl: settings.publicUrl,
+    redisPrefix: settings.queuePrefix,
     currency: settings.shop.currency,
     queues: extras.queues,
     preview: extras.rules

@@ -26,8 +26,15 @@ function single<T extends z.ZodType>(schema: T) {
   return z.preprocess((value) => (Array.isArray(value) ? (value as unknown[])[0] : value === '' ? undefined : value), schema);
 }
 
+/**
+ * Text as the database can take it: Postgres text cannot hold a NUL character, and a query
+ * carrying one would fail as a 500. A NUL in any field is the client's mistake, a 400.
+ */
+const str = (params?: Parameters<typeof z.string>[0]) =>
+  z.string(params).refine((value) => !value.includes('\0'), 'must not contain a NUL character (%00)');
+
 const period = single(z.enum(PERIOD_KEYS, { error: `must be one of ${PERIOD_KEYS.join(', ')}` }).default('all'));
-const text = single(z.string().optional());
+const text = single(str().optional());
 
 /** The login form; no body at all is a failed login too, not a malformed request. */
 export const loginBody = z.object({ secret: text }).optional();
@@ -44,10 +51,10 @@ export const sequenceExportQuery = z.object({
   table: single(z.enum(['arms', 'comparisons', 'slots'], { error: 'must be arms, comparisons or slots' }).default('arms')),
 });
 
-export const sequenceParams = z.object({ id: z.string().min(1) });
+export const sequenceParams = z.object({ id: str().min(1) });
 
 /** Any action is accepted here: one that is neither pause nor resume is a 404, as an unknown page. */
-export const sequenceActionParams = z.object({ id: z.string().min(1), action: z.string() });
+export const sequenceActionParams = z.object({ id: str().min(1), action: str() });
 
 const versionId = z
   .string()
@@ -64,7 +71,7 @@ export const previewQuery = z.object({
 
 export const previewSendBody = z.object({
   version: single(versionId),
-  customer: single(z.string({ error: 'a customer (email or id) is needed' })),
+  customer: single(str({ error: 'a customer (email or id) is needed' })),
   to: single(z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address')),
 });
 

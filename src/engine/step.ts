@@ -150,7 +150,7 @@ async function sendStep(
         to: e.email,
         fromAddress: settings.mailFrom,
         messageId: rfcMessageId,
-        headers: unsubscribeHeaders(context.links.unsubscribe, `unsubscribe+${token}@${settings.mailFrom.split('@')[1]}`),
+        headers: unsubscribeHeaders(context.links.unsubscribe),
       }),
     );
   } catch (error) {

@@ -8,7 +8,7 @@
  */
 import sensible from '@fastify/sensible';
 import Fastify from 'fastify';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -22,13 +22,22 @@ import { registerOpenApi } from './openapi.ts';
 import { apiRoutes, type ApiDeps } from './routes/api.ts';
 import { healthRoutes, type HealthDeps } from './routes/health.ts';
 import type { ReportDeps } from './routes/reports.ts';
-import { trackingRoutes, type TrackingDeps } from './routes/tracking.ts';
+import { isPixelUrl, sendPixel, trackingRoutes, type TrackingDeps } from './routes/tracking.ts';
 import { installErrorHandler, validatorCompiler } from './validation.ts';
+
+/** Fastify's `trustProxy`: off, every proxy, a hop count, or the proxies' addresses and CIDRs. */
+export type TrustProxy = boolean | number | string[];
 
 export interface AppDeps {
   logger?: Logger | undefined;
   /** The largest request body accepted; default Fastify's (1 MiB). */
   bodyLimitBytes?: number | undefined;
+  /**
+   * Which proxies to believe about the client's address (X-Forwarded-For), protocol and
+   * host: Fastify's `trustProxy` (TRUST_PROXY). Default false: the peer's address is the
+   * client's, and forwarded headers are ignored.
+   */
+  trustProxy?: TrustProxy | undefined;
   /** GET /healthz: always mounted. */
   health: Omit<HealthDeps, 'metrics'>;
   /** GET /metrics, when given. */
@@ -49,7 +58,24 @@ export interface AppDeps {
  * session) never reaches another.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger | undefined, bodyLimit: deps.bodyLimitBytes });
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger | undefined,
+    bodyLimit: deps.bodyLimitBytes,
+    trustProxy: fastifyTrustProxy(deps.trustProxy ?? false),
+    // `//t/o/x.gif` is `/t/o/x.gif`: a path means the same with its slashes doubled.
+    routerOptions: { ignoreDuplicateSlashes: true },
+    // A URL the router cannot decode (`%ZZ`) or a parameter past its length: under the
+    // pixel's prefix the answer is still the GIF; elsewhere Fastify's own 400 or 414.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      if (deps.tracking && isPixelUrl(request.url)) {
+        void sendPixel(reply);
+        return;
+      }
+      const statusCode = error.statusCode ?? 400;
+      const name = statusCode === 414 ? 'URI Too Long' : 'Bad Request';
+      void reply.code(statusCode).send({ statusCode, code: error.code, error: name, message: error.message });
+    },
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
@@ -66,6 +92,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 }
 
 /**
+ * TRUST_PROXY as Fastify takes it. A hop count trusts the nearest N hops whoever they are
+ * (Express's meaning): Fastify itself now treats a number as "trust nothing", so it is
+ * given as the function that says so. It suits a server reachable only through its
+ * proxies; addresses or CIDRs are the safer setting.
+ */
+function fastifyTrustProxy(setting: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting !== 'number') return setting;
+  return setting > 0 && ((_address: string, hop: number) => hop < setting);
+}
+
+/**
  * The app of a process that serves no API, only GET /healthz and GET /metrics: the worker
  * process's (`campaign work`), with the same answers as the API server's.
  */
@@ -78,6 +115,8 @@ export interface ServerDeps {
   db: Db;
   apiToken: string;
   bodyLimitBytes: number;
+  /** TRUST_PROXY: see {@link AppDeps.trustProxy}. */
+  trustProxy?: TrustProxy | undefined;
   relay?: Relay | undefined;
   redis?: Redis | undefined;
   logger?: Logger | undefined;
@@ -102,9 +141,10 @@ export function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   return buildApp({
     logger: deps.logger,
     bodyLimitBytes: deps.bodyLimitBytes,
+    trustProxy: deps.trustProxy,
     health: { db: deps.db, redis: deps.redis },
     api: { db: deps.db, apiToken: deps.apiToken, relay: deps.relay, now, ...reports },
     tracking: deps.tracking && { db: deps.db, ...deps.tracking },
-    dashboard: deps.dashboard && { db: deps.db, now, ...reports, ...deps.dashboard },
+    dashboard: deps.dashboard && { db: deps.db, now, ...reports, redis: deps.redis, ...deps.dashboard },
   });
 }

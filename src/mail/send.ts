@@ -34,10 +34,14 @@ export async function sendMail(transport: Transporter, message: SendMailOptions)
   }
 }
 
-/** List-Unsubscribe (RFC 2369) with https and mailto, and RFC 8058 one-click. */
-export function unsubscribeHeaders(httpsUrl: string, mailto: string): Record<string, string> {
+/**
+ * List-Unsubscribe (RFC 2369) and RFC 8058 one-click, with the https URL alone: the one the
+ * mailbox providers require and that the engine answers. No mailto: nothing reads such a
+ * mailbox, and an address that unsubscribes nobody is worse than none.
+ */
+export function unsubscribeHeaders(httpsUrl: string): Record<string, string> {
   return {
-    'List-Unsubscribe': `<${httpsUrl}>, <mailto:${mailto}>`,
+    'List-Unsubscribe': `<${httpsUrl}>`,
     'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
   };
 }

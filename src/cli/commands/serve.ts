@@ -34,6 +34,7 @@ export async function serve(settings: Config, options: { migrate: boolean }): Pr
     db: database.db,
     apiToken: settings.apiToken,
     bodyLimitBytes: settings.apiBodyLimitBytes,
+    trustProxy: settings.trustProxy,
     relay,
     redis: connection.redis,
     logger,

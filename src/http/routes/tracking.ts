@@ -10,7 +10,7 @@
  * shop's home page (a configured address, never one from the request) rather than a
  * product page that may be long gone, and stores nothing. Unsubscribe links never expire.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classify } from '../../core/classify.ts';
 import type { Clock } from '../../core/clock.ts';
 import { verifyToken } from '../../core/tokens.ts';
@@ -35,10 +35,41 @@ export interface TrackingDeps {
 /** The open pixel: a transparent 1×1 GIF. */
 export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 
+/** Where the open pixel lives: `${PIXEL_PREFIX}/<token>.gif`. */
+export const PIXEL_PREFIX = '/t/o';
+
+/** True when `url` (path and query, as received) is under the pixel's prefix. */
+export function isPixelUrl(url: string): boolean {
+  const path = url.split('?', 1)[0]!.replace(/\/{2,}/g, '/');
+  return path === PIXEL_PREFIX || path.startsWith(`${PIXEL_PREFIX}/`);
+}
+
 /**
- * The tracking plugin: GET /t/o/:file (the pixel), GET /t/c/:token/:index (a click) and
- * GET and POST /u/:token (unsubscribe). Registered in a scope of its own: the form parser it
- * adds for one-click unsubscribe must not apply to any other route.
+ * The token of a pixel URL `/t/o/<token>.gif`, or undefined for anything else (no `.gif`,
+ * more segments, characters no token has). Read from the raw URL, so nothing about it
+ * depends on how the router decoded it; a token is base64url and a dot, never escaped.
+ */
+function pixelToken(url: string): string | undefined {
+  const path = url.split('?', 1)[0]!.replace(/\/{2,}/g, '/');
+  const match = /^\/t\/o\/([A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,200})\.gif$/.exec(path);
+  return match?.[1];
+}
+
+/** Answers the pixel: the GIF, never cached, whatever was asked. */
+export function sendPixel(reply: FastifyReply): FastifyReply {
+  return reply
+    .code(200)
+    .header('cache-control', 'no-store, no-cache, must-revalidate, private')
+    .header('pragma', 'no-cache')
+    .type('image/gif')
+    .send(PIXEL_GIF);
+}
+
+/**
+ * The tracking plugin: GET /t/o/<token>.gif (the pixel, and the GIF for anything else under
+ * /t/o), GET /t/c/:token/:index (a click) and GET and POST /u/:token (unsubscribe).
+ * Registered in a scope of its own: the body parsers it adds for one-click unsubscribe must
+ * not apply to any other route.
  */
 export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): Promise<void> {
   const findMessage = messageCache(deps.db);
@@ -66,14 +97,19 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): 
       .catch((error: unknown) => request.log.error({ err: error }, `${type} not stored`));
   };
 
-  app.get<{ Params: { file: string } }>('/t/o/:file', { schema: { hide: true } }, async (request, reply) => {
-    reply.header('cache-control', 'no-store, no-cache, must-revalidate, private').header('pragma', 'no-cache').type('image/gif');
-    const payload = verifyToken(request.params.file.replace(/\.gif$/, ''), deps.secret);
+  // Every path under the pixel's prefix is the pixel: a wildcard (no parameter length
+  // limit, slashes included) and the bare prefix. A URL that cannot even be decoded gets the
+  // GIF too, from the server's framework-error handler ({@link isPixelUrl}).
+  const pixel = async (request: FastifyRequest, reply: FastifyReply) => {
+    const token = pixelToken(request.url);
+    const payload = token === undefined ? undefined : verifyToken(token, deps.secret);
     const message = payload?.kind === 'message' ? await findMessage(payload.message).catch(() => undefined) : undefined;
     const at = deps.clock.now();
     if (message && !expired(message, at)) await track(request, 'open', message, at, null);
-    return reply.send(PIXEL_GIF);
-  });
+    return sendPixel(reply);
+  };
+  app.get(`${PIXEL_PREFIX}/*`, { schema: { hide: true } }, pixel);
+  app.get(PIXEL_PREFIX, { schema: { hide: true } }, pixel);
 
   app.get<{ Params: { token: string; index: string } }>('/t/c/:token/:index', { schema: { hide: true } }, async (request, reply) => {
     const payload = verifyToken(request.params.token, deps.secret);
@@ -90,8 +126,14 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): 
     return reply.header('cache-control', 'no-store').redirect(withUtm(destination, message), 302);
   });
 
-  // One-click unsubscribe posts "List-Unsubscribe=One-Click" as a form.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  // RFC 8058 one-click unsubscribe posts "List-Unsubscribe=One-Click", as
+  // application/x-www-form-urlencoded or multipart/form-data (the RFC allows both, and mail
+  // providers use both), or with no body at all. The token in the URL is what authorises;
+  // the body says nothing the route needs, so both parsers read it (within the body limit)
+  // and keep nothing of it. Scoped to this plugin: no other route accepts these types.
+  const ignoreBody = (_request: FastifyRequest, _body: string, done: (error: null, body: undefined) => void) => done(null, undefined);
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, ignoreBody);
+  app.addContentTypeParser('multipart/form-data', { parseAs: 'string' }, ignoreBody);
 
   const unsubscribeTarget = async (token: string) => {
     const payload = verifyToken(token, deps.secret);
