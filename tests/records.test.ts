@@ -179,8 +179,8 @@ describe('input records', () => {
     ['ana@x..com', /domain/],
     ['a b@example.com', /before the @/],
     ['.ana@example.com', /before the @/],
-    ['ana', /such as ana@example.com/],
-    ['ana@', /such as ana@example.com/],
+    ['ana', /^must be an email address$/],
+    ['ana@', /^must be an email address$/],
   ])('refuses the email address %s', (email, reason) => {
     expect(emailProblem(email)).toMatch(reason);
     expect(problems(customerRecord, { customer_id: 'c', email })[0]).toMatch(/^email: must be an email address/);

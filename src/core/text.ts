@@ -41,7 +41,7 @@ const utf8Length = (value: string) => new TextEncoder().encode(value).length;
  */
 export function emailProblem(value: string): string | undefined {
   const at = value.lastIndexOf('@');
-  if (at <= 0 || at === value.length - 1) return 'must be an email address such as ana@example.com';
+  if (at <= 0 || at === value.length - 1) return 'must be an email address';
   const local = value.slice(0, at);
   const domain = value.slice(at + 1);
   if (!LOCAL_PART.test(local))
