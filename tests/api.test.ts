@@ -129,6 +129,112 @@ describe.each(DB_KINDS)('HTTP API on %s', (kind) => {
     expect(await count('products', sql`sku like 'BIG-%'`)).toBe(0);
   });
 
+  it('refuses text the database cannot store (NUL, lone surrogates) with 400 naming the field', async () => {
+    const post = (url: string, payload: unknown) => app.inject({ method: 'POST', url, headers: auth, payload: payload as object });
+    const nul = await post('/api/products', [{ sku: 'NUL-1', name: 'a\u0000b', category: 'misc', price: '1.00' }]);
+    expect(nul.statusCode).toBe(400);
+    expect(nul.json().issues).toEqual([{ path: '[0].name', message: 'must not contain a NUL character (got "a\\u0000b")' }]);
+    const lone = await post('/api/customers', { customer_id: 'c-lone', email: 'lone@example.com', first_name: 'x\ud800' });
+    expect(lone.statusCode).toBe(400);
+    expect(lone.json().issues[0]).toMatchObject({
+      path: 'first_name',
+      message: expect.stringMatching(/^must be valid Unicode text \(a lone surrogate at position 2\)/),
+    });
+    const event = await post('/api/events', { type: 'bounce', email: 'x@example.com', reason: '\udfff' });
+    expect(event.statusCode).toBe(400);
+    expect(event.json().issues[0].path).toBe('reason');
+    expect(await count('products', sql`sku = 'NUL-1'`)).toBe(0);
+    expect(await count('customers', sql`external_id = 'c-lone'`)).toBe(0);
+  });
+
+  it('refuses an order whose total overflows numeric(16,4), and times outside the years 0001-9999, with 400', async () => {
+    const line = { sku: 'ESP-100', quantity: 1, unit_price: '999999999999' };
+    const total = await app.inject({ method: 'POST', url: '/api/orders', headers: auth, payload: order('huge', [line, line]) });
+    expect(total.statusCode).toBe(400);
+    expect(total.json().issues).toEqual([
+      { path: 'items', message: expect.stringMatching(/^the order's total .* must be at most 999999999999\.9999/) },
+    ]);
+    const amount = await app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: auth,
+      payload: [order('huge', [{ ...line, quantity: 2 }])],
+    });
+    expect(amount.json().issues[0].path).toBe('[0].items[0]');
+    for (const ordered_at of ['0001-01-01T00:00:00+01:00', '9999-12-31T23:30:00-01:00']) {
+      const time = await app.inject({ method: 'POST', url: '/api/orders', headers: auth, payload: { ...order('old'), ordered_at } });
+      expect(time.statusCode).toBe(400);
+      expect(time.json().issues[0].path).toBe('ordered_at');
+    }
+    expect(await count('orders')).toBe(0);
+  });
+
+  it('answers 400 to a body nested thousands deep', async () => {
+    const json = { ...auth, 'content-type': 'application/json' };
+    for (const payload of [
+      '['.repeat(20_000) + ']'.repeat(20_000),
+      `{"sku":${'['.repeat(20_000)}${']'.repeat(20_000)},"name":"x","category":"y","price":"1"}`,
+    ]) {
+      const response = await app.inject({ method: 'POST', url: '/api/products', headers: json, payload });
+      expect(response.statusCode).toBe(400);
+    }
+  });
+
+  it('refuses ids sent as JSON numbers that are not safe integers, so two customers never merge', async () => {
+    const json = { ...auth, 'content-type': 'application/json' };
+    const payload = '[{"customer_id":9007199254740993,"email":"a@example.com"},{"customer_id":1e308,"email":"b@example.com"}]';
+    const response = await app.inject({ method: 'POST', url: '/api/customers', headers: json, payload });
+    expect(response.statusCode).toBe(400);
+    const { issues } = response.json<{ issues: { path: string; message: string }[] }>();
+    expect(issues.map((i) => i.path)).toEqual(['[0].customer_id', '[1].customer_id']);
+    expect(issues[0]!.message).toMatch(/send larger or non-integer ids as strings/);
+    const safe = await app.inject({
+      method: 'POST',
+      url: '/api/customers',
+      headers: json,
+      payload: '{"customer_id":9007199254740991,"email":"s@example.com"}',
+    });
+    expect(safe.json().results).toEqual([{ key: '9007199254740991', outcome: 'inserted' }]);
+  });
+
+  it('refuses a body that is not valid UTF-8 with 400, as the file import does', async () => {
+    const json = { ...auth, 'content-type': 'application/json' };
+    const bad = Buffer.concat([
+      Buffer.from('{"customer_id":"c-utf","email":"u@example.com","first_name":"'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}'),
+    ]);
+    const response = await app.inject({ method: 'POST', url: '/api/customers', headers: json, payload: bad });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().message).toMatch(/valid UTF-8/);
+    expect(await count('customers', sql`external_id = 'c-utf'`)).toBe(0);
+    const good = Buffer.from('{"customer_id":"c-utf","email":"u@example.com","first_name":"Zoë"}', 'utf8');
+    expect((await app.inject({ method: 'POST', url: '/api/customers', headers: json, payload: good })).statusCode).toBe(200);
+    const [row] = await queryRows<{ first_name: string }>(database.db, sql`select first_name from customers where external_id = 'c-utf'`);
+    expect(row!.first_name).toBe('Zoë');
+  });
+
+  it('accepts internationalised email domains and refuses over-long local parts', async () => {
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/api/customers',
+      headers: auth,
+      payload: [
+        { customer_id: 'c-idn-1', email: 'ana@xn--mnchen-3ya.de' },
+        { customer_id: 'c-idn-2', email: 'ana@münchen.de' },
+      ],
+    });
+    expect(ok.statusCode).toBe(200);
+    const long = await app.inject({
+      method: 'POST',
+      url: '/api/customers',
+      headers: auth,
+      payload: { customer_id: 'c-long', email: `${'a'.repeat(250)}@x.de` },
+    });
+    expect(long.statusCode).toBe(400);
+    expect(long.json().issues[0]).toMatchObject({ path: 'email', message: expect.stringMatching(/at most 64 characters before the @/) });
+  });
+
   it('describes the API as OpenAPI', async () => {
     const spec = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
     expect(spec.openapi).toMatch(/^3\./);

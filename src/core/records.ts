@@ -6,67 +6,149 @@
  * a CSV is treated as absent.
  */
 import { z } from 'zod';
+import { lineTotal, toUnits } from './money.ts';
+import { emailProblem, preview, textProblem } from './text.ts';
 
 /** A decimal amount as the formats write it: up to 12 digits, up to 4 decimals. */
 export const MONEY = /^\d{1,12}(\.\d{1,4})?$/;
+/** The largest amount stored (`numeric(16,4)`: 12 digits before the point, 4 after). */
+export const MAX_AMOUNT = '999999999999.9999';
+const MAX_UNITS = toUnits(MAX_AMOUNT);
+/** The first and last years a time may fall in, in UTC (what Postgres and ISO 8601 agree on). */
+export const MIN_YEAR = 1;
+export const MAX_YEAR = 9999;
 const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(:(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+const TIME_EXAMPLE = 'must be an ISO 8601 time with a zone, such as 2026-03-01T14:30:00Z';
+
+/** Marks an issue whose message already shows the values at fault: no `(got …)` is added. */
+const OMIT_VALUE = { omitValue: true } as const;
 
 const absentIfEmpty = (value: unknown) =>
   value === '' || value === null || (typeof value === 'string' && value.trim() === '') ? undefined : value;
 
-const text = (max: number) => z.string({ error: 'must be text' }).trim().min(1, 'must not be empty').max(max);
+/** Refuses a string Postgres cannot store (a NUL, a lone surrogate); see `textProblem`. */
+function storable(value: string, ctx: z.RefinementCtx): void {
+  const problem = textProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, continue: false });
+}
 
+/** Any string the database can store, at most `max` characters; not trimmed, may be empty. */
+export const storableText = (max: number, typeError = 'must be text') =>
+  z.string({ error: typeError }).superRefine(storable).max(max, `must be at most ${max} characters`);
+
+const text = (max: number) =>
+  z
+    .string({ error: 'must be text' })
+    .superRefine(storable)
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`);
+
+const ID_TYPE = `must be text, or a whole number of at most ${Number.MAX_SAFE_INTEGER} (send larger or non-integer ids as strings, e.g. "12345678901234567890")`;
+
+/**
+ * An id (order, customer, sku): text of up to 128 characters without spaces. From JSON, a
+ * number is taken only when it is a safe integer: above 2^53 a JSON number has already
+ * been rounded (two ids would become one), and `1e308` or `1.5` are no ids.
+ */
 const id = z.preprocess(
-  (value) => (typeof value === 'number' && Number.isInteger(value) ? String(value) : value),
-  text(128).regex(/^[^\s]+$/, 'must not contain spaces'),
+  (value) => (typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value),
+  z
+    .string({ error: (issue) => (typeof issue.input === 'number' ? ID_TYPE : 'must be text') })
+    .superRefine(storable)
+    .trim()
+    .min(1, 'must not be empty')
+    .max(128, 'must be at most 128 characters')
+    .regex(/^[^\s]+$/, 'must not contain spaces'),
 );
+
+/** Why a string is not an amount `MONEY` accepts, in terms of the rule it breaks. */
+function moneyProblem(value: string): string | undefined {
+  if (MONEY.test(value)) return undefined;
+  if (/^-\d+(\.\d+)?$/.test(value)) return 'must not be negative (a decimal amount such as 19.99)';
+  const decimal = /^(\d+)(\.(\d+))?$/.exec(value);
+  if (decimal && decimal[1]!.length > 12) return `must be at most ${MAX_AMOUNT} (12 digits before the point)`;
+  if (/^\d+(\.\d+)?e[+-]?\d+$/i.test(value)) return 'must be a decimal amount such as 19.99, without an exponent (send money as a string)';
+  return 'must be a decimal amount such as 19.99, with at most 4 decimals';
+}
 
 /** A non-negative decimal amount as a string, e.g. `19.99`. Numbers are accepted from JSON. */
 export const money = z.preprocess(
   (value) => (typeof value === 'number' && Number.isFinite(value) ? String(value) : value),
   z
     .string({ error: 'must be a decimal amount such as 19.99' })
+    .superRefine(storable)
     .trim()
-    .regex(MONEY, 'must be a decimal amount such as 19.99, with at most 4 decimals'),
+    .superRefine((value, ctx) => {
+      const problem = moneyProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, continue: false });
+    }),
 );
+
+/** Why `quantity × unitPrice` cannot be stored as an amount, or undefined when it can. */
+export function lineAmountProblem(quantity: number, unitPrice: string): string | undefined {
+  if (!Number.isSafeInteger(quantity) || !MONEY.test(unitPrice)) return undefined; // refused by their own rules
+  const amount = BigInt(quantity) * toUnits(unitPrice);
+  if (amount <= MAX_UNITS) return undefined;
+  return `quantity × unit_price must be at most ${MAX_AMOUNT} (got ${quantity} × ${unitPrice} = ${lineTotal([{ quantity, unitPrice }])})`;
+}
+
+/**
+ * Why an order with these lines cannot be stored (its total, Σ quantity × unit_price,
+ * exceeds the largest amount), or undefined when it can. The file import calls it for the
+ * lines of one order; the API's `orderRecord` checks it itself.
+ */
+export function orderTotalProblem(lines: readonly { quantity: number; unit_price: string }[]): string | undefined {
+  if (lines.some((line) => !Number.isSafeInteger(line.quantity) || !MONEY.test(line.unit_price))) return undefined;
+  const total = lines.reduce((sum, line) => sum + BigInt(line.quantity) * toUnits(line.unit_price), 0n);
+  if (total <= MAX_UNITS) return undefined;
+  const exact = lineTotal(lines.map((line) => ({ quantity: line.quantity, unitPrice: line.unit_price })));
+  return `the order's total (the sum of quantity × unit_price over its ${lines.length} lines) must be at most ${MAX_AMOUNT} (got ${exact})`;
+}
 
 /** An ISO 8601 date-time with a zone (`Z` or an offset), normalised to UTC ISO form. */
 export const isoTime = z
   .string({ error: 'must be an ISO 8601 time such as 2026-03-01T14:30:00Z' })
+  .superRefine(storable)
   .trim()
   .transform((value, ctx) => {
     const parsed = parseIsoTime(value);
-    if (!parsed) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'must be an ISO 8601 time with a zone, such as 2026-03-01T14:30:00Z',
-      });
+    if (parsed.problem !== undefined) {
+      ctx.addIssue({ code: 'custom', message: parsed.problem, continue: false });
       return z.NEVER;
     }
-    return parsed;
+    return parsed.time;
   });
 
-// Consecutive lines of one order repeat its time: remember the last answer.
-let lastTime: { input: string; output: string | undefined } = { input: '', output: undefined };
+type ParsedTime = { time: string; problem?: undefined } | { time?: undefined; problem: string };
 
-function parseIsoTime(value: string): string | undefined {
+// Consecutive lines of one order repeat its time: remember the last answer.
+let lastTime: { input: string; output: ParsedTime } = { input: '', output: { problem: TIME_EXAMPLE } };
+
+function parseIsoTime(value: string): ParsedTime {
   if (value === lastTime.input) return lastTime.output;
   const output = parseIsoTimeUncached(value);
   lastTime = { input: value, output };
   return output;
 }
 
-function parseIsoTimeUncached(value: string): string | undefined {
+function parseIsoTimeUncached(value: string): ParsedTime {
   const match = ISO_TIME.exec(value);
-  if (!match) return undefined;
+  if (!match) return { problem: TIME_EXAMPLE };
   const [, year, month, day, hour, minute, , second] = match;
   const date = new Date(value.replace(' ', 'T'));
-  if (Number.isNaN(date.getTime())) return undefined;
-  // Reject dates JavaScript silently rolls over (2026-02-30) by checking the fields exist.
-  const probe = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
-  if (probe.getUTCMonth() !== Number(month) - 1 || probe.getUTCDate() !== Number(day)) return undefined;
-  if (Number(hour) > 23 || Number(minute) > 59 || Number(second ?? 0) > 59) return undefined;
-  return date.toISOString();
+  if (Number.isNaN(date.getTime())) return { problem: TIME_EXAMPLE };
+  // Reject dates JavaScript silently rolls over (2026-02-30) by checking the fields exist
+  // (setUTCFullYear, because Date.UTC reads the years 0–99 as 1900–1999).
+  const probe = new Date(0);
+  probe.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
+  if (probe.getUTCMonth() !== Number(month) - 1 || probe.getUTCDate() !== Number(day)) return { problem: TIME_EXAMPLE };
+  if (Number(hour) > 23 || Number(minute) > 59 || Number(second ?? 0) > 59) return { problem: TIME_EXAMPLE };
+  // The year in UTC, after the zone: 0001-01-01T00:00:00+01:00 is in the year 0.
+  const utcYear = date.getUTCFullYear();
+  if (utcYear < MIN_YEAR || utcYear > MAX_YEAR)
+    return { problem: `${TIME_EXAMPLE}, in the years 0001 to 9999 once converted to UTC (this one falls in the year ${utcYear})` };
+  return { time: date.toISOString() };
 }
 
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(absentIfEmpty, schema.optional());
@@ -87,7 +169,7 @@ const flag = z.preprocess(
     if (['false', '0', 'no', 'n'].includes(lowered)) return false;
     return value;
   },
-  z.boolean({ error: 'must be true or false' }),
+  z.boolean({ error: 'must be true or false (or yes/no, 1/0)' }),
 );
 
 const timezone = text(64).refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris');
@@ -105,8 +187,25 @@ export function isTimeZone(value: string): boolean {
 const wholeNumber = (min: number, max: number) =>
   z.preprocess(
     (value) => (typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value),
-    z.number({ error: 'must be a whole number' }).int('must be a whole number').min(min).max(max),
+    z
+      .number({ error: `must be a whole number from ${min} to ${max}` })
+      .int(`must be a whole number from ${min} to ${max}`)
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`),
   );
+
+/**
+ * An email address (trimmed): RFC 5321 lengths (64 octets before the @, 254 in all), an
+ * ASCII dot-atom before the @, and a domain that may be internationalised (see `emailProblem`).
+ */
+export const emailAddress = z
+  .string({ error: 'must be an email address' })
+  .superRefine(storable)
+  .trim()
+  .superRefine((value, ctx) => {
+    const problem = emailProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, continue: false });
+  });
 
 export const productRecord = z.object({
   sku: id,
@@ -122,10 +221,7 @@ export type ProductRecord = z.output<typeof productRecord>;
 
 export const customerRecord = z.object({
   customer_id: id,
-  email: z.preprocess(
-    (value) => (typeof value === 'string' ? value.trim() : value),
-    z.email({ error: 'must be an email address' }).max(320),
-  ),
+  email: emailAddress,
   first_name: optional(text(200)),
   last_name: optional(text(200)),
   timezone: optional(timezone),
@@ -133,14 +229,20 @@ export const customerRecord = z.object({
 export type CustomerRecord = z.output<typeof customerRecord>;
 
 /** One line item of an order, as it appears in an orders file. */
-export const orderLineRecord = z.object({
-  order_id: id,
-  customer_id: id,
-  ordered_at: isoTime,
-  sku: id,
-  quantity: wholeNumber(1, 1_000_000),
-  unit_price: money,
-});
+export const orderLineRecord = z
+  .object({
+    order_id: id,
+    customer_id: id,
+    ordered_at: isoTime,
+    sku: id,
+    quantity: wholeNumber(1, 1_000_000),
+    unit_price: money,
+  })
+  .superRefine((line, ctx) => {
+    // Each field may be fine and their product still too large to store.
+    const problem = lineAmountProblem(line.quantity, line.unit_price);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, params: OMIT_VALUE });
+  });
 export type OrderLineRecord = z.output<typeof orderLineRecord>;
 
 /** An order as the HTTP API takes it: the order once, its items nested. */
@@ -157,7 +259,17 @@ export const orderRecord = z.object({
       }),
     )
     .min(1, 'an order needs at least one item')
-    .max(1_000),
+    .max(1_000, 'an order may have at most 1000 items')
+    .superRefine((items, ctx) => {
+      let lineTooLarge = false;
+      items.forEach((item, index) => {
+        const problem = lineAmountProblem(item.quantity, item.unit_price);
+        if (problem) ctx.addIssue({ code: 'custom', path: [index], message: problem, params: OMIT_VALUE });
+        lineTooLarge ||= problem !== undefined;
+      });
+      const total = lineTooLarge ? undefined : orderTotalProblem(items);
+      if (total) ctx.addIssue({ code: 'custom', message: total, params: OMIT_VALUE });
+    }),
 });
 export type OrderRecord = z.output<typeof orderRecord>;
 
@@ -182,9 +294,13 @@ export const knownColumns: Record<RecordKind, string[]> = {
   orders: Object.keys(orderLineRecord.shape),
 };
 
-/** One failing field: where (`[2].items[0].unit_price`) and why, with the value it got. */
+/**
+ * One failing field: where (`[2].items[0].unit_price`) and why, with the value it got
+ * (a bounded preview: a value nested thousands deep or megabytes long costs no more).
+ */
 export function describeIssue(issue: z.core.$ZodIssue, input: unknown): { path: string; message: string } {
-  const got = valueAt(input, issue.path);
+  const omitValue = issue.code === 'custom' && issue.params?.omitValue === true;
+  const got = omitValue ? undefined : valueAt(input, issue.path);
   const message =
     issue.code === 'invalid_type' && got === undefined
       ? 'is required'
@@ -212,9 +328,4 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
     current = (current as Record<PropertyKey, unknown>)[part];
   }
   return current;
-}
-
-function preview(value: unknown): string {
-  const json = JSON.stringify(value) ?? String(value);
-  return json.length > 60 ? `${json.slice(0, 57)}...` : json;
 }

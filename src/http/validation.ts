@@ -12,8 +12,17 @@ export function oneOrMany<T extends z.ZodType>(record: T, max: number) {
   return z.union([record, z.array(record).min(1, 'must hold at least one item').max(max, `must hold at most ${max} items`)]);
 }
 
+/** A body that is neither an object nor an array: no field is at fault, the whole body is. */
+const ONE_OR_MANY: z.core.$ZodIssue = {
+  code: 'custom',
+  path: [],
+  message: 'the body must be a JSON object, or an array of them',
+  input: undefined,
+};
+
 /**
- * Validates with zod. For a one-or-many body the failing branch is chosen by the shape of
+ * Validates with zod. Issue messages show the value at fault in a bounded preview, so a
+ * body nested thousands deep is a 400 like any other (see `describeIssue`). For a one-or-many body the failing branch is chosen by the shape of
  * the input, so the issues speak of that shape (`[3].price`, or `price` for one object).
  */
 export const validatorCompiler: FastifySchemaCompiler<z.ZodType> =
@@ -22,6 +31,7 @@ export const validatorCompiler: FastifySchemaCompiler<z.ZodType> =
     let target: z.ZodType = schema;
     if (schema instanceof z.ZodUnion) {
       const [one, many] = schema.options as [z.ZodType, z.ZodType];
+      if (data === null || typeof data !== 'object') return { error: new RequestValidationError([describeIssue(ONE_OR_MANY, data)]) };
       target = Array.isArray(data) ? many : one;
     }
     const result = target.safeParse(data);

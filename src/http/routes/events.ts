@@ -6,19 +6,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { isoTime } from '../../core/records.ts';
+import { emailAddress, isoTime, storableText } from '../../core/records.ts';
 import type { Db } from '../../db/client.ts';
 import { storeDeliveryReports, type DeliveryReport } from '../../store/events.ts';
 import { oneOrMany } from '../validation.ts';
 
 const deliveryEvent = z.object({
-  type: z.enum(['bounce', 'complaint']),
-  email: z.email({ error: 'must be an email address' }),
+  type: z.enum(['bounce', 'complaint'], { error: 'must be "bounce" or "complaint"' }),
+  email: emailAddress,
   /** The RFC 5322 Message-ID of our email, e.g. <e12.s0@campaigns.shop.example>. */
-  message_id: z.string().max(300).optional(),
+  message_id: storableText(300).optional(),
   /** For bounces: hard (address dead) or soft (temporary); soft bounces do not suppress. */
-  bounce: z.enum(['hard', 'soft']).default('hard'),
-  reason: z.string().max(1000).optional(),
+  bounce: z.enum(['hard', 'soft'], { error: 'must be "hard" or "soft"' }).default('hard'),
+  reason: storableText(1000).optional(),
   occurred_at: isoTime.optional(),
 });
 
