@@ -1,12 +1,12 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.ts';
-import { importRows, type ImportSummary, type Rejection } from '../src/ingest/import.ts';
-import { formatOf, openRows } from '../src/ingest/read.ts';
+import { importRows, storageFailure, type ImportSummary, type Rejection } from '../src/ingest/import.ts';
+import { fileProblem, formatOf, MAX_LINE_BYTES, openRows } from '../src/ingest/read.ts';
 import type { RecordKind } from '../src/core/records.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { FIXTURES, tempFile } from './helpers/files.ts';
-import { FileError } from '../src/errors.ts';
+import { FileError, UserError } from '../src/errors.ts';
 
 async function run(database: TestDatabase, kind: RecordKind, path: string, batchSize = 2) {
   const rejections: Rejection[] = [];
@@ -173,19 +173,28 @@ describe.each(DB_KINDS)('import on %s', (kind) => {
     expect(row!.n).toBe(0);
   });
 
-  it('rejects an order whose lines are not consecutive', async () => {
+  it('holds back an order whose lines are not consecutive, both parts, even across committed batches', async () => {
     const file = tempFile(
       'orders.csv',
       [
         'order_id,customer_id,ordered_at,sku,quantity,unit_price',
-        'o-20,c-1,2026-05-01T10:00:00Z,ESP-100,1,249.00',
-        'o-21,c-1,2026-05-01T11:00:00Z,BEAN-1,1,24.90',
-        'o-20,c-1,2026-05-01T10:00:00Z,BEAN-1,1,24.90',
+        'o-20,c-1,2026-05-01T10:00:00Z,ESP-100,1,249.00', // 2
+        'o-21,c-1,2026-05-01T11:00:00Z,BEAN-1,1,24.90', //  3
+        'o-20,c-1,2026-05-01T10:00:00Z,BEAN-1,1,24.90', //  4 comes back
+        'o-22,c-2,2026-05-01T12:00:00Z,BEAN-1,2,24.90', //  5
+        'o-20,c-1,2026-05-01T10:00:00Z,GRN-10,1,129.50', // 6 and again
       ].join('\n'),
     );
-    const { summary, rejections } = await run(database, 'orders', file);
+    // A batch of one line: o-20's first part would be committed before line 4 is read.
+    const { summary, rejections } = await run(database, 'orders', file, 1);
     expect(summary.inserted).toBe(2);
-    expect(rejections).toEqual([{ line: 4, reason: 'order o-20 already appeared at line 2; the lines of one order must be consecutive' }]);
+    expect(rejections.sort((a, b) => a.line - b.line)).toEqual([
+      { line: 2, reason: 'order o-20 not imported: its line 4 was rejected' },
+      { line: 4, reason: 'order o-20 already appeared at line 2; the lines of one order must be consecutive' },
+      { line: 6, reason: 'order o-20 not imported: its line 4 was rejected' },
+    ]);
+    const stored = await rows<{ external_id: string }>(sql`select external_id from orders where external_id like 'o-2_' order by 1`);
+    expect(stored.map((o) => o.external_id)).toEqual(['o-21', 'o-22']);
   });
 
   it('imports history without placing orders: no order.placed for a backfill', async () => {
@@ -197,5 +206,190 @@ describe.each(DB_KINDS)('import on %s', (kind) => {
     const summary = await importRows(database.db, 'orders', await openRows(file, 'csv'), { batchSize: 10, history: true });
     expect(summary).toMatchObject({ inserted: 1, ordersPlaced: 0 });
     expect((await rows<{ n: number }>(sql`select count(*)::int as n from outbox`))[0]!.n).toBe(before);
+  });
+});
+
+const ORDER_HEADER = 'order_id,customer_id,ordered_at,sku,quantity,unit_price';
+
+describe.each(DB_KINDS)('bad files on %s', (kind) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await freshDatabase(kind);
+    await run(database, 'products', `${FIXTURES}products.csv`);
+    await run(database, 'customers', `${FIXTURES}customers.csv`);
+  });
+  afterAll(() => database.drop());
+
+  const rows = <T>(query: ReturnType<typeof sql>) => queryRows<T>(database.db, query);
+  const storedOrders = async (pattern: string) =>
+    (
+      await rows<{ external_id: string; n: number }>(
+        sql`select external_id, (select count(*)::int from order_items i where i.order_id = o.id) as n
+            from orders o where external_id like ${pattern} order by external_id`,
+      )
+    ).map((o) => `${o.external_id}:${o.n}`);
+  const byLine = (rejections: Rejection[]) => Object.fromEntries(rejections.map((r) => [r.line, r.reason]));
+
+  it('holds back the whole order of a line that cannot be parsed as CSV, and imports the rest', async () => {
+    const file = tempFile(
+      'orders.csv',
+      [
+        ORDER_HEADER,
+        'q-1,c-1,2026-05-01T10:00:00Z,ESP-100,1,249.00', //  2
+        'q-1,c-1,2026-05-01T10:00:00Z,"BEAN-1"x,1,24.90', // 3 a closing quote followed by text
+        'q-2,c-2,2026-05-01T11:00:00Z,BEAN-1,1,24.90', //  4
+        'q-3,c-3,2026-05-01T12:00:00Z,"BEAN-1,1,24.90', // 5 a quote never closed
+        'q-3,c-3,2026-05-01T12:00:00Z,BEAN-1,1,24.90', //  6
+        'q-4,c-3,2026-05-01T13:00:00Z,"BEAN-1",2,24.90', // 7 properly quoted
+        'q-7,c-3,2026-05-01T13:30:00Z,BEAN-1,1,24.90', //  8 next to line 9, whose order cannot be told
+        'q-5,c-1,2026-05-01T14:00:00Z,BEAN-1,1,24.90,extra', // 9 one field too many
+        'q-6,c-1,2026-05-01T15:00:00Z,BEAN-1,1,24.90', //  10 next to line 9 too
+      ].join('\n'),
+    );
+    const { summary, rejections } = await run(database, 'orders', file, 100);
+    const reasons = byLine(rejections);
+    expect(rejections).toHaveLength(7);
+    expect(Object.keys(reasons).map(Number)).toEqual([2, 3, 5, 6, 8, 9, 10]);
+    expect(reasons[3]).toMatch(/^cannot be parsed as CSV: the closing quote of field 4 is followed by "x"/);
+    expect(reasons[2]).toBe('order q-1 not imported: its line 3 was rejected');
+    expect(reasons[5]).toBe('cannot be parsed as CSV: field 4 opens a quote that is not closed on this line');
+    expect(reasons[6]).toBe('order q-3 not imported: its line 5 was rejected');
+    expect(reasons[9]).toBe('has 7 fields but the header has 6');
+    expect(reasons[8]).toBe('order q-7 not imported: line 9 could not be read and may be one of its lines');
+    expect(reasons[10]).toBe('order q-6 not imported: line 9 before it could not be read and may be one of its lines');
+    expect(summary.inserted).toBe(2);
+    expect(await storedOrders('q-%')).toEqual(['q-2:1', 'q-4:1']);
+  });
+
+  it('reports a bad quote once, past the first 64 KiB too, and reads on after it', async () => {
+    const good = (i: number) => `p-${i},c-1,2026-05-02T10:00:00Z,BEAN-1,1,24.90`;
+    const lines = [ORDER_HEADER, 'p-0,c-1,2026-05-02T10:00:00Z,"BEAN-1,1,24.90'];
+    for (let i = 1; i <= 2_000; i++) lines.push(good(i));
+    lines.push('p-2000,c-1,2026-05-02T10:00:00Z,BEAN-1,"1"0,24.90', good(2001), '');
+    const { summary, rejections } = await run(database, 'orders', tempFile('orders.csv', lines.join('\n')), 500);
+    expect(rejections.map((r) => r.line).sort((a, b) => a - b)).toEqual([2, 2002, 2003]);
+    const reasons = byLine(rejections);
+    expect(reasons[2]).toMatch(/^cannot be parsed as CSV: field 4 opens a quote/);
+    expect(reasons[2003]).toMatch(/^cannot be parsed as CSV: the closing quote of field 5/);
+    expect(reasons[2002]).toBe('order p-2000 not imported: its line 2003 was rejected');
+    expect(summary.inserted).toBe(2_000);
+    expect(await storedOrders('p-2000')).toEqual([]);
+  });
+
+  it('refuses a header that names a column twice', async () => {
+    const file = tempFile('products.csv', 'sku,name,category,price,SKU\nX-1,X,misc,1.00,X-2\n');
+    await expect(run(database, 'products', file)).rejects.toThrow(FileError);
+    await expect(run(database, 'products', file)).rejects.toThrow(/:1: the header names the column "sku" twice \(columns 1 and 5\)/);
+  });
+
+  it('explains a directory, a missing file, an empty file; a header alone is zero rows', async () => {
+    await expect(openRows(FIXTURES, 'csv')).rejects.toThrow(/is a directory, not a file/);
+    await expect(openRows('/nonexistent/orders.csv', 'csv')).rejects.toThrow(/: no such file$/);
+    for (const content of ['', '\n\n']) {
+      const empty = tempFile('orders.csv', content);
+      await expect(run(database, 'orders', empty)).rejects.toThrow(/the file is empty; a header row is required/);
+    }
+    expect(counts(await run(database, 'orders', tempFile('orders.csv', `${ORDER_HEADER}\n`)))).toEqual({
+      inserted: 0,
+      updated: 0,
+      unchanged: 0,
+      rejected: 0,
+    });
+    expect((await run(database, 'customers', tempFile('customers.jsonl', ''))).summary.rows).toBe(0);
+    expect(fileProblem('x.csv', Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' })).message).toBe(
+      'x.csv: permission denied (this user cannot read the file)',
+    );
+  });
+
+  it('refuses an over-long line fast, in CSV and JSONL, and goes on', async () => {
+    const huge = 'x'.repeat(20 << 20);
+    const csv = tempFile('customers.csv', `customer_id,email,first_name\nl-1,l1@example.com,${huge}\nl-2,l2@example.com,Ann\n`);
+    const started = Date.now();
+    const fromCsv = await run(database, 'customers', csv);
+    expect(fromCsv.rejections).toEqual([{ line: 2, reason: `line longer than ${MAX_LINE_BYTES} bytes` }]);
+    expect(fromCsv.summary.inserted).toBe(1);
+    const jsonl = tempFile(
+      'customers.jsonl',
+      [
+        JSON.stringify({ customer_id: 'l-3', email: 'l3@example.com', first_name: huge }),
+        JSON.stringify({ customer_id: 'l-4', email: 'l4@example.com' }),
+      ].join('\n'),
+    );
+    const fromJsonl = await run(database, 'customers', jsonl);
+    expect(fromJsonl.rejections).toEqual([{ line: 1, reason: `line longer than ${MAX_LINE_BYTES} bytes` }]);
+    expect(fromJsonl.summary.inserted).toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // A quoted field left open is not read past the limit either.
+    const open = tempFile(
+      'customers.csv',
+      `customer_id,email,first_name\nl-5,l5@example.com,"${'y,'.repeat(1 << 20)}\nl-6,l6@example.com,Bo\n`,
+    );
+    const fromOpen = await run(database, 'customers', open);
+    expect(fromOpen.rejections.map((r) => r.line)).toEqual([2]);
+    expect(fromOpen.summary.inserted).toBe(1);
+  });
+
+  it('keeps multi-line quoted fields, CRLF line ends and quotes inside unquoted fields', async () => {
+    const file = tempFile(
+      'products.csv',
+      'sku,name,category,price,description\r\nM-1,"Mug, large",misc,3.00,"two\r\nlines"\r\nM-2,Skillet 12" pan,misc,4.00,\r\nM-3,"Say ""hi""",misc,5.00,x\r\n',
+    );
+    const { summary, rejections } = await run(database, 'products', file);
+    expect(rejections).toEqual([]);
+    expect(summary.inserted).toBe(3);
+    const names = await rows<{ name: string }>(sql`select name from products where sku like 'M-%' order by sku`);
+    expect(names.map((n) => n.name)).toEqual(['Mug, large', 'Skillet 12" pan', 'Say "hi"']);
+  });
+
+  it('stores the good rows of a batch the database refuses, and reports the bad one without its data', async () => {
+    await database.db.execute(sql`
+      create function refuse_boom() returns trigger language plpgsql as $$
+      begin
+        if new.name like 'BOOM%' then raise exception 'refused %', new.name using errcode = '22023'; end if;
+        if new.name like 'DOWN%' then raise exception 'down %', new.name using errcode = '57P01'; end if;
+        return new;
+      end $$`);
+    await database.db.execute(
+      sql`create trigger refuse_boom before insert or update on products for each row execute function refuse_boom()`,
+    );
+    try {
+      const file = tempFile(
+        'products.csv',
+        'sku,name,category,price\nB-1,Fine,misc,1.00\nB-2,BOOM secret@example.com,misc,2.00\nB-3,Fine too,misc,3.00\n',
+      );
+      const { summary, rejections } = await run(database, 'products', file, 100);
+      expect(summary.inserted).toBe(2);
+      expect(rejections).toEqual([{ line: 3, reason: 'could not be stored: the database refused a value (SQLSTATE 22023)' }]);
+
+      const down = tempFile('products.csv', 'sku,name,category,price\nB-4,DOWN secret@example.com,misc,1.00\n');
+      const failure = await run(database, 'products', down).catch((error: unknown) => error as Error);
+      expect(failure).toBeInstanceOf(UserError);
+      expect((failure as Error).message).toMatch(/^the database failed while storing rows \(SQLSTATE 57P01\)/);
+      expect((failure as Error).message).not.toMatch(/secret|insert|B-4/);
+      expect(storageFailure(Object.assign(new Error('boom'), { cause: { code: '22P05' } }))).toMatch(/NUL byte.*22P05/);
+    } finally {
+      await database.db.execute(sql`drop trigger refuse_boom on products`);
+      await database.db.execute(sql`drop function refuse_boom()`);
+    }
+  });
+
+  it('refuses one order the database refuses, order by order, and keeps the others of its batch', async () => {
+    const file = tempFile(
+      'orders.csv',
+      [
+        ORDER_HEADER,
+        'd-1,c-1,2026-05-03T10:00:00Z,BEAN-1,1,24.90',
+        'd-2,c-1,2026-05-03T10:00:00Z,BEAN-1,1,24.90',
+        'd-2,c-1,2026-05-03T10:00:00Z,ESP-100,1,249.00',
+        // A total beyond numeric(16,4): the database refuses it (records.ts may refuse it first).
+        'd-2,c-1,2026-05-03T10:00:00Z,ESP-100,1000000,999999999999.00',
+        'd-3,c-2,2026-05-03T11:00:00Z,BEAN-1,2,24.90',
+      ].join('\n'),
+    );
+    const { summary, rejections } = await run(database, 'orders', file, 100);
+    expect(rejections.map((r) => r.line).sort()).toEqual([3, 4, 5]);
+    expect(rejections.map((r) => r.reason).join('\n')).not.toMatch(/999999|Failed query|params/);
+    expect(summary.inserted).toBe(2);
+    expect(await storedOrders('d-%')).toEqual(['d-1:1', 'd-3:1']);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * `campaign import products|customers|orders FILE`: validates and upserts a CSV or JSONL
  * file. Each rejected row is printed as `FILE:LINE: reason` on stderr; a summary line ends
- * the run on stdout; the exit code is 1 when any row was rejected. New orders are then
- * published to the enrollment queue (or left in the outbox when Redis is not there).
+ * the run on stdout; the exit code is 1 when any row was rejected. Every pending outbox
+ * fact is then published to the enrollment queue, this run's new orders and any an earlier
+ * run left behind (one killed before it published), or left there when Redis is not there.
  */
 import { Argument, Option, type Command } from 'commander';
 import type { Config } from '../../config.ts';
@@ -11,6 +12,7 @@ import type { Database } from '../../db/client.ts';
 import { drainOutbox } from '../../outbox/relay.ts';
 import { openConfiguredDatabase, openQueueConnection } from '../../runtime.ts';
 import { importFile, summaryLine } from '../../ingest/import-file.ts';
+import { pendingOutboxFacts } from '../../ingest/store.ts';
 import type { ConfigSource } from '../options.ts';
 import { UserError } from '../../errors.ts';
 
@@ -30,7 +32,7 @@ export function registerImport(program: Command, config: ConfigSource): void {
     .argument('<file>', 'path of a .csv or .jsonl file')
     .addOption(new Option('--format <format>', 'file format, when the name does not tell').choices(['csv', 'jsonl']))
     .option('--batch-size <rows>', 'rows per transaction', (v) => Number.parseInt(v, 10))
-    .option('--no-publish', 'leave new orders in the outbox instead of publishing them to the queue now')
+    .option('--no-publish', 'leave new orders (and any pending before) in the outbox instead of publishing them to the queue now')
     .option('--history', 'past orders (a backfill): store them, but start no sequences')
     .option('--no-progress', 'never draw a progress bar')
     .action(async (kind: RecordKind, file: string, options: ImportOptions) => {
@@ -43,7 +45,7 @@ export function registerImport(program: Command, config: ConfigSource): void {
           progress: options.progress,
           history: options.history ?? false,
         });
-        if (summary.ordersPlaced > 0 && options.publish) await publishNewOrders(settings, database);
+        if (options.publish) await publishPending(settings, database);
         process.stdout.write(summaryLine(file, summary) + '\n');
         if (summary.rejected > 0) process.exitCode = 1;
       } finally {
@@ -52,14 +54,21 @@ export function registerImport(program: Command, config: ConfigSource): void {
     });
 }
 
-/** Publishes pending `order.placed` facts now; without Redis they wait for the relay. */
-async function publishNewOrders(settings: Config, database: Database): Promise<number> {
+/**
+ * Publishes every pending outbox fact now, not only this run's: the facts of a run killed
+ * after it committed would otherwise wait for a relay. Without Redis they wait for one.
+ */
+async function publishPending(settings: Config, database: Database): Promise<number> {
+  const pending = await pendingOutboxFacts(database.db);
+  if (pending === 0) return 0;
   let connection;
   try {
     connection = await openQueueConnection(settings);
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
-    process.stderr.write(`new orders wait in the outbox (${error.message}); \`campaign serve\` publishes them once Redis is there\n`);
+    process.stderr.write(
+      `${pending} new orders wait in the outbox (${error.message}); \`campaign serve\` or the next import publishes them once Redis is there\n`,
+    );
     return 0;
   }
   try {
