@@ -148,6 +148,10 @@ describe('input records', () => {
     expect(problems(orderLineRecord, { ...line, quantity: 0 })).toEqual(['quantity: must be at least 1 (got 0)']);
     expect(problems(orderLineRecord, { ...line, quantity: 1_000_001 })).toEqual(['quantity: must be at most 1000000 (got 1000001)']);
     expect(problems(orderLineRecord, { ...line, quantity: 1.5 })).toEqual(['quantity: must be a whole number from 1 to 1000000 (got 1.5)']);
+    // A number past every limit breaks one rule, said once.
+    expect(problems(orderLineRecord, { ...line, quantity: '12345678901234567890' })).toEqual([
+      'quantity: must be at most 1000000 (got "12345678901234567890")',
+    ]);
     expect(problems(productRecord, { ...product, name: 'x'.repeat(501) })[0]).toMatch(
       /^name: must be at most 500 characters \(got "x+\.\.\.\)$/,
     );

@@ -187,11 +187,17 @@ export function isTimeZone(value: string): boolean {
 const wholeNumber = (min: number, max: number) =>
   z.preprocess(
     (value) => (typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value),
-    z
-      .number({ error: `must be a whole number from ${min} to ${max}` })
-      .int(`must be a whole number from ${min} to ${max}`)
-      .min(min, `must be at least ${min}`)
-      .max(max, `must be at most ${max}`),
+    z.number({ error: `must be a whole number from ${min} to ${max}` }).superRefine((n, ctx) => {
+      // One message, the rule the value breaks: a huge number is "at most", not also "whole".
+      const message = !Number.isInteger(n)
+        ? `must be a whole number from ${min} to ${max}`
+        : n < min
+          ? `must be at least ${min}`
+          : n > max
+            ? `must be at most ${max}`
+            : undefined;
+      if (message) ctx.addIssue({ code: 'custom', message });
+    }),
   );
 
 /**

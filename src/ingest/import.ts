@@ -22,6 +22,7 @@ import {
   describeIssues,
   knownColumns,
   orderLineRecord,
+  orderTotalProblem,
   recordSchemas,
   requiredColumns,
   type CustomerRecord,
@@ -270,6 +271,12 @@ function orderSink(
     current = undefined;
     if (order.heldBy !== undefined) {
       for (const { line } of order.lines) reject(line, `order ${order.id} not imported: ${order.heldBy}`);
+      return;
+    }
+    // Each line fits, but their sum may not: the same rule the API applies to one request.
+    const total = orderTotalProblem(order.lines.map(({ record }) => record));
+    if (total) {
+      for (const { line } of order.lines) reject(line, `order ${order.id} not imported: ${total}`);
       return;
     }
     batch.push(order);

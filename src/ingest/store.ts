@@ -239,12 +239,3 @@ function inInputOrder(keys: string[], rows: { key: string; outcome: Outcome }[])
   const byKey = new Map(rows.map((r) => [r.key, r.outcome]));
   return keys.map((key) => byKey.get(key) ?? 'unchanged');
 }
-
-/**
- * How many outbox facts wait to be published, whoever wrote them (an import killed after
- * its commits leaves its own): `campaign import` publishes them all when there are any.
- */
-export async function pendingOutboxFacts(db: Db): Promise<number> {
-  const [row] = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from outbox where published_at is null`);
-  return row?.n ?? 0;
-}

@@ -63,3 +63,16 @@ export async function markConsumedByOrder(db: Db, topic: string, orderId: number
   await db.execute(sql`update outbox set consumed_at = now()
                        where topic = ${topic} and consumed_at is null and (payload->>'orderId')::bigint = ${orderId}`);
 }
+
+/**
+ * How many outbox facts wait to be published, whoever wrote them (an import killed after
+ * its commits leaves its own): `campaign import` publishes them all when there are any.
+ */
+export async function pendingOutboxFacts(db: Db): Promise<number> {
+  const [row] = await parsedRows(
+    db,
+    sql`select count(*)::int as n from outbox where published_at is null`,
+    z.object({ n: z.number().int() }),
+  );
+  return row?.n ?? 0;
+}

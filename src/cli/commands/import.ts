@@ -12,7 +12,7 @@ import type { Database } from '../../db/client.ts';
 import { drainOutbox } from '../../outbox/relay.ts';
 import { openConfiguredDatabase, openQueueConnection } from '../../runtime.ts';
 import { importFile, summaryLine } from '../../ingest/import-file.ts';
-import { pendingOutboxFacts } from '../../ingest/store.ts';
+import { pendingOutboxFacts } from '../../store/outbox.ts';
 import type { ConfigSource } from '../options.ts';
 import { UserError } from '../../errors.ts';
 
