@@ -9,6 +9,7 @@ import { withDatabase } from '../../runtime.ts';
 import { applySequence, loadSequenceFiles } from '../../sequences/files.ts';
 import { listSequences, setSequenceStatus } from '../../store/sequences.ts';
 import type { ConfigSource } from '../options.ts';
+import { registerPlan } from './plan.ts';
 import { UserError, YamlSourceError } from '../../errors.ts';
 
 export function registerSequences(program: Command, config: ConfigSource): void {
@@ -19,6 +20,8 @@ export function registerSequences(program: Command, config: ConfigSource): void 
     for (const p of problems) process.stderr.write(p + '\n');
     return { files, problems };
   };
+
+  registerPlan(sequences, config, load);
 
   sequences
     .command('check')
