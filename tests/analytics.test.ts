@@ -165,7 +165,7 @@ describe('the report', () => {
   beforeAll(async () => {
     database = await freshDatabase('postgres');
     rows = new Rows(database.db);
-    await prepareShop(database.db, SEQUENCE('exp', 'holdout: 20%\nmeasurement_window: 10d'));
+    await prepareShop(database.db, SEQUENCE('exp', 'holdout: 33.33333%\nmeasurement_window: 10d'));
     const version = await versionOf(database.db, 'exp');
     let seed = 42;
     const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
