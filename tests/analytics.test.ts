@@ -422,13 +422,21 @@ describe('the report', () => {
     expect(table.stdout).toMatch(/exp \(Sequence exp\), version 1, live, active/);
     expect(table.stdout).toMatch(/b vs a \(control\)/);
     expect(table.stdout).toContain('not enough data yet');
+    expect(table.stdout).toMatch(
+      /Split check: enrolled a \d+ \(expected \d+\), b \d+ \(expected \d+\), holdout \d+ \(expected \d+\); SRM p = /,
+    );
+    expect(table.stdout).toContain('always-valid 95% CI');
+    expect(table.stdout).toContain('per delivered email');
+    expect(table.stdout).not.toContain('per recipient');
 
     const csv = await campaign(['report', '--csv', 'comparisons', '--as-of', AS_OF], env);
     const lines = csv.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^sequence,version,arm,against,baseline,n_arm/);
+    expect(lines[0]).toContain(',verdict,fixed_horizon_verdict,sequential_ci_low,sequential_ci_high,sequential_verdict,mde,');
     expect(lines).toHaveLength(1 + 3);
     const arms = await campaign(['report', '--csv', '--sequence', 'exp', '--as-of', AS_OF], env);
     expect(arms.stdout.trim().split('\n')).toHaveLength(1 + 3 * 3);
+    expect(arms.stdout.split('\n')[0]).toContain('revenue_per_delivered_email');
 
     const unknown = await campaign(['report', '--sequence', 'nope'], env);
     expect(unknown.code).toBe(2);
