@@ -9,7 +9,12 @@ import { refreshAttribution } from '../src/analytics/attribution.ts';
 import { rebuildEngagement } from '../src/analytics/engagement.ts';
 import { buildReport, type Report } from '../src/analytics/report.ts';
 import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
-import { compareArms } from '../src/core/experiment.ts';
+import { guardrails } from '../src/core/decide.ts';
+import { compareArms, cupedSamples, PLANNED_CUSTOMERS, SRM_VERDICT } from '../src/core/experiment.ts';
+import { holm } from '../src/core/multiple.ts';
+import { detectionMultiplier, minimumDetectableEffect } from '../src/core/power.ts';
+import { confidenceSequenceHalfWidth, sequentialMeans, tuningRho } from '../src/core/sequential.ts';
+import { sampleRatioMismatch } from '../src/core/srm.ts';
 import { summarizePaired } from '../src/core/stats.ts';
 import { queryRows, type Db } from '../src/db/client.ts';
 import { buildServer } from '../src/http/app.ts';
@@ -165,7 +170,7 @@ describe('the report', () => {
   beforeAll(async () => {
     database = await freshDatabase('postgres');
     rows = new Rows(database.db);
-    await prepareShop(database.db, SEQUENCE('exp', 'holdout: 20%\nmeasurement_window: 10d'));
+    await prepareShop(database.db, SEQUENCE('exp', 'holdout: 33.33333%\nmeasurement_window: 10d'));
     const version = await versionOf(database.db, 'exp');
     let seed = 42;
     const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
@@ -296,6 +301,76 @@ describe('the report', () => {
     expect(early.comparisons.every((c) => c.verdict === 'not enough data yet')).toBe(true);
   });
 
+  it('decides with the core functions on the same summaries: confidence sequence, MDE, Holm, guardrails, SRM', async () => {
+    const version = (await report()).sequences[0]!.versions[0]!;
+    const outcome = (arm: string) => ({
+      arm,
+      converted: truth[arm]!.y.filter((v) => v > 0).length,
+      ...summarizePaired(truth[arm]!.y, truth[arm]!.x),
+    });
+    const find = (arm: string, against: string) => version.comparisons.find((c) => c.arm === arm && c.against === against)!;
+    for (const c of version.comparisons) {
+      const [adjustedArm, adjustedBaseline] = cupedSamples(outcome(c.arm), outcome(c.baseline));
+      const sequence = sequentialMeans(adjustedArm, adjustedBaseline, { plannedN: PLANNED_CUSTOMERS });
+      expect(c.sequential.verdict).toBe(sequence.verdict);
+      expect(c.sequential.plannedN).toBe(10_000);
+      // The same band straight from the formula, around the CUPED difference and its standard error.
+      const half = confidenceSequenceHalfWidth(c.cuped.standardError, c.n.arm + c.n.baseline, 0.05, tuningRho(10_000));
+      for (const [got, want] of [
+        [c.sequential.interval[0], sequence.interval[0]],
+        [c.sequential.interval[1], sequence.interval[1]],
+        [c.sequential.interval[0], c.cuped.difference - half],
+        [c.mde.absolute, minimumDetectableEffect(adjustedArm, { ...adjustedBaseline, mean: outcome(c.baseline).mean }).absolute],
+        [c.mde.absolute, detectionMultiplier() * c.cuped.standardError],
+        [c.mde.relative!, (detectionMultiplier() * c.cuped.standardError) / outcome(c.baseline).mean],
+      ])
+        expect(got).toBeCloseTo(want!, 6);
+      // Enough customers: the verdict is the sequential one; the fixed-horizon one stays beside it.
+      expect(c.verdict).toBe(c.sequential.verdict);
+      expect(c.fixedHorizonVerdict).toBe(
+        compareArms(outcome(c.arm), outcome(c.baseline), { against: c.against, minSample: 100 }).fixedHorizonVerdict,
+      );
+    }
+    // Holm across the comparisons of each kind: one against the control, two against the holdout.
+    expect(find('b', 'control').adjustedPValue).toBeCloseTo(find('b', 'control').cuped.pValue, 12);
+    const [aHoldout, bHoldout] = holm([find('a', 'holdout').cuped.pValue, find('b', 'holdout').cuped.pValue]);
+    expect(find('a', 'holdout').adjustedPValue).toBeCloseTo(aHoldout!, 12);
+    expect(find('b', 'holdout').adjustedPValue).toBeCloseTo(bHoldout!, 12);
+    // Guardrails against the control, per enrolled customer: one bounce in each arm, nothing else.
+    const enrolled = (arm: string) => version.arms.find((a) => a.arm === arm)!.enrolled;
+    const expected = guardrails(
+      (
+        [
+          ['unsubscribes', 0],
+          ['complaints', 0],
+          ['bounces', 1],
+        ] as const
+      ).map(([name, events]) => ({ name, variant: { n: enrolled('b'), events }, control: { n: enrolled('a'), events } })),
+    );
+    expect(find('b', 'control').guardrails).toEqual(
+      expected.map((g) => ({
+        metric: g.name,
+        arm: g.variantRate,
+        baseline: g.controlRate,
+        difference: g.difference,
+        pValue: g.pValue,
+        adjustedPValue: g.adjustedPValue,
+        flagged: g.worse,
+      })),
+    );
+    expect(find('b', 'control').flags).toEqual([]);
+    // The holdout gets no email: no guardrail applies.
+    expect(find('a', 'holdout').guardrails).toEqual([]);
+    // The split is as planned (a third each): no mismatch.
+    const srm = sampleRatioMismatch([
+      { arm: 'a', observed: enrolled('a'), weight: (1 - 0.3333333) / 2 },
+      { arm: 'b', observed: enrolled('b'), weight: (1 - 0.3333333) / 2 },
+      { arm: 'holdout', observed: enrolled('holdout'), weight: 0.3333333 },
+    ]);
+    expect(version.srm.pValue).toBeCloseTo(srm.pValue, 9);
+    expect(version.srm.flagged).toBe(false);
+  });
+
   it('counts a customer enrolled twice in a version once: the customer is the unit', async () => {
     const before = (await report()).sequences[0]!.versions[0]!.arms.find((a) => a.arm === 'a')!;
     const [first] = await queryRows<{ customer_id: number; sequence_version_id: number; enrolled_at: Date }>(
@@ -347,16 +422,146 @@ describe('the report', () => {
     expect(table.stdout).toMatch(/exp \(Sequence exp\), version 1, live, active/);
     expect(table.stdout).toMatch(/b vs a \(control\)/);
     expect(table.stdout).toContain('not enough data yet');
+    expect(table.stdout).toMatch(
+      /Split check: enrolled a \d+ \(expected \d+\), b \d+ \(expected \d+\), holdout \d+ \(expected \d+\); SRM p = /,
+    );
+    expect(table.stdout).toContain('always-valid 95% CI');
+    expect(table.stdout).toContain('per delivered email');
+    expect(table.stdout).not.toContain('per recipient');
 
     const csv = await campaign(['report', '--csv', 'comparisons', '--as-of', AS_OF], env);
     const lines = csv.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^sequence,version,arm,against,baseline,n_arm/);
+    expect(lines[0]).toContain(',verdict,fixed_horizon_verdict,sequential_ci_low,sequential_ci_high,sequential_verdict,mde,');
     expect(lines).toHaveLength(1 + 3);
     const arms = await campaign(['report', '--csv', '--sequence', 'exp', '--as-of', AS_OF], env);
     expect(arms.stdout.trim().split('\n')).toHaveLength(1 + 3 * 3);
+    expect(arms.stdout.split('\n')[0]).toContain('revenue_per_delivered_email');
 
     const unknown = await campaign(['report', '--sequence', 'nope'], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no sequence "nope"');
+  });
+
+  it('as of a past time counts only the enrollments, sends, events and attributed orders by then', async () => {
+    const armA = async (asOf: string) => (await report(asOf)).sequences.find((s) => s.id === 'exp')!.versions[0]!.arms[0]!;
+    // Day 1.5: customers 0 and 1 of each arm enrolled (i % 20 in {0, 1}: 12 of them) and
+    // emailed; customer 2's email (and its bounce) and the credited order of day 3 are later.
+    const early = await armA(at(1.5 * DAY));
+    expect(early.enrolled).toBe(12);
+    expect(early.steps[0]).toMatchObject({ sent: 2, bounced: 0, delivered: 2, opens: { human: 1, raw: 2 }, clicks: { human: 1, raw: 1 } });
+    expect({ orders: early.conversions, revenue: early.attributedRevenue }).toEqual({ orders: 0, revenue: 0 });
+    // Day 2.5: the third email and its bounce; of customer 0's credited orders only the one
+    // of day 2 (the trigger of their second enrollment, above), not the one of day 3.
+    const later = await armA(at(2.5 * DAY));
+    expect(later.steps[0]).toMatchObject({ sent: 3, bounced: 1, delivered: 2 });
+    expect({ orders: later.conversions, revenue: later.attributedRevenue }).toEqual({ orders: 1, revenue: 70 });
+    // Day 3.5: every credited order is placed, as in the full report.
+    const credited = await armA(at(3.5 * DAY));
+    const full = await armA(AS_OF);
+    expect({ orders: credited.conversions, revenue: credited.attributedRevenue }).toEqual({
+      orders: full.conversions,
+      revenue: full.attributedRevenue,
+    });
+    expect(full.conversions).toBe(attributed.orders + 1);
+    // The guardrails count events by then too: no bounce before day 2.
+    const bounces = (await report(at(1.5 * DAY))).sequences[0]!.versions[0]!.comparisons.find((c) => c.against === 'control')!;
+    expect(bounces.guardrails.find((g) => g.metric === 'bounces')).toMatchObject({ arm: 0, baseline: 0 });
+  });
+
+  it('flags a guardrail the variant makes worse, and keeps the verdict', async () => {
+    const before = (await report()).sequences[0]!.versions[0]!.comparisons.find((c) => c.against === 'control')!;
+    // Twelve customers of arm b complain about an email of this version.
+    const units = await queryRows<{ id: number; customer_id: number }>(
+      database.db,
+      sql`select id, customer_id from enrollments where sequence_id = 'exp' and arm = 'b' order by id offset 10 limit 12`,
+    );
+    for (const u of units) {
+      const message = await rows.message(u.id, u.customer_id, 1, at(25 * DAY));
+      await rows.event(message, u.customer_id, 'complaint', at(25 * DAY + HOUR));
+    }
+    const after = (await report()).sequences[0]!.versions[0]!.comparisons.find((c) => c.against === 'control')!;
+    const complaints = after.guardrails.find((g) => g.metric === 'complaints')!;
+    const enrolledB = (await report()).sequences[0]!.versions[0]!.arms.find((a) => a.arm === 'b')!.enrolled;
+    expect(complaints).toMatchObject({ baseline: 0, flagged: true });
+    expect(complaints.arm).toBeCloseTo(12 / enrolledB, 12);
+    expect(after.flags).toEqual(['complaints']);
+    expect(after.verdict).toBe(before.verdict);
+    expect(after.summary).toContain('guardrail: more complaints than a');
+  });
+
+  it('flags a 60/40 split of a 50/50 version, and every verdict says the split is broken', async () => {
+    await prepareShop(database.db, SEQUENCE('split', 'measurement_window: 10d'));
+    const version = await versionOf(database.db, 'split');
+    const plant = async (arm: string, count: number) => {
+      const customers = await rows.customers(count);
+      const triggers = await rows.orders(customers.map((c) => ({ customer: c, at: at(0), total: 30 })));
+      await rows.enrollments(
+        customers.map((c, i) => ({ customer: c, sequence: 'split', version, arm, trigger: triggers[i]!, at: at(0), preSpend: 0 })),
+      );
+      await rows.orders(customers.filter((_, i) => i % 3 === 0).map((c) => ({ customer: c, at: at(2 * DAY), total: 40 })));
+    };
+    await plant('a', 300);
+    await plant('b', 200);
+    const split = (
+      await buildReport(database.db, { asOf: new Date(AS_OF), attribution: DEFAULT_ATTRIBUTION, minSample: 100, sequenceId: 'split' })
+    ).sequences[0]!.versions[0]!;
+    const expected = sampleRatioMismatch([
+      { arm: 'a', observed: 300, weight: 0.5 },
+      { arm: 'b', observed: 200, weight: 0.5 },
+    ]);
+    expect(split.srm.pValue).toBeCloseTo(expected.pValue, 12);
+    expect(split.srm.pValue).toBeLessThan(0.001);
+    expect(split.srm.flagged).toBe(true);
+    expect(split.srm.arms).toEqual([
+      { arm: 'a', observed: 300, expected: 250 },
+      { arm: 'b', observed: 200, expected: 250 },
+    ]);
+    expect(split.comparisons.map((c) => c.verdict)).toEqual([SRM_VERDICT]);
+    // The figures stay, for whoever investigates.
+    expect(split.comparisons[0]!.n).toEqual({ arm: 200, baseline: 300 });
+  });
+
+  it('says `no data` for an arm with no measured customer, never a $0 difference', async () => {
+    await prepareShop(database.db, SEQUENCE('fresh', 'holdout: 33.33333%\nmeasurement_window: 10d'));
+    const version = await versionOf(database.db, 'fresh');
+    const plant = async (arm: string, count: number, enrolledAt: string) => {
+      const customers = await rows.customers(count);
+      const triggers = await rows.orders(customers.map((c) => ({ customer: c, at: enrolledAt, total: 30 })));
+      await rows.enrollments(
+        customers.map((c, i) => ({ customer: c, sequence: 'fresh', version, arm, trigger: triggers[i]!, at: enrolledAt, preSpend: 0 })),
+      );
+      await rows.orders(
+        customers
+          .filter((_, i) => i % 2 === 0)
+          .map((c) => ({ customer: c, at: new Date(Date.parse(enrolledAt) + DAY).toISOString(), total: 25 })),
+      );
+    };
+    // a and the holdout measured; b enrolled yesterday, its window still open.
+    await plant('a', 110, at(0));
+    await plant('holdout', 110, at(0));
+    await plant('b', 110, at(39 * DAY));
+    const fresh = (
+      await buildReport(database.db, { asOf: new Date(AS_OF), attribution: DEFAULT_ATTRIBUTION, minSample: 100, sequenceId: 'fresh' })
+    ).sequences[0]!.versions[0]!;
+    expect(fresh.arms.find((a) => a.arm === 'b')!.measured).toMatchObject({ customers: 0, revenuePerCustomer: null });
+    const json = JSON.parse(JSON.stringify(fresh)) as typeof fresh;
+    for (const against of ['control', 'holdout'] as const) {
+      const c = json.comparisons.find((x) => x.arm === 'b' && x.against === against)!;
+      expect(c.verdict).toBe('no data');
+      expect(c.fixedHorizonVerdict).toBe('no data');
+      expect(c.revenuePerCustomer.arm).toBeNull();
+      expect(c.revenuePerCustomer.difference).toBeNull();
+      expect(c.cuped.difference).toBeNull();
+      expect(c.cuped.interval).toEqual([null, null]);
+      expect(c.sequential.interval).toEqual([null, null]);
+      expect(c.mde.absolute).toBeNull();
+      expect(c.conversionRate.difference).toBeNull();
+    }
+    expect(json.comparisons.find((x) => x.arm === 'b' && x.against === 'holdout')!.incrementalRevenue!.estimate).toBeNull();
+    // The arms that have customers still compare: $12.50 against $12.50.
+    const a = json.comparisons.find((x) => x.arm === 'a' && x.against === 'holdout')!;
+    expect(a.verdict).toBe('no clear difference yet');
+    expect(a.revenuePerCustomer.difference).toBeCloseTo(0, 9);
   });
 });

@@ -256,7 +256,23 @@ describe('the dashboard', () => {
         `[${money.format(c.cuped.interval[0])}, ${money.format(c.cuped.interval[1])}]`,
       );
       expect(await cell(`${row} [data-field=verdict]`)).toBe(c.verdict);
+      // The decision: always-valid interval, MDE, Holm p, guardrails, fixed-horizon verdict (JSON null is the page's dash).
+      const orDash = (v: number | null, f: (v: number) => string) => (v === null ? '—' : f(v));
+      const [low, high] = c.sequential.interval as [number | null, number | null];
+      expect(await cell(`${row} [data-field=sequentialInterval]`)).toBe(
+        `[${orDash(low, (v) => money.format(v))}, ${orDash(high, (v) => money.format(v))}]`,
+      );
+      expect(await cell(`${row} [data-field=mde]`)).toMatch(
+        new RegExp(`^${orDash(c.mde.absolute, (v) => money.format(v)).replace(/[$.]/g, '\\$&')} `),
+      );
+      expect(await cell(`${row} [data-field=adjustedPValue]`)).toBe(orDash(c.adjustedPValue as number | null, (v) => v.toFixed(3)));
+      expect(await cell(`${row} [data-field=guardrails]`)).toBe(
+        c.against === 'holdout' ? 'n/a' : c.flags.length ? `worse: ${c.flags.join(', ')}` : 'ok',
+      );
+      expect(await cell(`${row} [data-field=fixedHorizonVerdict]`)).toBe(c.fixedHorizonVerdict);
     }
+    expect(await page.locator('#srm').getAttribute('data-flagged')).toBe(String(version.srm.flagged));
+    expect(await cell('#srm [data-field=srmPValue]')).toBe(version.srm.pValue.toFixed(3));
     const csv = await page.evaluate(async (url) => (await fetch(url)).text(), `${base}/sequences/exp/export.csv?table=comparisons`);
     expect(csv.split('\n')[0]).toMatch(/^sequence,version,arm,against/);
     const slots = await page.evaluate(async (url) => (await fetch(url)).text(), `${base}/sequences/exp/export.csv?table=slots`);

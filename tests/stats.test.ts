@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareArms, type ArmOutcome } from '../src/core/experiment.ts';
+import { compareArms, decideVersion, srmCheck, SRM_VERDICT, type ArmOutcome } from '../src/core/experiment.ts';
 import { combine, cuped, summarize, summarizePaired, twoProportions, welch } from '../src/core/stats.ts';
 
 /** Equal to 6 significant digits. */
@@ -146,5 +146,88 @@ describe('a simulated experiment with a planted effect', () => {
       minSample: 100,
     });
     expect(large.verdict).toBe('better');
+  });
+});
+
+describe('the decision of a comparison', () => {
+  const arm = (name: string, n: number, mean: number): ArmOutcome => ({
+    arm: name,
+    n,
+    converted: Math.round(n / 3),
+    mean,
+    variance: 400,
+    covariateMean: 50,
+    covariateVariance: 900,
+    covariance: 100,
+  });
+
+  it('an arm with no measured customer is no data: NaN estimates, never a difference against $0', () => {
+    const c = compareArms(arm('b', 0, 0), arm('a', 500, 20), { against: 'control', minSample: 100 });
+    expect(c.verdict).toBe('no data');
+    expect(c.fixedHorizonVerdict).toBe('no data');
+    for (const value of [
+      c.revenuePerCustomer.arm,
+      c.revenuePerCustomer.difference,
+      c.cuped.difference,
+      c.sequential.interval[0],
+      c.mde.absolute,
+    ])
+      expect(value).toBeNaN();
+    expect(JSON.parse(JSON.stringify(c)).revenuePerCustomer.difference).toBeNull();
+  });
+
+  it('the verdict reads the confidence sequence, wider than the fixed-horizon interval', () => {
+    // A difference the fixed-horizon test calls at once, the always-valid band not yet.
+    const c = compareArms(arm('b', 2000, 21.5), arm('a', 2000, 20), { against: 'control', minSample: 100 });
+    expect(c.fixedHorizonVerdict).toBe('better');
+    expect(c.sequential.interval[0]).toBeLessThan(c.cuped.interval[0]);
+    expect(c.verdict).toBe(c.sequential.verdict);
+    expect(c.verdict).toBe('no clear difference yet');
+  });
+
+  it('a version with a broken split overrules every verdict; guardrails only against the control', () => {
+    const comparisons = [
+      compareArms(arm('b', 2000, 25), arm('a', 2000, 20), { against: 'control', minSample: 100 }),
+      compareArms(arm('b', 2000, 25), arm('holdout', 2000, 20), { against: 'holdout', minSample: 100 }),
+    ];
+    const counts = new Map([
+      ['a', { n: 2000, unsubscribes: 10, complaints: 0, bounces: 20 }],
+      ['b', { n: 2000, unsubscribes: 40, complaints: 0, bounces: 20 }],
+      ['holdout', { n: 2000, unsubscribes: 0, complaints: 0, bounces: 0 }],
+    ]);
+    const fine = srmCheck(
+      {
+        variants: [
+          { key: 'a', weight: 1 },
+          { key: 'b', weight: 1 },
+        ],
+        holdout: 1 / 3,
+      },
+      new Map([
+        ['a', 2000],
+        ['b', 2000],
+        ['holdout', 2000],
+      ]),
+    );
+    expect(fine.flagged).toBe(false);
+    const decided = decideVersion(comparisons, counts, fine);
+    expect(decided[0]!.verdict).toBe('better');
+    expect(decided[0]!.flags).toEqual(['unsubscribes']);
+    expect(decided[1]!.guardrails).toEqual([]);
+    const broken = srmCheck(
+      {
+        variants: [
+          { key: 'a', weight: 1 },
+          { key: 'b', weight: 1 },
+        ],
+        holdout: 0,
+      },
+      new Map([
+        ['a', 2400],
+        ['b', 1600],
+      ]),
+    );
+    expect(broken.flagged).toBe(true);
+    expect(decideVersion(comparisons, counts, broken).map((c) => c.verdict)).toEqual([SRM_VERDICT, SRM_VERDICT]);
   });
 });

@@ -5,7 +5,7 @@
 import Table from 'cli-table3';
 import { stringify } from 'csv-stringify/sync';
 import type { Comparison } from '../core/experiment.ts';
-import type { ArmReport, Funnel, Report, StepReport } from './report.ts';
+import type { ArmReport, Funnel, Report, StepReport, VersionReport } from './report.ts';
 
 export interface FormatOptions {
   currency: string;
@@ -88,7 +88,7 @@ export function formatReport(report: Report, options: FormatOptions): string {
         'unsub',
         'orders',
         'attributed',
-        'per recipient',
+        'per delivered email',
         'AOV',
       ]);
       for (const arm of version.arms) {
@@ -113,16 +113,30 @@ export function formatReport(report: Report, options: FormatOptions): string {
         measured.toString(),
       );
 
+      out.push('', srmLine(version));
       if (version.comparisons.length > 0) out.push('', formatComparisons(version.comparisons, money));
     }
   }
   return out.join('\n');
 }
 
+const p = (value: number) => (!Number.isFinite(value) ? dash : value < 0.001 ? '<0.001' : value.toFixed(3));
+
+/** The sample-ratio check of a version: one line, a warning when the split is broken. */
+export function srmLine(version: VersionReport): string {
+  const split = version.srm.arms.map((a) => `${a.arm} ${int(a.observed)} (expected ${Math.round(a.expected)})`).join(', ');
+  return version.srm.flagged
+    ? `WARNING: sample ratio mismatch (p = ${p(version.srm.pValue)}): enrolled ${split}. Assignment is broken; no comparison below can be trusted.`
+    : `Split check: enrolled ${split}; SRM p = ${p(version.srm.pValue)}, as planned.`;
+}
+
 function formatComparisons(comparisons: Comparison[], money: (value: number | null) => string): string {
   const interval = ([low, high]: [number, number], f: (v: number) => string) => (Number.isFinite(low) ? `[${f(low)}, ${f(high)}]` : dash);
-  const p = (value: number) => (!Number.isFinite(value) ? dash : value < 0.001 ? '<0.001' : value.toFixed(3));
   const revenue = plain(['revenue per customer', 'difference', '95% CI', 'relative', 'p', 'CUPED difference', '95% CI', 'p', 'verdict']);
+  const decision = plain(
+    ['decision', 'always-valid 95% CI', 'sequential', 'MDE (80%)', 'MDE relative', 'Holm p', 'guardrails', 'verdict'],
+    ['left', 'right', 'left', 'right', 'right', 'right', 'left', 'left'],
+  );
   const rates = plain(['conversion rate', 'arm', 'baseline', 'difference', '95% CI', 'p']);
   const incremental = plain(['incremental revenue', 'estimate', '95% CI', 'CUPED estimate', '95% CI']);
   for (const c of comparisons) {
@@ -137,6 +151,16 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
       signed(money(c.cuped.difference), c.cuped.difference),
       interval(c.cuped.interval, money),
       p(c.cuped.pValue),
+      c.fixedHorizonVerdict,
+    ]);
+    decision.push([
+      label,
+      interval(c.sequential.interval, money),
+      c.sequential.verdict,
+      money(c.mde.absolute),
+      pct(c.mde.relative),
+      p(c.adjustedPValue),
+      c.against === 'holdout' ? 'n/a (no email)' : c.flags.length ? `WORSE: ${c.flags.join(', ')}` : 'ok',
       c.verdict,
     ]);
     const k = c.conversionRate;
@@ -146,7 +170,15 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
       incremental.push([c.arm, money(i.estimate), interval(i.interval, money), money(i.cuped.estimate), interval(i.cuped.interval, money)]);
     }
   }
-  const parts = ['Comparisons:', revenue.toString(), '', rates.toString()];
+  const parts = [
+    'Comparisons (fixed horizon: read once, at a planned sample size):',
+    revenue.toString(),
+    '',
+    'Decision (the always-valid interval of the CUPED difference holds at every look; the verdict reads it):',
+    decision.toString(),
+    '',
+    rates.toString(),
+  ];
   if (comparisons.some((c) => c.incrementalRevenue)) parts.push('', incremental.toString());
   return parts.join('\n');
 }
@@ -187,6 +219,16 @@ export function reportCsv(report: Report, table: CsvTable): string {
           incremental_ci_low: c.incrementalRevenue?.interval[0] ?? null,
           incremental_ci_high: c.incrementalRevenue?.interval[1] ?? null,
           verdict: c.verdict,
+          fixed_horizon_verdict: c.fixedHorizonVerdict,
+          sequential_ci_low: c.sequential.interval[0],
+          sequential_ci_high: c.sequential.interval[1],
+          sequential_verdict: c.sequential.verdict,
+          mde: c.mde.absolute,
+          mde_relative: c.mde.relative,
+          adjusted_p_value: c.adjustedPValue,
+          guardrail_flags: c.flags.join(' '),
+          srm_p_value: v.srm.pValue,
+          srm_flagged: v.srm.flagged,
         })),
       ),
     );
@@ -216,7 +258,7 @@ export function reportCsv(report: Report, table: CsvTable): string {
       complaints: f.complaints,
       conversions: f.conversions,
       attributed_revenue: f.attributedRevenue,
-      revenue_per_recipient: f.revenuePerRecipient,
+      revenue_per_delivered_email: f.revenuePerRecipient,
       average_order_value: f.averageOrderValue,
       measured_customers: step ? '' : arm.measured.customers,
       measured_converted: step ? '' : arm.measured.converted,

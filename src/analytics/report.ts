@@ -23,11 +23,25 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { attributionKey, type AttributionModel } from '../core/attribution.ts';
-import { compareArms, type ArmOutcome, type Comparison } from '../core/experiment.ts';
+import {
+  compareArms,
+  decideVersion,
+  srmCheck,
+  type ArmOutcome,
+  type Comparison,
+  type GuardrailCounts,
+  type SrmCheck,
+} from '../core/experiment.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import { queryRows, type Db } from '../db/client.ts';
+import { engagementAsOf } from './as-of.ts';
 import { refreshAttribution } from './attribution.ts';
+import { customerUnits } from './cohort.ts';
 import { refreshEngagement } from './engagement.ts';
+import { guardrailCounts } from './guardrails.ts';
+
+/** The units of the comparison, in ./cohort.ts beside the guardrails that count them too. */
+export { customerUnits };
 
 export interface Funnel {
   sent: number;
@@ -42,7 +56,10 @@ export interface Funnel {
   /** Orders credited to these messages by the attribution model. */
   conversions: number;
   attributedRevenue: number;
-  /** Attributed revenue per delivered message. */
+  /**
+   * Attributed revenue per delivered email (the name is older than the label: it is per
+   * delivered email, not per person; kept so the JSON contract does not change).
+   */
   revenuePerRecipient: number | null;
   /** Attributed revenue per attributed order. */
   averageOrderValue: number | null;
@@ -80,6 +97,11 @@ export interface VersionReport {
   /** The first variant: what the others are compared with. */
   control: string;
   arms: ArmReport[];
+  /**
+   * Sample-ratio mismatch: enrolled customers per arm (holdout included) against the planned
+   * weights, chi-square; flagged below p = 0.001, and then every verdict says so.
+   */
+  srm: SrmCheck;
   comparisons: Comparison[];
 }
 
@@ -179,12 +201,15 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
       versions.map((v) => v.id),
       model,
       from,
+      options.asOf,
+      await engagementAsOf(tx, options.asOf),
     );
     for (const v of versions) {
       let sequence = sequences.get(v.sequence_id);
       if (!sequence) sequences.set(v.sequence_id, (sequence = { id: v.sequence_id, name: v.name, status: v.status, versions: [] }));
       const windowMs = measurementWindowMs(v.definition);
       const outcomes = await outcomeRows(tx, v.id, windowMs, options.asOf, from);
+      const guardrails = await guardrailCounts(tx, v.id, { from, windowMs, asOf: options.asOf });
       sequence.versions.push(
         versionReport(
           v,
@@ -192,6 +217,7 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
           outcomes,
           funnels.filter((f) => f.version_id === v.id),
           options.minSample,
+          guardrails,
         ),
       );
     }
@@ -205,9 +231,15 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
   };
 }
 
-/** Messages, their events and their attributed orders, per version, arm and step. */
-async function funnelRows(db: Db, versionIds: number[], model: string, from: string): Promise<FunnelRow[]> {
+/**
+ * Messages, their events and their attributed orders, per version, arm and step, as of
+ * `asOf`: emails sent by then, their engagement by then (./as-of.ts), orders placed by then.
+ * An order credited to an email was placed after its touch, so an order by `asOf` has its
+ * touch by `asOf` too: filtering the stored attributions by order time is the cut.
+ */
+async function funnelRows(db: Db, versionIds: number[], model: string, from: string, asOf: Date, engagement: SQL): Promise<FunnelRow[]> {
   if (versionIds.length === 0) return [];
+  const at = asOf.toISOString();
   const ids = sql.join(
     versionIds.map((id) => sql`${id}`),
     sql`, `,
@@ -218,10 +250,12 @@ async function funnelRows(db: Db, versionIds: number[], model: string, from: str
           select m.id, e.sequence_version_id as version_id, e.arm, m.step
           from messages m join enrollments e on e.id = m.enrollment_id
           where e.sequence_version_id in (${ids}) and m.state = 'sent' and e.enrolled_at >= ${from}::timestamptz
+            and m.sent_at <= ${at}::timestamptz
         ), credited as (
           select a.message_id, count(*)::int as conversions, sum(o.total)::float8 as revenue
           from attributions a join orders o on o.id = a.order_id join sent s on s.id = a.message_id
           where a.model = ${model}
+            and o.ordered_at <= ${at}::timestamptz
           group by a.message_id
         )
         select s.version_id, s.arm, s.step, count(*)::int as sent,
@@ -230,22 +264,9 @@ async function funnelRows(db: Db, versionIds: number[], model: string, from: str
                count(*) filter (where t.human_click)::int as human_clicks, count(*) filter (where t.raw_click)::int as raw_clicks,
                count(*) filter (where t.unsubscribed)::int as unsubscribes, count(*) filter (where t.complained)::int as complaints,
                coalesce(sum(c.conversions), 0)::int as conversions, coalesce(sum(c.revenue), 0)::float8 as revenue
-        from sent s left join message_engagement t on t.message_id = s.id left join credited c on c.message_id = s.id
+        from sent s left join ${engagement} t on t.message_id = s.id left join credited c on c.message_id = s.id
         group by s.version_id, s.arm, s.step`,
   );
-}
-
-/**
- * The units of the comparison: the customer, as randomised, by their first enrollment in
- * the version (a customer enrolled again, after `reenroll_after_days`, is not a second
- * independent unit, and overlapping windows would count an order twice), with `measured`
- * true once their window has closed by `asOf`.
- */
-export function customerUnits(versionId: number, options: { from: string; windowMs: number; asOf: Date }): SQL {
-  return sql`select distinct on (customer_id) id, customer_id, arm, enrolled_at, trigger_order_id, pre_spend,
-                    enrolled_at + ${options.windowMs} * interval '1 millisecond' <= ${options.asOf.toISOString()}::timestamptz as measured
-             from enrollments where sequence_version_id = ${versionId} and enrolled_at >= ${options.from}::timestamptz
-             order by customer_id, enrolled_at, id`;
 }
 
 /** Per arm: enrolled customers, and the moments of revenue and pre-enrolment spend over those measured. */
@@ -271,7 +292,14 @@ async function outcomeRows(db: Db, versionId: number, windowMs: number, asOf: Da
   );
 }
 
-function versionReport(v: VersionRow, windowMs: number, outcomes: OutcomeRow[], funnels: FunnelRow[], minSample: number): VersionReport {
+function versionReport(
+  v: VersionRow,
+  windowMs: number,
+  outcomes: OutcomeRow[],
+  funnels: FunnelRow[],
+  minSample: number,
+  guardrails: Map<string, GuardrailCounts>,
+): VersionReport {
   const definition = v.definition;
   const control = definition.variants[0]!.key;
   const armKeys = [...definition.variants.map((variant) => variant.key), ...(definition.holdout > 0 ? ['holdout'] : [])];
@@ -295,30 +323,35 @@ function versionReport(v: VersionRow, windowMs: number, outcomes: OutcomeRow[], 
         converted: outcome?.converted ?? 0,
         conversionRate: n > 0 ? (outcome?.converted ?? 0) / n : null,
         revenue: outcome?.revenue ?? 0,
-        revenuePerCustomer: n > 0 ? (outcome?.mean_y ?? 0) : null,
+        revenuePerCustomer: n > 0 ? (outcome?.mean_y ?? null) : null,
       },
       steps,
     };
   });
 
   const sample = (arm: string): ArmOutcome => {
+    // An arm with no measured customer has no moments: NaN, so its comparison says `no data`
+    // instead of comparing with $0. One customer has a mean but no variance (NaN as well).
     const o = outcomes.find((row) => row.arm === arm);
     return {
       arm,
       n: o?.n ?? 0,
       converted: o?.converted ?? 0,
-      mean: o?.mean_y ?? 0,
-      variance: o?.var_y ?? 0,
-      covariateMean: o?.mean_x ?? 0,
-      covariateVariance: o?.var_x ?? 0,
-      covariance: o?.cov_xy ?? 0,
+      mean: o?.mean_y ?? NaN,
+      variance: o?.var_y ?? NaN,
+      covariateMean: o?.mean_x ?? NaN,
+      covariateVariance: o?.var_x ?? NaN,
+      covariance: o?.cov_xy ?? NaN,
     };
   };
-  const comparisons: Comparison[] = [];
+  const compared: Comparison[] = [];
   for (const variant of definition.variants) {
-    if (variant.key !== control) comparisons.push(compareArms(sample(variant.key), sample(control), { against: 'control', minSample }));
-    if (definition.holdout > 0) comparisons.push(compareArms(sample(variant.key), sample('holdout'), { against: 'holdout', minSample }));
+    if (variant.key !== control) compared.push(compareArms(sample(variant.key), sample(control), { against: 'control', minSample }));
+    if (definition.holdout > 0) compared.push(compareArms(sample(variant.key), sample('holdout'), { against: 'holdout', minSample }));
   }
+
+  const srm = srmCheck(definition, new Map(arms.map((a) => [a.arm, a.enrolled])));
+  const comparisons = decideVersion(compared, guardrails, srm);
 
   return {
     versionId: v.id,
@@ -328,6 +361,7 @@ function versionReport(v: VersionRow, windowMs: number, outcomes: OutcomeRow[], 
     measurementWindowDays: windowMs / 86_400_000,
     control,
     arms,
+    srm,
     comparisons,
   };
 }

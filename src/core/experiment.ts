@@ -2,9 +2,35 @@
  * One arm of a sequence against another (the control variant or the holdout): revenue per
  * enrolled customer (Welch, and CUPED-adjusted), conversion rate (two proportions), the
  * incremental revenue against the holdout, and a verdict that never names a winner on a
- * sample too small to say.
+ * sample too small to say; then, per version, what turns those numbers into a decision:
+ * Holm-adjusted p-values, guardrails and the sample-ratio check.
+ *
+ * The verdict is sequential: people open the report every day, and a fixed-horizon 95%
+ * interval acted on the first day it excludes 0 names a false winner far more often than 5%
+ * of the time. The verdict therefore reads the always-valid confidence sequence of the
+ * CUPED difference (./sequential.ts), which may be looked at after every day's data; the
+ * fixed-horizon interval, p-value and verdict stay beside it (`cuped`, `fixedHorizonVerdict`)
+ * for the analyst who planned a sample size and reads the test once, at that size.
+ *
+ * An arm with no measured customer has no mean: its estimates are NaN (null in the JSON) and
+ * the verdict is `no data`, never a difference against an invented $0.
  */
-import { cuped, twoProportions, welch, type CupedResult, type PairedSample, type ProportionResult, type WelchResult } from './stats.ts';
+import { holm } from './multiple.ts';
+import { minimumDetectableEffect } from './power.ts';
+import { guardrails as testGuardrails } from './decide.ts';
+import { sequentialMeans, type SequentialVerdict } from './sequential.ts';
+import { sampleRatioMismatch } from './srm.ts';
+import {
+  combine,
+  cuped,
+  twoProportions,
+  welch,
+  type CupedResult,
+  type PairedSample,
+  type ProportionResult,
+  type Sample,
+  type WelchResult,
+} from './stats.ts';
 
 /** What a comparison needs of each arm: the outcome moments and the converted count. */
 export interface ArmOutcome extends PairedSample {
@@ -13,7 +39,45 @@ export interface ArmOutcome extends PairedSample {
   converted: number;
 }
 
-export type Verdict = 'not enough data yet' | 'better' | 'worse' | 'no clear difference';
+/** The sequential verdict, or why there is none. */
+export type Verdict = 'no data' | 'not enough data yet' | SequentialVerdict | typeof SRM_VERDICT;
+
+/** The verdict of the fixed-horizon test (CUPED p < α), read once at a planned sample size. */
+export type FixedHorizonVerdict = 'no data' | 'not enough data yet' | 'better' | 'worse' | 'no clear difference';
+
+/** Every comparison of a version whose arms are not in their planned proportions says this. */
+export const SRM_VERDICT = 'sample ratio mismatch: check assignment';
+
+/**
+ * The planned sample (customers in both arms together) at which the confidence sequence is
+ * tightest. It is a constant, fixed before any data is seen, on purpose: the band is valid
+ * over every look only if its mixture (ρ) stays the same from look to look, so ρ must not
+ * follow the enrollment so far. 10,000 customers is the size of a typical post-purchase test
+ * (a few weeks of a mid-sized shop's orders); a test much smaller or larger still gets a valid
+ * band, only a little wider than the best one at its size.
+ */
+export const PLANNED_CUSTOMERS = 10_000;
+
+/** The power of the minimum detectable effect. */
+export const MDE_POWER = 0.8;
+
+export type GuardrailMetric = 'unsubscribes' | 'complaints' | 'bounces';
+export const GUARDRAIL_METRICS: readonly GuardrailMetric[] = ['unsubscribes', 'complaints', 'bounces'];
+
+export interface GuardrailReport {
+  metric: GuardrailMetric;
+  /** Share of the arm's enrolled customers with at least one such event. */
+  arm: number;
+  baseline: number;
+  /** arm − baseline */
+  difference: number;
+  /** One-sided p-value of "the arm's rate is higher" (worse). */
+  pValue: number;
+  /** Holm-adjusted across the comparison's guardrails. */
+  adjustedPValue: number;
+  /** adjustedPValue < 0.05: the arm makes this rate worse. */
+  flagged: boolean;
+}
 
 export interface Comparison {
   arm: string;
@@ -22,12 +86,23 @@ export interface Comparison {
   baseline: string;
   n: { arm: number; baseline: number };
   revenuePerCustomer: { arm: number; baseline: number } & Omit<WelchResult, 't'> & { t: number | null };
-  /** The same difference, CUPED-adjusted with spend in the 90 days before enrolling. */
+  /** The same difference, CUPED-adjusted with spend in the 90 days before enrolling (fixed horizon). */
   cuped: Omit<CupedResult, 't'> & { t: number | null };
   conversionRate: { arm: number; baseline: number } & ProportionResult;
   /** Against the holdout only: (revenue per customer in the arm − in the holdout) × customers in the arm. */
   incrementalRevenue: { estimate: number; interval: [number, number]; cuped: { estimate: number; interval: [number, number] } } | null;
+  /** The always-valid 95% confidence sequence of the CUPED difference, and what it says alone. */
+  sequential: { interval: [number, number]; verdict: SequentialVerdict; plannedN: number };
+  /** The smallest CUPED difference the fixed-horizon test detects with 80% power at the customers measured so far. */
+  mde: { absolute: number; relative: number | null };
+  /** The CUPED p-value, Holm-adjusted across the version's comparisons of the same kind (against the control, or the holdout). */
+  adjustedPValue: number;
+  /** Unsubscribe, complaint and bounce rates against the control; empty against the holdout, which gets no email. */
+  guardrails: GuardrailReport[];
+  /** The guardrails this arm makes worse; the verdict stays, this is said beside it. */
+  flags: GuardrailMetric[];
   verdict: Verdict;
+  fixedHorizonVerdict: FixedHorizonVerdict;
   /** The reason of the verdict in a sentence, for people. */
   summary: string;
 }
@@ -39,16 +114,44 @@ export interface CompareOptions {
   level?: number;
   /** Significance threshold of the verdict; default 1 − level. */
   alpha?: number;
+  /** The planned customers (both arms) that tune the confidence sequence; default {@link PLANNED_CUSTOMERS}. */
+  plannedN?: number;
 }
 
 const finite = (value: number): number | null => (Number.isFinite(value) ? value : null);
 
-export function compareArms(arm: ArmOutcome, baseline: ArmOutcome, options: CompareOptions): Comparison {
+/** An arm with no customer has no mean, variance or covariance: NaN, never 0. */
+function orNoData(s: ArmOutcome): ArmOutcome {
+  return s.n > 0 ? s : { ...s, mean: NaN, variance: NaN, covariateMean: NaN, covariateVariance: NaN, covariance: NaN };
+}
+
+/**
+ * Each arm's outcome as CUPED sees it, y − θ(x − x̄) with θ and x̄ of both arms pooled: the
+ * samples whose Welch test is {@link cuped}'s. The confidence sequence and the MDE use them.
+ */
+export function cupedSamples(a: PairedSample, b: PairedSample): [Sample, Sample] {
+  const pooled = combine([a, b]);
+  const theta = pooled.covariateVariance > 0 ? pooled.covariance / pooled.covariateVariance : 0;
+  const adjust = (s: PairedSample): Sample => ({
+    n: s.n,
+    mean: s.mean - theta * (s.covariateMean - pooled.covariateMean),
+    variance: Math.max(0, s.variance - 2 * theta * s.covariance + theta ** 2 * s.covariateVariance),
+  });
+  return [adjust(a), adjust(b)];
+}
+
+export function compareArms(armIn: ArmOutcome, baselineIn: ArmOutcome, options: CompareOptions): Comparison {
+  const arm = orNoData(armIn);
+  const baseline = orNoData(baselineIn);
   const level = options.level ?? 0.95;
   const alpha = options.alpha ?? 1 - level;
+  const plannedN = options.plannedN ?? PLANNED_CUSTOMERS;
   const revenue = welch(arm, baseline, level);
   const adjusted = cuped(arm, baseline, level);
   const conversion = twoProportions({ n: arm.n, successes: arm.converted }, { n: baseline.n, successes: baseline.converted }, level);
+  const [adjustedArm, adjustedBaseline] = cupedSamples(arm, baseline);
+  const sequence = sequentialMeans(adjustedArm, adjustedBaseline, { plannedN, alpha });
+  const mde = minimumDetectableEffect(adjustedArm, { ...adjustedBaseline, mean: baseline.mean }, { alpha, power: MDE_POWER });
   const scale = (interval: [number, number]): [number, number] => [interval[0] * arm.n, interval[1] * arm.n];
   const incrementalRevenue =
     options.against === 'holdout'
@@ -60,17 +163,23 @@ export function compareArms(arm: ArmOutcome, baseline: ArmOutcome, options: Comp
       : null;
 
   let verdict: Verdict;
+  let fixedHorizonVerdict: FixedHorizonVerdict;
   let summary: string;
-  const enough = Math.min(arm.n, baseline.n) >= options.minSample;
-  if (!enough) {
-    verdict = 'not enough data yet';
-    summary = `${Math.min(arm.n, baseline.n)} of the ${options.minSample} customers per arm needed`;
-  } else if (adjusted.pValue < alpha) {
-    verdict = adjusted.difference > 0 ? 'better' : 'worse';
-    summary = `${arm.arm} earns ${adjusted.difference > 0 ? 'more' : 'less'} per customer than ${baseline.arm} (p = ${formatP(adjusted.pValue)})`;
+  const fewest = Math.min(arm.n, baseline.n);
+  if (fewest === 0) {
+    verdict = fixedHorizonVerdict = 'no data';
+    summary = `${arm.n === 0 ? arm.arm : baseline.arm} has no measured customer yet: nothing to compare`;
+  } else if (fewest < options.minSample) {
+    verdict = fixedHorizonVerdict = 'not enough data yet';
+    summary = `${fewest} of the ${options.minSample} customers per arm needed`;
   } else {
-    verdict = 'no clear difference';
-    summary = `the interval includes no difference (p = ${formatP(adjusted.pValue)})`;
+    fixedHorizonVerdict = adjusted.pValue < alpha ? (adjusted.difference > 0 ? 'better' : 'worse') : 'no clear difference';
+    verdict = sequence.verdict;
+    const fixed = `fixed-horizon p = ${formatP(adjusted.pValue)}`;
+    summary =
+      verdict === 'no clear difference yet'
+        ? `the always-valid interval still includes no difference (${fixed})`
+        : `${arm.arm} earns ${verdict === 'better' ? 'more' : 'less'} per customer than ${baseline.arm}: the always-valid interval excludes no difference (${fixed})`;
   }
 
   return {
@@ -82,9 +191,101 @@ export function compareArms(arm: ArmOutcome, baseline: ArmOutcome, options: Comp
     cuped: { ...adjusted, t: finite(adjusted.t) },
     conversionRate: { arm: arm.converted / arm.n, baseline: baseline.converted / baseline.n, ...conversion },
     incrementalRevenue,
+    sequential: { interval: sequence.interval, verdict: sequence.verdict, plannedN },
+    mde: { absolute: mde.absolute, relative: mde.relative },
+    adjustedPValue: adjusted.pValue,
+    guardrails: [],
+    flags: [],
     verdict,
+    fixedHorizonVerdict,
     summary,
   };
+}
+
+/** Per arm, what the guardrails count: enrolled customers, and those with at least one of each event. */
+export interface GuardrailCounts {
+  n: number;
+  unsubscribes: number;
+  complaints: number;
+  bounces: number;
+}
+
+export interface SrmCheck {
+  pValue: number;
+  /** pValue < 0.001: the arms' enrolled customers are not in the planned proportions. */
+  flagged: boolean;
+  arms: { arm: string; observed: number; expected: number }[];
+}
+
+/**
+ * The sample-ratio check of a version: customers enrolled per arm (the holdout too) against
+ * the planned weights, each variant's weight scaled to 1 − the holdout share and the holdout
+ * at its share. An arm enrolled but not planned has weight 0, a mismatch by itself.
+ */
+export function srmCheck(
+  plan: { variants: readonly { key: string; weight: number }[]; holdout: number },
+  enrolled: ReadonlyMap<string, number>,
+): SrmCheck {
+  const total = plan.variants.reduce((s, v) => s + v.weight, 0);
+  const weights = new Map(plan.variants.map((v) => [v.key, ((1 - plan.holdout) * v.weight) / total]));
+  if (plan.holdout > 0) weights.set('holdout', plan.holdout);
+  for (const arm of enrolled.keys()) if (!weights.has(arm)) weights.set(arm, 0);
+  const result = sampleRatioMismatch([...weights].map(([arm, weight]) => ({ arm, weight, observed: enrolled.get(arm) ?? 0 })));
+  return {
+    pValue: result.pValue,
+    flagged: result.mismatch,
+    arms: result.arms.map((a) => ({ arm: a.arm, observed: a.observed, expected: a.expected })),
+  };
+}
+
+/**
+ * The decisions that need the whole version: Holm-adjusted p-values (across the comparisons
+ * against the control, and separately across those against the holdout), the guardrails of
+ * each variant against the control (one-sided "worse", Holm across the three), and the SRM
+ * check, which overrules every verdict: when the split is broken, no comparison can be trusted.
+ */
+export function decideVersion(
+  comparisons: readonly Comparison[],
+  counts: ReadonlyMap<string, GuardrailCounts>,
+  srm: SrmCheck,
+  alpha = 0.05,
+): Comparison[] {
+  const adjusted = new Map<Comparison, number>();
+  for (const against of ['control', 'holdout'] as const) {
+    const family = comparisons.filter((c) => c.against === against);
+    holm(family.map((c) => c.cuped.pValue)).forEach((p, i) => adjusted.set(family[i]!, p));
+  }
+  return comparisons.map((c) => {
+    const arm = counts.get(c.arm);
+    const baseline = counts.get(c.baseline);
+    const rails =
+      c.against === 'control' && arm && baseline
+        ? testGuardrails(
+            GUARDRAIL_METRICS.map((metric) => ({
+              name: metric,
+              variant: { n: arm.n, events: arm[metric] },
+              control: { n: baseline.n, events: baseline[metric] },
+            })),
+            alpha,
+          ).map((g): GuardrailReport => ({
+            metric: g.name as GuardrailMetric,
+            arm: g.variantRate,
+            baseline: g.controlRate,
+            difference: g.difference,
+            pValue: g.pValue,
+            adjustedPValue: g.adjustedPValue,
+            flagged: g.worse,
+          }))
+        : [];
+    const flags = rails.filter((g) => g.flagged).map((g) => g.metric);
+    let { verdict, summary } = c;
+    if (flags.length > 0) summary += `; guardrail: more ${flags.join(', ')} than ${c.baseline}`;
+    if (srm.flagged) {
+      verdict = SRM_VERDICT;
+      summary = `the arms' customers are not in the planned proportions (SRM p = ${formatP(srm.pValue)}): assignment is broken, no comparison can be trusted`;
+    }
+    return { ...c, adjustedPValue: adjusted.get(c) ?? NaN, guardrails: rails, flags, verdict, summary };
+  });
 }
 
 function formatP(p: number): string {

@@ -31,7 +31,7 @@ export function registerReport(program: Command, config: ConfigSource): void {
         .choices(['arms', 'comparisons'])
         .conflicts('json'),
     )
-    .option('--as-of <time>', 'report as of this time (default: now)')
+    .option('--as-of <time>', 'report as of this time (default: now): only enrollments, sends, opens and clicks, and orders by then')
     .option('--enrolled-from <time>', 'only customers enrolled at or after this time')
     .action((options: { sequence?: string; json?: boolean; csv?: CsvTable | true; asOf?: string; enrolledFrom?: string }) => {
       const settings = config();

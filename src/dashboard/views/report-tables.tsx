@@ -12,6 +12,9 @@ import { IntervalBar, TableHead } from './widgets.tsx';
 /** Formats money in the shop's currency; `—` for none. */
 export type Money = (value: number | null) => string;
 
+/** A p-value to 3 decimals; `—` for none (a test that could not be run). */
+export const pValue = (p: number) => (Number.isFinite(p) ? p.toFixed(3) : '—');
+
 function ComparisonRow({ c, money, scale }: { c: Comparison; money: Money; scale: { min: number; max: number } }) {
   const incremental = c.incrementalRevenue?.cuped;
   return (
@@ -30,7 +33,7 @@ function ComparisonRow({ c, money, scale }: { c: Comparison; money: Money; scale
       <td>
         <IntervalBar interval={c.cuped.interval} estimate={c.cuped.difference} scale={scale} />
       </td>
-      <td data-field="pValue">{Number.isFinite(c.cuped.pValue) ? c.cuped.pValue.toFixed(3) : '—'}</td>
+      <td data-field="pValue">{pValue(c.cuped.pValue)}</td>
       <td data-field="conversion">
         {pct(c.conversionRate.arm)} vs {pct(c.conversionRate.baseline)}
       </td>
@@ -46,12 +49,26 @@ function ComparisonRow({ c, money, scale }: { c: Comparison; money: Money; scale
           '—'
         )}
       </td>
+      <td data-field="sequentialInterval">
+        [{money(c.sequential.interval[0])}, {money(c.sequential.interval[1])}]
+      </td>
+      <td data-field="mde">
+        {money(c.mde.absolute)} <span class="muted">({pct(c.mde.relative)})</span>
+      </td>
+      <td data-field="adjustedPValue">{pValue(c.adjustedPValue)}</td>
+      <td data-field="guardrails">{c.against === 'holdout' ? 'n/a' : c.flags.length ? `worse: ${c.flags.join(', ')}` : 'ok'}</td>
       <td data-field="verdict">{c.verdict}</td>
+      <td data-field="fixedHorizonVerdict" class="muted">
+        {c.fixedHorizonVerdict}
+      </td>
     </tr>
   );
 }
 
-/** Each variant against the control and the holdout; the interval bars share one scale, zero included. */
+/**
+ * Each variant against the control and the holdout; the interval bars (fixed horizon) share
+ * one scale, zero included. The verdict reads the always-valid interval beside them.
+ */
 export function ComparisonTable({ version, money }: { version: VersionReport; money: Money }) {
   if (version.comparisons.length === 0) return <p class="muted">One variant and no holdout: nothing to compare.</p>;
   const ends = version.comparisons.flatMap((c) => [...c.cuped.interval, 0]).filter(Number.isFinite);
@@ -66,7 +83,12 @@ export function ComparisonTable({ version, money }: { version: VersionReport; mo
     'p',
     'conversion',
     'incremental revenue',
+    'always-valid interval',
+    'MDE (80%)',
+    'Holm p',
+    'guardrails',
     'verdict',
+    'fixed horizon',
   ];
   return (
     <div class="scroll">
@@ -94,6 +116,21 @@ function FunnelCells({ f, money }: { f: Funnel; money: Money }) {
       <td data-field="conversions">{f.conversions}</td>
       <td data-field="attributedRevenue">{money(f.attributedRevenue)}</td>
     </>
+  );
+}
+
+/** The sample-ratio check of a version: enrolled per arm against the plan, a warning when broken. */
+export function SrmCheckLine({ version }: { version: VersionReport }) {
+  const split = version.srm.arms.map((a) => `${a.arm} ${a.observed} (expected ${Math.round(a.expected)})`).join(', ');
+  return version.srm.flagged ? (
+    <p class="card" style="border-color:#d64545;color:#a61b1b" id="srm" data-flagged="true">
+      <strong>Sample ratio mismatch</strong> (p = <span data-field="srmPValue">{pValue(version.srm.pValue)}</span>): enrolled {split}.
+      Assignment is broken; no comparison can be trusted.
+    </p>
+  ) : (
+    <p class="muted" id="srm" data-flagged="false">
+      Split as planned: enrolled {split}; SRM p = <span data-field="srmPValue">{pValue(version.srm.pValue)}</span>.
+    </p>
   );
 }
 

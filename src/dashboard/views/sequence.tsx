@@ -8,7 +8,7 @@ import type { CurvePoint, SlotRow, VersionRow } from '../../analytics/series.ts'
 import type { SequenceDefinition } from '../../core/sequence.ts';
 import type { Period } from '../query.ts';
 import { Layout } from './layout.tsx';
-import { ComparisonTable, FunnelTable, SlotTable, VersionHistory, type Money } from './report-tables.tsx';
+import { ComparisonTable, FunnelTable, SlotTable, SrmCheckLine, VersionHistory, type Money } from './report-tables.tsx';
 import { Chart, PeriodPicker } from './widgets.tsx';
 
 function Steps({ definition }: { definition: SequenceDefinition }) {
@@ -86,6 +86,7 @@ export function SequencePage({ sequence, version, definition, period, curve, slo
       <h2>Steps</h2>
       <Steps definition={definition} />
       <h2>Variants compared</h2>
+      <SrmCheckLine version={version} />
       <ComparisonTable version={version} money={money} />
       <p class="muted">
         Revenue per customer counts the customers whose {Math.round(windowDays)}-day window has closed; a period shorter than that has none
