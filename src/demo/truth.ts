@@ -28,7 +28,11 @@ export interface TruthCheck {
   enough: boolean;
 }
 
+/** Verdicts under which the report makes no claim about the difference. */
+const NO_CLAIM = new Set(['not enough data yet', 'no data', 'sample ratio mismatch: check assignment']);
+
 /** The planted truth of each comparison, from the expected worth of the emails each measured customer got. */
+
 export async function truthChecks(
   database: Database,
   report: Report,
@@ -56,7 +60,7 @@ export async function truthChecks(
     for (const c of version.comparisons) {
       const truth = mean(c.arm) - mean(c.baseline);
       const inside = (i: [number, number], value: number) => i[0] <= value && value <= i[1];
-      const common = { sequence: sequence.id, arm: c.arm, against: c.against, n: c.n, enough: c.verdict !== 'not enough data yet' };
+      const common = { sequence: sequence.id, arm: c.arm, against: c.against, n: c.n, enough: !NO_CLAIM.has(c.verdict) };
       if (c.against === 'control')
         checks.push({
           ...common,
