@@ -179,6 +179,7 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
       versions.map((v) => v.id),
       model,
       from,
+      options.asOf,
     );
     for (const v of versions) {
       let sequence = sequences.get(v.sequence_id);
@@ -206,7 +207,7 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
 }
 
 /** Messages, their events and their attributed orders, per version, arm and step. */
-async function funnelRows(db: Db, versionIds: number[], model: string, from: string): Promise<FunnelRow[]> {
+async function funnelRows(db: Db, versionIds: number[], model: string, from: string, asOf: Date): Promise<FunnelRow[]> {
   if (versionIds.length === 0) return [];
   const ids = sql.join(
     versionIds.map((id) => sql`${id}`),
@@ -219,8 +220,11 @@ async function funnelRows(db: Db, versionIds: number[], model: string, from: str
           from messages m join enrollments e on e.id = m.enrollment_id
           where e.sequence_version_id in (${ids}) and m.state = 'sent' and e.enrolled_at >= ${from}::timestamptz
         ), credited as (
-          select a.message_id, count(*)::int as conversions, sum(o.total)::float8 as revenue
-          from attributions a join orders o on o.id = a.order_id join sent s on s.id = a.message_id
+          select a.message_id, count(*)::int as conversions, sum(greatest(o.total - coalesce(rf.amount, 0), 0))::float8 as revenue
+          -- Net of the refunds made by as-of; a cancelled order earns no credit.
+          from attributions a join orders o on o.id = a.order_id and o.cancelled_at is null join sent s on s.id = a.message_id
+          left join lateral (select sum(r.amount) as amount from refunds r
+                             where r.order_id = o.id and r.refunded_at <= ${asOf.toISOString()}::timestamptz) rf on true
           where a.model = ${model}
           group by a.message_id
         )
@@ -255,10 +259,15 @@ async function outcomeRows(db: Db, versionId: number, windowMs: number, asOf: Da
     db,
     sql`with outcome as (
           select e.arm, e.measured,
-                 e.pre_spend::float8 as x, coalesce(sum(o.total), 0)::float8 as y, count(o.id) > 0 as converted
+                 e.pre_spend::float8 as x, coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0)::float8 as y,
+                 count(o.id) > 0 as converted
           from (${customerUnits(versionId, { from, windowMs, asOf })}) e
+          -- An order's revenue is its total net of the refunds made by as-of; a cancelled order
+          -- is no order (it earns nothing, and its customer did not convert by it).
           left join orders o on o.customer_id = e.customer_id and o.id <> e.trigger_order_id
-               and o.ordered_at > e.enrolled_at and o.ordered_at <= e.enrolled_at + ${window}
+               and o.ordered_at > e.enrolled_at and o.ordered_at <= e.enrolled_at + ${window} and o.cancelled_at is null
+          left join lateral (select sum(r.amount) as amount from refunds r
+                             where r.order_id = o.id and r.refunded_at <= ${asOf.toISOString()}::timestamptz) rf on true
           group by e.id, e.arm, e.measured, e.pre_spend
         )
         select arm, count(*)::int as enrolled, count(*) filter (where measured)::int as n,
