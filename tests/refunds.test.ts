@@ -228,6 +228,49 @@ describe.each(DB_KINDS)('refunds and cancellations on %s', (kind) => {
     ]);
   });
 
+  it('answers hostile refund and cancellation bodies with 400, never a 5xx, and stores nothing', async () => {
+    const before = await queryRows<{ n: number }>(database.db, sql`select count(*)::int as n from refunds`);
+    const base = { refund_id: 'h-1', order_id: 'o-3', refunded_at: '2026-03-10T10:00:00Z' };
+    const bodies: unknown[] = [
+      '{"refund_id":"h-1","order_id":"o-3","refunded_at":"2026-03-10T10:00:00Z","amount":1e400}',
+      '{"refund_id":"h-1","order_id":"o-3","refunded_at":"2026-03-10T10:00:00Z","amount":-0.5}',
+      { ...base, amount: 'NaN' },
+      { ...base, amount: '999999999999999.99' },
+      { ...base, amount: { value: 1 } },
+      { ...base, amount: [1] },
+      { ...base, amount: true },
+      { ...base, order_id: 2 ** 60 },
+      { ...base, order_id: 'o-3\u0000' },
+      { ...base, refund_id: '\ud800' },
+      { ...base, refunded_at: '10000-01-01T00:00:00Z' },
+      { ...base, refunded_at: 1_700_000_000 },
+      { ...base, reason: { nested: true } },
+      [null],
+      [base, 'x'],
+      JSON.stringify('refund'),
+      '42',
+    ];
+    for (const payload of bodies) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/refunds',
+        payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+        headers: { ...auth, 'content-type': 'application/json' },
+      });
+      expect(response.statusCode, JSON.stringify(payload)).toBe(400);
+    }
+    for (const payload of [{ order_id: 'o-3', cancelled_at: '' }, { order_id: null, cancelled_at: '2026-03-10T10:00:00Z' }, [{}]]) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/cancellations',
+        payload: JSON.stringify(payload),
+        headers: { ...auth, 'content-type': 'application/json' },
+      });
+      expect(response.statusCode, JSON.stringify(payload)).toBe(400);
+    }
+    expect(await queryRows<{ n: number }>(database.db, sql`select count(*)::int as n from refunds`)).toEqual(before);
+  });
+
   it('POST /api/cancellations marks orders cancelled, all or nothing', async () => {
     const bad = await app.inject({
       method: 'POST',
