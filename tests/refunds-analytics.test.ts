@@ -12,6 +12,7 @@ import { cumulativeRevenue, liveDefinition } from '../src/analytics/series.ts';
 import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import { queryRows } from '../src/db/client.ts';
 import { ingestCancellations, ingestRefunds } from '../src/ingest/batch.ts';
+import { orderRevenue } from '../src/store/orders.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
 import { Rows } from './helpers/rows.ts';
@@ -123,6 +124,22 @@ describe.each(DB_KINDS)('revenue net of refunds and cancellations on %s', (kind)
       attributed: 50,
       measured: { customers: 4, converted: 2, conversionRate: 0.5, revenue: 100, revenuePerCustomer: 25 },
     });
+  });
+
+  it("tells one order's net revenue by the same rule", async () => {
+    expect(await orderRevenue(database.db, order.refunded, new Date(AS_OF))).toEqual({
+      total: '100.0000',
+      refunded: '30.0000',
+      net: '70.0000',
+      cancelled_at: null,
+    });
+    expect((await orderRevenue(database.db, order.refunded, new Date(at(40 * DAY))))?.net).toBe('50.0000');
+    expect(await orderRevenue(database.db, order.cancelled, new Date(AS_OF))).toMatchObject({
+      net: '0.0000',
+      cancelled_at: new Date(at(2 * DAY + HOUR)),
+    });
+    expect((await orderRevenue(database.db, order.kept, new Date(AS_OF)))?.net).toBe('50.0000');
+    expect(await orderRevenue(database.db, 0, new Date(AS_OF))).toBeUndefined();
   });
 
   it('excludes a cancelled order from attributed revenue even when its credit outlived the cancellation', async () => {
