@@ -11,6 +11,12 @@
  * `rebuildAttribution` starts the model over, for when events were re-classified or the
  * rule changed under the same key. A new model key (new windows) starts from nothing and
  * builds its whole history at its first refresh.
+ *
+ * A cancelled order is credited to no one: both paths skip it, and cancelling an order
+ * deletes the credit it had (src/ingest/store.ts `cancelOrders`), so a credit written
+ * before the cancellation does not outlive it; the reads exclude cancelled orders as well,
+ * for a refresh that ran alongside. `revenue` keeps the order's total when credited; the
+ * reports compute the net (total less refunds by their as-of) from the order itself.
  */
 import { sql } from 'drizzle-orm';
 import { attributionKey, type AttributionModel } from '../core/attribution.ts';
@@ -77,7 +83,7 @@ async function attribute(db: Db, model: AttributionModel, fromScratch: boolean):
               order by ${preference} ev.occurred_at desc, ev.id desc
               limit 1
             ) t
-            where ${target}
+            where ${target} and o.cancelled_at is null
             returning 1
           ) select count(*)::int as n from credited`,
     );

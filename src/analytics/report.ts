@@ -252,8 +252,11 @@ async function funnelRows(db: Db, versionIds: number[], model: string, from: str
           where e.sequence_version_id in (${ids}) and m.state = 'sent' and e.enrolled_at >= ${from}::timestamptz
             and m.sent_at <= ${at}::timestamptz
         ), credited as (
-          select a.message_id, count(*)::int as conversions, sum(o.total)::float8 as revenue
-          from attributions a join orders o on o.id = a.order_id join sent s on s.id = a.message_id
+          select a.message_id, count(*)::int as conversions, sum(greatest(o.total - coalesce(rf.amount, 0), 0))::float8 as revenue
+          -- Net of the refunds made by as-of; a cancelled order earns no credit.
+          from attributions a join orders o on o.id = a.order_id and o.cancelled_at is null join sent s on s.id = a.message_id
+          left join lateral (select sum(r.amount) as amount from refunds r
+                             where r.order_id = o.id and r.refunded_at <= ${asOf.toISOString()}::timestamptz) rf on true
           where a.model = ${model}
             and o.ordered_at <= ${at}::timestamptz
           group by a.message_id
@@ -276,10 +279,15 @@ async function outcomeRows(db: Db, versionId: number, windowMs: number, asOf: Da
     db,
     sql`with outcome as (
           select e.arm, e.measured,
-                 e.pre_spend::float8 as x, coalesce(sum(o.total), 0)::float8 as y, count(o.id) > 0 as converted
+                 e.pre_spend::float8 as x, coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0)::float8 as y,
+                 count(o.id) > 0 as converted
           from (${customerUnits(versionId, { from, windowMs, asOf })}) e
+          -- An order's revenue is its total net of the refunds made by as-of; a cancelled order
+          -- is no order (it earns nothing, and its customer did not convert by it).
           left join orders o on o.customer_id = e.customer_id and o.id <> e.trigger_order_id
-               and o.ordered_at > e.enrolled_at and o.ordered_at <= e.enrolled_at + ${window}
+               and o.ordered_at > e.enrolled_at and o.ordered_at <= e.enrolled_at + ${window} and o.cancelled_at is null
+          left join lateral (select sum(r.amount) as amount from refunds r
+                             where r.order_id = o.id and r.refunded_at <= ${asOf.toISOString()}::timestamptz) rf on true
           group by e.id, e.arm, e.measured, e.pre_spend
         )
         select arm, count(*)::int as enrolled, count(*) filter (where measured)::int as n,

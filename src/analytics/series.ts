@@ -56,6 +56,8 @@ const curveRow = z.object({
  * (`customerUnits`) and the same orders (after enrolling, inside the window, the trigger
  * excluded) as the report's measured view, so the last point of each arm is its revenue
  * per customer. Every arm of the definition gets a point for every day of the window.
+ * Revenue is net, as in the report: an order's total less the refunds made by `asOf`, and
+ * nothing for a cancelled order.
  */
 export async function cumulativeRevenue(
   db: Db,
@@ -74,11 +76,13 @@ export async function cumulativeRevenue(
           where e.measured
         )
         select m.arm, floor(extract(epoch from o.ordered_at - m.enrolled_at) / 86400)::int as day,
-               coalesce(sum(o.total), 0)::float8 as revenue,
+               coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0)::float8 as revenue,
                (select count(*)::int from measured x where x.arm = m.arm) as customers
         from measured m
         left join orders o on o.customer_id = m.customer_id and o.id <> m.trigger_order_id
-             and o.ordered_at > m.enrolled_at and o.ordered_at <= m.enrolled_at + ${window}
+             and o.ordered_at > m.enrolled_at and o.ordered_at <= m.enrolled_at + ${window} and o.cancelled_at is null
+        left join lateral (select sum(r.amount) as amount from refunds r
+                           where r.order_id = o.id and r.refunded_at <= ${asOf.toISOString()}::timestamptz) rf on true
         group by 1, 2`,
     curveRow,
   );
@@ -110,7 +114,8 @@ export type SlotRow = z.output<typeof slotRow>;
  * Human clicks on each recommendation slot of a version's emails (customers enrolled since
  * `from`), and the orders and revenue the attribution `model` credits to those very clicks.
  * A click's slot is the position of the recommended SKU whose product URL is the clicked
- * link; a click on any other link has no slot and is left out.
+ * link; a click on any other link has no slot and is left out. Revenue is net of every
+ * refund stored; a cancelled order is credited to no click.
  */
 export async function slotPerformance(db: Db, versionId: number, model: AttributionModel, from?: Date): Promise<SlotRow[]> {
   return parsedRows(
@@ -123,11 +128,14 @@ export async function slotPerformance(db: Db, versionId: number, model: Attribut
           where e.sequence_version_id = ${versionId} and ev.type = 'click' and ev.is_human
             and e.enrolled_at >= ${(from ?? new Date(0)).toISOString()}::timestamptz
         )
-        select c.slot, count(*)::int as clicks, count(a.order_id)::int as orders, coalesce(sum(o.total), 0)::float8 as revenue
+        select c.slot, count(*)::int as clicks, count(a.order_id)::int as orders,
+               coalesce(sum(greatest(a.total - coalesce(rf.amount, 0), 0)), 0)::float8 as revenue
         from clicks c
-        left join attributions a on a.message_id = c.message_id and a.touch = 'click' and a.touched_at = c.occurred_at
-             and a.model = ${attributionKey(model)}
-        left join orders o on o.id = a.order_id
+        left join (select a.order_id, a.message_id, a.touch, a.touched_at, o.total
+                   from attributions a join orders o on o.id = a.order_id and o.cancelled_at is null
+                   where a.model = ${attributionKey(model)}) a
+             on a.message_id = c.message_id and a.touch = 'click' and a.touched_at = c.occurred_at
+        left join lateral (select sum(r.amount) as amount from refunds r where r.order_id = a.order_id) rf on true
         where c.slot is not null
         group by c.slot order by c.slot`,
     slotRow,

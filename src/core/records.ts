@@ -279,10 +279,63 @@ export const orderRecord = z.object({
 });
 export type OrderRecord = z.output<typeof orderRecord>;
 
+/** What a refund's `amount` says when it refunds whatever the order has left (also when it is left out). */
+export const REFUND_ALL = 'all';
+
+/**
+ * A refund's amount: a decimal amount above 0, or `all` (any case), or nothing (also `all`):
+ * the rest of the order, whatever earlier refunds left. Numbers are accepted from JSON.
+ */
+const refundAmount = z.preprocess(
+  (value) => {
+    const present = absentIfEmpty(value);
+    if (present === undefined) return REFUND_ALL;
+    return typeof present === 'number' && Number.isFinite(present) ? String(present) : present;
+  },
+  z
+    .string({ error: 'must be a decimal amount such as 19.99, or all' })
+    .superRefine(storable)
+    .trim()
+    .transform((value) => (value.toLowerCase() === REFUND_ALL ? REFUND_ALL : value))
+    .superRefine((value, ctx) => {
+      if (value === REFUND_ALL) return;
+      const problem = moneyProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${problem}, or all`, continue: false });
+      else if (toUnits(value) === 0n)
+        ctx.addIssue({ code: 'custom', message: 'must be more than 0 (leave it empty, or write all, to refund the rest)' });
+    }),
+);
+
+/**
+ * A refund of an order, in part (`amount`) or of all that is left (`amount` empty or `all`),
+ * keyed by the shop's `refund_id`: sent again, it replaces what was stored. That the order
+ * exists and that its refunds stay within its total is checked against the database.
+ */
+export const refundRecord = z.object({
+  refund_id: id,
+  order_id: id,
+  refunded_at: isoTime,
+  amount: refundAmount,
+  reason: optional(text(500)),
+});
+export type RefundRecord = z.output<typeof refundRecord>;
+
+/**
+ * An order the shop cancelled: it then counts 0 in every revenue figure and is credited to
+ * no email. Keyed by `order_id`; sent again with another time, the time is updated.
+ */
+export const cancellationRecord = z.object({
+  order_id: id,
+  cancelled_at: isoTime,
+});
+export type CancellationRecord = z.output<typeof cancellationRecord>;
+
 export const recordSchemas = {
   products: productRecord,
   customers: customerRecord,
   orders: orderLineRecord,
+  refunds: refundRecord,
+  cancellations: cancellationRecord,
 } as const;
 export type RecordKind = keyof typeof recordSchemas;
 
@@ -291,6 +344,8 @@ export const requiredColumns: Record<RecordKind, string[]> = {
   products: ['sku', 'name', 'category', 'price'],
   customers: ['customer_id', 'email'],
   orders: ['order_id', 'customer_id', 'ordered_at', 'sku', 'quantity', 'unit_price'],
+  refunds: ['refund_id', 'order_id', 'refunded_at'],
+  cancellations: ['order_id', 'cancelled_at'],
 };
 
 /** Every column each file kind understands; others are reported once and ignored. */
@@ -298,6 +353,8 @@ export const knownColumns: Record<RecordKind, string[]> = {
   products: Object.keys(productRecord.shape),
   customers: Object.keys(customerRecord.shape),
   orders: Object.keys(orderLineRecord.shape),
+  refunds: Object.keys(refundRecord.shape),
+  cancellations: Object.keys(cancellationRecord.shape),
 };
 
 /**

@@ -10,6 +10,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  check,
   customType,
   bigint,
   doublePrecision,
@@ -90,6 +91,13 @@ export const orders = pgTable(
     /** Sum of quantity × unit_price over the order's items, kept in step by the ingest. */
     total: money('total').notNull(),
     itemCount: integer('item_count').notNull(),
+    /**
+     * Set when the shop cancelled the order. A cancelled order earns nothing: every revenue
+     * figure counts it 0 (whenever it was cancelled: it never was a sale), a customer whose
+     * only order was cancelled did not convert, and it is credited to no email (attribution
+     * skips it, and cancelling deletes its credit). Re-sending the order keeps this.
+     */
+    cancelledAt: time('cancelled_at'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -115,6 +123,34 @@ export const orderItems = pgTable(
     unitPrice: money('unit_price').notNull(),
   },
   (t) => [primaryKey({ columns: [t.orderId, t.position] }), index('order_items_product_idx').on(t.productId)],
+);
+
+/**
+ * Money the shop gave back on an order, in part or in full: each refund is its own row, keyed
+ * by the shop's refund id (`external_id`), so a refund sent again is an upsert. An order's net
+ * revenue as of a time is its total minus the refunds made by then (never below 0: an order
+ * re-sent with a smaller total keeps its refunds); the ingest refuses refunds that would sum
+ * past the order's total. `amount` is what was refunded, resolved when a refund says `all`.
+ */
+export const refunds = pgTable(
+  'refunds',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    externalId: text('external_id').notNull(),
+    orderId: bigint('order_id', { mode: 'number' })
+      .notNull()
+      .references(() => orders.id, { onDelete: 'cascade' }),
+    amount: money('amount').notNull(),
+    refundedAt: time('refunded_at').notNull(),
+    reason: text('reason'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('refunds_external_id_key').on(t.externalId),
+    index('refunds_order_time_idx').on(t.orderId, t.refundedAt),
+    check('refunds_amount_positive', sql`${t.amount} > 0`),
+  ],
 );
 
 // ---------------------------------------------------------------- co-purchase statistics

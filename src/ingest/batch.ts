@@ -3,9 +3,19 @@
  * and unknown references are returned as problems (with the path of the offending field)
  * and nothing is stored; otherwise every record is upserted in one transaction.
  */
-import type { CustomerRecord, OrderRecord, ProductRecord } from '../core/records.ts';
+import type { CancellationRecord, CustomerRecord, OrderRecord, ProductRecord, RefundRecord } from '../core/records.ts';
 import type { Db } from '../db/client.ts';
-import { customerIds, productIds, upsertCustomers, upsertOrders, upsertProducts, type Outcome } from './store.ts';
+import {
+  cancelOrders,
+  customerIds,
+  productIds,
+  upsertCustomers,
+  upsertOrders,
+  upsertProducts,
+  upsertRefunds,
+  type Checked,
+  type Outcome,
+} from './store.ts';
 
 export interface Problem {
   path: (string | number)[];
@@ -71,6 +81,48 @@ export async function ingestOrders(db: Db, records: OrderRecord[]): Promise<Batc
       ordersPlaced: outcomes.filter((o) => o.order === 'inserted').length,
       outcomes: outcomes.map((o, i) => ({ key: records[i]!.order_id, outcome: o.order })),
     };
+  });
+}
+
+/** Refunds, all or nothing: a refund for an unknown order, or past what its order has left, refuses the request. */
+export function ingestRefunds(db: Db, records: RefundRecord[]): Promise<BatchResult> {
+  return checkedBatch(
+    db,
+    records,
+    (r) => r.refund_id,
+    'refund_id',
+    (tx) => upsertRefunds(tx, records, { allOrNothing: true }),
+  );
+}
+
+/** Cancellations, all or nothing: an unknown order refuses the request. */
+export function ingestCancellations(db: Db, records: CancellationRecord[]): Promise<BatchResult> {
+  return checkedBatch(
+    db,
+    records,
+    (r) => r.order_id,
+    'order_id',
+    (tx) => cancelOrders(tx, records, { allOrNothing: true }),
+  );
+}
+
+async function checkedBatch<T>(
+  db: Db,
+  records: T[],
+  keyOf: (record: T) => string,
+  field: string,
+  store: (tx: Db) => Promise<Checked[]>,
+): Promise<BatchResult> {
+  const problems = duplicates(records.map(keyOf), field);
+  if (problems.length) return { ok: false, problems };
+  // The store writes nothing when it refuses any record, so returning the problems from the transaction stores none.
+  return db.transaction(async (tx): Promise<BatchResult> => {
+    const results = await store(tx);
+    results.forEach((result, i) => {
+      if (result.problem) problems.push({ path: [i, result.problem.field], message: result.problem.message });
+    });
+    if (problems.length) return { ok: false, problems };
+    return { ok: true, ordersPlaced: 0, outcomes: results.map((r, i) => ({ key: keyOf(records[i]!), outcome: r.outcome! })) };
   });
 }
 

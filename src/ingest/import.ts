@@ -1,5 +1,5 @@
 /**
- * Imports a file of products, customers or orders: validates every row, reports each
+ * Imports a file of products, customers, orders, refunds or cancellations: validates every row, reports each
  * rejected one with its line and reason, and upserts the good ones in batches (one
  * transaction per batch). Rows of one order are consecutive lines; an order is stored
  * whole or not at all, so a bad line also holds back its order's other lines.
@@ -25,19 +25,24 @@ import {
   orderTotalProblem,
   recordSchemas,
   requiredColumns,
+  type CancellationRecord,
   type CustomerRecord,
   type OrderLineRecord,
   type ProductRecord,
   type RecordKind,
+  type RefundRecord,
 } from '../core/records.ts';
 import type { Db } from '../db/client.ts';
 import { type RowSource } from './read.ts';
 import {
+  cancelOrders,
   customerIds,
   productIds,
   upsertCustomers,
   upsertOrders,
   upsertProducts,
+  upsertRefunds,
+  type Checked,
   type OrderOutcome,
   type Outcome,
   type ResolvedOrder,
@@ -100,7 +105,11 @@ export async function importRows(db: Db, kind: RecordKind, source: RowSource, op
           options.history ?? false,
           split,
         )
-      : keyedSink(db, kind, options.batchSize, new InFlight(1), reject, count);
+      : kind === 'refunds'
+        ? checkedSink<RefundRecord>(db, options.batchSize, (r) => r.refund_id, upsertRefunds, reject, count)
+        : kind === 'cancellations'
+          ? checkedSink<CancellationRecord>(db, options.batchSize, (r) => r.order_id, cancelOrders, reject, count)
+          : keyedSink(db, kind, options.batchSize, new InFlight(1), reject, count);
 
   const schema = recordSchemas[kind];
   let headerChecked = false;
@@ -226,6 +235,49 @@ function keyedSink(
       await flush();
       await writes.finish();
     },
+  };
+}
+
+/**
+ * Refunds (keyed by refund id) and cancellations (keyed by order id): one row is one
+ * record, checked against its order by the store (`upsertRefunds`, `cancelOrders`) in the
+ * batch's transaction; a row it refuses (unknown order, over-refund) is reported with its
+ * line and field, and the rest of the batch is stored. Batches are written one at a time:
+ * the refund check of one batch must see the refunds of the one before.
+ */
+function checkedSink<T>(
+  db: Db,
+  batchSize: number,
+  keyOf: (record: T) => string,
+  store: (db: Db, records: T[]) => Promise<Checked[]>,
+  reject: (line: number, reason: string) => void,
+  count: (o: Outcome) => void,
+): Sink<T> {
+  let batch = new Map<string, Line<T>>();
+  const flush = async () => {
+    if (batch.size === 0) return;
+    const lines = [...batch.values()];
+    batch = new Map();
+    const upsert = (items: Line<T>[]) =>
+      db.transaction((tx) =>
+        store(
+          tx,
+          items.map((l) => l.record),
+        ),
+      );
+    const stored = await eachOrAlone(lines, upsert, (line, reason) => reject(line.line, `could not be stored: ${reason}`));
+    for (const [line, result] of stored) {
+      if (result.problem) reject(line.line, `${result.problem.field}: ${result.problem.message}`);
+      else count(result.outcome);
+    }
+  };
+  return {
+    async add(line) {
+      // A key seen again in the same batch is applied after it, as the later line wins.
+      if (batch.has(keyOf(line.record)) || batch.size >= batchSize) await flush();
+      batch.set(keyOf(line.record), line);
+    },
+    flush,
   };
 }
 

@@ -10,8 +10,8 @@
  * stored value. Callers wrap a batch in a transaction to make it all or nothing.
  */
 import { sql } from 'drizzle-orm';
-import { lineTotal } from '../core/money.ts';
-import type { CustomerRecord, ProductRecord } from '../core/records.ts';
+import { lineTotal, toUnits } from '../core/money.ts';
+import { REFUND_ALL, type CancellationRecord, type CustomerRecord, type ProductRecord, type RefundRecord } from '../core/records.ts';
 import { jsonParam, queryRows, type Db } from '../db/client.ts';
 
 export type Outcome = 'inserted' | 'updated' | 'unchanged';
@@ -233,6 +233,132 @@ export async function upsertOrders(db: Db, orders: ResolvedOrder[], options: { h
       }),
     };
   });
+}
+
+/** What became of one refund or cancellation: stored (how), or refused for a reason about one of its fields. */
+export type Checked = { outcome: Outcome; problem?: undefined } | { outcome?: undefined; problem: { field: string; message: string } };
+
+/** `125000n` → `"12.5"`: units of 1/10,000 as the shortest decimal. */
+function formatUnits(units: bigint): string {
+  const fraction = (units % 10_000n).toString().padStart(4, '0').replace(/0+$/, '');
+  return `${units / 10_000n}${fraction ? `.${fraction}` : ''}`;
+}
+
+/**
+ * Upserts refunds by the shop's refund id, after checking each against its order: the
+ * order must exist, the refund must not predate it, and the order's refunds (those stored,
+ * a refund sent again replacing its old self, plus the earlier records of this call) must
+ * not sum past its total. `all` becomes whatever the order has left. The orders are locked
+ * (`for update`) first, so two writers refunding one order take turns and cannot both pass
+ * the check. With `allOrNothing` (the API), a single refused record stores none of them;
+ * otherwise the accepted ones are stored and the others returned with their problem.
+ */
+export async function upsertRefunds(db: Db, records: RefundRecord[], options: { allOrNothing?: boolean } = {}): Promise<Checked[]> {
+  if (records.length === 0) return [];
+  const orderRows = await queryRows<{ id: number; external_id: string; total: string; ordered_at: Date }>(
+    db,
+    sql`select o.id, o.external_id, o.total::text as total, o.ordered_at from orders o
+        where o.external_id in (select jsonb_array_elements_text(${jsonParam([...new Set(records.map((r) => r.order_id))])}))
+        order by o.id for update`,
+  );
+  const byKey = new Map(orderRows.map((o) => [o.external_id, o]));
+  const refunded = new Map<number, bigint>();
+  if (orderRows.length) {
+    const sums = await queryRows<{ order_id: number; refunded: string }>(
+      db,
+      sql`select r.order_id, sum(r.amount)::text as refunded from refunds r
+          where r.order_id in (select jsonb_array_elements(${jsonParam(orderRows.map((o) => o.id))})::bigint)
+            and r.external_id not in (select jsonb_array_elements_text(${jsonParam(records.map((r) => r.refund_id))}))
+          group by r.order_id`,
+    );
+    for (const row of sums) refunded.set(Number(row.order_id), toUnits(row.refunded));
+  }
+  const accepted: { external_id: string; order_id: number; amount: string; refunded_at: string; reason: string | null }[] = [];
+  const results = records.map((record): Checked => {
+    const order = byKey.get(record.order_id);
+    if (!order) return { problem: { field: 'order_id', message: `no order "${record.order_id}" (import orders first)` } };
+    if (new Date(record.refunded_at) < new Date(order.ordered_at))
+      return {
+        problem: {
+          field: 'refunded_at',
+          message: `must not be before the order was placed (${new Date(order.ordered_at).toISOString()}, order ${order.external_id})`,
+        },
+      };
+    const total = toUnits(order.total);
+    const before = refunded.get(Number(order.id)) ?? 0n;
+    const left = total - before;
+    const amount = record.amount === REFUND_ALL ? left : toUnits(record.amount);
+    if (record.amount === REFUND_ALL && left <= 0n)
+      return { problem: { field: 'amount', message: `nothing is left to refund: order ${order.external_id} is refunded in full` } };
+    if (amount > left)
+      return {
+        problem: {
+          field: 'amount',
+          message:
+            `must be at most ${formatUnits(left)}, what order ${order.external_id} has left to refund ` +
+            `(its total ${formatUnits(total)}, refunded ${formatUnits(before)}; got ${record.amount})`,
+        },
+      };
+    refunded.set(Number(order.id), before + amount);
+    accepted.push({
+      external_id: record.refund_id,
+      order_id: Number(order.id),
+      amount: formatUnits(amount),
+      refunded_at: record.refunded_at,
+      reason: record.reason ?? null,
+    });
+    return { outcome: 'unchanged' };
+  });
+  if (accepted.length === 0 || (options.allOrNothing && accepted.length < records.length)) return results;
+  const rows = await queryRows<{ key: string; inserted: boolean }>(
+    db,
+    sql`insert into refunds (external_id, order_id, amount, refunded_at, reason)
+        select external_id, order_id, amount, refunded_at, reason from jsonb_to_recordset(${jsonParam(accepted)}) as r(
+          external_id text, order_id bigint, amount numeric, refunded_at timestamptz, reason text)
+        on conflict (external_id) do update set
+          order_id = excluded.order_id, amount = excluded.amount, refunded_at = excluded.refunded_at,
+          reason = coalesce(excluded.reason, refunds.reason), updated_at = now()
+        where (refunds.order_id, refunds.amount, refunds.refunded_at, refunds.reason)
+          is distinct from (excluded.order_id, excluded.amount, excluded.refunded_at, coalesce(excluded.reason, refunds.reason))
+        returning external_id as key, (xmax = 0) as inserted`,
+  );
+  const written = new Map(rows.map((r) => [r.key, r.inserted ? ('inserted' as const) : ('updated' as const)]));
+  return results.map((result, index) => (result.problem ? result : { outcome: written.get(records[index]!.refund_id) ?? 'unchanged' }));
+}
+
+/**
+ * Marks orders cancelled (by external id) at the given time. A first cancellation is
+ * `inserted`, a new time `updated`, the same time `unchanged`; an unknown order is refused.
+ * A cancelled order earns no attribution credit: the credit it had under every model is
+ * deleted in the same statement (attribution skips cancelled orders from then on). With
+ * `allOrNothing` (the API), one refused record stores none.
+ */
+export async function cancelOrders(db: Db, records: CancellationRecord[], options: { allOrNothing?: boolean } = {}): Promise<Checked[]> {
+  if (records.length === 0) return [];
+  const rows = await queryRows<{ id: number; external_id: string; cancelled_at: Date | null }>(
+    db,
+    sql`select o.id, o.external_id, o.cancelled_at from orders o
+        where o.external_id in (select jsonb_array_elements_text(${jsonParam(records.map((r) => r.order_id))}))
+        order by o.id for update`,
+  );
+  const byKey = new Map(rows.map((o) => [o.external_id, o]));
+  const changes: { id: number; cancelled_at: string }[] = [];
+  const results = records.map((record): Checked => {
+    const order = byKey.get(record.order_id);
+    if (!order) return { problem: { field: 'order_id', message: `no order "${record.order_id}" (import orders first)` } };
+    const stored = order.cancelled_at === null ? undefined : new Date(order.cancelled_at).getTime();
+    if (stored === new Date(record.cancelled_at).getTime()) return { outcome: 'unchanged' };
+    changes.push({ id: Number(order.id), cancelled_at: record.cancelled_at });
+    return { outcome: stored === undefined ? 'inserted' : 'updated' };
+  });
+  if (changes.length === 0 || (options.allOrNothing && results.some((r) => r.problem))) return results;
+  await db.execute(sql`
+    with input as (select * from jsonb_to_recordset(${jsonParam(changes)}) as c(id bigint, cancelled_at timestamptz)),
+    up as (
+      update orders o set cancelled_at = i.cancelled_at, updated_at = now() from input i where o.id = i.id returning o.id
+    )
+    delete from attributions a using up where a.order_id = up.id`);
+  return results;
 }
 
 function inInputOrder(keys: string[], rows: { key: string; outcome: Outcome }[]): Outcome[] {

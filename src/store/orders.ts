@@ -118,3 +118,30 @@ export async function latestOrderTime(db: Db): Promise<Date> {
   );
   return row?.latest ?? new Date();
 }
+
+const orderRevenueRow = z.object({
+  total: z.string(),
+  refunded: z.string(),
+  net: z.string(),
+  cancelled_at: z.coerce.date().nullable(),
+});
+export type OrderRevenue = z.output<typeof orderRevenueRow>;
+
+/**
+ * What one order earned as of `asOf`, by the rule every revenue figure uses (see the
+ * `refunds` table): its total less the refunds made by then, never below 0, and 0 once it
+ * is cancelled (whenever that was). For a page or a processor that needs one order's net,
+ * e.g. to stop a sequence whose trigger order was cancelled. Undefined for no such order.
+ */
+export async function orderRevenue(db: Db, orderId: number, asOf: Date): Promise<OrderRevenue | undefined> {
+  return parsedRow(
+    db,
+    sql`select o.total::text as total, coalesce(rf.amount, 0)::numeric(16, 4)::text as refunded, o.cancelled_at,
+               (case when o.cancelled_at is not null then 0 else greatest(o.total - coalesce(rf.amount, 0), 0) end)::numeric(16, 4)::text as net
+        from orders o
+        left join lateral (select sum(r.amount) as amount from refunds r
+                           where r.order_id = o.id and r.refunded_at <= ${asOf.toISOString()}::timestamptz) rf on true
+        where o.id = ${orderId}`,
+    orderRevenueRow,
+  );
+}

@@ -1,5 +1,5 @@
 /**
- * `campaign import products|customers|orders FILE`: validates and upserts a CSV or JSONL
+ * `campaign import products|customers|orders|refunds|cancellations FILE`: validates and upserts a CSV or JSONL
  * file. Each rejected row is printed as `FILE:LINE: reason` on stderr; a summary line ends
  * the run on stdout; the exit code is 1 when any row was rejected. Every pending outbox
  * fact is then published to the enrollment queue, this run's new orders and any an earlier
@@ -27,8 +27,8 @@ interface ImportOptions {
 export function registerImport(program: Command, config: ConfigSource): void {
   program
     .command('import')
-    .description('import products, customers or orders from a CSV (header row) or JSONL file')
-    .addArgument(new Argument('<kind>', 'what the file holds').choices(['products', 'customers', 'orders']))
+    .description('import products, customers, orders, refunds or cancellations from a CSV (header row) or JSONL file')
+    .addArgument(new Argument('<kind>', 'what the file holds').choices(['products', 'customers', 'orders', 'refunds', 'cancellations']))
     .argument('<file>', 'path of a .csv or .jsonl file')
     .addOption(new Option('--format <format>', 'file format, when the name does not tell').choices(['csv', 'jsonl']))
     .option('--batch-size <rows>', 'rows per transaction', (v) => Number.parseInt(v, 10))

@@ -1,14 +1,14 @@
 /**
- * POST /api/products, /api/customers, /api/orders: one object or an array, stored all or
- * nothing. A new order commits an `order.placed` outbox row with it; the relay is kicked
+ * POST /api/products, /api/customers, /api/orders, /api/refunds, /api/cancellations: one
+ * object or an array, stored all or nothing. A new order commits an `order.placed` outbox row with it; the relay is kicked
  * so the enrollment worker hears of it at once.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { customerRecord, orderRecord, productRecord } from '../../core/records.ts';
+import { cancellationRecord, customerRecord, orderRecord, productRecord, refundRecord } from '../../core/records.ts';
 import type { Db } from '../../db/client.ts';
-import { ingestCustomers, ingestOrders, ingestProducts, type BatchResult } from '../../ingest/batch.ts';
+import { ingestCancellations, ingestCustomers, ingestOrders, ingestProducts, ingestRefunds, type BatchResult } from '../../ingest/batch.ts';
 import type { Relay } from '../../outbox/relay.ts';
 import { oneOrMany, problemPath } from '../validation.ts';
 import { RequestValidationError } from '../../errors.ts';
@@ -79,5 +79,29 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestRouteDeps):
       },
     },
     async (request) => reply(await ingestOrders(deps.db, asArray(request.body)), Array.isArray(request.body)),
+  );
+  routes.post(
+    '/api/refunds',
+    {
+      schema: {
+        summary: 'Upsert refunds by refund_id; an amount left out or "all" refunds what the order has left',
+        tags: ['ingest'],
+        body: oneOrMany(refundRecord, MAX_BATCH),
+        response: responses,
+      },
+    },
+    async (request) => reply(await ingestRefunds(deps.db, asArray(request.body)), Array.isArray(request.body)),
+  );
+  routes.post(
+    '/api/cancellations',
+    {
+      schema: {
+        summary: 'Mark orders cancelled by order_id: they then count 0 in every revenue figure',
+        tags: ['ingest'],
+        body: oneOrMany(cancellationRecord, MAX_BATCH),
+        response: responses,
+      },
+    },
+    async (request) => reply(await ingestCancellations(deps.db, asArray(request.body)), Array.isArray(request.body)),
   );
 }
