@@ -108,6 +108,8 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): 
     if (message && !expired(message, at)) await track(request, 'open', message, at, null);
     return sendPixel(reply);
   };
+  // The usual `/t/o/<token>.gif` takes the router's parameter path, the fastest it has.
+  app.get(`${PIXEL_PREFIX}/:file`, { schema: { hide: true } }, pixel);
   app.get(`${PIXEL_PREFIX}/*`, { schema: { hide: true } }, pixel);
   app.get(PIXEL_PREFIX, { schema: { hide: true } }, pixel);
 
