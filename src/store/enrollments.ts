@@ -142,7 +142,8 @@ export interface NewEnrollment {
  * lock per (sequence, customer), so two orders of one customer handled at once cannot both
  * enroll; the unique (sequence, trigger order) key makes a second delivery of the same order
  * a no-op. `pre_spend` (the CUPED covariate) is the customer's spend in the 90 days before
- * the trigger order, other orders only. `enrolled_at` is the order's time (or now, if
+ * the trigger order, other orders only, net of the refunds and cancellations known by then
+ * (only what happened before enrolling, so the covariate stays independent of the arm). `enrolled_at` is the order's time (or now, if
  * earlier), so a queue backlog never shifts measurement windows.
  */
 export async function insertEnrollment(db: Db, e: NewEnrollment): Promise<number | undefined> {
@@ -154,8 +155,11 @@ export async function insertEnrollment(db: Db, e: NewEnrollment): Promise<number
                                    state, next_step, next_due_at, pre_spend, enrolled_at)
           select ${e.customerId}, ${e.sequenceId}, ${e.sequenceVersionId}, ${e.arm}, ${e.holdout}, t.id,
                  ${e.holdout ? 'holdout' : 'active'}, 0, ${e.holdout ? null : e.dueAt.toISOString()},
-                 coalesce((select sum(total) from orders where customer_id = ${e.customerId} and id <> t.id
-                            and ordered_at >= t.ordered_at - interval '90 days' and ordered_at < t.ordered_at), 0),
+                 coalesce((select sum(greatest(p.total - coalesce((select sum(r.amount) from refunds r
+                                                                    where r.order_id = p.id and r.refunded_at < t.ordered_at), 0), 0))
+                           from orders p where p.customer_id = ${e.customerId} and p.id <> t.id
+                             and (p.cancelled_at is null or p.cancelled_at >= t.ordered_at)
+                             and p.ordered_at >= t.ordered_at - interval '90 days' and p.ordered_at < t.ordered_at), 0),
                  least(t.ordered_at, ${e.now.toISOString()}::timestamptz)
           from orders t
           where t.id = ${e.orderId} and not exists (
