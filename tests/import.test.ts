@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.ts';
-import { importRows, storageFailure, type ImportSummary, type Rejection } from '../src/ingest/import.ts';
+import { importRows, type ImportSummary, type Rejection } from '../src/ingest/import.ts';
+import { storageFailure } from '../src/ingest/storage-failure.ts';
 import { fileProblem, formatOf, MAX_LINE_BYTES, openRows } from '../src/ingest/read.ts';
 import type { RecordKind } from '../src/core/records.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';

@@ -21,14 +21,13 @@ import { guardrails as testGuardrails } from './decide.ts';
 import { sequentialMeans, type SequentialVerdict } from './sequential.ts';
 import { sampleRatioMismatch } from './srm.ts';
 import {
-  combine,
   cuped,
+  cupedSamples,
   twoProportions,
   welch,
   type CupedResult,
   type PairedSample,
   type ProportionResult,
-  type Sample,
   type WelchResult,
 } from './stats.ts';
 
@@ -47,6 +46,11 @@ export type FixedHorizonVerdict = 'no data' | 'not enough data yet' | 'better' |
 
 /** Every comparison of a version whose arms are not in their planned proportions says this. */
 export const SRM_VERDICT = 'sample ratio mismatch: check assignment';
+
+/** False for the verdicts under which a comparison claims nothing about the difference. */
+export function makesClaim(verdict: Verdict): boolean {
+  return verdict !== 'no data' && verdict !== 'not enough data yet' && verdict !== SRM_VERDICT;
+}
 
 /**
  * The planned sample (customers in both arms together) at which the confidence sequence is
@@ -123,21 +127,6 @@ const finite = (value: number): number | null => (Number.isFinite(value) ? value
 /** An arm with no customer has no mean, variance or covariance: NaN, never 0. */
 function orNoData(s: ArmOutcome): ArmOutcome {
   return s.n > 0 ? s : { ...s, mean: NaN, variance: NaN, covariateMean: NaN, covariateVariance: NaN, covariance: NaN };
-}
-
-/**
- * Each arm's outcome as CUPED sees it, y − θ(x − x̄) with θ and x̄ of both arms pooled: the
- * samples whose Welch test is {@link cuped}'s. The confidence sequence and the MDE use them.
- */
-export function cupedSamples(a: PairedSample, b: PairedSample): [Sample, Sample] {
-  const pooled = combine([a, b]);
-  const theta = pooled.covariateVariance > 0 ? pooled.covariance / pooled.covariateVariance : 0;
-  const adjust = (s: PairedSample): Sample => ({
-    n: s.n,
-    mean: s.mean - theta * (s.covariateMean - pooled.covariateMean),
-    variance: Math.max(0, s.variance - 2 * theta * s.covariance + theta ** 2 * s.covariateVariance),
-  });
-  return [adjust(a), adjust(b)];
 }
 
 export function compareArms(armIn: ArmOutcome, baselineIn: ArmOutcome, options: CompareOptions): Comparison {

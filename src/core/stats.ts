@@ -148,11 +148,15 @@ export interface CupedResult extends WelchResult {
 }
 
 /**
- * CUPED-adjusted Welch test of a − b. θ is estimated on both arms pooled; each arm's outcome
- * becomes y − θ(x − x̄), x̄ the pooled covariate mean, whose mean and variance follow from
- * the moments alone.
+ * Each arm's outcome as CUPED sees it, y − θ(x − x̄) with θ and x̄ of both arms pooled: the
+ * samples whose Welch test is {@link cuped}'s. The confidence sequence and the MDE use them.
  */
-export function cuped(a: PairedSample, b: PairedSample, level = 0.95): CupedResult {
+export function cupedSamples(a: PairedSample, b: PairedSample): [Sample, Sample] {
+  return cupedAdjustment(a, b).samples;
+}
+
+/** θ (pooled covariance over pooled covariate variance) and both arms' adjusted samples. */
+function cupedAdjustment(a: PairedSample, b: PairedSample): { theta: number; samples: [Sample, Sample] } {
   const pooled = combine([a, b]);
   const theta = pooled.covariateVariance > 0 ? pooled.covariance / pooled.covariateVariance : 0;
   const adjust = (s: PairedSample): Sample => ({
@@ -160,7 +164,17 @@ export function cuped(a: PairedSample, b: PairedSample, level = 0.95): CupedResu
     mean: s.mean - theta * (s.covariateMean - pooled.covariateMean),
     variance: Math.max(0, s.variance - 2 * theta * s.covariance + theta ** 2 * s.covariateVariance),
   });
-  const adjusted = welch(adjust(a), adjust(b), level);
+  return { theta, samples: [adjust(a), adjust(b)] };
+}
+
+/**
+ * CUPED-adjusted Welch test of a − b. θ is estimated on both arms pooled; each arm's outcome
+ * becomes y − θ(x − x̄), x̄ the pooled covariate mean, whose mean and variance follow from
+ * the moments alone.
+ */
+export function cuped(a: PairedSample, b: PairedSample, level = 0.95): CupedResult {
+  const { theta, samples } = cupedAdjustment(a, b);
+  const adjusted = welch(...samples, level);
   const raw = a.variance / a.n + b.variance / b.n;
   // The relative difference keeps the unadjusted baseline: CUPED moves the difference, not the level.
   const relative = b.mean === 0 ? null : adjusted.difference / b.mean;

@@ -7,6 +7,7 @@ import { measuredUnits } from '../analytics/units.ts';
 import type { Report } from '../analytics/report.ts';
 import type { Config } from '../config.ts';
 import { creditedTouch, type Touch } from '../core/attribution.ts';
+import { makesClaim } from '../core/experiment.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import type { Database } from '../db/client.ts';
 import { eventsTagged } from '../store/events.ts';
@@ -27,9 +28,6 @@ export interface TruthCheck {
   /** Whether the report makes a claim: both arms at the minimum sample. */
   enough: boolean;
 }
-
-/** Verdicts under which the report makes no claim about the difference. */
-const NO_CLAIM = new Set(['not enough data yet', 'no data', 'sample ratio mismatch: check assignment']);
 
 /** The planted truth of each comparison, from the expected worth of the emails each measured customer got. */
 
@@ -60,7 +58,7 @@ export async function truthChecks(
     for (const c of version.comparisons) {
       const truth = mean(c.arm) - mean(c.baseline);
       const inside = (i: [number, number], value: number) => i[0] <= value && value <= i[1];
-      const common = { sequence: sequence.id, arm: c.arm, against: c.against, n: c.n, enough: !NO_CLAIM.has(c.verdict) };
+      const common = { sequence: sequence.id, arm: c.arm, against: c.against, n: c.n, enough: makesClaim(c.verdict) };
       if (c.against === 'control')
         checks.push({
           ...common,

@@ -13,6 +13,9 @@
  * number of fields, or more than `maxLineBytes` in all) only its first line is reported and
  * reading starts again at the line after it. A quote inside an unquoted field (`12" pan`)
  * is kept as text.
+ *
+ * Longer than most files on purpose: the line reader, the CSV scanner and the JSONL reader
+ * share the bounded-line contract and one error model (a bad row reported once, reading on).
  */
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';

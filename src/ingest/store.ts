@@ -8,6 +8,9 @@
  * An upsert writes only rows whose values differ, so importing the same data twice writes
  * nothing and reports every row `unchanged`. An optional field that is absent keeps the
  * stored value. Callers wrap a batch in a transaction to make it all or nothing.
+ *
+ * Longer than most files on purpose: one upsert per record kind, each a single commented
+ * statement, read best side by side since they share their conventions.
  */
 import { sql } from 'drizzle-orm';
 import { lineTotal, toUnits } from '../core/money.ts';
