@@ -362,6 +362,16 @@ describe.each(DB_KINDS)('bad files on %s', (kind) => {
     expect(names.map((n) => n.name)).toEqual(['Mug, large', 'Skillet 12" pan', 'Say "hi"']);
   });
 
+  it('reads a file whose lines end in a lone CR, with line numbers', async () => {
+    const file = tempFile(
+      'products.csv',
+      'sku,name,category,price\rCR-1,Old Mac File,misc,3.00\rCR-2,Second,misc,ten\rCR-3,Third,misc,5.00\r',
+    );
+    const { summary, rejections } = await run(database, 'products', file);
+    expect(summary.inserted).toBe(2);
+    expect(rejections.map((r) => r.line)).toEqual([3]);
+  });
+
   it('stores the good rows of a batch the database refuses, and reports the bad one without its data', async () => {
     await database.db.execute(sql`
       create function refuse_boom() returns trigger language plpgsql as $$
