@@ -27,6 +27,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import type { OfferedStep } from '../core/offers.ts';
 import type { StoredDefinition } from '../core/sequence.ts';
 import type { CompiledTemplate } from '../templates/compile.ts';
 
@@ -249,6 +250,39 @@ export const sequenceVersions = pgTable(
   (t) => [uniqueIndex('sequence_versions_key').on(t.sequenceId, t.version)],
 );
 
+/**
+ * The experiment log: each decision taken on a sequence version (what was tested, what the
+ * report said, what was decided and by whom). Rows are only ever added.
+ */
+export const experimentDecisions = pgTable(
+  'experiment_decisions',
+  {
+    id: serial('id').primaryKey(),
+    sequenceId: text('sequence_id')
+      .notNull()
+      .references(() => sequences.id),
+    /** The version that was tested. */
+    versionId: integer('version_id')
+      .notNull()
+      .references(() => sequenceVersions.id),
+    /** `promote` (the variant becomes the control of the next version). */
+    action: text('action').$type<'promote'>().notNull(),
+    variant: text('variant').notNull(),
+    /** The variants that were tested, the control first. */
+    tested: jsonb('tested').$type<string[]>().notNull(),
+    /** The evidence printed when deciding: verdicts, intervals, guardrails, SRM (JSON). */
+    evidence: jsonb('evidence').$type<Record<string, unknown>>().notNull(),
+    /** The decision went against the evidence (`--force`). */
+    forced: boolean('forced').notNull().default(false),
+    decidedBy: text('decided_by').notNull(),
+    note: text('note'),
+    /** Where the next version's file was written. */
+    nextFile: text('next_file'),
+    decidedAt: time('decided_at').notNull(),
+  },
+  (t) => [index('experiment_decisions_sequence_idx').on(t.sequenceId, t.decidedAt)],
+);
+
 // ---------------------------------------------------------------- enrollments and messages
 
 export const enrollments = pgTable(
@@ -277,6 +311,13 @@ export const enrollments = pgTable(
     nextDueAt: time('next_due_at'),
     /** Spend in the 90 days before enrolling, the CUPED covariate. */
     preSpend: money('pre_spend').notNull().default('0'),
+    /**
+     * What the recommender would offer at each step, computed at enrollment for every arm
+     * (the holdout too, which is never emailed): index = step, the cross-sell and upsell
+     * skus. Offer acceptance is counted against these, so every arm, the holdout included,
+     * is measured on the same footing. Null for enrollments made before offers were kept.
+     */
+    offered: jsonb('offered').$type<OfferedStep[]>(),
     /**
      * The time of the trigger order (or when it was handled, if that is earlier): windows
      * are measured from the purchase, however long the order waited in a queue.
@@ -310,7 +351,10 @@ export const messages = pgTable(
     messageId: text('message_id').notNull(),
     /** Destinations of the tracked links, by index; a click redirects only to these. */
     links: jsonb('links').$type<string[]>().notNull().default([]),
+    /** The cross-sell skus the email showed. */
     recommendations: jsonb('recommendations').$type<unknown[]>().notNull().default([]),
+    /** The upsell skus the email showed. */
+    upsells: jsonb('upsells').$type<string[]>().notNull().default([]),
     attempts: integer('attempts').notNull().default(0),
     /** While a worker is handing the email to SMTP (real time): no other worker may. */
     claimedUntil: time('claimed_until'),
