@@ -434,7 +434,9 @@ describe('the report', () => {
     const lines = csv.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^sequence,version,arm,against,baseline,n_arm/);
     expect(lines[0]).toContain(',verdict,fixed_horizon_verdict,sequential_ci_low,sequential_ci_high,sequential_verdict,mde,');
-    expect(lines).toHaveLength(1 + 3);
+    // The three comparisons, and every email pooled against the holdout.
+    expect(lines).toHaveLength(1 + 3 + 1);
+    expect(lines.at(-1)).toMatch(/^exp,1,any email,holdout,holdout,/);
     const arms = await campaign(['report', '--csv', '--sequence', 'exp', '--as-of', AS_OF], env);
     expect(arms.stdout.trim().split('\n')).toHaveLength(1 + 3 * 3);
     expect(arms.stdout.split('\n')[0]).toContain('revenue_per_delivered_email');

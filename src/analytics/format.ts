@@ -114,7 +114,8 @@ export function formatReport(report: Report, options: FormatOptions): string {
       );
 
       out.push('', srmLine(version));
-      if (version.comparisons.length > 0) out.push('', formatComparisons(version.comparisons, money));
+      if (version.comparisons.length > 0)
+        out.push('', formatComparisons([...version.comparisons, ...(version.anyEmail ? [version.anyEmail] : [])], money, version));
     }
   }
   return out.join('\n');
@@ -130,13 +131,39 @@ export function srmLine(version: VersionReport): string {
     : `Split check: enrolled ${split}; SRM p = ${p(version.srm.pValue)}, as planned.`;
 }
 
-function formatComparisons(comparisons: Comparison[], money: (value: number | null) => string): string {
+/** "5%" or "$2.50": the effect `daysToDetect` was asked about. */
+function effectLabel(comparisons: Comparison[], money: (value: number | null) => string): string {
+  const relative = comparisons.map((c) => c.daysToDetect.relative).find((r) => r !== null);
+  return relative !== undefined &&
+    comparisons.every((c) => c.daysToDetect.relative === null || Math.abs(c.daysToDetect.relative - relative) < 1e-9)
+    ? `${Math.round(relative * 1000) / 10}%`
+    : money(comparisons[0]?.daysToDetect.effect ?? null);
+}
+
+function daysCell(c: Comparison): string {
+  const { days } = c.daysToDetect;
+  if (c.n.arm < 2 || c.n.baseline < 2) return dash;
+  return days === null ? 'never at this rate' : days === 0 ? 'now' : `${int(days)} more days`;
+}
+
+function formatComparisons(comparisons: Comparison[], money: (value: number | null) => string, version: VersionReport): string {
   const interval = ([low, high]: [number, number], f: (v: number) => string) => (Number.isFinite(low) ? `[${f(low)}, ${f(high)}]` : dash);
   const revenue = plain(['revenue per customer', 'difference', '95% CI', 'relative', 'p', 'CUPED difference', '95% CI', 'p', 'verdict']);
   const decision = plain(
-    ['decision', 'always-valid 95% CI', 'sequential', 'MDE (80%)', 'MDE relative', 'Holm p', 'guardrails', 'verdict'],
-    ['left', 'right', 'left', 'right', 'right', 'right', 'left', 'left'],
+    [
+      'decision',
+      'always-valid 95% CI',
+      'sequential',
+      'MDE (80%)',
+      'MDE relative',
+      `to detect ${effectLabel(comparisons, money)}`,
+      'Holm p',
+      'guardrails',
+      'verdict',
+    ],
+    ['left', 'right', 'left', 'right', 'right', 'right', 'right', 'left', 'left'],
   );
+  const capped = plain(['capped revenue per customer', 'CUPED difference', '95% CI', 'p']);
   const rates = plain(['conversion rate', 'arm', 'baseline', 'difference', '95% CI', 'p']);
   const incremental = plain(['incremental revenue', 'estimate', '95% CI', 'CUPED estimate', '95% CI']);
   for (const c of comparisons) {
@@ -159,10 +186,18 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
       c.sequential.verdict,
       money(c.mde.absolute),
       pct(c.mde.relative),
+      daysCell(c),
       p(c.adjustedPValue),
       c.against === 'holdout' ? 'n/a (no email)' : c.flags.length ? `WORSE: ${c.flags.join(', ')}` : 'ok',
       c.verdict,
     ]);
+    if (c.winsorized)
+      capped.push([
+        label,
+        signed(money(c.winsorized.difference), c.winsorized.difference),
+        interval(c.winsorized.interval, money),
+        p(c.winsorized.pValue),
+      ]);
     const k = c.conversionRate;
     rates.push([label, pct(k.arm), pct(k.baseline), pct(k.difference, 2), interval(k.interval, (v) => pct(v, 2)), p(k.pValue)]);
     if (c.incrementalRevenue) {
@@ -170,15 +205,20 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
       incremental.push([c.arm, money(i.estimate), interval(i.interval, money), money(i.cuped.estimate), interval(i.cuped.interval, money)]);
     }
   }
-  const parts = [
-    'Comparisons (fixed horizon: read once, at a planned sample size):',
-    revenue.toString(),
+  const parts = ['Comparisons (fixed horizon: read once, at a planned sample size):', revenue.toString()];
+  if (version.winsorized)
+    parts.push(
+      '',
+      `Winsorised (each customer's revenue capped at ${money(version.winsorized.cap)}, the ${Math.round(version.winsorized.percentile * 1000) / 10}th percentile of all measured customers; fixed horizon):`,
+      capped.toString(),
+    );
+  parts.push(
     '',
     'Decision (the always-valid interval of the CUPED difference holds at every look; the verdict reads it):',
     decision.toString(),
     '',
     rates.toString(),
-  ];
+  );
   if (comparisons.some((c) => c.incrementalRevenue)) parts.push('', incremental.toString());
   return parts.join('\n');
 }
@@ -190,7 +230,7 @@ export function reportCsv(report: Report, table: CsvTable): string {
   if (table === 'comparisons') {
     const rows = report.sequences.flatMap((s) =>
       s.versions.flatMap((v) =>
-        v.comparisons.map((c) => ({
+        [...v.comparisons, ...(v.anyEmail ? [v.anyEmail] : [])].map((c) => ({
           sequence: s.id,
           version: v.version,
           arm: c.arm,
@@ -226,6 +266,12 @@ export function reportCsv(report: Report, table: CsvTable): string {
           mde: c.mde.absolute,
           mde_relative: c.mde.relative,
           adjusted_p_value: c.adjustedPValue,
+          days_to_detect: c.daysToDetect.days,
+          days_to_detect_effect: c.daysToDetect.effect,
+          winsorized_difference: c.winsorized?.difference ?? null,
+          winsorized_ci_low: c.winsorized?.interval[0] ?? null,
+          winsorized_ci_high: c.winsorized?.interval[1] ?? null,
+          winsorized_cap: v.winsorized?.cap ?? null,
           guardrail_flags: c.flags.join(' '),
           srm_p_value: v.srm.pValue,
           srm_flagged: v.srm.flagged,

@@ -26,12 +26,14 @@ import { attributionKey, type AttributionModel } from '../core/attribution.ts';
 import {
   compareArms,
   decideVersion,
+  poolArms,
   srmCheck,
   type ArmOutcome,
   type Comparison,
   type GuardrailCounts,
   type SrmCheck,
 } from '../core/experiment.ts';
+import type { Effect } from '../core/plan.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import { queryRows, type Db } from '../db/client.ts';
 import { engagementAsOf } from './as-of.ts';
@@ -103,6 +105,14 @@ export interface VersionReport {
    */
   srm: SrmCheck;
   comparisons: Comparison[];
+  /**
+   * Every variant's customers pooled against the holdout: does any email earn more than none?
+   * Null without a holdout or with a single variant (then it is that variant's comparison).
+   * Outside the Holm family of the per-variant comparisons: it asks a different question.
+   */
+  anyEmail: Comparison | null;
+  /** Set when the report was asked to winsorise: the pooled percentile and the cap it gave. */
+  winsorized: { percentile: number; cap: number | null } | null;
 }
 
 export interface SequenceReport {
@@ -132,6 +142,13 @@ export interface ReportOptions {
   refresh?: boolean;
   /** Only customers enrolled at or after this time (a period's cohorts); default all. */
   enrolledFrom?: Date | undefined;
+  /** The effect each comparison's `daysToDetect` answers for; default 5% of the baseline. */
+  detect?: Effect | undefined;
+  /**
+   * Also compare revenue capped at this percentile of every measured customer of the version
+   * (0.99: the top 1% capped at the 99th percentile), beside the plain comparison.
+   */
+  winsorize?: number | undefined;
 }
 
 interface VersionRow {
@@ -164,6 +181,9 @@ interface FunnelRow {
 interface OutcomeRow {
   arm: string;
   enrolled: number;
+  /** Enrolled in the 14 days before as-of, and the arm's first enrollment: the recent rate. */
+  recent: number;
+  first_enrolled_at: string | Date | null;
   n: number;
   converted: number;
   revenue: number | null;
@@ -172,6 +192,11 @@ interface OutcomeRow {
   mean_x: number | null;
   var_x: number | null;
   cov_xy: number | null;
+  /** The same moments with revenue capped at `cap` (when winsorising). */
+  cap: number | null;
+  mean_w: number | null;
+  var_w: number | null;
+  cov_wx: number | null;
 }
 
 export async function buildReport(db: Db, options: ReportOptions): Promise<Report> {
@@ -208,7 +233,7 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
       let sequence = sequences.get(v.sequence_id);
       if (!sequence) sequences.set(v.sequence_id, (sequence = { id: v.sequence_id, name: v.name, status: v.status, versions: [] }));
       const windowMs = measurementWindowMs(v.definition);
-      const outcomes = await outcomeRows(tx, v.id, windowMs, options.asOf, from);
+      const outcomes = await outcomeRows(tx, v.id, { windowMs, asOf: options.asOf, from, winsorize: options.winsorize });
       const guardrails = await guardrailCounts(tx, v.id, { from, windowMs, asOf: options.asOf });
       sequence.versions.push(
         versionReport(
@@ -216,7 +241,7 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
           windowMs,
           outcomes,
           funnels.filter((f) => f.version_id === v.id),
-          options.minSample,
+          { minSample: options.minSample, detect: options.detect, asOf: options.asOf, winsorize: options.winsorize },
           guardrails,
         ),
       );
@@ -272,13 +297,26 @@ async function funnelRows(db: Db, versionIds: number[], model: string, from: str
   );
 }
 
-/** Per arm: enrolled customers, and the moments of revenue and pre-enrolment spend over those measured. */
-async function outcomeRows(db: Db, versionId: number, windowMs: number, asOf: Date, from: string): Promise<OutcomeRow[]> {
+/**
+ * Per arm: enrolled customers (and how many lately, for the enrollment rate), and the
+ * moments of revenue and pre-enrolment spend over those measured; when winsorising, the
+ * version's pooled percentile of revenue per measured customer and the moments capped at it.
+ */
+async function outcomeRows(
+  db: Db,
+  versionId: number,
+  options: { windowMs: number; asOf: Date; from: string; winsorize?: number | undefined },
+): Promise<OutcomeRow[]> {
+  const { windowMs, asOf, from } = options;
   const window = sql`${windowMs} * interval '1 millisecond'`;
+  const cap =
+    options.winsorize === undefined
+      ? sql`select null::float8 as cap`
+      : sql`select percentile_cont(${options.winsorize}::float8) within group (order by y) as cap from outcome where measured`;
   return queryRows<OutcomeRow>(
     db,
     sql`with outcome as (
-          select e.arm, e.measured,
+          select e.arm, e.measured, e.enrolled_at,
                  e.pre_spend::float8 as x, coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0)::float8 as y,
                  count(o.id) > 0 as converted
           from (${customerUnits(versionId, { from, windowMs, asOf })}) e
@@ -288,15 +326,20 @@ async function outcomeRows(db: Db, versionId: number, windowMs: number, asOf: Da
                and o.ordered_at > e.enrolled_at and o.ordered_at <= e.enrolled_at + ${window} and o.cancelled_at is null
           left join lateral (select sum(r.amount) as amount from refunds r
                              where r.order_id = o.id and r.refunded_at <= ${asOf.toISOString()}::timestamptz) rf on true
-          group by e.id, e.arm, e.measured, e.pre_spend
-        )
+          group by e.id, e.arm, e.measured, e.pre_spend, e.enrolled_at
+        ), capped as (${cap})
         select arm, count(*)::int as enrolled, count(*) filter (where measured)::int as n,
+               count(*) filter (where enrolled_at > ${asOf.toISOString()}::timestamptz - interval '14 days')::int as recent,
+               min(enrolled_at) as first_enrolled_at,
                count(*) filter (where measured and converted)::int as converted,
                sum(y) filter (where measured) as revenue,
                avg(y) filter (where measured) as mean_y, var_samp(y) filter (where measured) as var_y,
                avg(x) filter (where measured) as mean_x, var_samp(x) filter (where measured) as var_x,
-               covar_samp(y, x) filter (where measured) as cov_xy
-        from outcome group by arm`,
+               covar_samp(y, x) filter (where measured) as cov_xy,
+               min(c.cap) as cap,
+               avg(least(y, c.cap)) filter (where measured) as mean_w, var_samp(least(y, c.cap)) filter (where measured) as var_w,
+               covar_samp(least(y, c.cap), x) filter (where measured) as cov_wx
+        from outcome cross join capped c group by arm`,
   );
 }
 
@@ -305,9 +348,10 @@ function versionReport(
   windowMs: number,
   outcomes: OutcomeRow[],
   funnels: FunnelRow[],
-  minSample: number,
+  options: { minSample: number; detect?: Effect | undefined; asOf: Date; winsorize?: number | undefined },
   guardrails: Map<string, GuardrailCounts>,
 ): VersionReport {
+  const { minSample } = options;
   const definition = v.definition;
   const control = definition.variants[0]!.key;
   const armKeys = [...definition.variants.map((variant) => variant.key), ...(definition.holdout > 0 ? ['holdout'] : [])];
@@ -337,7 +381,13 @@ function versionReport(
     };
   });
 
-  const sample = (arm: string): ArmOutcome => {
+  // The recent enrollment rate: customers enrolled in the last 14 days (or since the
+  // version's first enrollment, when that is sooner) per day.
+  const firsts = outcomes
+    .map((o) => (o.first_enrolled_at === null ? NaN : new Date(o.first_enrolled_at).getTime()))
+    .filter(Number.isFinite);
+  const spanDays = firsts.length ? Math.min(14, (options.asOf.getTime() - Math.min(...firsts)) / 86_400_000) : 0;
+  const sample = (arm: string, capped = false): ArmOutcome => {
     // An arm with no measured customer has no moments: NaN, so its comparison says `no data`
     // instead of comparing with $0. One customer has a mean but no variance (NaN as well).
     const o = outcomes.find((row) => row.arm === arm);
@@ -345,21 +395,46 @@ function versionReport(
       arm,
       n: o?.n ?? 0,
       converted: o?.converted ?? 0,
-      mean: o?.mean_y ?? NaN,
-      variance: o?.var_y ?? NaN,
+      mean: (capped ? o?.mean_w : o?.mean_y) ?? NaN,
+      variance: (capped ? o?.var_w : o?.var_y) ?? NaN,
       covariateMean: o?.mean_x ?? NaN,
       covariateVariance: o?.var_x ?? NaN,
-      covariance: o?.cov_xy ?? NaN,
+      covariance: (capped ? o?.cov_wx : o?.cov_xy) ?? NaN,
+      perDay: spanDays > 0 ? (o?.recent ?? 0) / spanDays : 0,
     };
   };
+  const compare = (a: ArmOutcome, b: ArmOutcome, against: 'control' | 'holdout') =>
+    compareArms(a, b, { against, minSample, detect: options.detect });
   const compared: Comparison[] = [];
+  const pairs: [string, string, 'control' | 'holdout'][] = [];
   for (const variant of definition.variants) {
-    if (variant.key !== control) compared.push(compareArms(sample(variant.key), sample(control), { against: 'control', minSample }));
-    if (definition.holdout > 0) compared.push(compareArms(sample(variant.key), sample('holdout'), { against: 'holdout', minSample }));
+    if (variant.key !== control) pairs.push([variant.key, control, 'control']);
+    if (definition.holdout > 0) pairs.push([variant.key, 'holdout', 'holdout']);
+  }
+  for (const [a, b, against] of pairs) {
+    const comparison = compare(sample(a), sample(b), against);
+    if (options.winsorize !== undefined) {
+      const w = compare(sample(a, true), sample(b, true), against).cuped;
+      comparison.winsorized = { difference: w.difference, interval: w.interval, pValue: w.pValue };
+    }
+    compared.push(comparison);
   }
 
   const srm = srmCheck(definition, new Map(arms.map((a) => [a.arm, a.enrolled])));
   const comparisons = decideVersion(compared, guardrails, srm);
+  const pooled =
+    definition.holdout > 0 && definition.variants.length > 1
+      ? compare(
+          poolArms(
+            'any email',
+            definition.variants.map((v) => sample(v.key)),
+          ),
+          sample('holdout'),
+          'holdout',
+        )
+      : null;
+  const anyEmail = pooled ? decideVersion([pooled], guardrails, srm)[0]! : null;
+  const cap = outcomes.find((o) => o.cap !== null)?.cap ?? null;
 
   return {
     versionId: v.id,
@@ -371,6 +446,8 @@ function versionReport(
     arms,
     srm,
     comparisons,
+    anyEmail,
+    winsorized: options.winsorize === undefined ? null : { percentile: options.winsorize, cap: cap === null ? null : round(cap) },
   };
 }
 

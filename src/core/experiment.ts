@@ -16,11 +16,13 @@
  * the verdict is `no data`, never a difference against an invented $0.
  */
 import { holm } from './multiple.ts';
-import { minimumDetectableEffect } from './power.ts';
+import type { Effect } from './plan.ts';
+import { daysToDetect, minimumDetectableEffect } from './power.ts';
 import { guardrails as testGuardrails } from './decide.ts';
 import { sequentialMeans, type SequentialVerdict } from './sequential.ts';
 import { sampleRatioMismatch } from './srm.ts';
 import {
+  combine,
   cuped,
   cupedSamples,
   twoProportions,
@@ -36,6 +38,30 @@ export interface ArmOutcome extends PairedSample {
   arm: string;
   /** Enrolled customers with at least one order inside the window. */
   converted: number;
+  /** Customers enrolled per day lately (the last 14 days of the version); 0 or absent when enrollment has stopped. */
+  perDay?: number;
+}
+
+/** The effect `daysToDetect` is asked about when none is chosen: 5% of the baseline's revenue per customer. */
+export const DEFAULT_DETECT_EFFECT: Effect = { relative: 0.05 };
+
+/**
+ * Several arms taken as one (every variant together against the holdout: "does any email
+ * earn more than none?"). The moments are those of the customers pooled, so an arm with
+ * more customers weighs more, as it does in the shop's revenue.
+ */
+export function poolArms(name: string, arms: readonly ArmOutcome[]): ArmOutcome {
+  const measured = arms.filter((a) => a.n > 0);
+  const moments =
+    measured.length > 0
+      ? combine(measured)
+      : { n: 0, mean: NaN, variance: NaN, covariateMean: NaN, covariateVariance: NaN, covariance: NaN };
+  return {
+    arm: name,
+    ...moments,
+    converted: arms.reduce((s, a) => s + a.converted, 0),
+    perDay: arms.reduce((s, a) => s + (a.perDay ?? 0), 0),
+  };
 }
 
 /** The sequential verdict, or why there is none. */
@@ -99,6 +125,15 @@ export interface Comparison {
   sequential: { interval: [number, number]; verdict: SequentialVerdict; plannedN: number };
   /** The smallest CUPED difference the fixed-horizon test detects with 80% power at the customers measured so far. */
   mde: { absolute: number; relative: number | null };
+  /**
+   * How many more days of enrollment at the recent rate until `effect` (the chosen effect on
+   * revenue per customer, absolute; `relative` to the baseline) is detectable with 80% power;
+   * 0 when it already is, null when it never will be at this rate (enrollment stopped) or
+   * when there is no data to say.
+   */
+  daysToDetect: { effect: number; relative: number | null; days: number | null };
+  /** With `--winsorize`: the CUPED difference of revenue capped at the version's pooled percentile (the cap is on the version). */
+  winsorized?: { difference: number; interval: [number, number]; pValue: number };
   /** The CUPED p-value, Holm-adjusted across the version's comparisons of the same kind (against the control, or the holdout). */
   adjustedPValue: number;
   /** Unsubscribe, complaint and bounce rates against the control; empty against the holdout, which gets no email. */
@@ -120,6 +155,8 @@ export interface CompareOptions {
   alpha?: number;
   /** The planned customers (both arms) that tune the confidence sequence; default {@link PLANNED_CUSTOMERS}. */
   plannedN?: number;
+  /** The effect `daysToDetect` answers for; default {@link DEFAULT_DETECT_EFFECT}. */
+  detect?: Effect;
 }
 
 const finite = (value: number): number | null => (Number.isFinite(value) ? value : null);
@@ -141,6 +178,17 @@ export function compareArms(armIn: ArmOutcome, baselineIn: ArmOutcome, options: 
   const [adjustedArm, adjustedBaseline] = cupedSamples(arm, baseline);
   const sequence = sequentialMeans(adjustedArm, adjustedBaseline, { plannedN, alpha });
   const mde = minimumDetectableEffect(adjustedArm, { ...adjustedBaseline, mean: baseline.mean }, { alpha, power: MDE_POWER });
+  const detect = options.detect ?? DEFAULT_DETECT_EFFECT;
+  const effect = 'absolute' in detect ? detect.absolute : detect.relative * baseline.mean;
+  // Measured customers grow at the enrollment rate once the first windows have closed: each
+  // day, one more day's enrollments come out of their window.
+  const wait =
+    Number.isFinite(effect) && effect > 0 && arm.n > 1 && baseline.n > 1
+      ? daysToDetect({ ...adjustedArm, perDay: arm.perDay ?? 0 }, { ...adjustedBaseline, perDay: baseline.perDay ?? 0 }, effect, {
+          alpha,
+          power: MDE_POWER,
+        }).wholeDays
+      : NaN;
   const scale = (interval: [number, number]): [number, number] => [interval[0] * arm.n, interval[1] * arm.n];
   const incrementalRevenue =
     options.against === 'holdout'
@@ -182,6 +230,11 @@ export function compareArms(armIn: ArmOutcome, baselineIn: ArmOutcome, options: 
     incrementalRevenue,
     sequential: { interval: sequence.interval, verdict: sequence.verdict, plannedN },
     mde: { absolute: mde.absolute, relative: mde.relative },
+    daysToDetect: {
+      effect: Number.isFinite(effect) ? effect : NaN,
+      relative: baseline.mean > 0 && Number.isFinite(effect) ? effect / baseline.mean : null,
+      days: Number.isFinite(wait) ? wait : null,
+    },
     adjustedPValue: adjusted.pValue,
     guardrails: [],
     flags: [],

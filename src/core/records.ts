@@ -392,3 +392,28 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   }
   return current;
 }
+
+/**
+ * A report's chosen effect, as the CLI (`--mde`) and the API (`mde=`) write it: `5%` is a
+ * share of the baseline's revenue per customer, `2.50` an amount of money.
+ */
+export const effectText = z.string().transform((text, ctx) => {
+  const t = text.trim();
+  const percent = /^(\d{1,3}(?:\.\d{1,6})?)%$/.exec(t);
+  if (percent && Number(percent[1]) > 0) return { relative: Number(percent[1]) / 100 };
+  if (MONEY.test(t) && Number(t) > 0) return { absolute: Number(t) };
+  ctx.addIssue({ code: 'custom', message: `expected a share such as 5% or an amount such as 2.50, got ${preview(text)}` });
+  return z.NEVER;
+});
+
+/**
+ * The percentile revenue is capped at when winsorising: `99` or `99%` (the top 1% capped),
+ * from 50 up to, not including, 100.
+ */
+export const percentileText = z.string().transform((text, ctx) => {
+  const match = /^(\d{2}(?:\.\d{1,4})?)%?$/.exec(text.trim());
+  const value = match ? Number(match[1]) : NaN;
+  if (value >= 50 && value < 100) return value / 100;
+  ctx.addIssue({ code: 'custom', message: `expected a percentile from 50 to 99.99 such as 99, got ${preview(text)}` });
+  return z.NEVER;
+});

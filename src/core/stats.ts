@@ -115,12 +115,14 @@ export function twoProportions(a: { n: number; successes: number }, b: { n: numb
 }
 
 /** Moments of several samples taken together, as if they were one. */
-export function combine(samples: readonly PairedSample[]): PairedSample {
+export function combine(all: readonly PairedSample[]): PairedSample {
+  // A sample of none adds nothing; one of one adds its mean but no spread of its own.
+  const samples = all.filter((a) => a.n > 0);
   const n = samples.reduce((s, a) => s + a.n, 0);
   const mean = samples.reduce((s, a) => s + a.n * a.mean, 0) / n;
   const covariateMean = samples.reduce((s, a) => s + a.n * a.covariateMean, 0) / n;
   const within = (pick: (a: PairedSample) => number, between: (a: PairedSample) => number) =>
-    samples.reduce((s, a) => s + (a.n - 1) * pick(a) + a.n * between(a), 0) / (n - 1);
+    samples.reduce((s, a) => s + (a.n > 1 ? (a.n - 1) * pick(a) : 0) + a.n * between(a), 0) / (n - 1);
   return {
     n,
     mean,

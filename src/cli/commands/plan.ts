@@ -7,20 +7,17 @@ import type { Command } from 'commander';
 import { ordersInPeriod } from '../../analytics/history.ts';
 import { moneyFormat } from '../../analytics/format.ts';
 import { planExperiment, type Effect, type Plan } from '../../core/plan.ts';
+import { effectText } from '../../core/records.ts';
 import { UserError } from '../../errors.ts';
 import { configuredClock, withDatabase } from '../../runtime.ts';
 import type { SequenceFile } from '../../sequences/files.ts';
 import { positiveWholeNumber, type ConfigSource } from '../options.ts';
 
 /** `5%` → a share of the mean revenue per customer; `2.50` → an amount of money. */
-export function parseEffect(text: string): Effect {
-  const percent = /^(\d+(?:\.\d+)?)%$/.exec(text.trim());
-  if (percent) {
-    const relative = Number(percent[1]) / 100;
-    if (relative > 0) return { relative };
-  }
-  if (/^\d+(\.\d+)?$/.test(text.trim()) && Number(text) > 0) return { absolute: Number(text) };
-  throw new UserError(`--mde: expected a share such as 5% or an amount such as 2.50, got "${text}"`);
+export function parseEffect(text: string, flag = '--mde'): Effect {
+  const parsed = effectText.safeParse(text);
+  if (!parsed.success) throw new UserError(`${flag}: ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
 }
 
 export function registerPlan(

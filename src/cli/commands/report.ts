@@ -12,12 +12,30 @@ import type { Config } from '../../config.ts';
 import { configuredClock, withDatabase } from '../../runtime.ts';
 import type { ConfigSource } from '../options.ts';
 import { UserError } from '../../errors.ts';
+import { percentileText } from '../../core/records.ts';
+import { parseEffect } from './plan.ts';
 
 function asOf(settings: Config, text: string | undefined, flag = '--as-of'): Date {
   if (text === undefined) return configuredClock(settings).now();
   const at = new Date(text);
   if (Number.isNaN(at.getTime())) throw new UserError(`${flag}: expected an ISO 8601 time, got "${text}"`);
   return at;
+}
+
+interface ReportFlags {
+  sequence?: string;
+  json?: boolean;
+  csv?: CsvTable | true;
+  asOf?: string;
+  enrolledFrom?: string;
+  mde: string;
+  winsorize?: string;
+}
+
+function parsePercentile(text: string): number {
+  const parsed = percentileText.safeParse(text);
+  if (!parsed.success) throw new UserError(`--winsorize: ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
 }
 
 export function registerReport(program: Command, config: ConfigSource): void {
@@ -33,7 +51,9 @@ export function registerReport(program: Command, config: ConfigSource): void {
     )
     .option('--as-of <time>', 'report as of this time (default: now): only enrollments, sends, opens and clicks, and orders by then')
     .option('--enrolled-from <time>', 'only customers enrolled at or after this time')
-    .action((options: { sequence?: string; json?: boolean; csv?: CsvTable | true; asOf?: string; enrolledFrom?: string }) => {
+    .option('--mde <effect>', 'the effect each comparison says how many more days it needs to detect: 5% of the baseline, or 2.50', '5%')
+    .option('--winsorize <percentile>', 'also compare revenue per customer capped at this pooled percentile (99: the top 1% capped)')
+    .action((options: ReportFlags) => {
       const settings = config();
       return withDatabase(settings, async ({ db }) => {
         if (options.sequence !== undefined) {
@@ -46,6 +66,8 @@ export function registerReport(program: Command, config: ConfigSource): void {
           minSample: settings.reportMinSample,
           sequenceId: options.sequence,
           enrolledFrom: options.enrolledFrom === undefined ? undefined : asOf(settings, options.enrolledFrom, '--enrolled-from'),
+          detect: parseEffect(options.mde),
+          winsorize: options.winsorize === undefined ? undefined : parsePercentile(options.winsorize),
         });
         if (options.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
         else if (options.csv) process.stdout.write(reportCsv(report, options.csv === true ? 'arms' : options.csv));

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { buildReport } from '../../analytics/report.ts';
 import { sequenceExists } from '../../analytics/sequences.ts';
 import type { AttributionModel } from '../../core/attribution.ts';
-import { isoTime } from '../../core/records.ts';
+import { effectText, isoTime, percentileText } from '../../core/records.ts';
 import type { Db } from '../../db/client.ts';
 
 export interface ReportDeps {
@@ -18,7 +18,14 @@ export interface ReportDeps {
   now: () => Date;
 }
 
-const query = z.object({ as_of: isoTime.optional(), enrolled_from: isoTime.optional() }).strict();
+const query = z
+  .object({
+    as_of: isoTime.optional(),
+    enrolled_from: isoTime.optional(),
+    mde: effectText.optional(),
+    winsorize: percentileText.optional(),
+  })
+  .strict();
 
 /**
  * GET /api/reports/sequences[/:id], behind the API token (the caller's scope adds it). The
@@ -34,6 +41,8 @@ export async function reportRoutes(app: FastifyInstance, deps: ReportDeps): Prom
       minSample: deps.minSample,
       sequenceId,
       enrolledFrom: q.enrolled_from ? new Date(q.enrolled_from) : undefined,
+      detect: q.mde,
+      winsorize: q.winsorize,
     });
 
   api.get(
