@@ -1,6 +1,6 @@
 /**
  * Hostile input for the ingest routes (POST /api/products, /api/customers, /api/orders,
- * /api/events): thousands of generated payloads per route, from a seeded PRNG so a failure
+ * /api/refunds, /api/cancellations, /api/events): thousands of generated payloads per route, from a seeded PRNG so a failure
  * reproduces (FUZZ_SEED, FUZZ_RUNS override the defaults). Every payload is a mix of valid
  * records and records broken in one known field (wrong types, NUL and lone surrogates,
  * huge numbers, deep nesting, over-long strings, bad times, missing and extra fields,
@@ -216,11 +216,50 @@ const eventFields: Record<string, Gen> = {
   occurred_at: invalid.time,
 };
 
+/**
+ * Orders placed before the run, big enough that the valid refunds never exhaust them, and
+ * more than a request holds, so the valid cancellations of one request, taken in turn, name
+ * each order once.
+ */
+const POOL = Array.from({ length: 50 }, (_, i) => `pool-${i + 1}`);
+let turn = 0;
+const POOL_PLACED = '2026-06-01T10:00:00Z';
+
+function validRefund(rand: Rand): Json {
+  const record: Json = {
+    refund_id: fresh('rf'),
+    order_id: pick(rand, POOL),
+    refunded_at: pick(rand, ['2026-06-02T10:00:00Z', '2026-07-01T00:00:00+02:00', POOL_PLACED]),
+    amount: pick(rand, ['1.00', 0.5, '2', 3, ' 0.0001 ']),
+  };
+  if (chance(rand, 0.3)) record.reason = pick(rand, ['damaged', 'Zoë 😀', '', null]);
+  return benign(rand, record);
+}
+const refundFields: Record<string, Gen> = {
+  refund_id: invalid.id,
+  order_id: invalid.id,
+  refunded_at: invalid.time,
+  // Empty, null or absent mean `all`, a valid amount: only what is surely not an amount.
+  amount: (rand) =>
+    pick(rand, [...COMMON_BAD(rand), true, '-1', -1, '1.23456', '1e3', 1e21, 1e-7, '1234567890123', 'cheap', '12,50', '0', 0]),
+  reason: invalid.storable(500),
+};
+
+function validCancellation(rand: Rand): Json {
+  return benign(rand, {
+    order_id: POOL[turn++ % POOL.length],
+    cancelled_at: pick(rand, ['2026-06-03T10:00:00Z', '2026-06-04T09:00:00-05:00', `2026-06-0${1 + Math.floor(rand() * 9)}T12:00:00Z`]),
+  });
+}
+const cancellationFields: Record<string, Gen> = { order_id: invalid.id, cancelled_at: invalid.time };
+
 const REQUIRED: Record<string, string[]> = {
   products: ['sku', 'name', 'category', 'price'],
   customers: ['customer_id', 'email'],
   orders: ['order_id', 'customer_id', 'ordered_at', 'items'],
   events: ['type', 'email'],
+  refunds: ['refund_id', 'order_id', 'refunded_at'],
+  cancellations: ['order_id', 'cancelled_at'],
 };
 
 /** One record broken in one way: a field's value, a missing required field, or (orders) a line, an amount, a reference. */
@@ -261,6 +300,19 @@ function brokenRecord(rand: Rand, route: Route): Item {
     record.customer_id = fresh('nobody');
     return { record, broken: { path: 'customer_id', stage: 'reference' } };
   }
+  // What only the database can refuse: an unknown order, a refund before its order, or past what it has left.
+  if ((route.name === 'refunds' || route.name === 'cancellations') && roll < 0.3) {
+    record.order_id = fresh('nowhere');
+    return { record, broken: { path: 'order_id', stage: 'reference' } };
+  }
+  if (route.name === 'refunds' && roll < 0.4) {
+    record.refunded_at = '2026-05-31T23:59:59Z';
+    return { record, broken: { path: 'refunded_at', stage: 'reference' } };
+  }
+  if (route.name === 'refunds' && roll < 0.5) {
+    record.amount = '999999999999';
+    return { record, broken: { path: 'amount', stage: 'reference' } };
+  }
   const field = pick(rand, Object.keys(route.fields));
   record[field] = route.fields[field]!(rand);
   return { record, broken: { path: field, stage: 'schema' } };
@@ -298,7 +350,7 @@ function brokenBody(rand: Rand, route: Route): Case {
 }
 
 interface Route {
-  name: 'products' | 'customers' | 'orders' | 'events';
+  name: 'products' | 'customers' | 'orders' | 'refunds' | 'cancellations' | 'events';
   key?: string;
   valid: (rand: Rand) => Json;
   fields: Record<string, Gen>;
@@ -307,6 +359,8 @@ const ROUTES: Route[] = [
   { name: 'products', key: 'sku', valid: validProduct, fields: productFields },
   { name: 'customers', key: 'customer_id', valid: validCustomer, fields: customerFields },
   { name: 'orders', key: 'order_id', valid: validOrder, fields: orderFields },
+  { name: 'refunds', key: 'refund_id', valid: validRefund, fields: refundFields },
+  { name: 'cancellations', key: 'order_id', valid: validCancellation, fields: cancellationFields },
   { name: 'events', valid: validEvent, fields: eventFields },
 ];
 
@@ -338,6 +392,18 @@ describe.each(['postgres', 'pglite'] as const)('hostile input on %s', (kind) => 
     database = await freshDatabase(kind);
     await seedCatalog(database.db);
     app = await buildServer({ db: database.db, apiToken: TOKEN, bodyLimitBytes: 256 * 1024 });
+    const pool = await app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      payload: POOL.map((order_id) => ({
+        order_id,
+        customer_id: 'c-1',
+        ordered_at: POOL_PLACED,
+        items: [{ sku: 'ESP-100', quantity: 1000, unit_price: '999999.99' }],
+      })),
+    });
+    expect(pool.statusCode, pool.body).toBe(200);
   });
   afterAll(async () => {
     await app.close();
@@ -353,7 +419,9 @@ describe.each(['postgres', 'pglite'] as const)('hostile input on %s', (kind) => 
                    (select count(*) from customers)::int as c, (select max(updated_at) from customers)::text as cu,
                    (select count(*) from orders)::int as o, (select max(updated_at) from orders)::text as ou,
                    (select count(*) from order_items)::int as i, (select count(*) from outbox)::int as x,
-                   (select count(*) from events)::int as e, (select count(*) from suppressions)::int as s`,
+                   (select count(*) from events)::int as e, (select count(*) from suppressions)::int as s,
+                   (select count(*) from refunds)::int as r, (select max(updated_at) from refunds)::text as ru,
+                   (select count(*) from orders where cancelled_at is not null)::int as oc`,
       ),
     );
 
