@@ -30,7 +30,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport, type VersionReport } from '../src/analytics/report.ts';
 import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
-import { poolArms, type ArmOutcome } from '../src/core/experiment.ts';
+import { compareArms, poolArms, type ArmOutcome } from '../src/core/experiment.ts';
 import { summarizePaired } from '../src/core/stats.ts';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/app.ts';
@@ -79,6 +79,30 @@ describe('pooling arms', () => {
     expect(pooled.perDay).toBe(4);
     for (const key of ['mean', 'variance', 'covariateMean', 'covariateVariance', 'covariance'] as const)
       expect(pooled[key]).toBeCloseTo(together[key], 9);
+  });
+});
+
+describe('conversion, looked at every day', () => {
+  it('has an always-valid interval, as the normal-mixture sequence gives it', () => {
+    // pa, pb = 92/400, 70/410; se = np.sqrt(pa*(1-pa)/400 + pb*(1-pb)/410); n = 810
+    // l = -2*np.log(0.05); rho = np.sqrt((l + np.log(l+1))/10000)
+    // hw = se*np.sqrt(n)*np.sqrt(2*(n*rho**2+1)/(n*n*rho**2)*np.log(np.sqrt(n*rho**2+1)/0.05)); pa-pb-hw, pa-pb+hw
+    const arm = (name: string, n: number, converted: number): ArmOutcome => ({
+      arm: name,
+      n,
+      converted,
+      mean: 20,
+      variance: 900,
+      covariateMean: 0,
+      covariateVariance: 0,
+      covariance: 0,
+    });
+    const c = compareArms(arm('b', 400, 92), arm('a', 410, 70), { against: 'control', minSample: 100 });
+    expect(c.conversionRate.sequential.interval[0]).toBeCloseTo(-0.055041459938549864, 12);
+    expect(c.conversionRate.sequential.interval[1]).toBeCloseTo(0.17357804530440352, 12);
+    expect(c.conversionRate.sequential.verdict).toBe('no clear difference yet');
+    // The fixed-horizon test, read once, calls it.
+    expect(c.conversionRate.pValue).toBeLessThan(0.05);
   });
 });
 

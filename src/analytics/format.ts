@@ -164,7 +164,7 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
     ['left', 'right', 'left', 'right', 'right', 'right', 'right', 'left', 'left'],
   );
   const capped = plain(['capped revenue per customer', 'CUPED difference', '95% CI', 'p']);
-  const rates = plain(['conversion rate', 'arm', 'baseline', 'difference', '95% CI', 'p']);
+  const rates = plain(['conversion rate', 'arm', 'baseline', 'difference', '95% CI', 'p', 'always-valid 95% CI', 'sequential']);
   const incremental = plain(['incremental revenue', 'estimate', '95% CI', 'CUPED estimate', '95% CI']);
   for (const c of comparisons) {
     const label = `${c.arm} vs ${c.against === 'holdout' ? 'holdout' : `${c.baseline} (control)`}`;
@@ -199,7 +199,16 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
         p(c.winsorized.pValue),
       ]);
     const k = c.conversionRate;
-    rates.push([label, pct(k.arm), pct(k.baseline), pct(k.difference, 2), interval(k.interval, (v) => pct(v, 2)), p(k.pValue)]);
+    rates.push([
+      label,
+      pct(k.arm),
+      pct(k.baseline),
+      pct(k.difference, 2),
+      interval(k.interval, (v) => pct(v, 2)),
+      p(k.pValue),
+      interval(k.sequential.interval, (v) => pct(v, 2)),
+      k.sequential.verdict,
+    ]);
     if (c.incrementalRevenue) {
       const i = c.incrementalRevenue;
       incremental.push([c.arm, money(i.estimate), interval(i.interval, money), money(i.cuped.estimate), interval(i.cuped.interval, money)]);

@@ -19,7 +19,7 @@ import { holm } from './multiple.ts';
 import type { Effect } from './plan.ts';
 import { daysToDetect, minimumDetectableEffect } from './power.ts';
 import { guardrails as testGuardrails } from './decide.ts';
-import { sequentialMeans, type SequentialVerdict } from './sequential.ts';
+import { sequentialMeans, sequentialProportions, type SequentialVerdict } from './sequential.ts';
 import { sampleRatioMismatch } from './srm.ts';
 import {
   combine,
@@ -118,7 +118,10 @@ export interface Comparison {
   revenuePerCustomer: { arm: number; baseline: number } & Omit<WelchResult, 't'> & { t: number | null };
   /** The same difference, CUPED-adjusted with spend in the 90 days before enrolling (fixed horizon). */
   cuped: Omit<CupedResult, 't'> & { t: number | null };
-  conversionRate: { arm: number; baseline: number } & ProportionResult;
+  /** The conversion rates, their fixed-horizon test, and the always-valid 95% confidence sequence of the difference. */
+  conversionRate: { arm: number; baseline: number } & ProportionResult & {
+      sequential: { interval: [number, number]; verdict: SequentialVerdict };
+    };
   /** Against the holdout only: (revenue per customer in the arm − in the holdout) × customers in the arm. */
   incrementalRevenue: { estimate: number; interval: [number, number]; cuped: { estimate: number; interval: [number, number] } } | null;
   /** The always-valid 95% confidence sequence of the CUPED difference, and what it says alone. */
@@ -177,6 +180,11 @@ export function compareArms(armIn: ArmOutcome, baselineIn: ArmOutcome, options: 
   const conversion = twoProportions({ n: arm.n, successes: arm.converted }, { n: baseline.n, successes: baseline.converted }, level);
   const [adjustedArm, adjustedBaseline] = cupedSamples(arm, baseline);
   const sequence = sequentialMeans(adjustedArm, adjustedBaseline, { plannedN, alpha });
+  const conversionSequence = sequentialProportions(
+    { n: arm.n, successes: arm.converted },
+    { n: baseline.n, successes: baseline.converted },
+    { plannedN, alpha },
+  );
   const mde = minimumDetectableEffect(adjustedArm, { ...adjustedBaseline, mean: baseline.mean }, { alpha, power: MDE_POWER });
   const detect = options.detect ?? DEFAULT_DETECT_EFFECT;
   const effect = 'absolute' in detect ? detect.absolute : detect.relative * baseline.mean;
@@ -226,7 +234,12 @@ export function compareArms(armIn: ArmOutcome, baselineIn: ArmOutcome, options: 
     n: { arm: arm.n, baseline: baseline.n },
     revenuePerCustomer: { arm: arm.mean, baseline: baseline.mean, ...revenue, t: finite(revenue.t) },
     cuped: { ...adjusted, t: finite(adjusted.t) },
-    conversionRate: { arm: arm.converted / arm.n, baseline: baseline.converted / baseline.n, ...conversion },
+    conversionRate: {
+      arm: arm.converted / arm.n,
+      baseline: baseline.converted / baseline.n,
+      ...conversion,
+      sequential: { interval: conversionSequence.interval, verdict: conversionSequence.verdict },
+    },
     incrementalRevenue,
     sequential: { interval: sequence.interval, verdict: sequence.verdict, plannedN },
     mde: { absolute: mde.absolute, relative: mde.relative },
