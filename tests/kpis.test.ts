@@ -8,6 +8,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatReport } from '../src/analytics/format.ts';
 import { buildReport, type ArmReport, type VersionReport } from '../src/analytics/report.ts';
 import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import type { OfferedStep } from '../src/core/offers.ts';
@@ -379,5 +380,23 @@ describe.each(DB_KINDS)('offer KPIs on %s', (kind) => {
     };
     expect(json.aov.difference).toBeNull();
     expect(json.aov.interval).toEqual([null, null]);
+  });
+
+  it('prints the offers table and the KPI comparisons', async () => {
+    const r = await buildReport(database.db, { asOf: AS_OF, attribution: DEFAULT_ATTRIBUTION, minSample: 1 });
+    const text = formatReport(r, { currency: 'USD' });
+    expect(text).toContain('Offers (what measured customers bought of what they were offered');
+    const offers = text.slice(text.indexOf('Offers ('));
+    const line = (label: string) => offers.split('\n').find((l) => l.startsWith(label))!;
+    // a: 3 measured, cross-sell 66.7%, upsell 0.0%, any 66.7%, $153.40, $51.13 per customer, AOV $244.27, 2.00 items,
+    // $91.90 per order with an offered product, no repeat horizon closed yet.
+    expect(
+      line('a ')
+        .trimEnd()
+        .split(/\s{2,}/),
+    ).toEqual(['a', '3', '66.7%', '0.0%', '66.7%', '$153.40', '$51.13', '$244.27', '2.00', '$91.90', '—']);
+    // Each step's accepted emails, with their share of the delivered ones.
+    expect(text).toMatch(/^ {2}1\. thank-you .* 1 \(50%\) *$/m);
+    expect(text).toMatch(/b vs a \(control\)\s+AOV\s+\$240\.80\s+\$244\.27\s+-\$3\.47\s+\[-\$400\.51, \$393\.58\]\s+0\.986/);
   });
 });
