@@ -8,7 +8,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatReport } from '../src/analytics/format.ts';
+import { formatReport, reportCsv } from '../src/analytics/format.ts';
 import { buildReport, type ArmReport, type VersionReport } from '../src/analytics/report.ts';
 import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import type { OfferedStep } from '../src/core/offers.ts';
@@ -398,5 +398,21 @@ describe.each(DB_KINDS)('offer KPIs on %s', (kind) => {
     // Each step's accepted emails, with their share of the delivered ones.
     expect(text).toMatch(/^ {2}1\. thank-you .* 1 \(50%\) *$/m);
     expect(text).toMatch(/b vs a \(control\)\s+AOV\s+\$240\.80\s+\$244\.27\s+-\$3\.47\s+\[-\$400\.51, \$393\.58\]\s+0\.986/);
+
+    // The CSV tables carry the same figures.
+    const table = (csv: string) => {
+      const [head, ...rest] = csv
+        .trim()
+        .split('\n')
+        .map((l) => l.split(','));
+      return rest.map((cells) => Object.fromEntries(head!.map((h, i) => [h, cells[i]])));
+    };
+    const arms = table(reportCsv(r, 'arms'));
+    expect(arms.find((x) => x.arm === 'a' && x.step === 'all')).toMatchObject({ acceptance_any: String(2 / 3), aov: String(732.8 / 3) });
+    expect(arms.find((x) => x.arm === 'b' && x.step === '1')).toMatchObject({ accepted: '1', acceptance_rate: '0.5' });
+    const comparisons = table(reportCsv(r, 'comparisons'));
+    const b = comparisons.find((x) => x.arm === 'b' && x.against === 'control')!;
+    expectClose(Number(b.aov_difference), -3.4666666666666686);
+    expectClose(Number(b.aov_ci_low), -400.51355609953475);
   });
 });
