@@ -246,7 +246,22 @@ describe('the dashboard', () => {
       expect(await cell(`${row} [data-field=humanClicks]`)).toBe(String(arm.clicks.human));
       expect(await cell(`${row} [data-field=conversions]`)).toBe(String(arm.conversions));
       expect(await cell(`${row} [data-field=revenuePerCustomer]`)).toBe(money.format(arm.measured.revenuePerCustomer!));
+      // The offer KPIs per arm (JSON null is the page's dash).
+      const share = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}%`);
+      const offers = `#offers tr[data-arm="${arm.arm}"]`;
+      expect(await cell(`${offers} [data-field=acceptanceAny]`)).toBe(share(arm.kpis.acceptance.any.rate));
+      expect(await cell(`${offers} [data-field=aov]`)).toBe(arm.kpis.aov.value === null ? '—' : money.format(arm.kpis.aov.value));
     }
+    // The overview: the live version's variants pooled.
+    const variants = version.arms.filter((a) => !a.holdout);
+    const pooled = (pick: (k: (typeof variants)[number]['kpis']) => number) => variants.reduce((s, a) => s + pick(a.kpis), 0);
+    await page.goto(`${base}/?period=all`);
+    const overview = '#sequences tr[data-sequence="exp"]';
+    expect(await cell(`${overview} [data-field=aov]`)).toBe(money.format(pooled((k) => k.aov.revenue) / pooled((k) => k.aov.orders)));
+    expect(await cell(`${overview} [data-field=acceptance]`)).toBe(
+      `${((100 * pooled((k) => k.acceptance.any.accepted)) / pooled((k) => k.acceptance.any.customers)).toFixed(1)}%`,
+    );
+    await page.goto(`${base}/sequences/exp`);
     expect(version.comparisons.length).toBe(3);
     for (const c of version.comparisons) {
       const row = `#comparisons tr[data-arm="${c.arm}"][data-against="${c.against}"]`;

@@ -152,6 +152,7 @@ describe('the report beside its comparisons', () => {
 
   it('compares every email pooled against the holdout, equal to SciPy', () => {
     const any = version.anyEmail!;
+    // The a_y+b_y above are Python lists joined: every email's customers together.
     expect(any.arm).toBe('any email');
     expect(any.against).toBe('holdout');
     expect(any.n).toEqual({ arm: 12, baseline: 5 });
@@ -164,6 +165,15 @@ describe('the report beside its comparisons', () => {
     expect(any.cuped.interval[1]).toBeCloseTo(14.037851263339377, 8);
     expect(any.cuped.pValue).toBeCloseTo(0.33055126585328287, 9);
     expect(any.incrementalRevenue!.cuped.estimate).toBeCloseTo(-12.46525273497734 * 12, 7);
+    // Order value of the pooled customers against the holdout, by the delta method (the customer the unit):
+    //   def dm(y): x=np.array(y); o=(x>0)*1.; n=len(x); c=np.cov(x,o,ddof=1); mx,my=x.mean(),o.mean()
+    //              return mx/my, (c[0,0]/my**2 - 2*mx*c[0,1]/my**3 + mx**2*c[1,1]/my**4)/n
+    //   (ra,va),(rh,vh) = dm(a_y+b_y), dm(h_y); d=ra-rh; d ± stats.norm.ppf(0.975)*np.sqrt(va+vh)
+    const aov = any.kpis!.aov;
+    expect(aov.arm).toBeCloseTo(82.77777777777779, 10);
+    expect(aov.baseline).toBeCloseTo(13.333333333333334, 10);
+    expect(aov.interval[0]).toBeCloseTo(-32.287702425245755, 8);
+    expect(aov.interval[1]).toBeCloseTo(171.17659131413467, 8);
     // The per-variant comparisons stay as they were: the pooled one is beside them.
     expect(version.comparisons.map((c) => `${c.arm}/${c.baseline}`)).toEqual(['a/holdout', 'b/a', 'b/holdout']);
   });

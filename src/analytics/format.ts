@@ -63,7 +63,7 @@ export function formatReport(report: Report, options: FormatOptions): string {
     for (const version of sequence.versions) {
       out.push('', `${sequence.id} (${sequence.name}), version ${version.version}${version.live ? `, live, ${sequence.status}` : ''}`);
 
-      const funnelRow = (label: string, f: Funnel, enrolled: number | string) => [
+      const funnelRow = (label: string, f: Funnel, enrolled: number | string, step?: StepReport) => [
         label,
         typeof enrolled === 'number' ? int(enrolled) : enrolled,
         int(f.sent),
@@ -76,6 +76,7 @@ export function formatReport(report: Report, options: FormatOptions): string {
         money(f.attributedRevenue),
         money(f.revenuePerRecipient),
         money(f.averageOrderValue),
+        step ? `${int(step.accepted)}${share(step.accepted, step.delivered)}` : '',
       ];
       const funnels = plain([
         'arm / step',
@@ -90,10 +91,11 @@ export function formatReport(report: Report, options: FormatOptions): string {
         'attributed',
         'per delivered email',
         'AOV',
+        'accepted',
       ]);
       for (const arm of version.arms) {
         funnels.push(funnelRow(arm.arm, arm, arm.enrolled));
-        if (!arm.holdout) for (const step of arm.steps) funnels.push(funnelRow(`  ${step.step}. ${step.template}`, step, ''));
+        if (!arm.holdout) for (const step of arm.steps) funnels.push(funnelRow(`  ${step.step}. ${step.template}`, step, '', step));
       }
       out.push('', 'Attributed (orders credited to one email each):', funnels.toString());
 
@@ -113,6 +115,8 @@ export function formatReport(report: Report, options: FormatOptions): string {
         measured.toString(),
       );
 
+      out.push('', offersTable(version, money));
+
       out.push('', srmLine(version));
       if (version.comparisons.length > 0)
         out.push('', formatComparisons([...version.comparisons, ...(version.anyEmail ? [version.anyEmail] : [])], money, version));
@@ -122,6 +126,46 @@ export function formatReport(report: Report, options: FormatOptions): string {
 }
 
 const p = (value: number) => (!Number.isFinite(value) ? dash : value < 0.001 ? '<0.001' : value.toFixed(3));
+/** A plain number to 2 decimals (items per order), or a dash when there is none. */
+const decimal = (value: number | null) => (value === null || !Number.isFinite(value) ? dash : value.toFixed(2));
+
+/** Per arm, the offer KPIs: acceptance, recommended revenue, order value, items per order, repeat rate. */
+function offersTable(version: VersionReport, money: (value: number | null) => string): string {
+  const horizon = version.arms[0]?.kpis.repeatRate.horizonDays ?? 90;
+  const table = plain([
+    'arm',
+    'measured',
+    'cross-sell',
+    'upsell',
+    'any',
+    'recommended revenue',
+    'per customer',
+    'AOV',
+    'items / order',
+    'offer order value',
+    `repeat (${horizon}d)`,
+  ]);
+  for (const arm of version.arms) {
+    const k = arm.kpis;
+    table.push([
+      arm.arm,
+      int(k.acceptance.any.customers),
+      pct(k.acceptance.crossSell.rate),
+      pct(k.acceptance.upsell.rate),
+      pct(k.acceptance.any.rate),
+      money(k.recommendedRevenue.total),
+      money(k.recommendedRevenue.perCustomer),
+      money(k.aov.value),
+      decimal(k.itemsPerOrder.value),
+      money(k.offerOrderValue.value),
+      k.repeatRate.rate === null ? dash : `${pct(k.repeatRate.rate)} of ${int(k.repeatRate.customers)}`,
+    ]);
+  }
+  return [
+    `Offers (what measured customers bought of what they were offered, the holdout of what it would have been; AOV and items over every order in the window; repeat: another order within ${horizon} days of enrolling, over the customers whose ${horizon} days have passed):`,
+    table.toString(),
+  ].join('\n');
+}
 
 /** The sample-ratio check of a version: one line, a warning when the split is broken. */
 export function srmLine(version: VersionReport): string {
@@ -166,6 +210,10 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
   const capped = plain(['capped revenue per customer', 'CUPED difference', '95% CI', 'p']);
   const rates = plain(['conversion rate', 'arm', 'baseline', 'difference', '95% CI', 'p', 'always-valid 95% CI', 'sequential']);
   const incremental = plain(['incremental revenue', 'estimate', '95% CI', 'CUPED estimate', '95% CI']);
+  const offers = plain(
+    ['offer KPIs', 'KPI', 'arm', 'baseline', 'difference', '95% CI', 'p'],
+    ['left', 'left', 'right', 'right', 'right', 'right', 'right'],
+  );
   for (const c of comparisons) {
     const label = `${c.arm} vs ${c.against === 'holdout' ? 'holdout' : `${c.baseline} (control)`}`;
     const r = c.revenuePerCustomer;
@@ -213,6 +261,26 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
       const i = c.incrementalRevenue;
       incremental.push([c.arm, money(i.estimate), interval(i.interval, money), money(i.cuped.estimate), interval(i.cuped.interval, money)]);
     }
+    if (c.kpis) {
+      const k = c.kpis;
+      const rate = (v: number) => pct(v, 2);
+      const rows: [
+        string,
+        { arm: number; baseline: number; difference: number; interval: [number, number]; pValue: number },
+        (v: number) => string,
+      ][] = [
+        ['acceptance cross-sell', k.acceptance.crossSell, rate],
+        ['acceptance upsell', k.acceptance.upsell, rate],
+        ['acceptance any', k.acceptance.any, rate],
+        ['recommended revenue / customer', k.recommendedRevenue, money],
+        ['AOV', k.aov, money],
+        ['items / order', k.itemsPerOrder, (v) => decimal(v)],
+        ['offer order value', k.offerOrderValue, money],
+        ['repeat rate', k.repeatRate, rate],
+      ];
+      for (const [name, d, f] of rows)
+        offers.push([label, name, f(d.arm), f(d.baseline), signed(f(d.difference), d.difference), interval(d.interval, f), p(d.pValue)]);
+    }
   }
   const parts = ['Comparisons (fixed horizon: read once, at a planned sample size):', revenue.toString()];
   if (version.winsorized)
@@ -229,6 +297,8 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
     rates.toString(),
   );
   if (comparisons.some((c) => c.incrementalRevenue)) parts.push('', incremental.toString());
+  if (comparisons.some((c) => c.kpis))
+    parts.push('', 'Offer KPIs (95% intervals: two proportions, Welch, delta-method ratios over customers):', offers.toString());
   return parts.join('\n');
 }
 
@@ -284,6 +354,7 @@ export function reportCsv(report: Report, table: CsvTable): string {
           guardrail_flags: c.flags.join(' '),
           srm_p_value: v.srm.pValue,
           srm_flagged: v.srm.flagged,
+          ...kpiColumns(c),
         })),
       ),
     );
@@ -319,6 +390,18 @@ export function reportCsv(report: Report, table: CsvTable): string {
       measured_converted: step ? '' : arm.measured.converted,
       measured_revenue: step ? '' : arm.measured.revenue,
       revenue_per_customer: step ? '' : arm.measured.revenuePerCustomer,
+      accepted: step ? step.accepted : '',
+      acceptance_rate: step ? step.acceptanceRate : '',
+      acceptance_cross_sell: step ? '' : arm.kpis.acceptance.crossSell.rate,
+      acceptance_upsell: step ? '' : arm.kpis.acceptance.upsell.rate,
+      acceptance_any: step ? '' : arm.kpis.acceptance.any.rate,
+      recommended_revenue: step ? '' : arm.kpis.recommendedRevenue.total,
+      recommended_revenue_per_customer: step ? '' : arm.kpis.recommendedRevenue.perCustomer,
+      aov: step ? '' : arm.kpis.aov.value,
+      items_per_order: step ? '' : arm.kpis.itemsPerOrder.value,
+      offer_order_value: step ? '' : arm.kpis.offerOrderValue.value,
+      repeat_customers: step ? '' : arm.kpis.repeatRate.customers,
+      repeat_rate: step ? '' : arm.kpis.repeatRate.rate,
     };
   };
   const rows = report.sequences.flatMap((s) =>
@@ -331,6 +414,29 @@ export function reportCsv(report: Report, table: CsvTable): string {
     columns: rows.length ? undefined : ['sequence', 'version', 'arm', 'step'],
     cast: { number: numberCell },
   });
+}
+
+/** A comparison's offer KPIs as CSV columns: `<kpi>_difference`, `_ci_low`, `_ci_high`, `_p_value`. */
+function kpiColumns(c: Comparison): Record<string, number | null> {
+  const k = c.kpis;
+  const columns: Record<string, number | null> = {};
+  const figures = {
+    acceptance_cross_sell: k?.acceptance.crossSell,
+    acceptance_upsell: k?.acceptance.upsell,
+    acceptance_any: k?.acceptance.any,
+    recommended_revenue_per_customer: k?.recommendedRevenue,
+    aov: k?.aov,
+    items_per_order: k?.itemsPerOrder,
+    offer_order_value: k?.offerOrderValue,
+    repeat_rate: k?.repeatRate,
+  };
+  for (const [name, d] of Object.entries(figures)) {
+    columns[`${name}_difference`] = d?.difference ?? null;
+    columns[`${name}_ci_low`] = d?.interval[0] ?? null;
+    columns[`${name}_ci_high`] = d?.interval[1] ?? null;
+    columns[`${name}_p_value`] = d?.pValue ?? null;
+  }
+  return columns;
 }
 
 function numberCell(value: number): string {

@@ -19,10 +19,12 @@
  * The database reduces everything to a few numbers per arm and step (counts, sums, means,
  * variances, covariances); the statistics work on those (src/core/stats.ts). Opens and
  * clicks come from the per-message engagement rollup (./engagement.ts), never from a pass
- * over every event.
+ * over every event. The offer KPIs (acceptance, recommended revenue, order value, items per
+ * order, repeat rate) come from ./kpis.ts on the same units, and src/core/kpis.ts.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { attributionKey, type AttributionModel } from '../core/attribution.ts';
+import { armKpis, compareKpis, emptyMoments, poolMoments, REPEAT_HORIZON_DAYS, type ArmKpis, type KpiMoments } from '../core/kpis.ts';
 import {
   compareArms,
   decideVersion,
@@ -41,6 +43,7 @@ import { refreshAttribution } from './attribution.ts';
 import { customerUnits } from './cohort.ts';
 import { refreshEngagement } from './engagement.ts';
 import { guardrailCounts } from './guardrails.ts';
+import { kpiMoments, stepAcceptance } from './kpis.ts';
 
 /** The units of the comparison, in ./cohort.ts beside the guardrails that count them too. */
 export { customerUnits };
@@ -71,6 +74,13 @@ export interface StepReport extends Funnel {
   /** 1-based, as marketers count. */
   step: number;
   template: string;
+  /**
+   * Delivered emails of this step whose recipient then bought (after the send, within the
+   * measurement window from enrolling, by as-of) one of the products that email offered.
+   */
+  accepted: number;
+  /** accepted / delivered; null when none was delivered. */
+  acceptanceRate: number | null;
 }
 
 export interface ArmReport extends Funnel {
@@ -86,6 +96,8 @@ export interface ArmReport extends Funnel {
     revenue: number;
     revenuePerCustomer: number | null;
   };
+  /** The offer KPIs over the measured customers (the repeat rate over those whose repeat horizon has closed). */
+  kpis: ArmKpis;
   steps: StepReport[];
 }
 
@@ -149,6 +161,8 @@ export interface ReportOptions {
    * (0.99: the top 1% capped at the 99th percentile), beside the plain comparison.
    */
   winsorize?: number | undefined;
+  /** Another order within this many days of enrolling counts as a repeat (`kpis.repeatRate`); default 90. */
+  repeatHorizonDays?: number | undefined;
 }
 
 interface VersionRow {
@@ -221,20 +235,27 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
           order by s.id, v.version desc`,
     );
     const from = options.enrolledFrom?.toISOString() ?? '-infinity';
+    const engagement = await engagementAsOf(tx, options.asOf);
     const funnels = await funnelRows(
       tx,
       versions.map((v) => v.id),
       model,
       from,
       options.asOf,
-      await engagementAsOf(tx, options.asOf),
+      engagement,
     );
+    const horizonDays = options.repeatHorizonDays ?? REPEAT_HORIZON_DAYS;
     for (const v of versions) {
       let sequence = sequences.get(v.sequence_id);
       if (!sequence) sequences.set(v.sequence_id, (sequence = { id: v.sequence_id, name: v.name, status: v.status, versions: [] }));
       const windowMs = measurementWindowMs(v.definition);
       const outcomes = await outcomeRows(tx, v.id, { windowMs, asOf: options.asOf, from, winsorize: options.winsorize });
       const guardrails = await guardrailCounts(tx, v.id, { from, windowMs, asOf: options.asOf });
+      const offers = {
+        moments: await kpiMoments(tx, v.id, { from, windowMs, asOf: options.asOf, repeatHorizonDays: horizonDays }),
+        steps: await stepAcceptance(tx, v.id, { from, windowMs, asOf: options.asOf, engagement }),
+        horizonDays,
+      };
       sequence.versions.push(
         versionReport(
           v,
@@ -243,6 +264,7 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
           funnels.filter((f) => f.version_id === v.id),
           { minSample: options.minSample, detect: options.detect, asOf: options.asOf, winsorize: options.winsorize },
           guardrails,
+          offers,
         ),
       );
     }
@@ -350,6 +372,7 @@ function versionReport(
   funnels: FunnelRow[],
   options: { minSample: number; detect?: Effect | undefined; asOf: Date; winsorize?: number | undefined },
   guardrails: Map<string, GuardrailCounts>,
+  offers: { moments: KpiMoments[]; steps: { arm: string; step: number; accepted: number }[]; horizonDays: number },
 ): VersionReport {
   const { minSample } = options;
   const definition = v.definition;
@@ -357,12 +380,21 @@ function versionReport(
   const armKeys = [...definition.variants.map((variant) => variant.key), ...(definition.holdout > 0 ? ['holdout'] : [])];
   // Arms no longer in the definition (never, for an immutable version) would still show.
   for (const o of outcomes) if (!armKeys.includes(o.arm)) armKeys.push(o.arm);
+  const moments = (arm: string): KpiMoments => offers.moments.find((m) => m.arm === arm) ?? emptyMoments(arm);
 
   const arms = armKeys.map((arm): ArmReport => {
     const outcome = outcomes.find((o) => o.arm === arm);
     const steps = definition.steps.map((step, index): StepReport => {
       const row = funnels.find((f) => f.arm === arm && f.step === index);
-      return { step: index + 1, template: templateOf(definition, arm, step.template), ...funnel(row ? [row] : []) };
+      const f = funnel(row ? [row] : []);
+      const accepted = offers.steps.find((s) => s.arm === arm && s.step === index)?.accepted ?? 0;
+      return {
+        step: index + 1,
+        template: templateOf(definition, arm, step.template),
+        ...f,
+        accepted,
+        acceptanceRate: f.delivered > 0 ? accepted / f.delivered : null,
+      };
     });
     const n = outcome?.n ?? 0;
     return {
@@ -377,6 +409,7 @@ function versionReport(
         revenue: outcome?.revenue ?? 0,
         revenuePerCustomer: n > 0 ? (outcome?.mean_y ?? null) : null,
       },
+      kpis: armKpis(moments(arm), offers.horizonDays),
       steps,
     };
   });
@@ -412,7 +445,7 @@ function versionReport(
     if (definition.holdout > 0) pairs.push([variant.key, 'holdout', 'holdout']);
   }
   for (const [a, b, against] of pairs) {
-    const comparison = compare(sample(a), sample(b), against);
+    const comparison: Comparison = { ...compare(sample(a), sample(b), against), kpis: compareKpis(moments(a), moments(b)) };
     if (options.winsorize !== undefined) {
       const w = compare(sample(a, true), sample(b, true), against).cuped;
       comparison.winsorized = { difference: w.difference, interval: w.interval, pValue: w.pValue };
@@ -433,7 +466,18 @@ function versionReport(
           'holdout',
         )
       : null;
-  const anyEmail = pooled ? decideVersion([pooled], guardrails, srm)[0]! : null;
+  const anyEmail = pooled
+    ? {
+        ...decideVersion([pooled], guardrails, srm)[0]!,
+        kpis: compareKpis(
+          poolMoments(
+            'any email',
+            definition.variants.map((v) => moments(v.key)),
+          ),
+          moments('holdout'),
+        ),
+      }
+    : null;
   const cap = outcomes.find((o) => o.cap !== null)?.cap ?? null;
 
   return {

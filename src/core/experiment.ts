@@ -15,6 +15,7 @@
  * An arm with no measured customer has no mean: its estimates are NaN (null in the JSON) and
  * the verdict is `no data`, never a difference against an invented $0.
  */
+import type { KpiComparison } from './kpis.ts';
 import { holm } from './multiple.ts';
 import type { Effect } from './plan.ts';
 import { daysToDetect, minimumDetectableEffect } from './power.ts';
@@ -147,6 +148,8 @@ export interface Comparison {
   fixedHorizonVerdict: FixedHorizonVerdict;
   /** The reason of the verdict in a sentence, for people. */
   summary: string;
+  /** The offer KPIs of the arm against the baseline, with 95% intervals (src/core/kpis.ts); always set by the report. */
+  kpis?: KpiComparison;
 }
 
 export interface CompareOptions {

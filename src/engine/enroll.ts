@@ -3,11 +3,22 @@
  * whose trigger matches (src/core/trigger.ts), at most once per sequence and order,
  * honouring the re-enrollment rule; assign the arm by a stable hash; record holdouts (never
  * emailed); schedule the first step of the others.
+ *
+ * Every enrollment, the holdout's included, stores what the recommender would offer at each
+ * of its steps (`offered`, src/core/offers.ts): offer acceptance is measured against it for
+ * the steps whose email is never sent. The holdout's would-be offers follow the control's
+ * (the first variant's) strategies. Each strategy is computed once per order, whatever the
+ * number of sequences and steps that use it, and before the insert: the offers go in with
+ * the enrollment row, so an enrollment never exists without them, and a second delivery of
+ * the order (insertEnrollment returns undefined) stores nothing.
  */
 import { assignArm, HOLDOUT } from '../core/assignment.ts';
 import { parseDuration } from '../core/duration.ts';
+import { offeredSteps, stepStrategies, type OfferedStep } from '../core/offers.ts';
+import type { Strategy } from '../core/recommend.ts';
 import { triggerMatches } from '../core/trigger.ts';
 import { insertEnrollment } from '../store/enrollments.ts';
+import { recommendationsFor } from '../recs/service.ts';
 import { findTriggerFacts } from '../store/orders.ts';
 import { liveSequences } from '../store/sequences.ts';
 import { scheduleStep, type Engine } from './context.ts';
@@ -24,6 +35,21 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
   const now = engine.clock.now();
   const enrolled: Enrolled[] = [];
   const toSchedule: { id: number; dueAt: Date }[] = [];
+  // What each strategy offers for this order, computed at most once per call.
+  const offers = new Map<Strategy, Promise<OfferedStep>>();
+  const offerOf = (strategy: Strategy): Promise<OfferedStep> => {
+    let offer = offers.get(strategy);
+    if (!offer) {
+      offer = recommendationsFor(engine.db, {
+        customerId: order.customer_id,
+        orderId: order.id,
+        strategy,
+        rules: engine.settings.rules,
+      }).then((recs) => ({ crossSell: recs.recommendations.map((r) => r.sku), upsell: recs.upsells.map((r) => r.sku) }));
+      offers.set(strategy, offer);
+    }
+    return offer;
+  };
   for (const sequence of await liveSequences(engine.db)) {
     const { definition } = sequence;
     if (
@@ -38,6 +64,9 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
     const arm = assignArm(sequence.id, order.customer_key, definition.variants, definition.holdout);
     const holdout = arm === HOLDOUT;
     const dueAt = new Date(now.getTime() + parseDuration(definition.steps[0]!.delay)!);
+    const strategies = stepStrategies(definition, arm);
+    const distinct = [...new Set(strategies)];
+    const computed = new Map(await Promise.all(distinct.map(async (s) => [s, await offerOf(s)] as const)));
     const id = await insertEnrollment(engine.db, {
       customerId: order.customer_id,
       sequenceId: sequence.id,
@@ -48,6 +77,7 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
       dueAt,
       now,
       reenrollAfterDays: definition.reenroll_after_days,
+      offered: offeredSteps(strategies, computed),
     });
     if (id === undefined) continue;
     enrolled.push({ enrollmentId: id, sequenceId: sequence.id, arm });

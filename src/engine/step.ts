@@ -139,6 +139,7 @@ async function sendStep(
     subject: email.subject,
     links: email.links,
     recommendations: recs.recommendations.map((r) => r.sku),
+    upsells: recs.upsells.map((r) => r.sku),
   });
   if (!claimed) throw new RetryableSendError(`message ${message.id} is being sent by another worker`);
 

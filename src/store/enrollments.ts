@@ -6,6 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
+import type { OfferedStep } from '../core/offers.ts';
 import type { StoredDefinition } from '../core/sequence.ts';
 import type { Db } from '../db/client.ts';
 import { parsedRow, parsedRows } from './rows.ts';
@@ -132,6 +133,12 @@ export interface NewEnrollment {
   dueAt: Date;
   now: Date;
   reenrollAfterDays: number;
+  /**
+   * What the recommender would offer at each step (index = step), for every arm, the holdout
+   * too (src/core/offers.ts); stored with the row. Omitted: null, as for enrollments made
+   * before offers were kept.
+   */
+  offered?: OfferedStep[] | null;
 }
 
 /**
@@ -144,7 +151,8 @@ export interface NewEnrollment {
  * a no-op. `pre_spend` (the CUPED covariate) is the customer's spend in the 90 days before
  * the trigger order, other orders only, net of the refunds and cancellations known by then
  * (only what happened before enrolling, so the covariate stays independent of the arm). `enrolled_at` is the order's time (or now, if
- * earlier), so a queue backlog never shifts measurement windows.
+ * earlier), so a queue backlog never shifts measurement windows. `offered` is written by the
+ * same insert, so an enrollment never exists without its offers, and a duplicate stores none.
  */
 export async function insertEnrollment(db: Db, e: NewEnrollment): Promise<number | undefined> {
   return db.transaction(async (tx) => {
@@ -152,7 +160,7 @@ export async function insertEnrollment(db: Db, e: NewEnrollment): Promise<number
     const [row] = await parsedRows(
       tx,
       sql`insert into enrollments (customer_id, sequence_id, sequence_version_id, arm, is_holdout, trigger_order_id,
-                                   state, next_step, next_due_at, pre_spend, enrolled_at)
+                                   state, next_step, next_due_at, pre_spend, enrolled_at, offered)
           select ${e.customerId}, ${e.sequenceId}, ${e.sequenceVersionId}, ${e.arm}, ${e.holdout}, t.id,
                  ${e.holdout ? 'holdout' : 'active'}, 0, ${e.holdout ? null : e.dueAt.toISOString()},
                  coalesce((select sum(greatest(p.total - coalesce((select sum(r.amount) from refunds r
@@ -160,7 +168,8 @@ export async function insertEnrollment(db: Db, e: NewEnrollment): Promise<number
                            from orders p where p.customer_id = ${e.customerId} and p.id <> t.id
                              and (p.cancelled_at is null or p.cancelled_at >= t.ordered_at)
                              and p.ordered_at >= t.ordered_at - interval '90 days' and p.ordered_at < t.ordered_at), 0),
-                 least(t.ordered_at, ${e.now.toISOString()}::timestamptz)
+                 least(t.ordered_at, ${e.now.toISOString()}::timestamptz),
+                 ${e.offered ? JSON.stringify(e.offered) : null}::jsonb
           from orders t
           where t.id = ${e.orderId} and not exists (
             select 1 from enrollments x where x.sequence_id = ${e.sequenceId} and x.customer_id = ${e.customerId}

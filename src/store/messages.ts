@@ -45,7 +45,8 @@ export async function openMessage(
 
 /**
  * Claims a pending message for `claimSeconds` of real time and stores what is about to be
- * sent (subject, tracked link destinations, recommended skus). Returns false when another
+ * sent (subject, tracked link destinations, the cross-sell and upsell skus it shows: offer
+ * acceptance is counted against them, src/analytics/kpis.ts). Returns false when another
  * worker holds the claim: if the schedule was lost and rebuilt while a worker is sending
  * this very step, only one of them hands it to SMTP. Real time (`now()`), not the engine's
  * clock, because the lease guards real workers.
@@ -53,13 +54,14 @@ export async function openMessage(
 export async function claimMessage(
   db: Db,
   messageId: number,
-  claim: { claimSeconds: number; subject: string; links: string[]; recommendations: string[] },
+  claim: { claimSeconds: number; subject: string; links: string[]; recommendations: string[]; upsells: string[] },
 ): Promise<boolean> {
   const rows = await parsedRows(
     db,
     sql`update messages set claimed_until = now() + make_interval(secs => ${claim.claimSeconds}),
           subject = ${claim.subject}, links = ${JSON.stringify(claim.links)}::jsonb,
-          recommendations = ${JSON.stringify(claim.recommendations)}::jsonb, attempts = attempts + 1
+          recommendations = ${JSON.stringify(claim.recommendations)}::jsonb, upsells = ${JSON.stringify(claim.upsells)}::jsonb,
+          attempts = attempts + 1
         where id = ${messageId} and state = 'pending' and (claimed_until is null or claimed_until < now())
         returning id`,
     z.object({ id: z.coerce.number() }),

@@ -3,7 +3,7 @@
  * or the series beside it (src/analytics/series.ts); `data-arm`, `data-step` and `data-field`
  * name each cell, so tests and scripts read the page the way a person does.
  */
-import type { Funnel, VersionReport } from '../../analytics/report.ts';
+import type { ArmReport, Funnel, StepReport, VersionReport } from '../../analytics/report.ts';
 import type { SlotRow, VersionRow } from '../../analytics/series.ts';
 import type { Comparison } from '../../core/experiment.ts';
 import { pct } from '../../analytics/format.ts';
@@ -65,9 +65,58 @@ function ComparisonRow({ c, money, scale }: { c: Comparison; money: Money; scale
   );
 }
 
+/** A plain number to 2 decimals (items per order); `—` for none. */
+const decimal = (value: number | null) => (value === null || !Number.isFinite(value) ? '—' : value.toFixed(2));
+
+type KpiDifference = { arm: number; baseline: number; difference: number; interval: [number, number]; pValue: number };
+
+/** Each comparison's offer KPIs: arm, baseline, difference and its 95% interval, one row per KPI. */
+function OfferComparisonTable({ version, money }: { version: VersionReport; money: Money }) {
+  const rate = (v: number) => pct(v, 2);
+  const rows = version.comparisons.flatMap((c) => {
+    const k = c.kpis;
+    if (!k) return [];
+    const kpis: [string, string, KpiDifference, (v: number) => string][] = [
+      ['acceptanceCrossSell', 'acceptance, cross-sell', k.acceptance.crossSell, rate],
+      ['acceptanceUpsell', 'acceptance, upsell', k.acceptance.upsell, rate],
+      ['acceptanceAny', 'acceptance, any', k.acceptance.any, rate],
+      ['recommendedRevenue', 'recommended revenue per customer', k.recommendedRevenue, money],
+      ['aov', 'AOV', k.aov, money],
+      ['itemsPerOrder', 'items per order', k.itemsPerOrder, decimal],
+      ['offerOrderValue', 'offer order value', k.offerOrderValue, money],
+      ['repeatRate', 'repeat rate', k.repeatRate, rate],
+    ];
+    return kpis.map(([key, name, d, f]) => (
+      <tr data-arm={c.arm} data-against={c.against} data-kpi={key}>
+        <td>
+          {c.arm} vs {c.against === 'holdout' ? 'holdout' : `${c.baseline} (control)`}
+        </td>
+        <td>{name}</td>
+        <td data-field="arm">{f(d.arm)}</td>
+        <td data-field="baseline">{f(d.baseline)}</td>
+        <td data-field="difference">{f(d.difference)}</td>
+        <td data-field="interval">
+          [{f(d.interval[0])}, {f(d.interval[1])}]
+        </td>
+        <td data-field="pValue">{pValue(d.pValue)}</td>
+      </tr>
+    ));
+  });
+  if (rows.length === 0) return null;
+  return (
+    <div class="scroll">
+      <table id="offer-comparisons">
+        <TableHead heads={['offer KPIs', 'KPI', 'arm', 'baseline', 'difference', '95% interval', 'p']} />
+        <tbody>{rows}</tbody>
+      </table>
+    </div>
+  );
+}
+
 /**
  * Each variant against the control and the holdout; the interval bars (fixed horizon) share
- * one scale, zero included. The verdict reads the always-valid interval beside them.
+ * one scale, zero included. The verdict reads the always-valid interval beside them. Then the
+ * offer KPIs of each comparison, with their intervals.
  */
 export function ComparisonTable({ version, money }: { version: VersionReport; money: Money }) {
   if (version.comparisons.length === 0) return <p class="muted">One variant and no holdout: nothing to compare.</p>;
@@ -91,16 +140,19 @@ export function ComparisonTable({ version, money }: { version: VersionReport; mo
     'fixed horizon',
   ];
   return (
-    <div class="scroll">
-      <table id="comparisons">
-        <TableHead heads={heads} />
-        <tbody>
-          {version.comparisons.map((c) => (
-            <ComparisonRow c={c} money={money} scale={scale} />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <>
+      <div class="scroll">
+        <table id="comparisons">
+          <TableHead heads={heads} />
+          <tbody>
+            {version.comparisons.map((c) => (
+              <ComparisonRow c={c} money={money} scale={scale} />
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <OfferComparisonTable version={version} money={money} />
+    </>
   );
 }
 
@@ -134,7 +186,75 @@ export function SrmCheckLine({ version }: { version: VersionReport }) {
   );
 }
 
-/** Per arm, then per step of each variant (the holdout gets no email, so it has no steps). */
+/** One step's emails whose recipient bought what they offered, and their share of the delivered ones. */
+function AcceptedCell({ step }: { step: StepReport }) {
+  return (
+    <td data-field="accepted">
+      {step.accepted} <span class="muted">({pct(step.acceptanceRate, 0)})</span>
+    </td>
+  );
+}
+
+function OfferRow({ arm, money }: { arm: ArmReport; money: Money }) {
+  const k = arm.kpis;
+  return (
+    <tr data-arm={arm.arm}>
+      <td>
+        <strong>{arm.arm}</strong>
+      </td>
+      <td data-field="customers">{k.acceptance.any.customers}</td>
+      <td data-field="acceptanceCrossSell">{pct(k.acceptance.crossSell.rate)}</td>
+      <td data-field="acceptanceUpsell">{pct(k.acceptance.upsell.rate)}</td>
+      <td data-field="acceptanceAny">{pct(k.acceptance.any.rate)}</td>
+      <td data-field="recommendedRevenue">{money(k.recommendedRevenue.total)}</td>
+      <td data-field="recommendedRevenuePerCustomer">{money(k.recommendedRevenue.perCustomer)}</td>
+      <td data-field="aov">{money(k.aov.value)}</td>
+      <td data-field="itemsPerOrder">{decimal(k.itemsPerOrder.value)}</td>
+      <td data-field="offerOrderValue">{money(k.offerOrderValue.value)}</td>
+      <td data-field="repeatRate">
+        {pct(k.repeatRate.rate)} <span class="muted">of {k.repeatRate.customers}</span>
+      </td>
+    </tr>
+  );
+}
+
+/**
+ * Per arm, the offer KPIs over the measured customers: what they bought of what they were
+ * offered (the holdout: of what it would have been offered), order value, items per order,
+ * the repeat rate over those whose repeat horizon has closed.
+ */
+export function OffersTable({ version, money }: { version: VersionReport; money: Money }) {
+  const heads = [
+    'arm',
+    'measured',
+    'accepted cross-sell',
+    'upsell',
+    'any',
+    'recommended revenue',
+    'per customer',
+    'AOV',
+    'items per order',
+    'offer order value',
+    `repeat (${horizonOf(version)} days)`,
+  ];
+  return (
+    <div class="scroll">
+      <table id="offers">
+        <TableHead heads={heads} />
+        <tbody>
+          {version.arms.map((arm) => (
+            <OfferRow arm={arm} money={money} />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/**
+ * Per arm, then per step of each variant (the holdout gets no email, so it has no steps);
+ * then the offer KPIs per arm.
+ */
 export function FunnelTable({ version, money }: { version: VersionReport; money: Money }) {
   const heads = [
     'arm / step',
@@ -148,40 +268,56 @@ export function FunnelTable({ version, money }: { version: VersionReport; money:
     'orders',
     'attributed',
     'measured per customer',
+    'accepted',
   ];
   return (
-    <div class="scroll">
-      <table id="funnel">
-        <TableHead heads={heads} />
-        <tbody>
-          {version.arms.map((arm) => (
-            <>
-              <tr data-arm={arm.arm} data-step="all">
-                <td>
-                  <strong>{arm.arm}</strong>
-                </td>
-                <td data-field="enrolled">{arm.enrolled}</td>
-                <FunnelCells f={arm} money={money} />
-                <td data-field="revenuePerCustomer">{money(arm.measured.revenuePerCustomer)}</td>
-              </tr>
-              {!arm.holdout &&
-                arm.steps.map((s) => (
-                  <tr data-arm={arm.arm} data-step={s.step}>
-                    <td>
-                      {'\u00a0\u00a0'}
-                      {s.step}. {s.template}
-                    </td>
-                    <td></td>
-                    <FunnelCells f={s} money={money} />
-                    <td></td>
-                  </tr>
-                ))}
-            </>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <>
+      <div class="scroll">
+        <table id="funnel">
+          <TableHead heads={heads} />
+          <tbody>
+            {version.arms.map((arm) => (
+              <>
+                <tr data-arm={arm.arm} data-step="all">
+                  <td>
+                    <strong>{arm.arm}</strong>
+                  </td>
+                  <td data-field="enrolled">{arm.enrolled}</td>
+                  <FunnelCells f={arm} money={money} />
+                  <td data-field="revenuePerCustomer">{money(arm.measured.revenuePerCustomer)}</td>
+                  <td></td>
+                </tr>
+                {!arm.holdout &&
+                  arm.steps.map((s) => (
+                    <tr data-arm={arm.arm} data-step={s.step}>
+                      <td>
+                        {'\u00a0\u00a0'}
+                        {s.step}. {s.template}
+                      </td>
+                      <td></td>
+                      <FunnelCells f={s} money={money} />
+                      <td></td>
+                      <AcceptedCell step={s} />
+                    </tr>
+                  ))}
+              </>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <h3>Offers per arm</h3>
+      <p class="muted">
+        Accepted: measured customers who bought, within the window, a product they were offered (the holdout: one it would have been
+        offered). AOV and items per order over every order in the window; repeat: another order within {horizonOf(version)} days of
+        enrolling.
+      </p>
+      <OffersTable version={version} money={money} />
+    </>
   );
+}
+
+function horizonOf(version: VersionReport): number {
+  return version.arms[0]?.kpis.repeatRate.horizonDays ?? 90;
 }
 
 /** Human clicks per recommendation slot and what the attribution credits to them. */
