@@ -444,7 +444,7 @@ describe('the report', () => {
     const unknown = await campaign(['report', '--sequence', 'nope'], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no sequence "nope"');
-  });
+  }, 180_000); // five CLI runs, each a process start: slow on a busy machine
 
   it('as of a past time counts only the enrollments, sends, events and attributed orders by then', async () => {
     const armA = async (asOf: string) => (await report(asOf)).sequences.find((s) => s.id === 'exp')!.versions[0]!.arms[0]!;
