@@ -219,11 +219,14 @@ describe('the report beside its comparisons', () => {
       const { versions } = ok.json<{ sequence: { versions: VersionReport[] } }>().sequence;
       expect(versions[0]!.winsorized).toEqual({ percentile: 0.9, cap: 51 });
       expect(versions[0]!.comparisons[1]!.daysToDetect.days).toBe(279);
+      const repeat = await app.inject({ url: `/api/reports/sequences/extras?as_of=${AS_OF.toISOString()}&repeat_days=5`, headers });
+      expect(repeat.json<{ sequence: { versions: VersionReport[] } }>().sequence.versions[0]!.arms[0]!.kpis.repeatRate.horizonDays).toBe(5);
       for (const [field, value] of [
         ['mde', '-5%'],
         ['mde', 'lots'],
         ['winsorize', '100'],
         ['winsorize', '12'],
+        ['repeat_days', '0'],
       ]) {
         const bad = await app.inject({ url: `/api/reports/sequences/extras?${field}=${encodeURIComponent(value!)}`, headers });
         expect(bad.statusCode, `${field}=${value}`).toBe(400);

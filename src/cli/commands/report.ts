@@ -10,7 +10,7 @@ import { buildReport } from '../../analytics/report.ts';
 import { sequenceExists } from '../../analytics/sequences.ts';
 import type { Config } from '../../config.ts';
 import { configuredClock, withDatabase } from '../../runtime.ts';
-import type { ConfigSource } from '../options.ts';
+import { positiveWholeNumber, type ConfigSource } from '../options.ts';
 import { UserError } from '../../errors.ts';
 import { percentileText } from '../../core/records.ts';
 import { parseEffect } from './plan.ts';
@@ -29,6 +29,7 @@ interface ReportFlags {
   asOf?: string;
   enrolledFrom?: string;
   mde: string;
+  repeatDays: number;
   winsorize?: string;
 }
 
@@ -52,6 +53,7 @@ export function registerReport(program: Command, config: ConfigSource): void {
     .option('--as-of <time>', 'report as of this time (default: now): only enrollments, sends, opens and clicks, and orders by then')
     .option('--enrolled-from <time>', 'only customers enrolled at or after this time')
     .option('--mde <effect>', 'the effect each comparison says how many more days it needs to detect: 5% of the baseline, or 2.50', '5%')
+    .option('--repeat-days <days>', 'the horizon of the repeat-purchase rate (kpis.repeatRate)', positiveWholeNumber('--repeat-days'), 90)
     .option('--winsorize <percentile>', 'also compare revenue per customer capped at this pooled percentile (99: the top 1% capped)')
     .action((options: ReportFlags) => {
       const settings = config();
@@ -67,6 +69,7 @@ export function registerReport(program: Command, config: ConfigSource): void {
           sequenceId: options.sequence,
           enrolledFrom: options.enrolledFrom === undefined ? undefined : asOf(settings, options.enrolledFrom, '--enrolled-from'),
           detect: parseEffect(options.mde),
+          repeatHorizonDays: options.repeatDays,
           winsorize: options.winsorize === undefined ? undefined : parsePercentile(options.winsorize),
         });
         if (options.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');

@@ -24,6 +24,7 @@ const query = z
     enrolled_from: isoTime.optional(),
     mde: effectText.optional(),
     winsorize: percentileText.optional(),
+    repeat_days: z.coerce.number().int().min(1).max(3650).optional(),
   })
   .strict();
 
@@ -43,6 +44,7 @@ export async function reportRoutes(app: FastifyInstance, deps: ReportDeps): Prom
       enrolledFrom: q.enrolled_from ? new Date(q.enrolled_from) : undefined,
       detect: q.mde,
       winsorize: q.winsorize,
+      repeatHorizonDays: q.repeat_days,
     });
 
   api.get(
