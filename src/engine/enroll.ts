@@ -7,8 +7,9 @@
  * Every enrollment, the holdout's included, stores what the recommender would offer at each
  * of its steps (`offered`, src/core/offers.ts): offer acceptance is measured against it for
  * the steps whose email is never sent. The holdout's would-be offers follow the control's
- * (the first variant's) strategies. Each strategy is computed once per order, whatever the
- * number of sequences and steps that use it, and before the insert: the offers go in with
+ * (the first variant's) strategies. The recommender's inputs are loaded once per order and
+ * each strategy is run once, whatever the number of sequences and steps that use it, before
+ * the insert: the offers go in with
  * the enrollment row, so an enrollment never exists without them, and a second delivery of
  * the order (insertEnrollment returns undefined) stores nothing.
  */
@@ -18,7 +19,7 @@ import { offeredSteps, stepStrategies, type OfferedStep } from '../core/offers.t
 import type { Strategy } from '../core/recommend.ts';
 import { triggerMatches } from '../core/trigger.ts';
 import { insertEnrollment } from '../store/enrollments.ts';
-import { recommendationsFor } from '../recs/service.ts';
+import { recommenderFor } from '../recs/service.ts';
 import { findTriggerFacts } from '../store/orders.ts';
 import { liveSequences } from '../store/sequences.ts';
 import { scheduleStep, type Engine } from './context.ts';
@@ -35,17 +36,16 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
   const now = engine.clock.now();
   const enrolled: Enrolled[] = [];
   const toSchedule: { id: number; dueAt: Date }[] = [];
-  // What each strategy offers for this order, computed at most once per call.
-  const offers = new Map<Strategy, Promise<OfferedStep>>();
-  const offerOf = (strategy: Strategy): Promise<OfferedStep> => {
+  // What each strategy offers for this order: one load of the recommender's inputs, on
+  // demand (an order no sequence takes loads nothing), and each strategy run at most once.
+  let recommender: ReturnType<typeof recommenderFor> | undefined;
+  const offers = new Map<Strategy, OfferedStep>();
+  const offerOf = async (strategy: Strategy): Promise<OfferedStep> => {
     let offer = offers.get(strategy);
     if (!offer) {
-      offer = recommendationsFor(engine.db, {
-        customerId: order.customer_id,
-        orderId: order.id,
-        strategy,
-        rules: engine.settings.rules,
-      }).then((recs) => ({ crossSell: recs.recommendations.map((r) => r.sku), upsell: recs.upsells.map((r) => r.sku) }));
+      recommender ??= recommenderFor(engine.db, { customerId: order.customer_id, orderId: order.id, rules: engine.settings.rules });
+      const recs = (await recommender)(strategy);
+      offer = { crossSell: recs.recommendations.map((r) => r.sku), upsell: recs.upsells.map((r) => r.sku) };
       offers.set(strategy, offer);
     }
     return offer;

@@ -18,10 +18,25 @@ export interface RecommendRequest {
   upsells?: number;
 }
 
-export async function recommendationsFor(
+export interface Recommended {
+  recommendations: Suggestion[];
+  upsells: Suggestion[];
+}
+
+export async function recommendationsFor(db: Db, request: RecommendRequest): Promise<Recommended> {
+  return (await recommenderFor(db, request))(request.strategy, request);
+}
+
+/**
+ * Loads once what recommend() needs for one customer's order (the order, the customer's
+ * history, the neighbours, best-sellers, the candidate products) and returns a function that
+ * answers for any strategy from it: enrollment asks every strategy a sequence uses, and one
+ * load serves them all.
+ */
+export async function recommenderFor(
   db: Db,
-  request: RecommendRequest,
-): Promise<{ recommendations: Suggestion[]; upsells: Suggestion[] }> {
+  request: Omit<RecommendRequest, 'strategy'>,
+): Promise<(strategy: Strategy, limits?: { recommendations?: number; upsells?: number }) => Recommended> {
   const orderProducts = await orderProductIds(db, request.orderId);
   // The customer's history up to and including the trigger order.
   const owned = await ownedProductIds(db, request.customerId, request.orderId);
@@ -43,21 +58,23 @@ export async function recommendationsFor(
     list.push({ productId: n.related_product_id, pairOrders: n.pair_orders, confidence: n.confidence, lift: n.lift, score: n.score });
     neighbours.set(n.product_id, list);
   }
-  const result = recommend({
-    orderProductIds: orderProducts,
-    ownedProductIds: owned,
-    catalog,
-    neighbours,
-    bestSellers: popular,
-    rules: request.rules,
-    strategy: request.strategy,
-    limits: { recommendations: request.recommendations ?? 4, upsells: request.upsells ?? 2 },
-  });
   const toSuggestion = (r: { productId: number; reason: string }): Suggestion => {
     const p = rows.get(r.productId)!;
     return { sku: p.sku, name: p.name, category: p.category, price: p.price, url: p.url ?? '', image: p.image_url ?? '', reason: r.reason };
   };
-  return { recommendations: result.recommendations.map(toSuggestion), upsells: result.upsells.map(toSuggestion) };
+  return (strategy, limits = request) => {
+    const result = recommend({
+      orderProductIds: orderProducts,
+      ownedProductIds: owned,
+      catalog,
+      neighbours,
+      bestSellers: popular,
+      rules: request.rules,
+      strategy,
+      limits: { recommendations: limits.recommendations ?? 4, upsells: limits.upsells ?? 2 },
+    });
+    return { recommendations: result.recommendations.map(toSuggestion), upsells: result.upsells.map(toSuggestion) };
+  };
 }
 
 // Best-sellers change slowly and are read for every email: keep them a minute per database.
