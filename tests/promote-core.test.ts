@@ -63,7 +63,7 @@ describe('promoting a challenger', () => {
     const decision = decide(version, 'b');
     expect(decision.comparisons.map((c) => `${c.arm}/${c.against}`)).toEqual(['b/control', 'b/holdout']);
     expect(decision.comparisons[0]!.sequential.verdict).toBe('better');
-    expect(decision).toMatchObject({ supported: true, keepsControl: false, reasons: [], blocking: [], tested: ['a', 'b'] });
+    expect(decision).toMatchObject({ supported: true, keepsControl: false, reasons: [], blocking: [], caveats: [], tested: ['a', 'b'] });
     expect(decision.summary).toMatch(
       /^promote b; b vs control \(a\): better \[\d+\.\d\d, \d+\.\d\d\]; b vs the holdout: better .*; split as planned/,
     );
@@ -152,6 +152,11 @@ describe('keeping the control', () => {
       'a',
     );
     expect(decision).toMatchObject({ supported: true, keepsControl: true, tested: ['a', 'b', 'c'] });
+    // What "no clear difference" did not rule out is said beside the decision.
+    const mde = decision.comparisons[0]!.mde.absolute;
+    expect(decision.caveats).toEqual([
+      `b showed no clear difference from the control, but the test could only detect a difference of ${mde.toFixed(2)} per customer (the MDE at 80% power): a smaller one may be there.`,
+    ]);
     expect(decision.comparisons.map((c) => `${c.arm}/${c.against}`)).toEqual(['b/control', 'c/control', 'a/holdout']);
     expect(decision.summary).toMatch(/^keep a; b vs control \(a\): no clear difference yet .*; c vs control \(a\): worse /);
   });

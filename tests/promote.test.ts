@@ -141,12 +141,13 @@ describe('campaign sequences promote and log, on Postgres', { timeout: 180_000 }
     expect(readdirSync(dir).sort()).toEqual(['clear.yaml', 'flat.yaml', 'steady.yaml']);
   });
 
-  it('an unknown variant or sequence, or a bad --by or --note, is one line and exit 2', async () => {
+  it('an unknown variant or sequence, or a bad --by, --note or --as-of, is one line and exit 2', async () => {
     const cases: [string[], string][] = [
       [['flat', 'nope'], 'campaign: "nope" is not a variant of version 1 (its variants: a, b).\n'],
       [['ghost', 'a'], 'campaign: no sequence file with id "ghost"\n'],
       [['flat', 'b', '--by', '  '], 'campaign: --by: must not be empty\n'],
       [['flat', 'b', '--note', 'x'.repeat(2001)], 'campaign: --note: must be at most 2000 characters (got 2001)\n'],
+      [['flat', 'b', '--as-of', 'yesterday'], 'campaign: --as-of: expected an ISO 8601 time, got "yesterday"\n'],
     ];
     // Side by side: none of them writes anything.
     const results = await Promise.all(cases.map(([args]) => campaign(['sequences', 'promote', ...args, '--dir', dir], env)));
@@ -215,6 +216,9 @@ describe('campaign sequences promote and log, on Postgres', { timeout: 180_000 }
     const result = await campaign(['sequences', 'promote', 'steady', 'a', '--dir', dir], env);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('kept the control a: the evidence supports it\n');
+    expect(result.stdout).toMatch(
+      /\nnote: b showed no clear difference from the control, but the test could only detect a difference of \$\d+\.\d\d per customer \(the MDE at 80% power\): a smaller one may be there\.\n/,
+    );
     expect(parseYaml(readFileSync(file('steady'), 'utf8'), 'steady.yaml', sequenceSchema).variants.map((v) => v.key)).toEqual(['a']);
     expect((await decisions()).at(-1)).toMatchObject({ sequence_id: 'steady', variant: 'a', forced: false });
   });

@@ -61,6 +61,8 @@ export interface PromotionDecision {
   reasons: string[];
   /** Why nothing can be promoted at all (an unknown variant, a version that tested nothing); `--force` does not overrule these. */
   blocking: string[];
+  /** What a supported decision does not prove, each a sentence: keeping the control after "no clear difference yet" says what the test could have detected. */
+  caveats: string[];
   /** The version's sample-ratio check. */
   srm: SrmCheck;
   /** The comparisons the decision read: the variant's (or, keeping the control, every challenger's against it). */
@@ -88,6 +90,7 @@ export function decidePromotion(version: TestedVersion, variant: string, options
   const keepsControl = variant === version.control;
   const blocking: string[] = [];
   const reasons: string[] = [];
+  const caveats: string[] = [];
   const against = (arm: string, kind: 'control' | 'holdout') => version.comparisons.find((c) => c.arm === arm && c.against === kind);
   const enough = (c: Comparison) => Math.min(c.n.arm, c.n.baseline) >= options.minSample;
   const read: Comparison[] = [];
@@ -156,6 +159,10 @@ export function decidePromotion(version: TestedVersion, variant: string, options
           reasons.push(
             `${challenger} earns more than the control (${variant}): its always-valid interval ${interval(c.sequential.interval)} lies above no difference; promote ${challenger} instead.`,
           );
+        else if (c.sequential.verdict === 'no clear difference yet')
+          caveats.push(
+            `${challenger} showed no clear difference from the control, but the test could only detect a difference of ${money(c.mde.absolute)} per customer (the MDE at 80% power): a smaller one may be there.`,
+          );
         for (const g of controlWorse(c, alpha))
           reasons.push(
             `The control (${variant}) has more ${g.metric} than ${challenger}: ${percent(g.baseline)} against ${percent(g.arm)} of enrolled customers (Holm p = ${formatP(g.adjustedPValue)}).`,
@@ -173,6 +180,7 @@ export function decidePromotion(version: TestedVersion, variant: string, options
     supported,
     reasons,
     blocking,
+    caveats,
     srm: version.srm,
     comparisons: read,
     summary: summarize(variant, keepsControl, read, version.srm, options.minSample, interval, money),

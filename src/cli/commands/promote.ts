@@ -55,8 +55,16 @@ function osUser(): string {
   }
 }
 
+/** `--as-of`: an ISO 8601 time, as `campaign report --as-of` takes it. */
+function isoTime(value: string): Date {
+  const at = new Date(value);
+  if (Number.isNaN(at.getTime())) throw new UserError(`--as-of: expected an ISO 8601 time, got "${value}"`);
+  return at;
+}
+
 interface PromoteOptions {
   force?: boolean;
+  asOf?: Date;
   by?: string;
   note?: string;
   dir?: string;
@@ -76,6 +84,7 @@ export function registerPromote(
     .option('--force', 'promote even when the evidence does not support it (the log records it as forced)')
     .option('--by <name>', 'who decides (default: your user name)', textOption('--by', MAX_BY))
     .option('--note <text>', 'why, in a sentence or two, kept in the log', textOption('--note', MAX_NOTE))
+    .option('--as-of <time>', 'the evidence as of this time (default: now), as `campaign report --as-of`', isoTime)
     .option('--dir <path>', 'sequences folder (default: SEQUENCES_DIR or ./templates/sequences)')
     .option('--json', 'print the evidence and the decision as JSON')
     .action(async (id: string, variant: string, options: PromoteOptions) => {
@@ -91,7 +100,8 @@ export function registerPromote(
       await withDatabase(settings, async ({ db }) => {
         const live = await liveDefinition(db, id);
         if (!live) throw new UserError(`no sequence "${id}" in the database: apply it first (\`campaign sequences apply ${id}\`)`);
-        const asOf = configuredClock(settings).now();
+        const now = configuredClock(settings).now();
+        const asOf = options.asOf ?? now;
         const report = await buildReport(db, {
           asOf,
           attribution: settings.attribution,
@@ -146,7 +156,7 @@ export function registerPromote(
               decidedBy: options.by ?? osUser(),
               note: options.note ?? null,
               nextFile: resolve(file.path),
-              decidedAt: asOf,
+              decidedAt: now,
             },
             carryOut,
           ),
@@ -166,6 +176,7 @@ export function registerPromote(
               : decision.keepsControl
                 ? `kept the control ${variant}: the evidence supports it`
                 : `promoted ${variant}: the evidence supports it`,
+            ...decision.caveats.map((c) => `note: ${c}`),
             `wrote ${file.path}: ${variant} is the only variant (weight ${next.definition.variants[0]!.weight}), with room for a challenger`,
             `recorded decision ${decisionId} in the experiment log (\`campaign sequences log ${id}\`)`,
             `next: read the file, add a challenger if you want one, then \`campaign sequences apply ${id}\``,
