@@ -1,15 +1,19 @@
 /**
  * `campaign sequences check|apply|list|pause|resume|schema`: what marketers run to put a
- * sequence live.
+ * sequence live; `plan` (./plan.ts) before, `promote` (./promote.ts) and `log` after a test.
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { sequenceExists } from '../../analytics/sequences.ts';
+import { decisionLabel, evidenceSummary } from '../../core/promote.ts';
 import { sequenceJsonSchema } from '../../core/sequence.ts';
 import { withDatabase } from '../../runtime.ts';
 import { applySequence, loadSequenceFiles } from '../../sequences/files.ts';
+import { listDecisions, type Decision } from '../../store/experiment-log.ts';
 import { listSequences, setSequenceStatus } from '../../store/sequences.ts';
 import type { ConfigSource } from '../options.ts';
 import { registerPlan } from './plan.ts';
+import { registerPromote } from './promote.ts';
 import { UserError, YamlSourceError } from '../../errors.ts';
 
 export function registerSequences(program: Command, config: ConfigSource): void {
@@ -22,6 +26,21 @@ export function registerSequences(program: Command, config: ConfigSource): void 
   };
 
   registerPlan(sequences, config, load);
+  registerPromote(sequences, config, load);
+
+  sequences
+    .command('log')
+    .description("the sequence's experiment log, newest first: what was tested, what was decided, by whom, on what evidence")
+    .argument('<id>')
+    .option('--json', 'print the log as JSON (the same as GET /api/sequences/:id/log)')
+    .action(async (id: string, options: { json?: boolean }) => {
+      await withDatabase(config(), async ({ db }) => {
+        if (!(await sequenceExists(db, id))) throw new UserError(`no sequence "${id}" (see \`campaign sequences list\`)`);
+        const decisions = await listDecisions(db, id);
+        if (options.json) process.stdout.write(JSON.stringify(decisions, null, 2) + '\n');
+        else process.stdout.write(formatLog(id, decisions));
+      });
+    });
 
   sequences
     .command('check')
@@ -94,4 +113,19 @@ export function registerSequences(program: Command, config: ConfigSource): void 
       if (options.out) await writeFile(options.out, text);
       else process.stdout.write(text);
     });
+}
+
+/** The experiment log for people: one block per decision, newest first. */
+function formatLog(id: string, decisions: Decision[]): string {
+  if (decisions.length === 0) return `${id}: no decisions yet (\`campaign sequences promote ${id} VARIANT\` records one)\n`;
+  const lines = [`${id}: ${decisions.length} decision${decisions.length === 1 ? '' : 's'}, newest first`];
+  for (const d of decisions) {
+    lines.push(
+      `${d.decidedAt.toISOString()}  version ${d.version}  tested ${d.tested.join(', ')}  ${decisionLabel(d)}  by ${d.decidedBy}`,
+      ...(d.note === null ? [] : [`  note: ${d.note}`]),
+      `  evidence: ${evidenceSummary(d.evidence)}`,
+      ...(d.nextFile === null ? [] : [`  next version written to ${d.nextFile}`]),
+    );
+  }
+  return lines.join('\n') + '\n';
 }

@@ -1,5 +1,5 @@
 /**
- * The report pages: overview and sequence (pause and resume there), with CSV export.
+ * The report pages: overview and sequence (pause and resume there, the experiment log), with CSV export.
  * Every figure that is in the report comes from `buildReport`, the code behind
  * `campaign report --json`, so the two never disagree.
  */
@@ -14,6 +14,7 @@ import { buildReport, type Report } from '../../analytics/report.ts';
 import { cumulativeRevenue, liveDefinition, sentPerDay, slotPerformance, versionHistory } from '../../analytics/series.ts';
 import type { AttributionModel } from '../../core/attribution.ts';
 import type { Db } from '../../db/client.ts';
+import { listDecisions } from '../../store/experiment-log.ts';
 import { setSequenceStatus } from '../../store/sequences.ts';
 import {
   PERIODS,
@@ -129,10 +130,11 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
     // The report first: it brings the attribution and engagement rollups up to date, which
     // the slot figures read.
     const data = await report(id);
-    const [curve, slots, history] = await Promise.all([
+    const [curve, slots, history, decisions] = await Promise.all([
       cumulativeRevenue(deps.db, live.versionId, live.definition, asOf, from),
       slotPerformance(deps.db, live.versionId, deps.attribution, from),
       versionHistory(deps.db, id),
+      listDecisions(deps.db, id),
     ]);
     const sequence = data.sequences[0]!;
     const version = sequence.versions.find((v) => v.live) ?? sequence.versions[0]!;
@@ -145,6 +147,7 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
         curve={curve}
         slots={slots}
         history={history}
+        decisions={decisions}
         money={money}
       />
     );

@@ -1,6 +1,6 @@
 /**
- * The bearer-token API: ingest (products, customers, orders), ESP events and reports,
- * every route behind the API token. One plugin, so the token hook covers exactly these
+ * The bearer-token API: ingest (products, customers, orders), ESP events, reports and the
+ * experiment log, every route behind the API token. One plugin, so the token hook covers exactly these
  * routes and no route of the API can be mounted without it.
  */
 import type { FastifyInstance } from 'fastify';
@@ -9,6 +9,7 @@ import type { Db } from '../../db/client.ts';
 import type { Relay } from '../../outbox/relay.ts';
 import { requireApiToken } from '../auth.ts';
 import { eventRoutes } from './events.ts';
+import { experimentLogRoutes } from './experiment-log.ts';
 import { ingestRoutes } from './ingest.ts';
 import { reportRoutes, type ReportDeps } from './reports.ts';
 
@@ -26,6 +27,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await ingestRoutes(app, { db: deps.db, relay: deps.relay });
   await eventRoutes(app, { db: deps.db, now: deps.now });
   await reportRoutes(app, deps);
+  await experimentLogRoutes(app, { db: deps.db });
 }
 
 /**
