@@ -263,7 +263,9 @@ describe('the dashboard', () => {
     );
     await page.goto(`${base}/sequences/exp`);
     expect(version.comparisons.length).toBe(3);
-    for (const c of version.comparisons) {
+    // Every email pooled against the holdout is a row of its own, beside the three.
+    expect(version.anyEmail?.arm).toBe('any email');
+    for (const c of [...version.comparisons, version.anyEmail!]) {
       const row = `#comparisons tr[data-arm="${c.arm}"][data-against="${c.against}"]`;
       expect(await cell(`${row} [data-field=n]`)).toBe(`${c.n.arm} / ${c.n.baseline}`);
       expect(await cell(`${row} [data-field=cupedDifference]`)).toBe(money.format(c.cuped.difference));
@@ -285,6 +287,16 @@ describe('the dashboard', () => {
         c.against === 'holdout' ? 'n/a' : c.flags.length ? `worse: ${c.flags.join(', ')}` : 'ok',
       );
       expect(await cell(`${row} [data-field=fixedHorizonVerdict]`)).toBe(c.fixedHorizonVerdict);
+      const days = c.daysToDetect.days;
+      expect(await cell(`${row} [data-field=daysToDetect]`)).toBe(
+        c.n.arm < 2 || c.n.baseline < 2
+          ? '—'
+          : days === null
+            ? 'not at this rate'
+            : days === 0
+              ? 'now'
+              : `${days.toLocaleString('en-US')} more days`,
+      );
     }
     expect(await page.locator('#srm').getAttribute('data-flagged')).toBe(String(version.srm.flagged));
     expect(await cell('#srm [data-field=srmPValue]')).toBe(version.srm.pValue.toFixed(3));

@@ -55,6 +55,7 @@ function ComparisonRow({ c, money, scale }: { c: Comparison; money: Money; scale
       <td data-field="mde">
         {money(c.mde.absolute)} <span class="muted">({pct(c.mde.relative)})</span>
       </td>
+      <td data-field="daysToDetect">{daysToDetect(c)}</td>
       <td data-field="adjustedPValue">{pValue(c.adjustedPValue)}</td>
       <td data-field="guardrails">{c.against === 'holdout' ? 'n/a' : c.flags.length ? `worse: ${c.flags.join(', ')}` : 'ok'}</td>
       <td data-field="verdict">{c.verdict}</td>
@@ -65,6 +66,13 @@ function ComparisonRow({ c, money, scale }: { c: Comparison; money: Money; scale
   );
 }
 
+/** How many more days the chosen effect needs, in words. */
+function daysToDetect(c: Comparison): string {
+  if (c.n.arm < 2 || c.n.baseline < 2) return '—';
+  const { days } = c.daysToDetect;
+  return days === null ? 'not at this rate' : days === 0 ? 'now' : `${days.toLocaleString('en-US')} more days`;
+}
+
 /** A plain number to 2 decimals (items per order); `—` for none. */
 const decimal = (value: number | null) => (value === null || !Number.isFinite(value) ? '—' : value.toFixed(2));
 
@@ -73,7 +81,7 @@ type KpiDifference = { arm: number; baseline: number; difference: number; interv
 /** Each comparison's offer KPIs: arm, baseline, difference and its 95% interval, one row per KPI. */
 function OfferComparisonTable({ version, money }: { version: VersionReport; money: Money }) {
   const rate = (v: number) => pct(v, 2);
-  const rows = version.comparisons.flatMap((c) => {
+  const rows = allComparisons(version).flatMap((c) => {
     const k = c.kpis;
     if (!k) return [];
     const kpis: [string, string, KpiDifference, (v: number) => string][] = [
@@ -113,14 +121,22 @@ function OfferComparisonTable({ version, money }: { version: VersionReport; mone
   );
 }
 
+/** The version's comparisons, then every email pooled against the holdout when there is one. */
+function allComparisons(version: VersionReport): Comparison[] {
+  return version.anyEmail ? [...version.comparisons, version.anyEmail] : version.comparisons;
+}
+
 /**
- * Each variant against the control and the holdout; the interval bars (fixed horizon) share
+ * Each variant against the control and the holdout (and every email pooled against the
+ * holdout); the interval bars (fixed horizon) share
  * one scale, zero included. The verdict reads the always-valid interval beside them. Then the
  * offer KPIs of each comparison, with their intervals.
  */
 export function ComparisonTable({ version, money }: { version: VersionReport; money: Money }) {
   if (version.comparisons.length === 0) return <p class="muted">One variant and no holdout: nothing to compare.</p>;
-  const ends = version.comparisons.flatMap((c) => [...c.cuped.interval, 0]).filter(Number.isFinite);
+  const comparisons = allComparisons(version);
+  const ends = comparisons.flatMap((c) => [...c.cuped.interval, 0]).filter(Number.isFinite);
+  const detect = comparisons.find((c) => c.daysToDetect.relative !== null)?.daysToDetect.relative;
   const scale = { min: Math.min(...ends), max: Math.max(...ends) };
   const heads = [
     'revenue per customer',
@@ -134,6 +150,7 @@ export function ComparisonTable({ version, money }: { version: VersionReport; mo
     'incremental revenue',
     'always-valid interval',
     'MDE (80%)',
+    detect === undefined ? 'days to detect' : `days to detect ${pct(detect)}`,
     'Holm p',
     'guardrails',
     'verdict',
@@ -145,7 +162,7 @@ export function ComparisonTable({ version, money }: { version: VersionReport; mo
         <table id="comparisons">
           <TableHead heads={heads} />
           <tbody>
-            {version.comparisons.map((c) => (
+            {comparisons.map((c) => (
               <ComparisonRow c={c} money={money} scale={scale} />
             ))}
           </tbody>
