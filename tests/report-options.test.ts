@@ -174,6 +174,12 @@ describe('the report beside its comparisons', () => {
     expect(aov.baseline).toBeCloseTo(13.333333333333334, 10);
     expect(aov.interval[0]).toBeCloseTo(-32.287702425245755, 8);
     expect(aov.interval[1]).toBeCloseTo(171.17659131413467, 8);
+    // Its always-valid interval, the normal mixture tuned for 10,000 customers, at n = 17:
+    //   se=np.sqrt(va+vh); n=17; l=-2*np.log(0.05); rho=np.sqrt((l+np.log(l+1))/10000)
+    //   hw=se*np.sqrt(n)*np.sqrt(2*(n*rho**2+1)/(n*n*rho**2)*np.log(np.sqrt(n*rho**2+1)/0.05)); d-hw, d+hw
+    expect(aov.sequential.interval[0]).toBeCloseTo(-1032.963409987924, 7);
+    expect(aov.sequential.interval[1]).toBeCloseTo(1171.8522988768127, 7);
+    expect(aov.sequential.verdict).toBe('no clear difference yet');
     // The per-variant comparisons stay as they were: the pooled one is beside them.
     expect(version.comparisons.map((c) => `${c.arm}/${c.baseline}`)).toEqual(['a/holdout', 'b/a', 'b/holdout']);
   });

@@ -20,7 +20,7 @@ import { holm } from './multiple.ts';
 import type { Effect } from './plan.ts';
 import { daysToDetect, minimumDetectableEffect } from './power.ts';
 import { guardrails as testGuardrails } from './decide.ts';
-import { sequentialMeans, sequentialProportions, type SequentialVerdict } from './sequential.ts';
+import { PLANNED_CUSTOMERS, sequentialMeans, sequentialProportions, type SequentialVerdict } from './sequential.ts';
 import { sampleRatioMismatch } from './srm.ts';
 import {
   combine,
@@ -79,15 +79,8 @@ export function makesClaim(verdict: Verdict): boolean {
   return verdict !== 'no data' && verdict !== 'not enough data yet' && verdict !== SRM_VERDICT;
 }
 
-/**
- * The planned sample (customers in both arms together) at which the confidence sequence is
- * tightest. It is a constant, fixed before any data is seen, on purpose: the band is valid
- * over every look only if its mixture (ρ) stays the same from look to look, so ρ must not
- * follow the enrollment so far. 10,000 customers is the size of a typical post-purchase test
- * (a few weeks of a mid-sized shop's orders); a test much smaller or larger still gets a valid
- * band, only a little wider than the best one at its size.
- */
-export const PLANNED_CUSTOMERS = 10_000;
+/** The planned sample of the confidence sequences (./sequential.ts says why it is fixed). */
+export { PLANNED_CUSTOMERS };
 
 /** The power of the minimum detectable effect. */
 export const MDE_POWER = 0.8;

@@ -19,6 +19,7 @@
  *   days by default) after enrolling, over those whose horizon has closed; two proportions.
  */
 import { ratioDifference, ratioEstimate, type RatioDifference, type RatioSums } from './ratio.ts';
+import { PLANNED_CUSTOMERS, sequentialDifference, type SequentialVerdict } from './sequential.ts';
 import { combine, twoProportions, welch, type ProportionResult, type Sample, type WelchResult } from './stats.ts';
 
 /** The repeat horizon by default: another order within 90 days of enrolling. */
@@ -152,14 +153,25 @@ export function armKpis(m: KpiMoments, horizonDays = REPEAT_HORIZON_DAYS): ArmKp
   };
 }
 
+/** The always-valid 95% confidence sequence of a KPI difference, and what it says alone (the one to read when looking daily). */
+export interface KpiSequential {
+  sequential: { interval: [number, number]; verdict: SequentialVerdict };
+}
+
 /** A difference of two shares: each arm's share, then the two-proportion test (unpooled interval). */
-export type ProportionKpiDifference = { arm: number; baseline: number } & ProportionResult;
+export type ProportionKpiDifference = { arm: number; baseline: number } & ProportionResult & KpiSequential;
 
 /** A difference of two delta-method ratios; `z` null when it is not a number (no spread, no data). */
-export type RatioKpiDifference = { arm: number; baseline: number } & Omit<RatioDifference, 'z'> & { z: number | null };
+export type RatioKpiDifference = { arm: number; baseline: number } & Omit<RatioDifference, 'z'> & { z: number | null } & KpiSequential;
 
 /** A difference of two means (Welch); `t` null when it is not a number. */
-export type MeanKpiDifference = { arm: number; baseline: number } & Omit<WelchResult, 't'> & { t: number | null };
+export type MeanKpiDifference = { arm: number; baseline: number } & Omit<WelchResult, 't'> & { t: number | null } & KpiSequential;
+
+/** The confidence sequence of a difference with its standard error over `n` customers (both arms). */
+function always(difference: number, standardError: number, n: number): KpiSequential {
+  const s = sequentialDifference(difference, standardError, n, { plannedN: PLANNED_CUSTOMERS });
+  return { sequential: { interval: s.interval, verdict: s.verdict } };
+}
 
 /** The offer KPIs of one arm against a baseline, each with its 95% interval. */
 export interface KpiComparison {
@@ -173,12 +185,19 @@ export interface KpiComparison {
 }
 
 function proportions(a: { n: number; successes: number }, b: { n: number; successes: number }, level: number): ProportionKpiDifference {
-  return { arm: a.successes / a.n, baseline: b.successes / b.n, ...twoProportions(a, b, level) };
+  const result = twoProportions(a, b, level);
+  return { arm: a.successes / a.n, baseline: b.successes / b.n, ...result, ...always(result.difference, result.standardError, a.n + b.n) };
 }
 
 function ratios(a: RatioSums, b: RatioSums, level: number): RatioKpiDifference {
   const result = ratioDifference(a, b, level);
-  return { arm: ratioEstimate(a).ratio, baseline: ratioEstimate(b).ratio, ...result, z: orNull(result.z) };
+  return {
+    arm: ratioEstimate(a).ratio,
+    baseline: ratioEstimate(b).ratio,
+    ...result,
+    z: orNull(result.z),
+    ...always(result.difference, result.standardError, a.n + b.n),
+  };
 }
 
 /**
@@ -199,6 +218,7 @@ export function compareKpis(arm: KpiMoments, baseline: KpiMoments, level = 0.95)
       baseline: baseline.n > 0 ? baseline.recommendedRevenue.mean : NaN,
       ...revenue,
       t: orNull(revenue.t),
+      ...always(revenue.difference, revenue.standardError, arm.recommendedRevenue.n + baseline.recommendedRevenue.n),
     },
     aov: ratios(arm.orderValue, baseline.orderValue, level),
     itemsPerOrder: ratios(arm.itemsPerOrder, baseline.itemsPerOrder, level),

@@ -54,7 +54,21 @@ export interface SequentialResult {
   verdict: SequentialVerdict;
 }
 
-function sequential(difference: number, standardError: number, n: number, options: SequentialOptions): SequentialResult {
+/**
+ * The planned sample (customers in both arms together) at which the report's confidence
+ * sequences are tightest. It is a constant, fixed before any data is seen, on purpose: the
+ * band is valid over every look only if its mixture (ρ) stays the same from look to look, so
+ * ρ must not follow the enrollment so far. 10,000 customers is the size of a typical
+ * post-purchase test (a few weeks of a mid-sized shop's orders); a test much smaller or
+ * larger still gets a valid band, only a little wider than the best one at its size.
+ */
+export const PLANNED_CUSTOMERS = 10_000;
+
+/**
+ * The confidence sequence of any asymptotically normal difference (a delta-method ratio, a
+ * difference of shares or means) from its estimate, its standard error and the units behind it.
+ */
+export function sequentialDifference(difference: number, standardError: number, n: number, options: SequentialOptions): SequentialResult {
   const alpha = options.alpha ?? 0.05;
   const rho = tuningRho(options.plannedN, alpha);
   const halfWidth = standardError === 0 ? 0 : confidenceSequenceHalfWidth(standardError, n, alpha, rho);
@@ -72,7 +86,7 @@ function sequential(difference: number, standardError: number, n: number, option
  */
 export function sequentialMeans(a: Sample, b: Sample, options: SequentialOptions): SequentialResult {
   const w = welch(a, b);
-  return sequential(w.difference, w.standardError, a.n + b.n, options);
+  return sequentialDifference(w.difference, w.standardError, a.n + b.n, options);
 }
 
 /** The confidence sequence of a difference of rates a − b (conversion), with the unpooled standard error. */
@@ -82,5 +96,5 @@ export function sequentialProportions(
   options: SequentialOptions,
 ): SequentialResult {
   const r = twoProportions(a, b);
-  return sequential(r.difference, r.standardError, a.n + b.n, options);
+  return sequentialDifference(r.difference, r.standardError, a.n + b.n, options);
 }
