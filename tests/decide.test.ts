@@ -11,7 +11,14 @@ import {
   sampleSizePerArm,
 } from '../src/core/power.ts';
 import { ratioDifference, ratioEstimate, ratioSums } from '../src/core/ratio.ts';
-import { confidenceSequenceHalfWidth, sequentialMeans, sequentialProportions, tuningRho } from '../src/core/sequential.ts';
+import {
+  confidenceSequenceHalfWidth,
+  sequentialMde,
+  sequentialMeans,
+  sequentialPower,
+  sequentialProportions,
+  tuningRho,
+} from '../src/core/sequential.ts';
 import { chiSquareSurvival, logGamma, sampleRatioMismatch } from '../src/core/srm.ts';
 
 // Every reference below was computed with SciPy 1.17.1 and NumPy 2.4.6, by the Python shown
@@ -226,6 +233,18 @@ describe('always-valid confidence sequences', () => {
     // hw(1.3, 4000, 0.05, rho(10000, 0.05)), hw(0.02, 900, 0.1, rho(2500, 0.1))
     expectClose(confidenceSequenceHalfWidth(1.3, 4000, 0.05, tuningRho(10_000, 0.05)), 4.060912819177148);
     expectClose(confidenceSequenceHalfWidth(0.02, 900, 0.1, tuningRho(2500, 0.1)), 0.05774044813736642);
+  });
+
+  it('the power of a look and the smallest difference it finds', () => {
+    // h = hw(4.0, 1600, 0.05, rho(10000, 0.05)) = 13.95717370672738
+    // stats.norm.cdf((20 - h)/4.0) + stats.norm.cdf((-20 - h)/4.0); the same for 9
+    expectClose(sequentialPower(20, 4, 1600, { plannedN: 10_000 }), 0.9345683865394919);
+    expectClose(sequentialPower(-9, 4, 1600, { plannedN: 10_000 }), 0.10761843082639394);
+    // h + stats.norm.ppf(0.8)*4.0; hw(0.5, 300, 0.1, rho(2500, 0.1)) + stats.norm.ppf(0.9)*0.5
+    expectClose(sequentialMde(4, 1600, { plannedN: 10_000 }), 17.323658641019037);
+    expectClose(sequentialMde(0.5, 300, { plannedN: 2500, alpha: 0.1, power: 0.9 }), 2.3712276541679067);
+    // At its own MDE a look has (very nearly) the power asked for.
+    expect(sequentialPower(sequentialMde(4, 1600, { plannedN: 10_000 }), 4, 1600, { plannedN: 10_000 })).toBeCloseTo(0.8, 6);
   });
 
   it('a difference of means, wider than the fixed-horizon interval', () => {

@@ -16,6 +16,8 @@
  * The guarantee is asymptotic (the estimate must be close to normal: not for a handful of
  * customers), and it holds whatever the planned n* is; n* only moves where the band is tightest.
  */
+import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
+import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import { twoProportions, welch, type Sample } from './stats.ts';
 
 export type SequentialVerdict = 'better' | 'worse' | 'no clear difference yet';
@@ -97,4 +99,26 @@ export function sequentialProportions(
 ): SequentialResult {
   const r = twoProportions(a, b);
   return sequentialDifference(r.difference, r.standardError, a.n + b.n, options);
+}
+
+/**
+ * The chance that the confidence sequence read at n units excludes no difference when the
+ * true difference is `effect`: Φ((|d| − h)/se) + Φ((−|d| − h)/se), h the band's half-width
+ * there. It is the power of this one look; looks before it can only add to it.
+ */
+export function sequentialPower(effect: number, standardError: number, n: number, options: SequentialOptions): number {
+  const alpha = options.alpha ?? 0.05;
+  const h = confidenceSequenceHalfWidth(standardError, n, alpha, tuningRho(options.plannedN, alpha));
+  const d = Math.abs(effect);
+  return normalCdf((d - h) / standardError, 0, 1) + normalCdf((-d - h) / standardError, 0, 1);
+}
+
+/**
+ * The smallest difference the confidence sequence read at n units detects with `power`
+ * (default 0.8): h + z(power)·se, the far side ignored as in ./power.ts.
+ */
+export function sequentialMde(standardError: number, n: number, options: SequentialOptions & { power?: number }): number {
+  const alpha = options.alpha ?? 0.05;
+  const h = confidenceSequenceHalfWidth(standardError, n, alpha, tuningRho(options.plannedN, alpha));
+  return h + normalQuantile(options.power ?? 0.8, 0, 1) * standardError;
 }

@@ -1,9 +1,12 @@
 /**
  * Simulated recipients: they act on the emails the demo's inbox receives, through the real
  * tracking links over HTTP, and buy through the real API, with probabilities that depend
- * on whether the recommended products fit what they bought (the planted truth of the demo
- * shop). Some opens come from a mail-privacy image proxy, which the engine must count as
- * machine opens.
+ * on whether the offered products fit what they bought (the planted truth of the demo
+ * shop): the accessory of the same model line as their machine draws far more clicks than
+ * an accessory of another line, a better tier of what they bought draws some, anything
+ * else few. Recommendations learned from co-purchases find the same model line; best-sellers
+ * do not: that is the strategy difference the demo plants. Some opens come from a
+ * mail-privacy image proxy, which the engine must count as machine opens.
  *
  * The simulator keeps its own books, independent of the engine's analytics: the revenue
  * each email is expected to bring (the truth the report's estimates are checked against),
@@ -24,13 +27,73 @@ export const BEHAVIOUR = {
   open: 0.45,
   /** Emails whose images a privacy proxy fetches on arrival (a machine open). */
   proxy: 0.3,
-  /** Opened emails whose first fitting recommendation is clicked. */
-  clickFitting: 0.35,
-  /** Opened emails with no fitting recommendation whose first one is clicked anyway. */
-  clickOther: 0.05,
+  /** An offered accessory of the same model line as a product bought (the grinder that fits that machine). */
+  clickFitting: 0.5,
+  /** A better tier of a product bought (the upsell). */
+  clickUpgrade: 0.12,
+  /** An accessory of the right kind, but of another model line. */
+  clickComplement: 0.04,
+  /** Anything else. */
+  clickOther: 0.01,
   /** Clicks that end in buying the product. */
-  buy: 0.5,
+  buy: 0.75,
+  /** A buyer also adds each other offered accessory that fits what they bought (they complete the set). */
+  completeSet: 0.5,
 } as const;
+
+/** What an offered product is to the reader, given what they bought: the planted truth. */
+export type OfferKind = 'fitting' | 'upgrade' | 'complement' | 'other';
+
+export function offerKind(
+  product: DemoProduct,
+  bought: readonly DemoProduct[],
+  complements: ReadonlyMap<string, readonly string[]>,
+): OfferKind {
+  if (bought.some((b) => b.category === product.category && product.tier > b.tier)) return 'upgrade';
+  const accessoryOf = bought.filter((b) => complements.get(b.category)?.includes(product.category));
+  if (accessoryOf.some((b) => b.variant === product.variant)) return 'fitting';
+  return accessoryOf.length ? 'complement' : 'other';
+}
+
+/** The chance a reader of an opened email clicks an offer of each kind. */
+export const CLICK_CHANCE: Record<OfferKind, number> = {
+  fitting: BEHAVIOUR.clickFitting,
+  upgrade: BEHAVIOUR.clickUpgrade,
+  complement: BEHAVIOUR.clickComplement,
+  other: BEHAVIOUR.clickOther,
+};
+
+/** One product of an email, as its reader sees it. */
+export interface Offer {
+  product: DemoProduct;
+  kind: OfferKind;
+}
+
+const fits = (offer: Offer) => offer.kind === 'fitting';
+
+/**
+ * A reader of an opened email goes down its offers in order and clicks the first that
+ * takes them (each with its own chance), then buys it with `BEHAVIOUR.buy`, adding each
+ * other fitting offer with `BEHAVIOUR.completeSet`. The expected revenue of the email is
+ * therefore, exactly: open · Σᵢ pᵢ · Πⱼ₍ⱼ₍ᵢ₎ (1 − pⱼ) · buy · (priceᵢ + completeSet · Σ other fitting prices).
+ */
+export function expectedWorth(offers: readonly Offer[]): number {
+  const fittingTotal = offers.filter(fits).reduce((sum, o) => sum + o.product.price, 0);
+  let unclicked = 1;
+  let worth = 0;
+  for (const offer of offers) {
+    const others = fittingTotal - (fits(offer) ? offer.product.price : 0);
+    const chance = CLICK_CHANCE[offer.kind];
+    worth += unclicked * chance * BEHAVIOUR.buy * (offer.product.price + BEHAVIOUR.completeSet * others);
+    unclicked *= 1 - chance;
+  }
+  return BEHAVIOUR.open * worth;
+}
+
+/** What a buyer who clicked `chosen` puts in the cart: it, and each other fitting offer with `completeSet`. */
+function basketOf(chosen: Offer, offers: readonly Offer[], random: () => number): DemoProduct[] {
+  return [chosen.product, ...offers.filter((o) => o !== chosen && fits(o) && random() < BEHAVIOUR.completeSet).map((o) => o.product)];
+}
 
 const BROWSER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 const PROXY = 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)';
@@ -68,6 +131,8 @@ export interface RecipientDeps {
   complements: Map<string, string[]>;
   /** Each email's dice are seeded by this and the email's identity, not by arrival order. */
   seed: number;
+  /** The measurement window of each sequence, by id: a purchase after it is no revenue of the experiment. */
+  windowMs: (sequenceId: string) => number;
   placeOrder: (order: PlacedOrder) => Promise<void>;
   onError: (error: unknown) => void;
 }
@@ -122,25 +187,35 @@ export class Recipients {
     if (!token) return;
 
     const random = prng(createHash('sha256').update(`${this.deps.seed}:${message.identity}`).digest().readUInt32LE(0));
-    const fits = new Set(message.bought.flatMap((category) => this.deps.complements.get(category) ?? []));
-    const products = message.recommendations.map((sku) => this.deps.catalog.get(sku)).filter((p): p is DemoProduct => p !== undefined);
-    const fitting = products.find((p) => fits.has(p.category));
-    const target = fitting ?? products[0];
-    const clickRate = fitting ? BEHAVIOUR.clickFitting : products.length ? BEHAVIOUR.clickOther : 0;
-    const linkIndex = target ? message.links.findIndex((link) => link.includes(`/p/${target.sku}`)) : -1;
-    // The truth: what this email is expected to bring, whatever the dice say below.
-    const worth = linkIndex >= 0 && target ? BEHAVIOUR.open * clickRate * BEHAVIOUR.buy * target.price : 0;
+    const { catalog, complements } = this.deps;
+    const bought = message.bought.map((sku) => catalog.get(sku)).filter((p): p is DemoProduct => p !== undefined);
+    // The offers the reader can act on: the products of the email that have a link in it.
+    const offers = [...message.recommendations, ...message.upsells].flatMap((sku) => {
+      const product = catalog.get(sku);
+      const link = message.links.findIndex((l) => l.includes(`/p/${sku}`));
+      return product && link >= 0 ? [{ product, link, kind: offerKind(product, bought, complements) }] : [];
+    });
+    // When the reader would open, click and buy, drawn before what they do.
+    const openAfter = 10 * MINUTE + random() * 36 * HOUR;
+    const clickAfter = openAfter + MINUTE + random() * 20 * MINUTE;
+    const buyAfter = clickAfter + 10 * MINUTE + random() * 6 * HOUR;
+    // The truth: what this email is expected to bring, whatever the dice say below, counted
+    // only when its purchase would land inside the measurement window (an email held back
+    // by quiet hours or a busy machine can arrive too late to earn anything measurable).
+    const windowEnd = message.enrolled_at.getTime() + this.deps.windowMs(message.sequence_id);
+    const inWindow = this.deps.clock.now().getTime() + buyAfter <= windowEnd;
+    const worth = inWindow ? expectedWorth(offers) : 0;
     this.expected.set(message.enrollment_id, (this.expected.get(message.enrollment_id) ?? 0) + worth);
 
     if (random() < BEHAVIOUR.proxy) this.later(MINUTE, () => this.open(message, token, false));
     if (random() >= BEHAVIOUR.open) return;
-    const openAfter = 10 * MINUTE + random() * 36 * HOUR;
     this.later(openAfter, () => this.open(message, token, true));
-    if (linkIndex < 0 || !target || random() >= clickRate) return;
-    const clickAfter = openAfter + MINUTE + random() * 20 * MINUTE;
-    this.later(clickAfter, () => this.click(message, token, linkIndex));
+    const chosen = offers.find((offer) => random() < CLICK_CHANCE[offer.kind]);
+    if (!chosen) return;
+    this.later(clickAfter, () => this.click(message, token, chosen.link));
     if (random() >= BEHAVIOUR.buy) return;
-    this.later(clickAfter + 10 * MINUTE + random() * 6 * HOUR, () => this.buy(message.customer, target));
+    const basket = basketOf(chosen, offers, random);
+    this.later(buyAfter, () => this.buy(message.customer, basket));
   }
 
   private async open(message: DeliveredMessage, token: string, human: boolean): Promise<void> {
@@ -163,12 +238,12 @@ export class Recipients {
     this.counts.clicks++;
   }
 
-  private async buy(customer: string, product: DemoProduct): Promise<void> {
+  private async buy(customer: string, products: DemoProduct[]): Promise<void> {
     await this.deps.placeOrder({
       order_id: `sim-${++this.orderNo}`,
       customer_id: customer,
       ordered_at: this.deps.clock.now().toISOString(),
-      items: [{ sku: product.sku, quantity: 1, unit_price: product.price.toFixed(2) }],
+      items: products.map((p) => ({ sku: p.sku, quantity: 1, unit_price: p.price.toFixed(2) })),
     });
     this.counts.purchases++;
   }

@@ -31,11 +31,15 @@ import { Recipients, type PlacedOrder, type SimOrder } from './recipients.ts';
 import { ensureRedis } from './redis.ts';
 import { applyStarters, seedShop } from './setup.ts';
 import { creditLedger, truthChecks, type TruthCheck } from './truth.ts';
+import { plantedFindings, type PlantedFinding } from './planted.ts';
 import { prng } from '../core/random.ts';
-import { basketMaker, demoCatalog, plantedComplements } from './shop.ts';
+import { basketMaker, customerPicker, demoCatalog, demoCustomers, plantedComplements } from './shop.ts';
 import { UserError } from '../errors.ts';
 
 const DAY = 86_400_000;
+
+/** The demo's workers, in its one process. */
+const CONCURRENCY = { enroll: 8, steps: 16 };
 
 type App = Awaited<ReturnType<typeof buildServer>>;
 
@@ -54,9 +58,27 @@ export interface DemoOptions {
   keepServing: boolean;
 }
 
+/**
+ * `npm start`'s run: a shop of 25,000 customers and 200 orders a day (about three orders a
+ * customer a year, as a real shop's), two weeks of new orders, and a clock at which the
+ * workers keep up with the orders on a 2-core machine (a thank-you due an hour after the
+ * order goes within the hour, quiet hours aside). At this size the planted winner is found
+ * with high power (./planted.ts); `campaign sequences plan` says why smaller runs cannot.
+ */
+export const DEMO_DEFAULTS = {
+  customers: 25_000,
+  historyDays: 90,
+  days: 14,
+  ordersPerDay: 200,
+  clockScale: 20_000,
+  seed: 7,
+} as const;
+
 export interface DemoResult {
   report: Report;
   checks: TruthCheck[];
+  /** The planted winner and null beside what the report says of them. */
+  planted: PlantedFinding[];
   attributed: { engine: number; ledger: number };
   counts: { orders: number; emails: number; opens: number; clicks: number; purchases: number };
   realSeconds: number;
@@ -89,6 +111,9 @@ export async function runDemo(settings: Config, options: DemoOptions, output: De
       dataDir: settings.databaseUrl ? settings.dataDir : demoDir,
       redisUrl: redis.url,
       queuePrefix: `demo-${randomBytes(3).toString('hex')}`,
+      // Workers, the HTTP server and the recipients share this process's pool: a job that waits
+      // for a connection holds the scaled clock's emails back by simulated hours.
+      databasePoolSize: Math.max(settings.databasePoolSize, CONCURRENCY.enroll + CONCURRENCY.steps + 16),
     };
     const database = await openConfiguredDatabase(config, { migrate: true });
     cleanups.push(() => database.close());
@@ -188,6 +213,10 @@ async function replay(
     catalog: new Map(catalog.map((p) => [p.sku, p])),
     complements: plantedComplements(),
     seed: options.seed,
+    windowMs: (sequenceId) => {
+      const definition = live.get(sequenceId);
+      return definition ? measurementWindowMs(definition) : 0;
+    },
     placeOrder,
     onError: (error) => (failure ??= error),
   });
@@ -209,7 +238,7 @@ async function replay(
   const running = startEngine(engine, {
     connection: workerConnection,
     prefix: config.queuePrefix,
-    concurrency: { enroll: 8, steps: 16 },
+    concurrency: CONCURRENCY,
     relay,
     reconcileEveryMs: 10_000,
     onError: () => {},
@@ -234,15 +263,21 @@ async function replay(
 
   // New orders, spread over the replayed days, by the shop's existing customers.
   const basket = basketMaker(random, catalog);
+  const nextCustomer = customerPicker(random, demoCustomers(options.customers, options.seed));
   const planned: PlacedOrder[] = [];
   for (let day = 0; day < options.days; day++)
     for (let k = 0; k < options.ordersPerDay; k++) {
       const at = new Date(start + day * DAY + random() * DAY);
+      const customer = nextCustomer();
       planned.push({
         order_id: `new-${day}-${k}`,
-        customer_id: `cust-${1 + Math.floor(random() * options.customers)}`,
+        customer_id: customer.id,
         ordered_at: at.toISOString(),
-        items: basket().map((line) => ({ sku: line.product.sku, quantity: line.quantity, unit_price: line.product.price.toFixed(2) })),
+        items: basket(customer).map((line) => ({
+          sku: line.product.sku,
+          quantity: line.quantity,
+          unit_price: line.product.price.toFixed(2),
+        })),
       });
     }
   planned.sort((a, b) => a.ordered_at.localeCompare(b.ordered_at));
@@ -290,6 +325,7 @@ async function replay(
   const result = {
     report,
     checks,
+    planted: plantedFindings(report, checks),
     attributed,
     counts: {
       orders: ledger.length,

@@ -20,7 +20,7 @@ import { writeDemoShop } from './shop.ts';
 export async function seedShop(
   database: Database,
   config: Config,
-  options: { customers: number; historyDays: number; seed: number },
+  options: { customers: number; historyDays: number; ordersPerDay: number; seed: number },
   output: { line(text: string): void },
 ): Promise<void> {
   const now = new Date();
@@ -29,7 +29,8 @@ export async function seedShop(
     {
       customers: options.customers,
       days: options.historyDays,
-      ordersPerDay: Math.max(1, Math.round(options.customers / 60)),
+      // The history is the same shop as the replay: as many orders a day.
+      ordersPerDay: options.ordersPerDay,
       seed: options.seed,
     },
     now,

@@ -3,6 +3,11 @@
  * (an espresso machine buyer tends to buy a grinder and beans), customers, and months of
  * order history, written as CSV files in the stable input formats. Deterministic for a
  * given seed, so a demo run and its tests see the same shop.
+ *
+ * Customers differ as a real shop's do: some order often and most rarely (a log-normal
+ * order rate), and some buy the Pro tier where others buy the Classic (a spend level). The
+ * same profile drives the imported history and the replayed orders, so what a customer
+ * spent before enrolling predicts what they spend after, and CUPED has signal to use.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -86,6 +91,47 @@ export function demoCatalog(variants = 8): DemoProduct[] {
   return products;
 }
 
+/** A customer's buying habits: the planted heterogeneity that CUPED's covariate picks up. */
+export interface DemoCustomer {
+  id: string;
+  /** Order rate relative to the average customer (log-normal, mean 1). */
+  frequency: number;
+  /** 0 to 1: how far up the tiers this customer buys (0 always Classic, 1 always Pro). */
+  level: number;
+}
+
+/** The log-normal spread of order rates: σ of the rate's logarithm. */
+const FREQUENCY_SIGMA = 1.0;
+
+/** The shop's customers and their habits, from their own random stream (the same for every use of one seed). */
+export function demoCustomers(count: number, seed: number): DemoCustomer[] {
+  const random = prng(seed ^ 0x5eed);
+  const customers: DemoCustomer[] = [];
+  for (let i = 1; i <= count; i++) {
+    // Box-Muller: one standard normal per customer.
+    const z = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    customers.push({ id: `cust-${i}`, frequency: Math.exp(FREQUENCY_SIGMA * z - FREQUENCY_SIGMA ** 2 / 2), level: random() });
+  }
+  return customers;
+}
+
+/** Draws the customer of the next order, each in proportion to their order rate. */
+export function customerPicker(random: () => number, customers: DemoCustomer[]): () => DemoCustomer {
+  const cumulative: number[] = [];
+  let total = 0;
+  for (const c of customers) cumulative.push((total += c.frequency));
+  return () => {
+    const target = random() * total;
+    let [lo, hi] = [0, cumulative.length - 1];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cumulative[mid]! <= target) lo = mid + 1;
+      else hi = mid;
+    }
+    return customers[lo]!;
+  };
+}
+
 export interface BasketLine {
   product: DemoProduct;
   quantity: number;
@@ -100,23 +146,37 @@ export function plantedComplements(): Map<string, string[]> {
  * Baskets as the shop's customers fill them. Planted truth: each complement of the first
  * product's category joins with probability 0.35, and 70% of the time it is one of the
  * same model line (the grinder that fits that machine); 15% of baskets add anything else.
+ * The tier of each product follows the customer's spend level; equipment comes one at a
+ * time, consumables one to three.
  */
-export function basketMaker(random: () => number, catalog: DemoProduct[]): () => BasketLine[] {
+export function basketMaker(random: () => number, catalog: DemoProduct[]): (customer: DemoCustomer) => BasketLine[] {
   const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)]!;
   const byCategory = new Map<string, DemoProduct[]>();
   for (const p of catalog) byCategory.set(p.category, [...(byCategory.get(p.category) ?? []), p]);
-  return () => {
+  const consumable = new Set(FAMILIES.filter((f) => f.consumable).map((f) => f.category));
+  // Tier 1 with (1 − level)², tier 2 with 2·level·(1 − level), tier 3 with level².
+  const tierFor = (level: number) => {
+    const u = random();
+    return u < (1 - level) ** 2 ? 1 : u < 1 - level ** 2 ? 2 : 3;
+  };
+  const inTier = (products: DemoProduct[], level: number) => {
+    const tier = tierFor(level);
+    const chosen = pick(products);
+    // The same product in the customer's tier: its sku differs in the last digit only.
+    return products.find((p) => p.tier === tier && p.sku.slice(0, -1) === chosen.sku.slice(0, -1)) ?? chosen;
+  };
+  return (customer) => {
     const anchor = pick(FAMILIES);
-    const first = pick(byCategory.get(anchor.category)!);
+    const first = inTier(byCategory.get(anchor.category)!, customer.level);
     const lines: DemoProduct[] = [first];
     for (const complement of anchor.complements)
       if (random() < 0.35) {
         const all = byCategory.get(complement)!;
         const fitting = all.filter((p) => p.variant === first.variant);
-        lines.push(pick(random() < 0.7 && fitting.length ? fitting : all));
+        lines.push(inTier(random() < 0.7 && fitting.length ? fitting : all, customer.level));
       }
-    if (random() < 0.15) lines.push(pick(catalog));
-    return lines.map((product) => ({ product, quantity: 1 + Math.floor(random() * 2) }));
+    if (random() < 0.15) lines.push(inTier(catalog, customer.level));
+    return lines.map((product) => ({ product, quantity: consumable.has(product.category) ? 1 + Math.floor(random() * 3) : 1 }));
   };
 }
 
@@ -142,24 +202,25 @@ export function writeDemoShop(dir: string, size: ShopSize, now: Date): { product
       ].join(','),
     );
 
+  const people = demoCustomers(size.customers, size.seed);
   const customers = ['customer_id,email,first_name,last_name,timezone'];
-  for (let i = 1; i <= size.customers; i++) {
-    const first = pick(FIRST);
-    const last = pick(LAST);
+  people.forEach((_, index) => {
+    const [first, last, i] = [pick(FIRST), pick(LAST), index + 1];
     customers.push(`cust-${i},${first.toLowerCase()}.${last.toLowerCase()}.${i}@example.com,${first},${last},${pick(ZONES)}`);
-  }
+  });
 
   const orders = ['order_id,customer_id,ordered_at,sku,quantity,unit_price'];
   const basket = basketMaker(random, catalog);
+  const nextCustomer = customerPicker(random, people);
   const start = now.getTime() - size.days * 86_400_000;
   let orderNo = 0;
   for (let day = 0; day < size.days; day++)
     for (let k = 0; k < size.ordersPerDay; k++) {
       orderNo += 1;
       const at = new Date(start + day * 86_400_000 + Math.floor(random() * 86_400_000)).toISOString();
-      const customer = `cust-${1 + Math.floor(random() * size.customers)}`;
-      for (const line of basket())
-        orders.push(`demo-${orderNo},${customer},${at},${line.product.sku},${line.quantity},${line.product.price.toFixed(2)}`);
+      const customer = nextCustomer();
+      for (const line of basket(customer))
+        orders.push(`demo-${orderNo},${customer.id},${at},${line.product.sku},${line.quantity},${line.product.price.toFixed(2)}`);
     }
 
   return {

@@ -7,7 +7,7 @@ import { measuredUnits } from '../analytics/units.ts';
 import type { Report } from '../analytics/report.ts';
 import type { Config } from '../config.ts';
 import { creditedTouch, type Touch } from '../core/attribution.ts';
-import { makesClaim } from '../core/experiment.ts';
+import { makesClaim, type Comparison } from '../core/experiment.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import type { Database } from '../db/client.ts';
 import { eventsTagged } from '../store/events.ts';
@@ -27,10 +27,17 @@ export interface TruthCheck {
   n: { arm: number; baseline: number };
   /** Whether the report makes a claim: both arms at the minimum sample. */
   enough: boolean;
+  /** How much CUPED narrowed the 95% interval: 1 − its width / the plain interval's width. */
+  cupedNarrowing: number;
+}
+
+/** 1 − the CUPED interval's width / the plain interval's width: what the spend before enrolling bought. */
+export function cupedNarrowing(comparison: Pick<Comparison, 'cuped' | 'revenuePerCustomer'>): number {
+  const width = (interval: [number, number]) => interval[1] - interval[0];
+  return 1 - width(comparison.cuped.interval) / width(comparison.revenuePerCustomer.interval);
 }
 
 /** The planted truth of each comparison, from the expected worth of the emails each measured customer got. */
-
 export async function truthChecks(
   database: Database,
   report: Report,
@@ -58,7 +65,14 @@ export async function truthChecks(
     for (const c of version.comparisons) {
       const truth = mean(c.arm) - mean(c.baseline);
       const inside = (i: [number, number], value: number) => i[0] <= value && value <= i[1];
-      const common = { sequence: sequence.id, arm: c.arm, against: c.against, n: c.n, enough: makesClaim(c.verdict) };
+      const common = {
+        sequence: sequence.id,
+        arm: c.arm,
+        against: c.against,
+        n: c.n,
+        enough: makesClaim(c.verdict),
+        cupedNarrowing: cupedNarrowing(c),
+      };
       if (c.against === 'control')
         checks.push({
           ...common,

@@ -120,24 +120,29 @@ const deliveredRow = z.object({
   enrollment_id: z.coerce.number().int(),
   links: z.array(z.string()),
   recommendations: z.array(z.string()),
+  upsells: z.array(z.string()),
   customer: z.string(),
+  /** The skus of the order that triggered the enrollment. */
   bought: z.array(z.string()),
+  sequence_id: z.string(),
+  enrolled_at: z.coerce.date(),
   identity: z.string(),
 });
 export type DeliveredMessage = z.output<typeof deliveredRow>;
 
 /**
  * What a recipient of the email with this RFC Message-ID could know: its tracked links,
- * the recommended skus, who it went to, the categories of the order that triggered it, and
+ * the recommended skus (cross-sells and upsells), who it went to, the skus of the order that
+ * triggered it, the sequence and when the customer enrolled (where its measurement window starts), and
  * a stable identity (customer / sequence / trigger order / step) that stays the same across
  * runs even though database ids do not (the demo's simulated recipients draw from it).
  */
 export async function findDeliveredMessage(db: Db, rfcMessageId: string): Promise<DeliveredMessage | undefined> {
   return parsedRow(
     db,
-    sql`select m.id, m.enrollment_id, m.links, m.recommendations, c.external_id as customer,
+    sql`select m.id, m.enrollment_id, m.links, m.recommendations, m.upsells, c.external_id as customer, e.sequence_id, e.enrolled_at,
                c.external_id || '/' || e.sequence_id || '/' || o.external_id || '/' || m.step as identity,
-               coalesce((select array_agg(distinct p.category) from order_items oi join products p on p.id = oi.product_id
+               coalesce((select array_agg(distinct p.sku) from order_items oi join products p on p.id = oi.product_id
                          where oi.order_id = e.trigger_order_id), '{}') as bought
         from messages m join enrollments e on e.id = m.enrollment_id join customers c on c.id = m.customer_id
         join orders o on o.id = e.trigger_order_id

@@ -6,7 +6,7 @@
 import { MultiBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { formatReport, moneyFormat } from '../../analytics/format.ts';
-import { runDemo, type DemoOptions, type DemoOutput, type DemoResult } from '../../demo/run.ts';
+import { DEMO_DEFAULTS, runDemo, type DemoOptions, type DemoOutput, type DemoResult } from '../../demo/run.ts';
 import type { ConfigSource } from '../options.ts';
 import { positiveNumber, positiveWholeNumber } from '../options.ts';
 
@@ -16,12 +16,17 @@ export function registerDemo(program: Command, config: ConfigSource): void {
     .description(
       'run a whole demo shop through the engine: history, recommendations, sequences, weeks of new orders, recipients, the report',
     )
-    .option('--customers <n>', 'customers in the shop', positiveWholeNumber('--customers'), 3_000)
-    .option('--days <n>', 'days of new orders replayed through the API', positiveWholeNumber('--days'), 14)
-    .option('--orders-per-day <n>', 'new orders per replayed day', positiveWholeNumber('--orders-per-day'), 120)
-    .option('--history-days <n>', 'days of order history imported first', positiveWholeNumber('--history-days'), 90)
-    .option('--clock-scale <n>', 'simulated seconds per real second', positiveNumber('--clock-scale'), 40_000)
-    .option('--seed <n>', 'seed of the generated shop and its recipients', positiveWholeNumber('--seed'), 7)
+    .option('--customers <n>', 'customers in the shop', positiveWholeNumber('--customers'), DEMO_DEFAULTS.customers)
+    .option('--days <n>', 'days of new orders replayed through the API', positiveWholeNumber('--days'), DEMO_DEFAULTS.days)
+    .option(
+      '--orders-per-day <n>',
+      'orders per day, in the history and the replay',
+      positiveWholeNumber('--orders-per-day'),
+      DEMO_DEFAULTS.ordersPerDay,
+    )
+    .option('--history-days <n>', 'days of order history imported first', positiveWholeNumber('--history-days'), DEMO_DEFAULTS.historyDays)
+    .option('--clock-scale <n>', 'simulated seconds per real second', positiveNumber('--clock-scale'), DEMO_DEFAULTS.clockScale)
+    .option('--seed <n>', 'seed of the generated shop and its recipients', positiveWholeNumber('--seed'), DEMO_DEFAULTS.seed)
     .option('--port <n>', 'port of the HTTP server (another is taken when busy)', (v) => Number(v), 3000)
     .option('--keep-serving', 'keep the HTTP server up after the report')
     .action(async (options: Omit<DemoOptions, 'keepServing'> & { keepServing?: boolean }) => {
@@ -77,11 +82,13 @@ export function registerDemo(program: Command, config: ConfigSource): void {
 
 function formatTruth(result: DemoResult, currency: string): string {
   const money = moneyFormat(currency);
-  const lines = ['The planted truth beside the estimates (CUPED, 95% intervals):'];
+  const signed = (value: number) => (value >= 0 ? '+' : '') + money(value);
+  const percent = (value: number) => `${Math.round(value * 100)}%`;
+  const lines = ['The planted truth beside the estimates (CUPED, 95% intervals; the narrowing CUPED bought against the plain interval):'];
   for (const c of result.checks)
     lines.push(
       `  ${c.covered ? 'inside ' : 'OUTSIDE'}  ${c.sequence}: ${c.arm} vs ${c.against === 'control' ? 'control' : 'holdout'}, ${c.measure}: ` +
-        `truth ${money(c.truth)}, estimate ${money(c.estimate)} [${money(c.interval[0])}, ${money(c.interval[1])}]` +
+        `truth ${money(c.truth)}, estimate ${money(c.estimate)} [${money(c.interval[0])}, ${money(c.interval[1])}], CUPED ${percent(c.cupedNarrowing)} narrower` +
         (c.enough ? '' : ` (${Math.min(c.n.arm, c.n.baseline)} customers in the smaller arm: under the minimum, not yet a claim)`),
     );
   const same = Math.abs(result.attributed.engine - result.attributed.ledger) < 0.005;
@@ -89,5 +96,20 @@ function formatTruth(result: DemoResult, currency: string): string {
     `Attributed revenue: ${money(result.attributed.engine)} by the engine, ${money(result.attributed.ledger)} by the simulator's own ledger under the same rule${same ? '' : ' — THEY DIFFER'}.`,
     `${result.counts.orders} orders (${result.counts.purchases} bought from emails), ${result.counts.emails} emails, ${result.counts.opens} opens, ${result.counts.clicks} clicks, in ${result.realSeconds.toFixed(0)} s.`,
   );
+  if (result.planted.length)
+    lines.push(
+      '',
+      'What the demo planted, and what the report decided (revenue per customer against the control, always-valid 95% interval):',
+    );
+  for (const p of result.planted) {
+    const head = `  planted ${p.kind === 'winner' ? 'winner' : 'null  '}  ${p.sequence}: ${p.arm} vs ${p.baseline} (control)`;
+    const said = `the report: ${p.verdict}, ${signed(p.estimate)} [${money(p.interval[0])}, ${money(p.interval[1])}]`;
+    lines.push(
+      p.kind === 'winner'
+        ? `${head}: truth ${signed(p.truth)} per customer; ${said}; power to find it at this size ${percent(p.power)} -> ${p.asPlanted ? 'FOUND' : 'NOT FOUND'}`
+        : `${head}: truth ${signed(p.truth)} per customer (no planted difference); ${said}; it could have found ${money(p.detectable)} (80% power) -> ${p.asPlanted ? 'KEPT NULL' : 'A FALSE WINNER'}`,
+      `      why: ${p.why}`,
+    );
+  }
   return lines.join('\n');
 }
