@@ -29,7 +29,7 @@ describe('the demo, small, on Postgres', () => {
   beforeAll(async () => {
     database = await freshDatabase('postgres', { poolSize: 10 });
     // A verdict here needs 30 customers per arm: enough for the intervals to be claims, and the
-    // holdout (10% of about 1,000 enrollments, fewer measured when a busy machine slows the
+    // holdout (10% of about 700 enrollments, fewer measured when a busy machine slows the
     // scaled clock's orders) still reaches it.
     const settings = loadConfig({
       DATABASE_URL: database.url,
@@ -41,7 +41,7 @@ describe('the demo, small, on Postgres', () => {
     });
     result = await runDemo(
       settings,
-      { customers: 1_500, historyDays: 30, days: 4, ordersPerDay: 250, clockScale: 60_000, seed: 3, port: 0, keepServing: false },
+      { customers: 8_000, historyDays: 30, days: 4, ordersPerDay: 200, clockScale: 60_000, seed: 3, port: 0, keepServing: false },
       { line: () => {} },
     );
   }, 240_000);

@@ -130,7 +130,7 @@ describe('preview with real data', () => {
     const result = await campaign(['templates', 'check', '--dir', dir]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/emails\/oops\.mjml:6: error: "customer\.shoeSize" is not in the render context/);
-    expect(result.stdout).toMatch(/5 emails checked: 1 errors, 0 warnings/);
+    expect(result.stdout).toMatch(/6 emails checked: 1 errors, 0 warnings/);
     const clean = await campaign(['templates', 'check', '--dir', TEMPLATES]);
     expect(clean.code).toBe(0);
   });

@@ -28,7 +28,7 @@ export const BEHAVIOUR = {
   /** Emails whose images a privacy proxy fetches on arrival (a machine open). */
   proxy: 0.3,
   /** An offered accessory of the same model line as a product bought (the grinder that fits that machine). */
-  clickFitting: 0.5,
+  clickFitting: 0.75,
   /** A better tier of a product bought (the upsell). */
   clickUpgrade: 0.12,
   /** An accessory of the right kind, but of another model line. */
@@ -38,7 +38,7 @@ export const BEHAVIOUR = {
   /** Clicks that end in buying the product. */
   buy: 0.75,
   /** A buyer also adds each other offered accessory that fits what they bought (they complete the set). */
-  completeSet: 0.5,
+  completeSet: 0.6,
 } as const;
 
 /** What an offered product is to the reader, given what they bought: the planted truth. */
@@ -203,7 +203,10 @@ export class Recipients {
     // only when its purchase would land inside the measurement window (an email held back
     // by quiet hours or a busy machine can arrive too late to earn anything measurable).
     const windowEnd = message.enrolled_at.getTime() + this.deps.windowMs(message.sequence_id);
-    const inWindow = this.deps.clock.now().getTime() + buyAfter <= windowEnd;
+    // The purchase is stamped with its planned time, not the time its timer fires: a busy
+    // process runs timers late, which the scaled clock turns into hours.
+    const boughtAt = new Date(this.deps.clock.now().getTime() + buyAfter);
+    const inWindow = boughtAt.getTime() <= windowEnd;
     const worth = inWindow ? expectedWorth(offers) : 0;
     this.expected.set(message.enrollment_id, (this.expected.get(message.enrollment_id) ?? 0) + worth);
 
@@ -215,7 +218,7 @@ export class Recipients {
     this.later(clickAfter, () => this.click(message, token, chosen.link));
     if (random() >= BEHAVIOUR.buy) return;
     const basket = basketOf(chosen, offers, random);
-    this.later(buyAfter, () => this.buy(message.customer, basket));
+    this.later(buyAfter, () => this.buy(message.customer, basket, boughtAt));
   }
 
   private async open(message: DeliveredMessage, token: string, human: boolean): Promise<void> {
@@ -238,11 +241,11 @@ export class Recipients {
     this.counts.clicks++;
   }
 
-  private async buy(customer: string, products: DemoProduct[]): Promise<void> {
+  private async buy(customer: string, products: DemoProduct[], at: Date): Promise<void> {
     await this.deps.placeOrder({
       order_id: `sim-${++this.orderNo}`,
       customer_id: customer,
-      ordered_at: this.deps.clock.now().toISOString(),
+      ordered_at: at.toISOString(),
       items: products.map((p) => ({ sku: p.sku, quantity: 1, unit_price: p.price.toFixed(2) })),
     });
     this.counts.purchases++;

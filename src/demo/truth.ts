@@ -104,6 +104,7 @@ export async function creditLedger(
   ledger: SimOrder[],
   touches: Recipients['touches'],
   config: Config,
+  asOf: Date,
 ): Promise<number> {
   // The engine's clock stamped each touch on arrival; the simulator tagged its requests to find them.
   const stamped = await eventsTagged(database.db, 'DemoTouch/');
@@ -117,6 +118,8 @@ export async function creditLedger(
     byCustomer.set(t.customer, list);
   }
   let total = 0;
-  for (const order of ledger) if (creditedTouch(byCustomer.get(order.customer) ?? [], order.at, config.attribution)) total += order.total;
+  // The report counts orders up to its as-of time; an action still in flight when the run stopped can land after it.
+  for (const order of ledger)
+    if (order.at <= asOf && creditedTouch(byCustomer.get(order.customer) ?? [], order.at, config.attribution)) total += order.total;
   return total;
 }
