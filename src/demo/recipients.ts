@@ -100,6 +100,12 @@ const PROXY = 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggp
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
+export interface ExpectedPurchase {
+  customer: string;
+  worth: number;
+  at: Date;
+}
+
 export interface SimTouch {
   id: number;
   messageId: number;
@@ -131,16 +137,18 @@ export interface RecipientDeps {
   complements: Map<string, string[]>;
   /** Each email's dice are seeded by this and the email's identity, not by arrival order. */
   seed: number;
-  /** The measurement window of each sequence, by id: a purchase after it is no revenue of the experiment. */
-  windowMs: (sequenceId: string) => number;
   placeOrder: (order: PlacedOrder) => Promise<void>;
   onError: (error: unknown) => void;
 }
 
 export class Recipients {
   readonly touches: SimTouch[] = [];
-  /** Expected revenue the emails bring, by enrollment id. */
-  readonly expected = new Map<number, number>();
+  /**
+   * The revenue each email is expected to bring (the truth), with its customer and the time
+   * its purchase would be made: a comparison counts the emails whose purchase falls in a
+   * measured customer's window, whatever sequence sent them, as the report counts orders.
+   */
+  readonly expected: ExpectedPurchase[] = [];
   readonly counts = { emails: 0, opens: 0, clicks: 0, purchases: 0 };
   private pending = new Set<NodeJS.Timeout>();
   private inFlight = new Set<Promise<unknown>>();
@@ -195,20 +203,19 @@ export class Recipients {
       const link = message.links.findIndex((l) => l.includes(`/p/${sku}`));
       return product && link >= 0 ? [{ product, link, kind: offerKind(product, bought, complements) }] : [];
     });
-    // When the reader would open, click and buy, drawn before what they do.
+    // When the reader would open, click and buy, drawn before what they do, so the truth
+    // (an expectation over what they do) knows whether the purchase lands in a window.
     const openAfter = 10 * MINUTE + random() * 36 * HOUR;
     const clickAfter = openAfter + MINUTE + random() * 20 * MINUTE;
     const buyAfter = clickAfter + 10 * MINUTE + random() * 6 * HOUR;
     // The truth: what this email is expected to bring, whatever the dice say below, counted
     // only when its purchase would land inside the measurement window (an email held back
     // by quiet hours or a busy machine can arrive too late to earn anything measurable).
-    const windowEnd = message.enrolled_at.getTime() + this.deps.windowMs(message.sequence_id);
     // The purchase is stamped with its planned time, not the time its timer fires: a busy
     // process runs timers late, which the scaled clock turns into hours.
     const boughtAt = new Date(this.deps.clock.now().getTime() + buyAfter);
-    const inWindow = boughtAt.getTime() <= windowEnd;
-    const worth = inWindow ? expectedWorth(offers) : 0;
-    this.expected.set(message.enrollment_id, (this.expected.get(message.enrollment_id) ?? 0) + worth);
+    // The truth: what this email is expected to bring, whatever the dice say below.
+    this.expected.push({ customer: message.customer, worth: expectedWorth(offers), at: boughtAt });
 
     if (random() < BEHAVIOUR.proxy) this.later(MINUTE, () => this.open(message, token, false));
     if (random() >= BEHAVIOUR.open) return;

@@ -214,10 +214,6 @@ async function replay(
     catalog: new Map(catalog.map((p) => [p.sku, p])),
     complements: plantedComplements(),
     seed: options.seed,
-    windowMs: (sequenceId) => {
-      const definition = live.get(sequenceId);
-      return definition ? measurementWindowMs(definition) : 0;
-    },
     placeOrder,
     onError: (error) => (failure ??= error),
   });

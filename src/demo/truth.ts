@@ -11,7 +11,7 @@ import { makesClaim, type Comparison } from '../core/experiment.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import type { Database } from '../db/client.ts';
 import { eventsTagged } from '../store/events.ts';
-import type { Recipients, SimOrder } from './recipients.ts';
+import type { ExpectedPurchase, Recipients, SimOrder } from './recipients.ts';
 
 export interface TruthCheck {
   sequence: string;
@@ -37,26 +37,36 @@ export function cupedNarrowing(comparison: Pick<Comparison, 'cuped' | 'revenuePe
   return 1 - width(comparison.cuped.interval) / width(comparison.revenuePerCustomer.interval);
 }
 
-/** The planted truth of each comparison, from the expected worth of the emails each measured customer got. */
+/**
+ * The planted truth of each comparison: per measured customer, the expected revenue of every
+ * email whose purchase would fall inside that customer's measurement window (from any
+ * sequence: an email of one sequence that makes a customer exit another changes what the
+ * other sends, and the report's revenue sees it), averaged per arm.
+ */
 export async function truthChecks(
   database: Database,
   report: Report,
-  expected: Map<number, number>,
+  expected: readonly ExpectedPurchase[],
   live: Map<string, SequenceDefinition>,
   asOf: Date,
 ): Promise<TruthCheck[]> {
   const checks: TruthCheck[] = [];
+  const byCustomer = new Map<string, ExpectedPurchase[]>();
+  for (const e of expected) byCustomer.set(e.customer, [...(byCustomer.get(e.customer) ?? []), e]);
   for (const sequence of report.sequences) {
     const version = sequence.versions.find((v) => v.live);
     const definition = live.get(sequence.id);
     if (!version || !definition) continue;
-    const measured = await measuredUnits(database.db, version.versionId, { windowMs: measurementWindowMs(definition), asOf });
+    const windowMs = measurementWindowMs(definition);
+    const measured = await measuredUnits(database.db, version.versionId, { windowMs, asOf });
     const worth = new Map<string, { sum: number; n: number }>();
-    for (const e of measured) {
-      const w = worth.get(e.arm) ?? { sum: 0, n: 0 };
-      w.sum += expected.get(Number(e.id)) ?? 0;
+    for (const unit of measured) {
+      const [from, to] = [unit.enrolledAt.getTime(), unit.enrolledAt.getTime() + windowMs];
+      const inside = (byCustomer.get(unit.customer) ?? []).filter((e) => e.at.getTime() > from && e.at.getTime() <= to);
+      const w = worth.get(unit.arm) ?? { sum: 0, n: 0 };
+      w.sum += inside.reduce((s, e) => s + e.worth, 0);
       w.n += 1;
-      worth.set(e.arm, w);
+      worth.set(unit.arm, w);
     }
     const mean = (arm: string) => {
       const w = worth.get(arm);

@@ -124,8 +124,6 @@ const deliveredRow = z.object({
   customer: z.string(),
   /** The skus of the order that triggered the enrollment. */
   bought: z.array(z.string()),
-  sequence_id: z.string(),
-  enrolled_at: z.coerce.date(),
   identity: z.string(),
 });
 export type DeliveredMessage = z.output<typeof deliveredRow>;
@@ -133,14 +131,14 @@ export type DeliveredMessage = z.output<typeof deliveredRow>;
 /**
  * What a recipient of the email with this RFC Message-ID could know: its tracked links,
  * the recommended skus (cross-sells and upsells), who it went to, the skus of the order that
- * triggered it, the sequence and when the customer enrolled (where its measurement window starts), and
+ * triggered it, and
  * a stable identity (customer / sequence / trigger order / step) that stays the same across
  * runs even though database ids do not (the demo's simulated recipients draw from it).
  */
 export async function findDeliveredMessage(db: Db, rfcMessageId: string): Promise<DeliveredMessage | undefined> {
   return parsedRow(
     db,
-    sql`select m.id, m.enrollment_id, m.links, m.recommendations, m.upsells, c.external_id as customer, e.sequence_id, e.enrolled_at,
+    sql`select m.id, m.enrollment_id, m.links, m.recommendations, m.upsells, c.external_id as customer,
                c.external_id || '/' || e.sequence_id || '/' || o.external_id || '/' || m.step as identity,
                coalesce((select array_agg(distinct p.sku) from order_items oi join products p on p.id = oi.product_id
                          where oi.order_id = e.trigger_order_id), '{}') as bought
