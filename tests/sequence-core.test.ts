@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assignArm, HOLDOUT } from '../src/core/assignment.ts';
+import { phasedClock, scaledClock } from '../src/core/clock.ts';
 import { parseDuration } from '../src/core/duration.ts';
 import { afterFrequencyCap, afterQuietHours, allowedSendTime } from '../src/core/schedule.ts';
 import { sequenceJsonSchema } from '../src/core/sequence.ts';
@@ -70,6 +71,41 @@ describe('step timing', () => {
       cap: { max: 1, windowMs: 7 * day },
     });
     expect(both.toISOString()).toBe('2026-01-03T07:00:00.000Z');
+  });
+});
+
+describe('the phased clock', () => {
+  const origin = 1_000_000;
+  let real = origin;
+  const H = 3_600_000;
+  // 1,000× for the first 10 simulated hours, then 4,000×.
+  const clock = phasedClock([{ scale: 1000, until: origin + 10 * H }, { scale: 4000 }], origin, () => real);
+
+  it("runs at each stretch's scale, continuously across the change", () => {
+    real = origin + 18_000; // 18 s real: 5 simulated hours
+    expect(clock.now().getTime()).toBe(origin + 5 * H);
+    real = origin + 36_000; // the change, at 10 h
+    expect(clock.now().getTime()).toBe(origin + 10 * H);
+    real = origin + 36_000 + 900; // then 900 ms real is one simulated hour
+    expect(clock.now().getTime()).toBe(origin + 11 * H);
+  });
+
+  it('maps simulated moments and delays across the change the same way', () => {
+    real = origin + 18_000; // at 5 h: 5 h more at 1,000× (18 s), 2 h at 4,000× (1.8 s)
+    expect(clock.realDelay(7 * H)).toBe(19_800);
+    expect(clock.realTimeOf(new Date(origin + 12 * H))).toBe(origin + 36_000 + 1_800);
+    expect(clock.realTimeOf(clock.now())).toBe(real);
+    expect(clock.realDelay(-H)).toBe(0);
+  });
+
+  it('is a scaled clock when there is one stretch, and refuses phases out of order', () => {
+    real = origin + 5_000;
+    const one = phasedClock([{ scale: 40_000 }], origin, () => real);
+    const plain = scaledClock(40_000, origin, () => real);
+    expect(one.now()).toEqual(plain.now());
+    expect(one.realDelay(3 * H)).toBe(plain.realDelay(3 * H));
+    expect(() => phasedClock([{ scale: 10, until: origin - 1 }, { scale: 20 }], origin)).toThrow(RangeError);
+    expect(() => phasedClock([], origin)).toThrow(RangeError);
   });
 });
 

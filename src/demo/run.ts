@@ -14,7 +14,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildReport, type Report } from '../analytics/report.ts';
 import { dashboardSettings } from '../dashboard/index.ts';
-import { scaledClock } from '../core/clock.ts';
+import { phasedClock } from '../core/clock.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
@@ -38,6 +38,14 @@ import { UserError } from '../errors.ts';
 
 const DAY = 86_400_000;
 
+/**
+ * The clock runs at `clockScale` while orders come in and for this many days after (the
+ * busiest time: enrollments, thank-yous, accessories), then this many times faster while
+ * the last steps go out and the measurement windows close.
+ */
+const BUSY_DAYS_AFTER_ORDERS = 4;
+const TAIL_SPEEDUP = 5;
+
 /** The demo's workers, in its one process. */
 const CONCURRENCY = { enroll: 8, steps: 16 };
 
@@ -51,6 +59,7 @@ export interface DemoOptions {
   days: number;
   /** New orders per replayed day. */
   ordersPerDay: number;
+  /** Simulated seconds per real second while orders come in, and for a few days after. */
   clockScale: number;
   seed: number;
   /** Port of the HTTP server; 0 for any free one. */
@@ -60,19 +69,22 @@ export interface DemoOptions {
 
 /**
  * `npm start`'s run: a shop of 25,000 customers and 150 orders a day (about two orders a
- * customer a year, as a real shop's), two weeks of new orders, and a clock that runs the
- * 50 simulated days in about three and a half minutes. On Postgres the workers keep up with
- * it on a 2-core machine; on the embedded PGlite they fall behind while the orders pour in
- * (README, "What the demo shows"). At this size the planted winner is found with high
- * power (./planted.ts); `campaign sequences plan` says why smaller runs cannot.
+ * customer a year, as a real shop's), two weeks of new orders, and a clock of 8,000× while
+ * they come in (40,000× after), about four minutes in all. The workers on the embedded
+ * PGlite keep up with it on a 2-core machine, mostly (README, "What the demo shows"). At
+ * this size the planted winner is found with high power (./planted.ts); `campaign
+ * sequences plan` says why smaller runs cannot.
  */
 export const DEMO_DEFAULTS = {
   customers: 25_000,
   historyDays: 90,
   days: 14,
   ordersPerDay: 150,
-  clockScale: 20_000,
-  seed: 7,
+  clockScale: 8_000,
+  // A seed whose customers' own orders (what no email changes) fall evenly between the
+  // arms, so `npm start` shows a typical run; across seeds each interval holds the truth
+  // about 95% of the time (docs/ARCHITECTURE.md, "The demo").
+  seed: 9,
 } as const;
 
 export interface DemoResult {
@@ -139,8 +151,14 @@ async function replay(
   realStart: number,
 ): Promise<DemoResult> {
   const db = database.db;
-  const clock = scaledClock(options.clockScale);
-  const start = clock.now().getTime();
+  const start = Date.now();
+  const clock = phasedClock(
+    [
+      { scale: options.clockScale, until: start + (options.days + BUSY_DAYS_AFTER_ORDERS) * DAY },
+      { scale: options.clockScale * TAIL_SPEEDUP },
+    ],
+    start,
+  );
   const longestWindow = Math.max(...[...live.values()].map((d) => measurementWindowMs(d)));
   const end = start + options.days * DAY + longestWindow + DAY / 2;
 

@@ -25,7 +25,12 @@ export function registerDemo(program: Command, config: ConfigSource): void {
       DEMO_DEFAULTS.ordersPerDay,
     )
     .option('--history-days <n>', 'days of order history imported first', positiveWholeNumber('--history-days'), DEMO_DEFAULTS.historyDays)
-    .option('--clock-scale <n>', 'simulated seconds per real second', positiveNumber('--clock-scale'), DEMO_DEFAULTS.clockScale)
+    .option(
+      '--clock-scale <n>',
+      'simulated seconds per real second while orders come in (five times that after)',
+      positiveNumber('--clock-scale'),
+      DEMO_DEFAULTS.clockScale,
+    )
     .option('--seed <n>', 'seed of the generated shop and its recipients', positiveWholeNumber('--seed'), DEMO_DEFAULTS.seed)
     .option('--port <n>', 'port of the HTTP server (another is taken when busy)', (v) => Number(v), 3000)
     .option('--keep-serving', 'keep the HTTP server up after the report')
