@@ -6,7 +6,15 @@
 import { describe, expect, it } from 'vitest';
 import { prng } from '../src/core/random.ts';
 import { BEHAVIOUR, CLICK_CHANCE, expectedWorth, offerKind, type Offer } from '../src/demo/recipients.ts';
-import { basketMaker, customerPicker, demoCatalog, demoCustomers, plantedComplements, type DemoProduct } from '../src/demo/shop.ts';
+import {
+  basketMaker,
+  customerPicker,
+  demoCatalog,
+  demoCustomers,
+  plantedComplements,
+  refills,
+  type DemoProduct,
+} from '../src/demo/shop.ts';
 
 const catalog = demoCatalog();
 const complements = plantedComplements();
@@ -99,5 +107,45 @@ describe("the shop's customers", () => {
     expect(ordersOf(byRate.slice(0, 2000))).toBeGreaterThan(4 * ordersOf(byRate.slice(-10_000)));
     const average = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
     expect(average(tiers.high)).toBeGreaterThan(average(tiers.low) + 1);
+  });
+});
+
+describe("the regulars' refills", () => {
+  const DAY = 86_400_000;
+  const customers = demoCustomers(20_000, 7);
+  const regulars = customers.filter((c) => c.refillDays !== undefined);
+
+  it('one customer in 25 refills a consumable every 10 to 25 days', () => {
+    expect(regulars.length / customers.length).toBeGreaterThan(0.03);
+    expect(regulars.length / customers.length).toBeLessThan(0.05);
+    for (const r of regulars) {
+      expect(r.refillDays).toBeGreaterThanOrEqual(10);
+      expect(r.refillDays).toBeLessThan(25);
+    }
+  });
+
+  it('follow one cycle across the history and the run, so spend before predicts spend after', () => {
+    const from = Date.UTC(2027, 0, 1);
+    const before = refills(regulars, catalog, from - 90 * DAY, from, prng(1));
+    const after = refills(regulars, catalog, from, from + 21 * DAY, prng(2));
+    for (const r of [...before, ...after]) {
+      expect(['coffee-beans', 'filters', 'tea']).toContain(r.lines[0]!.product.category);
+      expect(r.lines[0]!.quantity).toBeGreaterThanOrEqual(4);
+    }
+    // A regular's refills in 90 days and in the 21 after are both about days / cycle.
+    const count = (list: typeof before, id: string) => list.filter((r) => r.customer.id === id).length;
+    for (const r of regulars.slice(0, 200)) {
+      expect(Math.abs(count(before, r.id) - 90 / r.refillDays!)).toBeLessThanOrEqual(1.5);
+      expect(Math.abs(count(after, r.id) - 21 / r.refillDays!)).toBeLessThanOrEqual(1.5);
+    }
+    expect(
+      refills(
+        customers.filter((c) => c.refillDays === undefined),
+        catalog,
+        from,
+        from + 21 * DAY,
+        prng(3),
+      ),
+    ).toEqual([]);
   });
 });

@@ -98,7 +98,14 @@ export interface DemoCustomer {
   frequency: number;
   /** 0 to 1: how far up the tiers this customer buys (0 always Classic, 1 always Pro). */
   level: number;
+  /** For a regular (one customer in 25), the days between refills of their usual consumable. */
+  refillDays?: number;
+  /** Where the regular's cycle stood at the epoch, in days. */
+  refillPhase?: number;
 }
+
+/** The share of customers who are regulars, refilling a consumable on their own cycle. */
+const REGULAR_SHARE = 0.04;
 
 /** The log-normal spread of order rates: σ of the rate's logarithm. */
 const FREQUENCY_SIGMA = 1.0;
@@ -110,7 +117,16 @@ export function demoCustomers(count: number, seed: number): DemoCustomer[] {
   for (let i = 1; i <= count; i++) {
     // Box-Muller: one standard normal per customer.
     const z = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-    customers.push({ id: `cust-${i}`, frequency: Math.exp(FREQUENCY_SIGMA * z - FREQUENCY_SIGMA ** 2 / 2), level: random() });
+    const customer: DemoCustomer = {
+      id: `cust-${i}`,
+      frequency: Math.exp(FREQUENCY_SIGMA * z - FREQUENCY_SIGMA ** 2 / 2),
+      level: random(),
+    };
+    if (random() < REGULAR_SHARE) {
+      customer.refillDays = 10 + random() * 15;
+      customer.refillPhase = random() * customer.refillDays;
+    }
+    customers.push(customer);
   }
   return customers;
 }
@@ -180,6 +196,45 @@ export function basketMaker(random: () => number, catalog: DemoProduct[]): (cust
   };
 }
 
+/** One order of a regular's refill. */
+export interface Refill {
+  customer: DemoCustomer;
+  at: number;
+  lines: BasketLine[];
+}
+
+/**
+ * The regulars' refills between `from` and `to` (epoch ms): every `refillDays` on a cycle
+ * anchored at the epoch, give or take two days, four to six of their usual consumable in
+ * their tier. The cycle is the same in the history and the run, so what a regular spent
+ * before enrolling says what they will spend after: the signal CUPED uses.
+ */
+export function refills(
+  customers: readonly DemoCustomer[],
+  catalog: readonly DemoProduct[],
+  from: number,
+  to: number,
+  random: () => number,
+): Refill[] {
+  const day = 86_400_000;
+  const consumables = catalog.filter((p) => FAMILIES.some((f) => f.consumable && f.category === p.category));
+  const out: Refill[] = [];
+  customers.forEach((customer, index) => {
+    const { refillDays, refillPhase } = customer;
+    if (refillDays === undefined || refillPhase === undefined) return;
+    const tier = customer.level < 1 / 3 ? 1 : customer.level < 2 / 3 ? 2 : 3;
+    const usual = consumables.filter((p) => p.tier === tier);
+    const product = usual[index % usual.length]!;
+    const period = refillDays * day;
+    for (let k = Math.floor((from - refillPhase * day) / period); ; k++) {
+      const at = refillPhase * day + k * period + (random() - 0.5) * 4 * day;
+      if (at >= to + 2 * day) break;
+      if (at >= from && at < to) out.push({ customer, at, lines: [{ product, quantity: 4 + Math.floor(random() * 3) }] });
+    }
+  });
+  return out.sort((a, b) => a.at - b.at);
+}
+
 /** Writes products.csv, customers.csv and orders.csv under `dir`; returns their paths. */
 export function writeDemoShop(dir: string, size: ShopSize, now: Date): { products: string; customers: string; orders: string } {
   mkdirSync(dir, { recursive: true });
@@ -222,6 +277,11 @@ export function writeDemoShop(dir: string, size: ShopSize, now: Date): { product
       for (const line of basket(customer))
         orders.push(`demo-${orderNo},${customer.id},${at},${line.product.sku},${line.quantity},${line.product.price.toFixed(2)}`);
     }
+  refills(people, catalog, start, now.getTime(), random).forEach((refill, n) => {
+    const at = new Date(refill.at).toISOString();
+    for (const line of refill.lines)
+      orders.push(`demo-r${n + 1},${refill.customer.id},${at},${line.product.sku},${line.quantity},${line.product.price.toFixed(2)}`);
+  });
 
   return {
     products: writeLines(dir, 'products.csv', products),
