@@ -41,7 +41,7 @@ describe('the demo, small, on Postgres', () => {
     });
     result = await runDemo(
       settings,
-      { customers: 8_000, historyDays: 30, days: 4, ordersPerDay: 200, clockScale: 60_000, seed: 3, port: 0, keepServing: false },
+      { customers: 8_000, historyDays: 30, days: 4, ordersPerDay: 200, clockScale: 20_000, seed: 3, port: 0, keepServing: false },
       { line: () => {} },
     );
   }, 240_000);
