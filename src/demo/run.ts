@@ -33,7 +33,7 @@ import { applyStarters, seedShop } from './setup.ts';
 import { creditLedger, truthChecks, type TruthCheck } from './truth.ts';
 import { plantedFindings, type PlantedFinding } from './planted.ts';
 import { prng } from '../core/random.ts';
-import { basketMaker, customerPicker, demoCatalog, demoCustomers, plantedComplements, refills } from './shop.ts';
+import { basketMaker, customerPicker, demoCatalog, demoCustomers, plantedComplements, refills, type BasketLine } from './shop.ts';
 import { UserError } from '../errors.ts';
 
 const DAY = 86_400_000;
@@ -68,11 +68,10 @@ export interface DemoOptions {
 }
 
 /**
- * `npm start`'s run: a shop of 25,000 customers, 120 orders a day from most of them
- * (about two orders a customer a year, as a real shop's) and about 50 more from the one
- * customer in 25 who refills a consumable every 10 to 25 days, two weeks of new orders, and a clock of 8,000× while
- * they come in (40,000× after), about four minutes in all. The workers on the embedded
- * PGlite keep up with it on a 2-core machine, mostly (README, "What the demo shows"). At
+ * `npm start`'s run: 25,000 customers, 120 orders a day from most of them (about two a
+ * customer a year, as a real shop's) and about 50 more from the one customer in 25 who
+ * refills a consumable every 10 to 25 days; two weeks of new orders under a clock of 8,000×
+ * while they come in (40,000× after), about five minutes in all on a 2-core machine. At
  * this size the planted winner is found with high power (./planted.ts); `campaign
  * sequences plan` says why smaller runs cannot.
  */
@@ -290,11 +289,7 @@ async function replay(
         order_id: `new-${day}-${k}`,
         customer_id: customer.id,
         ordered_at: at.toISOString(),
-        items: basket(customer).map((line) => ({
-          sku: line.product.sku,
-          quantity: line.quantity,
-          unit_price: line.product.price.toFixed(2),
-        })),
+        items: orderItems(basket(customer)),
       });
     }
   // And the regulars' refills, on the cycles of their history, for as long as a measurement
@@ -305,7 +300,7 @@ async function replay(
       order_id: `new-r${n + 1}`,
       customer_id: refill.customer.id,
       ordered_at: new Date(refill.at).toISOString(),
-      items: refill.lines.map((line) => ({ sku: line.product.sku, quantity: line.quantity, unit_price: line.product.price.toFixed(2) })),
+      items: orderItems(refill.lines),
     }),
   );
   planned.sort((a, b) => a.ordered_at.localeCompare(b.ordered_at));
@@ -385,6 +380,11 @@ async function listen(app: App, host: string, port: number): Promise<string> {
   const address = app.server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
   return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${actual}`;
+}
+
+/** A basket's lines as the API's order items. */
+function orderItems(lines: readonly BasketLine[]): PlacedOrder['items'] {
+  return lines.map((line) => ({ sku: line.product.sku, quantity: line.quantity, unit_price: line.product.price.toFixed(2) }));
 }
 
 function round2(value: number): number {

@@ -91,6 +91,9 @@ export function demoCatalog(variants = 8): DemoProduct[] {
   return products;
 }
 
+/** The categories bought again and again: coffee, filters, tea. */
+const CONSUMABLE_CATEGORIES = new Set(FAMILIES.filter((f) => f.consumable).map((f) => f.category));
+
 /** A customer's buying habits: the planted heterogeneity that CUPED's covariate picks up. */
 export interface DemoCustomer {
   id: string;
@@ -169,7 +172,6 @@ export function basketMaker(random: () => number, catalog: DemoProduct[]): (cust
   const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)]!;
   const byCategory = new Map<string, DemoProduct[]>();
   for (const p of catalog) byCategory.set(p.category, [...(byCategory.get(p.category) ?? []), p]);
-  const consumable = new Set(FAMILIES.filter((f) => f.consumable).map((f) => f.category));
   // Tier 1 with (1 − level)², tier 2 with 2·level·(1 − level), tier 3 with level².
   const tierFor = (level: number) => {
     const u = random();
@@ -192,7 +194,7 @@ export function basketMaker(random: () => number, catalog: DemoProduct[]): (cust
         lines.push(inTier(random() < 0.7 && fitting.length ? fitting : all, customer.level));
       }
     if (random() < 0.15) lines.push(inTier(catalog, customer.level));
-    return lines.map((product) => ({ product, quantity: consumable.has(product.category) ? 1 + Math.floor(random() * 3) : 1 }));
+    return lines.map((product) => ({ product, quantity: CONSUMABLE_CATEGORIES.has(product.category) ? 1 + Math.floor(random() * 3) : 1 }));
   };
 }
 
@@ -217,7 +219,7 @@ export function refills(
   random: () => number,
 ): Refill[] {
   const day = 86_400_000;
-  const consumables = catalog.filter((p) => FAMILIES.some((f) => f.consumable && f.category === p.category));
+  const consumables = catalog.filter((p) => CONSUMABLE_CATEGORIES.has(p.category));
   const out: Refill[] = [];
   customers.forEach((customer, index) => {
     const { refillDays, refillPhase } = customer;

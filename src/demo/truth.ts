@@ -52,7 +52,11 @@ export async function truthChecks(
 ): Promise<TruthCheck[]> {
   const checks: TruthCheck[] = [];
   const byCustomer = new Map<string, ExpectedPurchase[]>();
-  for (const e of expected) byCustomer.set(e.customer, [...(byCustomer.get(e.customer) ?? []), e]);
+  for (const e of expected) {
+    const list = byCustomer.get(e.customer) ?? [];
+    list.push(e);
+    byCustomer.set(e.customer, list);
+  }
   for (const sequence of report.sequences) {
     const version = sequence.versions.find((v) => v.live);
     const definition = live.get(sequence.id);
