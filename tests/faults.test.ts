@@ -47,25 +47,27 @@ describe('SMTP faults and a lost Redis: nothing lost, nothing twice', () => {
     }));
     expect((await ingestOrders(t.database.db, orders)).ok).toBe(true);
     t.relay.kick();
-    // Once the first emails are out, lose everything in Redis (the schedule), then reconcile.
-    await eventually(async () => t.smtp.received.length >= 10 && true, 20_000, 'first emails');
+    // Once the first email is out (orders still being enrolled), lose everything in Redis (the schedule), then reconcile.
+    await eventually(async () => t.smtp.received.length >= 1 && true, 20_000, 'first emails');
     let cursor = '0';
     do {
       const [next, keys] = await t.queues.redis.scan(cursor, 'MATCH', `${t.queues.prefix}:*`, 'COUNT', 1000);
       if (keys.length) await t.queues.redis.del(...keys);
       cursor = next;
     } while (cursor !== '0');
-    const repaired = await reconcile(t.engine, 2 * 86_400_000);
+    // The flush also lost any order.placed job not yet taken: a running reconciler republishes
+    // those after three passes; here one pass republishes every published, unconsumed order.
+    const repaired = await reconcile(t.engine, 2 * 86_400_000, 0);
     expect(repaired.enqueued).toBeGreaterThan(0);
 
     const live = Array.from({ length: CUSTOMERS }, (_, i) => i).filter((i) => i % 10 !== 9);
     await eventually(
       async () => {
-        const rows = await queryRows<{ n: number }>(
+        const rows = await queryRows<{ active: number; n: number }>(
           t.database.db,
-          sql`select count(*)::int as n from enrollments where state in ('active')`,
+          sql`select count(*) filter (where state = 'active')::int as active, count(*)::int as n from enrollments`,
         );
-        return rows[0]!.n === 0 && true;
+        return rows[0]!.active === 0 && rows[0]!.n === CUSTOMERS;
       },
       40_000,
       'every enrollment to finish',
