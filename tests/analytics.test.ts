@@ -11,7 +11,7 @@ import { buildReport, type Report } from '../src/analytics/report.ts';
 import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import { guardrails } from '../src/core/decide.ts';
 import { compareArms, PLANNED_CUSTOMERS, SRM_VERDICT } from '../src/core/experiment.ts';
-import { cupedSamples } from '../src/core/stats.ts';
+import { cupedSamples, meanInterval, summarize } from '../src/core/stats.ts';
 import { holm } from '../src/core/multiple.ts';
 import { detectionMultiplier, minimumDetectableEffect } from '../src/core/power.ts';
 import { confidenceSequenceHalfWidth, sequentialMeans, tuningRho } from '../src/core/sequential.ts';
@@ -296,6 +296,13 @@ describe('the report', () => {
         [reported.incrementalRevenue?.estimate ?? 0, expected.incrementalRevenue?.estimate ?? 0],
       ])
         expect(got).toBeCloseTo(want!, 6);
+    }
+    // Each arm's own interval is the t interval of its raw values (SciPy-checked in stats.test.ts).
+    for (const arm of ['a', 'b', 'holdout']) {
+      const reported = version.arms.find((a) => a.arm === arm)!.measured.revenuePerCustomerInterval!;
+      const expected = meanInterval(summarize(truth[arm]!.y))!;
+      expect(reported[0]).toBeCloseTo(expected[0], 6);
+      expect(reported[1]).toBeCloseTo(expected[1], 6);
     }
     // Earlier, fewer windows have closed: under the minimum, no winner is named.
     const early = (await report(at(15 * DAY))).sequences[0]!.versions[0]!;

@@ -218,8 +218,11 @@ describe('power, minimum detectable effect, sample size', () => {
     const r = daysToDetect(a, b, 5);
     expect(Math.abs(r.days - 17.584010675691086)).toBeLessThan(1e-8);
     expect(r.wholeDays).toBe(18);
-    expect(daysToDetect({ ...a, n: 100_000 }, { ...b, n: 100_000 }, 5)).toEqual({ days: 0, wholeDays: 0 });
+    // Customers by then: ceil(800 + 40 t) + ceil(790 + 41 t) at SciPy's t = 1504 + 1511.
+    expect(r.customers).toBe(3015);
+    expect(daysToDetect({ ...a, n: 100_000 }, { ...b, n: 100_000 }, 5)).toEqual({ days: 0, wholeDays: 0, customers: 200_000 });
     expect(daysToDetect({ ...a, perDay: 0 }, b, 5).days).toBe(Infinity);
+    expect(daysToDetect({ ...a, perDay: 0 }, b, 5).customers).toBe(Infinity);
   });
 });
 

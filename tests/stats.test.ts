@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareArms, decideVersion, srmCheck, SRM_VERDICT, type ArmOutcome } from '../src/core/experiment.ts';
-import { combine, cuped, summarize, summarizePaired, twoProportions, welch } from '../src/core/stats.ts';
+import { combine, cuped, meanInterval, summarize, summarizePaired, twoProportions, welch } from '../src/core/stats.ts';
 
 /** Equal to 6 significant digits. */
 function expectClose(actual: number, expected: number): void {
@@ -8,6 +8,24 @@ function expectClose(actual: number, expected: number): void {
 }
 
 describe('reference values', () => {
+  it("one arm's mean: the t interval equals SciPy's", () => {
+    // SciPy 1.17.1:
+    //   lo, hi = scipy.stats.t.interval(0.95, n - 1, loc=m, scale=numpy.sqrt(v / n))
+    //   for (n, m, v) in [(40, 12.5, 90.25), (3, 1.0, 4.0), (1200, 31.7, 2500.0)]
+    const cases: [number, number, number, number, number][] = [
+      [40, 12.5, 90.25, 9.461752602817604, 15.538247397182396],
+      [3, 1.0, 4.0, -3.9682754235006596, 5.96827542350066],
+      [1200, 31.7, 2500.0, 28.868177050196866, 34.53182294980313],
+    ];
+    for (const [n, mean, variance, low, high] of cases) {
+      const interval = meanInterval({ n, mean, variance })!;
+      expectClose(interval[0], low);
+      expectClose(interval[1], high);
+    }
+    expect(meanInterval({ n: 1, mean: 5, variance: NaN })).toBeNull();
+    expect(meanInterval({ n: 0, mean: NaN, variance: NaN })).toBeNull();
+  });
+
   // Computed with SciPy 1.17.1 (NumPy 2.4.6):
   //   r = scipy.stats.ttest_ind(a, b, equal_var=False)
   //   r.statistic, r.pvalue, r.df, r.confidence_interval(0.95), r.confidence_interval(0.90)

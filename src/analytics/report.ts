@@ -36,6 +36,7 @@ import {
   type SrmCheck,
 } from '../core/experiment.ts';
 import type { Effect } from '../core/plan.ts';
+import { meanInterval } from '../core/stats.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import { queryRows, type Db } from '../db/client.ts';
 import { engagementAsOf } from './as-of.ts';
@@ -95,6 +96,8 @@ export interface ArmReport extends Funnel {
     conversionRate: number | null;
     revenue: number;
     revenuePerCustomer: number | null;
+    /** The 95% t interval of revenue per customer; null under two measured customers. */
+    revenuePerCustomerInterval: [number, number] | null;
   };
   /** The offer KPIs over the measured customers (the repeat rate over those whose repeat horizon has closed). */
   kpis: ArmKpis;
@@ -408,6 +411,7 @@ function versionReport(
         conversionRate: n > 0 ? (outcome?.converted ?? 0) / n : null,
         revenue: outcome?.revenue ?? 0,
         revenuePerCustomer: n > 0 ? (outcome?.mean_y ?? null) : null,
+        revenuePerCustomerInterval: meanInterval({ n, mean: outcome?.mean_y ?? NaN, variance: outcome?.var_y ?? NaN }),
       },
       kpis: armKpis(moments(arm), offers.horizonDays),
       steps,

@@ -126,9 +126,10 @@ export interface Comparison {
    * How many more days of enrollment at the recent rate until `effect` (the chosen effect on
    * revenue per customer, absolute; `relative` to the baseline) is detectable with 80% power;
    * 0 when it already is, null when it never will be at this rate (enrollment stopped) or
-   * when there is no data to say.
+   * when there is no data to say. `customersNeeded`: the measured customers of both arms
+   * together by then (null with `days`); with `n` it says how far along the test is.
    */
-  daysToDetect: { effect: number; relative: number | null; days: number | null };
+  daysToDetect: { effect: number; relative: number | null; days: number | null; customersNeeded: number | null };
   /** With `--winsorize`: the CUPED difference of revenue capped at the version's pooled percentile (the cap is on the version). */
   winsorized?: { difference: number; interval: [number, number]; pValue: number };
   /** The CUPED p-value, Holm-adjusted across the version's comparisons of the same kind (against the control, or the holdout). */
@@ -191,8 +192,8 @@ export function compareArms(armIn: ArmOutcome, baselineIn: ArmOutcome, options: 
       ? daysToDetect({ ...adjustedArm, perDay: arm.perDay ?? 0 }, { ...adjustedBaseline, perDay: baseline.perDay ?? 0 }, effect, {
           alpha,
           power: MDE_POWER,
-        }).wholeDays
-      : NaN;
+        })
+      : { wholeDays: NaN, customers: NaN };
   const scale = (interval: [number, number]): [number, number] => [interval[0] * arm.n, interval[1] * arm.n];
   const incrementalRevenue =
     options.against === 'holdout'
@@ -242,7 +243,8 @@ export function compareArms(armIn: ArmOutcome, baselineIn: ArmOutcome, options: 
     daysToDetect: {
       effect: Number.isFinite(effect) ? effect : NaN,
       relative: baseline.mean > 0 && Number.isFinite(effect) ? effect / baseline.mean : null,
-      days: Number.isFinite(wait) ? wait : null,
+      days: Number.isFinite(wait.wholeDays) ? wait.wholeDays : null,
+      customersNeeded: Number.isFinite(wait.wholeDays) && Number.isFinite(wait.customers) ? wait.customers : null,
     },
     adjustedPValue: adjusted.pValue,
     guardrails: [],

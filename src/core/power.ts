@@ -122,20 +122,23 @@ export interface EnrollingArm extends ArmSpread {
  * How many more days at the current enrollment rate until a difference of means `effect`
  * becomes detectable: the t ≥ 0 solving (z(1 − α/2) + z(power)) · sqrt(σa²/(na + ra·t) + σb²/(nb + rb·t)) = |d|,
  * assuming the variances stay as they are. `days` is that t (0 when already detectable),
- * `wholeDays` it rounded up; Infinity when no enrollment can get there.
+ * `wholeDays` it rounded up; Infinity when no enrollment can get there. `customers` is how
+ * many both arms then hold together (each arm's na + ra·t rounded up; today's when already
+ * detectable), the sample the effect needs at this rate.
  */
 export function daysToDetect(
   a: EnrollingArm,
   b: EnrollingArm,
   effect: number,
   options: PowerOptions = {},
-): { days: number; wholeDays: number } {
+): { days: number; wholeDays: number; customers: number } {
   const target = (effect / detectionMultiplier(options)) ** 2; // the variance of the difference needed
   const varianceAt = (t: number) => a.variance / (a.n + a.perDay * t) + b.variance / (b.n + b.perDay * t);
-  if (varianceAt(0) <= target) return { days: 0, wholeDays: 0 };
+  const customersAt = (t: number) => Math.ceil(a.n + a.perDay * t - 1e-9) + Math.ceil(b.n + b.perDay * t - 1e-9);
+  if (varianceAt(0) <= target) return { days: 0, wholeDays: 0, customers: a.n + b.n };
   // As t grows the variance falls to 0 only if every arm with spread keeps enrolling.
   const stuck = (arm: EnrollingArm) => arm.variance > 0 && !(arm.perDay > 0);
-  if (stuck(a) || stuck(b) || effect === 0) return { days: Infinity, wholeDays: Infinity };
+  if (stuck(a) || stuck(b) || effect === 0) return { days: Infinity, wholeDays: Infinity, customers: Infinity };
   let high = 1;
   while (varianceAt(high) > target) high *= 2;
   let low = 0;
@@ -144,5 +147,5 @@ export function daysToDetect(
     if (varianceAt(mid) > target) low = mid;
     else high = mid;
   }
-  return { days: high, wholeDays: Math.ceil(high - 1e-9) };
+  return { days: high, wholeDays: Math.ceil(high - 1e-9), customers: customersAt(high) };
 }

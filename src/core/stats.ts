@@ -67,6 +67,17 @@ export function summarizePaired(y: readonly number[], x: readonly number[]): Pai
   return { ...outcome, covariateMean: covariate.mean, covariateVariance: covariate.variance, covariance };
 }
 
+/**
+ * The two-sided t interval of one sample's mean at `level`: mean ± t(n − 1) · s / √n, as
+ * `scipy.stats.t.interval(level, n - 1, loc=mean, scale=s / sqrt(n))`. Null under two
+ * values, where a spread cannot be estimated.
+ */
+export function meanInterval(sample: Sample, level = 0.95): [number, number] | null {
+  if (!(sample.n >= 2) || !Number.isFinite(sample.mean) || !Number.isFinite(sample.variance)) return null;
+  const margin = tQuantile(1 - (1 - level) / 2, sample.n - 1) * Math.sqrt(sample.variance / sample.n);
+  return [sample.mean - margin, sample.mean + margin];
+}
+
 /** Welch's two-sample t-test of a − b, two-sided. Both samples need n ≥ 2. */
 export function welch(a: Sample, b: Sample, level = 0.95): WelchResult {
   if (a.n < 2 || b.n < 2) return undefinedWelch(a.mean - b.mean, b.mean === 0 ? null : (a.mean - b.mean) / b.mean);
