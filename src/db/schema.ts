@@ -283,6 +283,27 @@ export const experimentDecisions = pgTable(
   (t) => [index('experiment_decisions_sequence_idx').on(t.sequenceId, t.decidedAt)],
 );
 
+/**
+ * The audit log: who did what to a sequence, and when (pause, resume, promote, end a test),
+ * from the dashboard or the command line. Rows are only ever added.
+ */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: serial('id').primaryKey(),
+    at: time('at').notNull(),
+    /** The name given at login (or its default), or the `--by` of a command. */
+    actor: text('actor').notNull(),
+    action: text('action').$type<'pause' | 'resume' | 'promote' | 'end'>().notNull(),
+    sequenceId: text('sequence_id')
+      .notNull()
+      .references(() => sequences.id),
+    /** What changed: the status before and after, or the decision's id, variant and whether it was forced. */
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index('audit_log_sequence_idx').on(t.sequenceId, t.at)],
+);
+
 // ---------------------------------------------------------------- enrollments and messages
 
 export const enrollments = pgTable(
