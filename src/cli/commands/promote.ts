@@ -4,7 +4,8 @@
  * that next version into the sequence file (src/sequences/promote.ts) and record the decision
  * in the experiment log. `--force` promotes against the evidence, and the log says so. The
  * new version is not applied: `campaign sequences apply ID` is the next step, when the file
- * has been read (and a challenger added, if one is wanted).
+ * has been read (and a challenger added, if one is wanted). The steps themselves are in
+ * src/sequences/promotion.ts, which the dashboard's promote and end-test pages call too.
  *
  * Nothing is half-done (src/sequences/replace.ts). The next file is written beside the old
  * one under a temporary name first; the log row is inserted in a transaction, the temporary
@@ -14,27 +15,20 @@
  * read is not overwritten.
  */
 import { userInfo } from 'node:os';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { moneyFormat, pct, srmLine } from '../../analytics/format.ts';
-import { buildReport, type VersionReport } from '../../analytics/report.ts';
-import { liveDefinition } from '../../analytics/series.ts';
-import type { Comparison } from '../../core/experiment.ts';
-import { decidePromotion, formatP, sameDefinition, type PromotionDecision } from '../../core/promote.ts';
+import { moneyFormat } from '../../analytics/format.ts';
 import { textProblem } from '../../core/text.ts';
-import { UserError, YamlSourceError } from '../../errors.ts';
+import { UserError } from '../../errors.ts';
 import { configuredClock, withDatabase } from '../../runtime.ts';
 import type { SequenceFile } from '../../sequences/files.ts';
-import { promotedYaml } from '../../sequences/promote.ts';
-import { replaceFile } from '../../sequences/replace.ts';
-import { recordDecision } from '../../store/experiment-log.ts';
+import { carryOutPromotion, evidenceLines, promotionCase, sequenceFileFor, type PromotionCase } from '../../sequences/promotion.ts';
 import type { ConfigSource } from '../options.ts';
 
-const MAX_BY = 200;
+export const MAX_BY = 200;
 const MAX_NOTE = 2000;
 
 /** A text option as stored: trimmed, not empty, storable, at most `max` characters. */
-function textOption(flag: string, max: number): (value: string) => string {
+export function textOption(flag: string, max: number): (value: string) => string {
   return (value) => {
     const text = value.trim();
     if (text === '') throw new UserError(`${flag}: must not be empty`);
@@ -46,7 +40,7 @@ function textOption(flag: string, max: number): (value: string) => string {
 }
 
 /** Who is deciding, when `--by` does not say: the operating system's user name (`unknown` where the system has none). */
-function osUser(): string {
+export function osUser(): string {
   try {
     return userInfo().username || 'unknown';
   } catch {
@@ -89,43 +83,26 @@ export function registerPromote(
     .option('--json', 'print the evidence and the decision as JSON')
     .action(async (id: string, variant: string, options: PromoteOptions) => {
       const settings = config();
-      const { files, problems } = await load(options.dir);
-      const file = files.find((f) => f.definition.id === id);
-      if (!file) throw new UserError(problems.length ? `no valid sequence file with id "${id}"` : `no sequence file with id "${id}"`);
+      const file = sequenceFileFor(await load(options.dir), id);
       const money = moneyFormat(settings.shop.currency);
       const out = (text: string) => {
         if (!options.json) process.stdout.write(text + '\n');
       };
 
       await withDatabase(settings, async ({ db }) => {
-        const live = await liveDefinition(db, id);
-        if (!live) throw new UserError(`no sequence "${id}" in the database: apply it first (\`campaign sequences apply ${id}\`)`);
         const now = configuredClock(settings).now();
-        const asOf = options.asOf ?? now;
-        const report = await buildReport(db, {
-          asOf,
+        const found = await promotionCase(db, {
+          sequenceId: id,
+          variant,
+          file,
+          asOf: options.asOf ?? now,
           attribution: settings.attribution,
           minSample: settings.reportMinSample,
-          sequenceId: id,
+          money,
         });
-        const version = report.sequences[0]?.versions.find((v) => v.live);
-        if (!version) throw new UserError(`sequence "${id}" has no live version: apply it first (\`campaign sequences apply ${id}\`)`);
-        if (!sameDefinition(file.definition, live.definition))
-          throw new UserError(
-            `${file.path} is not what version ${version.version} (the live one) says: it changed after it was applied, and the evidence is about version ${version.version}. Restore the file, or apply it (a new test) and promote later`,
-          );
-
-        const decision = decidePromotion(version, variant, { minSample: settings.reportMinSample, money: (v) => money(v) });
-        out(formatEvidence(id, version, decision, report.asOf, report.minSample, money));
+        const { decision, evidence } = found;
+        out(formatEvidence(found, money));
         if (decision.blocking.length) throw new UserError(decision.blocking.join(' '));
-        const evidence = {
-          asOf: report.asOf,
-          attributionModel: report.attributionModel,
-          minSample: report.minSample,
-          version: version.version,
-          versionId: version.versionId,
-          ...decision,
-        };
         const forced = !decision.supported;
         if (forced && !options.force) {
           if (options.json) process.stdout.write(JSON.stringify({ sequence: id, promoted: false, evidence }, null, 2) + '\n');
@@ -136,35 +113,24 @@ export function registerPromote(
           return;
         }
 
-        const next = (() => {
-          try {
-            return promotedYaml(file.yaml, variant, file.path);
-          } catch (error) {
-            throw error instanceof YamlSourceError ? new UserError(error.message) : error;
-          }
-        })();
-        const decisionId = await replaceFile(file.path, file.yaml, next.yaml, (carryOut) =>
-          recordDecision(
-            db,
-            {
-              sequenceId: id,
-              versionId: version.versionId,
-              variant,
-              tested: decision.tested,
-              evidence,
-              forced,
-              decidedBy: options.by ?? osUser(),
-              note: options.note ?? null,
-              nextFile: resolve(file.path),
-              decidedAt: now,
-            },
-            carryOut,
-          ),
-        );
+        const done = await carryOutPromotion(db, found, {
+          force: options.force ?? false,
+          by: options.by ?? osUser(),
+          note: options.note ?? null,
+          decidedAt: now,
+        });
         if (options.json)
           process.stdout.write(
             JSON.stringify(
-              { sequence: id, promoted: true, forced, decisionId, file: file.path, next: `campaign sequences apply ${id}`, evidence },
+              {
+                sequence: id,
+                promoted: true,
+                forced,
+                decisionId: done.decisionId,
+                file: file.path,
+                next: `campaign sequences apply ${id}`,
+                evidence,
+              },
               null,
               2,
             ) + '\n',
@@ -177,8 +143,8 @@ export function registerPromote(
                 ? `kept the control ${variant}: the evidence supports it`
                 : `promoted ${variant}: the evidence supports it`,
             ...decision.caveats.map((c) => `note: ${c}`),
-            `wrote ${file.path}: ${variant} is the only variant (weight ${next.definition.variants[0]!.weight}), with room for a challenger`,
-            `recorded decision ${decisionId} in the experiment log (\`campaign sequences log ${id}\`)`,
+            `wrote ${file.path}: ${variant} is the only variant (weight ${done.weight}), with room for a challenger`,
+            `recorded decision ${done.decisionId} in the experiment log (\`campaign sequences log ${id}\`)`,
             `next: read the file, add a challenger if you want one, then \`campaign sequences apply ${id}\``,
           ].join('\n'),
         );
@@ -186,33 +152,13 @@ export function registerPromote(
     });
 }
 
-function formatEvidence(
-  id: string,
-  version: VersionReport,
-  decision: PromotionDecision,
-  asOf: string,
-  minSample: number,
-  money: (value: number | null) => string,
-): string {
-  const interval = ([low, high]: [number, number]) => `[${money(low)}, ${money(high)}]`;
-  const lines = [
-    `${id}, version ${version.version} (live), as of ${asOf}; a verdict needs ${minSample} measured customers per arm`,
-    `tested: ${decision.tested.join(', ')} (control ${version.control})`,
-    srmLine(version),
-  ];
-  const comparison = (c: Comparison) => {
-    const name = c.against === 'holdout' ? `${c.arm} vs the holdout` : `${c.arm} vs the control (${c.baseline})`;
-    lines.push(
-      `${name}, ${c.n.arm} / ${c.n.baseline} measured customers:`,
-      `  sequential verdict: ${c.verdict}; always-valid 95% interval ${interval(c.sequential.interval)}`,
-      `  fixed horizon: ${c.fixedHorizonVerdict}; CUPED difference ${money(c.cuped.difference)} ${interval(c.cuped.interval)}, p = ${formatP(c.cuped.pValue)}, Holm p = ${formatP(c.adjustedPValue)}`,
-      `  MDE (80% power): ${money(c.mde.absolute)}${c.mde.relative === null ? '' : ` (${pct(c.mde.relative)})`}`,
-    );
-    if (c.against === 'control')
-      lines.push(
-        `  guardrails: ${c.guardrails.map((g) => `${g.metric} ${pct(g.arm)} vs ${pct(g.baseline)} (Holm p ${formatP(g.adjustedPValue)}${g.flagged ? ', WORSE' : ''})`).join(', ') || 'none measured'}`,
-      );
-  };
-  decision.comparisons.forEach(comparison);
-  return lines.join('\n');
+/** The evidence as the command prints it: the version and moment, then the shared lines (src/sequences/promotion.ts). */
+function formatEvidence(found: PromotionCase, money: (value: number | null) => string): string {
+  const { tested, split, comparisons } = evidenceLines(found, money);
+  return [
+    `${found.sequenceId}, version ${found.version.version} (live), as of ${found.asOf}; a verdict needs ${found.minSample} measured customers per arm`,
+    tested,
+    split,
+    ...comparisons.flatMap((c) => [`${c.title}:`, ...c.lines.map((line) => `  ${line}`)]),
+  ].join('\n');
 }

@@ -7,13 +7,14 @@ import type { Command } from 'commander';
 import { sequenceExists } from '../../analytics/sequences.ts';
 import { decisionLabel, evidenceSummary } from '../../core/promote.ts';
 import { sequenceJsonSchema } from '../../core/sequence.ts';
-import { withDatabase } from '../../runtime.ts';
+import { configuredClock, withDatabase } from '../../runtime.ts';
 import { applySequence, loadSequenceFiles } from '../../sequences/files.ts';
 import { listDecisions, type Decision } from '../../store/experiment-log.ts';
-import { listSequences, setSequenceStatus } from '../../store/sequences.ts';
+import { changeSequenceStatus } from '../../store/audit-log.ts';
+import { listSequences } from '../../store/sequences.ts';
 import type { ConfigSource } from '../options.ts';
 import { registerPlan } from './plan.ts';
-import { registerPromote } from './promote.ts';
+import { MAX_BY, osUser, registerPromote, textOption } from './promote.ts';
 import { UserError, YamlSourceError } from '../../errors.ts';
 
 export function registerSequences(program: Command, config: ConfigSource): void {
@@ -97,9 +98,13 @@ export function registerSequences(program: Command, config: ConfigSource): void 
       .command(name)
       .description(name === 'pause' ? 'stop new enrollments and hold pending steps' : 'enroll and send again')
       .argument('<id>')
-      .action(async (id: string) => {
-        await withDatabase(config(), async ({ db }) => {
-          if (!(await setSequenceStatus(db, id, status))) throw new UserError(`no sequence "${id}"`);
+      .option('--by <name>', 'who does it, for the audit log (default: your user name)', textOption('--by', MAX_BY))
+      .action(async (id: string, options: { by?: string }) => {
+        const settings = config();
+        await withDatabase(settings, async ({ db }) => {
+          const at = configuredClock(settings).now();
+          const change = await changeSequenceStatus(db, { sequenceId: id, status, actor: options.by ?? osUser(), at });
+          if (!change.found) throw new UserError(`no sequence "${id}"`);
           process.stdout.write(`${id}: ${status}\n`);
         });
       });
