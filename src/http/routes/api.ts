@@ -11,6 +11,7 @@ import { requireApiToken } from '../auth.ts';
 import { eventRoutes } from './events.ts';
 import { experimentLogRoutes } from './experiment-log.ts';
 import { ingestRoutes } from './ingest.ts';
+import { recommendationRoutes } from './recommendations.ts';
 import { reportRoutes, type ReportDeps } from './reports.ts';
 
 export interface ApiDeps extends ReportDeps {
@@ -27,6 +28,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await ingestRoutes(app, { db: deps.db, relay: deps.relay });
   await eventRoutes(app, { db: deps.db, now: deps.now });
   await reportRoutes(app, deps);
+  await recommendationRoutes(app, { db: deps.db, now: deps.now });
   await experimentLogRoutes(app, { db: deps.db });
 }
 
