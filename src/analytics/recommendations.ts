@@ -11,8 +11,9 @@
  * excluded, cancelled orders no orders, revenue net of the refunds made by as-of, a partial
  * refund spread over the order's lines in proportion to their totals). So each arm's total
  * row is the report's `kpis.acceptance.any.accepted` (buyers) and
- * `kpis.recommendedRevenue.total` (revenue), to the cent. The offer set includes what a step
- * would have offered when its email was not sent by as-of (the holdout, skipped steps, exits):
+ * `kpis.recommendedRevenue.total` (revenue: to the cent, but for the rounding of each line's
+ * share of a partially refunded order, below). The offer set includes what a step would have
+ * offered when its email was not sent by as-of (the holdout, skipped steps, exits):
  * those purchases are rows of their own ("not sent"), with nothing shown.
  *
  * Money is integer cents: each bought line's share of its order's net revenue is rounded to
