@@ -11,6 +11,11 @@
  * neither the browser must say `Sec-Fetch-Site: same-origin`; a request with none of the
  * three is refused. SameSite cookies already stop other sites; this stops other origins of
  * the same site, and old browsers.
+ *
+ * A session carries who holds it, for the audit log: the name given at login ("Your name"),
+ * or "dashboard (API token)" / "dashboard (password)" by the secret used. A page asked for
+ * without a session sends the browser to `/login?next=<the page>`, and the login goes back
+ * there (only to a path of this site: ./query.ts `localPath`).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import cookie from '@fastify/cookie';
@@ -19,7 +24,7 @@ import rateLimit from '@fastify/rate-limit';
 import { sameSecret } from '../core/tokens.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { loginBody } from './query.ts';
+import { actorName, localPath, loginBody, loginQuery } from './query.ts';
 import { memoryRevocations, type RevokedSessions } from './sessions.ts';
 import { loginPage } from './views/login.tsx';
 
@@ -45,15 +50,53 @@ export interface AuthSettings {
 
 const COOKIE = 'campaign_session';
 
-/** A session cookie's value before signing: its expiry (epoch ms) and its id. */
-export function sessionValue(expires: number, id: string): string {
-  return `${expires}.${id}`;
+/** How a session was opened: with the API token or with the dashboard password. */
+export type LoginMethod = 'token' | 'password';
+
+/** The name a session goes by in the audit log when none was given at login. */
+export function defaultActor(via: LoginMethod | undefined): string {
+  return via === 'token' ? 'dashboard (API token)' : via === 'password' ? 'dashboard (password)' : 'dashboard';
 }
 
-/** The expiry and id of a session value, or undefined for anything else. */
-function parseSession(value: string): { expires: number; id: string } | undefined {
-  const match = /^(\d{1,15})\.([A-Za-z0-9_-]{22})$/.exec(value);
-  return match ? { expires: Number(match[1]), id: match[2]! } : undefined;
+/**
+ * A session cookie's value before signing: its expiry (epoch ms), its id, and who holds it
+ * (how they logged in and the name they gave, base64url). A value of the first two alone is
+ * a session without a name (`dashboard`).
+ */
+export function sessionValue(expires: number, id: string, who?: { via: LoginMethod; name?: string | undefined }): string {
+  if (!who) return `${expires}.${id}`;
+  return `${expires}.${id}.${who.via === 'token' ? 't' : 'p'}.${Buffer.from(who.name ?? '', 'utf8').toString('base64url')}`;
+}
+
+interface Session {
+  expires: number;
+  id: string;
+  /** Who the audit log names. */
+  actor: string;
+}
+
+/** The expiry, id and holder of a session value, or undefined for anything else. */
+function parseSession(value: string): Session | undefined {
+  const match = /^(\d{1,15})\.([A-Za-z0-9_-]{22})(?:\.([tp])\.([A-Za-z0-9_-]{0,432}))?$/.exec(value);
+  if (!match) return undefined;
+  const via = match[3] === undefined ? undefined : match[3] === 't' ? 'token' : 'password';
+  // Signed by this server, so the name was checked at login; checked again all the same.
+  const name = actorName.safeParse(Buffer.from(match[4] ?? '', 'base64url').toString('utf8'));
+  if (!name.success) return undefined;
+  return { expires: Number(match[1]), id: match[2]!, actor: name.data ?? defaultActor(via) };
+}
+
+/** The live session of each request let through, for the routes behind the hook. */
+const sessions = new WeakMap<FastifyRequest, Session>();
+
+/**
+ * Who holds the session of `request` (a route behind the session hook), as the audit log and
+ * the experiment log name them.
+ */
+export function sessionActor(request: FastifyRequest): string {
+  const session = sessions.get(request);
+  if (!session) throw new Error('sessionActor: the request has no session (is the route behind the session hook?)');
+  return session.actor;
 }
 
 /** The origin of a URL, lower case and without a default port; `null` (matching nothing) when it is not one. */
@@ -106,21 +149,38 @@ export async function installAuth(
 
   // Browsers ask for it on every page; an empty answer keeps consoles clean.
   app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => reply.code(204).send());
-  app.get('/login', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html').send(loginPage()));
+  const open = app.withTypeProvider<ZodTypeProvider>();
+  open.get('/login', { schema: { hide: true, querystring: loginQuery } }, async (request, reply) =>
+    reply.type('text/html').send(loginPage({ next: request.query.next })),
+  );
   const attempts = { rateLimit: { max: settings.loginsPerMinute ?? 10, timeWindow: 60_000 } };
-  const accepted = (given: string) =>
-    sameSecret(given, settings.apiToken) || (settings.password !== undefined && sameSecret(given, settings.password));
+  /** How `given` logs in: the API token, the password, or not at all. */
+  const method = (given: string): LoginMethod | undefined =>
+    sameSecret(given, settings.apiToken)
+      ? 'token'
+      : settings.password !== undefined && sameSecret(given, settings.password)
+        ? 'password'
+        : undefined;
   const login = { schema: { hide: true, body: loginBody }, config: attempts };
-  app.withTypeProvider<ZodTypeProvider>().post('/login', login, async (request, reply) => {
-    const given = request.body?.secret ?? '';
-    if (!given || !accepted(given)) {
-      return reply.code(401).type('text/html').send(loginPage('That token or password is not right.'));
+  open.post('/login', login, async (request, reply) => {
+    const { secret: given = '', name: rawName, next } = request.body ?? {};
+    const name = actorName.safeParse(rawName ?? '');
+    if (!name.success) {
+      const error = `Your name ${name.error.issues[0]?.message ?? 'is not valid'}.`;
+      return reply.code(400).type('text/html').send(loginPage({ error, next }));
+    }
+    const via = given ? method(given) : undefined;
+    if (!via) {
+      return reply
+        .code(401)
+        .type('text/html')
+        .send(loginPage({ error: 'That token or password is not right.', next, name: name.data }));
     }
     const expires = now() + settings.sessionHours * 3_600_000;
     const secure = settings.secureCookie ?? false;
     const cookieOptions = { signed: true, httpOnly: true, sameSite: 'lax', secure, path: '/', expires: new Date(expires) } as const;
-    reply.setCookie(COOKIE, sessionValue(expires, randomBytes(16).toString('base64url')), cookieOptions);
-    return reply.redirect('/', 303);
+    reply.setCookie(COOKIE, sessionValue(expires, randomBytes(16).toString('base64url'), { via, name: name.data }), cookieOptions);
+    return reply.redirect(next ?? '/', 303);
   });
   const forbidden = (reply: FastifyReply) =>
     reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'changes must come from the dashboard itself' });
@@ -142,8 +202,16 @@ export async function installAuth(
 
   return async (request, reply) => {
     if (!SAFE_METHODS.has(request.method) && !fromOwnPages(request, ownOrigins)) return forbidden(reply);
-    if (await sessionOf(request)) return;
-    if (request.method === 'GET' && !request.url.startsWith('/dashboard/api')) return reply.redirect('/login', 303);
+    const session = await sessionOf(request);
+    if (session) {
+      sessions.set(request, session);
+      return;
+    }
+    if (request.method === 'GET' && !request.url.startsWith('/dashboard/api')) {
+      // Back to the page asked for after the login, when it is one of this site's.
+      const next = request.url === '/' ? undefined : localPath(request.url);
+      return reply.redirect(next ? `/login?next=${encodeURIComponent(next)}` : '/login', 303);
+    }
     return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'log in first' });
   };
 }

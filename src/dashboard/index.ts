@@ -18,6 +18,7 @@ import type { Queues } from '../queue/queues.ts';
 import { installAuth, type AuthSettings } from './auth.ts';
 import { installErrorReplies } from './errors.ts';
 import { securityHeaders } from './headers.ts';
+import { actionPages } from './routes/actions.tsx';
 import { messagesPages } from './routes/messages.tsx';
 import { previewPages, type PreviewDeps } from './routes/preview.tsx';
 import { reportPages, type PageDeps } from './routes/reports.tsx';
@@ -35,6 +36,11 @@ export interface DashboardDeps extends PageDeps, Omit<AuthSettings, 'now'> {
    */
   redis?: SessionRedis | undefined;
   redisPrefix?: string | undefined;
+  /**
+   * SEQUENCES_DIR: the promote and end-test pages write the next version of a sequence's
+   * file there, as `campaign sequences promote` does; without it they only say so.
+   */
+  sequencesDir?: string | undefined;
 }
 
 /**
@@ -63,6 +69,7 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
     await signedIn.register(async (pages) => {
       await installErrorReplies(pages);
       await reportPages(pages, deps);
+      await actionPages(pages, deps);
       if (deps.preview) {
         await previewPages(pages, { db: deps.db, ...deps.preview });
         await messagesPages(pages, { db: deps.db, inbox: deps.preview.inbox });
@@ -106,6 +113,7 @@ export function dashboardSettings(
     secureCookie: settings.publicUrl.startsWith('https:'),
     publicUrl: settings.publicUrl,
     redisPrefix: settings.queuePrefix,
+    sequencesDir: settings.sequencesDir,
     currency: settings.shop.currency,
     queues: extras.queues,
     preview: extras.rules

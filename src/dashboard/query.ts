@@ -5,6 +5,7 @@
  * field and says what it must be.
  */
 import { z } from 'zod';
+import { textProblem } from '../core/text.ts';
 
 /** The periods a page can be looked at over: customers enrolled in the last N days, or ever. */
 export const PERIODS = {
@@ -36,8 +37,45 @@ const str = (params?: Parameters<typeof z.string>[0]) =>
 const period = single(z.enum(PERIOD_KEYS, { error: `must be one of ${PERIOD_KEYS.join(', ')}` }).default('all'));
 const text = single(str().optional());
 
-/** The login form; no body at all is a failed login too, not a malformed request. */
-export const loginBody = z.object({ secret: text }).optional();
+/**
+ * Where to go after logging in: a path of this site, starting with one `/` (not `//` or
+ * `/\\`, which browsers read as another host), printable ASCII only (browsers send paths
+ * percent-encoded; a control character or a space is an attack or a mistake), at most 2,000
+ * characters, and not the login or logout page itself. Anything else is no destination.
+ */
+export function localPath(value: string | undefined): string | undefined {
+  if (value === undefined || value.length > 2000) return undefined;
+  if (!/^\/(?![/\\])[!-~]*$/.test(value) || value.includes('\\')) return undefined;
+  if (/^\/log(in|out)(?![^/?#])/.test(value)) return undefined;
+  return value;
+}
+
+/** `next`: the page the login was asked from; anything but a local path counts as none (the overview). */
+const nextPath = single(z.string().optional()).transform((value) => localPath(value));
+
+/** The longest name the audit log takes. */
+export const ACTOR_MAX = 80;
+// Control characters (C0, DEL, C1), line and paragraph separators, and the bidirectional
+// overrides and isolates, which would make an audit line read other than it is.
+const CONTROL = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
+/** "Your name (for the audit log)" at login: trimmed; empty is none (the default name). */
+export const actorName = z
+  .string()
+  .trim()
+  .max(ACTOR_MAX, `must be at most ${ACTOR_MAX} characters`)
+  .refine((value) => !CONTROL.test(value), 'must not contain control characters')
+  .refine((value) => textProblem(value) === undefined, 'must be valid Unicode text')
+  .transform((value) => (value === '' ? undefined : value));
+
+/**
+ * The login form; no body at all is a failed login too, not a malformed request. The name is
+ * checked by the login itself ({@link actorName}), which says what is wrong on the form.
+ */
+export const loginBody = z.object({ secret: text, name: single(z.string().optional()), next: nextPath }).optional();
+
+/** The login page: where to go once logged in. */
+export const loginQuery = z.object({ next: nextPath });
 
 export const periodQuery = z.object({ period });
 
@@ -52,9 +90,6 @@ export const sequenceExportQuery = z.object({
 });
 
 export const sequenceParams = z.object({ id: str().min(1) });
-
-/** Any action is accepted here: one that is neither pause nor resume is a 404, as an unknown page. */
-export const sequenceActionParams = z.object({ id: str().min(1), action: str() });
 
 const versionId = z
   .string()
@@ -81,5 +116,37 @@ export const inboxParams = z.object({
   index: z
     .string()
     .regex(/^\d{1,6}$/, 'must be the number of an email in the inbox')
+    .transform(Number),
+});
+
+/** A note kept with a decision in the experiment log, as `--note`: trimmed, at most 2,000 characters. */
+const note = single(
+  str()
+    .trim()
+    .max(2000, 'must be at most 2000 characters')
+    .refine((value) => textProblem(value) === undefined, 'must be valid Unicode text')
+    .optional(),
+).transform((value) => (value ? value : null));
+
+/** A checkbox: ticked (`on`) or absent. */
+const checkbox = single(z.literal('on', { error: 'must be on or absent' }).optional()).transform((value) => value === 'on');
+
+const variant = single(str({ error: 'a variant key is needed' }).min(1, 'a variant key is needed').max(200));
+
+/** The promote page: which variant to promote. */
+export const promoteQuery = z.object({ variant });
+
+/** Promoting: the variant, a note for the log, and "force, against the evidence". */
+export const promoteBody = z.object({ variant, note, force: checkbox });
+
+/** Ending a test (keeping the control): a note, and "force, against the evidence". */
+export const endTestBody = z.object({ note, force: checkbox }).optional();
+
+/** A decision's page: the sequence and the decision's id in the experiment log. */
+export const decisionParams = z.object({
+  id: str().min(1),
+  decision: z
+    .string()
+    .regex(/^[1-9]\d{0,9}$/, 'must be the id of a decision (a whole number)')
     .transform(Number),
 });

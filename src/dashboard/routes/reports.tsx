@@ -15,16 +15,7 @@ import { cumulativeRevenue, liveDefinition, sentPerDay, slotPerformance, version
 import type { AttributionModel } from '../../core/attribution.ts';
 import type { Db } from '../../db/client.ts';
 import { listDecisions } from '../../store/experiment-log.ts';
-import { setSequenceStatus } from '../../store/sequences.ts';
-import {
-  PERIODS,
-  periodQuery,
-  reportExportQuery,
-  sequenceActionParams,
-  sequenceExportQuery,
-  sequenceParams,
-  type Period,
-} from '../query.ts';
+import { PERIODS, periodQuery, reportExportQuery, sequenceExportQuery, sequenceParams, type Period } from '../query.ts';
 import { renderPage } from '../views/layout.tsx';
 import { OverviewPage } from '../views/overview.tsx';
 import { SequenceNotFound, SequencePage } from '../views/sequence.tsx';
@@ -42,9 +33,9 @@ const CHART_JS = join(dirname(createRequire(import.meta.url).resolve('chart.js')
 const CHARTS = new URL('../assets/charts.js', import.meta.url);
 
 /**
- * Adds the overview (`/`), the sequence pages, their CSV exports, pause and resume, and the
- * chart scripts to `app`. Every page and export reads one moment (`deps.now()`), so the
- * figures of one answer agree with each other.
+ * Adds the overview (`/`), the sequence pages, their CSV exports and the chart scripts to
+ * `app` (pause, resume and the other actions: ./actions.tsx). Every page and export reads one
+ * moment (`deps.now()`), so the figures of one answer agree with each other.
  */
 export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise<void> {
   const pages = app.withTypeProvider<ZodTypeProvider>();
@@ -106,14 +97,6 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
       return reply.headers(csv(`${id}-${table}.csv`)).send(reportCsv(data, table));
     },
   );
-
-  pages.post('/sequences/:id/:action', { schema: { hide: true, params: sequenceActionParams } }, async (request, reply) => {
-    const { id, action } = request.params;
-    const status = action === 'pause' ? 'paused' : action === 'resume' ? 'active' : undefined;
-    if (!status) return reply.notFound('No such action.');
-    if (!(await setSequenceStatus(deps.db, id, status))) return reply.notFound('No such sequence.');
-    return reply.redirect(`/sequences/${encodeURIComponent(id)}`, 303);
-  });
 
   const sequencePage = { schema: { hide: true, params: sequenceParams, querystring: periodQuery } };
   pages.get('/sequences/:id', sequencePage, async (request, reply) => {
