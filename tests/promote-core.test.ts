@@ -7,7 +7,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compareArms, decideVersion, srmCheck, type ArmOutcome, type GuardrailCounts } from '../src/core/experiment.ts';
-import { controlWorse, decidePromotion, decisionLabel, evidenceSummary, sameDefinition, type TestedVersion } from '../src/core/promote.ts';
+import {
+  controlWorse,
+  decidePromotion,
+  decisionLabel,
+  evidenceSummary,
+  evidentWinner,
+  sameDefinition,
+  type TestedVersion,
+} from '../src/core/promote.ts';
 import { sequenceSchema } from '../src/core/sequence.ts';
 import { YamlSourceError } from '../src/errors.ts';
 import { challengerPlaceholder, promotedYaml } from '../src/sequences/promote.ts';
@@ -186,6 +194,26 @@ describe('keeping the control', () => {
     const bounces = c.guardrails.find((g) => g.metric === 'bounces')!;
     expect(worse[0]!.pValue).toBeCloseTo(1 - bounces.pValue, 12);
     expect(worse[0]!.adjustedPValue).toBeGreaterThanOrEqual(worse[0]!.pValue);
+  });
+});
+
+describe('the winner the dashboard marks', () => {
+  const winner = (version: TestedVersion) => evidentWinner(version, { minSample: MIN });
+  it('is the challenger the evidence supports promoting', () => {
+    expect(winner(tested([arm('a', 2000, 20), arm('b', 2000, 26)], { holdout: arm('holdout', 450, 15) }))).toBe('b');
+  });
+  it('is the control only when every challenger is worse, never on "no clear difference yet"', () => {
+    expect(winner(tested([arm('a', 2000, 26), arm('b', 2000, 20), arm('c', 2000, 19)]))).toBe('a');
+    expect(winner(tested([arm('a', 2000, 20), arm('b', 2000, 20.5)]))).toBeNull();
+    expect(winner(tested([arm('a', 2000, 26), arm('b', 2000, 20), arm('c', 2000, 25.9)]))).toBeNull();
+  });
+  it('is nobody while data is short, the split is broken or a guardrail is worse', () => {
+    expect(winner(tested([arm('a', 60, 20), arm('b', 60, 40)]))).toBeNull();
+    expect(winner(tested([arm('a', 2000, 20), arm('b', 2000, 26)], { enrolled: { a: 2000, b: 1700 } }))).toBeNull();
+    const unsubscribing = tested([arm('a', 2000, 20), arm('b', 2000, 26)], {
+      counts: { a: calm(2000), b: { ...calm(2000), unsubscribes: 90 } },
+    });
+    expect(winner(unsubscribing)).toBeNull();
   });
 });
 

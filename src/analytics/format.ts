@@ -5,6 +5,7 @@
 import Table from 'cli-table3';
 import { stringify } from 'csv-stringify/sync';
 import type { Comparison } from '../core/experiment.ts';
+import type { SequenceSummary } from './overview.ts';
 import type { ArmReport, Funnel, Report, StepReport, VersionReport } from './report.ts';
 
 export interface FormatOptions {
@@ -304,6 +305,32 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
 
 export type CsvTable = 'arms' | 'comparisons';
 
+/** The overview's table as CSV: one row per sequence, the columns the page shows (./overview.ts). */
+export function overviewCsv(summaries: readonly SequenceSummary[]): string {
+  const rows = summaries.map((s) => ({
+    sequence: s.id,
+    name: s.name,
+    status: s.status,
+    version: s.version,
+    customers_enrolled: s.customersEnrolled,
+    customers_measured: s.customersMeasured,
+    emails_sent: s.emailsSent,
+    orders_attributed: s.ordersAttributed,
+    attributed_revenue: s.attributedRevenue,
+    incremental_revenue_cuped: s.incremental?.estimate ?? null,
+    incremental_ci_low: s.incremental?.interval[0] ?? null,
+    incremental_ci_high: s.incremental?.interval[1] ?? null,
+    incremental_verdict: s.incremental?.verdict ?? null,
+    incremental_note: s.incrementalNote,
+    winner: s.winner,
+    acceptance: s.acceptance,
+    acceptance_holdout: s.acceptanceHoldout,
+    aov: s.aov,
+    aov_holdout: s.aovHoldout,
+  }));
+  return stringify(rows, { header: true, columns: rows.length ? undefined : ['sequence'], cast: { number: numberCell } });
+}
+
 /** One CSV table of the report: arms and steps (funnel and measured), or comparisons. */
 export function reportCsv(report: Report, table: CsvTable): string {
   if (table === 'comparisons') {
@@ -337,7 +364,11 @@ export function reportCsv(report: Report, table: CsvTable): string {
           incremental_revenue: c.incrementalRevenue?.estimate ?? null,
           incremental_ci_low: c.incrementalRevenue?.interval[0] ?? null,
           incremental_ci_high: c.incrementalRevenue?.interval[1] ?? null,
+          cuped_incremental_revenue: c.incrementalRevenue?.cuped.estimate ?? null,
+          cuped_incremental_ci_low: c.incrementalRevenue?.cuped.interval[0] ?? null,
+          cuped_incremental_ci_high: c.incrementalRevenue?.cuped.interval[1] ?? null,
           verdict: c.verdict,
+          summary: c.summary,
           fixed_horizon_verdict: c.fixedHorizonVerdict,
           sequential_ci_low: c.sequential.interval[0],
           sequential_ci_high: c.sequential.interval[1],
@@ -347,6 +378,7 @@ export function reportCsv(report: Report, table: CsvTable): string {
           adjusted_p_value: c.adjustedPValue,
           days_to_detect: c.daysToDetect.days,
           days_to_detect_effect: c.daysToDetect.effect,
+          customers_needed: c.daysToDetect.customersNeeded,
           winsorized_difference: c.winsorized?.difference ?? null,
           winsorized_ci_low: c.winsorized?.interval[0] ?? null,
           winsorized_ci_high: c.winsorized?.interval[1] ?? null,

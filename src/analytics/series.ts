@@ -10,7 +10,8 @@
 import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { attributionKey, type AttributionModel } from '../core/attribution.ts';
-import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
+import { measurementWindowMs, type SequenceDefinition, type StoredDefinition } from '../core/sequence.ts';
+import { meanInterval } from '../core/stats.ts';
 import type { Db } from '../db/client.ts';
 import { sequences, sequenceVersions } from '../db/schema.ts';
 import { parsedRows } from '../store/rows.ts';
@@ -20,18 +21,35 @@ const trendRow = z.object({ day: z.string(), sequence: z.string(), sent: z.numbe
 export type TrendPoint = z.output<typeof trendRow>;
 
 /**
- * Emails sent per day (UTC) and sequence since `from`, in day order. Only messages in state
- * `sent` count, by their `sent_at`: a queued or failed message was never in an inbox.
+ * Emails sent per day (in `timeZone`, the shop's) and sequence since `from`, in day order.
+ * Only messages in state `sent` count, by their `sent_at`: a queued or failed message was
+ * never in an inbox. Days without a send are absent here; {@link everyDay} fills the axis.
  */
-export async function sentPerDay(db: Db, from: Date): Promise<TrendPoint[]> {
+export async function sentPerDay(db: Db, from: Date, timeZone: string): Promise<TrendPoint[]> {
   return parsedRows(
     db,
-    sql`select to_char(date_trunc('day', m.sent_at), 'YYYY-MM-DD') as day, e.sequence_id as sequence, count(*)::int as sent
+    sql`select to_char(date_trunc('day', m.sent_at at time zone ${timeZone}), 'YYYY-MM-DD') as day, e.sequence_id as sequence,
+               count(*)::int as sent
         from messages m join enrollments e on e.id = m.enrollment_id
         where m.state = 'sent' and m.sent_at >= ${from.toISOString()}::timestamptz
         group by 1, 2 order by 1`,
     trendRow,
   );
+}
+
+/** Every calendar day (YYYY-MM-DD in `timeZone`) from `from` to `to`, both included. */
+export function everyDay(from: Date, to: Date, timeZone: string): string[] {
+  const day = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+  const first = day.format(from);
+  const last = day.format(to);
+  const days: string[] = [];
+  // Step through UTC noons of the calendar dates: no time zone offset moves them a day.
+  for (let t = Date.parse(`${first}T12:00:00Z`); ; t += 86_400_000) {
+    const d = new Date(t).toISOString().slice(0, 10);
+    if (d > last) break;
+    days.push(d);
+  }
+  return days;
 }
 
 export interface CurvePoint {
@@ -40,24 +58,24 @@ export interface CurvePoint {
   day: number;
   /** Cumulative revenue per measured customer up to that day. */
   value: number;
+  /** The 95% t interval of that mean; null under two measured customers. */
+  interval: [number, number] | null;
+  /** Measured customers of the arm. */
+  customers: number;
 }
 
-/** Revenue per arm and day since enrolling; `day` is null for a measured customer without orders. */
+/** Revenue of one measured enrollment on one day since enrolling; `day` is null for one without orders. */
 const curveRow = z.object({
   arm: z.string(),
+  unit: z.number().int(),
   day: z.number().int().nullable(),
   revenue: z.number(),
-  customers: z.number().int(),
 });
 
 /**
- * Cumulative revenue per enrolled customer by day since enrolling, per arm, over the
- * customers whose window has closed by `asOf` (enrolled since `from`): the same units
- * (`customerUnits`) and the same orders (after enrolling, inside the window, the trigger
- * excluded) as the report's measured view, so the last point of each arm is its revenue
- * per customer. Every arm of the definition gets a point for every day of the window.
- * Revenue is net, as in the report: an order's total less the refunds made by `asOf`, and
- * nothing for a cancelled order.
+ * The cumulative revenue per measured customer, per arm and day since enrolling, with its
+ * 95% interval: the measured view of the report (every order in each customer's window, net
+ * of refunds by `asOf`, cancelled orders excluded), drawn over the window.
  */
 export async function cumulativeRevenue(
   db: Db,
@@ -75,28 +93,49 @@ export async function cumulativeRevenue(
           from (${customerUnits(versionId, { from: (from ?? new Date(0)).toISOString(), windowMs, asOf })}) e
           where e.measured
         )
-        select m.arm, floor(extract(epoch from o.ordered_at - m.enrolled_at) / 86400)::int as day,
-               coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0)::float8 as revenue,
-               (select count(*)::int from measured x where x.arm = m.arm) as customers
+        select m.arm, m.id::int as unit, floor(extract(epoch from o.ordered_at - m.enrolled_at) / 86400)::int as day,
+               coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0)::float8 as revenue
         from measured m
         left join orders o on o.customer_id = m.customer_id and o.id <> m.trigger_order_id
              and o.ordered_at > m.enrolled_at and o.ordered_at <= m.enrolled_at + ${window} and o.cancelled_at is null
         left join lateral (select sum(r.amount) as amount from refunds r
                            where r.order_id = o.id and r.refunded_at <= ${asOf.toISOString()}::timestamptz) rf on true
-        group by 1, 2`,
+        group by 1, 2, 3`,
     curveRow,
   );
   const days = Math.ceil(windowMs / 86_400_000);
   const arms = [...definition.variants.map((v) => v.key), ...(definition.holdout > 0 ? ['holdout'] : [])];
+  return arms.flatMap((arm) =>
+    cumulativeCurve(
+      rows.filter((r) => r.arm === arm),
+      arm,
+      days,
+    ),
+  );
+}
+
+/**
+ * One arm's curve from its units' revenue by day: the mean of each unit's running total and
+ * its t interval, kept by running sums (a unit's total changes only on a day it buys).
+ */
+function cumulativeCurve(rows: z.output<typeof curveRow>[], arm: string, days: number): CurvePoint[] {
+  const customers = new Set(rows.map((r) => r.unit)).size;
+  const byDay = new Map<number, { unit: number; revenue: number }[]>();
+  for (const r of rows) if (r.day !== null && r.revenue !== 0) byDay.set(r.day, [...(byDay.get(r.day) ?? []), r]);
+  const totals = new Map<number, number>();
+  let sum = 0;
+  let squares = 0;
   const points: CurvePoint[] = [];
-  for (const arm of arms) {
-    const ofArm = rows.filter((r) => r.arm === arm);
-    const customers = ofArm[0]?.customers ?? 0;
-    let total = 0;
-    for (let day = 0; day < days; day++) {
-      total += ofArm.filter((r) => r.day === day).reduce((sum, r) => sum + r.revenue, 0);
-      points.push({ arm, day: day + 1, value: customers ? total / customers : 0 });
+  for (let day = 0; day < days; day++) {
+    for (const { unit, revenue } of byDay.get(day) ?? []) {
+      const before = totals.get(unit) ?? 0;
+      totals.set(unit, before + revenue);
+      sum += revenue;
+      squares += (before + revenue) ** 2 - before ** 2;
     }
+    const mean = customers ? sum / customers : 0;
+    const variance = customers > 1 ? Math.max(0, (squares - customers * mean * mean) / (customers - 1)) : NaN;
+    points.push({ arm, day: day + 1, value: mean, interval: meanInterval({ n: customers, mean, variance }), customers });
   }
   return points;
 }
@@ -171,10 +210,7 @@ export async function versionHistory(db: Db, sequenceId: string): Promise<Versio
  * The live version of a sequence and its definition, or undefined when there is no such
  * sequence (or it has no live version yet). Paused sequences count: their pages still show.
  */
-export async function liveDefinition(
-  db: Db,
-  sequenceId: string,
-): Promise<{ versionId: number; definition: SequenceDefinition } | undefined> {
+export async function liveDefinition(db: Db, sequenceId: string): Promise<{ versionId: number; definition: StoredDefinition } | undefined> {
   const [row] = await db
     .select({ id: sequenceVersions.id, definition: sequenceVersions.definition })
     .from(sequences)
@@ -182,5 +218,5 @@ export async function liveDefinition(
     .where(eq(sequences.id, sequenceId));
   // The column holds what sequenceSchema produced when the version was applied (versions
   // are immutable), so it is read back as that type, as the enrollment worker reads it.
-  return row && { versionId: row.id, definition: row.definition as unknown as SequenceDefinition };
+  return row && { versionId: row.id, definition: row.definition };
 }

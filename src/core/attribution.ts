@@ -47,3 +47,18 @@ export function creditedTouch(touches: readonly Touch[], orderedAt: Date, model:
   if (model.kind === 'last-touch') return latest(eligible);
   return latest(eligible.filter((t) => t.type === 'click')) ?? latest(eligible.filter((t) => t.type === 'open'));
 }
+
+/** The model as a sentence for people: which email an order is credited to. */
+export function attributionInWords(model: AttributionModel): string {
+  const days = (ms: number) => {
+    const d = ms / 86_400_000;
+    if (Number.isInteger(d)) return `${d} ${d === 1 ? 'day' : 'days'}`;
+    const h = Math.round(ms / 3_600_000);
+    return `${h} ${h === 1 ? 'hour' : 'hours'}`;
+  };
+  const click = `the email last clicked within ${days(model.clickWindowMs)} before it`;
+  if (model.kind === 'click-only') return `an order is credited to ${click}`;
+  if (model.kind === 'last-touch')
+    return `an order is credited to the email last touched before it: clicked within ${days(model.clickWindowMs)} or opened within ${days(model.openWindowMs)}`;
+  return `an order is credited to ${click}, or else to the email last opened within ${days(model.openWindowMs)}`;
+}

@@ -258,3 +258,17 @@ export function evidenceSummary(evidence: unknown): string {
   const summary = (evidence as { summary?: unknown } | null)?.summary;
   return typeof summary === 'string' && summary.length > 0 ? summary : '—';
 }
+
+/**
+ * The variant the evidence names the winner of a version, or null: a challenger whose
+ * promotion the evidence supports ({@link decidePromotion}), or the control when keeping it
+ * is supported and every challenger is worse (not merely "no clear difference yet", which
+ * keeps the control without making it a winner).
+ */
+export function evidentWinner(version: TestedVersion, options: PromotionOptions): string | null {
+  const tested = [version.control, ...version.arms.filter((a) => !a.holdout && a.arm !== version.control).map((a) => a.arm)];
+  for (const challenger of tested.slice(1)) if (decidePromotion(version, challenger, options).supported) return challenger;
+  const control = decidePromotion(version, version.control, options);
+  const beaten = control.comparisons.filter((c) => c.against === 'control');
+  return control.supported && beaten.length > 0 && beaten.every((c) => c.sequential.verdict === 'worse') ? version.control : null;
+}

@@ -7,6 +7,10 @@ import type { ArmReport, Funnel, StepReport, VersionReport } from '../../analyti
 import type { SlotRow, VersionRow } from '../../analytics/series.ts';
 import type { Comparison } from '../../core/experiment.ts';
 import { pct } from '../../analytics/format.ts';
+import type { FunnelStage } from '../../analytics/recipients.ts';
+import type { Period } from '../query.ts';
+import { humanDate, int } from './format.ts';
+import { recipientsLink } from './links.ts';
 import { IntervalBar, TableHead } from './widgets.tsx';
 
 /** Formats money in the shop's currency; `—` for none. */
@@ -15,17 +19,21 @@ export type Money = (value: number | null) => string;
 /** A p-value to 3 decimals; `—` for none (a test that could not be run). */
 export const pValue = (p: number) => (Number.isFinite(p) ? p.toFixed(3) : '—');
 
+/** "b vs a (control)", "b vs holdout". */
+const comparisonName = (c: Comparison) => `${c.arm} vs ${c.against === 'holdout' ? 'holdout' : `${c.baseline} (control)`}`;
+
+/** The columns in reading order: the name and the verdict first, so the verdict never hides at the far end. */
 function ComparisonRow({ c, money, scale }: { c: Comparison; money: Money; scale: { min: number; max: number } }) {
   const incremental = c.incrementalRevenue?.cuped;
   return (
     <tr data-arm={c.arm} data-against={c.against}>
-      <td>
-        {c.arm} vs {c.against === 'holdout' ? 'holdout' : `${c.baseline} (control)`}
+      <td>{comparisonName(c)}</td>
+      <td data-field="verdict">
+        <strong>{c.verdict}</strong>
       </td>
       <td data-field="n">
-        {c.n.arm} / {c.n.baseline}
+        {int(c.n.arm)} / {int(c.n.baseline)}
       </td>
-      <td data-field="difference">{money(c.revenuePerCustomer.difference)}</td>
       <td data-field="cupedDifference">{money(c.cuped.difference)}</td>
       <td data-field="interval">
         [{money(c.cuped.interval[0])}, {money(c.cuped.interval[1])}]
@@ -33,10 +41,16 @@ function ComparisonRow({ c, money, scale }: { c: Comparison; money: Money; scale
       <td>
         <IntervalBar interval={c.cuped.interval} estimate={c.cuped.difference} scale={scale} />
       </td>
-      <td data-field="pValue">{pValue(c.cuped.pValue)}</td>
-      <td data-field="conversion">
-        {pct(c.conversionRate.arm)} vs {pct(c.conversionRate.baseline)}
+      <td data-field="sequentialInterval">
+        [{money(c.sequential.interval[0])}, {money(c.sequential.interval[1])}]
       </td>
+      <td data-field="pValue">{pValue(c.cuped.pValue)}</td>
+      <td data-field="adjustedPValue">{pValue(c.adjustedPValue)}</td>
+      <td data-field="mde">
+        {money(c.mde.absolute)} <span class="muted">({pct(c.mde.relative)})</span>
+      </td>
+      <td data-field="daysToDetect">{daysToDetect(c)}</td>
+      <td data-field="guardrails">{c.against === 'holdout' ? 'n/a' : c.flags.length ? `worse: ${c.flags.join(', ')}` : 'ok'}</td>
       <td data-field="incremental">
         {incremental ? (
           <>
@@ -49,16 +63,10 @@ function ComparisonRow({ c, money, scale }: { c: Comparison; money: Money; scale
           '—'
         )}
       </td>
-      <td data-field="sequentialInterval">
-        [{money(c.sequential.interval[0])}, {money(c.sequential.interval[1])}]
+      <td data-field="conversion">
+        {pct(c.conversionRate.arm)} vs {pct(c.conversionRate.baseline)}
       </td>
-      <td data-field="mde">
-        {money(c.mde.absolute)} <span class="muted">({pct(c.mde.relative)})</span>
-      </td>
-      <td data-field="daysToDetect">{daysToDetect(c)}</td>
-      <td data-field="adjustedPValue">{pValue(c.adjustedPValue)}</td>
-      <td data-field="guardrails">{c.against === 'holdout' ? 'n/a' : c.flags.length ? `worse: ${c.flags.join(', ')}` : 'ok'}</td>
-      <td data-field="verdict">{c.verdict}</td>
+      <td data-field="difference">{money(c.revenuePerCustomer.difference)}</td>
       <td data-field="fixedHorizonVerdict" class="muted">
         {c.fixedHorizonVerdict}
       </td>
@@ -96,9 +104,7 @@ function OfferComparisonTable({ version, money }: { version: VersionReport; mone
     ];
     return kpis.map(([key, name, d, f]) => (
       <tr data-arm={c.arm} data-against={c.against} data-kpi={key}>
-        <td>
-          {c.arm} vs {c.against === 'holdout' ? 'holdout' : `${c.baseline} (control)`}
-        </td>
+        <td>{comparisonName(c)}</td>
         <td>{name}</td>
         <td data-field="arm">{f(d.arm)}</td>
         <td data-field="baseline">{f(d.baseline)}</td>
@@ -140,26 +146,26 @@ export function ComparisonTable({ version, money }: { version: VersionReport; mo
   const scale = { min: Math.min(...ends), max: Math.max(...ends) };
   const heads = [
     'revenue per customer',
-    'customers',
-    'difference',
+    'verdict',
+    'customers (arm / baseline)',
     'CUPED difference',
     '95% interval',
     'interval',
-    'p',
-    'conversion',
-    'incremental revenue',
     'always-valid interval',
+    'p',
+    'Holm p',
     'MDE (80%)',
     detect === undefined ? 'days to detect' : `days to detect ${pct(detect)}`,
-    'Holm p',
     'guardrails',
-    'verdict',
+    'incremental revenue (CUPED)',
+    'conversion',
+    'plain difference',
     'fixed horizon',
   ];
   return (
     <>
       <div class="scroll">
-        <table id="comparisons">
+        <table id="comparisons" class="lead">
           <TableHead heads={heads} />
           <tbody>
             {comparisons.map((c) => (
@@ -168,22 +174,47 @@ export function ComparisonTable({ version, money }: { version: VersionReport; mo
           </tbody>
         </table>
       </div>
+      <ul id="comparison-summaries">
+        {comparisons.map((c) => (
+          <li data-arm={c.arm} data-against={c.against}>
+            <strong>{comparisonName(c)}</strong>: <span data-field="summary">{c.summary}</span>.
+          </li>
+        ))}
+      </ul>
       <OfferComparisonTable version={version} money={money} />
     </>
   );
 }
 
-function FunnelCells({ f, money }: { f: Funnel; money: Money }) {
+/** A share of `whole` in its own muted cell; a dash without a whole. */
+function RateCell({ field, part, whole }: { field: string; part: number; whole: number }) {
+  return (
+    <td data-field={field} class="muted">
+      {whole > 0 ? pct(part / whole) : '—'}
+    </td>
+  );
+}
+
+/** The funnel of an arm or a step; every count links to the recipients behind it (`link`). */
+function FunnelCells({ f, money, link }: { f: Funnel; money: Money; link: (stage: FunnelStage) => string }) {
+  const count = (stage: FunnelStage, n: number) => (n > 0 ? <a href={link(stage)}>{int(n)}</a> : int(n));
   return (
     <>
-      <td data-field="sent">{f.sent}</td>
-      <td data-field="delivered">{f.delivered}</td>
-      <td data-field="humanOpens">{f.opens.human}</td>
-      <td class="muted">{f.opens.raw}</td>
-      <td data-field="humanClicks">{f.clicks.human}</td>
-      <td class="muted">{f.clicks.raw}</td>
-      <td data-field="conversions">{f.conversions}</td>
+      <td data-field="sent">{count('sent', f.sent)}</td>
+      <td data-field="delivered">{count('delivered', f.delivered)}</td>
+      <td data-field="humanOpens">{count('opened', f.opens.human)}</td>
+      <RateCell field="openRate" part={f.opens.human} whole={f.delivered} />
+      <td class="muted">{int(f.opens.raw)}</td>
+      <td data-field="humanClicks">{count('clicked', f.clicks.human)}</td>
+      <RateCell field="clickRate" part={f.clicks.human} whole={f.delivered} />
+      <td class="muted">{int(f.clicks.raw)}</td>
+      <td data-field="conversions">{count('ordered', f.conversions)}</td>
+      <RateCell field="conversionRate" part={f.conversions} whole={f.delivered} />
       <td data-field="attributedRevenue">{money(f.attributedRevenue)}</td>
+      <td data-field="revenuePerRecipient">{money(f.revenuePerRecipient)}</td>
+      <td data-field="averageOrderValue">{money(f.averageOrderValue)}</td>
+      <td data-field="unsubscribes">{count('unsubscribed', f.unsubscribes)}</td>
+      <td data-field="bounced">{count('bounced', f.bounced)}</td>
     </>
   );
 }
@@ -272,21 +303,40 @@ export function OffersTable({ version, money }: { version: VersionReport; money:
  * Per arm, then per step of each variant (the holdout gets no email, so it has no steps);
  * then the offer KPIs per arm.
  */
-export function FunnelTable({ version, money }: { version: VersionReport; money: Money }) {
+export function FunnelTable({
+  sequence,
+  period,
+  version,
+  money,
+}: {
+  sequence: string;
+  period: Period;
+  version: VersionReport;
+  money: Money;
+}) {
   const heads = [
     'arm / step',
-    'enrolled',
+    'customers enrolled',
     'sent',
     'delivered',
     'human opens',
-    'raw',
+    'open rate',
+    'raw opens',
     'human clicks',
-    'raw',
+    'click rate',
+    'raw clicks',
     'orders',
-    'attributed',
-    'measured per customer',
+    'order rate',
+    'attributed revenue',
+    'per delivered email',
+    'AOV (attributed)',
+    'unsubscribes',
+    'bounces',
+    'measured revenue per customer',
     'accepted',
   ];
+  const linkOf = (arm: string, step?: number) => (stage: FunnelStage) =>
+    recipientsLink({ sequence, version: version.versionId, arm, step, stage, period });
   return (
     <>
       <div class="scroll">
@@ -299,8 +349,8 @@ export function FunnelTable({ version, money }: { version: VersionReport; money:
                   <td>
                     <strong>{arm.arm}</strong>
                   </td>
-                  <td data-field="enrolled">{arm.enrolled}</td>
-                  <FunnelCells f={arm} money={money} />
+                  <td data-field="enrolled">{int(arm.enrolled)}</td>
+                  <FunnelCells f={arm} money={money} link={linkOf(arm.arm)} />
                   <td data-field="revenuePerCustomer">{money(arm.measured.revenuePerCustomer)}</td>
                   <td></td>
                 </tr>
@@ -312,7 +362,7 @@ export function FunnelTable({ version, money }: { version: VersionReport; money:
                         {s.step}. {s.template}
                       </td>
                       <td></td>
-                      <FunnelCells f={s} money={money} />
+                      <FunnelCells f={s} money={money} link={linkOf(arm.arm, s.step)} />
                       <td></td>
                       <AcceptedCell step={s} />
                     </tr>
@@ -340,39 +390,41 @@ function horizonOf(version: VersionReport): number {
 /** Human clicks per recommendation slot and what the attribution credits to them. */
 export function SlotTable({ slots, money }: { slots: SlotRow[]; money: Money }) {
   return (
-    <table id="slots">
-      <TableHead heads={['slot', 'human clicks', 'orders attributed', 'revenue attributed']} />
-      <tbody>
-        {slots.length ? (
-          slots.map((s) => (
+    <div class="scroll">
+      <table id="slots">
+        <TableHead heads={['slot', 'human clicks', 'orders attributed', 'revenue attributed']} />
+        <tbody>
+          {slots.length ? (
+            slots.map((s) => (
+              <tr>
+                <td>{s.slot}</td>
+                <td>{s.clicks}</td>
+                <td>{s.orders}</td>
+                <td>{money(s.revenue)}</td>
+              </tr>
+            ))
+          ) : (
             <tr>
-              <td>{s.slot}</td>
-              <td>{s.clicks}</td>
-              <td>{s.orders}</td>
-              <td>{money(s.revenue)}</td>
+              <td colspan={4} class="muted">
+                No clicks on recommendations yet.
+              </td>
             </tr>
-          ))
-        ) : (
-          <tr>
-            <td colspan={4} class="muted">
-              No clicks on recommendations yet.
-            </td>
-          </tr>
-        )}
-      </tbody>
-    </table>
+          )}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
 /** Every version of the sequence, newest first, the live one open, each with its YAML as written. */
-export function VersionHistory({ history }: { history: VersionRow[] }) {
+export function VersionHistory({ history, timeZone }: { history: VersionRow[]; timeZone: string }) {
   return (
     <>
       {history.map((v) => (
         <details open={v.live}>
           <summary>
             version {v.version}
-            {v.live ? ' (live)' : ''} · {v.created_at.toISOString().slice(0, 16).replace('T', ' ')} · {v.enrolled} enrolled
+            {v.live ? ' (live)' : ''} · {humanDate(v.created_at, timeZone)} · {int(v.enrolled)} customers enrolled
           </summary>
           <pre>{v.yaml}</pre>
         </details>

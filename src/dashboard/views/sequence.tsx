@@ -1,53 +1,58 @@
 /**
- * A sequence's page: its live version's steps, the comparisons and their guardrails, the
- * revenue curve, the funnel, the recommendation slots, the experiment log and the version
- * history, with pause or resume.
+ * A sequence's page, the decision first: a card per variant with the verdict and how far
+ * along the test is, then the revenue curve, the steps as a flow with their rates, and the
+ * detailed tables (comparisons, guardrails, funnel, offers, recommendations), the experiment
+ * log and the version history.
  */
 import { pct } from '../../analytics/format.ts';
 import type { SequenceReport, VersionReport } from '../../analytics/report.ts';
 import type { CurvePoint, SlotRow, VersionRow } from '../../analytics/series.ts';
 import { decisionLabel, evidenceSummary } from '../../core/promote.ts';
-import type { SequenceDefinition } from '../../core/sequence.ts';
+import { parseDuration } from '../../core/duration.ts';
+import type { SequenceDefinition, StoredDefinition } from '../../core/sequence.ts';
 import type { Decision } from '../../store/experiment-log.ts';
 import type { Period } from '../query.ts';
+import { DecisionCards } from './decision.tsx';
+import { FlowView } from './flow.tsx';
+import { humanDate, int } from './format.ts';
 import { Layout } from './layout.tsx';
 import { ComparisonTable, FunnelTable, pValue, SlotTable, SrmCheckLine, VersionHistory, type Money } from './report-tables.tsx';
 import { Chart, PeriodPicker, TableHead } from './widgets.tsx';
 
-function Steps({ definition }: { definition: SequenceDefinition }) {
-  return (
-    <div class="timeline">
-      {definition.steps.map((step, i) => (
-        <div class="step">
-          <strong>{i + 1}.</strong> after {step.delay}: <code>{step.template}</code>
-          {step.recommendations && (
-            <>
-              {' '}
-              <span class="muted">({step.recommendations})</span>
-            </>
-          )}
-          {step.skip_if && (
-            <>
-              {' '}
-              <span class="muted">skip if {Object.keys(step.skip_if).join(', ')}</span>
-            </>
-          )}
-        </div>
-      ))}
-    </div>
-  );
-}
-
-/** One line per arm, rounded to the cent: the last point of each is its revenue per customer. */
-function curveChart(curve: CurvePoint[]) {
+/**
+ * The cumulative revenue curve: a line per arm with its 95% band, the holdout apart, and a
+ * mark where each step is sent (its delay since enrolling, added up).
+ */
+function CurveChart({ curve, definition, currency }: { curve: CurvePoint[]; definition: SequenceDefinition; currency: string }) {
   const arms = [...new Set(curve.map((p) => p.arm))];
-  return {
-    labels: [...new Set(curve.map((p) => p.day))],
-    datasets: arms.map((arm) => ({
-      label: arm,
-      data: curve.filter((p) => p.arm === arm).map((p) => Math.round(p.value * 100) / 100),
-    })),
-  };
+  const labels = [...new Set(curve.map((p) => p.day))];
+  const cents = (v: number | null | undefined) => (v === null || v === undefined ? null : Math.round(v * 100) / 100);
+  const series = arms.map((arm) => {
+    const points = curve.filter((p) => p.arm === arm);
+    return {
+      label: arm === 'holdout' ? 'holdout (no email)' : arm,
+      holdout: arm === 'holdout',
+      data: points.map((p) => cents(p.value)),
+      band: { low: points.map((p) => cents(p.interval?.[0])), high: points.map((p) => cents(p.interval?.[1])) },
+    };
+  });
+  let elapsed = 0;
+  const marks = definition.steps.map((step, i) => {
+    elapsed += parseDuration(step.delay) ?? 0;
+    return { at: Math.floor(elapsed / 86_400_000) + 1, text: `step ${i + 1}` };
+  });
+  return (
+    <Chart
+      id="curve"
+      type="line"
+      labels={labels}
+      series={series}
+      x="days since enrolling"
+      y={`revenue per measured customer, ${currency}, cumulative`}
+      marks={marks}
+      description="Cumulative revenue per measured customer by day since enrolling, one line per arm with its 95% interval"
+    />
+  );
 }
 
 /**
@@ -84,7 +89,7 @@ function GuardrailTable({ version }: { version: VersionReport }) {
 }
 
 /** The decisions taken on this sequence's experiments (`campaign sequences promote`), newest first. */
-function ExperimentLog({ id, decisions }: { id: string; decisions: Decision[] }) {
+function ExperimentLog({ id, decisions, timeZone }: { id: string; decisions: Decision[]; timeZone: string }) {
   if (decisions.length === 0)
     return (
       <p class="muted" id="experiment-log">
@@ -98,7 +103,7 @@ function ExperimentLog({ id, decisions }: { id: string; decisions: Decision[] })
         <tbody>
           {decisions.map((d) => (
             <tr data-decision={d.id}>
-              <td data-field="decidedAt">{d.decidedAt.toISOString().slice(0, 16).replace('T', ' ')}</td>
+              <td data-field="decidedAt">{humanDate(d.decidedAt, timeZone)}</td>
               <td data-field="version">{d.version}</td>
               <td data-field="tested">{d.tested.join(', ')}</td>
               <td data-field="decision">{decisionLabel({ ...d, forced: false })}</td>
@@ -119,21 +124,29 @@ function ExperimentLog({ id, decisions }: { id: string; decisions: Decision[] })
 export interface SequenceProps {
   sequence: SequenceReport;
   version: VersionReport;
-  definition: SequenceDefinition;
+  definition: StoredDefinition;
   period: Period;
   curve: CurvePoint[];
   slots: SlotRow[];
   history: VersionRow[];
   decisions: Decision[];
   money: Money;
+  currency: string;
+  timeZone: string;
+  asOf: Date;
+  attribution: string;
+  minSample: number;
 }
 
 /** One sequence over `period`: its numbers are the report's, its curve and slots the series'. */
-export function SequencePage({ sequence, version, definition, period, curve, slots, history, decisions, money }: SequenceProps) {
+export function SequencePage(props: SequenceProps) {
+  const { sequence, version, definition, period, curve, slots, history, decisions, money, timeZone } = props;
   const base = `/sequences/${encodeURIComponent(sequence.id)}`;
   const action = sequence.status === 'active' ? 'pause' : 'resume';
-  const variants = definition.variants.map((v) => `${v.key} (${v.weight})`).join(', ');
-  const windowDays = version.measurementWindowDays;
+  const variants = definition.variants.map((v) => `${v.key} (weight ${v.weight})`).join(', ');
+  const windowDays = Math.round(version.measurementWindowDays * 10) / 10;
+  const enrolled = version.arms.reduce((n, a) => n + a.enrolled, 0);
+  const measured = version.arms.reduce((n, a) => n + a.measured.customers, 0);
   return (
     <Layout title={sequence.name} charts>
       <h1>
@@ -142,47 +155,62 @@ export function SequencePage({ sequence, version, definition, period, curve, slo
           {sequence.status}
         </span>
       </h1>
-      <p class="muted">
-        {sequence.id} · version {version.version}
-        {version.live ? ' (live)' : ''} · variants {variants} · holdout {pct(definition.holdout)} · measured over{' '}
-        {Math.round(windowDays * 10) / 10} days
+      <p class="muted" id="meta">
+        <code>{sequence.id}</code> · version {version.version}
+        {version.live ? ' (live)' : ''} · variants {variants} · holdout {pct(definition.holdout)} · each customer measured over {windowDays}{' '}
+        days after enrolling · figures as of <span data-field="asOf">{humanDate(props.asOf, timeZone)}</span>
       </p>
-      <form method="post" action={`${base}/${action}`}>
-        <button type="submit" id="toggle">
-          {action === 'pause' ? 'Pause' : 'Resume'}
-        </button>
-      </form>
+      <div class="actions">
+        <form method="post" action={`${base}/${action}`}>
+          <button type="submit" id="toggle">
+            {action === 'pause' ? 'Pause' : 'Resume'}
+          </button>
+        </form>
+      </div>
       <PeriodPicker base={base} current={period} />
+      <p class="muted" id="counts">
+        <span data-field="enrolledCustomers">{int(enrolled)}</span> customers enrolled in this version over the period, of whom{' '}
+        <span data-field="measuredCustomers">{int(measured)}</span> measured (their {Math.round(windowDays)}-day window has closed).
+        {measured === 0 && " No customer's window has closed yet: the figures below fill in as windows close."}
+      </p>
+      <h2>Decision</h2>
+      <DecisionCards version={version} money={money} minSample={props.minSample} />
+      <h2>Revenue per customer after enrolling</h2>
+      <CurveChart curve={curve} definition={definition} currency={props.currency} />
+      <p class="muted">
+        Cumulative revenue per measured customer by day since enrolling, with each line's 95% interval as a band; the dashed grey line is
+        the holdout, which gets no email; the dashed marks are when each step is sent. Arms that part before the first mark differ by chance
+        or by who enrolled, not by an email.
+      </p>
       <h2>Steps</h2>
-      <Steps definition={definition} />
-      <h2>Variants compared</h2>
+      <FlowView sequence={sequence.id} period={period} version={version} definition={definition} money={money} />
+      <h2>Comparisons in detail</h2>
       <SrmCheckLine version={version} />
       <ComparisonTable version={version} money={money} />
       <p class="muted">
-        Revenue per customer counts the customers whose {Math.round(windowDays)}-day window has closed; a period shorter than that has none
-        yet. The verdict is the sequential one: it reads the always-valid interval, which may be looked at every day; the fixed-horizon
-        verdict is for a test read once, at its planned size. The MDE is the smallest difference the test could detect so far.
+        The verdict is the sequential one: it reads the always-valid interval, which may be looked at every day; the fixed-horizon verdict
+        is for a test read once, at its planned size. The MDE is the smallest difference the test could detect so far with 80% power.
+        Revenue per customer counts the customers whose {Math.round(windowDays)}-day window has closed.
       </p>
       <GuardrailTable version={version} />
       <p>
         <a href={`${base}/export.csv?table=comparisons&period=${period}`}>Export comparisons (CSV)</a>
       </p>
-      <h2>Revenue per enrolled customer, cumulative, by day since enrolling</h2>
-      <Chart id="curve" type="line" {...curveChart(curve)} />
       <h2>Funnel per arm and step</h2>
-      <FunnelTable version={version} money={money} />
+      <p class="muted">Attribution: {props.attribution}.</p>
+      <FunnelTable sequence={sequence.id} period={period} version={version} money={money} />
       <p>
         <a href={`${base}/export.csv?table=arms&period=${period}`}>Export funnel (CSV)</a>
       </p>
       <h2>Recommendation slots</h2>
       <SlotTable slots={slots} money={money} />
       <p>
-        <a href={`${base}/export.csv?table=slots`}>Export slots (CSV)</a>
+        <a href={`${base}/export.csv?table=slots&period=${period}`}>Export slots (CSV)</a>
       </p>
       <h2>Experiment log</h2>
-      <ExperimentLog id={sequence.id} decisions={decisions} />
+      <ExperimentLog id={sequence.id} decisions={decisions} timeZone={timeZone} />
       <h2>Versions</h2>
-      <VersionHistory history={history} />
+      <VersionHistory history={history} timeZone={timeZone} />
     </Layout>
   );
 }

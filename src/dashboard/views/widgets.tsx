@@ -16,27 +16,88 @@ export function PeriodPicker({ base, current }: { base: string; current: Period 
   );
 }
 
+/** Colours of the arms in order; the holdout is always grey and dashed. */
+const PALETTE = ['#1f6f5c', '#c65d21', '#3b5bdb', '#9c36b5', '#2b8a3e', '#e67700'];
+const HOLDOUT = '#7b8794';
+
+export interface ChartSeries {
+  label: string;
+  data: (number | null)[];
+  /** Drawn apart (grey, dashed): the customers who get no email. */
+  holdout?: boolean;
+  /** The 95% interval around the series, drawn as a band. */
+  band?: { low: (number | null)[]; high: (number | null)[] };
+}
+
 export interface ChartProps {
   id: string;
   type: 'line' | 'bar';
   labels: (string | number)[];
-  datasets: { label: string; data: number[] }[];
+  series: ChartSeries[];
+  /** Axis titles, units included. */
+  x: string;
+  y: string;
+  /** Vertical marks on the x axis (labels), e.g. when each step is sent. */
+  marks?: { at: string | number; text: string }[];
+  /** Bars stacked (a total per label). */
+  stacked?: boolean;
+  /** What the chart shows, for screen readers. */
+  description: string;
+}
+
+/** The Chart.js configuration of a chart: one dataset per series, a band as two more. */
+export function chartConfig({ type, labels, series, x, y, marks, stacked }: Omit<ChartProps, 'id' | 'description'>) {
+  let colour = 0;
+  const datasets = series.flatMap((s) => {
+    const color = s.holdout ? HOLDOUT : PALETTE[colour++ % PALETTE.length]!;
+    const main = {
+      label: s.label,
+      data: s.data,
+      borderColor: color,
+      backgroundColor: type === 'bar' ? color : color,
+      borderWidth: 2,
+      borderDash: s.holdout ? [6, 4] : [],
+      tension: 0,
+      pointRadius: type === 'line' ? 2 : 0,
+      fill: false,
+    };
+    if (!s.band) return [main];
+    const band = { borderWidth: 0, pointRadius: 0, tension: 0, band: true, borderColor: 'transparent' };
+    return [
+      main,
+      { ...band, label: `${s.label} 95% low`, data: s.band.low, fill: false, backgroundColor: 'transparent' },
+      { ...band, label: `${s.label} 95% interval`, data: s.band.high, fill: '-1', backgroundColor: `${color}26` },
+    ];
+  });
+  return {
+    type,
+    data: { labels, datasets },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      interaction: { mode: 'index', intersect: false },
+      scales: {
+        x: { stacked: stacked ?? false, title: { display: true, text: x }, ticks: { autoSkip: true, maxRotation: 0 } },
+        y: { stacked: stacked ?? false, beginAtZero: true, title: { display: true, text: y } },
+      },
+      plugins: { legend: { position: 'bottom' }, marks: { marks: marks ?? [] } },
+    },
+  };
 }
 
 /**
- * A Chart.js chart: a canvas whose configuration rides along as JSON in `data-chart`, drawn
- * by /assets/charts.js. The attribute is escaped like any other, so a sequence named
+ * A Chart.js chart in a box of fixed height (the plot keeps its height at every width): a
+ * canvas whose configuration rides along as JSON in `data-chart`, drawn by
+ * /assets/charts.js. The attribute is escaped like any other, so a sequence named
  * `</script>` is a label, never markup or code.
  */
-export function Chart({ id, type, labels, datasets }: ChartProps) {
-  const config = {
-    type,
-    data: { labels, datasets: datasets.map((d) => ({ ...d, tension: 0.2, pointRadius: 0 })) },
-    options: { animation: false, plugins: { legend: { position: 'bottom' } } },
-  };
+export function Chart(props: ChartProps) {
   return (
-    <div class="card">
-      <canvas id={id} height={90} data-chart={JSON.stringify(config)} />
+    <div class="chart-card">
+      <div class="chart">
+        <canvas id={props.id} role="img" aria-label={props.description} data-chart={JSON.stringify(chartConfig(props))} />
+      </div>
     </div>
   );
 }

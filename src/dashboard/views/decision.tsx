@@ -1,0 +1,203 @@
+/**
+ * The top of a sequence page: what a marketer decides from. One card per variant with its
+ * revenue per customer (and interval), its lift against the control and the holdout, offer
+ * acceptance and order value against the control, the sequential verdict in words and how far
+ * along the test is; the winner the evidence names is marked. Warnings (a broken split, a
+ * guardrail made worse) stand above the cards, never in a table's far column.
+ */
+import { pct } from '../../analytics/format.ts';
+import type { ArmReport, VersionReport } from '../../analytics/report.ts';
+import { makesClaim, SRM_VERDICT, type Comparison } from '../../core/experiment.ts';
+import { evidentWinner } from '../../core/promote.ts';
+import { int } from './format.ts';
+import type { Money } from './report-tables.tsx';
+
+/** A share with its sign: +12.3%. */
+const signedPct = (value: number | null) => (value === null || !Number.isFinite(value) ? '—' : `${value > 0 ? '+' : ''}${pct(value)}`);
+
+/** Relative to the baseline's revenue per customer; null without one. */
+function relativeTo(c: Comparison, value: number): number | null {
+  const base = c.revenuePerCustomer.baseline;
+  return Number.isFinite(base) && base !== 0 && Number.isFinite(value) ? value / base : null;
+}
+
+/** "+12.3% [+4.1%, +20.5%]" of revenue per customer against the comparison's baseline, always-valid interval. */
+function Lift({ c }: { c: Comparison | undefined }) {
+  if (!c) return <span class="muted">—</span>;
+  if (!makesClaim(c.verdict)) return <span class="muted">{c.verdict}</span>;
+  const [low, high] = c.sequential.interval;
+  return (
+    <span>
+      {signedPct(relativeTo(c, c.cuped.difference))}{' '}
+      <span class="muted">
+        [{signedPct(relativeTo(c, low))}, {signedPct(relativeTo(c, high))}]
+      </span>
+    </span>
+  );
+}
+
+/** The sequential verdict against the control (or, for the control, against the holdout) in words. */
+function verdictWords(arm: string, c: Comparison | undefined): { text: string; tone: '' | 'good' | 'bad' } {
+  if (!c) return { text: 'Nothing to compare with yet.', tone: '' };
+  const baseline = c.against === 'holdout' ? 'no email (the holdout)' : `the control (${c.baseline})`;
+  switch (c.verdict) {
+    case 'better':
+      return { text: `Earns more per customer than ${baseline}.`, tone: 'good' };
+    case 'worse':
+      return { text: `Earns less per customer than ${baseline}.`, tone: 'bad' };
+    case 'no clear difference yet':
+      return { text: `No clear difference from ${baseline} yet.`, tone: '' };
+    case 'not enough data yet':
+      return { text: `Not enough data yet: ${c.summary}.`, tone: '' };
+    case 'no data':
+      return { text: `No data yet: ${c.summary}.`, tone: '' };
+    case SRM_VERDICT:
+      return { text: `${arm} cannot be judged: the split is broken (sample ratio mismatch).`, tone: 'bad' };
+  }
+}
+
+/** "412 of 1,100 customers needed to detect 5%, about 9 more days", or why there is no such figure. */
+export function progressWords(c: Comparison | undefined): string {
+  if (!c) return '';
+  const have = c.n.arm + c.n.baseline;
+  const { days, customersNeeded, relative } = c.daysToDetect;
+  const effect = relative === null ? 'the chosen effect' : `a ${pct(relative)} difference`;
+  if (c.n.arm < 2 || c.n.baseline < 2) return `${int(have)} customers measured so far; too few to say how many ${effect} needs.`;
+  if (days === null || customersNeeded === null)
+    return `${int(have)} customers measured; at the current enrollment rate ${effect} is never detectable.`;
+  if (days === 0) return `${int(have)} customers measured: enough to detect ${effect} with 80% power.`;
+  return `${int(have)} of ${int(customersNeeded)} customers needed to detect ${effect}, about ${int(days)} more ${days === 1 ? 'day' : 'days'}.`;
+}
+
+/** An offer KPI's difference against the control with its 95% interval. */
+function KpiDelta({ d, format }: { d: { difference: number; interval: [number, number] } | undefined; format: (v: number) => string }) {
+  if (!d || !Number.isFinite(d.difference)) return null;
+  const sign = (v: number) => (v > 0 ? `+${format(v)}` : format(v));
+  return (
+    <span class="muted">
+      {' '}
+      {sign(d.difference)} [{sign(d.interval[0])}, {sign(d.interval[1])}]
+    </span>
+  );
+}
+
+function VariantCard({ arm, version, winner, money }: { arm: ArmReport; version: VersionReport; winner: string | null; money: Money }) {
+  const isControl = arm.arm === version.control;
+  const vsControl = version.comparisons.find((c) => c.arm === arm.arm && c.against === 'control');
+  const vsHoldout = version.comparisons.find((c) => c.arm === arm.arm && c.against === 'holdout');
+  // The verdict that decides: against the control; the control's own, against the holdout.
+  const deciding = isControl ? vsHoldout : vsControl;
+  const verdict = verdictWords(arm.arm, deciding);
+  const interval = arm.measured.revenuePerCustomerInterval;
+  const k = arm.kpis;
+  const points = (v: number) => `${(v * 100).toFixed(1)} pts`;
+  const isWinner = winner === arm.arm;
+  const loses = vsControl?.verdict === 'worse' || (vsControl?.flags.length ?? 0) > 0;
+  return (
+    <section class={`card${isWinner ? ' winner' : loses ? ' loser' : ''}`} data-arm={arm.arm} id={`arm-${arm.arm}`}>
+      <h3>
+        {arm.arm} {isControl && <span class="badge">control</span>}{' '}
+        {isWinner && (
+          <span class="badge win" data-field="winner">
+            winner
+          </span>
+        )}
+      </h3>
+      <p class={`verdict ${verdict.tone}`} data-field="verdict">
+        {verdict.text}
+      </p>
+      {vsControl && vsControl.flags.length > 0 && (
+        <p class="bad" data-field="flags">
+          More {vsControl.flags.join(', ')} than the control.
+        </p>
+      )}
+      <dl>
+        <dt>revenue per customer</dt>
+        <dd data-field="revenuePerCustomer">
+          {money(arm.measured.revenuePerCustomer)}
+          {interval && (
+            <span class="muted">
+              {' '}
+              [{money(interval[0])}, {money(interval[1])}]
+            </span>
+          )}
+        </dd>
+        {!isControl && (
+          <>
+            <dt>lift vs control</dt>
+            <dd data-field="liftControl">
+              <Lift c={vsControl} />
+            </dd>
+          </>
+        )}
+        {vsHoldout && (
+          <>
+            <dt>lift vs holdout</dt>
+            <dd data-field="liftHoldout">
+              <Lift c={vsHoldout} />
+            </dd>
+          </>
+        )}
+        <dt>offer accepted</dt>
+        <dd data-field="acceptance">
+          {pct(k.acceptance.any.rate)}
+          {!isControl && <KpiDelta d={vsControl?.kpis?.acceptance.any} format={points} />}
+        </dd>
+        <dt>order value (AOV)</dt>
+        <dd data-field="aov">
+          {money(k.aov.value)}
+          {!isControl && <KpiDelta d={vsControl?.kpis?.aov} format={(v) => money(v)} />}
+        </dd>
+        <dt>measured customers</dt>
+        <dd data-field="measured">{int(arm.measured.customers)}</dd>
+      </dl>
+      <p class="muted" data-field="progress">
+        {progressWords(deciding)}
+      </p>
+    </section>
+  );
+}
+
+/**
+ * The decision block of a version: warnings first, then a card per variant. Intervals are
+ * 95%: the arm's own t interval, the always-valid interval for lifts (the one that may be
+ * read every day), the fixed-horizon interval for the offer KPIs.
+ */
+export function DecisionCards({ version, money, minSample }: { version: VersionReport; money: Money; minSample: number }) {
+  const variants = version.arms.filter((a) => !a.holdout);
+  const winner = evidentWinner(version, { minSample, money: (v) => money(v) });
+  const flagged = version.comparisons.filter((c) => c.against === 'control' && c.flags.length > 0);
+  const winnerComparison = version.comparisons.find((c) => c.arm === winner && c.against === 'control');
+  return (
+    <div id="decision">
+      {version.srm.flagged && (
+        <p class="alert" data-field="srmAlert">
+          <strong>The split is broken</strong>: customers were not enrolled in the planned proportions, so no comparison can be trusted
+          until assignment is fixed. See the split check below.
+        </p>
+      )}
+      {flagged.map((c) => (
+        <p class="alert" data-field="guardrailAlert" data-arm={c.arm}>
+          <strong>{c.arm}</strong> makes {c.flags.join(', ')} worse than the control ({c.baseline}).
+        </p>
+      ))}
+      <p id="headline" class={winner ? 'verdict good' : 'verdict'}>
+        {winner
+          ? winner === version.control
+            ? `Keep ${winner}: every challenger earns less per customer.`
+            : `${winner} wins: it earns more per customer than the control${winnerComparison ? ` (${signedPct(relativeTo(winnerComparison, winnerComparison.cuped.difference))})` : ''}, with no guardrail worse.`
+          : 'No winner yet.'}
+      </p>
+      <div class="cards">
+        {variants.map((arm) => (
+          <VariantCard arm={arm} version={version} winner={winner} money={money} />
+        ))}
+      </div>
+      <p class="muted">
+        Revenue per customer is measured (every order in the window, no attribution) with its 95% interval; lifts are the CUPED difference
+        over the baseline's revenue per customer with the always-valid 95% interval, safe to read every day. Offer accepted and AOV show the
+        difference against the control with its 95% interval. Margin appears once products carry a cost.
+      </p>
+    </div>
+  );
+}
