@@ -72,26 +72,38 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
       await actionPages(pages, deps);
       if (deps.preview) {
         await previewPages(pages, { db: deps.db, ...deps.preview });
-        await messagesPages(pages, { db: deps.db, inbox: deps.preview.inbox });
+        await messagesPages(pages, { ...deps, inbox: deps.preview.inbox });
       }
     });
     if (deps.queues) await signedIn.register(async (scope) => queueBoard(scope, deps.queues!), { prefix: '/admin/queues' });
   });
 }
 
-/** Bull Board for the engine's two queues, under the prefix `scope` is registered with. */
+/**
+ * Bull Board for the engine's two queues, under the prefix `scope` is registered with. The
+ * way back to the dashboard is twice there: a link always in sight in the page's bottom corner
+ * (added to its HTML, outside the app Bull Board draws), and the same in its header's menu
+ * (`miscLinks`, behind the person icon).
+ */
 async function queueBoard(scope: FastifyInstance, queues: Queues): Promise<void> {
   const board = new FastifyAdapter();
   board.setBasePath('/admin/queues');
   createBullBoard({
     queues: [queues.enroll, queues.steps].map((queue) => new BullMQAdapter(queue)),
     serverAdapter: board,
-    options: { uiConfig: { boardTitle: 'Campaign queues' } },
+    options: { uiConfig: { boardTitle: 'Campaign queues', miscLinks: [{ text: 'Back to the dashboard', url: '/' }] } },
   });
+  const back =
+    '<a id="back-to-dashboard" href="/" style="position:fixed;right:1rem;bottom:1rem;z-index:1000;background:#1f6f5c;color:#fff;' +
+    'padding:.45rem .9rem;border-radius:999px;font:14px system-ui,sans-serif;text-decoration:none;box-shadow:0 1px 4px rgba(0,0,0,.3)">' +
+    '&larr; Back to the dashboard</a>';
   // Bull Board's page links a web font from a CDN; the dashboard serves everything itself.
-  scope.addHook('onSend', async (_request, _reply, payload) =>
-    typeof payload === 'string' ? payload.replace(/<link[^>]+fonts\.googleapis\.com[^>]*>/g, '') : payload,
-  );
+  scope.addHook('onSend', async (_request, reply, payload) => {
+    if (typeof payload !== 'string') return payload;
+    const page = String(reply.getHeader('content-type') ?? '').startsWith('text/html');
+    const served = payload.replace(/<link[^>]+fonts\.googleapis\.com[^>]*>/g, '');
+    return page ? served.replace('<body>', `<body>${back}`) : served;
+  });
   await scope.register(board.registerPlugin());
 }
 

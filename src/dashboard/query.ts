@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { textProblem } from '../core/text.ts';
+import { FUNNEL_STAGES } from '../analytics/recipients.ts';
 
 /** The periods a page can be looked at over: customers enrolled in the last N days, or ever. */
 export const PERIODS = {
@@ -110,7 +111,43 @@ export const previewSendBody = z.object({
   to: single(z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address')),
 });
 
-export const messagesQuery = z.object({ q: text, customer: text });
+const positive = (what: string, digits: number) =>
+  z
+    .string()
+    .regex(new RegExp(`^[1-9]\\d{0,${digits - 1}}$`), `must be ${what} (a whole number from 1)`)
+    .transform(Number);
+
+/** A funnel cell's fields besides `sequence`, which each need it. */
+const CELL_FIELDS = ['version', 'arm', 'step', 'stage'] as const;
+
+/**
+ * The messages page: a customer search, or the recipients behind one funnel cell of a
+ * sequence (`sequence`, `arm` and `stage` together; `step` 1-based, absent for every step;
+ * `version` a sequence_versions id, absent for the live one; `period` as the sequence page's).
+ */
+export const messagesQuery = z
+  .object({
+    q: text,
+    customer: text,
+    sequence: single(str().min(1).optional()),
+    version: single(versionId.optional()),
+    arm: single(str().min(1).optional()),
+    step: single(positive('a step number', 4).optional()),
+    stage: single(z.enum(FUNNEL_STAGES, { error: `must be one of ${FUNNEL_STAGES.join(', ')}` }).optional()),
+    page: single(positive('a page number', 6).default(1)),
+    period,
+  })
+  .superRefine((query, context) => {
+    if (query.sequence === undefined) {
+      for (const field of CELL_FIELDS)
+        if (query[field] !== undefined) context.addIssue({ code: 'custom', path: ['sequence'], message: `is needed with ${field}` });
+      return;
+    }
+    for (const field of ['arm', 'stage'] as const)
+      if (query[field] === undefined) context.addIssue({ code: 'custom', path: [field], message: 'is needed with sequence' });
+  });
+
+export const messageParams = z.object({ id: positive('the id of a message', 15) });
 
 export const inboxParams = z.object({
   index: z

@@ -53,6 +53,10 @@ const messageRow = z.object({
   arm: z.string(),
   /** 0-based, as stored. */
   step: z.number().int(),
+  /** The RFC 5322 Message-ID, angle brackets included: how a captured inbox knows the email. */
+  rfc_message_id: z.string(),
+  /** The template's name; null when no template version was recorded. */
+  template: z.string().nullable(),
   state: z.string(),
   subject: z.string().nullable(),
   created_at: z.coerce.date(),
@@ -64,18 +68,20 @@ export type CustomerMessage = z.output<typeof messageRow>;
 
 /**
  * The newest 200 emails made for the customer with external id `externalId` (any state:
- * queued, sent, skipped, failed), newest first, each with its sequence, arm and step and
+ * queued, sent, skipped, failed), newest first, each with its sequence, arm, step, template and Message-ID and
  * its events (opens, clicks, bounces...) in the order they happened. The events come
  * aggregated per message in the same statement, so a page of 200 emails is one query.
  */
 export async function customerMessages(db: Db, externalId: string): Promise<CustomerMessage[]> {
   return parsedRows(
     db,
-    sql`select m.id, e.sequence_id, e.arm, m.step, m.state, m.subject, m.created_at, m.sent_at, m.error,
+    sql`select m.id, e.sequence_id, e.arm, m.step, m.message_id as rfc_message_id, t.name as template,
+               m.state, m.subject, m.created_at, m.sent_at, m.error,
                coalesce((select json_agg(json_build_object('type', ev.type, 'human', ev.is_human, 'reason', ev.machine_reason,
                                                            'at', ev.occurred_at) order by ev.occurred_at)
                          from events ev where ev.message_id = m.id), '[]') as events
         from messages m join enrollments e on e.id = m.enrollment_id join customers c on c.id = m.customer_id
+        left join template_versions tv on tv.id = m.template_version_id left join templates t on t.id = tv.template_id
         where c.external_id = ${externalId} order by m.created_at desc limit 200`,
     messageRow,
   );

@@ -15,9 +15,9 @@ export interface PickerProps {
 
 function Picker({ versions, versionId, q, customerId }: PickerProps) {
   return (
-    <form method="get" action="/preview" id="picker">
+    <form method="get" action="/preview" id="picker" class="stack">
       <label>
-        Template{' '}
+        Template version
         <select name="version">
           {versions.map((v) => (
             <option value={v.id} selected={v.id === versionId}>
@@ -27,8 +27,8 @@ function Picker({ versions, versionId, q, customerId }: PickerProps) {
         </select>
       </label>
       <label>
-        {' '}
-        Customer (email or id) <input name="q" value={q} placeholder="ada@example.com or cust-42" />
+        Customer (email or id)
+        <input name="q" value={q} placeholder="ada@example.com or cust-42" />
       </label>
       {customerId && <input type="hidden" name="customer" value={customerId} />}
       <button type="submit">Show</button>
@@ -41,7 +41,7 @@ function Matches({ matches, q, versionId }: { matches: CustomerMatch[]; q: strin
   const link = (c: CustomerMatch) =>
     `/preview?version=${versionId}&customer=${encodeURIComponent(c.external_id)}&q=${encodeURIComponent(q)}`;
   return (
-    <ul id="matches">
+    <ul id="matches" style="overflow-wrap:anywhere">
       {matches.length ? (
         matches.map((c) => (
           <li>
@@ -65,16 +65,22 @@ export interface RenderedPreview {
   upsells: string[];
 }
 
+/**
+ * The email at `width` px. The frame keeps that width whatever the screen's: on a narrower
+ * one its box scrolls sideways, so the email is still seen as it renders at that width.
+ */
 function Frame({ width, html }: { width: number; html: string }) {
-  const style = `width:${width}px;height:900px;border:1px solid #cbd2d9;background:#fff`;
+  const style = `width:${width}px;height:900px;border:0;display:block;background:#fff`;
   return (
-    <div>
+    <div style="max-width:100%;min-width:0">
       <div class="muted">
         {width === 600 ? 'desktop' : 'mobile'}, {width} px
       </div>
-      {/* srcdoc is an attribute like any other: escaped here, read back by the browser as the
-          email's HTML, and sandboxed so its links open in a new window and its scripts never run. */}
-      <iframe title={`${width} px`} sandbox="allow-popups" srcdoc={html} style={style} />
+      <div class="scroll" style="width:fit-content">
+        {/* srcdoc is an attribute like any other: escaped here, read back by the browser as the
+            email's HTML, and sandboxed so its links open in a new window and its scripts never run. */}
+        <iframe title={`${width} px`} sandbox="allow-popups" srcdoc={html} style={style} />
+      </div>
     </div>
   );
 }
@@ -94,31 +100,38 @@ function Preview({ preview, sent, send }: PreviewProps) {
   const { customer, email } = preview;
   return (
     <>
-      <h2>
+      <h2 style="overflow-wrap:anywhere">
         For{' '}
         <span id="customer-name">
           {customer.firstName ?? ''} {customer.lastName ?? ''}
         </span>{' '}
         <span class="muted">{customer.email}</span>
       </h2>
-      <p>
-        <strong>Subject:</strong> <span id="subject">{email.subject}</span>
-        <br />
-        <strong>Preheader:</strong> {email.preheader}
-      </p>
-      <p>
-        <strong>Recommended:</strong> <span id="recommended">{preview.recommended.join(' · ') || 'none'}</span>
-        <br />
-        <strong>Upsells:</strong> <span id="upsells">{preview.upsells.join(' · ') || 'none'}</span>
-      </p>
-      {sent && <p class="card">Test sent to {sent}.</p>}
+      <div class="card" style="overflow-wrap:anywhere">
+        <p style="margin:0 0 .4rem">
+          <strong>Subject:</strong> <span id="subject">{email.subject}</span>
+          <br />
+          <strong>Preheader:</strong> {email.preheader}
+        </p>
+        <p style="margin:0">
+          <strong>Recommended:</strong> <span id="recommended">{preview.recommended.join(' · ') || 'none'}</span>
+          <br />
+          <strong>Upsells:</strong> <span id="upsells">{preview.upsells.join(' · ') || 'none'}</span>
+        </p>
+      </div>
+      {sent && (
+        <p class="notice" style="overflow-wrap:anywhere">
+          Test sent to {sent}.
+        </p>
+      )}
       {send && (
-        <form method="post" action="/preview/send">
+        <form method="post" action="/preview/send" class="stack" id="send" style="max-width:40rem">
           <input type="hidden" name="version" value={send.versionId} />
           <input type="hidden" name="customer" value={send.customerId} />
           <label>
-            Send a test to <input type="email" name="to" required />
-          </label>{' '}
+            Send a test to
+            <input type="email" name="to" required placeholder="you@shop.example" />
+          </label>
           <button type="submit">Send test</button>
         </form>
       )}
@@ -146,14 +159,14 @@ export interface PreviewPageProps extends PickerProps {
 export function PreviewPage(props: PreviewPageProps) {
   const { result } = props;
   return (
-    <Layout title="Template preview">
+    <Layout title="Template preview" current="/preview">
       <h1>Template preview</h1>
       <Picker {...props} />
       {props.matches && <Matches matches={props.matches} q={props.q} versionId={props.versionId} />}
       {result === undefined ? (
         <p class="muted">Pick a template version and a customer.</p>
       ) : 'error' in result ? (
-        <p class="error">{result.error}</p>
+        <p class="alert">{result.error}</p>
       ) : (
         <Preview preview={result.preview} sent={props.sent} send={props.send} />
       )}
