@@ -404,14 +404,17 @@ describe('the dashboard', () => {
 
     const page = await logIn();
     await page.goto(`${base}/sequences/exp`);
-    await Promise.all([page.waitForURL(`${base}/sequences/exp`), page.click('#toggle')]);
+    // Pausing asks first (what it does), then the confirmation's button pauses.
+    await page.goto(`${base}/sequences/exp/pause`);
+    await Promise.all([page.waitForURL(`${base}/sequences/exp`), page.click('#confirm')]);
     expect(await page.textContent('#status')).toBe('paused');
     const status = async () =>
       (await queryRows<{ status: string }>(database.db, sql`select status from sequences where id = 'exp'`))[0]!.status;
     expect(await status()).toBe('paused');
     expect((await runStep(engine, enrollment!.id, 0)).kind).toBe('delayed');
     expect(sentTo()).toBe(before);
-    await Promise.all([page.waitForURL(`${base}/sequences/exp`), page.click('#toggle')]);
+    await page.goto(`${base}/sequences/exp/resume`);
+    await Promise.all([page.waitForURL(`${base}/sequences/exp`), page.click('#confirm')]);
     expect(await status()).toBe('active');
     expect((await runStep(engine, enrollment!.id, 0)).kind).toBe('sent');
     await expect.poll(sentTo).toBe(before + 1);
