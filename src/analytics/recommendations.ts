@@ -17,7 +17,7 @@
  * those purchases are rows of their own ("not sent"), with nothing shown.
  *
  * Money is integer cents: each bought line's share of its order's net revenue is rounded to
- * the cent once, in the database, and every figure is a sum of those, so the rows of a table
+ * the cent once, in the database, and every figure is a sum of those, so an arm's product rows
  * add up exactly to its total and the page and its CSV export show the same cents.
  */
 import { sql, type SQL } from 'drizzle-orm';
@@ -77,16 +77,19 @@ export interface RecommendationOptions {
  *   `stepStrategies`: the step's own, else the variant's; the holdout's the control's), as
  *   the step processor picks it for the email it sends;
  * - `sent`: the units' emails sent by as-of;
+ * - `clicked`: the (email, product) pairs a person clicked by as-of: a human click on a link
+ *   of that email whose destination is the product's URL (a link to anything else is no
+ *   product's click);
  * - `impression`: one row per product an email showed and how (cross-sell, upsell), with the
- *   strategy of its step, and `clicked` when a human clicked, by as-of, a link of that email
- *   whose destination is the product's URL (each impression counts one click at most, so the
- *   click rate is a share of impressions);
+ *   strategy of its step, and whether it was clicked (once at most however many clicks, so
+ *   the click rate is a share of impressions);
  * - `offer`: the offer set of each unit as the report builds it (./kpis.ts): the products of
  *   its sent emails, and `enrollments.offered[step]` for the steps with no email sent by
  *   as-of, each with its strategy, kind and whether it was emailed;
- * - `line`: every order line of a unit's window orders (trigger excluded, uncancelled) whose
- *   product is in the unit's offer set, with its quantity and its share of the order's net
- *   revenue (line total × net / total) rounded to the cent;
+ * - `bought`, `bought_line`: each unit's window orders (trigger excluded, uncancelled) with
+ *   their net revenue as of as-of, and their lines with each line's share of it (line total ×
+ *   net / total) rounded to the cent; `line`: those whose product is in the unit's offer set
+ *   (two steps, so the planner joins the few bought lines to the offers, not the reverse);
  * - strategy rows: impressions, emails and clicks per (arm, strategy, kind), full-joined with
  *   the purchases of the products each (strategy, kind, emailed) offered: a product offered
  *   by two strategies (or as both kinds) counts in both rows, as the report's cross-sell and
@@ -107,9 +110,7 @@ export async function recommendationRows(
   const top = options.top ?? DEFAULT_TOP_PRODUCTS;
   if (!Number.isInteger(top) || top < 1) throw new RangeError(`top must be a whole number of at least 1 (got ${top})`);
   const units = customerUnits(versionId, { from: (options.from ?? new Date(0)).toISOString(), windowMs, asOf: options.asOf });
-  return parsedRows(
-    db,
-    sql`with unit as materialized (
+  const query = sql`with unit as materialized (
           select u.id, u.customer_id, u.arm, u.enrolled_at, u.trigger_order_id from (${units}) u where u.measured
         ), step_strategy (arm, step, strategy) as (
           values ${strategyValues(definition)}
@@ -117,18 +118,21 @@ export async function recommendationRows(
           select m.id, m.enrollment_id as unit, u.arm, m.step, m.recommendations, m.upsells, m.links
           from unit u join messages m on m.enrollment_id = u.id
           where m.state = 'sent' and m.sent_at <= ${at}
+        ), clicked as materialized (
+          select distinct s.id as message_id, p.sku
+          from sent s join events ev on ev.message_id = s.id join products p on p.url = s.links ->> ev.link_index
+          where ev.type = 'click' and ev.is_human and ev.occurred_at <= ${at} and ev.link_index is not null
         ), impression as materialized (
           select x.message_id, x.unit, x.arm, x.sku, x.kind, coalesce(st.strategy, 'unknown') as strategy,
-                 exists (select 1 from events ev join products p on p.sku = x.sku
-                         where ev.message_id = x.message_id and ev.type = 'click' and ev.is_human and ev.occurred_at <= ${at}
-                           and p.url is not null and x.links ->> ev.link_index = p.url) as clicked
-          from (select distinct s.id as message_id, s.unit, s.arm, s.step, s.links, r.sku, r.kind
+                 c.message_id is not null as clicked
+          from (select distinct s.id as message_id, s.unit, s.arm, s.step, r.sku, r.kind
                 from sent s cross join lateral (
                   select c.sku, 'cross-sell' from jsonb_array_elements_text(s.recommendations) c(sku)
                   union all
                   select c.sku, 'upsell' from jsonb_array_elements_text(s.upsells) c(sku)
                 ) r(sku, kind)) x
           left join step_strategy st on st.arm = x.arm and st.step = x.step
+          left join clicked c on c.message_id = x.message_id and c.sku = x.sku
         ), offer as materialized (
           select distinct unit, arm, sku, kind, strategy, emailed from (
             select i.unit, i.arm, i.sku, i.kind, i.strategy, true as emailed from impression i
@@ -144,18 +148,19 @@ export async function recommendationRows(
             left join step_strategy st on st.arm = u.arm and st.step = o.ordinal - 1
             where not exists (select 1 from sent s where s.unit = u.id and s.step = o.ordinal - 1)
           ) raw
-        ), line as materialized (
-          select u.id as unit, u.arm, p.sku, oi.quantity,
-                 round(case when o.total > 0
-                            then oi.quantity * oi.unit_price * greatest(o.total - coalesce(rf.amount, 0), 0) / o.total * 100
-                            else 0 end)::bigint as cents
+        ), bought as materialized (
+          select u.id as unit, u.arm, o.id as order_id, o.total, greatest(o.total - coalesce(rf.amount, 0), 0) as net
           from unit u
           join orders o on o.customer_id = u.customer_id and o.id <> u.trigger_order_id and o.cancelled_at is null
                and o.ordered_at > u.enrolled_at and o.ordered_at <= u.enrolled_at + ${windowMs} * interval '1 millisecond'
           left join lateral (select sum(r.amount) as amount from refunds r
                              where r.order_id = o.id and r.refunded_at <= ${at}) rf on true
-          join order_items oi on oi.order_id = o.id join products p on p.id = oi.product_id
-          where exists (select 1 from offer f where f.unit = u.id and f.sku = p.sku)
+        ), bought_line as materialized (
+          select b.unit, b.arm, p.sku, oi.quantity,
+                 round(case when b.total > 0 then oi.quantity * oi.unit_price * b.net / b.total * 100 else 0 end)::bigint as cents
+          from bought b join order_items oi on oi.order_id = b.order_id join products p on p.id = oi.product_id
+        ), line as materialized (
+          select l.* from bought_line l where exists (select 1 from offer f where f.unit = l.unit and f.sku = l.sku)
         ), product as (
           select coalesce(s.arm, b.arm) as arm, coalesce(s.sku, b.sku) as sku,
                  coalesce(s.shown, 0) as shown, coalesce(s.clicked, 0) as clicked,
@@ -164,8 +169,20 @@ export async function recommendationRows(
           full join (select arm, sku, count(distinct unit) as buyers, sum(quantity) as units, sum(cents) as cents
                      from line group by arm, sku) b on b.arm = s.arm and b.sku = s.sku
         ), ranked as materialized (
-          select p.*, row_number() over (partition by p.arm order by p.cents desc, p.buyers desc, p.shown desc, p.sku) as rank
+          select p.*, row_number() over (partition by p.arm order by p.cents desc, p.buyers desc, p.shown desc, p.sku collate "C") as rank
           from product p
+        ), other_buyers as (
+          select l.arm, count(distinct l.unit) as buyers
+          from line l join ranked r on r.arm = l.arm and r.sku = l.sku where r.rank > ${top} group by l.arm
+        ), arm_total as (
+          select a.arm, a.customers, coalesce(i.emails, 0) as emails, coalesce(i.shown, 0) as shown, coalesce(i.clicked, 0) as clicked,
+                 coalesce(l.buyers, 0) as buyers, coalesce(l.units, 0) as units, coalesce(l.cents, 0) as cents,
+                 (select count(*) from product p where p.arm = a.arm) as products
+          from (select arm, count(*) as customers from unit group by arm) a
+          left join (select arm, count(distinct message_id) as emails, count(*) as shown, count(*) filter (where clicked) as clicked
+                     from impression group by arm) i on i.arm = a.arm
+          left join (select arm, count(distinct unit) as buyers, sum(quantity) as units, sum(cents) as cents
+                     from line group by arm) l on l.arm = a.arm
         )
         select 'strategy' as level, coalesce(s.arm, b.arm) as arm, coalesce(s.strategy, b.strategy) as strategy,
                coalesce(s.kind, b.kind) as kind, coalesce(s.emailed, b.emailed) as emailed, null as sku, null as name,
@@ -187,23 +204,21 @@ export async function recommendationRows(
         where r.rank <= ${top}
         union all
         select 'other', r.arm, null, null, null, null, null, count(*)::int, 0, 0, sum(r.shown)::int, sum(r.clicked)::int,
-               (select count(distinct l.unit) from line l join ranked x on x.arm = l.arm and x.sku = l.sku
-                where x.arm = r.arm and x.rank > ${top})::int,
-               sum(r.units)::bigint, sum(r.cents)::bigint
-        from ranked r where r.rank > ${top} group by r.arm
+               coalesce(min(ob.buyers), 0)::int, sum(r.units)::bigint, sum(r.cents)::bigint
+        from ranked r left join other_buyers ob on ob.arm = r.arm
+        where r.rank > ${top} group by r.arm
         union all
-        select 'total', a.arm, null, null, null, null, null,
-               (select count(*) from product p where p.arm = a.arm)::int,
-               (select count(*) from unit u where u.arm = a.arm)::int,
-               (select count(distinct i.message_id) from impression i where i.arm = a.arm)::int,
-               (select count(*) from impression i where i.arm = a.arm)::int,
-               (select count(*) from impression i where i.arm = a.arm and i.clicked)::int,
-               (select count(distinct l.unit) from line l where l.arm = a.arm)::int,
-               (select coalesce(sum(l.quantity), 0) from line l where l.arm = a.arm)::bigint,
-               (select coalesce(sum(l.cents), 0) from line l where l.arm = a.arm)::bigint
-        from (select distinct arm from unit) a`,
-    recRow,
-  );
+        select 'total', t.arm, null, null, null, null, null, t.products::int, t.customers::int, t.emails::int, t.shown::int,
+               t.clicked::int, t.buyers::int, t.units::bigint, t.cents::bigint
+        from arm_total t`;
+  // One statement, so one snapshot. As the report: JIT compiling costs more than it saves on
+  // these CTEs, and their sorts and hashes want more than the default work_mem.
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`set transaction isolation level repeatable read, read only`);
+    await tx.execute(sql`set local jit = off`);
+    await tx.execute(sql`set local work_mem = '64MB'`);
+    return parsedRows(tx, query, recRow);
+  });
 }
 
 /** Every arm's strategy per step (0-based), as a VALUES list: the variants, the holdout. */
