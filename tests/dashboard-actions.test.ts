@@ -395,6 +395,9 @@ describe('the dashboard’s actions', { timeout: 120_000 }, () => {
     expect(await submit(page)).toBe(409);
     expect(await page.textContent('#refused')).toContain('the evidence does not support promoting b. Nothing was written or logged.');
     expect(await page.inputValue('textarea[name=note]')).toBe('ran the planned 60 days');
+    await page.setViewportSize({ width: 375, height: 900 });
+    expect(await fits(page)).toBe(true);
+    await page.setViewportSize({ width: 1280, height: 900 });
     expect(readFileSync(file('flat'), 'utf8')).toBe(original.flat);
     expect(await decisions('flat')).toEqual([]);
     expect((await audit('flat')).map((a) => a.action)).toEqual(['pause', 'resume']);
@@ -463,6 +466,9 @@ describe('the dashboard’s actions', { timeout: 120_000 }, () => {
     expect(await page.locator('#audit-log li').first().textContent()).toBe(
       `ended the test, kept the control a by Ada, ${WHEN} (decision ${decision!.id})`,
     );
+    // The decision's page fits a phone too.
+    await page.setViewportSize({ width: 375, height: 900 });
+    expect(await fits(page)).toBe(true);
     const log = await campaign(['sequences', 'log', 'steady'], env);
     expect(log.stdout).toContain('keep the control a  by Ada');
     await page.close();
