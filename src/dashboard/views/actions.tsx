@@ -94,7 +94,7 @@ export function SequenceActions({ sequence, version, audit }: SequenceActionsPro
   return (
     <section id="sequence-actions">
       <div class="actions">
-        <a class={paused ? 'button' : 'button danger'} id="toggle" href={`${base}/${paused ? 'resume' : 'pause'}`}>
+        <a class="button" id="toggle" href={`${base}/${paused ? 'resume' : 'pause'}`}>
           {paused ? 'Resume…' : 'Pause…'}
         </a>
         {testing &&
