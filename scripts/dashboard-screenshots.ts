@@ -1,8 +1,8 @@
 /**
  * `npm run screenshots:dashboard`: serves the dashboard on the demo's database (after
  * `npm start`; or the configured DATABASE_URL / DATA_DIR), logs in with the API token and
- * saves a screenshot of each page into screenshots/dashboard/, as of the last order (the
- * demo's clock runs ahead of real time).
+ * saves a screenshot of each page at 375 and 1280 px into docs/images/ (the README shows
+ * them), as of the last order (the demo's clock runs ahead of real time).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,30 +30,35 @@ const app = await buildServer({
   dashboard: dashboardSettings(settings, { rules: await loadRules(settings.recsRulesFile) }),
 });
 const base = await app.listen({ host: '127.0.0.1', port: 0 });
-const out = join(process.cwd(), 'screenshots', 'dashboard');
+const out = join(process.cwd(), 'docs', 'images');
 mkdirSync(out, { recursive: true });
 const sequences = await listSequences(database.db);
 const browser = await launchChromium();
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await page.goto(`${base}/login`);
-  await page.screenshot({ path: join(out, 'login.png') });
-  await page.fill('input[name=secret]', settings.apiToken);
-  await Promise.all([page.waitForURL(`${base}/`), page.click('button[type=submit]')]);
-  // A customer with emails, for the preview and messages pages.
-  const someone = await firstEmailedCustomer(database.db);
-  const customer = encodeURIComponent(someone ?? '');
+  // A customer with emails, for the preview and messages pages; the first sequence's control, for a drill-down.
+  const someone = encodeURIComponent((await firstEmailedCustomer(database.db)) ?? '');
+  const first = sequences[0];
   const pages: [string, string][] = [
     ['overview', '/'],
     ...sequences.map((s): [string, string] => [`sequence-${s.id}`, `/sequences/${s.id}`]),
-    ['preview', `/preview?customer=${customer}`],
-    ['messages', `/messages?customer=${customer}`],
+    ...(first ? ([['pause', `/sequences/${first.id}/pause`]] as [string, string][]) : []),
+    ['preview', `/preview?customer=${someone}`],
+    ['messages', `/messages?customer=${someone}`],
+    ['queues', '/admin/queues'],
   ];
-  for (const [name, path] of pages) {
-    await page.goto(`${base}${path}`, { waitUntil: 'networkidle' });
-    const file = join(out, `${name}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    process.stdout.write(`${file}\n`);
+  for (const width of [1280, 375]) {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    await page.goto(`${base}/login`);
+    await page.screenshot({ path: join(out, `dashboard-login-${width}.png`) });
+    await page.fill('input[name=secret]', settings.apiToken);
+    await Promise.all([page.waitForURL(`${base}/`), page.click('button[type=submit]')]);
+    for (const [name, path] of pages) {
+      await page.goto(`${base}${path}`, { waitUntil: 'networkidle' });
+      const file = join(out, `dashboard-${name}-${width}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      process.stdout.write(`${file}\n`);
+    }
+    await page.close();
   }
 } finally {
   await browser.close();

@@ -17,7 +17,7 @@ import { importRows } from '../src/ingest/import.ts';
 import { openRows } from '../src/ingest/read.ts';
 import { buildStatistics } from '../src/recs/build.ts';
 import { buildContext } from '../src/templates/context.ts';
-import { FIXTURES } from './helpers/files.ts';
+import { FIXTURES, tempFile } from './helpers/files.ts';
 import { startInbox, type Inbox } from '../src/demo/inbox.ts';
 import { sign } from '@fastify/cookie';
 import { sessionKey, sessionValue } from '../src/dashboard/auth.ts';
@@ -29,6 +29,22 @@ import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop, TEST_SHOP } from './helpers/engine.ts';
 import { freshQueues, type TestQueues } from './helpers/redis.ts';
 import { Rows } from './helpers/rows.ts';
+import { buildReport } from '../src/analytics/report.ts';
+import { moneyFormat } from '../src/analytics/format.ts';
+import { sequenceSummaries } from '../src/analytics/overview.ts';
+import { attributionInWords, DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
+import { evidentWinner } from '../src/core/promote.ts';
+import { progressWords } from '../src/dashboard/views/decision.tsx';
+import { humanDate } from '../src/dashboard/views/format.ts';
+
+/** What the tests read of Chart.js in the page. */
+interface ChartGlobal {
+  getChart(
+    canvas: HTMLCanvasElement | string,
+  ):
+    | { chartArea: { top: number; bottom: number }; data: { labels: unknown[]; datasets: { label: string }[] }; options: unknown }
+    | undefined;
+}
 
 const TOKEN = 'dashboard-token-123';
 const SHOP = TEST_SHOP;
@@ -116,6 +132,7 @@ describe('the dashboard', () => {
         // The browser tests log in a dozen times a minute from one address.
         loginsPerMinute: 30,
         currency: 'USD',
+        timeZone: 'Europe/Berlin',
         queues: queues.queues,
         preview: {
           shop: SHOP,
@@ -307,6 +324,207 @@ describe('the dashboard', () => {
     await page.close();
   });
 
+  it("leads the sequence page with a card per variant: its figures, winner and progress are the report's", async () => {
+    const report = await buildReport(database.db, { asOf: AS_OF, attribution: DEFAULT_ATTRIBUTION, minSample: 100 });
+    const version = report.sequences[0]!.versions[0]!;
+    const page = await logIn();
+    await page.goto(`${base}/sequences/exp`);
+    const money = moneyFormat('USD');
+    const cell = (selector: string) => page.locator(selector).first().textContent();
+    const winner = evidentWinner(version, { minSample: 100 });
+    expect(await page.locator('#decision [data-field=winner]').count()).toBe(winner ? 1 : 0);
+    expect(await cell('#headline')).toBe(winner ? expect.stringContaining(winner) : 'No winner yet.');
+    for (const arm of version.arms.filter((a) => !a.holdout)) {
+      const card = `#decision .card[data-arm="${arm.arm}"]`;
+      const interval = arm.measured.revenuePerCustomerInterval!;
+      expect(await cell(`${card} [data-field=revenuePerCustomer]`)).toBe(
+        `${money(arm.measured.revenuePerCustomer)} [${money(interval[0])}, ${money(interval[1])}]`,
+      );
+      expect(await cell(`${card} [data-field=measured]`)).toBe(arm.measured.customers.toLocaleString('en-US'));
+      const deciding = version.comparisons.find(
+        (c) => c.arm === arm.arm && c.against === (arm.arm === version.control ? 'holdout' : 'control'),
+      );
+      expect(await cell(`${card} [data-field=progress]`)).toBe(progressWords(deciding, money));
+      // Under the minimum sample the card says so in the API's own sentence.
+      if (deciding?.verdict === 'not enough data yet') expect(await cell(`${card} [data-field=verdict]`)).toContain(deciding.summary);
+    }
+    // The plain sentence of every comparison is on the page.
+    for (const c of [...version.comparisons, version.anyEmail!])
+      expect(await cell(`#comparison-summaries li[data-arm="${c.arm}"][data-against="${c.against}"] [data-field=summary]`)).toBe(c.summary);
+    // Dates in the shop's time zone, the attribution in words.
+    expect(await cell('#meta [data-field=asOf]')).toBe(humanDate(AS_OF, 'Europe/Berlin'));
+    expect(await page.locator('main').textContent()).toContain(attributionInWords(DEFAULT_ATTRIBUTION));
+    await page.close();
+  });
+
+  it("the overview's table and its CSV export are the same summaries of the report", async () => {
+    const report = await buildReport(database.db, { asOf: AS_OF, attribution: DEFAULT_ATTRIBUTION, minSample: 100 });
+    const [summary] = sequenceSummaries(report);
+    const page = await logIn();
+    await page.goto(`${base}/?period=all`);
+    const money = moneyFormat('USD');
+    const row = '#sequences tr[data-sequence="exp"]';
+    const cell = (field: string) => page.locator(`${row} [data-field=${field}]`).first().textContent();
+    expect(await cell('enrolled')).toBe(summary!.customersEnrolled.toLocaleString('en-US'));
+    expect(await cell('measured')).toBe(summary!.customersMeasured.toLocaleString('en-US'));
+    expect(await cell('sent')).toBe(summary!.emailsSent.toLocaleString('en-US'));
+    expect(await cell('attributedRevenue')).toBe(money(summary!.attributedRevenue));
+    // The headline of what the emails add carries its interval and verdict, or says why not.
+    const incremental = await cell('incrementalRevenue');
+    if (summary!.incremental) {
+      expect(incremental).toContain(money(summary!.incremental.estimate));
+      expect(incremental).toContain(`[${money(summary!.incremental.interval[0])}, ${money(summary!.incremental.interval[1])}]`);
+    }
+    if (summary!.incrementalNote) expect(incremental).toContain(summary!.incrementalNote);
+    const csv = await page.evaluate(async (url) => (await fetch(url)).text(), `${base}/export.csv?period=all&table=sequences`);
+    // Read back with the importer's own CSV reader.
+    const rowsRead: Record<string, unknown>[] = [];
+    for await (const r of (await openRows(tempFile('overview.csv', csv), 'csv')).rows()) rowsRead.push(r.values ?? {});
+    const record = rowsRead[0] as Record<string, string> | undefined;
+    expect(record).toBeDefined();
+    expect(Number(record!.customers_enrolled)).toBe(summary!.customersEnrolled);
+    expect(Number(record!.emails_sent)).toBe(summary!.emailsSent);
+    expect(Number(record!.attributed_revenue)).toBe(summary!.attributedRevenue);
+    expect(record!.incremental_note ?? '').toBe(summary!.incrementalNote ?? '');
+    if (summary!.incremental) expect(Number(record!.incremental_revenue_cuped)).toBeCloseTo(summary!.incremental.estimate, 6);
+    // The trend has every day of the period on its axis, sends or not.
+    const labels = await page.evaluate(() => (window as unknown as { Chart: ChartGlobal }).Chart.getChart('trend')!.data.labels.length);
+    expect(labels).toBe(91);
+    await page.close();
+  });
+
+  it('the recommendation tables equal their CSV exports, cell by cell', async () => {
+    const page = await logIn();
+    await page.goto(`${base}/sequences/exp`);
+    for (const [table, id] of [
+      ['recs-strategy', 'recs-by-strategy'],
+      ['recs-product', 'recs-by-product'],
+    ] as const) {
+      const csv = await page.evaluate(async (url) => (await fetch(url)).text(), `${base}/sequences/exp/export.csv?table=${table}`);
+      const exported: Record<string, unknown>[] = [];
+      for await (const r of (await openRows(tempFile(`${table}.csv`, csv), 'csv')).rows()) exported.push(r.values ?? {});
+      const shown = await page.evaluate(
+        (selector) =>
+          Array.from(document.querySelectorAll(`${selector} tbody tr`)).map((tr) =>
+            Object.fromEntries(
+              Array.from(tr.querySelectorAll('[data-field]')).map((td) => [td.getAttribute('data-field'), td.textContent]),
+            ),
+          ),
+        `#${id}`,
+      );
+      expect(shown.length, table).toBeGreaterThan(0);
+      expect(shown.length, table).toBe(exported.length);
+      // The page formats (currency sign, thousands, %), the export does not: the same figures under the formatting.
+      const bare = (text: unknown) =>
+        String(text ?? '')
+          .replace(/[$,%]/g, '')
+          .replace(/^—$/, '');
+      for (const [i, row] of shown.entries())
+        for (const [field, text] of Object.entries(row)) expect(bare(text), `${table} row ${i} ${field}`).toBe(bare(exported[i]![field!]));
+    }
+    await page.close();
+  });
+
+  it('every page fits 375 and 1280 px: no sideways page scroll, last columns reachable, verdicts in view, charts of real height', async () => {
+    problems.length = 0;
+    const page = await logIn();
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      for (const path of ['/', '/sequences/exp', '/preview?customer=c-1', '/messages?q=x-0']) {
+        await page.goto(`${base}${path}`, { waitUntil: 'networkidle' });
+        const layout = await page.evaluate(() => {
+          const doc = document.documentElement;
+          const tables = Array.from(document.querySelectorAll('table')).map((table) => {
+            const box = table.closest('.scroll');
+            const last = table.querySelector('tr > :last-child');
+            if (!last) return { id: table.id, reachable: true };
+            if (!box) return { id: table.id, reachable: last.getBoundingClientRect().right <= doc.clientWidth + 1 };
+            box.scrollLeft = box.scrollWidth;
+            const inner = box.getBoundingClientRect();
+            const cellBox = last.getBoundingClientRect();
+            const reachable =
+              cellBox.right <= inner.right + 1 && cellBox.left >= inner.left - 1 && getComputedStyle(box).overflowX === 'auto';
+            box.scrollLeft = 0;
+            return { id: table.id, reachable };
+          });
+          const charts = Array.from(document.querySelectorAll('canvas[data-chart]')).map((canvas) => {
+            const chart = (window as unknown as { Chart: ChartGlobal }).Chart.getChart(canvas as HTMLCanvasElement);
+            return chart ? chart.chartArea.bottom - chart.chartArea.top : 0;
+          });
+          const verdicts = Array.from(document.querySelectorAll('#decision [data-field=verdict], #comparisons [data-field=verdict]')).map(
+            (el) => el.getBoundingClientRect(),
+          );
+          // What sticks out of the page (not inside a scrolling box), to name it when the check fails.
+          const wide = Array.from(document.querySelectorAll('main *'))
+            .filter((e) => e.getBoundingClientRect().right > doc.clientWidth + 1 && !e.closest('.scroll'))
+            .slice(0, 3)
+            .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}.${e.className}`);
+          return {
+            overflow: doc.scrollWidth - doc.clientWidth,
+            wide,
+            tables,
+            charts,
+            verdicts: verdicts.map((r) => ({ left: r.left, right: r.right })),
+          };
+        });
+        const where = `${path} at ${width}px`;
+        expect(layout.overflow, `${where}: ${layout.wide.join(', ')}`).toBeLessThanOrEqual(0);
+        for (const t of layout.tables) expect(t.reachable, `${where}: table ${t.id}`).toBe(true);
+        for (const height of layout.charts) expect(height, `${where}: chart`).toBeGreaterThan(120);
+        // The decision cards' verdicts are in view without scrolling sideways; so is the comparison table's verdict column.
+        for (const r of layout.verdicts) {
+          expect(r.left, where).toBeGreaterThanOrEqual(0);
+          expect(r.right, where).toBeLessThanOrEqual(width);
+        }
+      }
+      // The navigation: at 375 px behind the Menu toggle, at 1280 px in the bar; Log out reachable at both.
+      await page.goto(`${base}/`);
+      const logout = page.locator('header nav button', { hasText: 'Log out' });
+      if (width === 375) {
+        expect(await logout.isVisible()).toBe(false);
+        await page.click('header label.menu');
+      }
+      expect(await logout.isVisible()).toBe(true);
+      const box = (await logout.boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(width);
+    }
+    await page.close();
+    expect(problems).toEqual([]);
+  });
+
+  it('draws the revenue curve with an interval band per arm, the holdout apart, and a mark per step', async () => {
+    const page = await logIn();
+    await page.goto(`${base}/sequences/exp`, { waitUntil: 'networkidle' });
+    const chart = await page.evaluate(() => {
+      const c = (window as unknown as { Chart: ChartGlobal }).Chart.getChart('curve')!;
+      const options = c.options as {
+        scales: Record<string, { title: { text: string } }>;
+        plugins: { marks: { marks: { text: string }[] } };
+      };
+      return {
+        labels: c.data.labels.length,
+        datasets: c.data.datasets.map((d) => ({
+          label: d.label,
+          dash: (d as { borderDash?: number[] }).borderDash ?? [],
+          band: (d as { band?: boolean }).band === true,
+        })),
+        x: options.scales.x!.title.text,
+        y: options.scales.y!.title.text,
+        marks: options.plugins.marks.marks.map((m) => m.text),
+      };
+    });
+    // The window is 10 days: one point per day.
+    expect(chart.labels).toBe(10);
+    expect(chart.datasets.filter((d) => !d.band).map((d) => d.label)).toEqual(['a', 'b', 'holdout (no email)']);
+    expect(chart.datasets.filter((d) => d.band)).toHaveLength(6);
+    expect(chart.datasets.find((d) => d.label === 'holdout (no email)')!.dash.length).toBeGreaterThan(0);
+    expect(chart.datasets.find((d) => d.label === 'a')!.dash).toEqual([]);
+    expect(chart.x).toBe('days since enrolling');
+    expect(chart.y).toBe('revenue per measured customer, USD, cumulative');
+    expect(chart.marks).toEqual(['step 1', 'step 2']);
+    await page.close();
+  });
+
   it('shows markup in names as text', async () => {
     const page = await logIn();
     expect(await page.locator('#sequences a').first().textContent()).toBe('Thanks <b>bold</b> & co');
@@ -364,7 +582,7 @@ describe('the dashboard', () => {
     const page = await logIn();
     await page.goto(`${base}/messages?q=x-0`);
     const text = await page.textContent('#messages');
-    expect(text).toContain('exp / a / 1');
+    expect(text).toContain('exp · arm a · step 1');
     expect(text).toContain('open by a person');
     await page.close();
   });

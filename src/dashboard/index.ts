@@ -127,6 +127,7 @@ export function dashboardSettings(
     redisPrefix: settings.queuePrefix,
     sequencesDir: settings.sequencesDir,
     currency: settings.shop.currency,
+    timeZone: settings.shop.timezone,
     queues: extras.queues,
     preview: extras.rules
       ? {

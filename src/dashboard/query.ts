@@ -82,12 +82,18 @@ export const periodQuery = z.object({ period });
 
 export const reportExportQuery = z.object({
   period,
-  table: single(z.enum(['arms', 'comparisons'], { error: 'must be arms or comparisons' }).default('arms')),
+  table: single(z.enum(['sequences', 'arms', 'comparisons'], { error: 'must be sequences, arms or comparisons' }).default('sequences')),
 });
 
 export const sequenceExportQuery = z.object({
   period,
-  table: single(z.enum(['arms', 'comparisons', 'slots'], { error: 'must be arms, comparisons or slots' }).default('arms')),
+  table: single(
+    z
+      .enum(['arms', 'comparisons', 'slots', 'recs-strategy', 'recs-product'], {
+        error: 'must be arms, comparisons, slots, recs-strategy or recs-product',
+      })
+      .default('arms'),
+  ),
 });
 
 export const sequenceParams = z.object({ id: str().min(1) });

@@ -9,10 +9,13 @@ import { dirname, join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { moneyFormat, reportCsv } from '../../analytics/format.ts';
+import { moneyFormat, overviewCsv, reportCsv } from '../../analytics/format.ts';
+import { sequenceSummaries } from '../../analytics/overview.ts';
+import { recommendationPerformance } from '../../analytics/recommendations.ts';
+import { recommendationCsv } from '../../analytics/recommendations-format.ts';
 import { buildReport, type Report } from '../../analytics/report.ts';
-import { cumulativeRevenue, liveDefinition, sentPerDay, slotPerformance, versionHistory } from '../../analytics/series.ts';
-import type { AttributionModel } from '../../core/attribution.ts';
+import { cumulativeRevenue, everyDay, liveDefinition, sentPerDay, slotPerformance, versionHistory } from '../../analytics/series.ts';
+import { attributionInWords, type AttributionModel } from '../../core/attribution.ts';
 import type { Db } from '../../db/client.ts';
 import { listDecisions } from '../../store/experiment-log.ts';
 import { PERIODS, periodQuery, reportExportQuery, sequenceExportQuery, sequenceParams, type Period } from '../query.ts';
@@ -25,6 +28,8 @@ export interface PageDeps {
   attribution: AttributionModel;
   minSample: number;
   currency: string;
+  /** The shop's time zone (IANA): dates and days on the pages are the shop's; default UTC. */
+  timeZone?: string | undefined;
   now: () => Date;
 }
 
@@ -40,6 +45,7 @@ const CHARTS = new URL('../assets/charts.js', import.meta.url);
 export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise<void> {
   const pages = app.withTypeProvider<ZodTypeProvider>();
   const money = moneyFormat(deps.currency);
+  const timeZone = deps.timeZone ?? 'UTC';
   /** What one request looks at: one moment, one period, the report over both. */
   const viewOf = (period: Period) => {
     const asOf = deps.now();
@@ -69,15 +75,29 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
     const { asOf, from, report } = viewOf(period);
     const data = await report();
     // With no period, the trend still stops at 90 days: a chart of years of days says nothing.
-    const trend = await sentPerDay(deps.db, from ?? new Date(asOf.getTime() - 90 * DAY_MS));
-    const page = <OverviewPage report={data} period={period} trend={trend} money={money} />;
+    const since = from ?? new Date(asOf.getTime() - 90 * DAY_MS);
+    const trend = await sentPerDay(deps.db, since, timeZone);
+    const page = (
+      <OverviewPage
+        summaries={sequenceSummaries(data)}
+        period={period}
+        trend={trend}
+        days={everyDay(since, asOf, timeZone)}
+        money={money}
+        asOf={asOf}
+        timeZone={timeZone}
+        attribution={attributionInWords(deps.attribution)}
+        minSample={deps.minSample}
+      />
+    );
     return reply.type('text/html').send(renderPage(page));
   });
 
   pages.get('/export.csv', { schema: { hide: true, querystring: reportExportQuery } }, async (request, reply) => {
     const { period, table } = request.query;
     const data = await viewOf(period).report();
-    return reply.headers(csv(`report-${table}.csv`)).send(reportCsv(data, table));
+    const body = table === 'sequences' ? overviewCsv(sequenceSummaries(data)) : reportCsv(data, table);
+    return reply.headers(csv(`report-${table}.csv`)).send(body);
   });
 
   pages.get(
@@ -88,13 +108,20 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
       const { period, table } = request.query;
       const live = await liveDefinition(deps.db, id);
       if (!live) return reply.notFound('No such sequence.');
+      if (table === 'recs-strategy' || table === 'recs-product') {
+        const { asOf, from } = viewOf(period);
+        const recs = await recommendationPerformance(deps.db, live.versionId, live.definition, { asOf, from });
+        return reply.headers(csv(`${id}-${table}.csv`)).send(recommendationCsv(recs, table));
+      }
       if (table === 'slots') {
         const slots = await slotPerformance(deps.db, live.versionId, deps.attribution, viewOf(period).from);
         const body = stringify(slots, { header: true, columns: ['slot', 'clicks', 'orders', 'revenue'] });
         return reply.headers(csv(`${id}-slots.csv`)).send(body);
       }
       const data = await viewOf(period).report(id);
-      return reply.headers(csv(`${id}-${table}.csv`)).send(reportCsv(data, table));
+      // Exactly what the page shows: its live version.
+      const shown = data.sequences.map((s) => ({ ...s, versions: s.versions.filter((v) => v.versionId === live.versionId) }));
+      return reply.headers(csv(`${id}-${table}.csv`)).send(reportCsv({ ...data, sequences: shown }, table));
     },
   );
 
@@ -113,11 +140,12 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
     // The report first: it brings the attribution and engagement rollups up to date, which
     // the slot figures read.
     const data = await report(id);
-    const [curve, slots, history, decisions] = await Promise.all([
+    const [curve, slots, history, decisions, recs] = await Promise.all([
       cumulativeRevenue(deps.db, live.versionId, live.definition, asOf, from),
       slotPerformance(deps.db, live.versionId, deps.attribution, from),
       versionHistory(deps.db, id),
       listDecisions(deps.db, id),
+      recommendationPerformance(deps.db, live.versionId, live.definition, { asOf, from }),
     ]);
     const sequence = data.sequences[0]!;
     const version = sequence.versions.find((v) => v.live) ?? sequence.versions[0]!;
@@ -129,9 +157,15 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
         period={period}
         curve={curve}
         slots={slots}
+        recs={recs}
         history={history}
         decisions={decisions}
         money={money}
+        currency={deps.currency}
+        timeZone={timeZone}
+        asOf={asOf}
+        attribution={attributionInWords(deps.attribution)}
+        minSample={deps.minSample}
       />
     );
     return reply.type('text/html').send(renderPage(page));

@@ -56,17 +56,23 @@ function verdictWords(arm: string, c: Comparison | undefined): { text: string; t
   }
 }
 
-/** "412 of 1,100 customers needed to detect 5%, about 9 more days", or why there is no such figure. */
-export function progressWords(c: Comparison | undefined): string {
+/**
+ * How far along a comparison is: "412 of 1,100 customers needed to detect a 5.0% difference,
+ * about 9 more days"; once decided, that it was enough; when enrollment has stopped, what
+ * the customers measured can detect (the MDE at 80% power), never just "no difference".
+ */
+export function progressWords(c: Comparison | undefined, money: Money): string {
   if (!c) return '';
   const have = c.n.arm + c.n.baseline;
   const { days, customersNeeded, relative } = c.daysToDetect;
   const effect = relative === null ? 'the chosen effect' : `a ${pct(relative)} difference`;
   if (c.n.arm < 2 || c.n.baseline < 2) return `${int(have)} customers measured so far; too few to say how many ${effect} needs.`;
+  if (c.verdict === 'better' || c.verdict === 'worse') return `Decided on ${int(have)} customers measured.`;
+  const mde = `${money(c.mde.absolute)} per customer${c.mde.relative === null ? '' : ` (${pct(c.mde.relative)})`}`;
   if (days === null || customersNeeded === null)
-    return `${int(have)} customers measured; at the current enrollment rate ${effect} is never detectable.`;
+    return `${int(have)} customers measured and no one enrolling lately: the test can detect ${mde}, not less.`;
   if (days === 0) return `${int(have)} customers measured: enough to detect ${effect} with 80% power.`;
-  return `${int(have)} of ${int(customersNeeded)} customers needed to detect ${effect}, about ${int(days)} more ${days === 1 ? 'day' : 'days'}.`;
+  return `${int(have)} of ${int(customersNeeded)} customers needed to detect ${effect}, about ${int(days)} more ${days === 1 ? 'day' : 'days'}; today it can detect ${mde}.`;
 }
 
 /** An offer KPI's difference against the control with its 95% interval. */
@@ -152,7 +158,7 @@ function VariantCard({ arm, version, winner, money }: { arm: ArmReport; version:
         <dd data-field="measured">{int(arm.measured.customers)}</dd>
       </dl>
       <p class="muted" data-field="progress">
-        {progressWords(deciding)}
+        {progressWords(deciding, money)}
       </p>
     </section>
   );

@@ -38,7 +38,7 @@ table{border-collapse:collapse;background:#fff;width:100%;font-size:.9rem;font-v
 th,td{padding:.4rem .6rem;border-bottom:1px solid #e4e7eb;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}th{background:#f0f2f5;font-weight:600}
 td.wrap,th.wrap{white-space:normal;min-width:14rem;text-align:left}
-.lead td:nth-child(-n+2),.lead th:nth-child(-n+2){white-space:normal;min-width:6.5rem;text-align:left}
+@media (max-width:720px){.lead td:nth-child(-n+2),.lead th:nth-child(-n+2){white-space:normal;min-width:6.5rem;text-align:left}}
 .muted{color:#616e7c}.card{background:#fff;padding:1rem;border:1px solid #e4e7eb;border-radius:6px}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,17rem),1fr));gap:1rem;margin:.8rem 0}
 .card h3{margin:0 0 .4rem}.card dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem .8rem;margin:.6rem 0 0;font-size:.9rem}

@@ -8,9 +8,8 @@
  */
 import { pageCell, PRODUCT_COLUMNS, STRATEGY_COLUMNS, type CellKind, type RecColumn } from '../../analytics/recommendations-format.ts';
 import type { ProductLine, RecommendationTables, StrategyLine } from '../../analytics/recommendations.ts';
+import type { Money } from './report-tables.tsx';
 
-/** Formats money in the shop's currency (in currency units, not cents); `—` for none: the pages' `moneyFormat`. */
-export type Money = (value: number | null) => string;
 
 /** Names and text read from the left, figures from the right. */
 const align = (kind: CellKind) => (kind === 'text' ? 'text-align:left' : undefined);

@@ -6,6 +6,7 @@
  */
 import { pct } from '../../analytics/format.ts';
 import type { SequenceReport, VersionReport } from '../../analytics/report.ts';
+import type { RecommendationTables } from '../../analytics/recommendations.ts';
 import type { CurvePoint, SlotRow, VersionRow } from '../../analytics/series.ts';
 import { decisionLabel, evidenceSummary } from '../../core/promote.ts';
 import { parseDuration } from '../../core/duration.ts';
@@ -16,6 +17,7 @@ import { DecisionCards } from './decision.tsx';
 import { FlowView } from './flow.tsx';
 import { humanDate, int } from './format.ts';
 import { Layout } from './layout.tsx';
+import { RecommendationPerformance } from './recommendations.tsx';
 import { ComparisonTable, FunnelTable, pValue, SlotTable, SrmCheckLine, VersionHistory, type Money } from './report-tables.tsx';
 import { Chart, PeriodPicker, TableHead } from './widgets.tsx';
 
@@ -128,6 +130,7 @@ export interface SequenceProps {
   period: Period;
   curve: CurvePoint[];
   slots: SlotRow[];
+  recs: RecommendationTables;
   history: VersionRow[];
   decisions: Decision[];
   money: Money;
@@ -202,7 +205,13 @@ export function SequencePage(props: SequenceProps) {
       <p>
         <a href={`${base}/export.csv?table=arms&period=${period}`}>Export funnel (CSV)</a>
       </p>
-      <h2>Recommendation slots</h2>
+      <h2>Recommendation performance</h2>
+      <RecommendationPerformance rows={props.recs} money={money} />
+      <p>
+        <a href={`${base}/export.csv?table=recs-strategy&period=${period}`}>Export by strategy (CSV)</a> ·{' '}
+        <a href={`${base}/export.csv?table=recs-product&period=${period}`}>Export by product (CSV)</a>
+      </p>
+      <h3>By position in the email</h3>
       <SlotTable slots={slots} money={money} />
       <p>
         <a href={`${base}/export.csv?table=slots&period=${period}`}>Export slots (CSV)</a>
