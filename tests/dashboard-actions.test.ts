@@ -38,7 +38,7 @@ const PASSWORD = 'actions-password-456';
 const SECRET = 'actions-secret-actions-secret-0000000';
 /** The dashboard's clock: every action is taken at this moment. */
 const AS_OF = new Date('2026-12-06T14:02:00Z');
-const WHEN = '6 Dec 2026 14:02 UTC';
+const WHEN = '6 Dec 2026, 14:02 UTC';
 
 const sequence = (id: string, name: string) => `# ${name}: does the popularity strategy earn more than co-purchase?
 id: ${id}
@@ -536,7 +536,7 @@ describe('the dashboard’s actions', { timeout: 120_000 }, () => {
     );
     expect(lines).toContain(`ended the test, kept the control a by Ada &lt;b>, ${WHEN}`);
     expect(lines).toContain('href="/sequences/x/decisions/7"');
-    expect(lines).toContain('paused by Ada, 5 Dec 2026 09:05 UTC');
+    expect(lines).toContain('paused by Ada, 5 Dec 2026, 09:05 UTC');
   });
 
   it('logged no console error on any page', () => {

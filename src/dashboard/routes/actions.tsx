@@ -41,6 +41,8 @@ export interface ActionDeps {
   attribution: AttributionModel;
   minSample: number;
   currency: string;
+  /** The shop's time zone, for the moments on the pages; default UTC. */
+  timeZone?: string | undefined;
   now: () => Date;
   /**
    * SEQUENCES_DIR: where the sequence files are, the next version of a promoted one written.
@@ -58,6 +60,7 @@ const sequencePath = (id: string) => `/sequences/${encodeURIComponent(id)}`;
 export async function actionPages(app: FastifyInstance, deps: ActionDeps): Promise<void> {
   const pages = app.withTypeProvider<ZodTypeProvider>();
   const money = moneyFormat(deps.currency);
+  const timeZone = deps.timeZone ?? 'UTC';
   const html = (reply: FastifyReply, page: VNode, code = 200) => reply.code(code).type('text/html').send(renderPage(page));
   const summaryOf = async (id: string): Promise<SequenceSummary | undefined> => (await listSequences(deps.db)).find((s) => s.id === id);
 
@@ -71,7 +74,10 @@ export async function actionPages(app: FastifyInstance, deps: ActionDeps): Promi
       if (!summary) return html(reply, <ActionNotFound id={id} />, 404);
       const [live, audit] = await Promise.all([liveDefinition(deps.db, id), listAudit(deps.db, id, AUDIT_SHOWN)]);
       const exitOnOrder = live?.definition.exit.on.includes('ordered_again') ?? false;
-      return html(reply, <StatusConfirmPage sequence={summary} action={action} exitOnOrder={exitOnOrder} audit={audit} />);
+      return html(
+        reply,
+        <StatusConfirmPage sequence={summary} action={action} exitOnOrder={exitOnOrder} audit={audit} timeZone={timeZone} />,
+      );
     });
 
     pages.post(`/sequences/:id/${action}`, { schema: { hide: true, params: sequenceParams } }, async (request, reply) => {
@@ -151,7 +157,8 @@ export async function actionPages(app: FastifyInstance, deps: ActionDeps): Promi
     actor: string,
   ) => {
     const { props, found } = await evidenceFor(summary, kind, asked, actor);
-    const again = (refused: string | undefined) => html(reply, <EvidencePage {...props} refused={refused} note={form.note} />, 409);
+    const again = (refused: string | undefined) =>
+      html(reply, <EvidencePage {...props} refused={refused} note={form.note} timeZone={timeZone} />, 409);
     if (!found) return again(undefined);
     const { decision } = found;
     if (decision.blocking.length) return again(decision.blocking.join(' '));
@@ -175,7 +182,7 @@ export async function actionPages(app: FastifyInstance, deps: ActionDeps): Promi
     const summary = await summaryOf(id);
     if (!summary) return html(reply, <ActionNotFound id={id} />, 404);
     const { props } = await evidenceFor(summary, 'promote', request.query.variant, sessionActor(request));
-    return html(reply, <EvidencePage {...props} />);
+    return html(reply, <EvidencePage {...props} timeZone={timeZone} />);
   });
 
   pages.post('/sequences/:id/promote', { schema: { hide: true, params: sequenceParams, body: promoteBody } }, async (request, reply) => {
@@ -191,7 +198,7 @@ export async function actionPages(app: FastifyInstance, deps: ActionDeps): Promi
     const summary = await summaryOf(id);
     if (!summary) return html(reply, <ActionNotFound id={id} />, 404);
     const { props } = await evidenceFor(summary, 'end', undefined, sessionActor(request));
-    return html(reply, <EvidencePage {...props} />);
+    return html(reply, <EvidencePage {...props} timeZone={timeZone} />);
   });
 
   pages.post('/sequences/:id/end', { schema: { hide: true, params: sequenceParams, body: endTestBody } }, async (request, reply) => {
@@ -209,6 +216,6 @@ export async function actionPages(app: FastifyInstance, deps: ActionDeps): Promi
     if (!summary) return html(reply, <ActionNotFound id={id} />, 404);
     if (!decision) return html(reply, <ActionNotFound id={id} decision={decisionId} />, 404);
     const audit = await listAudit(deps.db, id, AUDIT_SHOWN);
-    return html(reply, <DecisionPage sequence={summary} decision={decision} audit={audit} />);
+    return html(reply, <DecisionPage sequence={summary} decision={decision} audit={audit} timeZone={timeZone} />);
   });
 }

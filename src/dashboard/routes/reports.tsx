@@ -1,5 +1,5 @@
 /**
- * The report pages: overview and sequence (pause and resume there, the experiment log), with CSV export.
+ * The report pages: overview and sequence (the decision, the flow, the detailed tables, recommendation performance), with CSV exports.
  * Every figure that is in the report comes from `buildReport`, the code behind
  * `campaign report --json`, so the two never disagree.
  */
@@ -17,7 +17,9 @@ import { buildReport, type Report } from '../../analytics/report.ts';
 import { cumulativeRevenue, everyDay, liveDefinition, sentPerDay, slotPerformance, versionHistory } from '../../analytics/series.ts';
 import { attributionInWords, type AttributionModel } from '../../core/attribution.ts';
 import type { Db } from '../../db/client.ts';
+import { listAudit } from '../../store/audit-log.ts';
 import { listDecisions } from '../../store/experiment-log.ts';
+import { AUDIT_SHOWN } from './actions.tsx';
 import { PERIODS, periodQuery, reportExportQuery, sequenceExportQuery, sequenceParams, type Period } from '../query.ts';
 import { renderPage } from '../views/layout.tsx';
 import { OverviewPage } from '../views/overview.tsx';
@@ -140,12 +142,13 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
     // The report first: it brings the attribution and engagement rollups up to date, which
     // the slot figures read.
     const data = await report(id);
-    const [curve, slots, history, decisions, recs] = await Promise.all([
+    const [curve, slots, history, decisions, recs, audit] = await Promise.all([
       cumulativeRevenue(deps.db, live.versionId, live.definition, asOf, from),
       slotPerformance(deps.db, live.versionId, deps.attribution, from),
       versionHistory(deps.db, id),
       listDecisions(deps.db, id),
       recommendationPerformance(deps.db, live.versionId, live.definition, { asOf, from }),
+      listAudit(deps.db, id, AUDIT_SHOWN),
     ]);
     const sequence = data.sequences[0]!;
     const version = sequence.versions.find((v) => v.live) ?? sequence.versions[0]!;
@@ -158,6 +161,7 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
         curve={curve}
         slots={slots}
         recs={recs}
+        audit={audit}
         history={history}
         decisions={decisions}
         money={money}

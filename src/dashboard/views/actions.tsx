@@ -3,7 +3,7 @@
  * resume, promote a variant, end the test), the page that confirms a pause or resume by
  * saying what it does, the page that shows the evidence before a promotion or the end of a
  * test, the page of a decision once taken, and the audit log's short list ("paused by Ada,
- * 6 Dec 2026 14:02 UTC").
+ * 6 Dec 2026, 14:02 UTC").
  */
 import type { SequenceReport, VersionReport } from '../../analytics/report.ts';
 import type { PromotionDecision } from '../../core/promote.ts';
@@ -11,15 +11,8 @@ import { PAUSE_RECHECK_MS } from '../../core/step-policy.ts';
 import type { EvidenceLines } from '../../sequences/promotion.ts';
 import type { AuditEntry } from '../../store/audit-log.ts';
 import type { Decision } from '../../store/experiment-log.ts';
+import { humanDate } from './format.ts';
 import { Layout } from './layout.tsx';
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const two = (n: number) => String(n).padStart(2, '0');
-
-/** A moment as the audit list shows it: `6 Dec 2026 14:02 UTC`. */
-export function auditTime(at: Date): string {
-  return `${at.getUTCDate()} ${MONTHS[at.getUTCMonth()]} ${at.getUTCFullYear()} ${two(at.getUTCHours())}:${two(at.getUTCMinutes())} UTC`;
-}
 
 /** Long unbroken text (paths, keys) wraps rather than widening the page. */
 const WRAP = { overflowWrap: 'anywhere' } as const;
@@ -42,13 +35,13 @@ function auditWhat(entry: Pick<AuditEntry, 'action' | 'detail'>): string {
   }
 }
 
-/** One audit line in words: `paused by Ada, 6 Dec 2026 14:02 UTC`. */
-export function auditLine(entry: Pick<AuditEntry, 'action' | 'detail' | 'actor' | 'at'>): string {
-  return `${auditWhat(entry)} by ${entry.actor}, ${auditTime(entry.at)}`;
+/** One audit line in words, the moment in the shop's time zone: `paused by Ada, 6 Dec 2026, 14:02 UTC`. */
+export function auditLine(entry: Pick<AuditEntry, 'action' | 'detail' | 'actor' | 'at'>, timeZone = 'UTC'): string {
+  return `${auditWhat(entry)} by ${entry.actor}, ${humanDate(entry.at, timeZone)}`;
 }
 
 /** A sequence's audit lines, newest first, as a short list (the loader decides how many). */
-export function AuditList({ audit }: { audit: AuditEntry[] }) {
+export function AuditList({ audit, timeZone = 'UTC' }: { audit: AuditEntry[]; timeZone?: string | undefined }) {
   if (audit.length === 0)
     return (
       <p class="muted" id="audit-log">
@@ -59,7 +52,7 @@ export function AuditList({ audit }: { audit: AuditEntry[] }) {
     <ul id="audit-log" style={WRAP}>
       {audit.map((entry) => (
         <li data-action={entry.action} data-audit={entry.id}>
-          {auditLine(entry)}
+          {auditLine(entry, timeZone)}
           {typeof entry.detail.decisionId === 'number' && (
             <>
               {' '}
@@ -79,6 +72,8 @@ export interface SequenceActionsProps {
   version: Pick<VersionReport, 'live' | 'control' | 'arms'>;
   /** Its audit lines, newest first: when given, the list follows the buttons. */
   audit?: AuditEntry[] | undefined;
+  /** The shop's time zone, for the audit lines' moments. */
+  timeZone?: string | undefined;
 }
 
 /**
@@ -86,7 +81,7 @@ export interface SequenceActionsProps {
  * page that says what it will do (and, for a decision, shows the evidence) before anything
  * changes.
  */
-export function SequenceActions({ sequence, version, audit }: SequenceActionsProps) {
+export function SequenceActions({ sequence, version, audit, timeZone }: SequenceActionsProps) {
   const base = sequencePath(sequence.id);
   const paused = sequence.status === 'paused';
   const challengers = version.arms.filter((a) => !a.holdout && a.arm !== version.control).map((a) => a.arm);
@@ -109,7 +104,7 @@ export function SequenceActions({ sequence, version, audit }: SequenceActionsPro
           </a>
         )}
       </div>
-      {audit && <AuditList audit={audit} />}
+      {audit && <AuditList audit={audit} timeZone={timeZone} />}
     </section>
   );
 }
@@ -136,6 +131,7 @@ export interface StatusPageProps {
   /** The live version's `exit.on`: whether ordering again ends an enrollment. */
   exitOnOrder: boolean;
   audit: AuditEntry[];
+  timeZone?: string | undefined;
 }
 
 /**
@@ -143,7 +139,7 @@ export interface StatusPageProps {
  * policy, src/core/step-policy.ts, and the enrollment worker's live sequences), then the
  * button that does it.
  */
-export function StatusConfirmPage({ sequence, action, exitOnOrder, audit }: StatusPageProps) {
+export function StatusConfirmPage({ sequence, action, exitOnOrder, audit, timeZone }: StatusPageProps) {
   const base = sequencePath(sequence.id);
   const pausing = action === 'pause';
   const already = sequence.status === (pausing ? 'paused' : 'active');
@@ -210,7 +206,7 @@ export function StatusConfirmPage({ sequence, action, exitOnOrder, audit }: Stat
         </>
       )}
       <h2>Recent actions</h2>
-      <AuditList audit={audit} />
+      <AuditList audit={audit} timeZone={timeZone} />
     </Layout>
   );
 }
@@ -243,10 +239,11 @@ export interface EvidencePageProps {
   actor: string;
   /** The note given in a refused attempt, kept. */
   note?: string | null | undefined;
+  timeZone?: string | undefined;
 }
 
 /** The evidence for promoting a variant (or keeping the control), in the command's words, then the form that carries it out. */
-export function EvidencePage({ sequence, kind, variant, evidence, problem, refused, actor, note }: EvidencePageProps) {
+export function EvidencePage({ sequence, kind, variant, evidence, problem, refused, actor, note, timeZone = 'UTC' }: EvidencePageProps) {
   const base = sequencePath(sequence.id);
   const ending = kind === 'end';
   const title = ending ? `End the test of ${sequence.name}` : `Promote ${variant} in ${sequence.name}`;
@@ -271,7 +268,7 @@ export function EvidencePage({ sequence, kind, variant, evidence, problem, refus
       {evidence && decision && (
         <>
           <p class="muted" style={WRAP}>
-            {sequence.id}, version {evidence.version} (live), evidence as of {auditTime(evidence.asOf)}; a verdict needs{' '}
+            {sequence.id}, version {evidence.version} (live), evidence as of {humanDate(evidence.asOf, timeZone)}; a verdict needs{' '}
             {evidence.minSample.toLocaleString('en-US')} measured customers per arm.
           </p>
           <div id="verdict" data-supported={String(decision.supported)} class={decision.supported ? 'card winner' : 'alert'} style={WRAP}>
@@ -382,10 +379,12 @@ export function DecisionPage({
   sequence,
   decision,
   audit,
+  timeZone = 'UTC',
 }: {
   sequence: { id: string; name: string };
   decision: Decision;
   audit: AuditEntry[];
+  timeZone?: string | undefined;
 }) {
   const base = sequencePath(sequence.id);
   const kept = decision.variant === decision.tested[0];
@@ -397,7 +396,7 @@ export function DecisionPage({
           : `Promoted ${decision.variant} in ${sequence.name}`}
       </h1>
       <div class={decision.forced ? 'alert' : 'notice'} id="decision" data-decision={decision.id} style={WRAP}>
-        Decision {decision.id} in the experiment log, by {decision.decidedBy}, {auditTime(decision.decidedAt)}, on version{' '}
+        Decision {decision.id} in the experiment log, by {decision.decidedBy}, {humanDate(decision.decidedAt, timeZone)}, on version{' '}
         {decision.version} (tested {decision.tested.join(', ')}){decision.forced ? <strong>: forced, against the evidence</strong> : ''}.
         {decision.note !== null && <> Note: {decision.note}</>}
       </div>
@@ -421,7 +420,7 @@ export function DecisionPage({
         <a href={base}>Back to the sequence</a>
       </p>
       <h2>Recent actions</h2>
-      <AuditList audit={audit} />
+      <AuditList audit={audit} timeZone={timeZone} />
     </Layout>
   );
 }

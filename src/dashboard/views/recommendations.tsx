@@ -10,7 +10,6 @@ import { pageCell, PRODUCT_COLUMNS, STRATEGY_COLUMNS, type CellKind, type RecCol
 import type { ProductLine, RecommendationTables, StrategyLine } from '../../analytics/recommendations.ts';
 import type { Money } from './report-tables.tsx';
 
-
 /** Names and text read from the left, figures from the right. */
 const align = (kind: CellKind) => (kind === 'text' ? 'text-align:left' : undefined);
 

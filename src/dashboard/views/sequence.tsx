@@ -13,6 +13,8 @@ import { parseDuration } from '../../core/duration.ts';
 import type { SequenceDefinition, StoredDefinition } from '../../core/sequence.ts';
 import type { Decision } from '../../store/experiment-log.ts';
 import type { Period } from '../query.ts';
+import type { AuditEntry } from '../../store/audit-log.ts';
+import { SequenceActions } from './actions.tsx';
 import { DecisionCards } from './decision.tsx';
 import { FlowView } from './flow.tsx';
 import { humanDate, int } from './format.ts';
@@ -131,6 +133,8 @@ export interface SequenceProps {
   curve: CurvePoint[];
   slots: SlotRow[];
   recs: RecommendationTables;
+  /** The sequence's audit lines (pause, resume, promote, end), newest first. */
+  audit: AuditEntry[];
   history: VersionRow[];
   decisions: Decision[];
   money: Money;
@@ -145,7 +149,6 @@ export interface SequenceProps {
 export function SequencePage(props: SequenceProps) {
   const { sequence, version, definition, period, curve, slots, history, decisions, money, timeZone } = props;
   const base = `/sequences/${encodeURIComponent(sequence.id)}`;
-  const action = sequence.status === 'active' ? 'pause' : 'resume';
   const variants = definition.variants.map((v) => `${v.key} (weight ${v.weight})`).join(', ');
   const windowDays = Math.round(version.measurementWindowDays * 10) / 10;
   const enrolled = version.arms.reduce((n, a) => n + a.enrolled, 0);
@@ -163,13 +166,7 @@ export function SequencePage(props: SequenceProps) {
         {version.live ? ' (live)' : ''} · variants {variants} · holdout {pct(definition.holdout)} · each customer measured over {windowDays}{' '}
         days after enrolling · figures as of <span data-field="asOf">{humanDate(props.asOf, timeZone)}</span>
       </p>
-      <div class="actions">
-        <form method="post" action={`${base}/${action}`}>
-          <button type="submit" id="toggle">
-            {action === 'pause' ? 'Pause' : 'Resume'}
-          </button>
-        </form>
-      </div>
+      <SequenceActions sequence={sequence} version={version} audit={props.audit} timeZone={timeZone} />
       <PeriodPicker base={base} current={period} />
       <p class="muted" id="counts">
         <span data-field="enrolledCustomers">{int(enrolled)}</span> customers enrolled in this version over the period, of whom{' '}
