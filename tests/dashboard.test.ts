@@ -425,6 +425,32 @@ describe('the dashboard', () => {
     await page.close();
   });
 
+  it("the funnel's rates and counts are its CSV's, and each count opens the recipients behind it", async () => {
+    const report = await buildReport(database.db, { asOf: AS_OF, attribution: DEFAULT_ATTRIBUTION, minSample: 100 });
+    const version = report.sequences[0]!.versions[0]!;
+    const page = await logIn();
+    await page.goto(`${base}/sequences/exp`);
+    const csv = await page.evaluate(async (url) => (await fetch(url)).text(), `${base}/sequences/exp/export.csv?table=arms`);
+    const exported: Record<string, unknown>[] = [];
+    for await (const r of (await openRows(tempFile('arms.csv', csv), 'csv')).rows()) exported.push(r.values ?? {});
+    const rate = (v: unknown) => (v === '' || v === undefined ? '—' : `${(Number(v) * 100).toFixed(1)}%`);
+    for (const arm of version.arms.filter((a) => !a.holdout)) {
+      const line = exported.find((r) => r.arm === arm.arm && r.step === 'all')!;
+      const row = `#funnel tr[data-arm="${arm.arm}"][data-step="all"]`;
+      const cell = (field: string) => page.locator(`${row} [data-field=${field}]`).first().textContent();
+      expect(await cell('sent')).toBe(String(line.sent));
+      expect(await cell('openRate')).toBe(rate(line.open_rate));
+      expect(await cell('clickRate')).toBe(rate(line.click_rate));
+      expect(await cell('conversionRate')).toBe(rate(line.order_rate));
+      expect(Number(line.open_rate)).toBeCloseTo(arm.opens.human / arm.delivered, 12);
+    }
+    // From the funnel cell to the recipients behind it: the same count.
+    const a = version.arms.find((x) => x.arm === 'a')!;
+    await Promise.all([page.waitForLoadState('load'), page.click('#funnel tr[data-arm="a"][data-step="all"] [data-field=humanOpens] a')]);
+    expect(Number(await page.locator('#recipients-count').getAttribute('data-count'))).toBe(a.opens.human);
+    await page.close();
+  });
+
   it('every page fits 375 and 1280 px: no sideways page scroll, last columns reachable, verdicts in view, charts of real height', async () => {
     problems.length = 0;
     const page = await logIn();
