@@ -15,6 +15,8 @@ import { listSequences } from '../src/store/sequences.ts';
 import { firstEmailedCustomer } from '../src/store/customer-history.ts';
 import { latestOrderTime } from '../src/store/orders.ts';
 import { openConfiguredDatabase } from '../src/runtime.ts';
+import { liveDefinition } from '../src/analytics/series.ts';
+import { recipientsLink } from '../src/dashboard/views/links.ts';
 import { launchChromium } from './browser.ts';
 
 const settings = loadConfig({ DATA_DIR: process.env.DATABASE_URL ? undefined : join('.data', 'demo'), ...process.env });
@@ -38,10 +40,18 @@ try {
   // A customer with emails, for the preview and messages pages; the first sequence's control, for a drill-down.
   const someone = encodeURIComponent((await firstEmailedCustomer(database.db)) ?? '');
   const first = sequences[0];
+  // The first sequence's control, for the recipients behind one of its funnel cells.
+  const control = first && (await liveDefinition(database.db, first.id))?.definition.variants[0]?.key;
   const pages: [string, string][] = [
     ['overview', '/'],
     ...sequences.map((s): [string, string] => [`sequence-${s.id}`, `/sequences/${s.id}`]),
-    ...(first ? ([['pause', `/sequences/${first.id}/pause`]] as [string, string][]) : []),
+    ...(first
+      ? ([
+          ['pause', `/sequences/${first.id}/pause`],
+          ['end-test', `/sequences/${first.id}/end`],
+          ['recipients', recipientsLink({ sequence: first.id, arm: control ?? '', stage: 'opened' })],
+        ] as [string, string][])
+      : []),
     ['preview', `/preview?customer=${someone}`],
     ['messages', `/messages?customer=${someone}`],
     ['queues', '/admin/queues'],
