@@ -3,7 +3,8 @@
  * and Redis, in Debian's Chromium (playwright-core) at 375 and 1280 px: no sideways page
  * scroll, no console errors; the captured inbox filtered by the chosen customer; each
  * message linking to its email and its sequence; every drill-down cell counting what the
- * report's funnel counts; a way back from Bull Board.
+ * report's funnel counts; every moment in the shop's time zone (not UTC), the columns naming
+ * it; a way back from Bull Board.
  */
 import { sign } from '@fastify/cookie';
 import { sql } from 'drizzle-orm';
@@ -17,6 +18,7 @@ import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import { fixedClock } from '../src/core/clock.ts';
 import { DEFAULT_RULES } from '../src/core/recommend.ts';
 import { sessionKey, sessionValue } from '../src/dashboard/auth.ts';
+import { humanDate, shortDate } from '../src/dashboard/views/format.ts';
 import { recipientsLink } from '../src/dashboard/views/messages.tsx';
 import { queryRows } from '../src/db/client.ts';
 import { startInbox, type Inbox } from '../src/demo/inbox.ts';
@@ -39,6 +41,8 @@ const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-05-04T09:00:00Z');
 const AS_OF = new Date(T0 + 40 * DAY);
+/** The shop's time zone: UTC-4 in May and June, so a moment written in UTC would show. */
+const ZONE = 'America/New_York';
 const SEQUENCE = `
 id: exp
 name: "Thanks & co"
@@ -207,6 +211,7 @@ describe('the preview and messages pages', () => {
         secret: SECRET,
         sessionHours: 1,
         currency: 'USD',
+        timeZone: ZONE,
         queues: queues.queues,
         preview: {
           shop: TEST_SHOP,
@@ -396,6 +401,83 @@ describe('the preview and messages pages', () => {
     // Ordered: one row per attributed order.
     const ordered = recipientsLink({ sequence: 'exp', arm: 'b', stage: 'ordered' });
     expect(ids((await get(ordered)).body).length).toBe(await countOf(ordered));
+  });
+
+  it("writes every moment in the shop's time zone, the columns naming it", async () => {
+    // Compact in tables: the year only when it is not now's in the zone; the day alone.
+    const june = { now: new Date('2026-06-01T12:00:00Z') };
+    expect(shortDate('2025-12-31T23:30:00Z', 'Europe/Berlin', june)).toBe('1 Jan, 00:30');
+    expect(shortDate('2025-12-31T23:30:00Z', ZONE, june)).toBe('31 Dec 2025, 18:30');
+    expect(shortDate('2026-05-24T02:00:00Z', ZONE, { ...june, day: true })).toBe('23 May');
+    expect(shortDate('2026-05-24T02:00:00Z', ZONE, { day: true })).toBe('23 May 2026');
+    const short = (at: Date) => shortDate(at, ZONE, { now: AS_OF });
+    const ms = (value: number | string | null) => (value === null ? null : new Date(Number(value)));
+    const page = await open(1280);
+
+    // The drill-down: its as-of line, its heads, each row's sent moment and first human click.
+    await page.goto(`${base}${recipientsLink({ sequence: 'exp', arm: 'b', step: 1, stage: 'clicked' })}`);
+    expect(await page.textContent('#recipients-count [data-field=asOf]')).toBe(humanDate(AS_OF, ZONE));
+    expect(humanDate(AS_OF, ZONE)).toBe('13 Jun 2026, 05:00 GMT-4');
+    expect(await page.locator('#recipient-rows thead th').allTextContents()).toEqual([
+      'customer',
+      'email',
+      `sent (${ZONE})`,
+      'state',
+      `first human open (${ZONE})`,
+      `first human click (${ZONE})`,
+      `first attributed order (${ZONE})`,
+    ]);
+    const rows = await page.locator('#recipient-rows tbody tr').all();
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      const [m] = await queryRows<{ sent: string; click: string | null }>(
+        database.db,
+        sql`select (extract(epoch from m.sent_at) * 1000)::float8 as sent,
+                   (select extract(epoch from min(e.occurred_at)) * 1000 from events e
+                     where e.message_id = m.id and e.type = 'click' and e.is_human and e.occurred_at <= ${AS_OF.toISOString()}::timestamptz)::float8 as click
+            from messages m where m.id = ${Number(await row.getAttribute('data-message'))}`,
+      );
+      const cells = await row.locator('td').allTextContents();
+      expect(cells[2]).toBe(short(ms(m!.sent)!));
+      expect(cells[5]).toBe(short(ms(m!.click)!));
+    }
+
+    // A customer's emails and one email's page.
+    await page.goto(`${base}/messages?customer=${seededOnly}`);
+    expect(await page.locator('#messages thead th').allTextContents()).toContain(`sent (${ZONE})`);
+    const [seeded] = await queryRows<{ id: number; sent: string; made: string }>(
+      database.db,
+      sql`select m.id, (extract(epoch from m.sent_at) * 1000)::float8 as sent, (extract(epoch from m.created_at) * 1000)::float8 as made
+          from messages m join customers c on c.id = m.customer_id where c.external_id = ${seededOnly}`,
+    );
+    expect(await page.locator(`#messages tr[data-message="${seeded!.id}"] td`).nth(3).textContent()).toBe(short(ms(seeded!.sent)!));
+    await page.goto(`${base}/messages/${seeded!.id}`);
+    const facts = await page.evaluate(() =>
+      Object.fromEntries(Array.from(document.querySelectorAll('dt')).map((dt) => [dt.textContent, dt.nextElementSibling?.textContent])),
+    );
+    expect([facts.made, facts.sent]).toEqual([humanDate(ms(seeded!.made)!, ZONE), humanDate(ms(seeded!.sent)!, ZONE)]);
+
+    // The captured inbox, newest first.
+    await page.goto(`${base}/messages`);
+    expect(await page.locator('#inbox thead th').allTextContents()).toEqual(['to', 'subject', `received (${ZONE})`]);
+    expect(await page.locator('#inbox tbody td:nth-child(3)').allTextContents()).toEqual(
+      [...inbox.emails].reverse().map((email) => short(email.receivedAt)),
+    );
+
+    // The preview's versions, each with the day it was published there.
+    const published = await queryRows<{ id: number; at: string }>(
+      database.db,
+      sql`select id, (extract(epoch from published_at) * 1000)::float8 as at from template_versions`,
+    );
+    await page.goto(`${base}/preview`);
+    const options = await page.locator('select[name=version] option').all();
+    expect(options.length).toBe(published.length);
+    for (const option of options) {
+      const value = await option.getAttribute('value');
+      const version = published.find((v) => String(v.id) === value)!;
+      expect(await option.textContent()).toMatch(new RegExp(` · published ${shortDate(ms(version.at)!, ZONE, { day: true })}$`));
+    }
+    await page.close();
   });
 
   it('refuses malformed drill-down values with a 400 naming the field, and unknown cells with a 404', async () => {

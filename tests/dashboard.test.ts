@@ -525,7 +525,7 @@ describe('the dashboard', () => {
       const c = (window as unknown as { Chart: ChartGlobal }).Chart.getChart('curve')!;
       const options = c.options as {
         scales: Record<string, { title: { text: string } }>;
-        plugins: { marks: { marks: { text: string }[] } };
+        plugins: { annotation: { annotations: Record<string, { xMin: number; label: { content: string } }> } };
       };
       return {
         labels: c.data.labels.length,
@@ -536,7 +536,7 @@ describe('the dashboard', () => {
         })),
         x: options.scales.x!.title.text,
         y: options.scales.y!.title.text,
-        marks: options.plugins.marks.marks.map((m) => m.text),
+        marks: Object.values(options.plugins.annotation.annotations).map((m) => `${m.label.content} at ${m.xMin}`),
       };
     });
     // The window is 10 days: one point per day.
@@ -547,7 +547,8 @@ describe('the dashboard', () => {
     expect(chart.datasets.find((d) => d.label === 'a')!.dash).toEqual([]);
     expect(chart.x).toBe('days since enrolling');
     expect(chart.y).toBe('revenue per measured customer, USD, cumulative');
-    expect(chart.marks).toEqual(['step 1', 'step 2']);
+    // Step 1 an hour after enrolling (day 1, index 0), step 2 two days later (day 3, index 2).
+    expect(chart.marks).toEqual(['step 1 at 0', 'step 2 at 2']);
     await page.close();
   });
 

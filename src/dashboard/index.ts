@@ -28,7 +28,7 @@ export interface DashboardDeps extends PageDeps, Omit<AuthSettings, 'now'> {
   /** The engine's queues, for Bull Board; without them /admin/queues is not mounted. */
   queues?: Queues | undefined;
   /** Template preview and messages; without it those pages are not mounted. */
-  preview?: Omit<PreviewDeps, 'db'> | undefined;
+  preview?: Omit<PreviewDeps, 'db' | 'timeZone'> | undefined;
   /**
    * Where logged-out sessions are remembered, so that every server refuses them: keys
    * under `redisPrefix` (QUEUE_PREFIX). Without Redis (and without `revoked`), this
@@ -71,7 +71,7 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
       await reportPages(pages, deps);
       await actionPages(pages, deps);
       if (deps.preview) {
-        await previewPages(pages, { db: deps.db, ...deps.preview });
+        await previewPages(pages, { db: deps.db, timeZone: deps.timeZone, ...deps.preview });
         await messagesPages(pages, { ...deps, inbox: deps.preview.inbox });
       }
     });

@@ -27,6 +27,8 @@ export interface MessagesDeps {
   attribution: AttributionModel;
   now: () => Date;
   currency: string;
+  /** The shop's IANA time zone (SHOP_TIMEZONE), the pages' moments written in it; UTC without it. */
+  timeZone?: string | undefined;
 }
 
 const BLANK_GIF = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
@@ -50,11 +52,13 @@ const DAY_MS = 86_400_000;
 export async function messagesPages(app: FastifyInstance, deps: MessagesDeps): Promise<void> {
   const pages = app.withTypeProvider<ZodTypeProvider>();
   const money = moneyFormat(deps.currency);
+  const timeZone = deps.timeZone ?? 'UTC';
   const notFound = (what: string) => renderPage(<MessagesNotFound what={what} />);
 
   pages.get('/messages', { schema: { hide: true, querystring: messagesQuery } }, async (request, reply) => {
     const query = request.query;
     const q = query.q ?? '';
+    const asOf = deps.now();
     let cell: CellPage | undefined;
     if (query.sequence !== undefined) {
       const { sequence, arm, stage, step, period, page } = query;
@@ -80,7 +84,6 @@ export async function messagesPages(app: FastifyInstance, deps: MessagesDeps): P
           .code(404)
           .type('text/html')
           .send(notFound(`Version ${version.version} of "${sequence}" has ${definition.steps.length} steps, not ${step}.`));
-      const asOf = deps.now();
       const days = PERIODS[period].days;
       const recipients = await funnelRecipients(deps.db, {
         versionId: version.id,
@@ -123,7 +126,17 @@ export async function messagesPages(app: FastifyInstance, deps: MessagesDeps): P
             messages: await customerMessages(deps.db, customerId),
           };
     const emails = deps.inbox?.emails;
-    const page = <MessagesPage q={q} matches={matches} chosen={chosen} cell={cell} inbox={emails} inboxIndex={inboxIndex(emails)} />;
+    const page = (
+      <MessagesPage
+        q={q}
+        matches={matches}
+        chosen={chosen}
+        cell={cell}
+        inbox={emails}
+        inboxIndex={inboxIndex(emails)}
+        clock={{ timeZone, now: asOf }}
+      />
+    );
     return reply.type('text/html').send(renderPage(page));
   });
 
@@ -135,7 +148,7 @@ export async function messagesPages(app: FastifyInstance, deps: MessagesDeps): P
         .type('text/html')
         .send(notFound(`No message ${request.params.id}.`));
     const received = inboxIndex(deps.inbox?.emails)?.get(message.rfc_message_id);
-    return reply.type('text/html').send(renderPage(<MessagePage m={message} received={received} />));
+    return reply.type('text/html').send(renderPage(<MessagePage m={message} received={received} timeZone={timeZone} />));
   });
 
   pages.get('/inbox/:index', { schema: { hide: true, params: inboxParams } }, async (request, reply) => {

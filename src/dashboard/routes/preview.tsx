@@ -31,6 +31,8 @@ export interface PreviewDeps {
   smtpUrl?: string | undefined;
   /** The demo's captured inbox, when there is one. */
   inbox?: CapturedInbox | undefined;
+  /** The shop's IANA time zone (SHOP_TIMEZONE), the page's days written in it; UTC without it. */
+  timeZone?: string | undefined;
 }
 
 /**
@@ -77,6 +79,7 @@ export async function previewPages(app: FastifyInstance, deps: PreviewDeps): Pro
         versionId={versionId}
         q={q}
         customerId={customerId}
+        timeZone={deps.timeZone ?? 'UTC'}
         matches={found.length > 1 || (q && !found.length) ? found : undefined}
         result={result}
         sent={request.query.sent}

@@ -36,7 +36,10 @@ export interface PageDeps {
 }
 
 const DAY_MS = 86_400_000;
-const CHART_JS = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
+const require = createRequire(import.meta.url);
+const CHART_JS = join(dirname(require.resolve('chart.js')), 'chart.umd.min.js');
+/** The annotation plugin's browser build, which registers itself with the Chart it finds. */
+const ANNOTATION_JS = join(dirname(require.resolve('chartjs-plugin-annotation')), 'chartjs-plugin-annotation.min.js');
 const CHARTS = new URL('../assets/charts.js', import.meta.url);
 
 /**
@@ -64,6 +67,7 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
 
   const assets: [string, Buffer][] = [
     ['chart.umd.min.js', readFileSync(CHART_JS)],
+    ['chartjs-plugin-annotation.min.js', readFileSync(ANNOTATION_JS)],
     ['charts.js', readFileSync(CHARTS)],
   ];
   for (const [name, body] of assets) {

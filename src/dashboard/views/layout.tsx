@@ -68,8 +68,8 @@ pre{background:#fff;border:1px solid #e4e7eb;padding:.8rem;overflow:auto;font-si
 .login input{width:100%;padding:.5rem;margin:.5rem 0 1rem}
 `;
 
-/** Chart.js itself, then the script that draws each canvas from the data it carries (./widgets.tsx). */
-export const CHART_SCRIPTS = ['/assets/chart.umd.min.js', '/assets/charts.js'];
+/** Chart.js itself, its annotation plugin (the step marks), then the script that draws each canvas from the data it carries (./widgets.tsx). */
+export const CHART_SCRIPTS = ['/assets/chart.umd.min.js', '/assets/chartjs-plugin-annotation.min.js', '/assets/charts.js'];
 
 const LINKS: [string, string][] = [
   ['/', 'Overview'],
@@ -131,7 +131,8 @@ export function Layout({ title, nav = true, charts = false, current, children }:
             element is CSS, which an escaped quote or `>` would break. */}
         <style dangerouslySetInnerHTML={{ __html: STYLE }} />
         {charts && <script src={CHART_SCRIPTS[0]} />}
-        {charts && <script src={CHART_SCRIPTS[1]} defer />}
+        {charts && <script src={CHART_SCRIPTS[1]} />}
+        {charts && <script src={CHART_SCRIPTS[2]} defer />}
       </head>
       <body>
         {nav && <Nav current={current} />}

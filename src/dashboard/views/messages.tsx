@@ -10,20 +10,23 @@ import type { CapturedEmail } from '../../mail/inbox.ts';
 import type { CustomerMatch, CustomerMessage } from '../../store/customer-history.ts';
 import type { MessageDetail } from '../../store/message-detail.ts';
 import { PERIODS, type Period } from '../query.ts';
+import { humanDate, int as count, shortDate } from './format.ts';
 import { Layout } from './layout.tsx';
 import { customerLink, emailLink, recipientsLink, sequenceArmLink } from './links.ts';
 
 export { recipientsLink } from './links.ts';
 
-/** A time to the minute, in UTC (the column heads say so). */
-const minute = (at: Date | string) => (typeof at === 'string' ? new Date(at) : at).toISOString().slice(0, 16).replace('T', ' ');
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-/** A time as "24 May 10:00" (UTC), the year added when it is not `year`; the day alone with `day`. */
-const short = (at: Date, year: number, day = false) => {
-  const date = `${at.getUTCDate()} ${MONTHS[at.getUTCMonth()]}${at.getUTCFullYear() === year ? '' : ` ${at.getUTCFullYear()}`}`;
-  return day ? date : `${date} ${at.toISOString().slice(11, 16)}`;
-};
-const count = (n: number) => n.toLocaleString('en-US');
+/**
+ * Where the page's moments are written: the shop's time zone (named in the column heads, or by
+ * each moment itself outside tables) and the page's now (a table's moments in its year go without it).
+ */
+export interface Clock {
+  timeZone: string;
+  now: Date;
+}
+
+/** A column head for moments in `timeZone`: "sent (Europe/Berlin)". */
+const inZone = (head: string, timeZone: string) => `${head} (${timeZone})`;
 const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
 
 /** "sequence · arm a · step 2 (accessories)", the sequence linking to the arm on its page. */
@@ -49,19 +52,21 @@ function CustomerSearch({ q }: { q: string }) {
   );
 }
 
-function Events({ events }: { events: CustomerMessage['events'] }) {
+/** Each event and when it was: `when` writes the moment. */
+function Events({ events, when }: { events: CustomerMessage['events']; when: (at: Date | string) => string }) {
   return (
     <>
       {events.map((ev) => (
         <div>
-          {ev.type} {ev.human ? 'by a person' : <span class="muted">by a machine ({ev.reason})</span>} · {minute(ev.at)}
+          {ev.type} {ev.human ? 'by a person' : <span class="muted">by a machine ({ev.reason})</span>} · {when(ev.at)}
         </div>
       ))}
     </>
   );
 }
 
-function MessageRow({ m, inbox }: { m: CustomerMessage; inbox: ReadonlyMap<string, number> | undefined }) {
+function MessageRow({ m, inbox, clock }: { m: CustomerMessage; inbox: ReadonlyMap<string, number> | undefined; clock: Clock }) {
+  const when = (at: Date | string) => shortDate(at, clock.timeZone, { now: clock.now });
   const email = emailLink({ id: m.id, rfcMessageId: m.rfc_message_id }, inbox);
   return (
     <tr data-message={m.id}>
@@ -83,9 +88,9 @@ function MessageRow({ m, inbox }: { m: CustomerMessage; inbox: ReadonlyMap<strin
           </>
         )}
       </td>
-      <td>{m.sent_at ? minute(m.sent_at) : '—'}</td>
+      <td>{m.sent_at ? when(m.sent_at) : '—'}</td>
       <td style="text-align:left">
-        <Events events={m.events} />
+        <Events events={m.events} when={when} />
       </td>
     </tr>
   );
@@ -113,7 +118,15 @@ export interface ChosenCustomer {
   messages: CustomerMessage[];
 }
 
-function CustomerEmails({ chosen, inbox }: { chosen: ChosenCustomer; inbox: ReadonlyMap<string, number> | undefined }) {
+function CustomerEmails({
+  chosen,
+  inbox,
+  clock,
+}: {
+  chosen: ChosenCustomer;
+  inbox: ReadonlyMap<string, number> | undefined;
+  clock: Clock;
+}) {
   return (
     <>
       <h2 style="overflow-wrap:anywhere">
@@ -126,10 +139,18 @@ function CustomerEmails({ chosen, inbox }: { chosen: ChosenCustomer; inbox: Read
       </p>
       <div class="scroll">
         <table id="messages">
-          <Head heads={['email', ['sequence · arm · step (template)'], ['state'], 'sent (UTC)', ['events']]} />
+          <Head
+            heads={[
+              'email',
+              ['sequence · arm · step (template)'],
+              ['state'],
+              inZone('sent', clock.timeZone),
+              [inZone('events', clock.timeZone)],
+            ]}
+          />
           <tbody>
             {chosen.messages.length ? (
-              chosen.messages.map((m) => <MessageRow m={m} inbox={inbox} />)
+              chosen.messages.map((m) => <MessageRow m={m} inbox={inbox} clock={clock} />)
             ) : (
               <tr>
                 <td colspan={5} class="muted">
@@ -156,7 +177,7 @@ function sentTo(email: CapturedEmail, address: string): boolean {
  * The captured inbox, newest first, each email linking to /inbox/:index: only those to
  * `address` when a customer is chosen, else all; the newest 50 of them.
  */
-function Inbox({ emails, address }: { emails: readonly CapturedEmail[]; address: string | undefined }) {
+function Inbox({ emails, address, clock }: { emails: readonly CapturedEmail[]; address: string | undefined; clock: Clock }) {
   const indexed = emails.map((email, index) => ({ email, index }));
   const shown = address === undefined ? indexed : indexed.filter(({ email }) => sentTo(email, address));
   const newest = shown.slice(-INBOX_ROWS).reverse();
@@ -176,7 +197,7 @@ function Inbox({ emails, address }: { emails: readonly CapturedEmail[]; address:
       </p>
       <div class="scroll">
         <table id="inbox">
-          <Head heads={['to', ['subject'], 'received (UTC)']} />
+          <Head heads={['to', ['subject'], inZone('received', clock.timeZone)]} />
           <tbody>
             {newest.map(({ email, index }) => (
               <tr>
@@ -184,7 +205,7 @@ function Inbox({ emails, address }: { emails: readonly CapturedEmail[]; address:
                 <td class="wrap">
                   <a href={`/inbox/${index}`}>{email.subject}</a>
                 </td>
-                <td>{minute(email.receivedAt).slice(5)}</td>
+                <td>{shortDate(email.receivedAt, clock.timeZone, { now: clock.now })}</td>
               </tr>
             ))}
           </tbody>
@@ -236,9 +257,16 @@ export interface CellPage {
   money: (value: number | null) => string;
 }
 
-function RecipientRow({ r, cell, inbox }: { r: Recipient; cell: CellPage; inbox: ReadonlyMap<string, number> | undefined }) {
+interface RowProps {
+  r: Recipient;
+  cell: CellPage;
+  inbox: ReadonlyMap<string, number> | undefined;
+  timeZone: string;
+}
+
+function RecipientRow({ r, cell, inbox, timeZone }: RowProps) {
   const email = emailLink({ id: r.message_id, rfcMessageId: r.rfc_message_id }, inbox);
-  const year = cell.asOf.getUTCFullYear();
+  const short = (at: Date, day = false) => shortDate(at, timeZone, { now: cell.asOf, day });
   return (
     <tr data-message={r.message_id}>
       <td>
@@ -250,19 +278,19 @@ function RecipientRow({ r, cell, inbox }: { r: Recipient; cell: CellPage; inbox:
         </a>
       </td>
       {cell.step === undefined && <td>{r.step + 1}</td>}
-      <td>{short(r.sent_at, year)}</td>
+      <td>{short(r.sent_at)}</td>
       <td style={LEFT}>
         {r.bounced ? 'bounced' : 'delivered'}
         {r.unsubscribed && ', unsubscribed'}
       </td>
-      <td>{r.first_open ? short(r.first_open, year) : '—'}</td>
-      <td>{r.first_click ? short(r.first_click, year) : '—'}</td>
+      <td>{r.first_open ? short(r.first_open) : '—'}</td>
+      <td>{r.first_click ? short(r.first_click) : '—'}</td>
       <td style={LEFT}>
         {r.order_id === null ? (
           '—'
         ) : (
           <>
-            {r.order_id} · {cell.money(r.order_revenue)} · {short(r.ordered_at!, year, true)}
+            {r.order_id} · {cell.money(r.order_revenue)} · {short(r.ordered_at!, true)}
             {cell.stage !== 'ordered' && r.orders > 1 && <span class="muted"> and {r.orders - 1} more</span>}
           </>
         )}
@@ -305,11 +333,14 @@ function Pages({ cell }: { cell: CellPage }) {
 }
 
 /** The recipients behind one funnel cell, a page of them, with their count and the cell's other stages. */
-function Cell({ cell, inbox }: { cell: CellPage; inbox: ReadonlyMap<string, number> | undefined }) {
+function Cell({ cell, inbox, timeZone }: { cell: CellPage; inbox: ReadonlyMap<string, number> | undefined; timeZone: string }) {
   const [one, many] = STAGE_WORDS[cell.stage];
   const from = (cell.page - 1) * cell.perPage;
-  const heads: Column[] = ['customer', ['email'], ...(cell.step === undefined ? ['step'] : []), 'sent (UTC)', ['state']];
-  heads.push('first human open', 'first human click', [cell.stage === 'ordered' ? 'order · revenue · placed' : 'first attributed order']);
+  const zoned = (head: string) => inZone(head, timeZone);
+  const heads: Column[] = ['customer', ['email'], ...(cell.step === undefined ? ['step'] : []), zoned('sent'), ['state']];
+  heads.push(zoned('first human open'), zoned('first human click'), [
+    zoned(cell.stage === 'ordered' ? 'order · revenue · placed' : 'first attributed order'),
+  ]);
   const stageLink = (stage: FunnelStage) =>
     recipientsLink({
       sequence: cell.sequence.id,
@@ -333,7 +364,8 @@ function Cell({ cell, inbox }: { cell: CellPage; inbox: ReadonlyMap<string, numb
       </p>
       <p id="recipients-count" data-count={cell.total}>
         <strong>{count(cell.total)}</strong> {cell.total === 1 ? one : many}
-        {cell.period === 'all' ? '' : `, customers enrolled in the ${PERIODS[cell.period].label}`}, as of {minute(cell.asOf)} UTC
+        {cell.period === 'all' ? '' : `, customers enrolled in the ${PERIODS[cell.period].label}`}, as of{' '}
+        <span data-field="asOf">{humanDate(cell.asOf, timeZone)}</span>
         {cell.total > cell.perPage && (
           <>
             ; {count(from + 1)}–{count(Math.min(cell.total, from + cell.perPage))} below
@@ -347,7 +379,7 @@ function Cell({ cell, inbox }: { cell: CellPage; inbox: ReadonlyMap<string, numb
           <Head heads={heads} />
           <tbody>
             {cell.rows.length ? (
-              cell.rows.map((r) => <RecipientRow r={r} cell={cell} inbox={inbox} />)
+              cell.rows.map((r) => <RecipientRow r={r} cell={cell} inbox={inbox} timeZone={timeZone} />)
             ) : (
               <tr>
                 <td colspan={heads.length} class="muted">
@@ -374,17 +406,18 @@ export interface MessagesPageProps {
   inbox: readonly CapturedEmail[] | undefined;
   /** Each captured email's index by Message-ID. */
   inboxIndex: ReadonlyMap<string, number> | undefined;
+  clock: Clock;
 }
 
 /** The search, then the funnel cell's recipients, the chosen customer's emails (or the matches), then the captured inbox. */
-export function MessagesPage({ q, matches, chosen, cell, inbox, inboxIndex }: MessagesPageProps) {
+export function MessagesPage({ q, matches, chosen, cell, inbox, inboxIndex, clock }: MessagesPageProps) {
   return (
     <Layout title={cell ? `Recipients · ${cell.sequence.name}` : 'Messages'} current="/messages">
       <h1>Messages</h1>
       <CustomerSearch q={q} />
-      {cell && <Cell cell={cell} inbox={inboxIndex} />}
+      {cell && <Cell cell={cell} inbox={inboxIndex} timeZone={clock.timeZone} />}
       {chosen ? (
-        <CustomerEmails chosen={chosen} inbox={inboxIndex} />
+        <CustomerEmails chosen={chosen} inbox={inboxIndex} clock={clock} />
       ) : matches.length > 1 ? (
         <ul id="matches" style="overflow-wrap:anywhere">
           {matches.map((c) => (
@@ -398,7 +431,7 @@ export function MessagesPage({ q, matches, chosen, cell, inbox, inboxIndex }: Me
       ) : (
         q && !matches.length && <p class="muted">No customer matches "{q}".</p>
       )}
-      {inbox && !cell && <Inbox emails={inbox} address={chosen?.email} />}
+      {inbox && !cell && <Inbox emails={inbox} address={chosen?.email} clock={clock} />}
     </Layout>
   );
 }
@@ -484,7 +517,8 @@ function Products({ items }: { items: MessageDetail['recommendations'] }) {
  * and the products it offered) and links to the preview of its template version for the
  * customer, rendered with today's data.
  */
-export function MessagePage({ m, received }: { m: MessageDetail; received?: number | undefined }) {
+export function MessagePage({ m, received, timeZone }: { m: MessageDetail; received?: number | undefined; timeZone: string }) {
+  const when = (at: Date | string) => humanDate(at, timeZone);
   const preview =
     m.template_version_id === null ? undefined : `/preview?version=${m.template_version_id}&customer=${encodeURIComponent(m.customer)}`;
   return (
@@ -519,8 +553,8 @@ export function MessagePage({ m, received }: { m: MessageDetail; received?: numb
             {m.state}
             {m.error && <span class="muted"> ({m.error})</span>}
           </Fact>
-          <Fact term="made">{minute(m.created_at)} UTC</Fact>
-          <Fact term="sent">{m.sent_at ? `${minute(m.sent_at)} UTC` : '—'}</Fact>
+          <Fact term="made">{when(m.created_at)}</Fact>
+          <Fact term="sent">{m.sent_at ? when(m.sent_at) : '—'}</Fact>
           <Fact term="Message-ID">{m.rfc_message_id}</Fact>
           {m.smtp_response && <Fact term="server said">{m.smtp_response}</Fact>}
           <Fact term="cross-sells">
@@ -542,7 +576,7 @@ export function MessagePage({ m, received }: { m: MessageDetail; received?: numb
         <p class="muted">None recorded.</p>
       )}
       <h2>Events</h2>
-      {m.events.length ? <Events events={m.events} /> : <p class="muted">None yet.</p>}
+      {m.events.length ? <Events events={m.events} when={when} /> : <p class="muted">None yet.</p>}
     </Layout>
   );
 }

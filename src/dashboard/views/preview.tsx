@@ -4,6 +4,7 @@
  */
 import type { CustomerMatch } from '../../store/customer-history.ts';
 import type { TemplateVersionChoice } from '../../store/templates.ts';
+import { shortDate } from './format.ts';
 import { Layout } from './layout.tsx';
 
 export interface PickerProps {
@@ -11,9 +12,11 @@ export interface PickerProps {
   versionId: number;
   q: string;
   customerId: string | undefined;
+  /** The shop's time zone: the day each version was published there. */
+  timeZone: string;
 }
 
-function Picker({ versions, versionId, q, customerId }: PickerProps) {
+function Picker({ versions, versionId, q, customerId, timeZone }: PickerProps) {
   return (
     <form method="get" action="/preview" id="picker" class="stack">
       <label>
@@ -21,7 +24,7 @@ function Picker({ versions, versionId, q, customerId }: PickerProps) {
         <select name="version">
           {versions.map((v) => (
             <option value={v.id} selected={v.id === versionId}>
-              {v.name} · version {v.id} · {v.published_at.toISOString().slice(0, 10)}
+              {v.name} · version {v.id} · published {shortDate(v.published_at, timeZone, { day: true })}
             </option>
           ))}
         </select>

@@ -81,7 +81,36 @@ export function chartConfig({ type, labels, series, x, y, marks, stacked }: Omit
         x: { stacked: stacked ?? false, title: { display: true, text: x }, ticks: { autoSkip: true, maxRotation: 0 } },
         y: { stacked: stacked ?? false, beginAtZero: true, title: { display: true, text: y } },
       },
-      plugins: { legend: { position: 'bottom' }, marks: { marks: marks ?? [] } },
+      plugins: {
+        legend: { position: 'bottom' },
+        // chartjs-plugin-annotation: a dashed vertical line per mark, labelled at the top. A
+        // category axis takes the label's index.
+        annotation: {
+          annotations: Object.fromEntries(
+            (marks ?? []).map((mark, i) => {
+              const at = labels.indexOf(mark.at);
+              return [
+                `mark${i}`,
+                {
+                  type: 'line',
+                  xMin: at,
+                  xMax: at,
+                  borderColor: '#52606d',
+                  borderWidth: 1,
+                  borderDash: [3, 3],
+                  label: {
+                    display: true,
+                    content: mark.text,
+                    position: 'start',
+                    font: { size: 11 },
+                    backgroundColor: 'rgba(82,96,109,.85)',
+                  },
+                },
+              ];
+            }),
+          ),
+        },
+      },
     },
   };
 }
