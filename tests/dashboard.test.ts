@@ -299,7 +299,9 @@ describe('the dashboard', () => {
       expect(await cell(`${row} [data-field=mde]`)).toMatch(
         new RegExp(`^${orDash(c.mde.absolute, (v) => money.format(v)).replace(/[$.]/g, '\\$&')} `),
       );
-      expect(await cell(`${row} [data-field=adjustedPValue]`)).toBe(orDash(c.adjustedPValue as number | null, (v) => v.toFixed(3)));
+      expect(await cell(`${row} [data-field=adjustedPValue]`)).toBe(
+        orDash(c.adjustedPValue as number | null, (v) => (v < 0.001 ? '< 0.001' : v.toFixed(3))),
+      );
       expect(await cell(`${row} [data-field=guardrails]`)).toBe(
         c.against === 'holdout' ? 'n/a' : c.flags.length ? `worse: ${c.flags.join(', ')}` : 'ok',
       );
@@ -316,7 +318,7 @@ describe('the dashboard', () => {
       );
     }
     expect(await page.locator('#srm').getAttribute('data-flagged')).toBe(String(version.srm.flagged));
-    expect(await cell('#srm [data-field=srmPValue]')).toBe(version.srm.pValue.toFixed(3));
+    expect(await cell('#srm [data-field=srmPValue]')).toBe(version.srm.pValue < 0.001 ? '< 0.001' : version.srm.pValue.toFixed(3));
     const csv = await page.evaluate(async (url) => (await fetch(url)).text(), `${base}/sequences/exp/export.csv?table=comparisons`);
     expect(csv.split('\n')[0]).toMatch(/^sequence,version,arm,against/);
     const slots = await page.evaluate(async (url) => (await fetch(url)).text(), `${base}/sequences/exp/export.csv?table=slots`);
@@ -403,11 +405,14 @@ describe('the dashboard', () => {
       const csv = await page.evaluate(async (url) => (await fetch(url)).text(), `${base}/sequences/exp/export.csv?table=${table}`);
       const exported: Record<string, unknown>[] = [];
       for await (const r of (await openRows(tempFile(`${table}.csv`, csv), 'csv')).rows()) exported.push(r.values ?? {});
-      const shown = await page.evaluate(
+      const shown: Record<string, string>[] = await page.evaluate(
         (selector) =>
           Array.from(document.querySelectorAll(`${selector} tbody tr`)).map((tr) =>
             Object.fromEntries(
-              Array.from(tr.querySelectorAll('[data-field]')).map((td) => [td.getAttribute('data-field'), td.textContent]),
+              Array.from(tr.querySelectorAll('[data-field]')).map((td): [string, string] => [
+                td.getAttribute('data-field') ?? '',
+                td.textContent,
+              ]),
             ),
           ),
         `#${id}`,
@@ -416,11 +421,9 @@ describe('the dashboard', () => {
       expect(shown.length, table).toBe(exported.length);
       // The page formats (currency sign, thousands, %), the export does not: the same figures under the formatting.
       const bare = (text: unknown) =>
-        String(text ?? '')
-          .replace(/[$,%]/g, '')
-          .replace(/^—$/, '');
+        (typeof text === 'number' ? String(text) : typeof text === 'string' ? text : '').replace(/[$,%]/g, '').replace(/^—$/, '');
       for (const [i, row] of shown.entries())
-        for (const [field, text] of Object.entries(row)) expect(bare(text), `${table} row ${i} ${field}`).toBe(bare(exported[i]![field!]));
+        for (const [field, text] of Object.entries(row)) expect(bare(text), `${table} row ${i} ${field}`).toBe(bare(exported[i]![field]));
     }
     await page.close();
   });

@@ -132,7 +132,7 @@ describe('campaign sequences promote and log, on Postgres', { timeout: 180_000 }
       '  sequential verdict: no clear difference yet; always-valid 95% interval [',
       '  fixed horizon: no clear difference; CUPED difference ',
       '  MDE (80% power): $',
-      '  guardrails: unsubscribes 0.0% vs 0.0% (Holm p 1.000), complaints 0.0% vs 0.0% (Holm p 1.000), bounces 0.0% vs 0.0% (Holm p 1.000)\n',
+      '  guardrails: unsubscribes 0.0% vs 0.0% (Holm p = 1.000), complaints 0.0% vs 0.0% (Holm p = 1.000), bounces 0.0% vs 0.0% (Holm p = 1.000)\n',
       'b vs the holdout, 60 / 13 measured customers:',
     ])
       expect(result.stdout).toContain(line);

@@ -4,7 +4,7 @@
  */
 import Table from 'cli-table3';
 import { stringify } from 'csv-stringify/sync';
-import type { Comparison } from '../core/experiment.ts';
+import { pIs, type Comparison } from '../core/experiment.ts';
 import type { SequenceSummary } from './overview.ts';
 import type { ArmReport, Funnel, Report, StepReport, VersionReport } from './report.ts';
 
@@ -172,8 +172,8 @@ function offersTable(version: VersionReport, money: (value: number | null) => st
 export function srmLine(version: VersionReport): string {
   const split = version.srm.arms.map((a) => `${a.arm} ${int(a.observed)} (expected ${Math.round(a.expected)})`).join(', ');
   return version.srm.flagged
-    ? `WARNING: sample ratio mismatch (p = ${p(version.srm.pValue)}): enrolled ${split}. Assignment is broken; no comparison below can be trusted.`
-    : `Split check: enrolled ${split}; SRM p = ${p(version.srm.pValue)}, as planned.`;
+    ? `WARNING: sample ratio mismatch (${pIs(version.srm.pValue)}): enrolled ${split}. Assignment is broken; no comparison below can be trusted.`
+    : `Split check: enrolled ${split}; ${pIs(version.srm.pValue, 'SRM p')}, as planned.`;
 }
 
 /** "5%" or "$2.50": the effect `daysToDetect` was asked about. */
@@ -368,7 +368,6 @@ export function reportCsv(report: Report, table: CsvTable): string {
           cuped_incremental_ci_low: c.incrementalRevenue?.cuped.interval[0] ?? null,
           cuped_incremental_ci_high: c.incrementalRevenue?.cuped.interval[1] ?? null,
           verdict: c.verdict,
-          summary: c.summary,
           fixed_horizon_verdict: c.fixedHorizonVerdict,
           sequential_ci_low: c.sequential.interval[0],
           sequential_ci_high: c.sequential.interval[1],
@@ -386,6 +385,7 @@ export function reportCsv(report: Report, table: CsvTable): string {
           guardrail_flags: c.flags.join(' '),
           srm_p_value: v.srm.pValue,
           srm_flagged: v.srm.flagged,
+          summary: c.summary,
           ...kpiColumns(c),
         })),
       ),

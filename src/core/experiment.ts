@@ -217,7 +217,7 @@ export function compareArms(armIn: ArmOutcome, baselineIn: ArmOutcome, options: 
   } else {
     fixedHorizonVerdict = adjusted.pValue < alpha ? (adjusted.difference > 0 ? 'better' : 'worse') : 'no clear difference';
     verdict = sequence.verdict;
-    const fixed = `fixed-horizon p = ${formatP(adjusted.pValue)}`;
+    const fixed = `fixed-horizon ${pIs(adjusted.pValue)}`;
     summary =
       verdict === 'no clear difference yet'
         ? `the always-valid interval still includes no difference (${fixed})`
@@ -335,12 +335,13 @@ export function decideVersion(
     if (flags.length > 0) summary += `; guardrail: more ${flags.join(', ')} than ${c.baseline}`;
     if (srm.flagged) {
       verdict = SRM_VERDICT;
-      summary = `the arms' customers are not in the planned proportions (SRM p = ${formatP(srm.pValue)}): assignment is broken, no comparison can be trusted`;
+      summary = `the arms' customers are not in the planned proportions (${pIs(srm.pValue, 'SRM p')}): assignment is broken, no comparison can be trusted`;
     }
     return { ...c, adjustedPValue: adjusted.get(c) ?? NaN, guardrails: rails, flags, verdict, summary };
   });
 }
 
-function formatP(p: number): string {
-  return p < 0.001 ? '< 0.001' : p.toFixed(3);
+/** A p-value as a phrase: `p = 0.042`, `p < 0.001` (never "p = < 0.001"), `p = —` when none; `name` replaces "p" (`Holm p`, `SRM p`). */
+export function pIs(p: number, name = 'p'): string {
+  return !Number.isFinite(p) ? `${name} = —` : p < 0.001 ? `${name} < 0.001` : `${name} = ${p.toFixed(3)}`;
 }

@@ -27,7 +27,7 @@
  * have detected (the MDE), and the log keeps it.
  */
 import { holm } from './multiple.ts';
-import type { Comparison, GuardrailMetric, SrmCheck } from './experiment.ts';
+import { pIs, type Comparison, type GuardrailMetric, type SrmCheck } from './experiment.ts';
 import type { SequenceDefinition, StoredDefinition } from './sequence.ts';
 
 /** What the decision reads of one version's report (src/analytics/report.ts `VersionReport` has all of it). */
@@ -73,11 +73,6 @@ export interface PromotionDecision {
 
 const twoDecimals = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : '—');
 
-/** A p-value as the report prints it. */
-export function formatP(p: number): string {
-  return !Number.isFinite(p) ? '—' : p < 0.001 ? '< 0.001' : p.toFixed(3);
-}
-
 const percent = (share: number) => (Number.isFinite(share) ? `${(share * 100).toFixed(1)}%` : '—');
 
 /** Decides whether `version`'s evidence supports making `variant` the control of the next version. */
@@ -122,7 +117,7 @@ export function decidePromotion(version: TestedVersion, variant: string, options
     if (version.srm.flagged) {
       const split = version.srm.arms.map((a) => `${a.arm} ${a.observed} (expected ${Math.round(a.expected)})`).join(', ');
       reasons.push(
-        `The split of version ${version.version} is broken (SRM p = ${formatP(version.srm.pValue)}: enrolled ${split}), so no comparison can be trusted.`,
+        `The split of version ${version.version} is broken (${pIs(version.srm.pValue, 'SRM p')}: enrolled ${split}), so no comparison can be trusted.`,
       );
     }
     if (!keepsControl) {
@@ -137,7 +132,7 @@ export function decidePromotion(version: TestedVersion, variant: string, options
           );
         for (const g of c.guardrails.filter((r) => r.flagged))
           reasons.push(
-            `${variant} has more ${g.metric} than the control (${c.baseline}): ${percent(g.arm)} against ${percent(g.baseline)} of enrolled customers (Holm p = ${formatP(g.adjustedPValue)}).`,
+            `${variant} has more ${g.metric} than the control (${c.baseline}): ${percent(g.arm)} against ${percent(g.baseline)} of enrolled customers (${pIs(g.adjustedPValue, 'Holm p')}).`,
           );
       } else reasons.push(`The report has no comparison of ${variant} with the control.`);
       for (const other of challengers.filter((k) => k !== variant)) {
@@ -165,7 +160,7 @@ export function decidePromotion(version: TestedVersion, variant: string, options
           );
         for (const g of controlWorse(c, alpha))
           reasons.push(
-            `The control (${variant}) has more ${g.metric} than ${challenger}: ${percent(g.baseline)} against ${percent(g.arm)} of enrolled customers (Holm p = ${formatP(g.adjustedPValue)}).`,
+            `The control (${variant}) has more ${g.metric} than ${challenger}: ${percent(g.baseline)} against ${percent(g.arm)} of enrolled customers (${pIs(g.adjustedPValue, 'Holm p')}).`,
           );
       }
       holdoutWorse(variant);
@@ -221,7 +216,7 @@ function summarize(
     return text;
   });
   const head = keepsControl ? `keep ${variant}` : `promote ${variant}`;
-  const split = srm.flagged ? `SRM p = ${formatP(srm.pValue)}, split broken` : `split as planned (SRM p = ${formatP(srm.pValue)})`;
+  const split = srm.flagged ? `${pIs(srm.pValue, 'SRM p')}, split broken` : `split as planned (${pIs(srm.pValue, 'SRM p')})`;
   return [head, ...parts, split].join('; ');
 }
 

@@ -17,8 +17,8 @@ import { pct, srmLine } from '../analytics/format.ts';
 import { buildReport, type VersionReport } from '../analytics/report.ts';
 import { liveDefinition } from '../analytics/series.ts';
 import type { AttributionModel } from '../core/attribution.ts';
-import type { Comparison } from '../core/experiment.ts';
-import { decidePromotion, formatP, sameDefinition, type PromotionDecision } from '../core/promote.ts';
+import { pIs, type Comparison } from '../core/experiment.ts';
+import { decidePromotion, sameDefinition, type PromotionDecision } from '../core/promote.ts';
 import type { Db } from '../db/client.ts';
 import { UserError, YamlSourceError } from '../errors.ts';
 import { recordAudit } from '../store/audit-log.ts';
@@ -108,12 +108,12 @@ export function evidenceLines(c: Pick<PromotionCase, 'version' | 'decision'>, mo
     const name = x.against === 'holdout' ? `${x.arm} vs the holdout` : `${x.arm} vs the control (${x.baseline})`;
     const lines = [
       `sequential verdict: ${x.verdict}; always-valid 95% interval ${interval(x.sequential.interval)}`,
-      `fixed horizon: ${x.fixedHorizonVerdict}; CUPED difference ${money(x.cuped.difference)} ${interval(x.cuped.interval)}, p = ${formatP(x.cuped.pValue)}, Holm p = ${formatP(x.adjustedPValue)}`,
+      `fixed horizon: ${x.fixedHorizonVerdict}; CUPED difference ${money(x.cuped.difference)} ${interval(x.cuped.interval)}, ${pIs(x.cuped.pValue)}, ${pIs(x.adjustedPValue, 'Holm p')}`,
       `MDE (80% power): ${money(x.mde.absolute)}${x.mde.relative === null ? '' : ` (${pct(x.mde.relative)})`}`,
     ];
     if (x.against === 'control')
       lines.push(
-        `guardrails: ${x.guardrails.map((g) => `${g.metric} ${pct(g.arm)} vs ${pct(g.baseline)} (Holm p ${formatP(g.adjustedPValue)}${g.flagged ? ', WORSE' : ''})`).join(', ') || 'none measured'}`,
+        `guardrails: ${x.guardrails.map((g) => `${g.metric} ${pct(g.arm)} vs ${pct(g.baseline)} (${pIs(g.adjustedPValue, 'Holm p')}${g.flagged ? ', WORSE' : ''})`).join(', ') || 'none measured'}`,
       );
     return { arm: x.arm, against: x.against, title: `${name}, ${x.n.arm} / ${x.n.baseline} measured customers`, lines };
   };

@@ -16,8 +16,8 @@ import { IntervalBar, TableHead } from './widgets.tsx';
 /** Formats money in the shop's currency; `—` for none. */
 export type Money = (value: number | null) => string;
 
-/** A p-value to 3 decimals; `—` for none (a test that could not be run). */
-export const pValue = (p: number) => (Number.isFinite(p) ? p.toFixed(3) : '—');
+/** A p-value in a cell: 3 decimals, `< 0.001` below that; `—` for none (a test that could not be run). */
+export const pValue = (p: number) => (!Number.isFinite(p) ? '—' : p < 0.001 ? '< 0.001' : p.toFixed(3));
 
 /** "b vs a (control)", "b vs holdout". */
 const comparisonName = (c: Comparison) => `${c.arm} vs ${c.against === 'holdout' ? 'holdout' : `${c.baseline} (control)`}`;
@@ -224,12 +224,14 @@ export function SrmCheckLine({ version }: { version: VersionReport }) {
   const split = version.srm.arms.map((a) => `${a.arm} ${a.observed} (expected ${Math.round(a.expected)})`).join(', ');
   return version.srm.flagged ? (
     <p class="card" style="border-color:#d64545;color:#a61b1b" id="srm" data-flagged="true">
-      <strong>Sample ratio mismatch</strong> (p = <span data-field="srmPValue">{pValue(version.srm.pValue)}</span>): enrolled {split}.
-      Assignment is broken; no comparison can be trusted.
+      <strong>Sample ratio mismatch</strong> (p {version.srm.pValue < 0.001 ? '' : '= '}
+      <span data-field="srmPValue">{pValue(version.srm.pValue)}</span>): enrolled {split}. Assignment is broken; no comparison can be
+      trusted.
     </p>
   ) : (
     <p class="muted" id="srm" data-flagged="false">
-      Split as planned: enrolled {split}; SRM p = <span data-field="srmPValue">{pValue(version.srm.pValue)}</span>.
+      Split as planned: enrolled {split}; SRM p {version.srm.pValue < 0.001 ? '' : '= '}
+      <span data-field="srmPValue">{pValue(version.srm.pValue)}</span>.
     </p>
   );
 }
