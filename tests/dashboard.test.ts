@@ -459,7 +459,7 @@ describe('the dashboard', () => {
     const page = await logIn();
     for (const width of [375, 1280]) {
       await page.setViewportSize({ width, height: 900 });
-      for (const path of ['/', '/sequences/exp', '/preview?customer=c-1', '/messages?q=x-0']) {
+      for (const path of ['/', '/sequences/exp', '/sequences/exp/pause', '/preview?customer=c-1', '/messages?q=x-0', '/admin/queues']) {
         await page.goto(`${base}${path}`, { waitUntil: 'networkidle' });
         const layout = await page.evaluate(() => {
           const doc = document.documentElement;
@@ -516,6 +516,18 @@ describe('the dashboard', () => {
       expect(await logout.isVisible()).toBe(true);
       const box = (await logout.boundingBox())!;
       expect(box.x + box.width).toBeLessThanOrEqual(width);
+    }
+    // The login page, to someone without a session.
+    for (const width of [375, 1280]) {
+      const stranger = await open();
+      await stranger.setViewportSize({ width, height: 900 });
+      await stranger.goto(`${base}/login`);
+      expect(
+        await stranger.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth),
+      ).toBeLessThanOrEqual(0);
+      const field = (await stranger.locator('input[name=secret]').boundingBox())!;
+      expect(field.x + field.width).toBeLessThanOrEqual(width);
+      await stranger.close();
     }
     await page.close();
     expect(problems).toEqual([]);
