@@ -16,6 +16,10 @@ import { orderRevenue } from '../src/store/orders.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
 import { Rows } from './helpers/rows.ts';
+import { meanInterval, summarize } from '../src/core/stats.ts';
+
+/** The t interval of the customers' revenue (SciPy-checked in stats.test.ts). */
+const ci = (values: number[]) => meanInterval(summarize(values));
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -82,7 +86,14 @@ describe.each(DB_KINDS)('revenue net of refunds and cancellations on %s', (kind)
     expect(await report()).toEqual({
       conversions: 2,
       attributed: 180,
-      measured: { customers: 4, converted: 3, conversionRate: 0.75, revenue: 230, revenuePerCustomer: 57.5 },
+      measured: {
+        customers: 4,
+        converted: 3,
+        conversionRate: 0.75,
+        revenue: 230,
+        revenuePerCustomer: 57.5,
+        revenuePerCustomerInterval: ci([100, 80, 50, 0]),
+      },
     });
     expect(await credited()).toEqual([order.refunded, order.cancelled]);
   });
@@ -104,13 +115,20 @@ describe.each(DB_KINDS)('revenue net of refunds and cancellations on %s', (kind)
     const net = {
       conversions: 1,
       attributed: 70,
-      measured: { customers: 4, converted: 2, conversionRate: 0.5, revenue: 120, revenuePerCustomer: 30 },
+      measured: {
+        customers: 4,
+        converted: 2,
+        conversionRate: 0.5,
+        revenue: 120,
+        revenuePerCustomer: 30,
+        revenuePerCustomerInterval: ci([70, 0, 50, 0]),
+      },
     };
     expect(await report()).toEqual(net);
     // The dashboard's curve ends at the same revenue per customer.
     const live = (await liveDefinition(database.db, 'net'))!;
     const curve = await cumulativeRevenue(database.db, live.versionId, live.definition, new Date(AS_OF));
-    expect(curve.at(-1)).toEqual({ arm: 'a', day: 10, value: 30 });
+    expect(curve.at(-1)).toEqual({ arm: 'a', day: 10, value: 30, interval: ci([70, 0, 50, 0]), customers: 4 });
 
     // Rebuilding the attribution from scratch credits the cancelled order no more than the refresh did.
     await rebuildAttribution(database.db, DEFAULT_ATTRIBUTION);
@@ -122,7 +140,14 @@ describe.each(DB_KINDS)('revenue net of refunds and cancellations on %s', (kind)
     expect(await report(at(40 * DAY))).toEqual({
       conversions: 1,
       attributed: 50,
-      measured: { customers: 4, converted: 2, conversionRate: 0.5, revenue: 100, revenuePerCustomer: 25 },
+      measured: {
+        customers: 4,
+        converted: 2,
+        conversionRate: 0.5,
+        revenue: 100,
+        revenuePerCustomer: 25,
+        revenuePerCustomerInterval: ci([50, 0, 50, 0]),
+      },
     });
   });
 
