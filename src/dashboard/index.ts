@@ -21,7 +21,8 @@ import { securityHeaders } from './headers.ts';
 import { actionPages } from './routes/actions.tsx';
 import { messagesPages } from './routes/messages.tsx';
 import { previewPages, type PreviewDeps } from './routes/preview.tsx';
-import { reportPages, type PageDeps } from './routes/reports.tsx';
+import type { PageDeps } from './routes/deps.ts';
+import { reportPages } from './routes/reports.tsx';
 import { redisRevocations, type SessionRedis } from './sessions.ts';
 
 export interface DashboardDeps extends PageDeps, Omit<AuthSettings, 'now'> {

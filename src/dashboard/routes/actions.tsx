@@ -15,8 +15,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { VNode } from 'preact';
 import { moneyFormat } from '../../analytics/format.ts';
 import { liveDefinition } from '../../analytics/series.ts';
-import type { AttributionModel } from '../../core/attribution.ts';
-import type { Db } from '../../db/client.ts';
 import { UserError } from '../../errors.ts';
 import { loadSequenceFiles } from '../../sequences/files.ts';
 import { PROMOTED_WEIGHT } from '../../sequences/promote.ts';
@@ -35,15 +33,9 @@ import { sessionActor } from '../auth.ts';
 import { decisionParams, endTestBody, promoteBody, promoteQuery, sequenceParams } from '../query.ts';
 import { ActionNotFound, DecisionPage, EvidencePage, StatusConfirmPage, type EvidencePageProps } from '../views/actions.tsx';
 import { renderPage } from '../views/layout.tsx';
+import type { PageDeps } from './deps.ts';
 
-export interface ActionDeps {
-  db: Db;
-  attribution: AttributionModel;
-  minSample: number;
-  currency: string;
-  /** The shop's time zone, for the moments on the pages; default UTC. */
-  timeZone?: string | undefined;
-  now: () => Date;
+export interface ActionDeps extends PageDeps {
   /**
    * SEQUENCES_DIR: where the sequence files are, the next version of a promoted one written.
    * Without it the promote and end-test pages show the evidence's absence and change nothing.

@@ -15,25 +15,15 @@ import { recommendationPerformance } from '../../analytics/recommendations.ts';
 import { recommendationCsv } from '../../analytics/recommendations-format.ts';
 import { buildReport, type Report } from '../../analytics/report.ts';
 import { cumulativeRevenue, everyDay, liveDefinition, sentPerDay, slotPerformance, versionHistory } from '../../analytics/series.ts';
-import { attributionInWords, type AttributionModel } from '../../core/attribution.ts';
-import type { Db } from '../../db/client.ts';
+import { attributionInWords } from '../../core/attribution.ts';
 import { listAudit } from '../../store/audit-log.ts';
 import { listDecisions } from '../../store/experiment-log.ts';
 import { AUDIT_SHOWN } from './actions.tsx';
+import type { PageDeps } from './deps.ts';
 import { PERIODS, periodQuery, reportExportQuery, sequenceExportQuery, sequenceParams, type Period } from '../query.ts';
 import { renderPage } from '../views/layout.tsx';
 import { OverviewPage } from '../views/overview.tsx';
 import { SequenceNotFound, SequencePage } from '../views/sequence.tsx';
-
-export interface PageDeps {
-  db: Db;
-  attribution: AttributionModel;
-  minSample: number;
-  currency: string;
-  /** The shop's time zone (IANA): dates and days on the pages are the shop's; default UTC. */
-  timeZone?: string | undefined;
-  now: () => Date;
-}
 
 const DAY_MS = 86_400_000;
 const require = createRequire(import.meta.url);

@@ -1,0 +1,13 @@
+/** What every page route of the dashboard reads: the database, the report's settings, the shop's money and time zone, the clock. */
+import type { AttributionModel } from '../../core/attribution.ts';
+import type { Db } from '../../db/client.ts';
+
+export interface PageDeps {
+  db: Db;
+  attribution: AttributionModel;
+  minSample: number;
+  currency: string;
+  /** The shop's time zone (IANA): dates and days on the pages are the shop's; default UTC. */
+  timeZone?: string | undefined;
+  now: () => Date;
+}
