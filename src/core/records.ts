@@ -106,6 +106,22 @@ export function orderTotalProblem(lines: readonly { quantity: number; unit_price
   return `the order's total (the sum of quantity × unit_price over its ${lines.length} lines) must be at most ${MAX_AMOUNT} (got ${exact})`;
 }
 
+/**
+ * Why an order's `discount_total` cannot stand (it exceeds the order's total, Σ quantity ×
+ * unit_price, which is before the discount), or undefined when it can or is absent.
+ */
+export function discountProblem(
+  discountTotal: string | undefined,
+  lines: readonly { quantity: number; unit_price: string }[],
+): string | undefined {
+  if (discountTotal === undefined || !MONEY.test(discountTotal)) return undefined;
+  if (lines.some((line) => !Number.isSafeInteger(line.quantity) || !MONEY.test(line.unit_price))) return undefined;
+  const total = lines.reduce((sum, line) => sum + BigInt(line.quantity) * toUnits(line.unit_price), 0n);
+  if (toUnits(discountTotal) <= total) return undefined;
+  const exact = lineTotal(lines.map((line) => ({ quantity: line.quantity, unitPrice: line.unit_price })));
+  return `must be at most the order's total before the discount (Σ quantity × unit_price = ${exact})`;
+}
+
 /** An ISO 8601 date-time with a zone (`Z` or an offset), normalised to UTC ISO form. */
 export const isoTime = z
   .string({ error: 'must be an ISO 8601 time such as 2026-03-01T14:30:00Z' })
@@ -222,6 +238,8 @@ export const productRecord = z.object({
   image_url: optional(httpUrl),
   in_stock: optional(flag),
   tier: optional(wholeNumber(0, 100)),
+  /** What one unit costs the shop, for margin; absent keeps what is stored (see `SHOP_DEFAULT_MARGIN`). */
+  cost: optional(money),
 });
 export type ProductRecord = z.output<typeof productRecord>;
 
@@ -243,6 +261,9 @@ export const orderLineRecord = z
     sku: id,
     quantity: wholeNumber(1, 1_000_000),
     unit_price: money,
+    /** The order's discount code and what it took off; repeated on its lines, or given on one of them. */
+    discount_code: optional(text(200)),
+    discount_total: optional(money),
   })
   .superRefine((line, ctx) => {
     // Each field may be fine and their product still too large to store.
@@ -252,31 +273,40 @@ export const orderLineRecord = z
 export type OrderLineRecord = z.output<typeof orderLineRecord>;
 
 /** An order as the HTTP API takes it: the order once, its items nested. */
-export const orderRecord = z.object({
-  order_id: id,
-  customer_id: id,
-  ordered_at: isoTime,
-  items: z
-    .array(
-      z.object({
-        sku: id,
-        quantity: wholeNumber(1, 1_000_000),
-        unit_price: money,
+export const orderRecord = z
+  .object({
+    order_id: id,
+    customer_id: id,
+    ordered_at: isoTime,
+    /** The discount code the customer redeemed, if any. */
+    discount_code: optional(text(200)),
+    /** What the discount took off the order (at most its total); absent keeps what is stored, 0 for a new order. */
+    discount_total: optional(money),
+    items: z
+      .array(
+        z.object({
+          sku: id,
+          quantity: wholeNumber(1, 1_000_000),
+          unit_price: money,
+        }),
+      )
+      .min(1, 'an order needs at least one item')
+      .max(1_000, 'an order may have at most 1000 items')
+      .superRefine((items, ctx) => {
+        let lineTooLarge = false;
+        items.forEach((item, index) => {
+          const problem = lineAmountProblem(item.quantity, item.unit_price);
+          if (problem) ctx.addIssue({ code: 'custom', path: [index], message: problem, params: OMIT_VALUE });
+          lineTooLarge ||= problem !== undefined;
+        });
+        const total = lineTooLarge ? undefined : orderTotalProblem(items);
+        if (total) ctx.addIssue({ code: 'custom', message: total, params: OMIT_VALUE });
       }),
-    )
-    .min(1, 'an order needs at least one item')
-    .max(1_000, 'an order may have at most 1000 items')
-    .superRefine((items, ctx) => {
-      let lineTooLarge = false;
-      items.forEach((item, index) => {
-        const problem = lineAmountProblem(item.quantity, item.unit_price);
-        if (problem) ctx.addIssue({ code: 'custom', path: [index], message: problem, params: OMIT_VALUE });
-        lineTooLarge ||= problem !== undefined;
-      });
-      const total = lineTooLarge ? undefined : orderTotalProblem(items);
-      if (total) ctx.addIssue({ code: 'custom', message: total, params: OMIT_VALUE });
-    }),
-});
+  })
+  .superRefine((order, ctx) => {
+    const problem = discountProblem(order.discount_total, order.items);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['discount_total'], message: problem });
+  });
 export type OrderRecord = z.output<typeof orderRecord>;
 
 /** What a refund's `amount` says when it refunds whatever the order has left (also when it is left out). */

@@ -10,6 +10,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   check,
   customType,
   bigint,
@@ -54,6 +55,11 @@ export const products = pgTable(
     inStock: boolean('in_stock').notNull().default(true),
     /** Higher is better within a category (1 = entry, 2 = mid, 3 = pro); null when unknown. */
     tier: integer('tier'),
+    /**
+     * What one unit costs the shop (the cost of goods), for margin; null when unknown, and
+     * then the report assumes `SHOP_DEFAULT_MARGIN` (cost = price × (1 − margin)) and says so.
+     */
+    cost: money('cost'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -99,6 +105,13 @@ export const orders = pgTable(
      * skips it, and cancelling deletes its credit). Re-sending the order keeps this.
      */
     cancelledAt: time('cancelled_at'),
+    /** The discount code the customer redeemed, as the shop sent it; null when none. */
+    discountCode: text('discount_code'),
+    /**
+     * What the discount took off the order, in money. `total` is before it (Σ quantity ×
+     * unit_price): revenue stays gross, and margin subtracts this (see ARCHITECTURE.md).
+     */
+    discountTotal: money('discount_total').notNull().default('0'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -381,6 +394,12 @@ export const messages = pgTable(
     claimedUntil: time('claimed_until'),
     smtpResponse: text('smtp_response'),
     error: text('error'),
+    /**
+     * The discount code this email shows (its step offers a pool), chosen with the row and never
+     * changed: a retry renders the same code. Null: no offer, or the pool was empty and the step
+     * says `on_empty: send_without_offer`.
+     */
+    discountCodeId: bigint('discount_code_id', { mode: 'number' }).references((): AnyPgColumn => discountCodes.id),
     createdAt: createdAt(),
     sentAt: time('sent_at'),
   },
@@ -388,6 +407,67 @@ export const messages = pgTable(
     uniqueIndex('messages_enrollment_step_key').on(t.enrollmentId, t.step),
     uniqueIndex('messages_message_id_key').on(t.messageId),
     index('messages_customer_idx').on(t.customerId, t.createdAt),
+  ],
+);
+
+// ---------------------------------------------------------------- discount code pools
+
+/**
+ * A pool of single-use discount codes sharing one value (`campaign codes import`): a
+ * percentage (`value` 10 = 10%) or an amount off in the shop's currency. A variant or a step
+ * offers a pool by name.
+ */
+export const codePools = pgTable(
+  'code_pools',
+  {
+    id: serial('id').primaryKey(),
+    name: text('name').notNull(),
+    valueKind: text('value_kind').$type<'percent' | 'amount'>().notNull(),
+    value: money('value').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('code_pools_name_key').on(t.name),
+    check('code_pools_value_positive', sql`${t.value} > 0 and (${t.valueKind} = 'amount' or ${t.value} <= 100)`),
+  ],
+);
+
+/**
+ * One code of a pool and its life: free, then issued to one enrollment (by the message that
+ * first showed it, claimed in the same transaction as that message row:
+ * src/store/discount-codes.ts), then perhaps redeemed by an order whose `discount_code` is it.
+ * Codes are unique across pools without regard to case, as shops treat them. An enrollment
+ * holds at most one code per pool, so every step offering that pool shows the same code.
+ */
+export const discountCodes = pgTable(
+  'discount_codes',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    poolId: integer('pool_id')
+      .notNull()
+      .references(() => codePools.id),
+    code: text('code').notNull(),
+    /** After this the code is never issued; null: it never expires. */
+    expiresAt: time('expires_at'),
+    importedAt: time('imported_at').notNull().defaultNow(),
+    enrollmentId: bigint('enrollment_id', { mode: 'number' }).references(() => enrollments.id),
+    /** The message that issued it (the first step of the enrollment that offered the pool). */
+    messageId: bigint('message_id', { mode: 'number' }).references((): AnyPgColumn => messages.id),
+    /** When it was issued, on the engine's clock. */
+    issuedAt: time('issued_at'),
+    /** The first order (not cancelled, placed after the code was issued) that redeemed it; kept up to date by attribution. */
+    redeemedOrderId: bigint('redeemed_order_id', { mode: 'number' }).references(() => orders.id),
+    redeemedAt: time('redeemed_at'),
+  },
+  (t) => [
+    uniqueIndex('discount_codes_code_key').on(sql`upper(${t.code})`),
+    uniqueIndex('discount_codes_enrollment_pool_key')
+      .on(t.enrollmentId, t.poolId)
+      .where(sql`${t.enrollmentId} is not null`),
+    index('discount_codes_free_idx')
+      .on(t.poolId, t.id)
+      .where(sql`${t.enrollmentId} is null`),
+    index('discount_codes_message_idx').on(t.messageId),
   ],
 );
 
@@ -426,7 +506,8 @@ export const attributions = pgTable(
     messageId: bigint('message_id', { mode: 'number' })
       .notNull()
       .references(() => messages.id),
-    touch: text('touch').$type<'click' | 'open'>().notNull(),
+    /** `code`: the order redeemed a discount code the message issued (ahead of any click or open). */
+    touch: text('touch').$type<'click' | 'open' | 'code'>().notNull(),
     touchedAt: time('touched_at').notNull(),
     revenue: money('revenue').notNull(),
   },

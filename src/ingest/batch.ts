@@ -73,6 +73,8 @@ export async function ingestOrders(db: Db, records: OrderRecord[]): Promise<Batc
         externalId: r.order_id,
         customerId: customers.get(r.customer_id)!,
         orderedAt: r.ordered_at,
+        discountCode: r.discount_code,
+        discountTotal: r.discount_total,
         items: r.items.map((item) => ({ productId: products.get(item.sku)!, quantity: item.quantity, unitPrice: item.unit_price })),
       })),
     );

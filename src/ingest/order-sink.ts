@@ -6,7 +6,8 @@
  * is complete before it is written, and no batch is ever committed with an order that a
  * later line would have refused.
  */
-import { orderLineRecord, orderTotalProblem, type OrderLineRecord } from '../core/records.ts';
+import { discountProblem, orderLineRecord, orderTotalProblem, type OrderLineRecord } from '../core/records.ts';
+import { toUnits } from '../core/money.ts';
 import type { Db } from '../db/client.ts';
 import type { RowSource } from './read.ts';
 import { InFlight, type ImportSummary, type Line, type Sink } from './sink.ts';
@@ -105,6 +106,17 @@ export function orderSink(
       for (const { line } of order.lines) reject(line, `order ${order.id} not imported: ${total}`);
       return;
     }
+    const discounted = order.lines.find(({ record }) => record.discount_total !== undefined);
+    const discount = discountProblem(
+      discounted?.record.discount_total,
+      order.lines.map(({ record }) => record),
+    );
+    if (discounted && discount) {
+      reject(discounted.line, `discount_total: ${discount} (got ${discounted.record.discount_total})`);
+      for (const { line } of order.lines)
+        if (line !== discounted.line) reject(line, `order ${order.id} not imported: its line ${discounted.line} was rejected`);
+      return;
+    }
     batch.push(order);
     batchLines += order.lines.length;
     if (batchLines >= batchSize) await flush();
@@ -159,6 +171,8 @@ export function orderSink(
           externalId: order.id,
           customerId: customers.get(head.customer_id)!,
           orderedAt: head.ordered_at,
+          discountCode: order.lines.find(({ record }) => record.discount_code !== undefined)?.record.discount_code,
+          discountTotal: order.lines.find(({ record }) => record.discount_total !== undefined)?.record.discount_total,
           items: order.lines.map(({ record }) => ({
             productId: skuIds.get(record.sku)!,
             quantity: record.quantity,
@@ -210,6 +224,17 @@ export function orderSink(
         reject(line.line, `customer_id and ordered_at must match line ${head.line} of order ${id}`);
         order.heldBy ??= `its line ${line.line} was rejected`;
         return;
+      }
+      // The order's discount may be repeated on each line or given on one; lines that give it must agree.
+      for (const field of ['discount_code', 'discount_total'] as const) {
+        const given = order.lines.find(({ record }) => record[field] !== undefined);
+        const value = line.record[field];
+        const same = (a: string, b: string) => (field === 'discount_total' ? toUnits(a) === toUnits(b) : a === b);
+        if (given && value !== undefined && !same(value, given.record[field]!)) {
+          reject(line.line, `${field}: must match line ${given.line} of order ${id} (${given.record[field]}, got ${value})`);
+          order.heldBy ??= `its line ${line.line} was rejected`;
+          return;
+        }
       }
       order.lines.push(line);
     },

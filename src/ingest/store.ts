@@ -30,25 +30,28 @@ export async function upsertProducts(db: Db, records: ProductRecord[]): Promise<
     sql`
       with input as (
         select * from jsonb_to_recordset(${jsonParam(records)}) as r(
-          sku text, name text, category text, price numeric, url text, image_url text, in_stock boolean, tier int)
+          sku text, name text, category text, price numeric, url text, image_url text, in_stock boolean, tier int,
+          cost numeric)
       ),
-      -- Absent optional fields keep what is stored (a price feed need not repeat the urls).
+      -- Absent optional fields keep what is stored (a price feed need not repeat the urls or the cost).
       merged as (
         select i.sku, i.name, i.category, i.price,
                coalesce(i.url, p.url) as url, coalesce(i.image_url, p.image_url) as image_url,
-               coalesce(i.in_stock, p.in_stock, true) as in_stock, coalesce(i.tier, p.tier) as tier
+               coalesce(i.in_stock, p.in_stock, true) as in_stock, coalesce(i.tier, p.tier) as tier,
+               coalesce(i.cost, p.cost) as cost
         from input i left join products p on p.sku = i.sku
       ),
       up as (
-        insert into products (sku, name, category, price, url, image_url, in_stock, tier)
-        select sku, name, category, price, url, image_url, in_stock, tier from merged
+        insert into products (sku, name, category, price, url, image_url, in_stock, tier, cost)
+        select sku, name, category, price, url, image_url, in_stock, tier, cost from merged
         on conflict (sku) do update set
           name = excluded.name, category = excluded.category, price = excluded.price, url = excluded.url,
-          image_url = excluded.image_url, in_stock = excluded.in_stock, tier = excluded.tier, updated_at = now()
+          image_url = excluded.image_url, in_stock = excluded.in_stock, tier = excluded.tier, cost = excluded.cost,
+          updated_at = now()
         where (products.name, products.category, products.price, products.url, products.image_url,
-               products.in_stock, products.tier)
+               products.in_stock, products.tier, products.cost)
           is distinct from (excluded.name, excluded.category, excluded.price, excluded.url, excluded.image_url,
-               excluded.in_stock, excluded.tier)
+               excluded.in_stock, excluded.tier, excluded.cost)
         returning sku as key, (xmax = 0) as inserted
       )
       select i.sku as key, ${OUTCOME} as outcome from input i left join up on up.key = i.sku`,
@@ -117,6 +120,9 @@ export interface ResolvedOrder {
   externalId: string;
   customerId: number;
   orderedAt: string;
+  /** Absent keeps what is stored (none, and a discount of 0, for a new order). */
+  discountCode?: string;
+  discountTotal?: string;
   items: { productId: number; quantity: number; unitPrice: string }[];
 }
 
@@ -141,22 +147,35 @@ export async function upsertOrders(db: Db, orders: ResolvedOrder[], options: { h
     ordered_at: o.orderedAt,
     total: lineTotal(o.items),
     item_count: o.items.length,
+    discount_code: o.discountCode ?? null,
+    discount_total: o.discountTotal ?? null,
   }));
   const orderRows = await queryRows<{ key: string; id: number; outcome: Outcome }>(
     db,
     sql`
       with input as (
         select * from jsonb_to_recordset(${jsonParam(heads)}) as o(
-          external_id text, customer_id int, ordered_at timestamptz, total numeric, item_count int)
+          external_id text, customer_id int, ordered_at timestamptz, total numeric, item_count int,
+          discount_code text, discount_total numeric)
+      ),
+      -- An absent discount keeps what is stored (none, and 0, for a new order).
+      merged as (
+        select i.external_id, i.customer_id, i.ordered_at, i.total, i.item_count,
+               coalesce(i.discount_code, s.discount_code) as discount_code,
+               coalesce(i.discount_total, s.discount_total, 0) as discount_total
+        from input i left join orders s on s.external_id = i.external_id
       ),
       up as (
-        insert into orders (external_id, customer_id, ordered_at, total, item_count)
-        select external_id, customer_id, ordered_at, total, item_count from input
+        insert into orders (external_id, customer_id, ordered_at, total, item_count, discount_code, discount_total)
+        select external_id, customer_id, ordered_at, total, item_count, discount_code, discount_total from merged
         on conflict (external_id) do update set
           customer_id = excluded.customer_id, ordered_at = excluded.ordered_at, total = excluded.total,
-          item_count = excluded.item_count, updated_at = now()
-        where (orders.customer_id, orders.ordered_at, orders.total, orders.item_count)
-          is distinct from (excluded.customer_id, excluded.ordered_at, excluded.total, excluded.item_count)
+          item_count = excluded.item_count, discount_code = excluded.discount_code,
+          discount_total = excluded.discount_total, updated_at = now()
+        where (orders.customer_id, orders.ordered_at, orders.total, orders.item_count, orders.discount_code,
+               orders.discount_total)
+          is distinct from (excluded.customer_id, excluded.ordered_at, excluded.total, excluded.item_count,
+               excluded.discount_code, excluded.discount_total)
         returning id, external_id as key, customer_id, (xmax = 0) as inserted
       ),
       placed as (
