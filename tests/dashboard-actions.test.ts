@@ -6,8 +6,7 @@
  * decision out as `campaign sequences promote` does; a login from a deep link returns to it,
  * and nowhere else; the new POSTs hold to the same-origin rule; every page fits at 375 px.
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sign } from '@fastify/cookie';
 import { sql } from 'drizzle-orm';
@@ -15,7 +14,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { renderToString } from 'preact-render-to-string';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../scripts/browser.ts';
 import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import { fixedClock } from '../src/core/clock.ts';
 import { sequenceSchema } from '../src/core/sequence.ts';
@@ -24,49 +22,19 @@ import { actorName, localPath } from '../src/dashboard/query.ts';
 import { AuditList, SequenceActions } from '../src/dashboard/views/actions.tsx';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/app.ts';
-import { applySequence, loadSequenceFiles } from '../src/sequences/files.ts';
 import { parseYaml } from '../src/yaml-source.ts';
 import { campaign } from './helpers/cli.ts';
+import { logInAt, recordingErrors, serveToChromium } from './helpers/dashboard.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
-import { prepareShop } from './helpers/engine.ts';
-import { Rows } from './helpers/rows.ts';
+import { preparePromotionShop } from './helpers/promotion-shop.ts';
 
 const DAY = 86_400_000;
-const HOUR = 3_600_000;
 const TOKEN = 'actions-token-123';
 const PASSWORD = 'actions-password-456';
 const SECRET = 'actions-secret-actions-secret-0000000';
 /** The dashboard's clock: every action is taken at this moment. */
 const AS_OF = new Date('2026-12-06T14:02:00Z');
 const WHEN = '6 Dec 2026, 14:02 UTC';
-
-const sequence = (id: string, name: string) => `# ${name}: does the popularity strategy earn more than co-purchase?
-id: ${id}
-name: ${name}
-trigger:
-  event: order_placed
-holdout: 10%
-variants:
-  # a is the control
-  - key: a
-    weight: 50
-  - key: b # the challenger
-    weight: 50
-    recommendations: popularity
-steps:
-  - delay: 1h
-    template: thank-you
-measurement_window: 10d
-`;
-
-/** Revenue per customer of each arm, by the customer's index: `clear` has b far ahead, the others none. */
-const REVENUE: Record<string, Record<string, (i: number) => number>> = {
-  clear: { a: (i) => 20 + (i % 5), b: (i) => 45 + (i % 5), holdout: (i) => 10 + (i % 5) },
-  flat: { a: (i) => 30 + (i % 7) * 3, b: (i) => 30 + (i % 7) * 3, holdout: (i) => 30 + (i % 7) * 3 },
-  steady: { a: (i) => 30 + (i % 7) * 3, b: (i) => 30 + ((i + 3) % 7) * 3, holdout: (i) => 30 + (i % 7) * 3 },
-};
-/** 60 customers a variant and 13 in the holdout: the planned 45/45/10. */
-const CUSTOMERS: Record<string, number> = { a: 60, b: 60, holdout: 13 };
 
 describe('the dashboard’s actions', { timeout: 120_000 }, () => {
   let database: TestDatabase;
@@ -75,7 +43,7 @@ describe('the dashboard’s actions', { timeout: 120_000 }, () => {
   let browser: Browser;
   let dir: string;
   let env: Record<string, string>;
-  const original: Record<string, string> = {};
+  let original: Record<string, string>;
   const file = (id: string) => join(dir, `${id}.yaml`);
   const problems: string[] = [];
 
@@ -99,38 +67,8 @@ describe('the dashboard’s actions', { timeout: 120_000 }, () => {
 
   beforeAll(async () => {
     database = await freshDatabase('postgres');
-    dir = mkdtempSync(join(tmpdir(), 'campaign-actions-'));
-    for (const [id, name] of [
-      ['clear', 'Clear winner'],
-      ['flat', 'No difference'],
-      ['steady', 'Steady control'],
-    ] as const) {
-      original[id] = sequence(id, name);
-      writeFileSync(file(id), original[id]);
-    }
-    await prepareShop(database.db, original.clear!);
-    const { files, problems: invalid } = await loadSequenceFiles(dir);
-    expect(invalid).toEqual([]);
-    for (const f of files) await applySequence(database.db, f);
-
     // Enrolled 40 days before the dashboard's moment, one order two days after enrolling: every window has closed.
-    const rows = new Rows(database.db);
-    const start = AS_OF.getTime() - 40 * DAY;
-    for (const id of Object.keys(REVENUE)) {
-      const [{ id: version } = { id: 0 }] = await queryRows<{ id: number }>(
-        database.db,
-        sql`select id from sequence_versions where sequence_id = ${id}`,
-      );
-      for (const [arm, count] of Object.entries(CUSTOMERS)) {
-        const customers = await rows.customers(count);
-        const at = (i: number, plus = 0) => new Date(start + (i % 10) * HOUR + plus).toISOString();
-        const triggers = await rows.orders(customers.map((c, i) => ({ customer: c, at: at(i), total: 40 })));
-        await rows.enrollments(
-          customers.map((c, i) => ({ customer: c, sequence: id, version, arm, trigger: triggers[i]!, at: at(i), preSpend: (i * 7) % 50 })),
-        );
-        await rows.orders(customers.map((c, i) => ({ customer: c, at: at(i, 2 * DAY), total: REVENUE[id]![arm]!(i) })));
-      }
-    }
+    ({ dir, original } = await preparePromotionShop(database.db, 'campaign-actions-', AS_OF.getTime() - 40 * DAY));
     env = { DATABASE_URL: database.url!, REPORT_MIN_SAMPLE: '10' };
 
     app = await buildServer({
@@ -149,8 +87,7 @@ describe('the dashboard’s actions', { timeout: 120_000 }, () => {
         sequencesDir: dir,
       },
     });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
+    ({ base, browser } = await serveToChromium(app));
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -159,22 +96,12 @@ describe('the dashboard’s actions', { timeout: 120_000 }, () => {
   });
 
   /** A page that records console errors and uncaught exceptions (a refused POST's 409 aside, expected where it happens). */
-  async function open(width = 1280): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width, height: 900 } });
-    page.on('console', (message) => message.type() === 'error' && problems.push(`${page.url()}: ${message.text()}`));
-    page.on('pageerror', (error) => problems.push(`${page.url()}: ${error.message}`));
-    return page;
-  }
+  const open = async (width = 1280): Promise<Page> =>
+    recordingErrors(await browser.newPage({ viewport: { width, height: 900 } }), problems);
 
   /** Logs in from `path` (redirected to the login page and back), with `name` for the audit log. */
-  async function logIn(name?: string, path = '/', secret = TOKEN, width = 1280): Promise<Page> {
-    const page = await open(width);
-    await page.goto(`${base}${path}`);
-    await page.fill('input[name=secret]', secret);
-    if (name !== undefined) await page.fill('input[name=name]', name);
-    await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
-    return page;
-  }
+  const logIn = async (name?: string, path = '/', secret = TOKEN, width = 1280): Promise<Page> =>
+    logInAt(await open(width), `${base}${path}`, secret, name);
 
   /** Clicks `selector` (a submit button) and waits for the answer to the POST it sends (303 when done, 409 when refused). */
   async function submit(page: Page, selector = '#confirm'): Promise<number> {

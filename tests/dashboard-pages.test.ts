@@ -11,27 +11,20 @@ import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../scripts/browser.ts';
 import { buildReport, type Funnel, type VersionReport } from '../src/analytics/report.ts';
 import { FUNNEL_STAGES, type FunnelStage } from '../src/analytics/recipients.ts';
 import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import { fixedClock } from '../src/core/clock.ts';
-import { DEFAULT_RULES } from '../src/core/recommend.ts';
 import { sessionKey, sessionValue } from '../src/dashboard/auth.ts';
 import { humanDate, shortDate } from '../src/dashboard/views/format.ts';
 import { recipientsLink } from '../src/dashboard/views/messages.tsx';
 import { queryRows } from '../src/db/client.ts';
 import { startInbox, type Inbox } from '../src/demo/inbox.ts';
-import { createEngine } from '../src/engine/assemble.ts';
 import { runStep } from '../src/engine/step.ts';
 import { buildServer } from '../src/http/app.ts';
-import { importRows } from '../src/ingest/import.ts';
-import { openRows } from '../src/ingest/read.ts';
-import { createTransport } from '../src/mail/transport.ts';
-import { buildStatistics } from '../src/recs/build.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
-import { prepareShop, TEST_SHOP } from './helpers/engine.ts';
-import { FIXTURES } from './helpers/files.ts';
+import { AS_OF, dueEnrollment, inboxEngine, prepareExpShop, recordingErrors, serveToChromium, T0 } from './helpers/dashboard.ts';
+import { testPreview } from './helpers/engine.ts';
 import { freshQueues, type TestQueues } from './helpers/redis.ts';
 import { Rows } from './helpers/rows.ts';
 
@@ -39,21 +32,8 @@ const TOKEN = 'pages-token-123';
 const SECRET = 'pages-secret-pages-secret-pages-0000';
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
-const T0 = Date.parse('2026-05-04T09:00:00Z');
-const AS_OF = new Date(T0 + 40 * DAY);
 /** The shop's time zone: UTC-4 in May and June, so a moment written in UTC would show. */
 const ZONE = 'America/New_York';
-const SEQUENCE = `
-id: exp
-name: "Thanks & co"
-trigger: { event: order_placed }
-holdout: 20%
-variants: [{ key: a, weight: 1 }, { key: b, weight: 1 }]
-steps:
-  - { delay: 1h, template: thank-you }
-  - { delay: 2d, template: accessories }
-measurement_window: 10d
-`;
 const WIDTHS = [375, 1280];
 const BLANK_GIF = 'R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
 
@@ -86,9 +66,7 @@ describe('the preview and messages pages', () => {
   beforeAll(async () => {
     database = await freshDatabase('postgres');
     queues = await freshQueues();
-    await prepareShop(database.db, SEQUENCE);
-    await importRows(database.db, 'orders', await openRows(`${FIXTURES}orders.csv`, 'csv'), { batchSize: 100 });
-    await buildStatistics(database.db, { full: true, neighbours: 10 });
+    await prepareExpShop(database.db, 'Thanks & co');
     inbox = await startInbox(() => {});
     const rows = new Rows(database.db);
     versionId = (await queryRows<{ id: number }>(database.db, sql`select id from sequence_versions where sequence_id = 'exp'`))[0]!.id;
@@ -100,20 +78,15 @@ describe('the preview and messages pages', () => {
       ['b', 60],
       ['holdout', 12],
     ] as const) {
-      const customers = await rows.customers(size);
       const at = (i: number, plus = 0) => new Date(T0 + (i % 38) * DAY + plus).toISOString();
-      const triggers = await rows.orders(customers.map((c, i) => ({ customer: c, at: at(i), total: 40 })));
-      const enrollments = await rows.enrollments(
-        customers.map((c, i) => ({
-          customer: c,
-          sequence: 'exp',
-          version: versionId,
-          arm,
-          trigger: triggers[i]!,
-          at: at(i),
-          preSpend: i % 50,
-        })),
-      );
+      const { customers, enrollments } = await rows.enrolledArm({
+        sequence: 'exp',
+        version: versionId,
+        arm,
+        count: size,
+        at,
+        preSpend: (i) => i % 50,
+      });
       if (arm === 'holdout') continue;
       for (const [i, enrollment] of enrollments.entries()) {
         const customer = customers[i]!;
@@ -152,28 +125,12 @@ describe('the preview and messages pages', () => {
     // products' images are inline, so the only address in the emails a browser would fetch
     // on its own is the open pixel's (on a host that does not exist).
     await database.db.execute(sql`update products set image_url = ${`data:image/gif;base64,${BLANK_GIF}`} where image_url is not null`);
-    const engine = createEngine({
-      db: database.db,
-      queues: queues.queues,
-      clock: fixedClock(AS_OF),
-      settings: {
-        publicUrl: 'https://track.shop.example',
-        secretKey: SECRET,
-        mailFrom: 'orders@shop.example',
-        shop: TEST_SHOP,
-        rules: DEFAULT_RULES,
-      },
-      transport: createTransport(inbox.url),
-    });
+    const engine = inboxEngine(database.db, queues, inbox, SECRET);
     const customers = await rows.customers(3);
     for (const customer of customers.slice(0, 2)) {
       const [order] = await rows.orders([{ customer, at: new Date(AS_OF.getTime() - 2 * HOUR).toISOString(), total: 80 }]);
-      const [enrollment] = await queryRows<{ id: number }>(
-        database.db,
-        sql`insert into enrollments (customer_id, sequence_id, sequence_version_id, arm, is_holdout, trigger_order_id, state, next_step, next_due_at, enrolled_at)
-            values (${customer}, 'exp', ${versionId}, 'a', false, ${order}, 'active', 0, ${AS_OF.toISOString()}, ${AS_OF.toISOString()}) returning id`,
-      );
-      expect((await runStep(engine, enrollment!.id, 0)).kind).toBe('sent');
+      const enrollment = await dueEnrollment(database.db, customer, versionId, order!);
+      expect((await runStep(engine, enrollment, 0)).kind).toBe('sent');
     }
     engine.transport.close();
     for (const id of customers) {
@@ -213,21 +170,12 @@ describe('the preview and messages pages', () => {
         currency: 'USD',
         timeZone: ZONE,
         queues: queues.queues,
-        preview: {
-          shop: TEST_SHOP,
-          rules: DEFAULT_RULES,
-          publicUrl: 'https://track.shop.example',
-          secret: SECRET,
-          mailFrom: 'orders@shop.example',
-          smtpUrl: inbox.url,
-          inbox,
-        },
+        preview: testPreview(SECRET, inbox),
       },
     });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    ({ base, browser } = await serveToChromium(app));
     const session = sign(sessionValue(Date.now() + DAY, 'P'.repeat(22)), sessionKey({ secret: SECRET, apiToken: TOKEN }));
     cookie = `campaign_session=${encodeURIComponent(session)}`;
-    browser = await launchChromium();
     context = await browser.newContext();
     await context.addCookies([{ name: 'campaign_session', value: session, url: base }]);
   }, 90_000);
@@ -245,9 +193,7 @@ describe('the preview and messages pages', () => {
   async function open(width: number): Promise<Page> {
     const page = await context.newPage();
     await page.setViewportSize({ width, height: 900 });
-    page.on('console', (message) => message.type() === 'error' && problems.push(`${width}px ${page.url()}: ${message.text()}`));
-    page.on('pageerror', (error) => problems.push(`${width}px ${page.url()}: ${error.message}`));
-    return page;
+    return recordingErrors(page, problems, `${width}px `);
   }
 
   const get = (url: string) => app.inject({ method: 'GET', url, headers: { cookie } });

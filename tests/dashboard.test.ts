@@ -10,23 +10,19 @@ import type { Report } from '../src/analytics/report.ts';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/app.ts';
 import { createEventSink, type EventSink } from '../src/tracking/events.ts';
-import { launchChromium } from '../scripts/browser.ts';
 import { fixedClock } from '../src/core/clock.ts';
 import { DEFAULT_RULES } from '../src/core/recommend.ts';
-import { importRows } from '../src/ingest/import.ts';
 import { openRows } from '../src/ingest/read.ts';
-import { buildStatistics } from '../src/recs/build.ts';
 import { buildContext } from '../src/templates/context.ts';
-import { FIXTURES, tempFile } from './helpers/files.ts';
+import { tempFile } from './helpers/files.ts';
 import { startInbox, type Inbox } from '../src/demo/inbox.ts';
 import { sign } from '@fastify/cookie';
 import { sessionKey, sessionValue } from '../src/dashboard/auth.ts';
-import { createEngine } from '../src/engine/assemble.ts';
 import { runStep } from '../src/engine/step.ts';
-import { createTransport } from '../src/mail/transport.ts';
 import { campaign } from './helpers/cli.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
-import { prepareShop, TEST_SHOP } from './helpers/engine.ts';
+import { AS_OF, dueEnrollment, inboxEngine, logInAt, prepareExpShop, recordingErrors, serveToChromium, T0 } from './helpers/dashboard.ts';
+import { TEST_SHOP, testPreview } from './helpers/engine.ts';
 import { freshQueues, type TestQueues } from './helpers/redis.ts';
 import { Rows } from './helpers/rows.ts';
 import { buildReport } from '../src/analytics/report.ts';
@@ -50,19 +46,6 @@ const TOKEN = 'dashboard-token-123';
 const SHOP = TEST_SHOP;
 const SECRET = 'dashboard-secret-dashboard-secret-0000';
 const DAY = 86_400_000;
-const T0 = Date.parse('2026-05-04T09:00:00Z');
-const AS_OF = new Date(T0 + 40 * DAY);
-const SEQUENCE = `
-id: exp
-name: "Thanks <b>bold</b> & co"
-trigger: { event: order_placed }
-holdout: 20%
-variants: [{ key: a, weight: 1 }, { key: b, weight: 1 }]
-steps:
-  - { delay: 1h, template: thank-you }
-  - { delay: 2d, template: accessories }
-measurement_window: 10d
-`;
 
 describe('the dashboard', () => {
   let database: TestDatabase;
@@ -78,10 +61,8 @@ describe('the dashboard', () => {
   beforeAll(async () => {
     database = await freshDatabase('postgres');
     queues = await freshQueues();
-    await prepareShop(database.db, SEQUENCE);
     // Real orders with items, so previews have recommendations; one product named with markup.
-    await importRows(database.db, 'orders', await openRows(`${FIXTURES}orders.csv`, 'csv'), { batchSize: 100 });
-    await buildStatistics(database.db, { full: true, neighbours: 10 });
+    await prepareExpShop(database.db, 'Thanks <b>bold</b> & co');
     await database.db.execute(sql`update products set name = 'Burr <b>Grinder</b>' where sku = 'GRN-10'`);
     inbox = await startInbox(() => {});
     rows = new Rows(database.db);
@@ -91,20 +72,15 @@ describe('the dashboard', () => {
     );
     let n = 0;
     for (const arm of ['a', 'b', 'holdout']) {
-      const customers = await rows.customers(30);
       const at = (i: number, plus = 0) => new Date(T0 + (i % 10) * DAY + plus).toISOString();
-      const triggers = await rows.orders(customers.map((c, i) => ({ customer: c, at: at(i), total: 40 })));
-      const enrollments = await rows.enrollments(
-        customers.map((c, i) => ({
-          customer: c,
-          sequence: 'exp',
-          version,
-          arm,
-          trigger: triggers[i]!,
-          at: at(i),
-          preSpend: (i * 13) % 90,
-        })),
-      );
+      const { customers, enrollments } = await rows.enrolledArm({
+        sequence: 'exp',
+        version,
+        arm,
+        count: 30,
+        at,
+        preSpend: (i) => (i * 13) % 90,
+      });
       await rows.orders(
         customers.flatMap((c, i) =>
           (i + n++) % 3 === 0 ? [{ customer: c, at: at(i, 2 * DAY), total: 25 + i + (arm === 'b' ? 10 : 0) }] : [],
@@ -134,19 +110,10 @@ describe('the dashboard', () => {
         currency: 'USD',
         timeZone: 'Europe/Berlin',
         queues: queues.queues,
-        preview: {
-          shop: SHOP,
-          rules: DEFAULT_RULES,
-          publicUrl: 'https://track.shop.example',
-          secret: SECRET,
-          mailFrom: 'orders@shop.example',
-          smtpUrl: inbox.url,
-          inbox,
-        },
+        preview: testPreview(SECRET, inbox),
       },
     });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
+    ({ base, browser } = await serveToChromium(app));
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -158,20 +125,9 @@ describe('the dashboard', () => {
   });
 
   /** A page that records console errors and uncaught exceptions. */
-  async function open(): Promise<Page> {
-    const page = await browser.newPage();
-    page.on('console', (message) => message.type() === 'error' && problems.push(`${page.url()}: ${message.text()}`));
-    page.on('pageerror', (error) => problems.push(`${page.url()}: ${error.message}`));
-    return page;
-  }
-
-  async function logIn(secret = TOKEN): Promise<Page> {
-    const page = await open();
-    await page.goto(`${base}/`);
-    await page.fill('input[name=secret]', secret);
-    await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
-    return page;
-  }
+  const open = async (): Promise<Page> => recordingErrors(await browser.newPage(), problems);
+  /** A new page logged in with `secret`, on the overview. */
+  const logIn = async (secret = TOKEN): Promise<Page> => logInAt(await open(), `${base}/`, secret);
 
   it('requires a login, refuses a wrong token, and the session ends with logout', async () => {
     const page = await open();
@@ -637,24 +593,8 @@ describe('the dashboard', () => {
       database.db,
       sql`select id from sequence_versions where sequence_id = 'exp'`,
     );
-    const [enrollment] = await queryRows<{ id: number }>(
-      database.db,
-      sql`insert into enrollments (customer_id, sequence_id, sequence_version_id, arm, is_holdout, trigger_order_id, state, next_step, next_due_at, enrolled_at)
-          values (${customer}, 'exp', ${version}, 'a', false, ${order}, 'active', 0, ${AS_OF.toISOString()}, ${AS_OF.toISOString()}) returning id`,
-    );
-    const engine = createEngine({
-      db: database.db,
-      queues: queues.queues,
-      clock: fixedClock(AS_OF),
-      settings: {
-        publicUrl: 'https://track.shop.example',
-        secretKey: SECRET,
-        mailFrom: 'orders@shop.example',
-        shop: SHOP,
-        rules: DEFAULT_RULES,
-      },
-      transport: createTransport(inbox.url),
-    });
+    const enrollment = await dueEnrollment(database.db, customer!, version, order!);
+    const engine = inboxEngine(database.db, queues, inbox, SECRET);
     const [{ email } = { email: '' }] = await queryRows<{ email: string }>(
       database.db,
       sql`select email from customers where id = ${customer}`,
@@ -671,12 +611,12 @@ describe('the dashboard', () => {
     const status = async () =>
       (await queryRows<{ status: string }>(database.db, sql`select status from sequences where id = 'exp'`))[0]!.status;
     expect(await status()).toBe('paused');
-    expect((await runStep(engine, enrollment!.id, 0)).kind).toBe('delayed');
+    expect((await runStep(engine, enrollment, 0)).kind).toBe('delayed');
     expect(sentTo()).toBe(before);
     await page.goto(`${base}/sequences/exp/resume`);
     await Promise.all([page.waitForURL(`${base}/sequences/exp`), page.click('#confirm')]);
     expect(await status()).toBe('active');
-    expect((await runStep(engine, enrollment!.id, 0)).kind).toBe('sent');
+    expect((await runStep(engine, enrollment, 0)).kind).toBe('sent');
     await expect.poll(sentTo).toBe(before + 1);
     engine.transport.close();
     await page.close();

@@ -13,9 +13,9 @@ import { buildReport, type ArmReport, type VersionReport } from '../src/analytic
 import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import type { OfferedStep } from '../src/core/offers.ts';
 import { queryRows } from '../src/db/client.ts';
-import { ingestCancellations, ingestOrders, ingestRefunds } from '../src/ingest/batch.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
+import { orderIdOf, orderIngester, refundAndCancel, type Line } from './helpers/orders.ts';
 import { Rows } from './helpers/rows.ts';
 
 const HOUR = 3_600_000;
@@ -44,8 +44,6 @@ function expectClose(actual: number | null | undefined, expected: number): void 
   expect(Math.abs(actual! - expected)).toBeLessThanOrEqual(Math.abs(expected) * 5e-7 + 1e-9);
 }
 
-type Line = [sku: string, quantity: number, unitPrice: string];
-
 describe.each(DB_KINDS)('offer KPIs on %s', (kind) => {
   let database: TestDatabase;
   const report = async (options: { asOf?: Date; enrolledFrom?: Date; repeatHorizonDays?: number } = {}): Promise<VersionReport> => {
@@ -64,31 +62,12 @@ describe.each(DB_KINDS)('offer KPIs on %s', (kind) => {
     );
     const rows = new Rows(db);
     // x-0 … x-9: A1 A2 A3 A4 B1 B2 B3 H1 H2 H3
-    const ids = await rows.customers(10);
-    const names = ['A1', 'A2', 'A3', 'A4', 'B1', 'B2', 'B3', 'H1', 'H2', 'H3'] as const;
-    const customer = Object.fromEntries(names.map((n, i) => [n, { id: ids[i]!, external: `x-${i}` }])) as Record<
-      (typeof names)[number],
-      { id: number; external: string }
-    >;
-    let orderNo = 0;
-    const order = async (who: keyof typeof customer, ms: number, lines: Line[]): Promise<string> => {
-      const orderId = `k-${orderNo++}`;
-      const result = await ingestOrders(db, [
-        {
-          order_id: orderId,
-          customer_id: customer[who].external,
-          ordered_at: at(ms),
-          items: lines.map(([sku, quantity, unit_price]) => ({ sku, quantity, unit_price })),
-        },
-      ]);
-      expect(result.ok).toBe(true);
-      return orderId;
-    };
-    const internal = async (external: string) =>
-      Number((await queryRows<{ id: number }>(db, sql`select id from orders where external_id = ${external}`))[0]!.id);
+    const customer = await rows.named(['A1', 'A2', 'A3', 'A4', 'B1', 'B2', 'B3', 'H1', 'H2', 'H3'] as const);
+    const ingest = orderIngester(db, 'k-');
+    const order = (who: keyof typeof customer, ms: number, lines: Line[]) => ingest(customer[who].external, at(ms), lines);
 
     const enroll = async (who: keyof typeof customer, armKey: string, ms: number, offered: OfferedStep[] | null, trigger: Line[]) => {
-      const triggerId = await internal(await order(who, ms, trigger));
+      const triggerId = await orderIdOf(db, await order(who, ms, trigger));
       const [id] = await rows.enrollments([
         { customer: customer[who].id, sequence: 'offers', version, arm: armKey, trigger: triggerId, at: at(ms), preSpend: 0 },
       ]);
@@ -163,16 +142,15 @@ describe.each(DB_KINDS)('offer KPIs on %s', (kind) => {
     // H3's would-be offer GRN-10 is in its trigger order, which never counts.
     await enroll('H3', 'holdout', 0, [step(['GRN-10'], []), step([], [])], [...machine, ['GRN-10', 1, '129.50']]);
 
-    expect(
-      (
-        await ingestRefunds(db, [
-          { refund_id: 'kr-1', order_id: a1order, refunded_at: at(3 * DAY), amount: '33.50' },
-          // After as-of: not counted yet.
-          { refund_id: 'kr-2', order_id: h1order, refunded_at: at(25 * DAY), amount: '100.00' },
-        ])
-      ).ok,
-    ).toBe(true);
-    expect((await ingestCancellations(db, [{ order_id: a3cancelled, cancelled_at: at(2 * DAY + HOUR) }])).ok).toBe(true);
+    await refundAndCancel(
+      db,
+      [
+        { refund_id: 'kr-1', order_id: a1order, refunded_at: at(3 * DAY), amount: '33.50' },
+        // After as-of: not counted yet.
+        { refund_id: 'kr-2', order_id: h1order, refunded_at: at(25 * DAY), amount: '100.00' },
+      ],
+      [{ order_id: a3cancelled, cancelled_at: at(2 * DAY + HOUR) }],
+    );
   });
   afterAll(() => database?.drop());
 

@@ -17,55 +17,23 @@ import { sequenceSchema } from '../src/core/sequence.ts';
 import { sessionKey, sessionValue } from '../src/dashboard/auth.ts';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/app.ts';
-import { applySequence, loadSequenceFiles } from '../src/sequences/files.ts';
 import { replaceFile } from '../src/sequences/replace.ts';
 import { listDecisions, recordDecision } from '../src/store/experiment-log.ts';
 import { parseYaml } from '../src/yaml-source.ts';
 import { campaign } from './helpers/cli.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
-import { prepareShop } from './helpers/engine.ts';
-import { Rows } from './helpers/rows.ts';
+import { preparePromotionShop } from './helpers/promotion-shop.ts';
 
 const DAY = 86_400_000;
-const HOUR = 3_600_000;
 const TOKEN = 'promote-token-123';
 const SECRET = 'promote-secret-promote-secret-000000';
-
-const sequence = (id: string, name: string) => `# yaml-language-server: $schema=../../docs/sequence.schema.json
-# ${name}: does the popularity strategy earn more than co-purchase?
-id: ${id}
-name: ${name}
-trigger:
-  event: order_placed
-holdout: 10% # enrolled and measured, never emailed
-variants:
-  # a is the control
-  - key: a
-    weight: 50
-  - key: b # the challenger
-    weight: 50
-    recommendations: popularity
-steps:
-  - delay: 1h
-    template: thank-you
-measurement_window: 10d # orders within 10 days count
-`;
-
-/** Revenue per customer of each arm, by the customer's index: `clear` has b far ahead, the others none. */
-const REVENUE: Record<string, Record<string, (i: number) => number>> = {
-  clear: { a: (i) => 20 + (i % 5), b: (i) => 45 + (i % 5), holdout: (i) => 10 + (i % 5) },
-  flat: { a: (i) => 30 + (i % 7) * 3, b: (i) => 30 + (i % 7) * 3, holdout: (i) => 30 + (i % 7) * 3 },
-  steady: { a: (i) => 30 + (i % 7) * 3, b: (i) => 30 + ((i + 3) % 7) * 3, holdout: (i) => 30 + (i % 7) * 3 },
-};
-/** 60 customers a variant and 13 in the holdout: the planned 45/45/10. */
-const CUSTOMERS: Record<string, number> = { a: 60, b: 60, holdout: 13 };
 
 // Each step spawns the command (several at once in places): a loaded machine needs more than the default minute.
 describe('campaign sequences promote and log, on Postgres', { timeout: 180_000 }, () => {
   let database: TestDatabase;
   let dir: string;
   let env: Record<string, string>;
-  const original: Record<string, string> = {};
+  let original: Record<string, string>;
   const file = (id: string) => join(dir, `${id}.yaml`);
   /** A file's path as the command names it: relative to the directory it runs in, this one. */
   const shown = (id: string) => relative(process.cwd(), file(id));
@@ -77,38 +45,8 @@ describe('campaign sequences promote and log, on Postgres', { timeout: 180_000 }
 
   beforeAll(async () => {
     database = await freshDatabase('postgres');
-    dir = mkdtempSync(join(tmpdir(), 'campaign-promote-'));
-    for (const [id, name] of [
-      ['clear', 'Clear winner'],
-      ['flat', 'No difference'],
-      ['steady', 'Steady control'],
-    ] as const) {
-      original[id] = sequence(id, name);
-      writeFileSync(file(id), original[id]);
-    }
-    await prepareShop(database.db, original.clear!);
-    const { files, problems } = await loadSequenceFiles(dir);
-    expect(problems).toEqual([]);
-    for (const f of files) await applySequence(database.db, f);
-
     // Enrolled 40 days ago, one order two days after enrolling: every window (10 days) has closed.
-    const rows = new Rows(database.db);
-    const start = Date.now() - 40 * DAY;
-    for (const id of Object.keys(REVENUE)) {
-      const [{ id: version } = { id: 0 }] = await queryRows<{ id: number }>(
-        database.db,
-        sql`select id from sequence_versions where sequence_id = ${id}`,
-      );
-      for (const [arm, count] of Object.entries(CUSTOMERS)) {
-        const customers = await rows.customers(count);
-        const at = (i: number, plus = 0) => new Date(start + (i % 10) * HOUR + plus).toISOString();
-        const triggers = await rows.orders(customers.map((c, i) => ({ customer: c, at: at(i), total: 40 })));
-        await rows.enrollments(
-          customers.map((c, i) => ({ customer: c, sequence: id, version, arm, trigger: triggers[i]!, at: at(i), preSpend: (i * 7) % 50 })),
-        );
-        await rows.orders(customers.map((c, i) => ({ customer: c, at: at(i, 2 * DAY), total: REVENUE[id]![arm]!(i) })));
-      }
-    }
+    ({ dir, original } = await preparePromotionShop(database.db, 'campaign-promote-', Date.now() - 40 * DAY));
     env = { DATABASE_URL: database.url!, REPORT_MIN_SAMPLE: '10' };
   }, 60_000);
   afterAll(async () => {

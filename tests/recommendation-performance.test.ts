@@ -32,12 +32,11 @@ import { liveDefinition } from '../src/analytics/series.ts';
 import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import type { OfferedStep } from '../src/core/offers.ts';
 import type { SequenceDefinition } from '../src/core/sequence.ts';
-import { queryRows } from '../src/db/client.ts';
 import { RecommendationPerformance } from '../src/dashboard/views/recommendations.tsx';
 import { buildServer } from '../src/http/app.ts';
-import { ingestCancellations, ingestOrders, ingestRefunds } from '../src/ingest/batch.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
+import { orderIdOf, orderIngester, refundAndCancel, type Line } from './helpers/orders.ts';
 import { Rows } from './helpers/rows.ts';
 
 const HOUR = 3_600_000;
@@ -67,8 +66,6 @@ const URL_OF: Record<string, string> = {
   'TAMP-1': 'https://shop.example/p/tamp-1',
 };
 const HOME = 'https://shop.example/';
-
-type Line = [sku: string, quantity: number, unitPrice: string];
 
 /** The figures of a row, money in cents, in a fixed order: what each expectation below spells out. */
 const strategyFigures = (r: StrategyLine) => [r.emails, r.shown, r.clicked, r.buyers, r.units, r.revenueCents];
@@ -154,29 +151,11 @@ describe.each(DB_KINDS)('recommendation performance on %s', (kind) => {
     const rows = new Rows(db);
     const names = ['A1', 'A2', 'A3', 'A4', 'B1', 'B2', 'H1', 'H2'] as const;
     type Who = (typeof names)[number];
-    const ids = await rows.customers(names.length);
-    const customer = Object.fromEntries(names.map((n, i) => [n, { id: ids[i]!, external: `x-${i}` }])) as Record<
-      Who,
-      { id: number; external: string }
-    >;
-    let orderNo = 0;
-    const order = async (who: Who, ms: number, lines: Line[]): Promise<string> => {
-      const orderId = `r-${orderNo++}`;
-      const result = await ingestOrders(db, [
-        {
-          order_id: orderId,
-          customer_id: customer[who].external,
-          ordered_at: at(ms),
-          items: lines.map(([sku, quantity, unit_price]) => ({ sku, quantity, unit_price })),
-        },
-      ]);
-      expect(result.ok).toBe(true);
-      return orderId;
-    };
-    const internal = async (external: string) =>
-      Number((await queryRows<{ id: number }>(db, sql`select id from orders where external_id = ${external}`))[0]!.id);
+    const customer = await rows.named(names);
+    const ingest = orderIngester(db, 'r-');
+    const order = (who: Who, ms: number, lines: Line[]) => ingest(customer[who].external, at(ms), lines);
     const enroll = async (who: Who, arm: string, ms: number, offered: OfferedStep[]) => {
-      const trigger = await internal(await order(who, ms, [['ESP-100', 1, '249.00']]));
+      const trigger = await orderIdOf(db, await order(who, ms, [['ESP-100', 1, '249.00']]));
       const [id] = await rows.enrollments([
         { customer: customer[who].id, sequence: 'recs', version: versionId, arm, trigger, at: at(ms), preSpend: 0 },
       ]);
@@ -269,15 +248,14 @@ describe.each(DB_KINDS)('recommendation performance on %s', (kind) => {
     await order('H2', DAY, [['BEAN-1', 1, '24.90']]);
     await order('H2', 11 * DAY, [['BEAN-1', 1, '24.90']]);
 
-    expect(
-      (
-        await ingestRefunds(db, [
-          { refund_id: 'rr-1', order_id: a2order, refunded_at: at(5 * DAY), amount: '54.90' },
-          { refund_id: 'rr-2', order_id: b2order, refunded_at: at(8 * DAY), amount: '117.27' },
-        ])
-      ).ok,
-    ).toBe(true);
-    expect((await ingestCancellations(db, [{ order_id: a3cancelled, cancelled_at: at(2 * DAY + HOUR) }])).ok).toBe(true);
+    await refundAndCancel(
+      db,
+      [
+        { refund_id: 'rr-1', order_id: a2order, refunded_at: at(5 * DAY), amount: '54.90' },
+        { refund_id: 'rr-2', order_id: b2order, refunded_at: at(8 * DAY), amount: '117.27' },
+      ],
+      [{ order_id: a3cancelled, cancelled_at: at(2 * DAY + HOUR) }],
+    );
   });
   afterAll(() => database?.drop());
 

@@ -9,7 +9,6 @@ import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../src/core/clock.ts';
-import { DEFAULT_RULES } from '../src/core/recommend.ts';
 import { signToken } from '../src/core/tokens.ts';
 import { sessionKey, sessionValue } from '../src/dashboard/auth.ts';
 import { CONTENT_SECURITY_POLICY } from '../src/dashboard/headers.ts';
@@ -17,7 +16,7 @@ import { queryRows } from '../src/db/client.ts';
 import { buildApp, buildServer, type ServerDeps } from '../src/http/app.ts';
 import { createEventSink, type EventSink } from '../src/tracking/events.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
-import { prepareShop, TEST_SHOP } from './helpers/engine.ts';
+import { prepareShop, testPreview } from './helpers/engine.ts';
 import { freshQueues, type TestQueues } from './helpers/redis.ts';
 import { Rows } from './helpers/rows.ts';
 
@@ -77,13 +76,7 @@ describe('the HTTP app under hostile requests', () => {
     loginsPerMinute: 3,
     currency: 'USD',
     publicUrl: 'https://dash.example',
-    preview: {
-      shop: TEST_SHOP,
-      rules: DEFAULT_RULES,
-      publicUrl: 'https://track.shop.example',
-      secret: SECRET,
-      mailFrom: 'orders@shop.example',
-    },
+    preview: testPreview(SECRET),
   };
 
   /** The server as `campaign serve` builds it, with the given changes. */

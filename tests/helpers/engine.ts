@@ -9,7 +9,9 @@ import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { scaledClock } from '../../src/core/clock.ts';
 import { DEFAULT_RULES } from '../../src/core/recommend.ts';
+import type { DashboardDeps } from '../../src/dashboard/index.ts';
 import type { Db } from '../../src/db/client.ts';
+import type { Inbox } from '../../src/demo/inbox.ts';
 import { createEngine, startEngine } from '../../src/engine/assemble.ts';
 import type { Engine } from '../../src/engine/context.ts';
 import { createTransport } from '../../src/mail/transport.ts';
@@ -34,6 +36,15 @@ export const TEST_SHOP = {
   supportEmail: 'help@shop.example',
   timezone: 'UTC',
 };
+
+/** How the test shop's emails go out: its tracking host, its sender, the shop and the recommendation rules. */
+export const SENDING = { publicUrl: 'https://track.shop.example', mailFrom: 'orders@shop.example', shop: TEST_SHOP, rules: DEFAULT_RULES };
+
+/** The dashboard's preview of the test shop's emails, signed with `secret`; test sends go to `inbox` when given. */
+export function testPreview(secret: string, inbox?: Inbox): NonNullable<DashboardDeps['preview']> {
+  const { shop, rules, publicUrl, mailFrom } = SENDING;
+  return { shop, rules, publicUrl, secret, mailFrom, ...(inbox && { smtpUrl: inbox.url, inbox }) };
+}
 
 export interface TestEngine {
   engine: Engine;
@@ -67,12 +78,9 @@ export async function startTestEngine(
     queues: queues.queues,
     clock: scaledClock(options.clockScale),
     settings: {
-      publicUrl: 'https://track.shop.example',
+      ...SENDING,
       secretKey: 'test-secret-test-secret-test-secret-0',
-      mailFrom: 'orders@shop.example',
-      shop: TEST_SHOP,
       frequencyCap: options.frequencyCap,
-      rules: DEFAULT_RULES,
       // A dropped connection mid-message keeps the claim this long before a retry.
       claimSeconds: 1,
     },

@@ -47,6 +47,41 @@ class Rows {
     return rows.map((r) => r.id);
   }
 
+  /** `count` new customers enrolled in `arm`, the i-th at `at(i)` after a $40 trigger order then: their ids and the enrollments'. */
+  async enrolledArm(e: {
+    sequence: string;
+    version: number;
+    arm: string;
+    count: number;
+    at: (i: number) => string;
+    preSpend: (i: number) => number;
+  }): Promise<{ customers: number[]; enrollments: number[] }> {
+    const customers = await this.customers(e.count);
+    const triggers = await this.orders(customers.map((customer, i) => ({ customer, at: e.at(i), total: 40 })));
+    const enrollments = await this.enrollments(
+      customers.map((customer, i) => ({
+        customer,
+        sequence: e.sequence,
+        version: e.version,
+        arm: e.arm,
+        trigger: triggers[i]!,
+        at: e.at(i),
+        preSpend: e.preSpend(i),
+      })),
+    );
+    return { customers, enrollments };
+  }
+
+  /** New customers, one per name: each one's id and external id. */
+  async named<Name extends string>(names: readonly Name[]): Promise<Record<Name, { id: number; external: string }>> {
+    const first = this.next.customer;
+    const ids = await this.customers(names.length);
+    return Object.fromEntries(names.map((name, i) => [name, { id: ids[i]!, external: `x-${first + i}` }])) as Record<
+      Name,
+      { id: number; external: string }
+    >;
+  }
+
   async message(enrollment: number, customer: number, step: number, sentAt: string): Promise<number> {
     const [row] = await queryRows<{ id: number }>(
       this.db,
