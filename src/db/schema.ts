@@ -468,6 +468,7 @@ export const discountCodes = pgTable(
       .on(t.poolId, t.id)
       .where(sql`${t.enrollmentId} is null`),
     index('discount_codes_message_idx').on(t.messageId),
+    index('discount_codes_redeemed_order_idx').on(t.redeemedOrderId),
   ],
 );
 
