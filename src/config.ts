@@ -85,6 +85,20 @@ const schema = z
       .string()
       .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD or EUR')
       .default('USD'),
+    /**
+     * The gross margin assumed for a product without a cost, as a percentage of its price
+     * (`40` or `40%`: cost = price × 0.6); unset, margin is reported only when every product
+     * bought carries a cost.
+     */
+    SHOP_DEFAULT_MARGIN: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .trim()
+        .regex(/^\d{1,2}(\.\d{1,2})?%?$/, 'must be a percentage from 0 to 99.99, such as 40 or 40%')
+        .transform((v) => Number(v.replace('%', '')))
+        .optional(),
+    ),
     IMPORT_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2_000),
     API_BODY_LIMIT_BYTES: z.coerce
       .number()
@@ -161,6 +175,8 @@ export interface Config {
    */
   clockOrigin: Date | undefined;
   shop: { name: string; currency: string; url: string; address: string; supportEmail: string; timezone: string };
+  /** SHOP_DEFAULT_MARGIN: the margin (a percentage, 0 to 99.99) assumed for products without a cost; undefined when unset. */
+  defaultMarginPercent: number | undefined;
   /** Envelope and From address of every email; the display name comes from each template. */
   mailFrom: string;
   templatesDir: string;
@@ -257,6 +273,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       supportEmail: env.SHOP_SUPPORT_EMAIL,
       timezone: env.SHOP_TIMEZONE,
     },
+    defaultMarginPercent: env.SHOP_DEFAULT_MARGIN,
     mailFrom: env.MAIL_FROM,
     templatesDir: resolve(env.TEMPLATES_DIR),
     recsRulesFile: resolve(env.RECS_RULES_FILE),

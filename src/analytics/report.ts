@@ -33,6 +33,7 @@ import {
   type ArmOutcome,
   type Comparison,
   type GuardrailCounts,
+  type MarginComparison,
   type SrmCheck,
 } from '../core/experiment.ts';
 import type { Effect } from '../core/plan.ts';
@@ -99,9 +100,26 @@ export interface ArmReport extends Funnel {
     /** The 95% t interval of revenue per customer; null under two measured customers. */
     revenuePerCustomerInterval: [number, number] | null;
   };
+  /**
+   * Gross margin of the measured customers: revenue (net of refunds) − cost of goods
+   * (quantity × the product's cost, or its price × (1 − SHOP_DEFAULT_MARGIN) when it has
+   * none) − discounts, per customer as revenue is. Null when a customer bought a product
+   * without a cost and SHOP_DEFAULT_MARGIN is unset (the margin cannot be told).
+   */
+  margin: ArmMargin | null;
   /** The offer KPIs over the measured customers (the repeat rate over those whose repeat horizon has closed). */
   kpis: ArmKpis;
   steps: StepReport[];
+}
+
+export interface ArmMargin {
+  /** Σ over the measured customers, exact to 4 decimals. */
+  total: number;
+  perCustomer: number | null;
+  /** The 95% t interval of margin per customer; null under two measured customers. */
+  perCustomerInterval: [number, number] | null;
+  /** The share of the cost of goods that was assumed from SHOP_DEFAULT_MARGIN (0 to 1); null when there was no cost of goods. */
+  assumedCostShare: number | null;
 }
 
 export interface VersionReport {
@@ -166,6 +184,8 @@ export interface ReportOptions {
   winsorize?: number | undefined;
   /** Another order within this many days of enrolling counts as a repeat (`kpis.repeatRate`); default 90. */
   repeatHorizonDays?: number | undefined;
+  /** SHOP_DEFAULT_MARGIN: the margin in percent assumed for a product without a cost; unset, none is assumed. */
+  defaultMarginPercent?: number | undefined;
 }
 
 interface VersionRow {
@@ -214,6 +234,16 @@ interface OutcomeRow {
   mean_w: number | null;
   var_w: number | null;
   cov_wx: number | null;
+  /** Margin (net revenue − cost of goods − discounts) per measured customer: its exact sum (numeric as text) and moments. */
+  margin: string | null;
+  mean_m: number | null;
+  var_m: number | null;
+  cov_mx: number | null;
+  /** Cost of goods of the measured customers, and the part of it assumed from the default margin (numeric as text). */
+  cogs: string | null;
+  assumed: string | null;
+  /** Measured customers who bought a product without a cost while no default margin is set. */
+  uncosted: number;
 }
 
 export async function buildReport(db: Db, options: ReportOptions): Promise<Report> {
@@ -252,7 +282,13 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
       let sequence = sequences.get(v.sequence_id);
       if (!sequence) sequences.set(v.sequence_id, (sequence = { id: v.sequence_id, name: v.name, status: v.status, versions: [] }));
       const windowMs = measurementWindowMs(v.definition);
-      const outcomes = await outcomeRows(tx, v.id, { windowMs, asOf: options.asOf, from, winsorize: options.winsorize });
+      const outcomes = await outcomeRows(tx, v.id, {
+        windowMs,
+        asOf: options.asOf,
+        from,
+        winsorize: options.winsorize,
+        defaultMarginPercent: options.defaultMarginPercent,
+      });
       const guardrails = await guardrailCounts(tx, v.id, { from, windowMs, asOf: options.asOf });
       const offers = {
         moments: await kpiMoments(tx, v.id, { from, windowMs, asOf: options.asOf, repeatHorizonDays: horizonDays }),
@@ -326,13 +362,19 @@ async function funnelRows(db: Db, versionIds: number[], model: string, from: str
  * Per arm: enrolled customers (and how many lately, for the enrollment rate), and the
  * moments of revenue and pre-enrolment spend over those measured; when winsorising, the
  * version's pooled percentile of revenue per measured customer and the moments capped at it.
+ * Beside revenue, each customer's gross margin, in exact numeric: per order its net revenue
+ * − its cost of goods (Σ quantity × the product's cost, or its price × (100 − the default
+ * margin) / 100 rounded to 4 decimals when it has none) − its discount_total. A refund
+ * lowers the revenue and leaves the cost of goods (a refund records no goods coming back),
+ * and the discount stays; a cancelled order counts nothing (see docs/ARCHITECTURE.md).
  */
 async function outcomeRows(
   db: Db,
   versionId: number,
-  options: { windowMs: number; asOf: Date; from: string; winsorize?: number | undefined },
+  options: { windowMs: number; asOf: Date; from: string; winsorize?: number | undefined; defaultMarginPercent?: number | undefined },
 ): Promise<OutcomeRow[]> {
   const { windowMs, asOf, from } = options;
+  const pct = sql`${options.defaultMarginPercent ?? null}::numeric`;
   const window = sql`${windowMs} * interval '1 millisecond'`;
   const cap =
     options.winsorize === undefined
@@ -343,7 +385,10 @@ async function outcomeRows(
     sql`with outcome as (
           select e.arm, e.measured, e.enrolled_at,
                  e.pre_spend::float8 as x, coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0)::float8 as y,
-                 count(o.id) > 0 as converted
+                 count(o.id) > 0 as converted,
+                 coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0) - o.discount_total - coalesce(cg.cogs, 0)), 0) as m,
+                 coalesce(sum(cg.cogs), 0) as cogs, coalesce(sum(cg.assumed), 0) as assumed,
+                 coalesce(bool_or(cg.uncosted), false) and ${pct} is null as uncosted
           from (${customerUnits(versionId, { from, windowMs, asOf })}) e
           -- An order's revenue is its total net of the refunds made by as-of; a cancelled order
           -- is no order (it earns nothing, and its customer did not convert by it).
@@ -351,6 +396,11 @@ async function outcomeRows(
                and o.ordered_at > e.enrolled_at and o.ordered_at <= e.enrolled_at + ${window} and o.cancelled_at is null
           left join lateral (select sum(r.amount) as amount from refunds r
                              where r.order_id = o.id and r.refunded_at <= ${asOf.toISOString()}::timestamptz) rf on true
+          -- The order's cost of goods; a product without a cost at the default margin (none when unset).
+          left join lateral (select sum(i.quantity * coalesce(p.cost, round(p.price * (100 - ${pct}) / 100, 4))) as cogs,
+                                    coalesce(sum(i.quantity * round(p.price * (100 - ${pct}) / 100, 4)) filter (where p.cost is null), 0) as assumed,
+                                    bool_or(p.cost is null) as uncosted
+                             from order_items i join products p on p.id = i.product_id where i.order_id = o.id) cg on o.id is not null
           group by e.id, e.arm, e.measured, e.pre_spend, e.enrolled_at
         ), capped as (${cap})
         select arm, count(*)::int as enrolled, count(*) filter (where measured)::int as n,
@@ -363,7 +413,12 @@ async function outcomeRows(
                covar_samp(y, x) filter (where measured) as cov_xy,
                min(c.cap) as cap,
                avg(least(y, c.cap)) filter (where measured) as mean_w, var_samp(least(y, c.cap)) filter (where measured) as var_w,
-               covar_samp(least(y, c.cap), x) filter (where measured) as cov_wx
+               covar_samp(least(y, c.cap), x) filter (where measured) as cov_wx,
+               (sum(m) filter (where measured))::text as margin,
+               avg(m::float8) filter (where measured) as mean_m, var_samp(m::float8) filter (where measured) as var_m,
+               covar_samp(m::float8, x) filter (where measured) as cov_mx,
+               (sum(cogs) filter (where measured))::text as cogs, (sum(assumed) filter (where measured))::text as assumed,
+               count(*) filter (where measured and uncosted)::int as uncosted
         from outcome cross join capped c group by arm`,
   );
 }
@@ -413,6 +468,7 @@ function versionReport(
         revenuePerCustomer: n > 0 ? (outcome?.mean_y ?? null) : null,
         revenuePerCustomerInterval: meanInterval({ n, mean: outcome?.mean_y ?? NaN, variance: outcome?.var_y ?? NaN }),
       },
+      margin: armMargin(outcome),
       kpis: armKpis(moments(arm), offers.horizonDays),
       steps,
     };
@@ -440,6 +496,12 @@ function versionReport(
       perDay: spanDays > 0 ? (o?.recent ?? 0) / spanDays : 0,
     };
   };
+  /** The arm's margin per customer as a comparison's outcome, CUPED with the same pre-enrolment spend; null when unknown. */
+  const marginSample = (arm: string): ArmOutcome | null => {
+    const o = outcomes.find((row) => row.arm === arm);
+    if ((o?.uncosted ?? 0) > 0) return null;
+    return { ...sample(arm), mean: o?.mean_m ?? NaN, variance: o?.var_m ?? NaN, covariance: o?.cov_mx ?? NaN };
+  };
   const compare = (a: ArmOutcome, b: ArmOutcome, against: 'control' | 'holdout') =>
     compareArms(a, b, { against, minSample, detect: options.detect });
   const compared: Comparison[] = [];
@@ -454,6 +516,8 @@ function versionReport(
       const w = compare(sample(a, true), sample(b, true), against).cuped;
       comparison.winsorized = { difference: w.difference, interval: w.interval, pValue: w.pValue };
     }
+    const [ma, mb] = [marginSample(a), marginSample(b)];
+    comparison.margin = ma && mb ? marginComparison(compare(ma, mb, against)) : null;
     compared.push(comparison);
   }
 
@@ -497,6 +561,24 @@ function versionReport(
     anyEmail,
     winsorized: options.winsorize === undefined ? null : { percentile: options.winsorize, cap: cap === null ? null : round(cap) },
   };
+}
+
+/** The arm's margin from its outcome row; null when a product bought had no cost and no default margin was set. */
+function armMargin(o: OutcomeRow | undefined): ArmMargin | null {
+  if (o && o.uncosted > 0) return null;
+  const n = o?.n ?? 0;
+  const cogs = Number(o?.cogs ?? 0);
+  return {
+    total: round(Number(o?.margin ?? 0)),
+    perCustomer: n > 0 ? (o?.mean_m ?? null) : null,
+    perCustomerInterval: meanInterval({ n, mean: o?.mean_m ?? NaN, variance: o?.var_m ?? NaN }),
+    assumedCostShare: cogs > 0 ? Number(o?.assumed ?? 0) / cogs : null,
+  };
+}
+
+/** The margin block of a comparison: the comparison of margin per customer, its Welch test and its CUPED test. */
+function marginComparison(c: Comparison): MarginComparison {
+  return { ...c.revenuePerCustomer, cuped: c.cuped };
 }
 
 function templateOf(definition: SequenceDefinition, arm: string, name: string): string {

@@ -144,7 +144,16 @@ export interface Comparison {
   summary: string;
   /** The offer KPIs of the arm against the baseline, with 95% intervals (src/core/kpis.ts); always set by the report. */
   kpis?: KpiComparison;
+  /**
+   * Gross margin per customer, compared as revenue is (`compareArms` on the margin's
+   * moments): Welch, and CUPED with the same pre-enrolment spend. Set by the report; null
+   * when either arm's margin is unknown. The verdict stays on revenue.
+   */
+  margin?: MarginComparison | null;
 }
+
+/** Margin per customer of the arm against the baseline: Welch (`difference`, `interval`, `pValue`) and `cuped`. */
+export type MarginComparison = Comparison['revenuePerCustomer'] & { cuped: Comparison['cuped'] };
 
 export interface CompareOptions {
   against: 'control' | 'holdout';

@@ -125,9 +125,9 @@ export interface ServerDeps {
   /** Tracking pixel, click redirects and unsubscribe pages, when given. */
   tracking?: Omit<TrackingDeps, 'db'> | undefined;
   /** The analytics report settings; default: the default attribution model, 100 per arm. */
-  reports?: Pick<ReportDeps, 'attribution' | 'minSample'> | undefined;
+  reports?: Pick<ReportDeps, 'attribution' | 'minSample' | 'defaultMarginPercent'> | undefined;
   /** The web dashboard (login, pages, Bull Board), when given. */
-  dashboard?: Omit<DashboardDeps, 'db' | 'now' | 'attribution' | 'minSample'> | undefined;
+  dashboard?: Omit<DashboardDeps, 'db' | 'now' | 'attribution' | 'minSample' | 'defaultMarginPercent'> | undefined;
 }
 
 /**

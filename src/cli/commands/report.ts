@@ -66,6 +66,7 @@ export function registerReport(program: Command, config: ConfigSource): void {
           asOf: asOf(settings, options.asOf),
           attribution: settings.attribution,
           minSample: settings.reportMinSample,
+          defaultMarginPercent: settings.defaultMarginPercent,
           sequenceId: options.sequence,
           enrolledFrom: options.enrolledFrom === undefined ? undefined : asOf(settings, options.enrolledFrom, '--enrolled-from'),
           detect: parseEffect(options.mde),

@@ -45,7 +45,11 @@ export async function serve(settings: Config, options: { migrate: boolean }): Pr
       linkLifetimeDays: settings.trackingLinkDays,
       expiredLinkUrl: settings.shop.url,
     },
-    reports: { attribution: settings.attribution, minSample: settings.reportMinSample },
+    reports: {
+      attribution: settings.attribution,
+      minSample: settings.reportMinSample,
+      defaultMarginPercent: settings.defaultMarginPercent,
+    },
     dashboard: dashboardSettings(settings, { queues: connection.queues, rules: await loadRules(settings.recsRulesFile) }),
   });
   await app.listen({ host: settings.host, port: settings.port });

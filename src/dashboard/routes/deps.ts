@@ -6,6 +6,8 @@ export interface PageDeps {
   db: Db;
   attribution: AttributionModel;
   minSample: number;
+  /** SHOP_DEFAULT_MARGIN, the margin in percent assumed for products without a cost. */
+  defaultMarginPercent?: number | undefined;
   currency: string;
   /** The shop's time zone (IANA): dates and days on the pages are the shop's; default UTC. */
   timeZone?: string | undefined;

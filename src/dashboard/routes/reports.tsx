@@ -47,7 +47,14 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
     const days = PERIODS[period].days;
     const from = days === null ? undefined : new Date(asOf.getTime() - days * DAY_MS);
     const report = (sequenceId?: string): Promise<Report> =>
-      buildReport(deps.db, { asOf, attribution: deps.attribution, minSample: deps.minSample, sequenceId, enrolledFrom: from });
+      buildReport(deps.db, {
+        asOf,
+        attribution: deps.attribution,
+        minSample: deps.minSample,
+        defaultMarginPercent: deps.defaultMarginPercent,
+        sequenceId,
+        enrolledFrom: from,
+      });
     return { asOf, from, report };
   };
   const csv = (filename: string) => ({

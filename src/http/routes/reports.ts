@@ -15,6 +15,8 @@ export interface ReportDeps {
   db: Db;
   attribution: AttributionModel;
   minSample: number;
+  /** SHOP_DEFAULT_MARGIN, the margin in percent assumed for products without a cost. */
+  defaultMarginPercent?: number | undefined;
   now: () => Date;
 }
 
@@ -40,6 +42,7 @@ export async function reportRoutes(app: FastifyInstance, deps: ReportDeps): Prom
       asOf: q.as_of ? new Date(q.as_of) : deps.now(),
       attribution: deps.attribution,
       minSample: deps.minSample,
+      defaultMarginPercent: deps.defaultMarginPercent,
       sequenceId,
       enrolledFrom: q.enrolled_from ? new Date(q.enrolled_from) : undefined,
       detect: q.mde,
