@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { AttributionModel } from './core/attribution.ts';
+import { discountUrlProblem } from './core/discount.ts';
 import { parseDuration } from './core/duration.ts';
 import { isTimeZone } from './core/records.ts';
 import type { FrequencyCap } from './core/schedule.ts';
@@ -62,6 +63,15 @@ const schema = z
     SHOP_ADDRESS: z.string().min(1).default('1 Demo Street, Springfield 12345, USA'),
     SHOP_SUPPORT_EMAIL: z.email({ error: 'must be an email address' }).default('help@shop.example'),
     SHOP_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris').default('UTC'),
+    SHOP_DISCOUNT_URL: z
+      .string()
+      .trim()
+      .superRefine((pattern, ctx) => {
+        const problem = discountUrlProblem(pattern);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .default('{shop}/discount/{code}'),
+    CODE_POOL_LOW: z.coerce.number({ error: 'must be a number' }).int().min(0).default(100),
     MAIL_FROM: z.email({ error: 'must be an email address' }).default('orders@shop.example'),
     TEMPLATES_DIR: z.string().min(1).default('./templates'),
     RECS_RULES_FILE: z.string().min(1).default('./config/recommendations.yaml'),
@@ -177,6 +187,10 @@ export interface Config {
   shop: { name: string; currency: string; url: string; address: string; supportEmail: string; timezone: string };
   /** SHOP_DEFAULT_MARGIN: the margin (a percentage, 0 to 99.99) assumed for products without a cost; undefined when unset. */
   defaultMarginPercent: number | undefined;
+  /** The link that applies a discount code: `{shop}` and `{code}` filled in (SHOP_DISCOUNT_URL). */
+  discountUrl: string;
+  /** A code pool with fewer codes left than this is low: a warning in the logs and `campaign_code_pool_low` on /metrics. */
+  codePoolLow: number;
   /** Envelope and From address of every email; the display name comes from each template. */
   mailFrom: string;
   templatesDir: string;
@@ -274,6 +288,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       timezone: env.SHOP_TIMEZONE,
     },
     defaultMarginPercent: env.SHOP_DEFAULT_MARGIN,
+    discountUrl: env.SHOP_DISCOUNT_URL,
+    codePoolLow: env.CODE_POOL_LOW,
     mailFrom: env.MAIL_FROM,
     templatesDir: resolve(env.TEMPLATES_DIR),
     recsRulesFile: resolve(env.RECS_RULES_FILE),

@@ -24,6 +24,14 @@ export function parseYaml<T extends z.ZodType>(text: string, path: string, schem
   );
 }
 
+/** The line of the YAML node at `path` in `text` (the deepest one found along it), for file:line errors. */
+export function yamlLine(text: string, path: readonly PropertyKey[]): number {
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const node = nodeAt(document.contents, path);
+  return node?.range ? lines.linePos(node.range[0]).line : 1;
+}
+
 /** The deepest YAML node along `path`, for a line number. */
 function nodeAt(root: unknown, path: readonly PropertyKey[]): Node | undefined {
   let node = root as Node | undefined;

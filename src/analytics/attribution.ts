@@ -12,6 +12,11 @@
  * rule changed under the same key. A new model key (new windows) starts from nothing and
  * builds its whole history at its first refresh.
  *
+ * An order that redeemed a discount code an email issued (`discount_codes.redeemed_order_id`,
+ * refreshed here first) is credited to that email as a `code` touch, ahead of every click and
+ * open, under every model: the rule changed under the same keys, so `campaign attribution
+ * rebuild` applies it to orders attributed before.
+ *
  * A cancelled order is credited to no one: both paths skip it, and cancelling an order
  * deletes the credit it had (src/ingest/store.ts `cancelOrders`), so a credit written
  * before the cancellation does not outlive it; the reads exclude cancelled orders as well,
@@ -21,6 +26,7 @@
 import { sql } from 'drizzle-orm';
 import { attributionKey, type AttributionModel } from '../core/attribution.ts';
 import { queryRows, type Db } from '../db/client.ts';
+import { refreshRedemptions } from '../store/discount-codes.ts';
 
 const RECHECK_MS = 3_600_000;
 /**
@@ -69,6 +75,9 @@ async function attribute(db: Db, model: AttributionModel, fromScratch: boolean):
     const opens = sql`ev.type = 'open' and ev.occurred_at >= o.ordered_at - ${model.openWindowMs} * interval '1 millisecond'`;
     const eligible = model.kind === 'click-only' ? clicks : sql`((${clicks}) or (${opens}))`;
     const preference = model.kind === 'click-then-open' ? sql`(ev.type = 'click') desc,` : sql``;
+    // Which order redeemed each issued discount code, before crediting: a redemption goes
+    // first, ahead of any click or open (src/core/attribution.ts).
+    await refreshRedemptions(tx);
     const inserted = await queryRows<{ n: number }>(
       tx,
       sql`with credited as (
@@ -76,12 +85,19 @@ async function attribute(db: Db, model: AttributionModel, fromScratch: boolean):
             select o.id, ${key}, t.message_id, t.type, t.occurred_at, o.total
             from orders o
             cross join lateral (
-              select ev.message_id, ev.type, ev.occurred_at
-              from events ev
-              where ev.customer_id = o.customer_id and ev.is_human and ev.message_id is not null
-                and ev.occurred_at <= o.ordered_at and ${eligible}
-              order by ${preference} ev.occurred_at desc, ev.id desc
-              limit 1
+              select * from (
+                (select dc.message_id, 'code' as type, m.sent_at as occurred_at, 0 as rank
+                 from discount_codes dc join messages m on m.id = dc.message_id
+                 where dc.redeemed_order_id = o.id and m.state = 'sent' and m.sent_at <= o.ordered_at
+                 limit 1)
+                union all
+                (select ev.message_id, ev.type, ev.occurred_at, 1 as rank
+                 from events ev
+                 where ev.customer_id = o.customer_id and ev.is_human and ev.message_id is not null
+                   and ev.occurred_at <= o.ordered_at and ${eligible}
+                 order by ${preference} ev.occurred_at desc, ev.id desc
+                 limit 1)
+              ) touches order by rank limit 1
             ) t
             where ${target} and o.cancelled_at is null
             returning 1

@@ -42,6 +42,7 @@ import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.t
 import { queryRows, type Db } from '../db/client.ts';
 import { engagementAsOf } from './as-of.ts';
 import { refreshAttribution } from './attribution.ts';
+import { codeCounts, codeRows, type CodeCounts, type CodeRow } from './codes.ts';
 import { customerUnits } from './cohort.ts';
 import { refreshEngagement } from './engagement.ts';
 import { guardrailCounts } from './guardrails.ts';
@@ -83,6 +84,8 @@ export interface StepReport extends Funnel {
   accepted: number;
   /** accepted / delivered; null when none was delivered. */
   acceptanceRate: number | null;
+  /** Discount codes this step's sent emails issued, redeemed by as-of, and what the redemptions cost (./codes.ts). */
+  codes: CodeCounts;
 }
 
 export interface ArmReport extends Funnel {
@@ -109,6 +112,8 @@ export interface ArmReport extends Funnel {
   margin: ArmMargin | null;
   /** The offer KPIs over the measured customers (the repeat rate over those whose repeat horizon has closed). */
   kpis: ArmKpis;
+  /** Discount codes over the arm's steps: each code counted once, at the step that issued it. */
+  codes: CodeCounts;
   steps: StepReport[];
 }
 
@@ -295,6 +300,7 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
         steps: await stepAcceptance(tx, v.id, { from, windowMs, asOf: options.asOf, engagement }),
         horizonDays,
       };
+      const codes = await codeRows(tx, v.id, { from, asOf: options.asOf });
       sequence.versions.push(
         versionReport(
           v,
@@ -304,6 +310,7 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
           { minSample: options.minSample, detect: options.detect, asOf: options.asOf, winsorize: options.winsorize },
           guardrails,
           offers,
+          codes,
         ),
       );
     }
@@ -431,6 +438,7 @@ function versionReport(
   options: { minSample: number; detect?: Effect | undefined; asOf: Date; winsorize?: number | undefined },
   guardrails: Map<string, GuardrailCounts>,
   offers: { moments: KpiMoments[]; steps: { arm: string; step: number; accepted: number }[]; horizonDays: number },
+  codes: CodeRow[] = [],
 ): VersionReport {
   const { minSample } = options;
   const definition = v.definition;
@@ -452,6 +460,7 @@ function versionReport(
         ...f,
         accepted,
         acceptanceRate: f.delivered > 0 ? accepted / f.delivered : null,
+        codes: codeCounts(codes.filter((c) => c.arm === arm && c.step === index)),
       };
     });
     const n = outcome?.n ?? 0;
@@ -470,6 +479,7 @@ function versionReport(
       },
       margin: armMargin(outcome),
       kpis: armKpis(moments(arm), offers.horizonDays),
+      codes: codeCounts(codes.filter((c) => c.arm === arm)),
       steps,
     };
   });

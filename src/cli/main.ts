@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
+import { registerCodes } from './commands/codes.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerImport } from './commands/import.ts';
@@ -30,6 +31,7 @@ export function buildProgram(config: ConfigSource): Command {
   registerSequences(program, config);
   registerWork(program, config);
   registerReport(program, config);
+  registerCodes(program, config);
   return program;
 }
 

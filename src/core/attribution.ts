@@ -7,6 +7,10 @@
  * - `last-touch`: the latest of those clicks and opens, whichever kind.
  * - `click-only`: the last click within the click window.
  *
+ * Under every model, an order that redeems a discount code an email issued is credited to
+ * that email first (a `code` touch): it is the strongest evidence there is, whoever clicked
+ * what since.
+ *
  * Every model credits an order to at most one message, across all sequences, so no order
  * is counted twice. The key names the model and its windows; attributions are stored under
  * it, so a change of settings never mixes with figures computed under the old ones.
@@ -29,7 +33,8 @@ export function attributionKey(model: AttributionModel): string {
 
 export interface Touch {
   messageId: number;
-  type: 'open' | 'click';
+  /** `code`: the order redeemed a discount code this message issued (`at`: when it was sent). */
+  type: 'open' | 'click' | 'code';
   at: Date;
 }
 
@@ -39,10 +44,13 @@ export function creditedTouch(touches: readonly Touch[], orderedAt: Date, model:
     const age = orderedAt.getTime() - touch.at.getTime();
     if (age < 0) return false;
     if (touch.type === 'click') return age <= model.clickWindowMs;
+    if (touch.type === 'code') return false;
     return model.kind !== 'click-only' && age <= model.openWindowMs;
   };
   const latest = (candidates: Touch[]) =>
     candidates.reduce<Touch | undefined>((best, t) => (!best || t.at >= best.at ? t : best), undefined);
+  const redeemed = touches.find((t) => t.type === 'code' && t.at.getTime() <= orderedAt.getTime());
+  if (redeemed) return redeemed;
   const eligible = touches.filter(within);
   if (model.kind === 'last-touch') return latest(eligible);
   return latest(eligible.filter((t) => t.type === 'click')) ?? latest(eligible.filter((t) => t.type === 'open'));
@@ -57,8 +65,9 @@ export function attributionInWords(model: AttributionModel): string {
     return `${h} ${h === 1 ? 'hour' : 'hours'}`;
   };
   const click = `the email last clicked within ${days(model.clickWindowMs)} before it`;
-  if (model.kind === 'click-only') return `an order is credited to ${click}`;
+  const code = '; an order that redeems a discount code an email issued is credited to that email first';
+  if (model.kind === 'click-only') return `an order is credited to ${click}${code}`;
   if (model.kind === 'last-touch')
-    return `an order is credited to the email last touched before it: clicked within ${days(model.clickWindowMs)} or opened within ${days(model.openWindowMs)}`;
-  return `an order is credited to ${click}, or else to the email last opened within ${days(model.openWindowMs)}`;
+    return `an order is credited to the email last touched before it: clicked within ${days(model.clickWindowMs)} or opened within ${days(model.openWindowMs)}${code}`;
+  return `an order is credited to ${click}, or else to the email last opened within ${days(model.openWindowMs)}${code}`;
 }

@@ -24,3 +24,8 @@ function fromUnits(units: bigint): string {
 export function lineTotal(lines: { quantity: number; unitPrice: string }[]): string {
   return fromUnits(lines.reduce((sum, line) => sum + BigInt(line.quantity) * toUnits(line.unitPrice), 0n));
 }
+
+/** Σ of decimal strings (`"1.5"`, `"2.2500"`), exact, as a decimal string with 4 places (`"3.7500"`). */
+export function sumMoney(amounts: readonly string[]): string {
+  return fromUnits(amounts.reduce((sum, amount) => sum + toUnits(amount), 0n));
+}

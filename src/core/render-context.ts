@@ -71,6 +71,25 @@ export const renderContextSchema = z.object({
   }),
   /** The email's rendered preheader (from its front matter). */
   preheader: z.string(),
+  /**
+   * The discount code this email offers, when its step or variant says `offer: { pool }`;
+   * absent when it offers none (or its pool was empty and the step says
+   * `on_empty: send_without_offer`), so wrap the offer block in `{{#if offer}}`.
+   */
+  offer: z
+    .object({
+      /** The code to type at checkout, one per customer. */
+      code: z.string(),
+      /** What it takes off, for people: "10%" or "$5.00" (in the shop's currency). */
+      value: z.string(),
+      /** `percent` or `amount`. */
+      kind: z.enum(['percent', 'amount']),
+      /** When the code stops working (ISO time; format it with `{{date offer.expiresAt}}`), or "" when it never expires. */
+      expiresAt: z.string(),
+      /** A link that applies the code at the shop (SHOP_DISCOUNT_URL), click-tracked like every link. */
+      url: z.string(),
+    })
+    .optional(),
 });
 
 /** Everything a template may use. See the field comments for meaning. */
@@ -83,6 +102,8 @@ export type RenderContext = z.infer<typeof renderContextSchema>;
 export function schemaAt(schema: z.ZodType, path: string[]): z.ZodType | undefined {
   let current: z.ZodType = schema;
   for (const part of path) {
+    // An optional part of the context (`offer`) is looked into as what it holds when present.
+    while (current instanceof z.ZodOptional) current = current.unwrap() as z.ZodType;
     if (current instanceof z.ZodObject) {
       const next = (current.shape as Record<string, z.ZodType>)[part];
       if (!next) return undefined;

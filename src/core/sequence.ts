@@ -4,6 +4,7 @@
  * it (`campaign sequences schema`).
  */
 import { z } from 'zod';
+import { offerSchema } from './discount.ts';
 import { parseDuration } from './duration.ts';
 import { STRATEGIES } from './recommend.ts';
 import { MONEY } from './records.ts';
@@ -57,6 +58,8 @@ export const sequenceSchema = z
             recommendations: z.enum(STRATEGIES).default('co-purchase'),
             /** Template swaps for this variant: default template name → this variant's. */
             templates: z.record(z.string(), z.string()).default({}),
+            /** A discount code from a pool in every step of this variant (a step's own `offer` wins). */
+            offer: offerSchema.optional(),
           })
           .strict(),
       )
@@ -69,6 +72,8 @@ export const sequenceSchema = z
             template: z.string().min(1),
             skip_if: skipConditionSchema.optional(),
             recommendations: z.enum(STRATEGIES).optional(),
+            /** A discount code from a pool in this step's email, whatever the variant. */
+            offer: offerSchema.optional(),
           })
           .strict(),
       )

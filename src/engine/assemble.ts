@@ -37,6 +37,7 @@ export interface StartOptions {
   reconcileEveryMs?: number | undefined;
   /** A relay, reconciler or worker error that the engine recovers from on its own. */
   onError?: ((error: unknown, where: 'relay' | 'reconcile') => void) | undefined;
+  /** Each step's outcome: when its job completes, and when it is delayed (quiet hours, the cap, a pause, an empty code pool). */
   onStepDone?: ((outcome: StepOutcome) => void) | undefined;
   onJobFailed?: ((jobId: string | undefined, error: Error) => void) | undefined;
 }
@@ -67,6 +68,7 @@ export function startEngine(engine: Engine, options: StartOptions): RunningEngin
       concurrency: options.concurrency?.steps,
       lockMs: options.lockMs,
       ratePerSecond: options.ratePerSecond,
+      onDelayed: options.onStepDone,
     });
     if (options.onStepDone) steps.on('completed', (_job, outcome) => options.onStepDone?.(outcome as StepOutcome));
     workers.push(steps);

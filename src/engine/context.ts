@@ -24,6 +24,10 @@ export interface EngineSettings {
   rules: Rules;
   /** Real seconds a worker holds a message while handing it to SMTP (default 120). */
   claimSeconds?: number | undefined;
+  /** SHOP_DISCOUNT_URL: the link that applies a code (default `{shop}/discount/{code}`). */
+  discountUrl?: string | undefined;
+  /** CODE_POOL_LOW: fewer codes left than this is a warning (default 100). */
+  codePoolLow?: number | undefined;
 }
 
 export interface Engine {

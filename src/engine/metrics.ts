@@ -5,6 +5,8 @@
  * (`buildHealthApp` in src/http/app.ts).
  */
 import { Counter, Gauge, Registry } from 'prom-client';
+import { poolIsLow } from '../core/discount.ts';
+import { poolCounts } from '../store/discount-codes.ts';
 import { earliestActiveDueAt } from '../store/enrollments.ts';
 import type { Engine } from './context.ts';
 import type { StepOutcome } from './step.ts';
@@ -56,11 +58,39 @@ export function createWorkerMetrics(engine: Engine): WorkerMetrics {
       this.set(Math.max(0, lag));
     },
   });
+  const emptyPool = new Counter({
+    name: 'campaign_code_pool_empty_total',
+    help: 'Steps that found their discount code pool empty, by pool and what they did (delayed, sent_without_offer)',
+    labelNames: ['pool', 'then'],
+    registers: [registry],
+  });
+  const low = engine.settings.codePoolLow ?? 100;
+  new Gauge({
+    name: 'campaign_code_pool_codes',
+    help: 'Discount codes per pool: left to issue, issued, redeemed, expired unissued',
+    labelNames: ['pool', 'state'],
+    registers: [registry],
+    async collect() {
+      for (const p of await poolCounts(engine.db, engine.clock.now()))
+        for (const state of ['left', 'issued', 'redeemed', 'expired'] as const) this.set({ pool: p.name, state }, p[state]);
+    },
+  });
+  new Gauge({
+    name: 'campaign_code_pool_low',
+    help: 'Whether a discount code pool has fewer codes left than CODE_POOL_LOW (1) or not (0)',
+    labelNames: ['pool'],
+    registers: [registry],
+    async collect() {
+      for (const p of await poolCounts(engine.db, engine.clock.now())) this.set({ pool: p.name }, poolIsLow(p.left, low) ? 1 : 0);
+    },
+  });
   return {
     registry,
     observe(outcome) {
       steps.inc({ outcome: outcome.kind });
       if (outcome.kind === 'sent') sent.inc();
+      if (outcome.kind === 'sent' && outcome.offerWithheld) emptyPool.inc({ pool: outcome.offerWithheld, then: 'sent_without_offer' });
+      if (outcome.kind === 'delayed' && outcome.emptyPool) emptyPool.inc({ pool: outcome.emptyPool, then: 'delayed' });
     },
     failed: () => failures.inc(),
   };

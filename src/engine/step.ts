@@ -8,6 +8,7 @@
  * `sent` only advances. The one window for a duplicate is a crash after the SMTP server's
  * 250 and before the row says `sent`; the resend carries the same Message-ID.
  */
+import { discountUrl, discountValueText, offerFor, onEmptyPool, poolIsLow } from '../core/discount.ts';
 import { afterRefusal, decideStep, nextStep, skipReason, type StepFacts } from '../core/step-policy.ts';
 import { signToken } from '../core/tokens.ts';
 import { RetryableSendError } from '../errors.ts';
@@ -21,7 +22,8 @@ import {
   type SentMark,
   type StepFactsRow,
 } from '../store/enrollments.ts';
-import { claimMessage, openMessage, recentSendTimes, recordRefusal, recordSendError } from '../store/messages.ts';
+import { openMessageWithCode, type IssuedCode } from '../store/discount-codes.ts';
+import { claimMessage, openMessage, recentSendTimes, recordRefusal, recordSendError, type MessageRow } from '../store/messages.ts';
 import { orderContext } from '../templates/context.ts';
 import { unsubscribeLink } from '../templates/render.ts';
 import { rendererFor, scheduleStep, type Engine } from './context.ts';
@@ -29,13 +31,21 @@ import { sendMail, unsubscribeHeaders } from '../mail/send.ts';
 
 /** How long a worker may take to hand one email to SMTP before another may try (default). */
 const CLAIM_SECONDS = 120;
+/** Default CODE_POOL_LOW and SHOP_DISCOUNT_URL, for engines assembled without them. */
+const POOL_LOW = 100;
+const DISCOUNT_URL = '{shop}/discount/{code}';
+/** Real milliseconds between two "pool running low" warnings of one pool in one process. */
+const LOW_WARNING_EVERY_MS = 60_000;
+const lowWarnedAt = new Map<string, number>();
 
 export type StepOutcome =
-  | { kind: 'sent'; messageId: number }
+  /** `offerWithheld`: the step's pool was empty and it says `on_empty: send_without_offer`. */
+  | { kind: 'sent'; messageId: number; offerWithheld?: string }
   | { kind: 'skipped'; reason: string }
   | { kind: 'exited'; reason: string }
   | { kind: 'failed'; reason: string }
-  | { kind: 'delayed'; until: Date }
+  /** `emptyPool`: the step waits for codes in this pool. */
+  | { kind: 'delayed'; until: Date; emptyPool?: string }
   | { kind: 'noop'; reason: string };
 
 export async function runStep(engine: Engine, enrollmentId: number, step: number): Promise<StepOutcome> {
@@ -109,16 +119,45 @@ async function sendStep(
     return { kind: 'skipped', reason: 'skip_if' };
   }
 
-  // The message row, keyed by (enrollment, step), before anything leaves.
+  // The message row, keyed by (enrollment, step), before anything leaves; with the
+  // discount code it shows when the step offers a pool (claimed in the same transaction).
   const rfcMessageId = `<e${e.id}.s${step}@${new URL(settings.publicUrl).hostname}>`;
-  const message = await openMessage(db, {
+  const row = {
     enrollmentId: e.id,
     step,
     templateVersionId: send.templateVersionId,
     customerId: e.customer_id,
     recipient: e.email,
     rfcMessageId,
-  });
+  };
+  const offer = offerFor(e.definition, e.arm, step);
+  let message: MessageRow;
+  let code: IssuedCode | null = null;
+  let offerWithheld: string | undefined;
+  if (offer) {
+    const low = settings.codePoolLow ?? POOL_LOW;
+    const opened = await openMessageWithCode(db, row, {
+      pool: offer.pool,
+      now,
+      withoutCode: offer.on_empty === 'send_without_offer',
+      countUpTo: low,
+    });
+    const where = { pool: offer.pool, sequence: e.sequence_id, enrollment: e.id, step: step + 1 };
+    if (opened.kind === 'empty') {
+      const then = onEmptyPool(offer, now);
+      const until = then.kind === 'delay' ? then.until : now;
+      engine.log?.warn({ ...where, until }, 'code pool is empty: the step waits for codes (campaign codes import)');
+      await delayEnrollment(db, e.id, until);
+      return { kind: 'delayed', until, emptyPool: offer.pool };
+    }
+    ({ message, code } = opened);
+    if (opened.withheld) {
+      offerWithheld = offer.pool;
+      engine.log?.warn(where, 'code pool is empty: the email goes without the offer (on_empty: send_without_offer)');
+    }
+    if (opened.expired) engine.log?.warn(where, "the enrollment's code has expired: the email goes without the offer");
+    if (opened.left !== null && poolIsLow(opened.left, low)) warnLow(engine, offer.pool, opened.left, low);
+  } else message = await openMessage(db, row);
   if (message.state !== 'pending') {
     // Already sent (or refused): the outcome is recorded; only the advance may be missing.
     await advance(engine, e, step, now);
@@ -128,6 +167,14 @@ async function sendStep(
   // One unsubscribe token for the link in the email and the mailto of the header.
   const token = signToken({ kind: 'unsubscribe', message: message.id, customer: e.customer_id }, settings.secretKey);
   context.links.unsubscribe = unsubscribeLink(settings.publicUrl, token);
+  if (code)
+    context.offer = {
+      code: code.code,
+      value: discountValueText(code.value, settings.shop.currency),
+      kind: code.value.kind,
+      expiresAt: code.expiresAt?.toISOString() ?? '',
+      url: discountUrl(settings.discountUrl ?? DISCOUNT_URL, settings.shop.url, code.code),
+    };
   const email = (await rendererFor(engine, send.templateVersionId)).render(context, {
     mode: 'send',
     publicUrl: settings.publicUrl,
@@ -171,7 +218,15 @@ async function sendStep(
   }
   // The sent mark and the advance in one statement: they are true together or not at all.
   await advance(engine, e, step, now, { messageId: message.id, sentAt: now, response: outcome.response });
-  return { kind: 'sent', messageId: message.id };
+  return { kind: 'sent', messageId: message.id, ...(offerWithheld && { offerWithheld }) };
+}
+
+/** A pool running low: a warning, at most once a minute per pool and process (the gauge on /metrics says it always). */
+function warnLow(engine: Engine, pool: string, left: number, low: number): void {
+  const last = lowWarnedAt.get(pool) ?? 0;
+  if (Date.now() - last < LOW_WARNING_EVERY_MS) return;
+  lowWarnedAt.set(pool, Date.now());
+  engine.log?.warn({ pool, left, low }, `code pool "${pool}" is running low: ${left} codes left to issue (CODE_POOL_LOW is ${low})`);
 }
 
 /**

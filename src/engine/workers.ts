@@ -8,7 +8,7 @@ import { markConsumed, markConsumedByOrder } from '../store/outbox.ts';
 import { JOB_NAMES, parseJobId, QUEUE_NAMES, type OrderPlacedJob, type StepJob } from '../queue/queues.ts';
 import type { Engine } from './context.ts';
 import { enrollOrder } from './enroll.ts';
-import { runStep } from './step.ts';
+import { runStep, type StepOutcome } from './step.ts';
 
 export interface WorkerOptions {
   concurrency?: number | undefined;
@@ -19,6 +19,8 @@ export interface WorkerOptions {
 export interface StepWorkerOptions extends WorkerOptions {
   /** Emails per second for the whole queue (all processes together). */
   ratePerSecond?: number | undefined;
+  /** Told of every delayed step (a delayed job never completes, so 'completed' does not say it). */
+  onDelayed?: ((outcome: Extract<StepOutcome, { kind: 'delayed' }>) => void) | undefined;
 }
 
 const lockOptions = (lockMs: number | undefined) => (lockMs ? { lockDuration: lockMs, stalledInterval: lockMs } : {});
@@ -76,6 +78,7 @@ export function startStepWorker(
       const { enrollmentId, step } = stepOf(job.id, job.data);
       const outcome = await runStep(engine, enrollmentId, step);
       if (outcome.kind === 'delayed') {
+        options.onDelayed?.(outcome);
         await job.moveToDelayed(Math.ceil(engine.clock.realTimeOf(outcome.until)), token);
         throw new DelayedError();
       }

@@ -11,7 +11,8 @@ import { sequenceSchema, type SequenceDefinition, type StoredDefinition } from '
 import type { Db } from '../db/client.ts';
 import { saveSequenceVersion, type ApplyResult } from '../store/sequences.ts';
 import { findTemplateVersion } from '../store/templates.ts';
-import { parseYaml } from '../yaml-source.ts';
+import { offerPools } from '../core/discount.ts';
+import { parseYaml, yamlLine } from '../yaml-source.ts';
 import { YamlSourceError } from '../errors.ts';
 
 export interface SequenceFile {
@@ -42,6 +43,29 @@ export async function loadSequenceFiles(dir: string): Promise<{ files: SequenceF
     }
   }
   return { files, problems };
+}
+
+/** Whether any of the files offers a discount code pool (then checking them needs the database's pools). */
+export function offersCodes(files: readonly SequenceFile[]): boolean {
+  return files.some((f) => offerPools(f.definition).length > 0);
+}
+
+/**
+ * Every `offer: { pool }` naming a pool that does not exist (`known`: the pools in the
+ * database), as `file:line: field: message`.
+ */
+export function unknownPoolProblems(files: readonly SequenceFile[], known: readonly string[]): string[] {
+  const pools = new Set(known);
+  const problems: string[] = [];
+  for (const file of files)
+    for (const { pool, path } of offerPools(file.definition))
+      if (!pools.has(pool))
+        problems.push(
+          `${file.path}:${yamlLine(file.yaml, path)}: ${path.join('.')}: no code pool "${pool}" ` +
+            `(${known.length ? `the pools are ${known.map((k) => `"${k}"`).join(', ')}` : 'there are no pools yet'}; ` +
+            `\`campaign codes import ${pool} FILE --value 10%\` makes it)`,
+        );
+  return problems;
 }
 
 /** Every template a sequence may render, variant swaps included. */

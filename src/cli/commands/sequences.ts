@@ -8,7 +8,8 @@ import { sequenceExists } from '../../analytics/sequences.ts';
 import { decisionLabel, evidenceSummary } from '../../core/promote.ts';
 import { sequenceJsonSchema } from '../../core/sequence.ts';
 import { configuredClock, withDatabase } from '../../runtime.ts';
-import { applySequence, loadSequenceFiles } from '../../sequences/files.ts';
+import { applySequence, loadSequenceFiles, offersCodes, unknownPoolProblems } from '../../sequences/files.ts';
+import { poolNames } from '../../store/discount-codes.ts';
 import { listDecisions, type Decision } from '../../store/experiment-log.ts';
 import { changeSequenceStatus } from '../../store/audit-log.ts';
 import { listSequences } from '../../store/sequences.ts';
@@ -49,9 +50,14 @@ export function registerSequences(program: Command, config: ConfigSource): void 
     .option(...dirOption)
     .action(async (options: { dir?: string }) => {
       const { files, problems } = await load(options.dir);
-      process.stdout.write(
-        `${files.length + new Set(problems.map((p) => p.split(':')[0])).size} sequence files checked: ${problems.length} errors\n`,
-      );
+      const checked = files.length + new Set(problems.map((p) => p.split(':')[0])).size;
+      // A pool an offer names must exist: only then is the database opened.
+      if (offersCodes(files)) {
+        const unknown = unknownPoolProblems(files, await withDatabase(config(), ({ db }) => poolNames(db)));
+        for (const p of unknown) process.stderr.write(p + '\n');
+        problems.push(...unknown);
+      }
+      process.stdout.write(`${checked} sequence files checked: ${problems.length} errors\n`);
       if (problems.length) process.exitCode = 1;
     });
 
@@ -67,6 +73,9 @@ export function registerSequences(program: Command, config: ConfigSource): void 
       const unknown = ids.filter((id) => !files.some((f) => f.definition.id === id));
       if (unknown.length) throw new UserError(`no sequence file with id ${unknown.map((u) => `"${u}"`).join(', ')}`);
       await withDatabase(config(), async ({ db }) => {
+        const unknown = offersCodes(chosen) ? unknownPoolProblems(chosen, await poolNames(db)) : [];
+        for (const p of unknown) process.stderr.write(p + '\n');
+        if (unknown.length) throw new UserError(`${unknown.length} errors; nothing was applied`);
         for (const file of chosen) {
           const result = await applySequence(db, file).catch((error: unknown) => {
             throw error instanceof YamlSourceError ? new UserError(error.message) : error;
