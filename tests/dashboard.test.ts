@@ -283,6 +283,8 @@ describe('the dashboard', () => {
   });
 
   it("leads the sequence page with a card per variant: its figures, winner and progress are the report's", async () => {
+    // Every product costs 60% of its price, so the cards show margin beside revenue.
+    await database.db.execute(sql`update products set cost = round(price * 0.6, 4)`);
     const report = await buildReport(database.db, { asOf: AS_OF, attribution: DEFAULT_ATTRIBUTION, minSample: 100 });
     const version = report.sequences[0]!.versions[0]!;
     const page = await logIn();
@@ -298,6 +300,16 @@ describe('the dashboard', () => {
       expect(await cell(`${card} [data-field=revenuePerCustomer]`)).toBe(
         `${money(arm.measured.revenuePerCustomer)} [${money(interval[0])}, ${money(interval[1])}]`,
       );
+      const margin = arm.margin!;
+      expect(await cell(`${card} [data-field=marginPerCustomer]`)).toBe(
+        `${money(margin.perCustomer)} [${money(margin.perCustomerInterval![0])}, ${money(margin.perCustomerInterval![1])}]`,
+      );
+      const m = version.comparisons.find((c) => c.arm === arm.arm && c.against === 'control')?.margin?.cuped;
+      const sign = (v: number) => (v > 0 ? `+${money(v)}` : money(v));
+      if (m)
+        expect(await cell(`${card} [data-field=marginLiftControl]`)).toBe(
+          `${sign(m.difference)} [${sign(m.interval[0])}, ${sign(m.interval[1])}]`,
+        );
       expect(await cell(`${card} [data-field=measured]`)).toBe(arm.measured.customers.toLocaleString('en-US'));
       const deciding = version.comparisons.find(
         (c) => c.arm === arm.arm && c.against === (arm.arm === version.control ? 'holdout' : 'control'),

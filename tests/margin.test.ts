@@ -8,6 +8,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatReport, reportCsv } from '../src/analytics/format.ts';
 import { buildReport } from '../src/analytics/report.ts';
 import { loadConfig } from '../src/config.ts';
 import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
@@ -18,6 +19,13 @@ import { prepareShop } from './helpers/engine.ts';
 import { Rows } from './helpers/rows.ts';
 
 const DAY = 86_400_000;
+
+/** The rows of a report CSV by column name; only the columns before any free text (the comparisons' summary) are split right. */
+const csvRows = (csv: string) => {
+  const [head, ...lines] = csv.trim().split('\n');
+  const names = head!.split(',');
+  return lines.map((line) => Object.fromEntries(line.split(',').map((value, i) => [names[i], value])) as Record<string, string>);
+};
 const T0 = Date.parse('2026-03-02T10:00:00Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString();
 
@@ -198,6 +206,34 @@ describe.each(DB_KINDS)('gross margin per customer on %s', (kind) => {
     expect(margin.cuped.pValue).toBeCloseTo(SCIPY.cuped.pValue, 9);
     expect(margin.cuped.interval[0]).toBeCloseTo(SCIPY.cupedInterval[0]!, 8);
     expect(margin.cuped.interval[1]).toBeCloseTo(SCIPY.cupedInterval[1]!, 8);
+  });
+
+  it('prints margin per customer beside revenue per customer, and its comparison, in the terminal and the CSV exports', async () => {
+    const asOf = new Date(at(20 * DAY));
+    const full = await buildReport(database.db, { asOf, attribution: DEFAULT_ATTRIBUTION, minSample: 1, defaultMarginPercent: 30 });
+    const text = formatReport(full, { currency: 'USD' });
+    expect(text).toMatch(/\narm +measured +converted +conversion +revenue +per customer +margin +margin per customer +\n/);
+    expect(text).toMatch(/\na +3 +2 +66\.7% +\$200\.00 +\$66\.67 +\$90\.00 +\$30\.00 +\n/);
+    expect(text).toMatch(/\nb +3 +3 +100\.0% +\$350\.00 +\$116\.67 +\$85\.00 +\$28\.33 +\n/);
+    expect(text).toContain('cost of goods assumed from SHOP_DEFAULT_MARGIN: a 63.6%, b 36.8%.');
+    // More revenue (+$50.00 per customer), less margin (−$1.67), side by side.
+    expect(text).toMatch(/\nb vs a \(control\) +\+\$50\.00 +\[-\$80\.88, \$180\.88\]/);
+    expect(text).toMatch(
+      /\nb vs a \(control\) +\$28\.33 +\$30\.00 +-\$1\.67 +\[-\$73\.81, \$70\.48\] +0\.952 +-\$6\.71 +\[-\$75\.91, \$62\.48\] +0\.799 +\n/,
+    );
+    expect(
+      formatReport(await buildReport(database.db, { asOf, attribution: DEFAULT_ATTRIBUTION, minSample: 1 }), { currency: 'USD' }),
+    ).toContain('— where a product bought has no cost and SHOP_DEFAULT_MARGIN is unset.');
+
+    const arms = csvRows(reportCsv(full, 'arms'));
+    const armRow = (arm: string) => arms.find((r) => r.arm === arm && r.step === 'all')!;
+    expect([armRow('a').margin, armRow('a').margin_per_customer, armRow('a').assumed_cost_share]).toEqual(['90', '30', String(70 / 110)]);
+    expect(Number(armRow('b').margin_ci_low)).toBeCloseTo(SCIPY.intervalB[0]!, 9);
+    const comparisons = csvRows(reportCsv(full, 'comparisons'));
+    const row = comparisons.find((r) => r.arm === 'b' && r.against === 'control')!;
+    expect(Number(row.margin_difference)).toBeCloseTo(SCIPY.welch.difference, 9);
+    expect(Number(row.margin_p_value)).toBeCloseTo(SCIPY.welch.pValue, 9);
+    expect(Number(row.cuped_margin_ci_high)).toBeCloseTo(SCIPY.cupedInterval[1]!, 8);
   });
 
   it('reports no margin when a product bought has no cost and SHOP_DEFAULT_MARGIN is unset', async () => {

@@ -100,7 +100,7 @@ export function formatReport(report: Report, options: FormatOptions): string {
       }
       out.push('', 'Attributed (orders credited to one email each):', funnels.toString());
 
-      const measured = plain(['arm', 'measured', 'converted', 'conversion', 'revenue', 'per customer']);
+      const measured = plain(['arm', 'measured', 'converted', 'conversion', 'revenue', 'per customer', 'margin', 'margin per customer']);
       for (const arm of version.arms)
         measured.push([
           arm.arm,
@@ -109,12 +109,15 @@ export function formatReport(report: Report, options: FormatOptions): string {
           pct(arm.measured.conversionRate),
           money(arm.measured.revenue),
           money(arm.measured.revenuePerCustomer),
+          arm.margin ? money(arm.margin.total) : dash,
+          arm.margin ? money(arm.margin.perCustomer) : dash,
         ]);
       out.push(
         '',
         `Measured (every order within ${Math.round(version.measurementWindowDays * 10) / 10} days of enrolling, customers whose window has closed):`,
         measured.toString(),
       );
+      out.push(marginLine(version));
 
       out.push('', offersTable(version, money));
 
@@ -124,6 +127,16 @@ export function formatReport(report: Report, options: FormatOptions): string {
     }
   }
   return out.join('\n');
+}
+
+/** What the margin columns rest on: how much of the cost of goods was assumed, or why there is no margin. */
+export function marginLine(version: VersionReport): string {
+  if (version.arms.some((a) => a.margin === null))
+    return 'Margin (revenue − cost of goods − discounts − refunds): — where a product bought has no cost and SHOP_DEFAULT_MARGIN is unset.';
+  const assumed = version.arms
+    .filter((a) => (a.margin?.assumedCostShare ?? 0) > 0)
+    .map((a) => `${a.arm} ${pct(a.margin!.assumedCostShare)}`);
+  return `Margin (revenue − cost of goods − discounts − refunds): cost of goods assumed from SHOP_DEFAULT_MARGIN: ${assumed.length ? assumed.join(', ') : 'none'}.`;
 }
 
 const p = (value: number) => (!Number.isFinite(value) ? dash : value < 0.001 ? '<0.001' : value.toFixed(3));
@@ -209,6 +222,7 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
     ['left', 'right', 'left', 'right', 'right', 'right', 'right', 'left', 'left'],
   );
   const capped = plain(['capped revenue per customer', 'CUPED difference', '95% CI', 'p']);
+  const margins = plain(['margin per customer', 'arm', 'baseline', 'difference', '95% CI', 'p', 'CUPED difference', '95% CI', 'p']);
   const rates = plain(['conversion rate', 'arm', 'baseline', 'difference', '95% CI', 'p', 'always-valid 95% CI', 'sequential']);
   const incremental = plain(['incremental revenue', 'estimate', '95% CI', 'CUPED estimate', '95% CI']);
   const offers = plain(
@@ -240,6 +254,20 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
       c.against === 'holdout' ? 'n/a (no email)' : c.flags.length ? `WORSE: ${c.flags.join(', ')}` : 'ok',
       c.verdict,
     ]);
+    if (c.margin) {
+      const m = c.margin;
+      margins.push([
+        label,
+        money(m.arm),
+        money(m.baseline),
+        signed(money(m.difference), m.difference),
+        interval(m.interval, money),
+        p(m.pValue),
+        signed(money(m.cuped.difference), m.cuped.difference),
+        interval(m.cuped.interval, money),
+        p(m.cuped.pValue),
+      ]);
+    }
     if (c.winsorized)
       capped.push([
         label,
@@ -284,6 +312,12 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
     }
   }
   const parts = ['Comparisons (fixed horizon: read once, at a planned sample size):', revenue.toString()];
+  if (comparisons.some((c) => c.margin))
+    parts.push(
+      '',
+      'Margin per customer (Welch, and CUPED with pre-enrolment spend; fixed horizon; the verdict stays on revenue):',
+      margins.toString(),
+    );
   if (version.winsorized)
     parts.push(
       '',
@@ -355,6 +389,16 @@ export function reportCsv(report: Report, table: CsvTable): string {
           cuped_ci_low: c.cuped.interval[0],
           cuped_ci_high: c.cuped.interval[1],
           cuped_p_value: c.cuped.pValue,
+          margin_per_customer_arm: c.margin?.arm ?? null,
+          margin_per_customer_baseline: c.margin?.baseline ?? null,
+          margin_difference: c.margin?.difference ?? null,
+          margin_ci_low: c.margin?.interval[0] ?? null,
+          margin_ci_high: c.margin?.interval[1] ?? null,
+          margin_p_value: c.margin?.pValue ?? null,
+          cuped_margin_difference: c.margin?.cuped.difference ?? null,
+          cuped_margin_ci_low: c.margin?.cuped.interval[0] ?? null,
+          cuped_margin_ci_high: c.margin?.cuped.interval[1] ?? null,
+          cuped_margin_p_value: c.margin?.cuped.pValue ?? null,
           conversion_arm: c.conversionRate.arm,
           conversion_baseline: c.conversionRate.baseline,
           conversion_difference: c.conversionRate.difference,
@@ -425,6 +469,11 @@ export function reportCsv(report: Report, table: CsvTable): string {
       measured_converted: step ? '' : arm.measured.converted,
       measured_revenue: step ? '' : arm.measured.revenue,
       revenue_per_customer: step ? '' : arm.measured.revenuePerCustomer,
+      margin: step ? '' : (arm.margin?.total ?? null),
+      margin_per_customer: step ? '' : (arm.margin?.perCustomer ?? null),
+      margin_ci_low: step ? '' : (arm.margin?.perCustomerInterval?.[0] ?? null),
+      margin_ci_high: step ? '' : (arm.margin?.perCustomerInterval?.[1] ?? null),
+      assumed_cost_share: step ? '' : (arm.margin?.assumedCostShare ?? null),
       accepted: step ? step.accepted : '',
       acceptance_rate: step ? step.acceptanceRate : '',
       acceptance_cross_sell: step ? '' : arm.kpis.acceptance.crossSell.rate,

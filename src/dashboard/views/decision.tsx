@@ -87,6 +87,46 @@ function KpiDelta({ d, format }: { d: { difference: number; interval: [number, n
   );
 }
 
+/** Margin per customer with its 95% interval, or why there is none. */
+function MarginCell({ arm, money }: { arm: ArmReport; money: Money }) {
+  const m = arm.margin;
+  if (!m) return <span class="muted">needs a cost on every product bought, or SHOP_DEFAULT_MARGIN</span>;
+  return (
+    <>
+      {money(m.perCustomer)}
+      {m.perCustomerInterval && (
+        <span class="muted">
+          {' '}
+          [{money(m.perCustomerInterval[0])}, {money(m.perCustomerInterval[1])}]
+        </span>
+      )}
+    </>
+  );
+}
+
+/** The CUPED difference of margin per customer against the control, with its (fixed-horizon) 95% interval. */
+function MarginLift({ c, money }: { c: Comparison | undefined; money: Money }) {
+  const m = c?.margin;
+  if (!m || !Number.isFinite(m.cuped.difference)) return <span class="muted">—</span>;
+  const sign = (v: number) => (v > 0 ? `+${money(v)}` : money(v));
+  return (
+    <span class={m.cuped.difference < 0 && (c?.cuped.difference ?? 0) > 0 ? 'bad' : ''}>
+      {sign(m.cuped.difference)}{' '}
+      <span class="muted">
+        [{sign(m.cuped.interval[0])}, {sign(m.cuped.interval[1])}]
+      </span>
+    </span>
+  );
+}
+
+/** "38.9% of the cost of goods assumed at SHOP_DEFAULT_MARGIN", over the version's variants; null when none was assumed. */
+export function assumedCostWords(version: VersionReport): string | null {
+  const shares = version.arms
+    .filter((a) => !a.holdout && a.margin?.assumedCostShare != null && a.margin.assumedCostShare > 0)
+    .map((a) => `${a.arm} ${pct(a.margin!.assumedCostShare)}`);
+  return shares.length ? `Cost of goods assumed from SHOP_DEFAULT_MARGIN (products without a cost): ${shares.join(', ')}.` : null;
+}
+
 function VariantCard({ arm, version, winner, money }: { arm: ArmReport; version: VersionReport; winner: string | null; money: Money }) {
   const isControl = arm.arm === version.control;
   const vsControl = version.comparisons.find((c) => c.arm === arm.arm && c.against === 'control');
@@ -128,6 +168,18 @@ function VariantCard({ arm, version, winner, money }: { arm: ArmReport; version:
             </span>
           )}
         </dd>
+        <dt>margin per customer</dt>
+        <dd data-field="marginPerCustomer">
+          <MarginCell arm={arm} money={money} />
+        </dd>
+        {!isControl && arm.margin && (
+          <>
+            <dt>margin vs control</dt>
+            <dd data-field="marginLiftControl">
+              <MarginLift c={vsControl} money={money} />
+            </dd>
+          </>
+        )}
         {!isControl && (
           <>
             <dt>lift vs control</dt>
@@ -202,8 +254,15 @@ export function DecisionCards({ version, money, minSample }: { version: VersionR
       <p class="muted">
         Revenue per customer is measured (every order in the window, no attribution) with its 95% interval; lifts are the CUPED difference
         over the baseline's revenue per customer with the always-valid 95% interval, safe to read every day. Offer accepted and AOV show the
-        difference against the control with its 95% interval. Margin appears once products carry a cost.
+        difference against the control with its 95% interval. Margin per customer is revenue less the cost of goods, discounts and refunds,
+        with its 95% interval; against the control, the CUPED difference in money with its fixed-horizon 95% interval (in red when the
+        variant earns more revenue and less margin).
       </p>
+      {assumedCostWords(version) && (
+        <p class="muted" data-field="assumedCost">
+          {assumedCostWords(version)}
+        </p>
+      )}
     </div>
   );
 }
