@@ -33,6 +33,7 @@ const SEQUENCE = `
 id: margin
 name: Margin
 trigger: { event: order_placed }
+holdout: 10%
 variants: [{ key: a, weight: 1 }, { key: b, weight: 1 }]
 measurement_window: 10d
 steps:
@@ -50,12 +51,16 @@ steps:
  *   x-3  1 × COST-1 + 1 × FREE-1, discount 30               150        75 (35 ass.) 30        45
  *   x-4  2 × COST-1, discount 20, refunded 50            200−50       80           20        50
  *   x-5  1 × FREE-1, discount 25                             50        35 (assumed) 25       −10
+ * holdout
+ *   x-6  1 × COST-1 @ 100                                   100        40            0        60
+ *   x-7  nothing                                              0         0            0         0
+ *   x-8  1 × COST-1 @ 90, discount 10                         90        40           10        40
  *
  * a: margin 90 (30 per customer), cost of goods 110 of which 70 assumed.
  * b: margin 85 (28.3333 per customer), cost of goods 190 of which 70 assumed.
  * b earns 50 more revenue per customer (116.67 against 66.67) and 1.67 less margin.
  */
-const PRE_SPEND = [10, 20, 0, 5, 30, 15];
+const PRE_SPEND = [10, 20, 0, 5, 30, 15, 0, 10, 25];
 
 /*
  * The references, from this Python (SciPy 1.17):
@@ -73,6 +78,16 @@ const PRE_SPEND = [10, 20, 0, 5, 30, 15];
  *   adj = lambda m, xx: m - theta * (xx - x.mean())
  *   r2 = stats.ttest_ind(adj(b_m, b_x), adj(a_m, a_x), equal_var=False); ci2 = r2.confidence_interval(0.95)
  *   print(theta, adj(b_m,b_x).mean()-adj(a_m,a_x).mean(), r2.pvalue, ci2.low, ci2.high)
+ *   # every variant pooled against the holdout
+ *   h_m = np.array([60.0, 0.0, 40.0]); h_x = np.array([0.0, 10.0, 25.0])
+ *   v_m = np.concatenate([a_m, b_m]); v_x = np.concatenate([a_x, b_x])
+ *   r = stats.ttest_ind(v_m, h_m, equal_var=False); ci = r.confidence_interval(0.95)
+ *   print(v_m.mean()-h_m.mean(), r.pvalue, ci.low, ci.high)
+ *   y = np.concatenate([v_m, h_m]); x = np.concatenate([v_x, h_x])
+ *   theta = np.cov(y, x, ddof=1)[0,1] / np.var(x, ddof=1)
+ *   adj = lambda m, xx: m - theta * (xx - x.mean())
+ *   r2 = stats.ttest_ind(adj(v_m, v_x), adj(h_m, h_x), equal_var=False); ci2 = r2.confidence_interval(0.95)
+ *   print(theta, adj(v_m,v_x).mean()-adj(h_m,h_x).mean(), r2.pvalue, ci2.low, ci2.high)
  */
 const SCIPY = {
   intervalA: [-44.52413135250991, 104.52413135250991],
@@ -81,6 +96,15 @@ const SCIPY = {
   welchInterval: [-73.80925895788938, 70.47592562455604],
   cuped: { theta: 0.7571428571428569, difference: -6.714285714285712, pValue: 0.7985620123470927 },
   cupedInterval: [-75.91282555049683, 62.48425412192542],
+  anyEmail: {
+    difference: -4.166666666666668,
+    pValue: 0.8535269703493966,
+    interval: [-63.905728245477675, 55.57239491214433],
+    cupedTheta: 0.2883435582822085,
+    cupedDifference: -4.64723926380368,
+    cupedPValue: 0.8398997481425793,
+    cupedInterval: [-66.68700529427339, 57.39252676666604],
+  },
 };
 
 describe('SHOP_DEFAULT_MARGIN', () => {
@@ -122,14 +146,14 @@ describe.each(DB_KINDS)('gross margin per customer on %s', (kind) => {
         { sku: 'FREE-1', name: 'Without a cost', category: 'margin', price: '50' },
       ]),
     ).toMatchObject({ ok: true });
-    const customers = await rows.customers(6);
+    const customers = await rows.customers(9);
     const triggers = await rows.orders(customers.map((c) => ({ customer: c, at: at(0), total: 10 })));
     await rows.enrollments(
       customers.map((c, i) => ({
         customer: c,
         sequence: 'margin',
         version,
-        arm: i < 3 ? 'a' : 'b',
+        arm: i < 3 ? 'a' : i < 6 ? 'b' : 'holdout',
         trigger: triggers[i]!,
         at: at(0),
         preSpend: PRE_SPEND[i]!,
@@ -157,6 +181,8 @@ describe.each(DB_KINDS)('gross margin per customer on %s', (kind) => {
         ),
         order('m-4', 'x-4', [['COST-1', 2, '100']], '20'),
         order('m-5', 'x-5', [['FREE-1', 1, '50']], '25'),
+        order('m-6', 'x-6', [['COST-1', 1, '100']]),
+        order('m-8', 'x-8', [['COST-1', 1, '90']], '10'),
       ]),
     ).toMatchObject({ ok: true });
     expect(
@@ -208,6 +234,22 @@ describe.each(DB_KINDS)('gross margin per customer on %s', (kind) => {
     expect(margin.cuped.interval[1]).toBeCloseTo(SCIPY.cupedInterval[1]!, 8);
   });
 
+  it('compares every variant pooled against the holdout on margin too, as SciPy does on the customers pooled', async () => {
+    const version = await report(30);
+    expect(version.arms.find((a) => a.holdout)!.margin).toMatchObject({ total: 100, assumedCostShare: 0 });
+    const m = version.anyEmail!.margin!;
+    const want = SCIPY.anyEmail;
+    expect(m.difference).toBeCloseTo(want.difference, 9);
+    expect(m.pValue).toBeCloseTo(want.pValue, 9);
+    expect(m.interval[0]).toBeCloseTo(want.interval[0]!, 8);
+    expect(m.interval[1]).toBeCloseTo(want.interval[1]!, 8);
+    expect(m.cuped.theta).toBeCloseTo(want.cupedTheta, 9);
+    expect(m.cuped.difference).toBeCloseTo(want.cupedDifference, 9);
+    expect(m.cuped.pValue).toBeCloseTo(want.cupedPValue, 9);
+    expect(m.cuped.interval[0]).toBeCloseTo(want.cupedInterval[0]!, 8);
+    expect(m.cuped.interval[1]).toBeCloseTo(want.cupedInterval[1]!, 8);
+  });
+
   it('prints margin per customer beside revenue per customer, and its comparison, in the terminal and the CSV exports', async () => {
     const asOf = new Date(at(20 * DAY));
     const full = await buildReport(database.db, { asOf, attribution: DEFAULT_ATTRIBUTION, minSample: 1, defaultMarginPercent: 30 });
@@ -238,14 +280,17 @@ describe.each(DB_KINDS)('gross margin per customer on %s', (kind) => {
 
   it('reports no margin when a product bought has no cost and SHOP_DEFAULT_MARGIN is unset', async () => {
     const version = await report();
-    expect(version.arms.map((arm) => arm.margin)).toEqual([null, null]);
-    expect(version.comparisons.map((c) => c.margin)).toEqual([null]);
+    // The holdout bought only products with a cost: its margin is known, and no comparison with a variant is.
+    expect(version.arms.map((arm) => arm.margin?.total ?? null)).toEqual([null, null, 100]);
+    expect(version.comparisons.map((c) => c.margin)).toEqual([null, null, null]);
+    expect(version.anyEmail!.margin).toBeNull();
     // With every cost known, nothing is assumed.
     await ingestProducts(database.db, [{ sku: 'FREE-1', name: 'Without a cost', category: 'margin', price: '50', cost: '35' }]);
     const costed = await report();
     expect(costed.arms.map((arm) => [arm.margin?.total, arm.margin?.assumedCostShare])).toEqual([
       [90, 0],
       [85, 0],
+      [100, 0],
     ]);
   });
 });

@@ -544,6 +544,13 @@ function versionReport(
           'holdout',
         )
       : null;
+  /** Every variant's margin pooled against the holdout's; null when any of them is unknown. */
+  function anyEmailMargin(): MarginComparison | null {
+    const variants = definition.variants.map((v) => marginSample(v.key));
+    const holdout = marginSample('holdout');
+    if (!holdout || variants.some((m) => m === null)) return null;
+    return marginComparison(compare(poolArms('any email', variants as ArmOutcome[]), holdout, 'holdout'));
+  }
   const anyEmail = pooled
     ? {
         ...decideVersion([pooled], guardrails, srm)[0]!,
@@ -554,6 +561,7 @@ function versionReport(
           ),
           moments('holdout'),
         ),
+        margin: anyEmailMargin(),
       }
     : null;
   const cap = outcomes.find((o) => o.cap !== null)?.cap ?? null;
