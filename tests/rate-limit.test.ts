@@ -39,6 +39,8 @@ describe('global send rate limit', () => {
     // The limiter spaces the moments jobs start (BullMQ's processedOn), not SMTP receipts,
     // which add each email's own render and send time: measure what it controls. Ten starts
     // at four a second fill three windows, so the ninth starts two windows after the first.
+    // A job completes just after its email is handed over: wait for all ten.
+    await eventually(async () => (await t.queues.queues.steps.getJobCounts('completed')).completed === 10, 10_000, 'ten jobs done');
     const jobs = await t.queues.queues.steps.getJobs(['completed']);
     const starts = jobs.map((job) => job.processedOn!).sort((a, b) => a - b);
     expect(starts).toHaveLength(10);
