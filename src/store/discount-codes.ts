@@ -181,7 +181,11 @@ export type OfferMessage =
       code: IssuedCode | null;
       /** Claimed for this message now (not found on the row, nor held by the enrollment from an earlier step). */
       claimed: boolean;
-      /** Codes left in the pool after a claim, counted up to `countUpTo`; null when nothing was claimed. */
+      /**
+       * Codes left in the pool after a claim, counted up to `countUpTo` (claims other workers
+       * have not committed yet still look free here: an estimate, for the low-pool warning);
+       * null when nothing was claimed.
+       */
       left: number | null;
       /** The enrollment's code from an earlier step had expired: this email shows none. */
       expired: boolean;
