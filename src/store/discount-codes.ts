@@ -301,12 +301,19 @@ export async function openMessageWithCode(
  * before counting. Returns the codes whose redemption changed.
  */
 export async function refreshRedemptions(db: Db): Promise<number> {
+  // A shop that never issued a code pays one index probe, not a pass over its orders.
+  const any = await parsedRow(
+    db,
+    sql`select exists (select 1 from discount_codes where issued_at is not null) as any`,
+    z.object({ any: z.boolean() }),
+  );
+  if (!any?.any) return 0;
   const rows = await parsedRows(
     db,
     sql`with firsts as (
           select distinct on (c.id) c.id, o.id as order_id, o.ordered_at
           from discount_codes c join orders o on upper(o.discount_code) = upper(c.code)
-          where c.issued_at is not null and o.cancelled_at is null and o.ordered_at >= c.issued_at
+          where c.issued_at is not null and o.discount_code is not null and o.cancelled_at is null and o.ordered_at >= c.issued_at
           order by c.id, o.ordered_at, o.id
         ), wanted as (
           select c.id, f.order_id, f.ordered_at from discount_codes c left join firsts f on f.id = c.id
