@@ -13,7 +13,9 @@ import { buildReport } from '../src/analytics/report.ts';
 import { loadConfig } from '../src/config.ts';
 import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import { queryRows } from '../src/db/client.ts';
+import { buildServer } from '../src/http/app.ts';
 import { ingestOrders, ingestProducts, ingestRefunds } from '../src/ingest/batch.ts';
+import { campaign } from './helpers/cli.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
 import { Rows } from './helpers/rows.ts';
@@ -276,6 +278,41 @@ describe.each(DB_KINDS)('gross margin per customer on %s', (kind) => {
     expect(Number(row.margin_difference)).toBeCloseTo(SCIPY.welch.difference, 9);
     expect(Number(row.margin_p_value)).toBeCloseTo(SCIPY.welch.pValue, 9);
     expect(Number(row.cuped_margin_ci_high)).toBeCloseTo(SCIPY.cupedInterval[1]!, 8);
+  });
+
+  it('takes SHOP_DEFAULT_MARGIN to the report through the API and `campaign report`', async () => {
+    const asOf = at(20 * DAY);
+    const app = await buildServer({
+      db: database.db,
+      apiToken: 'token-123456',
+      bodyLimitBytes: 1 << 20,
+      reports: { attribution: DEFAULT_ATTRIBUTION, minSample: 1, defaultMarginPercent: 30 },
+    });
+    try {
+      const response = await app.inject({
+        method: 'GET',
+        url: `/api/reports/sequences/margin?as_of=${asOf}`,
+        headers: { authorization: 'Bearer token-123456' },
+      });
+      expect(response.statusCode).toBe(200);
+      const arms = response.json().sequence.versions[0].arms as { arm: string; margin: { total: number } | null }[];
+      expect(arms.map((a) => [a.arm, a.margin?.total])).toEqual([
+        ['a', 90],
+        ['b', 85],
+        ['holdout', 100],
+      ]);
+    } finally {
+      await app.close();
+    }
+    if (!database.url) return; // the command needs a database it can reach: Postgres only
+    const cli = await campaign(['report', '--json', '--as-of', asOf], { DATABASE_URL: database.url, SHOP_DEFAULT_MARGIN: '30%' });
+    expect(cli.stderr).toBe('');
+    const fromCli = JSON.parse(cli.stdout) as { sequences: { versions: { arms: { margin: { total: number } | null }[] }[] }[] };
+    expect(fromCli.sequences[0]!.versions[0]!.arms.map((a) => a.margin?.total)).toEqual([90, 85, 100]);
+    const unset = JSON.parse(
+      (await campaign(['report', '--json', '--as-of', asOf], { DATABASE_URL: database.url })).stdout,
+    ) as typeof fromCli;
+    expect(unset.sequences[0]!.versions[0]!.arms.map((a) => a.margin?.total ?? null)).toEqual([null, null, 100]);
   });
 
   it('reports no margin when a product bought has no cost and SHOP_DEFAULT_MARGIN is unset', async () => {
