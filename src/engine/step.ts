@@ -151,6 +151,11 @@ async function sendStep(
       return { kind: 'delayed', until, emptyPool: offer.pool };
     }
     ({ message, code } = opened);
+    if (code?.expiresAt && code.expiresAt.getTime() <= now.getTime()) {
+      // A retry that comes after the code expired (an SMTP outage, say) never promises it.
+      engine.log?.warn(where, 'the code of this email expired before it could be sent: it goes without the offer');
+      code = null;
+    }
     if (opened.withheld) {
       offerWithheld = offer.pool;
       engine.log?.warn(where, 'code pool is empty: the email goes without the offer (on_empty: send_without_offer)');
