@@ -151,7 +151,7 @@ async function sendStep(
       return { kind: 'delayed', until, emptyPool: offer.pool };
     }
     ({ message, code } = opened);
-    if (code?.expiresAt && code.expiresAt.getTime() <= now.getTime()) {
+    if (message.state === 'pending' && code?.expiresAt && code.expiresAt.getTime() <= now.getTime()) {
       // A retry that comes after the code expired (an SMTP outage, say) never promises it.
       engine.log?.warn(where, 'the code of this email expired before it could be sent: it goes without the offer');
       code = null;
