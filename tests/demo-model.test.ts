@@ -13,6 +13,7 @@ import {
   demoCustomers,
   plantedComplements,
   refills,
+  unitCost,
   type DemoProduct,
 } from '../src/demo/shop.ts';
 
@@ -68,6 +69,19 @@ describe('the expected worth of an email', () => {
     const worth = expectedWorth(offers);
     // Within four standard errors of the mean of a bounded outcome (at most $160 an email).
     expect(Math.abs(total / runs - worth)).toBeLessThan((4 * 160) / Math.sqrt(runs));
+  });
+});
+
+describe("the shop's costs", () => {
+  it('are half the price of a consumable, and a smaller share of the price the higher the tier', () => {
+    expect(unitCost({ category: 'coffee-beans', price: 12.34, tier: 3 })).toBe(6.17);
+    const machines = [1, 2, 3].map((tier) => find('espresso-machines', 1, tier));
+    expect(machines.map((p) => unitCost(p) / p.price).map((r) => Math.round(r * 100) / 100)).toEqual([0.65, 0.6, 0.55]);
+    // An upsell earns more margin per unit as well as more revenue.
+    const margins = machines.map((p) => p.price - unitCost(p));
+    expect(margins[1]).toBeGreaterThan(margins[0]!);
+    expect(margins[2]).toBeGreaterThan(margins[1]!);
+    for (const p of catalog) expect(Number.isInteger(Math.round(unitCost(p) * 100))).toBe(true);
   });
 });
 

@@ -94,6 +94,16 @@ export function demoCatalog(variants = 8): DemoProduct[] {
 /** The categories bought again and again: coffee, filters, tea. */
 const CONSUMABLE_CATEGORIES = new Set(FAMILIES.filter((f) => f.consumable).map((f) => f.category));
 
+/**
+ * What a product costs the shop: half the price for consumables; for the rest 65% of a
+ * Classic's price, 60% of a Plus's, 55% of a Pro's, so an upsell raises margin as well as
+ * revenue. A fixed rule, no dice: the shop's random stream stays what it was.
+ */
+export function unitCost(product: Pick<DemoProduct, 'category' | 'price' | 'tier'>): number {
+  const share = CONSUMABLE_CATEGORIES.has(product.category) ? 0.5 : [0.65, 0.6, 0.55][product.tier - 1]!;
+  return Math.round(product.price * share * 100) / 100;
+}
+
 /** A customer's buying habits: the planted heterogeneity that CUPED's covariate picks up. */
 export interface DemoCustomer {
   id: string;
@@ -244,7 +254,7 @@ export function writeDemoShop(dir: string, size: ShopSize, now: Date): { product
   const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)]!;
   const catalog = demoCatalog();
 
-  const products = ['sku,name,category,price,url,image_url,in_stock,tier'];
+  const products = ['sku,name,category,price,cost,url,image_url,in_stock,tier'];
   for (const p of catalog)
     products.push(
       [
@@ -252,6 +262,7 @@ export function writeDemoShop(dir: string, size: ShopSize, now: Date): { product
         p.name,
         p.category,
         p.price.toFixed(2),
+        unitCost(p).toFixed(2),
         `https://shop.example/p/${p.sku}`,
         `https://shop.example/img/${p.sku}.jpg`,
         random() > 0.03,
