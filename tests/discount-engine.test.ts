@@ -203,10 +203,14 @@ describe('discount codes through the engine', () => {
       expect(pair[1]).toBe(pair[0]);
     }
     expect(new Set(welcomeCodes.map((p) => p[0])).size).toBe(welcome.length);
-    // The late arm: one customer got the one code (in both emails), the others none.
+    // The late arm: the one code went to one customer (at the first step to ask for it, and
+    // then in every later email of theirs), the others got none.
     const lateCodes = late.map((a) => byAddress.get(a.email)!);
-    expect(lateCodes.filter((p) => p[0] === 'LATE-0000' && p[1] === 'LATE-0000')).toHaveLength(1);
-    expect(lateCodes.filter((p) => p[0] === undefined && p[1] === undefined)).toHaveLength(late.length - 1);
+    const holders = lateCodes.filter((p) => p.includes('LATE-0000'));
+    expect(holders).toHaveLength(1);
+    expect(holders[0]![1]).toBe('LATE-0000');
+    expect(lateCodes.filter((p) => p.every((c) => c === undefined))).toHaveLength(late.length - 1);
+    const emailsWithout = lateCodes.flat().filter((c) => c === undefined).length;
 
     // The database agrees: each issued code belongs to one enrollment and was issued by its step-1 email.
     const issued = await queryRows<{ code: string; enrollment_id: number; step: number; shows: number }>(
@@ -215,12 +219,12 @@ describe('discount codes through the engine', () => {
           from discount_codes c join messages m on m.id = c.message_id where c.enrollment_id is not null`,
     );
     expect(issued).toHaveLength(welcome.length + 1);
-    expect(issued.every((r) => r.step === 0 && r.shows === 2)).toBe(true);
+    expect(issued.filter((r) => r.code.startsWith('WEL-')).every((r) => r.step === 0 && r.shows === 2)).toBe(true);
 
     // Told: a warning per email sent without the offer, a counter on /metrics; the pool "late" is low.
     const withheld = h.logs.filter((l) => l.pool === 'late' && /without the offer/.test(l.msg));
-    expect(withheld).toHaveLength(2 * (late.length - 1));
-    expect(await counted('late', 'sent_without_offer')).toBe(2 * (late.length - 1));
+    expect(withheld).toHaveLength(emailsWithout);
+    await eventually(async () => (await counted('late', 'sent_without_offer')) === emailsWithout, 10_000, 'the withheld offers counted');
     const text = await h.metrics[0]!.registry.metrics();
     expect(text).toMatch(/campaign_code_pool_low\{pool="late"\} 1/);
     expect(text).toContain(`campaign_code_pool_codes{pool="welcome",state="issued"} ${welcome.length}`);
