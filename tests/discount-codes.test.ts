@@ -51,7 +51,7 @@ describe('campaign codes on Postgres', () => {
       { pool: 'five-off', codes: 2 },
       { pool: 'welcome', codes: 4 },
     ]);
-  });
+  }, 120_000);
 
   it('refuses a bad file naming every line, and stores nothing of it (not even its new pool)', async () => {
     const bad = tempFile('bad.txt', 'NEW-1\nNEW-2\nnew-1\nWELCOME-2\nTWO WORDS\nNEW-3\n');
@@ -70,30 +70,34 @@ describe('campaign codes on Postgres', () => {
       { pool: 'five-off', codes: 2 },
       { pool: 'welcome', codes: 4 },
     ]);
-  });
+  }, 120_000);
 
   it('refuses a past expiry, a bad value, a value other than the pool has and a file without a code column', async () => {
     const file = tempFile('ok.txt', 'OK-1\n');
-    const past = await campaign(['codes', 'import', 'later', file, '--value', '10%', '--expires-at', '2020-01-01T00:00:00Z'], env);
-    expect(past.code).toBe(2);
-    expect(past.stderr).toMatch(/--expires-at 2020-01-01T00:00:00\.000Z is in the past/);
-    const zoneless = await campaign(['codes', 'import', 'later', file, '--value', '10%', '--expires-at', '2099-01-01T00:00:00'], env);
-    expect(zoneless.stderr).toMatch(/--expires-at: .*zone/);
-    const value = await campaign(['codes', 'import', 'later', file, '--value', 'ten'], env);
-    expect(value.stderr).toMatch(/--value: must be a percentage such as 10% or an amount such as 5\.00 \(got "ten"\)/);
-    const over = await campaign(['codes', 'import', 'later', file, '--value', '120%'], env);
-    expect(over.stderr).toMatch(/at most 100%/);
-    const other = await campaign(['codes', 'import', 'welcome', file, '--value', '5.00'], env);
-    expect(other.stderr).toMatch(/pool "welcome" is 10%, not 5\.00 off/);
-    const none = await campaign(['codes', 'import', 'newpool', file], env);
-    expect(none.stderr).toMatch(/pool "newpool" does not exist yet: give its --value/);
-    const columns = await campaign(['codes', 'import', 'later', tempFile('x.csv', 'Title,Value\nA,1\n'), '--value', '10%'], env);
-    expect(columns.stderr).toMatch(/x\.csv:1: no column of codes/);
-    const name = await campaign(['codes', 'import', 'Bad Pool', file, '--value', '10%'], env);
-    expect(name.stderr).toMatch(/pool "Bad Pool": must be 1 to 64 lower-case letters/);
-    for (const r of [past, zoneless, value, over, other, none, columns, name]) expect(r.code).toBe(2);
+    // Each refused before anything is stored, so they may run at once.
+    const [past, zoneless, value, over, other, none, columns, name] = await Promise.all(
+      [
+        ['later', file, '--value', '10%', '--expires-at', '2020-01-01T00:00:00Z'],
+        ['later', file, '--value', '10%', '--expires-at', '2099-01-01T00:00:00'],
+        ['later', file, '--value', 'ten'],
+        ['later', file, '--value', '120%'],
+        ['welcome', file, '--value', '5.00'],
+        ['newpool', file],
+        ['later', tempFile('x.csv', 'Title,Value\nA,1\n'), '--value', '10%'],
+        ['Bad Pool', file, '--value', '10%'],
+      ].map((args) => campaign(['codes', 'import', ...args], env)),
+    );
+    expect(past!.stderr).toMatch(/--expires-at 2020-01-01T00:00:00\.000Z is in the past/);
+    expect(zoneless!.stderr).toMatch(/--expires-at: .*zone/);
+    expect(value!.stderr).toMatch(/--value: must be a percentage such as 10% or an amount such as 5\.00 \(got "ten"\)/);
+    expect(over!.stderr).toMatch(/at most 100%/);
+    expect(other!.stderr).toMatch(/pool "welcome" is 10%, not 5\.00 off/);
+    expect(none!.stderr).toMatch(/pool "newpool" does not exist yet: give its --value/);
+    expect(columns!.stderr).toMatch(/x\.csv:1: no column of codes/);
+    expect(name!.stderr).toMatch(/pool "Bad Pool": must be 1 to 64 lower-case letters/);
+    for (const r of [past, zoneless, value, over, other, none, columns, name]) expect(r!.code).toBe(2);
     expect((await stored()).map((s) => s.pool)).toEqual(['five-off', 'welcome']);
-  });
+  }, 120_000);
 
   it('lists each pool: size, issued, redeemed, expired and left', async () => {
     const listed = await campaign(['codes', 'list', '--json'], env);
@@ -113,7 +117,7 @@ describe('campaign codes on Postgres', () => {
     ]);
     const table = await campaign(['codes', 'list'], env);
     expect(table.stdout).toMatch(/welcome\s+10%\s+4\s+0\s+0\s+0\s+4\s+LOW \(under 100\)/);
-  });
+  }, 120_000);
 
   it('sequences check and apply refuse an offer of a pool that does not exist, with file:line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'offer-sequences-'));
@@ -129,7 +133,7 @@ describe('campaign codes on Postgres', () => {
     const apply = await campaign(['sequences', 'apply', '--dir', dir], env);
     expect(apply.code).toBe(2);
     expect(apply.stderr).toMatch(/offers\.yaml:12: steps\.0\.offer\.pool: no code pool "spring"/);
-  });
+  }, 120_000);
 });
 
 describe('campaign codes on PGlite', () => {
