@@ -72,7 +72,10 @@ export function progressWords(c: Comparison | undefined, money: Money): string {
   if (days === null || customersNeeded === null)
     return `${int(have)} customers measured and no one enrolling lately: the test can detect ${mde}, not less.`;
   if (days === 0) return `${int(have)} customers measured: enough to detect ${effect} with 80% power.`;
-  return `${int(have)} of ${int(customersNeeded)} customers needed to detect ${effect}, about ${int(days)} more ${days === 1 ? 'day' : 'days'}; today it can detect ${mde}.`;
+  // Beyond a few years "N more days" stops meaning anything: enrollment is too slow for this effect.
+  const wait =
+    days > 3 * 365 ? 'more than three years at the current enrollment rate' : `about ${int(days)} more ${days === 1 ? 'day' : 'days'}`;
+  return `${int(have)} of ${int(customersNeeded)} customers needed to detect ${effect}, ${wait}; today it can detect ${mde}.`;
 }
 
 /** An offer KPI's difference against the control with its 95% interval. */
