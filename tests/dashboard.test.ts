@@ -25,6 +25,7 @@ import { AS_OF, dueEnrollment, inboxEngine, logInAt, prepareExpShop, recordingEr
 import { TEST_SHOP, testPreview } from './helpers/engine.ts';
 import { freshQueues, type TestQueues } from './helpers/redis.ts';
 import { Rows } from './helpers/rows.ts';
+import { importCodes } from '../src/store/discount-codes.ts';
 import { buildReport } from '../src/analytics/report.ts';
 import { moneyFormat } from '../src/analytics/format.ts';
 import { sequenceSummaries } from '../src/analytics/overview.ts';
@@ -419,6 +420,20 @@ describe('the dashboard', () => {
     const a = version.arms.find((x) => x.arm === 'a')!;
     await Promise.all([page.waitForLoadState('load'), page.click('#funnel tr[data-arm="a"][data-step="all"] [data-field=humanOpens] a')]);
     expect(Number(await page.locator('#recipients-count').getAttribute('data-count'))).toBe(a.opens.human);
+    await page.close();
+  });
+
+  it('names on the overview a discount code pool that is running out', async () => {
+    const page = await logIn();
+    await page.goto(`${base}/`);
+    expect(await page.locator('#low-pools').count()).toBe(0);
+    const codes = Array.from({ length: 3 }, (_, i) => ({ line: i + 1, code: `SPRING-${i}` }));
+    const imported = await importCodes(database.db, { pool: 'spring', value: { kind: 'percent', value: '10' }, expiresAt: null, codes });
+    expect(imported).toMatchObject({ ok: true });
+    await page.goto(`${base}/`);
+    // CODE_POOL_LOW is 100 by default: three codes left is low.
+    expect(await page.locator('#low-pools [data-pool=spring]').textContent()).toBe('spring has 3 left');
+    expect(await page.getAttribute('#low-pools', 'class')).toBe('notice');
     await page.close();
   });
 

@@ -128,6 +128,7 @@ export function dashboardSettings(
     redisPrefix: settings.queuePrefix,
     sequencesDir: settings.sequencesDir,
     currency: settings.shop.currency,
+    codePoolLow: settings.codePoolLow,
     timeZone: settings.shop.timezone,
     queues: extras.queues,
     preview: extras.rules

@@ -11,5 +11,7 @@ export interface PageDeps {
   currency: string;
   /** The shop's time zone (IANA): dates and days on the pages are the shop's; default UTC. */
   timeZone?: string | undefined;
+  /** CODE_POOL_LOW: a discount code pool with fewer codes left than this is named on the overview; default 100. */
+  codePoolLow?: number | undefined;
   now: () => Date;
 }

@@ -16,7 +16,9 @@ import { recommendationCsv } from '../../analytics/recommendations-format.ts';
 import { buildReport, type Report } from '../../analytics/report.ts';
 import { cumulativeRevenue, everyDay, liveDefinition, sentPerDay, slotPerformance, versionHistory } from '../../analytics/series.ts';
 import { attributionInWords } from '../../core/attribution.ts';
+import { poolIsLow } from '../../core/discount.ts';
 import { listAudit } from '../../store/audit-log.ts';
+import { poolCounts } from '../../store/discount-codes.ts';
 import { listDecisions } from '../../store/experiment-log.ts';
 import { AUDIT_SHOWN } from './actions.tsx';
 import type { PageDeps } from './deps.ts';
@@ -79,7 +81,8 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
     const data = await report();
     // With no period, the trend still stops at 90 days: a chart of years of days says nothing.
     const since = from ?? new Date(asOf.getTime() - 90 * DAY_MS);
-    const trend = await sentPerDay(deps.db, since, timeZone);
+    const [trend, pools] = await Promise.all([sentPerDay(deps.db, since, timeZone), poolCounts(deps.db, asOf)]);
+    const low = deps.codePoolLow ?? 100;
     const page = (
       <OverviewPage
         summaries={sequenceSummaries(data)}
@@ -91,6 +94,7 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
         timeZone={timeZone}
         attribution={attributionInWords(deps.attribution)}
         minSample={deps.minSample}
+        lowPools={pools.filter((p) => poolIsLow(p.left, low)).map((p) => ({ name: p.name, left: p.left }))}
       />
     );
     return reply.type('text/html').send(renderPage(page));

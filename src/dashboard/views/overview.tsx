@@ -72,6 +72,8 @@ export interface OverviewProps {
   timeZone: string;
   attribution: string;
   minSample: number;
+  /** Discount code pools with fewer codes left than CODE_POOL_LOW (empty ones too). */
+  lowPools?: { name: string; left: number }[];
 }
 
 const HEADS: [string, string][] = [
@@ -95,7 +97,18 @@ const HEADS: [string, string][] = [
 ];
 
 /** Every sequence by its live version over `period`, and the emails sent per day. */
-export function OverviewPage({ summaries, period, trend, days, money, asOf, timeZone, attribution, minSample }: OverviewProps) {
+export function OverviewPage({
+  summaries,
+  period,
+  trend,
+  days,
+  money,
+  asOf,
+  timeZone,
+  attribution,
+  minSample,
+  lowPools = [],
+}: OverviewProps) {
   const sequences = [...new Set(trend.map((t) => t.sequence))];
   const series = sequences.map((sequence) => ({
     label: sequence,
@@ -111,6 +124,21 @@ export function OverviewPage({ summaries, period, trend, days, money, asOf, time
         measurement window has closed, and a verdict needs {int(minSample)} of them per arm. Figures as of{' '}
         <span data-field="asOf">{humanDate(asOf, timeZone)}</span>; {attribution}.
       </p>
+      {lowPools.length > 0 && (
+        <p class={lowPools.some((p) => p.left === 0) ? 'alert' : 'notice'} id="low-pools">
+          <strong>Discount codes running out</strong>:{' '}
+          {lowPools.map((p, i) => (
+            <>
+              {i > 0 && ', '}
+              <span data-pool={p.name}>
+                {p.name} {p.left === 0 ? 'is empty' : `has ${int(p.left)} left`}
+              </span>
+            </>
+          ))}
+          . A step that offers an empty pool waits (or goes without the offer when its sequence says so): import more with{' '}
+          <code>campaign codes import</code>.
+        </p>
+      )}
       {noneMeasured && (
         <p class="notice" id="none-measured">
           No customer's window has closed yet in this period: revenue per customer and what the emails add appear as windows close.
