@@ -4,7 +4,7 @@
  * the Redis schedule is wiped once mid-run. At the end every due email has arrived, each
  * (enrollment, step) under one Message-ID, and the database agrees with the SMTP server.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
@@ -14,7 +14,8 @@ import { prng } from '../src/core/random.ts';
 import { ingestCustomers, ingestOrders } from '../src/ingest/batch.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { eventually, prepareShop } from './helpers/engine.ts';
-import { freshQueues, REDIS_URL, type TestQueues } from './helpers/redis.ts';
+import { allSent, chaosEnv, scaledNow, workerProcesses } from './helpers/chaos.ts';
+import { freshQueues, type TestQueues } from './helpers/redis.ts';
 import { startSmtp, type TestSmtp } from './helpers/smtp.ts';
 
 const BIN = fileURLToPath(new URL('../bin/campaign.js', import.meta.url));
@@ -33,7 +34,7 @@ describe('exactly once under faults', () => {
   let database: TestDatabase;
   let queues: TestQueues;
   let smtp: TestSmtp;
-  const workers = new Set<ChildProcess>();
+  let pool: ReturnType<typeof workerProcesses>;
   let env: Record<string, string>;
 
   beforeAll(async () => {
@@ -50,48 +51,24 @@ describe('exactly once under faults', () => {
           first_name: `K${start + i}`,
         })),
       );
-    env = {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      DATABASE_URL: database.url!,
-      REDIS_URL,
-      QUEUE_PREFIX: queues.prefix,
-      SMTP_URL: smtp.url,
-      PUBLIC_URL: 'https://track.shop.example',
-      CLOCK_SCALE: '86400',
-      CLOCK_ORIGIN: String(Date.now()),
-      FREQUENCY_CAP: 'off',
-      SEND_CLAIM_SECONDS: '2',
-      WORKER_LOCK_MS: '1000',
-      WORKER_CONCURRENCY: '16',
-      METRICS_PORT: '0',
-      LOG_LEVEL: 'silent',
-    };
+    env = chaosEnv({ databaseUrl: database.url!, prefix: queues.prefix, smtpUrl: smtp.url });
+    pool = workerProcesses(env);
   }, 120_000);
 
   afterAll(async () => {
-    for (const worker of workers) worker.kill('SIGKILL');
+    pool?.killAll();
     await smtp.close();
     await queues.cleanup();
     await database.drop();
   });
 
-  const startWorker = () => {
-    const child = spawn(process.execPath, [BIN, 'work', '--reconcile-every', '1'], {
-      env,
-      stdio: ['ignore', 'ignore', process.env.CHAOS_DEBUG ? 'inherit' : 'ignore'],
-    });
-    workers.add(child);
-    child.on('exit', () => workers.delete(child));
-    return child;
-  };
+  const startWorker = () => pool.start();
 
   it('every due email arrives once, through SIGKILLs and a wiped Redis, and the database agrees', async () => {
     startWorker();
     startWorker();
     // Orders are placed "now" on the workers' scaled clock (older orders do not enroll).
-    const origin = Number(env.CLOCK_ORIGIN);
-    const now = new Date(origin + (Date.now() - origin) * Number(env.CLOCK_SCALE)).toISOString();
+    const now = scaledNow(env);
     for (let start = 0; start < ENROLLMENTS; start += 1_000)
       await ingestOrders(
         database.db,
@@ -106,14 +83,7 @@ describe('exactly once under faults', () => {
     const random = prng(2026);
     let kills = 0;
     let flushed = false;
-    const done = async () => {
-      const [row] = await queryRows<{ open: number; sent: number }>(
-        database.db,
-        sql`select (select count(*)::int from enrollments where state <> 'completed') + (select ${ENROLLMENTS} - count(*)::int from enrollments) as open,
-                   (select count(*)::int from messages where state = 'sent') as sent`,
-      );
-      return row!.open === 0 && row!.sent === 2 * ENROLLMENTS;
-    };
+    const done = () => allSent(database.db, ENROLLMENTS);
     const started = Date.now();
     while (!(await done())) {
       if (Date.now() - started > 300_000) {
@@ -140,7 +110,7 @@ describe('exactly once under faults', () => {
       }
       await new Promise((resolve) => setTimeout(resolve, 400 + random() * 800));
       // Kill a worker at random (mid-job, most likely) and start a fresh one.
-      const victim = [...workers][Math.floor(random() * workers.size)];
+      const victim = [...pool.workers][Math.floor(random() * pool.workers.size)];
       if (victim && Date.now() - started < 30_000) {
         victim.kill('SIGKILL');
         kills += 1;
@@ -156,7 +126,7 @@ describe('exactly once under faults', () => {
         } while (cursor !== '0');
         flushed = true;
       }
-      while (workers.size < 2) startWorker();
+      while (pool.workers.size < 2) startWorker();
     }
     expect(kills).toBeGreaterThan(5);
     expect(flushed).toBe(true);
@@ -187,7 +157,7 @@ describe('exactly once under faults', () => {
       env: { ...env, METRICS_PORT: String(port), HOST: '127.0.0.1' },
       stdio: 'ignore',
     });
-    workers.add(child);
+    pool.workers.add(child);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const health = await eventually(
       async () => {

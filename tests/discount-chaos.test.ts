@@ -6,8 +6,6 @@
  * enrollment's two emails carry the same code, no two enrollments share one, and the
  * database agrees with what the SMTP server received.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,10 +15,10 @@ import { ingestCustomers, ingestOrders } from '../src/ingest/batch.ts';
 import { importCodes } from '../src/store/discount-codes.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { eventually, prepareShop } from './helpers/engine.ts';
-import { freshQueues, REDIS_URL, type TestQueues } from './helpers/redis.ts';
+import { allSent, chaosEnv, scaledNow, workerProcesses } from './helpers/chaos.ts';
+import { freshQueues, type TestQueues } from './helpers/redis.ts';
 import { startSmtp, type TestSmtp } from './helpers/smtp.ts';
 
-const BIN = fileURLToPath(new URL('../bin/campaign.js', import.meta.url));
 const ENROLLMENTS = 200;
 const SEQUENCE = `
 id: chaos-codes
@@ -36,7 +34,7 @@ describe('discount codes under SIGKILL', () => {
   let database: TestDatabase;
   let queues: TestQueues;
   let smtp: TestSmtp;
-  const workers = new Set<ChildProcess>();
+  let pool: ReturnType<typeof workerProcesses>;
   let env: Record<string, string>;
 
   beforeAll(async () => {
@@ -55,44 +53,23 @@ describe('discount codes under SIGKILL', () => {
       codes: Array.from({ length: ENROLLMENTS }, (_, i) => ({ line: i + 1, code: `CHAOS-${String(i).padStart(4, '0')}` })),
     });
     expect(imported.ok).toBe(true);
-    env = {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      DATABASE_URL: database.url!,
-      REDIS_URL,
-      QUEUE_PREFIX: queues.prefix,
-      SMTP_URL: smtp.url,
-      PUBLIC_URL: 'https://track.shop.example',
-      CLOCK_SCALE: '86400',
-      CLOCK_ORIGIN: String(Date.now()),
-      FREQUENCY_CAP: 'off',
-      SEND_CLAIM_SECONDS: '2',
-      WORKER_LOCK_MS: '1000',
-      WORKER_CONCURRENCY: '16',
-      METRICS_PORT: '0',
-      LOG_LEVEL: 'silent',
-    };
+    env = chaosEnv({ databaseUrl: database.url!, prefix: queues.prefix, smtpUrl: smtp.url });
+    pool = workerProcesses(env);
   }, 120_000);
 
   afterAll(async () => {
-    for (const worker of workers) worker.kill('SIGKILL');
+    pool?.killAll();
     await smtp.close();
     await queues.cleanup();
     await database.drop();
   });
 
-  const startWorker = () => {
-    const child = spawn(process.execPath, [BIN, 'work', '--reconcile-every', '1'], { env, stdio: 'ignore' });
-    workers.add(child);
-    child.on('exit', () => workers.delete(child));
-    return child;
-  };
+  const startWorker = () => pool.start();
 
   it('loses no code and issues none twice through killed workers; the same code in both steps', async () => {
     startWorker();
     startWorker();
-    const origin = Number(env.CLOCK_ORIGIN);
-    const now = new Date(origin + (Date.now() - origin) * Number(env.CLOCK_SCALE)).toISOString();
+    const now = scaledNow(env);
     await ingestOrders(
       database.db,
       Array.from({ length: ENROLLMENTS }, (_, i) => ({
@@ -104,14 +81,7 @@ describe('discount codes under SIGKILL', () => {
     );
     const random = prng(16);
     let kills = 0;
-    const done = async () => {
-      const [row] = await queryRows<{ open: number; sent: number }>(
-        database.db,
-        sql`select (select count(*)::int from enrollments where state <> 'completed') + (select ${ENROLLMENTS} - count(*)::int from enrollments) as open,
-                   (select count(*)::int from messages where state = 'sent') as sent`,
-      );
-      return row!.open === 0 && row!.sent === 2 * ENROLLMENTS;
-    };
+    const done = () => allSent(database.db, ENROLLMENTS);
     const started = Date.now();
     while (!(await done())) {
       if (Date.now() - started > 240_000) {
@@ -120,12 +90,12 @@ describe('discount codes under SIGKILL', () => {
         throw new Error(`the run did not finish in 240 s: ${JSON.stringify({ states, codes, received: smtp.received.length, kills })}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 300 + random() * 600));
-      const victim = [...workers][Math.floor(random() * workers.size)];
+      const victim = [...pool.workers][Math.floor(random() * pool.workers.size)];
       if (victim && Date.now() - started < 20_000) {
         victim.kill('SIGKILL');
         kills += 1;
       }
-      while (workers.size < 2) startWorker();
+      while (pool.workers.size < 2) startWorker();
     }
     expect(kills).toBeGreaterThan(5);
     await eventually(async () => smtp.received.length >= 2 * ENROLLMENTS && true, 10_000, 'the last emails');

@@ -13,7 +13,8 @@ export interface FormatOptions {
 }
 
 const dash = '—';
-const int = (n: number) => n.toLocaleString('en-US');
+/** A whole number with thousands separators: 12,345. */
+export const int = (n: number): string => n.toLocaleString('en-US');
 /** A share as a percentage, or a dash when there is none. */
 export const pct = (value: number | null, digits = 1) =>
   value === null || !Number.isFinite(value) ? dash : `${(value * 100).toFixed(digits)}%`;

@@ -7,7 +7,7 @@
  * page's percentage to one decimal.
  */
 import { stringify } from 'csv-stringify/sync';
-import { pct } from './format.ts';
+import { int, pct } from './format.ts';
 import type { ProductLine, RecFigures, RecommendationTables, StrategyLine } from './recommendations.ts';
 
 /** What a cell holds, which says how the page and the CSV write it. */
@@ -30,8 +30,8 @@ export function strategyLabel(row: StrategyLine): string {
 
 /** How a product row is named: its name, `other products (N)`, or `total (N products)`. */
 export function productLabel(row: ProductLine): string {
-  if (row.row === 'other') return `other products (${row.products.toLocaleString('en-US')})`;
-  if (row.row === 'total') return `total (${row.products.toLocaleString('en-US')} products)`;
+  if (row.row === 'other') return `other products (${int(row.products)})`;
+  if (row.row === 'total') return `total (${int(row.products)} products)`;
   return row.name ?? row.sku ?? '';
 }
 
@@ -84,7 +84,7 @@ export function pageCell(kind: CellKind, value: string | number | null, money: (
   if (typeof value === 'string') return value;
   if (kind === 'money') return money(value / 100);
   if (kind === 'rate') return pct(value);
-  return value.toLocaleString('en-US');
+  return int(value);
 }
 
 export type RecsCsvTable = 'recs-strategy' | 'recs-product';

@@ -121,7 +121,12 @@ export async function cumulativeRevenue(
 function cumulativeCurve(rows: z.output<typeof curveRow>[], arm: string, days: number): CurvePoint[] {
   const customers = new Set(rows.map((r) => r.unit)).size;
   const byDay = new Map<number, { unit: number; revenue: number }[]>();
-  for (const r of rows) if (r.day !== null && r.revenue !== 0) byDay.set(r.day, [...(byDay.get(r.day) ?? []), r]);
+  for (const r of rows) {
+    if (r.day === null || r.revenue === 0) continue;
+    const day = byDay.get(r.day);
+    if (day) day.push(r);
+    else byDay.set(r.day, [r]);
+  }
   const totals = new Map<number, number>();
   let sum = 0;
   let squares = 0;

@@ -8,7 +8,7 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/client.ts';
-import { parsedRows } from './rows.ts';
+import { parsedRow, parsedRows } from './rows.ts';
 
 const customerRow = z.object({
   id: z.number().int(),
@@ -38,7 +38,17 @@ export async function findCustomers(db: Db, q: string): Promise<CustomerMatch[]>
   );
 }
 
-const eventItem = z.object({
+/** The customer with external id `externalId`, or undefined (the messages page's inbox filter). */
+export async function customerByExternalId(db: Db, externalId: string): Promise<CustomerMatch | undefined> {
+  return parsedRow(
+    db,
+    sql`select id, external_id, email, first_name, last_name from customers where external_id = ${externalId}`,
+    customerRow,
+  );
+}
+
+/** An event of a message as the pages list it (also ./message-detail.ts). */
+export const eventItem = z.object({
   type: z.string(),
   human: z.boolean(),
   /** Why a machine was recognised (e.g. `apple-mpp`); null for a person. */

@@ -2,7 +2,7 @@
  * One email as the dashboard shows it on its own page (/messages/:id): what the send path
  * stored about it (its recipient, Message-ID, subject, tracked links, the products it
  * offered), where it came from (sequence, version, arm, step, template version) and what
- * happened to it. Also a customer by external id, for the messages page's inbox filter.
+ * happened to it.
  *
  * The email's HTML is not stored (only what ./messages.ts `claimMessage` keeps), so this is
  * all there is to show of an email that is not in a captured inbox.
@@ -10,32 +10,8 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/client.ts';
+import { eventItem } from './customer-history.ts';
 import { parsedRow } from './rows.ts';
-
-const customerRow = z.object({
-  id: z.number().int(),
-  external_id: z.string(),
-  email: z.string(),
-  first_name: z.string().nullable(),
-  last_name: z.string().nullable(),
-});
-export type CustomerRow = z.output<typeof customerRow>;
-
-/** The customer with external id `externalId`, or undefined. */
-export async function customerByExternalId(db: Db, externalId: string): Promise<CustomerRow | undefined> {
-  return parsedRow(
-    db,
-    sql`select id, external_id, email, first_name, last_name from customers where external_id = ${externalId}`,
-    customerRow,
-  );
-}
-
-const eventItem = z.object({
-  type: z.string(),
-  human: z.boolean(),
-  reason: z.string().nullable(),
-  at: z.string(),
-});
 
 const productItem = z.object({ sku: z.string(), name: z.string().nullable() });
 

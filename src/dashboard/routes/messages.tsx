@@ -12,8 +12,8 @@ import { drillVersion, FUNNEL_STAGES, funnelRecipients } from '../../analytics/r
 import type { AttributionModel } from '../../core/attribution.ts';
 import type { Db } from '../../db/client.ts';
 import type { CapturedInbox } from '../../mail/inbox.ts';
-import { customerMessages, findCustomers } from '../../store/customer-history.ts';
-import { customerByExternalId, messageDetail } from '../../store/message-detail.ts';
+import { customerByExternalId, customerMessages, findCustomers } from '../../store/customer-history.ts';
+import { messageDetail } from '../../store/message-detail.ts';
 import { inboxParams, messageParams, messagesQuery, PERIODS } from '../query.ts';
 import { renderPage } from '../views/layout.tsx';
 import { inboxIndex } from '../views/links.ts';

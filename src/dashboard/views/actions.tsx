@@ -11,7 +11,7 @@ import { PAUSE_RECHECK_MS } from '../../core/step-policy.ts';
 import type { EvidenceLines } from '../../sequences/promotion.ts';
 import type { AuditEntry } from '../../store/audit-log.ts';
 import type { Decision } from '../../store/experiment-log.ts';
-import { humanDate } from './format.ts';
+import { humanDate, int } from './format.ts';
 import { Layout } from './layout.tsx';
 
 /** Long unbroken text (paths, keys) wraps rather than widening the page. */
@@ -143,7 +143,7 @@ export function StatusConfirmPage({ sequence, action, exitOnOrder, audit, timeZo
   const base = sequencePath(sequence.id);
   const pausing = action === 'pause';
   const already = sequence.status === (pausing ? 'paused' : 'active');
-  const enrollments = `${sequence.active.toLocaleString('en-US')} enrollment${sequence.active === 1 ? '' : 's'}`;
+  const enrollments = `${int(sequence.active)} enrollment${sequence.active === 1 ? '' : 's'}`;
   return (
     <Layout title={`${pausing ? 'Pause' : 'Resume'} ${sequence.name}`}>
       <h1 style={WRAP}>
@@ -173,9 +173,9 @@ export function StatusConfirmPage({ sequence, action, exitOnOrder, audit, timeZo
                   during the pause never gets this sequence, and is not counted in its test.
                 </li>
                 <li>
-                  <strong>Scheduled emails wait.</strong> The enrollments still active ({sequence.active.toLocaleString('en-US')} now) keep
-                  their place and their arm; an email that comes due during the pause is held and looked at again {recheck}, and goes out at
-                  the first look after you resume (quiet hours and the frequency cap still apply).
+                  <strong>Scheduled emails wait.</strong> The enrollments still active ({int(sequence.active)} now) keep their place and
+                  their arm; an email that comes due during the pause is held and looked at again {recheck}, and goes out at the first look
+                  after you resume (quiet hours and the frequency cap still apply).
                 </li>
                 <li>
                   Exits still happen: a customer who unsubscribes or complains, or whose address is suppressed (a hard bounce)
@@ -269,7 +269,7 @@ export function EvidencePage({ sequence, kind, variant, evidence, problem, refus
         <>
           <p class="muted" style={WRAP}>
             {sequence.id}, version {evidence.version} (live), evidence as of {humanDate(evidence.asOf, timeZone)}; a verdict needs{' '}
-            {evidence.minSample.toLocaleString('en-US')} measured customers per arm.
+            {int(evidence.minSample)} measured customers per arm.
           </p>
           <div id="verdict" data-supported={String(decision.supported)} class={decision.supported ? 'card winner' : 'alert'} style={WRAP}>
             {decision.blocking.length > 0 ? (

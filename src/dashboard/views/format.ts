@@ -1,7 +1,6 @@
 /** How the dashboard writes numbers and moments for people. */
 
-/** A whole number with thousands separators: 12,345. */
-export const int = (n: number): string => n.toLocaleString('en-US');
+export { int } from '../../analytics/format.ts';
 
 /** A moment as people read it, in the shop's time zone: "6 Dec 2026, 14:02 CET". */
 export function humanDate(at: Date | string, timeZone: string): string {

@@ -8,6 +8,7 @@
  */
 import { pageCell, PRODUCT_COLUMNS, STRATEGY_COLUMNS, type CellKind, type RecColumn } from '../../analytics/recommendations-format.ts';
 import type { ProductLine, RecommendationTables, StrategyLine } from '../../analytics/recommendations.ts';
+import { int } from './format.ts';
 import type { Money } from './report-tables.tsx';
 
 /** Names and text read from the left, figures from the right. */
@@ -93,8 +94,7 @@ export function RecommendationPerformance({ rows, money }: { rows: Recommendatio
       </div>
       <h3>By product</h3>
       <p class="muted">
-        The {rows.top.toLocaleString('en-US')} products with the most revenue per arm; the rest summed as other products (their buyers
-        counted once).
+        The {int(rows.top)} products with the most revenue per arm; the rest summed as other products (their buyers counted once).
       </p>
       <div class="scroll">
         <table id="recs-by-product">

@@ -78,7 +78,7 @@ function ComparisonRow({ c, money, scale }: { c: Comparison; money: Money; scale
 function daysToDetect(c: Comparison): string {
   if (c.n.arm < 2 || c.n.baseline < 2) return '—';
   const { days } = c.daysToDetect;
-  return days === null ? 'not at this rate' : days === 0 ? 'now' : `${days.toLocaleString('en-US')} more days`;
+  return days === null ? 'not at this rate' : days === 0 ? 'now' : `${int(days)} more days`;
 }
 
 /** A plain number to 2 decimals (items per order); `—` for none. */
