@@ -60,6 +60,14 @@ export const products = pgTable(
      * then the report assumes `SHOP_DEFAULT_MARGIN` (cost = price × (1 − margin)) and says so.
      */
     cost: money('cost'),
+    /** The shop platform's variant id (Shopify's `variant_id`), for links that put it in the cart (SHOP_CART_URL); null when unknown. */
+    variantId: text('variant_id'),
+    /**
+     * When the product first appeared in the shop (a catalog's `published_at` or
+     * `first_seen_at`, else when it was first imported): the `new-arrivals` strategy suggests
+     * products first seen within its window. Never moved by a later import.
+     */
+    firstSeenAt: time('first_seen_at').notNull().defaultNow(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
