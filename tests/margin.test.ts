@@ -236,6 +236,26 @@ describe.each(DB_KINDS)('gross margin per customer on %s', (kind) => {
     expect(margin.cuped.interval[1]).toBeCloseTo(SCIPY.cupedInterval[1]!, 8);
   });
 
+  it("names each comparison's metric and gives margin its own always-valid interval, verdict and sentence", async () => {
+    const comparison = (await report(30)).comparisons.find((c) => c.arm === 'b' && c.against === 'control')!;
+    expect(comparison.metric).toBe('revenue');
+    const margin = comparison.margin!;
+    expect(margin.metric).toBe('margin');
+    // numpy, the CUPED-adjusted margins of the test above (A = adj(b_m, b_x), B = adj(a_m, a_x)):
+    //   d = A.mean() - B.mean(); se = np.sqrt(A.var(ddof=1)/3 + B.var(ddof=1)/3)
+    //   alpha, N, n = 0.05, 10_000, 6
+    //   rho2 = (-2*np.log(alpha) + np.log(-2*np.log(alpha) + 1)) / N
+    //   half = se*np.sqrt(n)*np.sqrt(2*(n*rho2+1)/(n*n*rho2)*np.log(np.sqrt(n*rho2+1)/alpha))
+    //   print(d - half, d + half)
+    expect(margin.sequential.interval[0]).toBeCloseTo(-880.2818063413393, 7);
+    expect(margin.sequential.interval[1]).toBeCloseTo(866.853234912768, 7);
+    expect(margin.sequential.verdict).toBe('no clear difference yet');
+    expect(margin.verdict).toBe('no clear difference yet');
+    expect(margin.summary).toMatch(/^the always-valid interval still includes no difference \(fixed-horizon p = 0\.799\)$/);
+    // One comparison against the control: Holm leaves its p as it is.
+    expect(margin.adjustedPValue).toBeCloseTo(SCIPY.cuped.pValue, 9);
+  });
+
   it('compares every variant pooled against the holdout on margin too, as SciPy does on the customers pooled', async () => {
     const version = await report(30);
     expect(version.arms.find((a) => a.holdout)!.margin).toMatchObject({ total: 100, assumedCostShare: 0 });
@@ -263,7 +283,7 @@ describe.each(DB_KINDS)('gross margin per customer on %s', (kind) => {
     // More revenue (+$50.00 per customer), less margin (−$1.67), side by side.
     expect(text).toMatch(/\nb vs a \(control\) +\+\$50\.00 +\[-\$80\.88, \$180\.88\]/);
     expect(text).toMatch(
-      /\nb vs a \(control\) +\$28\.33 +\$30\.00 +-\$1\.67 +\[-\$73\.81, \$70\.48\] +0\.952 +-\$6\.71 +\[-\$75\.91, \$62\.48\] +0\.799 +\n/,
+      /\nb vs a \(control\) +\$28\.33 +\$30\.00 +-\$1\.67 +\[-\$73\.81, \$70\.48\] +0\.952 +-\$6\.71 +\[-\$75\.91, \$62\.48\] +0\.799 +\[-\$880\.28, \$866\.85\] +no clear difference yet +\n/,
     );
     expect(
       formatReport(await buildReport(database.db, { asOf, attribution: DEFAULT_ATTRIBUTION, minSample: 1 }), { currency: 'USD' }),
@@ -278,6 +298,8 @@ describe.each(DB_KINDS)('gross margin per customer on %s', (kind) => {
     expect(Number(row.margin_difference)).toBeCloseTo(SCIPY.welch.difference, 9);
     expect(Number(row.margin_p_value)).toBeCloseTo(SCIPY.welch.pValue, 9);
     expect(Number(row.cuped_margin_ci_high)).toBeCloseTo(SCIPY.cupedInterval[1]!, 8);
+    expect(Number(row.margin_sequential_ci_low)).toBeCloseTo(-880.2818063413393, 7);
+    expect(row.margin_verdict).toBe('no clear difference yet');
   });
 
   it('takes SHOP_DEFAULT_MARGIN to the report through the API and `campaign report`', async () => {

@@ -223,7 +223,19 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
     ['left', 'right', 'left', 'right', 'right', 'right', 'right', 'left', 'left'],
   );
   const capped = plain(['capped revenue per customer', 'CUPED difference', '95% CI', 'p']);
-  const margins = plain(['margin per customer', 'arm', 'baseline', 'difference', '95% CI', 'p', 'CUPED difference', '95% CI', 'p']);
+  const margins = plain([
+    'margin per customer',
+    'arm',
+    'baseline',
+    'difference',
+    '95% CI',
+    'p',
+    'CUPED difference',
+    '95% CI',
+    'p',
+    'always-valid 95%',
+    'margin verdict',
+  ]);
   const rates = plain(['conversion rate', 'arm', 'baseline', 'difference', '95% CI', 'p', 'always-valid 95% CI', 'sequential']);
   const incremental = plain(['incremental revenue', 'estimate', '95% CI', 'CUPED estimate', '95% CI']);
   const offers = plain(
@@ -267,6 +279,8 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
         signed(money(m.cuped.difference), m.cuped.difference),
         interval(m.cuped.interval, money),
         p(m.cuped.pValue),
+        interval(m.sequential.interval, money),
+        m.verdict,
       ]);
     }
     if (c.winsorized)
@@ -316,7 +330,7 @@ function formatComparisons(comparisons: Comparison[], money: (value: number | nu
   if (comparisons.some((c) => c.margin))
     parts.push(
       '',
-      'Margin per customer (Welch, and CUPED with pre-enrolment spend; fixed horizon; the verdict stays on revenue):',
+      'Margin per customer (Welch, and CUPED with pre-enrolment spend; the always-valid interval and its verdict as for revenue, said beside the revenue verdict):',
       margins.toString(),
     );
   if (version.winsorized)
@@ -400,6 +414,9 @@ export function reportCsv(report: Report, table: CsvTable): string {
           cuped_margin_ci_low: c.margin?.cuped.interval[0] ?? null,
           cuped_margin_ci_high: c.margin?.cuped.interval[1] ?? null,
           cuped_margin_p_value: c.margin?.cuped.pValue ?? null,
+          margin_sequential_ci_low: c.margin?.sequential.interval[0] ?? null,
+          margin_sequential_ci_high: c.margin?.sequential.interval[1] ?? null,
+          margin_verdict: c.margin?.verdict ?? null,
           conversion_arm: c.conversionRate.arm,
           conversion_baseline: c.conversionRate.baseline,
           conversion_difference: c.conversionRate.difference,

@@ -33,6 +33,7 @@ import {
   type ArmOutcome,
   type Comparison,
   type GuardrailCounts,
+  type ComparedMetric,
   type MarginComparison,
   type SrmCheck,
 } from '../core/experiment.ts';
@@ -512,26 +513,31 @@ function versionReport(
     if ((o?.uncosted ?? 0) > 0) return null;
     return { ...sample(arm), mean: o?.mean_m ?? NaN, variance: o?.var_m ?? NaN, covariance: o?.cov_mx ?? NaN };
   };
-  const compare = (a: ArmOutcome, b: ArmOutcome, against: 'control' | 'holdout') =>
-    compareArms(a, b, { against, minSample, detect: options.detect });
+  const compare = (a: ArmOutcome, b: ArmOutcome, against: 'control' | 'holdout', metric: ComparedMetric = 'revenue') =>
+    compareArms(a, b, { against, minSample, detect: options.detect, metric });
   const compared: Comparison[] = [];
   const pairs: [string, string, 'control' | 'holdout'][] = [];
   for (const variant of definition.variants) {
     if (variant.key !== control) pairs.push([variant.key, control, 'control']);
     if (definition.holdout > 0) pairs.push([variant.key, 'holdout', 'holdout']);
   }
+  const srm = srmCheck(definition, new Map(arms.map((a) => [a.arm, a.enrolled])));
+  // Margin is compared pair by pair as revenue is, as a family of its own (Holm within it).
+  const marginOf = new Map<string, MarginComparison>();
+  const marginPairs = pairs.flatMap(([a, b, against]) => {
+    const [ma, mb] = [marginSample(a), marginSample(b)];
+    return ma && mb ? [compare(ma, mb, against, 'margin')] : [];
+  });
+  for (const m of decideVersion(marginPairs, new Map(), srm)) marginOf.set(`${m.arm}|${m.baseline}`, marginComparison(m));
   for (const [a, b, against] of pairs) {
     const comparison: Comparison = { ...compare(sample(a), sample(b), against), kpis: compareKpis(moments(a), moments(b)) };
     if (options.winsorize !== undefined) {
       const w = compare(sample(a, true), sample(b, true), against).cuped;
       comparison.winsorized = { difference: w.difference, interval: w.interval, pValue: w.pValue };
     }
-    const [ma, mb] = [marginSample(a), marginSample(b)];
-    comparison.margin = ma && mb ? marginComparison(compare(ma, mb, against)) : null;
+    comparison.margin = marginOf.get(`${a}|${b}`) ?? null;
     compared.push(comparison);
   }
-
-  const srm = srmCheck(definition, new Map(arms.map((a) => [a.arm, a.enrolled])));
   const comparisons = decideVersion(compared, guardrails, srm);
   const pooled =
     definition.holdout > 0 && definition.variants.length > 1
@@ -549,7 +555,8 @@ function versionReport(
     const variants = definition.variants.map((v) => marginSample(v.key));
     const holdout = marginSample('holdout');
     if (!holdout || variants.some((m) => m === null)) return null;
-    return marginComparison(compare(poolArms('any email', variants as ArmOutcome[]), holdout, 'holdout'));
+    const pooledMargin = compare(poolArms('any email', variants as ArmOutcome[]), holdout, 'holdout', 'margin');
+    return marginComparison(decideVersion([pooledMargin], new Map(), srm)[0]!);
   }
   const anyEmail = pooled
     ? {
@@ -594,9 +601,17 @@ function armMargin(o: OutcomeRow | undefined): ArmMargin | null {
   };
 }
 
-/** The margin block of a comparison: the comparison of margin per customer, its Welch test and its CUPED test. */
+/** The margin block of a comparison from the comparison of margin per customer: Welch, CUPED, always-valid interval and verdict. */
 function marginComparison(c: Comparison): MarginComparison {
-  return { ...c.revenuePerCustomer, cuped: c.cuped };
+  return {
+    metric: 'margin',
+    ...c.revenuePerCustomer,
+    cuped: c.cuped,
+    sequential: { interval: c.sequential.interval, verdict: c.sequential.verdict },
+    adjustedPValue: c.adjustedPValue,
+    verdict: c.verdict,
+    summary: c.summary,
+  };
 }
 
 function templateOf(definition: SequenceDefinition, arm: string, name: string): string {

@@ -104,6 +104,11 @@ export interface GuardrailReport {
 }
 
 export interface Comparison {
+  /**
+   * What is compared per customer: `revenue` (every entry of `comparisons`, and `anyEmail`)
+   * or `margin` (the `margin` block each of them carries).
+   */
+  metric: ComparedMetric;
   arm: string;
   /** `control` (the first variant) or `holdout`. */
   against: 'control' | 'holdout';
@@ -146,14 +151,26 @@ export interface Comparison {
   kpis?: KpiComparison;
   /**
    * Gross margin per customer, compared as revenue is (`compareArms` on the margin's
-   * moments): Welch, and CUPED with the same pre-enrolment spend. Set by the report; null
-   * when either arm's margin is unknown. The verdict stays on revenue.
+   * moments, `metric: "margin"`): Welch, CUPED with the same pre-enrolment spend, the
+   * always-valid interval and its verdict, Holm-adjusted across the version's margin
+   * comparisons of the same kind. Set by the report; null when either arm's margin is
+   * unknown. The comparison's own verdict stays on revenue: margin is said beside it.
    */
   margin?: MarginComparison | null;
 }
 
-/** Margin per customer of the arm against the baseline: Welch (`difference`, `interval`, `pValue`) and `cuped`. */
-export type MarginComparison = Comparison['revenuePerCustomer'] & { cuped: Comparison['cuped'] };
+export type ComparedMetric = 'revenue' | 'margin';
+
+/**
+ * Margin per customer of the arm against the baseline: Welch (`arm`, `baseline`,
+ * `difference`, `interval`, `pValue`), `cuped`, the always-valid `sequential` interval and
+ * the `verdict` and `summary` it gives, and the Holm-adjusted CUPED p-value.
+ */
+export type MarginComparison = Comparison['revenuePerCustomer'] &
+  Pick<Comparison, 'cuped' | 'adjustedPValue' | 'verdict' | 'summary'> & {
+    metric: 'margin';
+    sequential: Pick<Comparison['sequential'], 'interval' | 'verdict'>;
+  };
 
 export interface CompareOptions {
   against: 'control' | 'holdout';
@@ -166,6 +183,8 @@ export interface CompareOptions {
   plannedN?: number;
   /** The effect `daysToDetect` answers for; default {@link DEFAULT_DETECT_EFFECT}. */
   detect?: Effect;
+  /** What the arms' moments measure per customer: revenue (default) or margin; it names the comparison and words its summary. */
+  metric?: ComparedMetric;
 }
 
 const finite = (value: number): number | null => (Number.isFinite(value) ? value : null);
@@ -181,6 +200,7 @@ export function compareArms(armIn: ArmOutcome, baselineIn: ArmOutcome, options: 
   const level = options.level ?? 0.95;
   const alpha = options.alpha ?? 1 - level;
   const plannedN = options.plannedN ?? PLANNED_CUSTOMERS;
+  const metric = options.metric ?? 'revenue';
   const revenue = welch(arm, baseline, level);
   const adjusted = cuped(arm, baseline, level);
   const conversion = twoProportions({ n: arm.n, successes: arm.converted }, { n: baseline.n, successes: baseline.converted }, level);
@@ -230,10 +250,11 @@ export function compareArms(armIn: ArmOutcome, baselineIn: ArmOutcome, options: 
     summary =
       verdict === 'no clear difference yet'
         ? `the always-valid interval still includes no difference (${fixed})`
-        : `${arm.arm} earns ${verdict === 'better' ? 'more' : 'less'} per customer than ${baseline.arm}: the always-valid interval excludes no difference (${fixed})`;
+        : `${arm.arm} earns ${verdict === 'better' ? 'more' : 'less'}${metric === 'margin' ? ' margin' : ''} per customer than ${baseline.arm}: the always-valid interval excludes no difference (${fixed})`;
   }
 
   return {
+    metric,
     arm: arm.arm,
     against: options.against,
     baseline: baseline.arm,

@@ -107,17 +107,22 @@ function MarginCell({ arm, money }: { arm: ArmReport; money: Money }) {
   );
 }
 
-/** The CUPED difference of margin per customer against the control, with its (fixed-horizon) 95% interval. */
+/**
+ * The CUPED difference of margin per customer against the control, with its (fixed-horizon)
+ * 95% interval, and what the always-valid interval says of it once it says something.
+ */
 function MarginLift({ c, money }: { c: Comparison | undefined; money: Money }) {
   const m = c?.margin;
   if (!m || !Number.isFinite(m.cuped.difference)) return <span class="muted">—</span>;
   const sign = (v: number) => (v > 0 ? `+${money(v)}` : money(v));
+  const decided = m.verdict === 'better' || m.verdict === 'worse';
   return (
     <span class={m.cuped.difference < 0 && (c?.cuped.difference ?? 0) > 0 ? 'bad' : ''}>
       {sign(m.cuped.difference)}{' '}
       <span class="muted">
         [{sign(m.cuped.interval[0])}, {sign(m.cuped.interval[1])}]
       </span>
+      {decided && <strong data-field="marginVerdict"> {m.verdict === 'better' ? 'more margin' : 'less margin'}</strong>}
     </span>
   );
 }
