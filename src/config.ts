@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { AttributionModel } from './core/attribution.ts';
+import { cartUrlProblem, DEFAULT_CART_URL } from './core/bundle.ts';
 import { discountUrlProblem } from './core/discount.ts';
 import { parseDuration } from './core/duration.ts';
 import { isTimeZone } from './core/records.ts';
@@ -71,6 +72,14 @@ const schema = z
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       })
       .default('{shop}/discount/{code}'),
+    SHOP_CART_URL: z
+      .string()
+      .trim()
+      .superRefine((pattern, ctx) => {
+        const problem = cartUrlProblem(pattern);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .default(DEFAULT_CART_URL),
     CODE_POOL_LOW: z.coerce.number({ error: 'must be a number' }).int().min(0).default(100),
     MAIL_FROM: z.email({ error: 'must be an email address' }).default('orders@shop.example'),
     TEMPLATES_DIR: z.string().min(1).default('./templates'),
@@ -189,6 +198,8 @@ export interface Config {
   defaultMarginPercent: number | undefined;
   /** The link that applies a discount code: `{shop}` and `{code}` filled in (SHOP_DISCOUNT_URL). */
   discountUrl: string;
+  /** The link that puts a bundle in the cart: `{shop}` and `{items}` (`VARIANT:QTY,…`) filled in (SHOP_CART_URL). */
+  cartUrl: string;
   /** A code pool with fewer codes left than this is low: a warning in the logs and `campaign_code_pool_low` on /metrics. */
   codePoolLow: number;
   /** Envelope and From address of every email; the display name comes from each template. */
@@ -289,6 +300,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     defaultMarginPercent: env.SHOP_DEFAULT_MARGIN,
     discountUrl: env.SHOP_DISCOUNT_URL,
+    cartUrl: env.SHOP_CART_URL,
     codePoolLow: env.CODE_POOL_LOW,
     mailFrom: env.MAIL_FROM,
     templatesDir: resolve(env.TEMPLATES_DIR),

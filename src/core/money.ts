@@ -13,7 +13,7 @@ export function toUnits(amount: string): bigint {
 }
 
 /** `125000n` → `"12.5000"`. */
-function fromUnits(units: bigint): string {
+export function fromUnits(units: bigint): string {
   const negative = units < 0n;
   const abs = negative ? -units : units;
   const text = `${abs / FACTOR}.${(abs % FACTOR).toString().padStart(SCALE, '0')}`;

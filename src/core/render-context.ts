@@ -90,6 +90,41 @@ export const renderContextSchema = z.object({
       url: z.string(),
     })
     .optional(),
+  /**
+   * The bundle this email offers, when its step or variant says `bundle: { size, discount }`:
+   * the ordered product (the order's most expensive) with its best complements, one of each,
+   * at one price. Absent when it offers none or there are too few complements in stock, so
+   * wrap the bundle block in `{{#if bundle}}`.
+   */
+  bundle: z
+    .object({
+      /** The products, the ordered one first, then its complements, best first. */
+      items: z.array(
+        z.object({
+          sku: z.string(),
+          name: z.string(),
+          /** Today's price of one, a decimal string; format it with `{{money price}}`. */
+          price: z.string(),
+          /** The product's page (click-tracked like every link). */
+          url: z.string(),
+          /** Image URL; may be empty when the catalog has none. */
+          image: z.string(),
+          /** How many the cart link adds: 1. */
+          quantity: z.number(),
+        }),
+      ),
+      /** The sum of the items' prices, before the discount: strike it through beside `price`. */
+      total: z.string(),
+      /** What the bundle costs: `total` less the discount, rounded to the cent. */
+      price: z.string(),
+      /** What the customer saves: `total` − `price`, exactly. */
+      saving: z.string(),
+      /** The discount, for people: "10%". */
+      discount: z.string(),
+      /** One link that puts every item in the cart (SHOP_CART_URL), click-tracked like every link. */
+      url: z.string(),
+    })
+    .optional(),
 });
 
 /** Everything a template may use. See the field comments for meaning. */

@@ -4,6 +4,7 @@
  * it (`campaign sequences schema`).
  */
 import { z } from 'zod';
+import { bundleSchema } from './bundle.ts';
 import { offerSchema } from './discount.ts';
 import { parseDuration } from './duration.ts';
 import { STRATEGIES } from './recommend.ts';
@@ -60,6 +61,8 @@ export const sequenceSchema = z
             templates: z.record(z.string(), z.string()).default({}),
             /** A discount code from a pool in every step of this variant (a step's own `offer` wins). */
             offer: offerSchema.optional(),
+            /** The ordered product with its best complements at a price, in every step of this variant (a step's own `bundle` wins). */
+            bundle: bundleSchema.optional(),
           })
           .strict(),
       )
@@ -74,6 +77,8 @@ export const sequenceSchema = z
             recommendations: z.enum(STRATEGIES).optional(),
             /** A discount code from a pool in this step's email, whatever the variant. */
             offer: offerSchema.optional(),
+            /** A bundle of the ordered product and its best complements in this step's email, whatever the variant. */
+            bundle: bundleSchema.optional(),
           })
           .strict(),
       )
