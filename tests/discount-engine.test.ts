@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { simpleParser } from 'mailparser';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatReport, reportCsv } from '../src/analytics/format.ts';
 import { buildReport } from '../src/analytics/report.ts';
 import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import { scaledClock } from '../src/core/clock.ts';
@@ -23,6 +24,7 @@ import { createTransport } from '../src/mail/transport.ts';
 import { importCodes } from '../src/store/discount-codes.ts';
 import { insertEvents } from '../src/store/events.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
+import { csvRows } from './helpers/files.ts';
 import { eventually, prepareShop, SENDING } from './helpers/engine.ts';
 import { freshQueues, REDIS_URL, type TestQueues } from './helpers/redis.ts';
 import { startSmtp, type TestSmtp } from './helpers/smtp.ts';
@@ -369,5 +371,17 @@ describe('discount codes through the engine', () => {
     expect(welcome.codes).toEqual(welcome.steps[0]!.codes);
     const late = version.arms.find((a) => a.arm === 'late')!;
     expect(late.codes).toMatchObject({ issued: 1, redeemed: 0, discountCost: '0.0000' });
+
+    // The same figures in the terminal's table and the arms CSV, per arm and per step.
+    const text = formatReport(report, { currency: 'USD' });
+    const rate = `${((100 * 1) / issued!.n).toFixed(1)}%`;
+    expect(text).toContain('Discount codes (issued by sent emails;');
+    expect(text).toMatch(new RegExp(`\\nwelcome +${issued!.n} +1 +${rate.replace('.', '\\.')} +\\$24\\.90 +\\n`));
+    expect(text).toMatch(/\nlate +1 +0 +0\.0% +\$0\.00 +\n/);
+    const rows = csvRows(reportCsv(report, 'arms'));
+    const row = (arm: string, step: string) => rows.find((r) => r.sequence === 'offers' && r.arm === arm && r.step === step)!;
+    expect(row('welcome', 'all')).toMatchObject({ codes_issued: String(issued!.n), codes_redeemed: '1', discount_cost: '24.9000' });
+    expect(Number(row('welcome', '1').redemption_rate)).toBeCloseTo(1 / issued!.n, 12);
+    expect(row('welcome', '2')).toMatchObject({ codes_issued: '0', codes_redeemed: '0', redemption_rate: '', discount_cost: '0.0000' });
   }, 60_000);
 });

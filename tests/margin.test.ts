@@ -18,16 +18,11 @@ import { ingestOrders, ingestProducts, ingestRefunds } from '../src/ingest/batch
 import { campaign } from './helpers/cli.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
+import { csvRows } from './helpers/files.ts';
 import { Rows } from './helpers/rows.ts';
 
 const DAY = 86_400_000;
 
-/** The rows of a report CSV by column name; only the columns before any free text (the comparisons' summary) are split right. */
-const csvRows = (csv: string) => {
-  const [head, ...lines] = csv.trim().split('\n');
-  const names = head!.split(',');
-  return lines.map((line) => Object.fromEntries(line.split(',').map((value, i) => [names[i], value])) as Record<string, string>);
-};
 const T0 = Date.parse('2026-03-02T10:00:00Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString();
 

@@ -121,6 +121,8 @@ export function formatReport(report: Report, options: FormatOptions): string {
       out.push(marginLine(version));
 
       out.push('', offersTable(version, money));
+      const codes = codesTable(version, money);
+      if (codes) out.push('', codes);
 
       out.push('', srmLine(version));
       if (version.comparisons.length > 0)
@@ -138,6 +140,22 @@ export function marginLine(version: VersionReport): string {
     .filter((a) => (a.margin?.assumedCostShare ?? 0) > 0)
     .map((a) => `${a.arm} ${pct(a.margin!.assumedCostShare)}`);
   return `Margin (revenue − cost of goods − discounts − refunds): cost of goods assumed from SHOP_DEFAULT_MARGIN: ${assumed.length ? assumed.join(', ') : 'none'}.`;
+}
+
+/**
+ * Per arm and step, the discount codes its emails issued, how many were redeemed, the
+ * redemption rate and what the redemptions cost; undefined when the version issued none.
+ */
+function codesTable(version: VersionReport, money: (value: number | null) => string): string | undefined {
+  if (!version.arms.some((a) => a.codes.issued > 0)) return undefined;
+  const table = plain(['arm', 'issued', 'redeemed', 'redemption', 'discount cost']);
+  const line = (label: string, c: ArmReport['codes']) =>
+    table.push([label, int(c.issued), int(c.redeemed), pct(c.redemptionRate), money(Number(c.discountCost))]);
+  for (const arm of version.arms.filter((a) => a.codes.issued > 0)) {
+    line(arm.arm, arm.codes);
+    for (const step of arm.steps) if (step.codes.issued > 0) line(`  ${step.step}. ${step.template}`, step.codes);
+  }
+  return `Discount codes (issued by sent emails; redeemed: an order carrying the code, credited to the email that issued it):\n${table.toString()}`;
 }
 
 const p = (value: number) => (!Number.isFinite(value) ? dash : value < 0.001 ? '<0.001' : value.toFixed(3));
@@ -492,6 +510,10 @@ export function reportCsv(report: Report, table: CsvTable): string {
       margin_ci_low: step ? '' : (arm.margin?.perCustomerInterval?.[0] ?? null),
       margin_ci_high: step ? '' : (arm.margin?.perCustomerInterval?.[1] ?? null),
       assumed_cost_share: step ? '' : (arm.margin?.assumedCostShare ?? null),
+      codes_issued: (step ?? arm).codes.issued,
+      codes_redeemed: (step ?? arm).codes.redeemed,
+      redemption_rate: (step ?? arm).codes.redemptionRate,
+      discount_cost: (step ?? arm).codes.discountCost,
       accepted: step ? step.accepted : '',
       acceptance_rate: step ? step.acceptanceRate : '',
       acceptance_cross_sell: step ? '' : arm.kpis.acceptance.crossSell.rate,
