@@ -3,10 +3,20 @@
  * co-purchase neighbours of the order's products, merged and re-scored; upsells in the same
  * category at a higher tier or 1.2–3× the price; exclusions, marketer rules, a per-category
  * cap and best-seller fallbacks. Every suggestion carries its reason in words.
+ *
+ * Two strategies read more than the catalog: `shipping-gap` (co-purchase, but products that
+ * close the gap between the trigger order and free shipping first) and `new-arrivals`
+ * (products first seen in the last N days, in the categories the customer buys).
  */
+import { freeShipping } from './free-shipping.ts';
+import { toUnits } from './money.ts';
 
-export type Strategy = 'co-purchase' | 'popularity' | 'upsell-only';
-export const STRATEGIES: Strategy[] = ['co-purchase', 'popularity', 'upsell-only'];
+export type Strategy = 'co-purchase' | 'popularity' | 'upsell-only' | 'shipping-gap' | 'new-arrivals';
+export const STRATEGIES: Strategy[] = ['co-purchase', 'popularity', 'upsell-only', 'shipping-gap', 'new-arrivals'];
+
+/** NEW_ARRIVALS_DAYS when unset: a product is new for 30 days after it is first seen. */
+export const DEFAULT_NEW_ARRIVALS_DAYS = 30;
+const DAY_MS = 86_400_000;
 
 export interface CatalogProduct {
   id: number;
@@ -16,6 +26,8 @@ export interface CatalogProduct {
   price: number;
   tier: number | null;
   inStock: boolean;
+  /** When the shop first listed it (products.first_seen_at); new-arrivals reads it, the others do not. */
+  firstSeenAt?: Date | undefined;
 }
 
 /** Products indexed the ways recommend() looks them up; build once, reuse. */
@@ -73,13 +85,25 @@ export interface RecommendInput {
   rules: Rules;
   strategy: Strategy;
   limits: { recommendations: number; upsells: number };
+  /**
+   * For `shipping-gap`: the trigger order's total and SHOP_FREE_SHIPPING_THRESHOLD (decimal
+   * strings), and the currency the reason names the gap in. Without a threshold, or with an
+   * order at or above it, shipping-gap is exactly co-purchase.
+   */
+  freeShipping?: { orderTotal: string; threshold: string | undefined; currency: string } | undefined;
+  /**
+   * For `new-arrivals`: the engine's now (simulated in the demo), NEW_ARRIVALS_DAYS, and the
+   * zone the reason's date is written in. The catalog must hold the customer's products (for
+   * their categories) and the new products of those categories. Without it nothing is new.
+   */
+  newArrivals?: { now: Date; days: number; timeZone: string } | undefined;
 }
 
 export interface Recommendation {
   productId: number;
   reason: string;
-  /** Where it came from, for reports: co-purchase, pin, always-pair, upsell, best-seller. */
-  source: 'co-purchase' | 'pin' | 'always-pair' | 'upsell' | 'category-best-seller' | 'best-seller';
+  /** Where it came from, for reports: co-purchase, pin, always-pair, upsell, best-seller, a new arrival, a gap closer. */
+  source: 'co-purchase' | 'pin' | 'always-pair' | 'upsell' | 'category-best-seller' | 'best-seller' | 'new-arrival' | 'shipping-gap';
 }
 
 export interface RecommendOutput {
@@ -143,23 +167,36 @@ export function recommend(input: RecommendInput): RecommendOutput {
     if (anchor) for (const sku of pair.with) add(bySku.get(sku), `Made to go with your ${anchor.name}`, 'always-pair', false);
   }
 
-  if (input.strategy === 'co-purchase') {
-    // Merge the neighbours of every product in the order: a candidate's score is the sum of
-    // its scores from each anchor (bought with two of your products beats bought with one);
-    // its reason names the anchor that contributes most.
-    const merged = new Map<number, { score: number; best: Neighbour; anchor: CatalogProduct }>();
-    for (const anchor of orderProducts)
-      for (const n of input.neighbours.get(anchor.id) ?? []) {
-        const entry = merged.get(n.productId);
-        if (!entry) merged.set(n.productId, { score: n.score, best: n, anchor });
-        else {
-          entry.score += n.score;
-          if (n.score > entry.best.score) Object.assign(entry, { best: n, anchor });
-        }
-      }
-    const ranked = [...merged.entries()].sort((a, b) => b[1].score - a[1].score || a[0] - b[0]);
-    for (const [productId, { best, anchor }] of ranked)
-      add(catalog.get(productId), `Bought together with ${anchor.name} by ${percent(best.confidence)} of its buyers`, 'co-purchase');
+  if (input.strategy === 'co-purchase' || input.strategy === 'shipping-gap') {
+    const ranked = coPurchaseRanked(input, orderProducts);
+    const gap = input.strategy === 'shipping-gap' ? shippingGap(input.freeShipping) : undefined;
+    if (gap) {
+      // What closes the gap first: the cheapest product priced at or above it among the
+      // co-purchase candidates, then among the best-sellers (ties keep their own order).
+      const closes = (p: CatalogProduct | undefined): p is CatalogProduct => p !== undefined && priceUnits(p.price) >= gap.units;
+      const cheapestFirst = (list: (CatalogProduct | undefined)[]) =>
+        list.filter(closes).sort((a, b) => priceUnits(a.price) - priceUnits(b.price));
+      for (const product of cheapestFirst(ranked.map((r) => catalog.get(r.productId)))) add(product, gap.reason, 'shipping-gap');
+      for (const product of cheapestFirst(input.bestSellers.map((b) => catalog.get(b.productId)))) add(product, gap.reason, 'shipping-gap');
+    }
+    for (const { productId, reason } of ranked) add(catalog.get(productId), reason, 'co-purchase');
+  }
+
+  if (input.strategy === 'new-arrivals' && input.newArrivals) {
+    const { now, days, timeZone } = input.newArrivals;
+    const until = now.getTime();
+    const since = until - days * DAY_MS;
+    // The categories the customer buys: of everything they own, this order included.
+    const categories = new Set<string>();
+    for (const productId of [...owned, ...inOrder]) {
+      const category = catalog.get(productId)?.category;
+      if (category !== undefined) categories.add(category);
+    }
+    const fresh = [...categories]
+      .flatMap((category) => input.catalog.byCategory.get(category) ?? [])
+      .filter((p) => p.firstSeenAt !== undefined && p.firstSeenAt.getTime() >= since && p.firstSeenAt.getTime() <= until)
+      .sort((a, b) => b.firstSeenAt!.getTime() - a.firstSeenAt!.getTime() || a.id - b.id);
+    for (const product of fresh) add(product, `New in ${product.category} since ${dayText(product.firstSeenAt!, timeZone)}`, 'new-arrival');
   }
 
   // Too few: best-sellers of the order's categories, then overall.
@@ -171,6 +208,47 @@ export function recommend(input: RecommendInput): RecommendOutput {
   for (const { productId, orders } of input.bestSellers)
     add(catalog.get(productId), `One of our best-sellers (${orders} orders)`, 'best-seller');
   return { recommendations: chosen, upsells };
+}
+
+/**
+ * Co-purchase candidates, best first: the neighbours of every product in the order merged,
+ * a candidate's score the sum of its scores from each anchor (bought with two of your
+ * products beats bought with one); its reason names the anchor that contributes most.
+ */
+function coPurchaseRanked(input: RecommendInput, orderProducts: CatalogProduct[]): { productId: number; reason: string }[] {
+  const merged = new Map<number, { score: number; best: Neighbour; anchor: CatalogProduct }>();
+  for (const anchor of orderProducts)
+    for (const n of input.neighbours.get(anchor.id) ?? []) {
+      const entry = merged.get(n.productId);
+      if (!entry) merged.set(n.productId, { score: n.score, best: n, anchor });
+      else {
+        entry.score += n.score;
+        if (n.score > entry.best.score) Object.assign(entry, { best: n, anchor });
+      }
+    }
+  return [...merged.entries()]
+    .sort((a, b) => b[1].score - a[1].score || a[0] - b[0])
+    .map(([productId, { best, anchor }]) => ({
+      productId,
+      reason: `Bought together with ${anchor.name} by ${percent(best.confidence)} of its buyers`,
+    }));
+}
+
+/** A catalog price (a number read from a decimal string) in the money unit of core/money.ts, exact to 1/10,000. */
+const priceUnits = (price: number) => Math.round(price * 10_000);
+
+/** What the order was short of free shipping (money units, and the reason in words), or undefined when there is no gap. */
+function shippingGap(free: RecommendInput['freeShipping']): { units: number; reason: string } | undefined {
+  if (!free?.threshold) return undefined;
+  const { gap, reached } = freeShipping(free.orderTotal, free.threshold);
+  if (reached) return undefined;
+  const money = new Intl.NumberFormat('en', { style: 'currency', currency: free.currency }).format(Number(gap));
+  return { units: Number(toUnits(gap)), reason: `Adds the ${money} your order was short of free shipping` };
+}
+
+/** "3 December", in the given zone. */
+function dayText(at: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', timeZone }).format(at);
 }
 
 /** Same category, a higher tier or 1.2–3× the price of a product in the order; the smallest step up first. */
