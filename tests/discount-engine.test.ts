@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { simpleParser } from 'mailparser';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatReport, reportCsv } from '../src/analytics/format.ts';
+import { formatReport, moneyFormat, reportCsv } from '../src/analytics/format.ts';
 import { buildReport } from '../src/analytics/report.ts';
 import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import { scaledClock } from '../src/core/clock.ts';
@@ -21,7 +21,11 @@ import { createEngine, startEngine, type RunningEngine } from '../src/engine/ass
 import { createWorkerMetrics, type WorkerMetrics } from '../src/engine/metrics.ts';
 import { ingestCustomers, ingestOrders } from '../src/ingest/batch.ts';
 import { createTransport } from '../src/mail/transport.ts';
+import { DecisionCards } from '../src/dashboard/views/decision.tsx';
+import { MessagePage } from '../src/dashboard/views/messages.tsx';
+import { renderPage } from '../src/dashboard/views/layout.tsx';
 import { importCodes } from '../src/store/discount-codes.ts';
+import { messageDetail } from '../src/store/message-detail.ts';
 import { insertEvents } from '../src/store/events.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { csvRows } from './helpers/files.ts';
@@ -358,6 +362,13 @@ describe('discount codes through the engine', () => {
       { order: 'redeem-2', message_id: second!.later, touch: 'click' },
     ]);
 
+    // The message page says which code each email offered and which order redeemed it.
+    const issuing = (await messageDetail(db(), first!.issuing))!;
+    expect(issuing.discount).toEqual({ code: first!.code, pool: 'welcome', redeemed_by: 'redeem-1' });
+    expect((await messageDetail(db(), first!.later))!.discount).toEqual(issuing.discount);
+    const page = renderPage(MessagePage({ m: issuing, timeZone: 'UTC' }));
+    expect(page).toContain(`<code>${first!.code}</code> <span class="muted">from pool welcome</span> · redeemed by order redeem-1`);
+
     const version = report.sequences.find((s) => s.id === 'offers')!.versions[0]!;
     const welcome = version.arms.find((a) => a.arm === 'welcome')!;
     const [issued] = await queryRows<{ n: number }>(
@@ -383,5 +394,12 @@ describe('discount codes through the engine', () => {
     expect(row('welcome', 'all')).toMatchObject({ codes_issued: String(issued!.n), codes_redeemed: '1', discount_cost: '24.9000' });
     expect(Number(row('welcome', '1').redemption_rate)).toBeCloseTo(1 / issued!.n, 12);
     expect(row('welcome', '2')).toMatchObject({ codes_issued: '0', codes_redeemed: '0', redemption_rate: '', discount_cost: '0.0000' });
+    // The arm's card on the sequence page says it too.
+    const cards = renderPage(DecisionCards({ version, money: moneyFormat('USD'), minSample: 100 }));
+    expect(cards).toMatch(
+      new RegExp(
+        `data-arm="welcome"[^]*?<dd data-field="codes">1 of ${issued!.n} \\(${rate.replace('.', '\\.')}\\) <span class="muted">\\$24\\.90 off</span>`,
+      ),
+    );
   }, 60_000);
 });

@@ -39,6 +39,8 @@ const messageRow = z.object({
   links: z.array(z.string()),
   recommendations: z.array(productItem),
   upsells: z.array(productItem),
+  /** The discount code the email offered (its pool, and the order that redeemed it, if one has); null when it offered none. */
+  discount: z.object({ code: z.string(), pool: z.string(), redeemed_by: z.string().nullable() }).nullable(),
   events: z.array(eventItem),
 });
 export type MessageDetail = z.output<typeof messageRow>;
@@ -46,7 +48,8 @@ export type MessageDetail = z.output<typeof messageRow>;
 /**
  * The message with id `id` (messages.id), with its sequence, version, arm, step and
  * template, the products it offered (by sku, named as the catalog names them now; a sku no
- * longer in the catalog has a null name) and its events in the order they happened.
+ * longer in the catalog has a null name), the discount code it offered and its events in
+ * the order they happened.
  */
 export async function messageDetail(db: Db, id: number): Promise<MessageDetail | undefined> {
   const products = (column: 'recommendations' | 'upsells') =>
@@ -59,6 +62,9 @@ export async function messageDetail(db: Db, id: number): Promise<MessageDetail |
                e.sequence_version_id, v.version, e.arm, m.step, m.template_version_id, t.name as template, m.state, m.subject,
                m.error, m.smtp_response, m.created_at, m.sent_at, m.links,
                ${products('recommendations')} as recommendations, ${products('upsells')} as upsells,
+               (select json_build_object('code', dc.code, 'pool', cp.name, 'redeemed_by', ro.external_id)
+                  from discount_codes dc join code_pools cp on cp.id = dc.pool_id left join orders ro on ro.id = dc.redeemed_order_id
+                  where dc.id = m.discount_code_id) as discount,
                coalesce((select json_agg(json_build_object('type', ev.type, 'human', ev.is_human, 'reason', ev.machine_reason,
                                                            'at', ev.occurred_at) order by ev.occurred_at)
                          from events ev where ev.message_id = m.id), '[]') as events

@@ -214,6 +214,15 @@ function VariantCard({ arm, version, winner, money }: { arm: ArmReport; version:
           {money(k.aov.value)}
           {!isControl && <KpiDelta d={vsControl?.kpis?.aov} format={(v) => money(v)} />}
         </dd>
+        {arm.codes.issued > 0 && (
+          <>
+            <dt>codes redeemed</dt>
+            <dd data-field="codes">
+              {int(arm.codes.redeemed)} of {int(arm.codes.issued)} ({pct(arm.codes.redemptionRate)}){' '}
+              <span class="muted">{money(Number(arm.codes.discountCost))} off</span>
+            </dd>
+          </>
+        )}
         <dt>measured customers</dt>
         <dd data-field="measured">{int(arm.measured.customers)}</dd>
       </dl>

@@ -24,7 +24,20 @@ interface FlowProps {
   money: Money;
 }
 
-function StepRates({ s, arm, link, money }: { s: StepReport; arm: string; link: (stage: Stage) => string; money: Money }) {
+function StepRates({
+  s,
+  arm,
+  link,
+  money,
+  codes,
+}: {
+  s: StepReport;
+  arm: string;
+  link: (stage: Stage) => string;
+  money: Money;
+  /** Show the codes column (a step of this version offers a discount code). */
+  codes: boolean;
+}) {
   const count = (stage: Stage, n: number) => (n > 0 ? <a href={link(stage)}>{int(n)}</a> : int(n));
   return (
     <tr data-arm={arm} data-step={s.step}>
@@ -47,6 +60,11 @@ function StepRates({ s, arm, link, money }: { s: StepReport; arm: string; link: 
       <td data-field="bounces">
         {count('bounced', s.bounced)} <span class="muted">{of(s.bounced, s.sent)}</span>
       </td>
+      {codes && (
+        <td data-field="codes">
+          {int(s.codes.redeemed)} of {int(s.codes.issued)} <span class="muted">{money(Number(s.codes.discountCost))} off</span>
+        </td>
+      )}
     </tr>
   );
 }
@@ -55,6 +73,7 @@ function StepRates({ s, arm, link, money }: { s: StepReport; arm: string; link: 
 export function FlowView({ sequence, period, version, definition, money }: FlowProps) {
   const arms = version.arms.filter((a) => !a.holdout);
   const holdout = version.arms.find((a) => a.holdout);
+  const codes = arms.some((a) => a.codes.issued > 0);
   return (
     <div id="flow">
       <p class="muted">
@@ -104,6 +123,7 @@ export function FlowView({ sequence, period, version, definition, money }: FlowP
                         <th>per email</th>
                         <th>unsubscribed</th>
                         <th>bounced</th>
+                        {codes && <th title="codes redeemed of those this step issued, and what they took off">codes redeemed</th>}
                       </tr>
                     </thead>
                     <tbody>
@@ -112,7 +132,7 @@ export function FlowView({ sequence, period, version, definition, money }: FlowP
                         if (!s) return null;
                         const link = (stage: Stage) =>
                           recipientsLink({ sequence, version: version.versionId, arm: arm.arm, step: i + 1, stage, period });
-                        return <StepRates s={s} arm={arm.arm} link={link} money={money} />;
+                        return <StepRates s={s} arm={arm.arm} link={link} money={money} codes={codes} />;
                       })}
                     </tbody>
                   </table>

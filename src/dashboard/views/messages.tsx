@@ -563,6 +563,16 @@ export function MessagePage({ m, received, timeZone }: { m: MessageDetail; recei
           <Fact term="upsells">
             <Products items={m.upsells} />
           </Fact>
+          <Fact term="discount code" id="discount">
+            {m.discount ? (
+              <>
+                <code>{m.discount.code}</code> <span class="muted">from pool {m.discount.pool}</span>
+                {m.discount.redeemed_by ? ` · redeemed by order ${m.discount.redeemed_by}` : ' · not redeemed'}
+              </>
+            ) : (
+              <span class="muted">none offered</span>
+            )}
+          </Fact>
         </dl>
       </div>
       <h2>Tracked links</h2>
