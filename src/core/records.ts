@@ -229,6 +229,13 @@ export const emailAddress = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem, continue: false });
   });
 
+/**
+ * A variant id as a shop platform gives it (Shopify's `40123456789012`): an id that a cart
+ * link can list. A comma or a colon would be read as the link's separators
+ * (`VARIANT:QTY,VARIANT:QTY`), so neither is taken.
+ */
+const variantId = id.refine((value) => !/[,:]/.test(value), 'must not contain a comma or a colon (a cart link lists VARIANT:QTY,…)');
+
 export const productRecord = z.object({
   sku: id,
   name: text(500),
@@ -240,6 +247,8 @@ export const productRecord = z.object({
   tier: optional(wholeNumber(0, 100)),
   /** What one unit costs the shop, for margin; absent keeps what is stored (see `SHOP_DEFAULT_MARGIN`). */
   cost: optional(money),
+  /** The shop platform's variant id (Shopify's `variant_id`), what a bundle's cart link names; absent keeps what is stored. */
+  variant_id: optional(variantId),
 });
 export type ProductRecord = z.output<typeof productRecord>;
 

@@ -26,6 +26,8 @@ export interface EngineSettings {
   claimSeconds?: number | undefined;
   /** SHOP_DISCOUNT_URL: the link that applies a code (default `{shop}/discount/{code}`). */
   discountUrl?: string | undefined;
+  /** SHOP_CART_URL: the link that puts a bundle in the cart (default `{shop}/cart/{items}`). */
+  cartUrl?: string | undefined;
   /** CODE_POOL_LOW: fewer codes left than this is a warning (default 100). */
   codePoolLow?: number | undefined;
 }

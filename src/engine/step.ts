@@ -8,6 +8,7 @@
  * `sent` only advances. The one window for a duplicate is a crash after the SMTP server's
  * 250 and before the row says `sent`; the resend carries the same Message-ID.
  */
+import { bundleFor } from '../core/bundle.ts';
 import { discountUrl, discountValueText, offerFor, onEmptyPool, poolIsLow } from '../core/discount.ts';
 import { afterRefusal, decideStep, nextStep, skipReason, type StepFacts } from '../core/step-policy.ts';
 import { signToken } from '../core/tokens.ts';
@@ -26,6 +27,7 @@ import { openMessageWithCode, type IssuedCode } from '../store/discount-codes.ts
 import { claimMessage, openMessage, recentSendTimes, recordRefusal, recordSendError, type MessageRow } from '../store/messages.ts';
 import { orderContext } from '../templates/context.ts';
 import { unsubscribeLink } from '../templates/render.ts';
+import { orderBundle } from './bundle.ts';
 import { rendererFor, scheduleStep, type Engine } from './context.ts';
 import { sendMail, unsubscribeHeaders } from '../mail/send.ts';
 
@@ -180,6 +182,8 @@ async function sendStep(
       expiresAt: code.expiresAt?.toISOString() ?? '',
       url: discountUrl(settings.discountUrl ?? DISCOUNT_URL, settings.shop.url, code.code),
     };
+  const bundle = bundleFor(e.definition, e.arm, step);
+  if (bundle) context.bundle = await orderBundle(engine, bundle, context.order.items, recs);
   const email = (await rendererFor(engine, send.templateVersionId)).render(context, {
     mode: 'send',
     publicUrl: settings.publicUrl,

@@ -31,27 +31,27 @@ export async function upsertProducts(db: Db, records: ProductRecord[]): Promise<
       with input as (
         select * from jsonb_to_recordset(${jsonParam(records)}) as r(
           sku text, name text, category text, price numeric, url text, image_url text, in_stock boolean, tier int,
-          cost numeric)
+          cost numeric, variant_id text)
       ),
-      -- Absent optional fields keep what is stored (a price feed need not repeat the urls or the cost).
+      -- Absent optional fields keep what is stored (a price feed need not repeat the urls, the cost or the variant id).
       merged as (
         select i.sku, i.name, i.category, i.price,
                coalesce(i.url, p.url) as url, coalesce(i.image_url, p.image_url) as image_url,
                coalesce(i.in_stock, p.in_stock, true) as in_stock, coalesce(i.tier, p.tier) as tier,
-               coalesce(i.cost, p.cost) as cost
+               coalesce(i.cost, p.cost) as cost, coalesce(i.variant_id, p.variant_id) as variant_id
         from input i left join products p on p.sku = i.sku
       ),
       up as (
-        insert into products (sku, name, category, price, url, image_url, in_stock, tier, cost)
-        select sku, name, category, price, url, image_url, in_stock, tier, cost from merged
+        insert into products (sku, name, category, price, url, image_url, in_stock, tier, cost, variant_id)
+        select sku, name, category, price, url, image_url, in_stock, tier, cost, variant_id from merged
         on conflict (sku) do update set
           name = excluded.name, category = excluded.category, price = excluded.price, url = excluded.url,
           image_url = excluded.image_url, in_stock = excluded.in_stock, tier = excluded.tier, cost = excluded.cost,
-          updated_at = now()
+          variant_id = excluded.variant_id, updated_at = now()
         where (products.name, products.category, products.price, products.url, products.image_url,
-               products.in_stock, products.tier, products.cost)
+               products.in_stock, products.tier, products.cost, products.variant_id)
           is distinct from (excluded.name, excluded.category, excluded.price, excluded.url, excluded.image_url,
-               excluded.in_stock, excluded.tier, excluded.cost)
+               excluded.in_stock, excluded.tier, excluded.cost, excluded.variant_id)
         returning sku as key, (xmax = 0) as inserted
       )
       select i.sku as key, ${OUTCOME} as outcome from input i left join up on up.key = i.sku`,

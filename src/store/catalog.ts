@@ -146,3 +146,27 @@ export async function orderHistory(db: Db): Promise<z.output<typeof historyRow>[
     historyRow,
   );
 }
+
+const bundleRow = z.object({
+  sku: z.string(),
+  name: z.string(),
+  price: z.string(),
+  url: z.string().nullable(),
+  image_url: z.string().nullable(),
+  variant_id: z.string().nullable(),
+  in_stock: z.boolean(),
+});
+
+/**
+ * The products of the given skus as a bundle needs them: today's price, whether they are in
+ * stock, and the shop platform's variant id (the cart link's), which the recommender does
+ * not read. A bundle names a handful of skus: the order's products and its complements.
+ */
+export async function bundleProducts(db: Db, skus: readonly string[]): Promise<z.output<typeof bundleRow>[]> {
+  return parsedRows(
+    db,
+    sql`select sku, name, price::text as price, url, image_url, variant_id, in_stock from products
+        where sku in (select jsonb_array_elements_text(${jsonParam(skus)}))`,
+    bundleRow,
+  );
+}
