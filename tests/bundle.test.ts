@@ -146,7 +146,7 @@ describe('bundles through the engine', () => {
     const text = block!.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
     expect(text).toContain('10% off the set');
     // The pot (the ordered product) first, then its best complement, each at its price.
-    expect(text).toMatch(/Moka Pot \$39\.99 Moka Filters \$4\.50 The set \$44\.49 \$40\.04 You save \$4\.45/);
+    expect(text).toMatch(/Moka Pot \$39\.99 Moka Filters \$4\.50 The set \$40\.04 instead of \$44\.49 You save \$4\.45/);
     expect(text).not.toContain('Moka Gasket');
     expect(block).toMatch(/<s[^>]*>\$44\.49<\/s>/);
 

@@ -14,6 +14,8 @@ const product = (sku: string, name: string, category: string, price: string, rea
   reason,
 });
 
+const bundleItem = ({ sku, name, price, url, image }: Suggestion) => ({ sku, name, price, url, image, quantity: 1 });
+
 export function sampleContext(): Omit<RenderContext, 'preheader'> {
   return {
     customer: {
@@ -90,5 +92,18 @@ export function sampleContext(): Omit<RenderContext, 'preheader'> {
       timezone: 'America/Los_Angeles',
     },
     links: { unsubscribe: 'https://campaigns.shop.example/u/preview', shop: 'https://shop.example/' },
+    // What `bundle: { size: 2, discount: 10% }` makes of this order: its most expensive line
+    // and its best complement (skus stand in for variant ids in the cart link).
+    bundle: {
+      items: [
+        bundleItem(product('ESP0-121', 'Espresso Machine Plus No. 2', 'espresso-machines', '349.00', '')),
+        bundleItem(product('GRI1-121', 'Burr Grinder Plus No. 2', 'grinders', '189.00', '')),
+      ],
+      total: '538.00',
+      price: '484.20',
+      saving: '53.80',
+      discount: '10%',
+      url: 'https://shop.example/cart/ESP0-121:1,GRI1-121:1',
+    },
   };
 }
