@@ -26,12 +26,14 @@ export const bundleSchema = z
       .min(BUNDLE_SIZES.min, 'must be a whole number from 2 to 4')
       .max(BUNDLE_SIZES.max, 'must be a whole number from 2 to 4'),
     /** What the bundle takes off the sum of its prices: a percentage such as `10%` (above 0, at most 100, up to 4 decimals). */
-    discount: z.string({ error: 'must be a percentage such as 10%' }).superRefine((text, ctx) => {
-      const parsed = parseDiscountValue(text);
-      if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
-      else if (parsed.value.kind !== 'percent')
-        ctx.addIssue({ code: 'custom', message: `must be a percentage such as 10% (got "${text}")` });
-    }),
+    discount: z
+      .string({ error: 'must be a percentage such as 10%' })
+      // The pattern is for editors (it lands in the JSON Schema); the range is checked below.
+      .regex(/^\s*\d{1,3}(\.\d{1,4})?\s*%\s*$/, 'must be a percentage such as 10% or 12.5%')
+      .superRefine((text, ctx) => {
+        const parsed = parseDiscountValue(text);
+        if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
+      }),
   })
   .strict();
 export type BundleOffer = z.output<typeof bundleSchema>;
