@@ -9,7 +9,7 @@ import type { AttributionModel } from './core/attribution.ts';
 import { cartUrlProblem, DEFAULT_CART_URL } from './core/bundle.ts';
 import { discountUrlProblem } from './core/discount.ts';
 import { parseDuration } from './core/duration.ts';
-import { isTimeZone } from './core/records.ts';
+import { isTimeZone, MONEY } from './core/records.ts';
 import type { FrequencyCap } from './core/schedule.ts';
 import { ConfigError } from './errors.ts';
 
@@ -81,6 +81,16 @@ const schema = z
       })
       .default(DEFAULT_CART_URL),
     CODE_POOL_LOW: z.coerce.number({ error: 'must be a number' }).int().min(0).default(100),
+    SHOP_FREE_SHIPPING_THRESHOLD: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .trim()
+        .regex(MONEY, 'must be an amount such as 50 or 49.99')
+        .refine((v) => Number(v) > 0, 'must be above 0')
+        .optional(),
+    ),
+    NEW_ARRIVALS_DAYS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number of days').min(1).max(3650).default(30),
     MAIL_FROM: z.email({ error: 'must be an email address' }).default('orders@shop.example'),
     TEMPLATES_DIR: z.string().min(1).default('./templates'),
     RECS_RULES_FILE: z.string().min(1).default('./config/recommendations.yaml'),
@@ -193,7 +203,18 @@ export interface Config {
    * of one deployment must share it when CLOCK_SCALE is not 1; default: process start.
    */
   clockOrigin: Date | undefined;
-  shop: { name: string; currency: string; url: string; address: string; supportEmail: string; timezone: string };
+  shop: {
+    name: string;
+    currency: string;
+    url: string;
+    address: string;
+    supportEmail: string;
+    timezone: string;
+    /** SHOP_FREE_SHIPPING_THRESHOLD: an order of at least this ships free (a decimal string); undefined when unset. */
+    freeShippingThreshold?: string | undefined;
+  };
+  /** NEW_ARRIVALS_DAYS: a product is new to the new-arrivals strategy this many days after it is first seen. */
+  newArrivalsDays: number;
   /** SHOP_DEFAULT_MARGIN: the margin (a percentage, 0 to 99.99) assumed for products without a cost; undefined when unset. */
   defaultMarginPercent: number | undefined;
   /** The link that applies a discount code: `{shop}` and `{code}` filled in (SHOP_DISCOUNT_URL). */
@@ -297,7 +318,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       address: env.SHOP_ADDRESS,
       supportEmail: env.SHOP_SUPPORT_EMAIL,
       timezone: env.SHOP_TIMEZONE,
+      freeShippingThreshold: env.SHOP_FREE_SHIPPING_THRESHOLD,
     },
+    newArrivalsDays: env.NEW_ARRIVALS_DAYS,
     defaultMarginPercent: env.SHOP_DEFAULT_MARGIN,
     discountUrl: env.SHOP_DISCOUNT_URL,
     cartUrl: env.SHOP_CART_URL,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.ts';
 import { DEFAULT_RULES, indexCatalog, recommend, type CatalogProduct, type RecommendInput } from '../src/core/recommend.ts';
 
 const product = (id: number, category: string, price: number, extra: Partial<CatalogProduct> = {}): CatalogProduct => ({
@@ -150,5 +151,18 @@ describe('new-arrivals', () => {
       [44, 'category-best-seller'],
       [20, 'best-seller'],
     ]);
+  });
+});
+
+describe('the settings', () => {
+  it('reads SHOP_FREE_SHIPPING_THRESHOLD and NEW_ARRIVALS_DAYS, refusing bad values by name', () => {
+    const config = loadConfig({ SHOP_FREE_SHIPPING_THRESHOLD: '49.99', NEW_ARRIVALS_DAYS: '14' });
+    expect([config.shop.freeShippingThreshold, config.newArrivalsDays]).toEqual(['49.99', 14]);
+    const defaults = loadConfig({ SHOP_FREE_SHIPPING_THRESHOLD: '' });
+    expect([defaults.shop.freeShippingThreshold, defaults.newArrivalsDays]).toEqual([undefined, 30]);
+    expect(() => loadConfig({ SHOP_FREE_SHIPPING_THRESHOLD: 'free' })).toThrow(/SHOP_FREE_SHIPPING_THRESHOLD: must be an amount/);
+    expect(() => loadConfig({ SHOP_FREE_SHIPPING_THRESHOLD: '0' })).toThrow(/SHOP_FREE_SHIPPING_THRESHOLD: must be above 0/);
+    expect(() => loadConfig({ NEW_ARRIVALS_DAYS: '0' })).toThrow(/NEW_ARRIVALS_DAYS/);
+    expect(() => loadConfig({ NEW_ARRIVALS_DAYS: '2.5' })).toThrow(/NEW_ARRIVALS_DAYS: must be a whole number of days/);
   });
 });

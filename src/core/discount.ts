@@ -214,3 +214,28 @@ export function discountUrlProblem(pattern: string): string | undefined {
 export function poolIsLow(left: number, lowWater: number): boolean {
   return left < lowWater;
 }
+
+/** What an email says of its code's expiry: the deadline in the customer's words and the whole days left. */
+export interface OfferDeadline {
+  /** The expiry in the customer's zone, "Sunday 13 December, 23:59" (the year added when it is not the send's), or "". */
+  expiresAtText: string;
+  /** Whole days from the send to the expiry (0 on its last day), or undefined when the code never expires. */
+  daysLeft: number | undefined;
+}
+
+/**
+ * The deadline an email shows: the code's stored expiry (the truth the shop and the claim
+ * enforce, never a made-up countdown) written in `timeZone`, and the whole days left at
+ * `now`, the engine's clock at the send.
+ */
+export function offerDeadline(expiresAt: Date | null, now: Date, timeZone: string): OfferDeadline {
+  if (!expiresAt) return { expiresAtText: '', daysLeft: undefined };
+  const part = (at: Date, options: Intl.DateTimeFormatOptions) => new Intl.DateTimeFormat('en-GB', { ...options, timeZone }).format(at);
+  const sameYear = part(expiresAt, { year: 'numeric' }) === part(now, { year: 'numeric' });
+  const day = part(expiresAt, { weekday: 'long', day: 'numeric', month: 'long', ...(!sameYear && { year: 'numeric' }) });
+  const time = part(expiresAt, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  return {
+    expiresAtText: `${day.replace(',', '')}, ${time}`,
+    daysLeft: Math.max(0, Math.floor((expiresAt.getTime() - now.getTime()) / 86_400_000)),
+  };
+}

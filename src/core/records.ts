@@ -247,6 +247,14 @@ export const productRecord = z.object({
   tier: optional(wholeNumber(0, 100)),
   /** What one unit costs the shop, for margin; absent keeps what is stored (see `SHOP_DEFAULT_MARGIN`). */
   cost: optional(money),
+  /**
+   * When the shop first listed the product, for the new-arrivals strategy; absent: a new
+   * product is first seen when imported, a stored one keeps its time. An import never moves
+   * it later, only earlier.
+   */
+  first_seen_at: optional(isoTime),
+  /** Shopify's name for the same (a products export's `published_at`), read when `first_seen_at` is absent. */
+  published_at: optional(isoTime),
   /** The shop platform's variant id (Shopify's `variant_id`), what a bundle's cart link names; absent keeps what is stored. */
   variant_id: optional(variantId),
 });

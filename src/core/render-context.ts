@@ -48,6 +48,20 @@ export const renderContextSchema = z.object({
     total: z.string(),
     itemCount: z.number(),
     items: z.array(orderItemSchema),
+    /**
+     * How far this order was from free shipping, when the shop sets
+     * SHOP_FREE_SHIPPING_THRESHOLD; absent otherwise, so wrap it in `{{#if order.freeShipping}}`.
+     */
+    freeShipping: z
+      .object({
+        /** The order total that ships free (decimal string; `{{money order.freeShipping.threshold}}`). */
+        threshold: z.string(),
+        /** What this order was short of it (decimal string), "0.00" when it reached it. */
+        gap: z.string(),
+        /** The order reached the threshold: its shipping was free. */
+        reached: z.boolean(),
+      })
+      .optional(),
   }),
   /** Complementary products (cross-sell), best first. */
   recommendations: z.array(suggestionSchema),
@@ -86,6 +100,18 @@ export const renderContextSchema = z.object({
       kind: z.enum(['percent', 'amount']),
       /** When the code stops working (ISO time; format it with `{{date offer.expiresAt}}`), or "" when it never expires. */
       expiresAt: z.string(),
+      /**
+       * The same moment for people, in the customer's zone: "Sunday 13 December, 23:59" (the
+       * year added when it is not this year's), or "" when the code never expires. It is the
+       * code's real expiry, enforced by the shop and by the engine (an expired code is never
+       * issued nor sent): "Use it by {{offer.expiresAtText}}".
+       */
+      expiresAtText: z.string(),
+      /**
+       * Whole days from the send to the expiry (0 on its last day; the engine's clock at the
+       * send, not a countdown that resets), absent when the code never expires.
+       */
+      daysLeft: z.number().optional(),
       /** A link that applies the code at the shop (SHOP_DISCOUNT_URL), click-tracked like every link. */
       url: z.string(),
     })

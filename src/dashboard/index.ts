@@ -72,7 +72,7 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
       await reportPages(pages, deps);
       await actionPages(pages, deps);
       if (deps.preview) {
-        await previewPages(pages, { db: deps.db, timeZone: deps.timeZone, ...deps.preview });
+        await previewPages(pages, { db: deps.db, timeZone: deps.timeZone, now: deps.now, ...deps.preview });
         await messagesPages(pages, { ...deps, inbox: deps.preview.inbox });
       }
     });
@@ -134,6 +134,7 @@ export function dashboardSettings(
     preview: extras.rules
       ? {
           shop: settings.shop,
+          newArrivalsDays: settings.newArrivalsDays,
           rules: extras.rules,
           publicUrl: settings.publicUrl,
           secret: settings.secretKey,

@@ -30,6 +30,8 @@ export interface EngineSettings {
   cartUrl?: string | undefined;
   /** CODE_POOL_LOW: fewer codes left than this is a warning (default 100). */
   codePoolLow?: number | undefined;
+  /** NEW_ARRIVALS_DAYS: how long a product is new to the new-arrivals strategy (default 30). */
+  newArrivalsDays?: number | undefined;
 }
 
 export interface Engine {

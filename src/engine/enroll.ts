@@ -19,7 +19,7 @@ import { offeredSteps, stepStrategies, type OfferedStep } from '../core/offers.t
 import type { Strategy } from '../core/recommend.ts';
 import { triggerMatches } from '../core/trigger.ts';
 import { insertEnrollment } from '../store/enrollments.ts';
-import { recommenderFor } from '../recs/service.ts';
+import { recommenderFor, strategySettings } from '../recs/service.ts';
 import { findTriggerFacts } from '../store/orders.ts';
 import { liveSequences } from '../store/sequences.ts';
 import { scheduleStep, type Engine } from './context.ts';
@@ -43,8 +43,13 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
   const offerOf = async (strategy: Strategy): Promise<OfferedStep> => {
     let offer = offers.get(strategy);
     if (!offer) {
-      recommender ??= recommenderFor(engine.db, { customerId: order.customer_id, orderId: order.id, rules: engine.settings.rules });
-      const recs = (await recommender)(strategy);
+      recommender ??= recommenderFor(engine.db, {
+        customerId: order.customer_id,
+        orderId: order.id,
+        rules: engine.settings.rules,
+        settings: strategySettings(engine.settings.shop, now, engine.settings.newArrivalsDays),
+      });
+      const recs = await (await recommender)(strategy);
       offer = { crossSell: recs.recommendations.map((r) => r.sku), upsell: recs.upsells.map((r) => r.sku) };
       offers.set(strategy, offer);
     }

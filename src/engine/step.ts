@@ -9,12 +9,12 @@
  * 250 and before the row says `sent`; the resend carries the same Message-ID.
  */
 import { bundleFor } from '../core/bundle.ts';
-import { discountUrl, discountValueText, offerFor, onEmptyPool, poolIsLow } from '../core/discount.ts';
+import { discountUrl, discountValueText, offerDeadline, offerFor, onEmptyPool, poolIsLow } from '../core/discount.ts';
 import { afterRefusal, decideStep, nextStep, skipReason, type StepFacts } from '../core/step-policy.ts';
 import { signToken } from '../core/tokens.ts';
 import { RetryableSendError } from '../errors.ts';
 import { composeMessage } from '../mail/transport.ts';
-import { recommendationsFor } from '../recs/service.ts';
+import { recommendationsFor, strategySettings } from '../recs/service.ts';
 import {
   advanceEnrollment,
   delayEnrollment,
@@ -109,6 +109,7 @@ async function sendStep(
     orderId: e.trigger_order_id,
     strategy: send.strategy,
     rules: settings.rules,
+    settings: strategySettings(settings.shop, now, settings.newArrivalsDays),
   });
   const context = await orderContext(db, settings.shop, e.trigger_order_id, recs, { unsubscribe: '', shop: settings.shop.url });
   const skip = skipReason(e.definition.steps[step]!.skip_if, {
@@ -180,6 +181,7 @@ async function sendStep(
       value: discountValueText(code.value, settings.shop.currency),
       kind: code.value.kind,
       expiresAt: code.expiresAt?.toISOString() ?? '',
+      ...offerDeadline(code.expiresAt, now, context.customer.timezone),
       url: discountUrl(settings.discountUrl ?? DISCOUNT_URL, settings.shop.url, code.code),
     };
   const bundle = bundleFor(e.definition, e.arm, step);

@@ -31,27 +31,30 @@ export async function upsertProducts(db: Db, records: ProductRecord[]): Promise<
       with input as (
         select * from jsonb_to_recordset(${jsonParam(records)}) as r(
           sku text, name text, category text, price numeric, url text, image_url text, in_stock boolean, tier int,
-          cost numeric, variant_id text)
+          cost numeric, variant_id text, first_seen_at timestamptz, published_at timestamptz)
       ),
       -- Absent optional fields keep what is stored (a price feed need not repeat the urls, the cost or the variant id).
       merged as (
         select i.sku, i.name, i.category, i.price,
                coalesce(i.url, p.url) as url, coalesce(i.image_url, p.image_url) as image_url,
                coalesce(i.in_stock, p.in_stock, true) as in_stock, coalesce(i.tier, p.tier) as tier,
-               coalesce(i.cost, p.cost) as cost, coalesce(i.variant_id, p.variant_id) as variant_id
+               coalesce(i.cost, p.cost) as cost, coalesce(i.variant_id, p.variant_id) as variant_id,
+               -- First seen: the earlier of the stored time and the given one (least() skips nulls),
+               -- so a re-imported feed never makes an old product new; a new product without one: now.
+               coalesce(least(p.first_seen_at, coalesce(i.first_seen_at, i.published_at)), now()) as first_seen_at
         from input i left join products p on p.sku = i.sku
       ),
       up as (
-        insert into products (sku, name, category, price, url, image_url, in_stock, tier, cost, variant_id)
-        select sku, name, category, price, url, image_url, in_stock, tier, cost, variant_id from merged
+        insert into products (sku, name, category, price, url, image_url, in_stock, tier, cost, variant_id, first_seen_at)
+        select sku, name, category, price, url, image_url, in_stock, tier, cost, variant_id, first_seen_at from merged
         on conflict (sku) do update set
           name = excluded.name, category = excluded.category, price = excluded.price, url = excluded.url,
           image_url = excluded.image_url, in_stock = excluded.in_stock, tier = excluded.tier, cost = excluded.cost,
-          variant_id = excluded.variant_id, updated_at = now()
+          variant_id = excluded.variant_id, first_seen_at = excluded.first_seen_at, updated_at = now()
         where (products.name, products.category, products.price, products.url, products.image_url,
-               products.in_stock, products.tier, products.cost, products.variant_id)
+               products.in_stock, products.tier, products.cost, products.variant_id, products.first_seen_at)
           is distinct from (excluded.name, excluded.category, excluded.price, excluded.url, excluded.image_url,
-               excluded.in_stock, excluded.tier, excluded.cost, excluded.variant_id)
+               excluded.in_stock, excluded.tier, excluded.cost, excluded.variant_id, excluded.first_seen_at)
         returning sku as key, (xmax = 0) as inserted
       )
       select i.sku as key, ${OUTCOME} as outcome from input i left join up on up.key = i.sku`,

@@ -5,9 +5,27 @@
  * suggestions a template renders.
  */
 import type { Suggestion } from '../core/render-context.ts';
-import { indexCatalog, recommend, type CatalogProduct, type Neighbour, type Rules, type Strategy } from '../core/recommend.ts';
+import {
+  DEFAULT_NEW_ARRIVALS_DAYS,
+  indexCatalog,
+  recommend,
+  type Catalog,
+  type CatalogProduct,
+  type Neighbour,
+  type Rules,
+  type Strategy,
+} from '../core/recommend.ts';
 import type { Db } from '../db/client.ts';
-import { bestSellers, candidateProducts, neighboursOf, orderProductIds, ownedProductIds } from '../store/catalog.ts';
+import {
+  bestSellers,
+  candidateProducts,
+  neighboursOf,
+  newProductsInCategoriesOf,
+  orderProductIds,
+  ownedProductIds,
+  type ProductRow,
+} from '../store/catalog.ts';
+import { findOrderWithCustomer } from '../store/orders.ts';
 
 export interface RecommendRequest {
   customerId: number;
@@ -16,6 +34,40 @@ export interface RecommendRequest {
   rules: Rules;
   recommendations?: number;
   upsells?: number;
+  /**
+   * What the shipping-gap and new-arrivals strategies read beyond the catalog. Without it,
+   * shipping-gap answers as co-purchase does and new-arrivals finds nothing new (its
+   * best-seller fallbacks only).
+   */
+  settings?: StrategySettings | undefined;
+}
+
+/** The moment and the shop settings the shipping-gap and new-arrivals strategies need. */
+export interface StrategySettings {
+  /** The engine's now (the demo's simulated clock, never the wall clock): what is new is relative to it. */
+  now: Date;
+  /** NEW_ARRIVALS_DAYS: a product is new this many days after it is first seen. */
+  newArrivalsDays: number;
+  /** SHOP_FREE_SHIPPING_THRESHOLD (a decimal string); undefined: no free shipping to nudge towards. */
+  freeShippingThreshold: string | undefined;
+  /** The shop's currency (the gap in the shipping-gap reason) and zone (the day in the new-arrivals reason). */
+  currency: string;
+  timeZone: string;
+}
+
+/** The strategy settings from the shop's settings and the engine's now. */
+export function strategySettings(
+  shop: { currency: string; timezone: string; freeShippingThreshold?: string | undefined },
+  now: Date,
+  newArrivalsDays: number | undefined,
+): StrategySettings {
+  return {
+    now,
+    newArrivalsDays: newArrivalsDays ?? DEFAULT_NEW_ARRIVALS_DAYS,
+    freeShippingThreshold: shop.freeShippingThreshold,
+    currency: shop.currency,
+    timeZone: shop.timezone,
+  };
 }
 
 export interface Recommended {
@@ -27,16 +79,17 @@ export async function recommendationsFor(db: Db, request: RecommendRequest): Pro
   return (await recommenderFor(db, request))(request.strategy, request);
 }
 
+/** Answers for one strategy from the loaded inputs (see {@link recommenderFor}). */
+export type Recommender = (strategy: Strategy, limits?: { recommendations?: number; upsells?: number }) => Promise<Recommended>;
+
 /**
  * Loads once what recommend() needs for one customer's order (the order, the customer's
  * history, the neighbours, best-sellers, the candidate products) and returns a function that
  * answers for any strategy from it: enrollment asks every strategy a sequence uses, and one
- * load serves them all.
+ * load serves them all. What only one strategy reads (the order's total for shipping-gap,
+ * the new products for new-arrivals) is loaded when that strategy is first asked.
  */
-export async function recommenderFor(
-  db: Db,
-  request: Omit<RecommendRequest, 'strategy'>,
-): Promise<(strategy: Strategy, limits?: { recommendations?: number; upsells?: number }) => Recommended> {
+export async function recommenderFor(db: Db, request: Omit<RecommendRequest, 'strategy'>): Promise<Recommender> {
   const orderProducts = await orderProductIds(db, request.orderId);
   // The customer's history up to and including the trigger order.
   const owned = await ownedProductIds(db, request.customerId, request.orderId);
@@ -50,8 +103,27 @@ export async function recommenderFor(
     categoryOf: orderProducts,
     skus: ruleSkus,
   });
-  const rows = new Map(products.map((p) => [p.id, p]));
+  const rows = new Map<number, ProductRow>(products.map((p) => [p.id, p]));
   const catalog = indexCatalog(products.map(toCatalogProduct));
+  const { settings } = request;
+  const threshold = settings?.freeShippingThreshold;
+  let orderTotal: Promise<string | undefined> | undefined;
+  let newArrivals: Promise<Catalog> | undefined;
+  // The catalog new-arrivals reads: the candidates, the customer's products (their
+  // categories are the ones new arrivals come from) and the new products of those categories.
+  const loadNewArrivals = async (s: StrategySettings): Promise<Catalog> => {
+    const [ownedRows, fresh] = await Promise.all([
+      candidateProducts(db, { ids: owned, categoryOf: [], skus: [] }),
+      newProductsInCategoriesOf(db, {
+        categoryOf: owned,
+        since: new Date(s.now.getTime() - s.newArrivalsDays * 86_400_000),
+        until: s.now,
+      }),
+    ]);
+    for (const p of ownedRows) if (!rows.has(p.id)) rows.set(p.id, p);
+    for (const p of fresh) rows.set(p.id, p);
+    return indexCatalog([...rows.values()].map(toCatalogProduct));
+  };
   const neighbours = new Map<number, Neighbour[]>();
   for (const n of neighbourRows) {
     const list = neighbours.get(n.product_id) ?? [];
@@ -62,16 +134,26 @@ export async function recommenderFor(
     const p = rows.get(r.productId)!;
     return { sku: p.sku, name: p.name, category: p.category, price: p.price, url: p.url ?? '', image: p.image_url ?? '', reason: r.reason };
   };
-  return (strategy, limits = request) => {
+  return async (strategy, limits = request) => {
+    let strategyCatalog = catalog;
+    let freeShipping;
+    if (strategy === 'shipping-gap' && settings && threshold !== undefined) {
+      orderTotal ??= findOrderWithCustomer(db, request.orderId).then((o) => o?.total);
+      const total = await orderTotal;
+      if (total !== undefined) freeShipping = { orderTotal: total, threshold, currency: settings.currency };
+    }
+    if (strategy === 'new-arrivals' && settings) strategyCatalog = await (newArrivals ??= loadNewArrivals(settings));
     const result = recommend({
       orderProductIds: orderProducts,
       ownedProductIds: owned,
-      catalog,
+      catalog: strategyCatalog,
       neighbours,
       bestSellers: popular,
       rules: request.rules,
       strategy,
       limits: { recommendations: limits.recommendations ?? 4, upsells: limits.upsells ?? 2 },
+      freeShipping,
+      newArrivals: settings && { now: settings.now, days: settings.newArrivalsDays, timeZone: settings.timeZone },
     });
     return { recommendations: result.recommendations.map(toSuggestion), upsells: result.upsells.map(toSuggestion) };
   };
@@ -98,6 +180,16 @@ export function toCatalogProduct(p: {
   price: string;
   tier: number | null;
   in_stock: boolean;
+  first_seen_at?: Date | undefined;
 }): CatalogProduct {
-  return { id: p.id, sku: p.sku, name: p.name, category: p.category, price: Number(p.price), tier: p.tier, inStock: p.in_stock };
+  return {
+    id: p.id,
+    sku: p.sku,
+    name: p.name,
+    category: p.category,
+    price: Number(p.price),
+    tier: p.tier,
+    inStock: p.in_stock,
+    firstSeenAt: p.first_seen_at,
+  };
 }

@@ -78,6 +78,30 @@ export async function candidateProducts(db: Db, c: { ids: number[]; categoryOf: 
   );
 }
 
+const newProductRow = productRow.extend({ first_seen_at: z.coerce.date() });
+export type NewProductRow = z.output<typeof newProductRow>;
+
+/**
+ * The candidates of the new-arrivals strategy: products first seen (products.first_seen_at)
+ * from `since` to `until` (the engine's now, so a simulated clock sees only what was listed
+ * by then) in the categories of `categoryOf` (the customer's products), newest first (ties
+ * by id), at most `limit`. New products are neither neighbours nor best-sellers yet, so
+ * candidateProducts never loads them.
+ */
+export async function newProductsInCategoriesOf(
+  db: Db,
+  c: { categoryOf: number[]; since: Date; until: Date; limit?: number },
+): Promise<NewProductRow[]> {
+  return parsedRows(
+    db,
+    sql`select id, sku, name, category, price::text as price, tier, in_stock, url, image_url, first_seen_at from products p
+        where p.category in (select category from products where id in (select (jsonb_array_elements_text(${jsonParam(c.categoryOf)}))::int))
+          and p.first_seen_at >= ${c.since.toISOString()}::timestamptz and p.first_seen_at <= ${c.until.toISOString()}::timestamptz
+        order by p.first_seen_at desc, p.id limit ${c.limit ?? 100}`,
+    newProductRow,
+  );
+}
+
 /**
  * The `limit` best-selling products by orders: from the built statistics, or counted from
  * order lines when none are built yet (a new shop still gets popular products).

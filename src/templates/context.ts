@@ -3,11 +3,12 @@
  * and test sends (and, with the real recommender, for sends).
  */
 import type { Config } from '../config.ts';
+import { freeShipping } from '../core/free-shipping.ts';
 import type { RenderContext } from '../core/render-context.ts';
 import type { Db } from '../db/client.ts';
 import { findCustomerOrder, findOrderWithCustomer, orderLines } from '../store/orders.ts';
 import { DEFAULT_RULES, type Rules, type Strategy } from '../core/recommend.ts';
-import { recommendationsFor } from '../recs/service.ts';
+import { recommendationsFor, strategySettings } from '../recs/service.ts';
 import { ContextError } from '../errors.ts';
 
 export interface ContextRequest {
@@ -19,6 +20,8 @@ export interface ContextRequest {
   upsells?: number;
   strategy?: Strategy;
   rules?: Rules;
+  /** The moment previewed (the engine's clock: what is new is relative to it); default the wall clock. */
+  now?: Date | undefined;
 }
 
 /**
@@ -27,7 +30,7 @@ export interface ContextRequest {
  */
 export async function buildContext(
   db: Db,
-  config: Pick<Config, 'shop'>,
+  config: Pick<Config, 'shop'> & Partial<Pick<Config, 'newArrivalsDays'>>,
   request: ContextRequest,
 ): Promise<Omit<RenderContext, 'preheader'>> {
   const { customerId, order } = await findCustomerOrder(db, request.customerId, request.orderId);
@@ -45,6 +48,7 @@ export async function buildContext(
     rules: request.rules ?? DEFAULT_RULES,
     recommendations: request.recommendations,
     upsells: request.upsells,
+    settings: strategySettings(config.shop, request.now ?? new Date(), config.newArrivalsDays),
   });
   return orderContext(db, config.shop, order.id, suggestions, request.links);
 }
@@ -63,6 +67,8 @@ export async function orderContext(
   const row = await findOrderWithCustomer(db, orderId);
   if (!row) throw new ContextError(`no order ${orderId}`);
   const items = await orderLines(db, orderId);
+  // The threshold is the shop's setting, not a field of the context's `shop`: it shows as the order's distance to it.
+  const { freeShippingThreshold, ...shopFields } = shop;
   return {
     customer: {
       id: row.customer_key,
@@ -86,9 +92,10 @@ export async function orderContext(
         url: i.url ?? shop.url,
         image: i.image_url ?? '',
       })),
+      ...(freeShippingThreshold !== undefined && { freeShipping: freeShipping(row.total, freeShippingThreshold) }),
     },
     ...suggestions,
-    shop: { ...shop },
+    shop: shopFields,
     links,
   };
 }

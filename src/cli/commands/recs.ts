@@ -8,8 +8,8 @@ import type { Db } from '../../db/client.ts';
 import { backtest } from '../../recs/backtest.ts';
 import { buildStatistics } from '../../recs/build.ts';
 import { loadRules } from '../../recs/rules.ts';
-import { recommendationsFor } from '../../recs/service.ts';
-import { withDatabase } from '../../runtime.ts';
+import { recommendationsFor, strategySettings } from '../../recs/service.ts';
+import { configuredClock, withDatabase } from '../../runtime.ts';
 import { findProductId, relatedProducts } from '../../store/catalog.ts';
 import { findCustomerOrder } from '../../store/orders.ts';
 import type { ConfigSource } from '../options.ts';
@@ -98,6 +98,7 @@ export function registerRecs(program: Command, config: ConfigSource): void {
           orderId: order.id,
           strategy: options.strategy,
           rules: await rules(),
+          settings: strategySettings(config().shop, configuredClock(config()).now(), config().newArrivalsDays),
         });
         print(options.json, { customerId, orderId: order.externalId, strategy: options.strategy, ...result }, () =>
           [

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { Config } from '../../config.ts';
 import { sendTestEmail } from '../../mail/transport.ts';
 import { loadRules } from '../../recs/rules.ts';
-import { openConfiguredDatabase, withDatabase } from '../../runtime.ts';
+import { configuredClock, openConfiguredDatabase, withDatabase } from '../../runtime.ts';
 import { checkTemplates, type CheckReport } from '../../templates/check.ts';
 import { compileTemplate, type CompiledTemplate } from '../../templates/compile.ts';
 import { buildContext } from '../../templates/context.ts';
@@ -90,6 +90,7 @@ export function registerTemplates(program: Command, config: ConfigSource): void 
           orderId: options.order,
           links: { unsubscribe: unsubscribeUrl(settings.publicUrl, settings.secretKey, 0, 0), shop: settings.shop.url },
           rules: await loadRules(settings.recsRulesFile),
+          now: configuredClock(settings).now(),
         }).catch((error: unknown) => {
           throw error instanceof ContextError ? new UserError(error.message) : error;
         });

@@ -33,6 +33,10 @@ export interface PreviewDeps {
   inbox?: CapturedInbox | undefined;
   /** The shop's IANA time zone (SHOP_TIMEZONE), the page's days written in it; UTC without it. */
   timeZone?: string | undefined;
+  /** The engine's clock: a preview recommends new arrivals as a send at this moment would; default the wall clock. */
+  now?: (() => Date) | undefined;
+  /** NEW_ARRIVALS_DAYS (default 30). */
+  newArrivalsDays?: number | undefined;
 }
 
 /**
@@ -45,7 +49,11 @@ export async function previewPages(app: FastifyInstance, deps: PreviewDeps): Pro
   const links = { unsubscribe: unsubscribeUrl(deps.publicUrl, deps.secret, 0, 0), shop: deps.shop.url };
   /** The email `compiled` makes for `customerId`; throws ContextError for an unknown customer. */
   const render = async (compiled: CompiledTemplate, customerId: string) => {
-    const context = await buildContext(deps.db, { shop: deps.shop }, { customerId, links, rules: deps.rules });
+    const context = await buildContext(
+      deps.db,
+      { shop: deps.shop, newArrivalsDays: deps.newArrivalsDays },
+      { customerId, links, rules: deps.rules, now: deps.now?.() },
+    );
     return { context, email: new Renderer(compiled).render(context, { mode: 'preview' }) };
   };
 
