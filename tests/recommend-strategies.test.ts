@@ -121,6 +121,14 @@ describe('new-arrivals', () => {
     ]);
   });
 
+  it('never takes a new arrival as an upsell: it is the point of the strategy', () => {
+    // 44 ($300) is a step up from the $100 machine bought, and new.
+    expect(ids(recommend(input({ strategy: 'co-purchase', limits: { recommendations: 4, upsells: 2 } })).upsells)).toEqual([44]);
+    const { recommendations, upsells } = recommend(input({ limits: { recommendations: 4, upsells: 2 } }));
+    expect(upsells).toEqual([]);
+    expect(ids(recommendations)).toEqual([44, 41, 42, 20]);
+  });
+
   it('counts the N days from the engine clock it is given, to the millisecond', () => {
     const later = recommend(input({ newArrivals: { now: new Date(now.getTime() + 1), days: 30, timeZone: 'UTC' } }));
     expect(ids(later.recommendations)).toEqual([46, 44, 41, 20]);

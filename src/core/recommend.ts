@@ -130,13 +130,16 @@ export function recommend(input: RecommendInput): RecommendOutput {
     !banned.has(product.sku) &&
     (!owned.has(product.id) || consumable.has(product.category));
 
+  // New arrivals are the point of their strategy: none of them is taken as an upsell.
+  const fresh = input.strategy === 'new-arrivals' ? newArrivals(input, [...owned, ...inOrder]) : [];
+  const isFresh = new Set(fresh.map((p) => p.id));
   const upsells =
     input.strategy === 'popularity'
       ? []
       : pickUpsells(
           input,
           orderProducts,
-          eligible,
+          (p): p is CatalogProduct => eligible(p) && !isFresh.has(p.id),
           input.strategy === 'upsell-only' ? input.limits.upsells + input.limits.recommendations : input.limits.upsells,
         );
   if (input.strategy === 'upsell-only') return { recommendations: [], upsells };
@@ -182,22 +185,9 @@ export function recommend(input: RecommendInput): RecommendOutput {
     for (const { productId, reason } of ranked) add(catalog.get(productId), reason, 'co-purchase');
   }
 
-  if (input.strategy === 'new-arrivals' && input.newArrivals) {
-    const { now, days, timeZone } = input.newArrivals;
-    const until = now.getTime();
-    const since = until - days * DAY_MS;
-    // The categories the customer buys: of everything they own, this order included.
-    const categories = new Set<string>();
-    for (const productId of [...owned, ...inOrder]) {
-      const category = catalog.get(productId)?.category;
-      if (category !== undefined) categories.add(category);
-    }
-    const fresh = [...categories]
-      .flatMap((category) => input.catalog.byCategory.get(category) ?? [])
-      .filter((p) => p.firstSeenAt !== undefined && p.firstSeenAt.getTime() >= since && p.firstSeenAt.getTime() <= until)
-      .sort((a, b) => b.firstSeenAt!.getTime() - a.firstSeenAt!.getTime() || a.id - b.id);
-    for (const product of fresh) add(product, `New in ${product.category} since ${dayText(product.firstSeenAt!, timeZone)}`, 'new-arrival');
-  }
+  // new-arrivals: the new products of the customer's categories, newest first.
+  for (const product of fresh)
+    add(product, `New in ${product.category} since ${dayText(product.firstSeenAt!, input.newArrivals!.timeZone)}`, 'new-arrival');
 
   // Too few: best-sellers of the order's categories, then overall.
   for (const { productId, orders } of input.bestSellers) {
@@ -232,6 +222,25 @@ function coPurchaseRanked(input: RecommendInput, orderProducts: CatalogProduct[]
       productId,
       reason: `Bought together with ${anchor.name} by ${percent(best.confidence)} of its buyers`,
     }));
+}
+
+/**
+ * The products first seen in the `days` before `now` (none after it), in the categories of
+ * the customer's products, newest first (ties by id); none without `input.newArrivals`.
+ */
+function newArrivals(input: RecommendInput, customerProductIds: number[]): CatalogProduct[] {
+  if (!input.newArrivals) return [];
+  const until = input.newArrivals.now.getTime();
+  const since = until - input.newArrivals.days * DAY_MS;
+  const categories = new Set<string>();
+  for (const productId of customerProductIds) {
+    const category = input.catalog.byId.get(productId)?.category;
+    if (category !== undefined) categories.add(category);
+  }
+  return [...categories]
+    .flatMap((category) => input.catalog.byCategory.get(category) ?? [])
+    .filter((p) => p.firstSeenAt !== undefined && p.firstSeenAt.getTime() >= since && p.firstSeenAt.getTime() <= until)
+    .sort((a, b) => b.firstSeenAt!.getTime() - a.firstSeenAt!.getTime() || a.id - b.id);
 }
 
 /** A catalog price (a number read from a decimal string) in the money unit of core/money.ts, exact to 1/10,000. */
