@@ -14,7 +14,7 @@ export function parseYaml<T extends z.ZodType>(text: string, path: string, schem
   const parsed = schema.safeParse(document.toJS() ?? {});
   if (parsed.success) return parsed.data;
   throw new YamlSourceError(
-    parsed.error.issues.map((issue) => {
+    readableIssues(parsed.error.issues).map((issue) => {
       const node = nodeAt(document.contents, issue.path);
       const line = node?.range ? lines.linePos(node.range[0]).line : 1;
       const field = issue.path.join('.') || 'file';
@@ -22,6 +22,21 @@ export function parseYaml<T extends z.ZodType>(text: string, path: string, schem
       return `${path}:${line}: ${field}: ${message}`;
     }),
   );
+}
+
+/**
+ * The issues as people need them: a value that may be one of several forms (`offer: none`
+ * or `offer: { pool }`) that matches none is reported by the form that came closest, the one
+ * whose problems lie deepest in the value, so `offer.pool` is named rather than "Invalid input".
+ */
+export function readableIssues(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+    const depth = (branch: readonly z.core.$ZodIssue[]) => Math.max(...branch.map((i) => i.path.length));
+    const closest = issue.errors.reduce((best, branch) => (depth(branch) > depth(best) ? branch : best));
+    if (depth(closest) === 0) return [issue];
+    return readableIssues(closest).map((i) => ({ ...i, path: [...issue.path, ...i.path] }));
+  });
 }
 
 /** The line of the YAML node at `path` in `text` (the deepest one found along it), for file:line errors. */

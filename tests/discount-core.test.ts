@@ -27,6 +27,7 @@ import { loadConfig } from '../src/config.ts';
 import { readCodesFile } from '../src/ingest/codes-file.ts';
 import { loadSequenceFiles, unknownPoolProblems } from '../src/sequences/files.ts';
 import { checkVariables } from '../src/templates/variables.ts';
+import { readableIssues } from '../src/yaml-source.ts';
 
 describe('discount values', () => {
   it('reads a percentage or an amount, and refuses anything else naming what it takes', () => {
@@ -164,6 +165,16 @@ describe('offers in a sequence', () => {
     expect(offerFor(definition, 'holdout', 0)).toBeUndefined();
   });
 
+  it('a step that says `offer: none` shows no code, whatever its variant offers', () => {
+    const none = sequenceSchema.parse({
+      ...definition,
+      steps: [definition.steps[0], { delay: '3d', template: 'accessories', offer: 'none' }],
+    });
+    expect(offerFor(none, 'discount', 0)).toEqual({ pool: 'welcome-10', on_empty: 'delay' });
+    expect(offerFor(none, 'discount', 1)).toBeUndefined();
+    expect(offerPools(none).map((p) => p.pool)).toEqual(['welcome-10']);
+  });
+
   it('an empty pool delays the step an hour, or lets it go without the offer', () => {
     const now = new Date('2026-12-06T12:00:00Z');
     expect(onEmptyPool({ pool: 'p', on_empty: 'delay' }, now)).toEqual({
@@ -176,7 +187,10 @@ describe('offers in a sequence', () => {
   it('refuses a bad offer with its field, and an unknown pool with file:line', async () => {
     const bad = sequenceSchema.safeParse({ ...definition, steps: [{ delay: '1h', template: 't', offer: { pool: 'P Q', on_empty: 'x' } }] });
     expect(bad.success).toBe(false);
-    expect(bad.error!.issues.map((i) => i.path.join('.'))).toEqual(['steps.0.offer.pool', 'steps.0.offer.on_empty']);
+    // A step's offer is `none` or a pool: the form it came closest to names the field.
+    expect(readableIssues(bad.error!.issues).map((i) => i.path.join('.'))).toEqual(['steps.0.offer.pool', 'steps.0.offer.on_empty']);
+    const word = sequenceSchema.safeParse({ ...definition, steps: [{ delay: '1h', template: 't', offer: 'nothing' }] });
+    expect(readableIssues(word.error!.issues).map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['steps.0.offer: Invalid input']);
 
     const dir = mkdtempSync(join(tmpdir(), 'offers-'));
     writeFileSync(join(dir, 'offers.yaml'), SEQUENCE);

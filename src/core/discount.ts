@@ -36,6 +36,13 @@ export const offerSchema = z
 export type Offer = z.output<typeof offerSchema>;
 
 /**
+ * A step's `offer`: a pool as a variant's, or `none` for a step that shows no code whatever
+ * its variant offers (a last reminder after the codes expired, say).
+ */
+export const stepOfferSchema = z.union([z.literal('none'), offerSchema]);
+export type StepOffer = z.output<typeof stepOfferSchema>;
+
+/**
  * `10%`, `12.5%` → percent; `5`, `5.00` → amount. Undefined with the reason when it is
  * neither (or out of range): a percentage above 0 and at most 100 with up to 4 decimals, or
  * an amount above 0 as the importers accept money.
@@ -155,16 +162,17 @@ export function importExpiry(
 /** The parts of a sequence definition that say what it offers (kept structural: sequence.ts imports this file). */
 export interface OffersOf {
   variants: readonly { key: string; offer?: Offer | undefined }[];
-  steps: readonly { offer?: Offer | undefined }[];
+  steps: readonly { offer?: StepOffer | undefined }[];
 }
 
 /**
- * The offer of one step for an arm: the step's own `offer`, else the arm's variant's. The
- * holdout is never emailed, so it has none.
+ * The offer of one step for an arm: the step's own `offer` (none when it says `none`), else
+ * the arm's variant's. The holdout is never emailed, so it has none.
  */
 export function offerFor(definition: OffersOf, arm: string, step: number): Offer | undefined {
   const stepDef = definition.steps[step];
   if (!stepDef) return undefined;
+  if (stepDef.offer === 'none') return undefined;
   if (stepDef.offer) return stepDef.offer;
   return definition.variants.find((v) => v.key === arm)?.offer;
 }
@@ -176,7 +184,7 @@ export function offerPools(definition: OffersOf): { pool: string; path: (string 
     if (v.offer) found.push({ pool: v.offer.pool, path: ['variants', i, 'offer', 'pool'] });
   });
   definition.steps.forEach((s, i) => {
-    if (s.offer) found.push({ pool: s.offer.pool, path: ['steps', i, 'offer', 'pool'] });
+    if (s.offer && s.offer !== 'none') found.push({ pool: s.offer.pool, path: ['steps', i, 'offer', 'pool'] });
   });
   return found;
 }

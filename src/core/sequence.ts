@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { bundleSchema } from './bundle.ts';
-import { offerSchema } from './discount.ts';
+import { offerSchema, stepOfferSchema } from './discount.ts';
 import { parseDuration } from './duration.ts';
 import { STRATEGIES } from './recommend.ts';
 import { MONEY } from './records.ts';
@@ -75,8 +75,8 @@ export const sequenceSchema = z
             template: z.string().min(1),
             skip_if: skipConditionSchema.optional(),
             recommendations: z.enum(STRATEGIES).optional(),
-            /** A discount code from a pool in this step's email, whatever the variant. */
-            offer: offerSchema.optional(),
+            /** A discount code from a pool in this step's email whatever the variant, or `none`: no code in it. */
+            offer: stepOfferSchema.optional(),
             /** A bundle of the ordered product and its best complements in this step's email, whatever the variant. */
             bundle: bundleSchema.optional(),
           })
