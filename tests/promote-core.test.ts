@@ -338,7 +338,7 @@ describe('the next version of the file', () => {
     const twice = promotedYaml(added, 'challenger', 'p.yaml').yaml;
     expect(twice.match(/To test a challenger/g)).toHaveLength(1);
     expect(twice).toContain(
-      '  - key: challenger\n    weight: 50\n    recommendations: co-purchase # co-purchase, popularity or upsell-only\n',
+      '  - key: challenger\n    weight: 50\n    recommendations: co-purchase # co-purchase, popularity, upsell-only, shipping-gap or new-arrivals\n',
     );
     // Promoting the only variant again changes nothing.
     expect(promotedYaml(once, 'best-sellers', 'p.yaml').yaml).toBe(once);

@@ -111,7 +111,7 @@ describe('campaign sequences promote and log, on Postgres', { timeout: 180_000 }
           '    recommendations: popularity\n',
           '    recommendations: popularity\n' +
             '  # To test a challenger against b (the control), add it here, e.g. (remove the "# "):\n' +
-            '  # - key: challenger\n  #   weight: 50\n  #   recommendations: co-purchase # co-purchase, popularity or upsell-only\n',
+            '  # - key: challenger\n  #   weight: 50\n  #   recommendations: co-purchase # co-purchase, popularity, upsell-only, shipping-gap or new-arrivals\n',
         ),
     );
     expect(parseYaml(written, 'flat.yaml', sequenceSchema).variants).toEqual([

@@ -40,7 +40,7 @@ export function challengerPlaceholder(control: string, strategy: string, indent:
     `# To test a challenger against ${control} (the control), add it here, e.g. (remove the "# "):`,
     `# - key: challenger`,
     `#   weight: ${PROMOTED_WEIGHT}`,
-    `#   recommendations: ${other} # co-purchase, popularity or upsell-only`,
+    `#   recommendations: ${other} # ${STRATEGIES.slice(0, -1).join(', ')} or ${STRATEGIES.at(-1)!}`,
   ]
     .map((line) => `${indent}${line}\n`)
     .join('');
@@ -51,7 +51,8 @@ const PLACEHOLDER_LINES = [
   /^# To test a challenger against \S+ \(the control\), add it here, e\.g\. \(remove the "# "\):$/,
   /^# - key: challenger$/,
   /^# {3}weight: \d+$/,
-  /^# {3}recommendations: \S+ # co-purchase, popularity or upsell-only$/,
+  // The strategies as they were listed when the placeholder was written (fewer, in older files).
+  /^# {3}recommendations: \S+ # [a-z-]+(, [a-z-]+)* or [a-z-]+$/,
 ];
 const withoutPlaceholder = (text: string) =>
   text
