@@ -1,6 +1,7 @@
 /**
  * The demo at its default settings (what `npm start` runs, here on the real Postgres): the
- * report names the planted winner, keeps the planted null, and every interval that makes a
+ * report finds the planted difference, shows the discount's revenue win beside its margin
+ * loss, keeps the planted null, and every interval that makes a
  * claim contains the planted truth; CUPED narrows the intervals, since customers differ in
  * how much they buy; readers click and buy upsells as well as cross-sells.
  */
@@ -28,14 +29,37 @@ describe('the demo at its default settings', () => {
   }, 600_000);
   afterAll(() => database?.drop());
 
-  it('finds the planted winner with the always-valid test, at a size with at least 80% power', () => {
-    const winner = result.planted.find((p) => p.kind === 'winner')!;
-    expect(winner, JSON.stringify(result.planted)).toBeDefined();
-    expect(winner.power).toBeGreaterThanOrEqual(0.8);
-    expect(winner.verdict).toBe('better');
-    expect(winner.asPlanted).toBe(true);
-    expect(winner.interval[0]).toBeLessThanOrEqual(winner.truth);
-    expect(winner.truth).toBeLessThanOrEqual(winner.interval[1]);
+  it('finds the planted difference with the always-valid test, at a size with at least 80% power', () => {
+    const planted = result.planted.find((p) => p.kind === 'difference')!;
+    expect(planted, JSON.stringify(result.planted)).toBeDefined();
+    expect(planted.power).toBeGreaterThanOrEqual(0.8);
+    expect(planted.verdict).toBe('worse');
+    expect(planted.asPlanted).toBe(true);
+    expect(planted.interval[0]).toBeLessThanOrEqual(planted.truth);
+    expect(planted.truth).toBeLessThanOrEqual(planted.interval[1]);
+  });
+
+  it("shows the discount's revenue win beside its margin, which the planted truth says it loses", () => {
+    const planted = result.planted.find((p) => p.kind === 'discount')!;
+    expect(planted, JSON.stringify(result.planted)).toBeDefined();
+    expect(planted.truth).toBeGreaterThan(0);
+    expect(planted.verdict).toBe('better');
+    expect(planted.interval[0]).toBeLessThanOrEqual(planted.truth);
+    expect(planted.truth).toBeLessThanOrEqual(planted.interval[1]);
+    const margin = planted.margin!;
+    expect(margin, JSON.stringify(planted)).not.toBeNull();
+    expect(margin.truth).toBeLessThan(0);
+    // Never a margin win that is not there.
+    expect(margin.verdict).not.toBe('better');
+    expect(margin.interval[0]).toBeLessThanOrEqual(margin.truth);
+    expect(margin.truth).toBeLessThanOrEqual(margin.interval[1]);
+    // The codes went out and came back: issued by the variant's emails, redeemed, at a cost.
+    const version = result.report.sequences.find((s) => s.id === 'post-purchase')!.versions.find((v) => v.live)!;
+    const codes = version.arms.find((a) => a.arm === 'co-purchase-20off')!.codes;
+    expect(codes.issued).toBeGreaterThan(0);
+    expect(codes.redeemed).toBeGreaterThan(0);
+    expect(Number(codes.discountCost)).toBeGreaterThan(0);
+    expect(version.arms.filter((a) => a.arm !== 'co-purchase-20off').every((a) => a.codes.issued === 0)).toBe(true);
   });
 
   it('keeps the planted null, and says what it could have found', () => {

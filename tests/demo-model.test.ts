@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { prng } from '../src/core/random.ts';
-import { BEHAVIOUR, CLICK_CHANCE, expectedWorth, offerKind, type Offer } from '../src/demo/recipients.ts';
+import { BEHAVIOUR, CLICK_CHANCE, clickChance, discountOn, expectedWorth, offerKind, type Offer } from '../src/demo/recipients.ts';
 import {
   basketMaker,
   customerPicker,
@@ -49,8 +49,34 @@ describe('the expected worth of an email', () => {
       open *
       buy *
       (o * (40 + completeSet * 120) + (1 - o) * f * (100 + completeSet * 20) + (1 - o) * (1 - f) * f * (20 + completeSet * 100));
-    expect(expectedWorth(offers)).toBeCloseTo(byHand, 10);
-    expect(expectedWorth([])).toBe(0);
+    expect(expectedWorth(offers).revenue).toBeCloseTo(byHand, 10);
+    expect(expectedWorth([])).toEqual({ revenue: 0, margin: 0 });
+  });
+
+  it('with a 15% code: clicks 1.3× as likely, buys at buyWithCode, and keeps price − cost − 15% of the price, by hand', () => {
+    const code = { code: 'TY15-1', percentOff: 0.15 };
+    const [o, f] = [CLICK_CHANCE.other * 1.3, Math.min(1, CLICK_CHANCE.fitting * 1.3)];
+    expect([clickChance('other', code), clickChance('fitting', code), clickChance('fitting', null)]).toEqual([o, f, CLICK_CHANCE.fitting]);
+    const { open, buyWithCode: buy, completeSet } = BEHAVIOUR;
+    const keep = (i: number) => offers[i]!.product.price * 0.85 - unitCost(offers[i]!.product);
+    const [k0, k1, k2] = [keep(0), keep(1), keep(2)];
+    const revenue =
+      open *
+      buy *
+      (o * (40 + completeSet * 120) + (1 - o) * f * (100 + completeSet * 20) + (1 - o) * (1 - f) * f * (20 + completeSet * 100));
+    const margin =
+      open *
+      buy *
+      (o * (k0 + completeSet * (k1 + k2)) + (1 - o) * f * (k1 + completeSet * k2) + (1 - o) * (1 - f) * f * (k2 + completeSet * k1));
+    const worth = expectedWorth(offers, code);
+    expect(worth.revenue).toBeCloseTo(revenue, 10);
+    expect(worth.margin).toBeCloseTo(margin, 10);
+    // The code wins revenue and gives up margin against the same email without it.
+    const without = expectedWorth(offers);
+    expect(worth.revenue).toBeGreaterThan(without.revenue);
+    expect(worth.margin).toBeLessThan(without.margin);
+    expect(discountOn([offers[1]!.product, offers[2]!.product], code)).toBe(18);
+    expect(discountOn([offers[1]!.product], null)).toBe(0);
   });
 
   it("equals the average of the readers' dice over many emails", () => {
@@ -66,7 +92,7 @@ describe('the expected worth of an email', () => {
       for (const other of offers)
         if (other !== chosen && other.kind === 'fitting' && random() < BEHAVIOUR.completeSet) total += other.product.price;
     }
-    const worth = expectedWorth(offers);
+    const worth = expectedWorth(offers).revenue;
     // Within four standard errors of the mean of a bounded outcome (at most $160 an email).
     expect(Math.abs(total / runs - worth)).toBeLessThan((4 * 160) / Math.sqrt(runs));
   });

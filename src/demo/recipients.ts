@@ -19,7 +19,7 @@ import type { Db } from '../db/client.ts';
 import { findDeliveredMessage, type DeliveredMessage } from '../store/messages.ts';
 import type { CapturedEmail } from '../mail/inbox.ts';
 import { prng } from '../core/random.ts';
-import type { DemoProduct } from './shop.ts';
+import { unitCost, type DemoProduct } from './shop.ts';
 
 /** The planted behaviour. */
 export const BEHAVIOUR = {
@@ -39,7 +39,34 @@ export const BEHAVIOUR = {
   buy: 0.75,
   /** A buyer also adds each other offered accessory that fits what they bought (they complete the set). */
   completeSet: 0.6,
+  /** A reader whose email carries a discount code clicks each offer this many times as often (at most surely). */
+  codeClickLift: 1.3,
+  /** Clicks that end in buying when the email carries a code, who then redeem it on that order. */
+  buyWithCode: 0.95,
+  /**
+   * A bundle (the refill the reader buys again with its complement, at a saving): the reader
+   * looks at it before the single products. Bought whole, at the saving the email promised.
+   */
+  clickBundle: 0.3,
 } as const;
+
+/** A discount code an email carries, as the reader uses it: the share it takes off the order. */
+export interface CodeTerms {
+  code: string;
+  /** 0.15 for 15% off. */
+  percentOff: number;
+}
+
+/** The chance a reader of an opened email clicks an offer of `kind`, with or without a code in the email. */
+export function clickChance(kind: OfferKind | 'bundle', code: CodeTerms | null): number {
+  return code ? Math.min(1, CLICK_CHANCE[kind] * BEHAVIOUR.codeClickLift) : CLICK_CHANCE[kind];
+}
+
+/** What an order of `products` costs the customer off the list price with `code`, to the cent (what the shop reports as `discount_total`). */
+export function discountOn(products: readonly DemoProduct[], code: CodeTerms | null): number {
+  if (!code) return 0;
+  return Math.round(products.reduce((sum, p) => sum + p.price, 0) * code.percentOff * 100) / 100;
+}
 
 /** What an offered product is to the reader, given what they bought: the planted truth. */
 export type OfferKind = 'fitting' | 'upgrade' | 'complement' | 'other';
@@ -55,8 +82,9 @@ export function offerKind(
   return accessoryOf.length ? 'complement' : 'other';
 }
 
-/** The chance a reader of an opened email clicks an offer of each kind. */
-export const CLICK_CHANCE: Record<OfferKind, number> = {
+/** The chance a reader of an opened email without a code clicks an offer of each kind. */
+export const CLICK_CHANCE: Record<OfferKind | 'bundle', number> = {
+  bundle: BEHAVIOUR.clickBundle,
   fitting: BEHAVIOUR.clickFitting,
   upgrade: BEHAVIOUR.clickUpgrade,
   complement: BEHAVIOUR.clickComplement,
@@ -69,30 +97,76 @@ export interface Offer {
   kind: OfferKind;
 }
 
-const fits = (offer: Offer) => offer.kind === 'fitting';
+/** The bundle of an email: its products, bought together for `saving` off their prices. */
+export interface BundleChoice {
+  kind: 'bundle';
+  products: DemoProduct[];
+  saving: number;
+}
+
+/** What a reader may click: a product, or the bundle. */
+export type Choice = Offer | BundleChoice;
+
+const fits = (offer: Choice): offer is Offer => offer.kind === 'fitting';
+const productsOf = (choice: Choice): DemoProduct[] => (choice.kind === 'bundle' ? choice.products : [choice.product]);
 
 /**
  * A reader of an opened email goes down its offers in order and clicks the first that
  * takes them (each with its own chance), then buys it with `BEHAVIOUR.buy`, adding each
  * other fitting offer with `BEHAVIOUR.completeSet`. The expected revenue of the email is
  * therefore, exactly: open · Σᵢ pᵢ · Πⱼ₍ⱼ₍ᵢ₎ (1 − pⱼ) · buy · (priceᵢ + completeSet · Σ other fitting prices).
+ * With a code the click chances are `clickChance`'s and the buy chance `buyWithCode`; the
+ * margin is the same sum over (price − cost − the code's share of the price), since the
+ * code takes its share off every product of the order (rounding to the cent aside).
  */
-export function expectedWorth(offers: readonly Offer[]): number {
-  const fittingTotal = offers.filter(fits).reduce((sum, o) => sum + o.product.price, 0);
+export function expectedWorth(offers: readonly Choice[], code: CodeTerms | null = null): { revenue: number; margin: number } {
+  const keep = (p: DemoProduct) => p.price * (1 - (code?.percentOff ?? 0)) - unitCost(p);
+  const sum = (products: DemoProduct[], value: (p: DemoProduct) => number) => products.reduce((total, p) => total + value(p), 0);
+  const fitting = offers.filter(fits);
+  const fittingTotal = {
+    revenue: fitting.reduce((sum, o) => sum + o.product.price, 0),
+    margin: fitting.reduce((sum, o) => sum + keep(o.product), 0),
+  };
+  const buy = code ? BEHAVIOUR.buyWithCode : BEHAVIOUR.buy;
   let unclicked = 1;
-  let worth = 0;
+  const worth = { revenue: 0, margin: 0 };
   for (const offer of offers) {
-    const others = fittingTotal - (fits(offer) ? offer.product.price : 0);
-    const chance = CLICK_CHANCE[offer.kind];
-    worth += unclicked * chance * BEHAVIOUR.buy * (offer.product.price + BEHAVIOUR.completeSet * others);
+    // A bundle is bought whole at its saving (no code on top); a product with the set it completes.
+    const own =
+      offer.kind === 'bundle'
+        ? { revenue: sum(offer.products, (p) => p.price), margin: sum(offer.products, (p) => p.price - unitCost(p)) - offer.saving }
+        : { revenue: offer.product.price, margin: keep(offer.product) };
+    const chance = clickChance(offer.kind, code);
+    for (const key of ['revenue', 'margin'] as const) {
+      const others = offer.kind === 'bundle' ? 0 : fittingTotal[key] - (fits(offer) ? own[key] : 0);
+      worth[key] += unclicked * chance * buy * (own[key] + BEHAVIOUR.completeSet * others);
+    }
     unclicked *= 1 - chance;
   }
-  return BEHAVIOUR.open * worth;
+  return { revenue: BEHAVIOUR.open * worth.revenue, margin: BEHAVIOUR.open * worth.margin };
 }
 
 /** What a buyer who clicked `chosen` puts in the cart: it, and each other fitting offer with `completeSet`. */
-function basketOf(chosen: Offer, offers: readonly Offer[], random: () => number): DemoProduct[] {
-  return [chosen.product, ...offers.filter((o) => o !== chosen && fits(o) && random() < BEHAVIOUR.completeSet).map((o) => o.product)];
+function basketOf(chosen: Choice, offers: readonly Choice[], random: () => number): DemoProduct[] {
+  if (chosen.kind === 'bundle') return chosen.products;
+  return [chosen.product, ...offers.filter((o) => o !== chosen && fits(o) && random() < BEHAVIOUR.completeSet).flatMap(productsOf)];
+}
+
+/**
+ * The bundle of an email as its reader sees it: the cart link (`/cart/SKU:1,SKU:1`, the demo
+ * shop's products have no variant ids) and the saving the email states; undefined without one.
+ */
+function bundleOf(
+  links: readonly string[],
+  html: string,
+  catalog: ReadonlyMap<string, DemoProduct>,
+): (BundleChoice & { link: number }) | undefined {
+  const link = links.findIndex((l) => l.includes('/cart/'));
+  const saving = /You save \$([\d,]+\.\d{2})/.exec(html)?.[1];
+  if (link < 0 || !saving) return undefined;
+  const items = decodeURIComponent(links[link]!.slice(links[link]!.indexOf('/cart/') + 6)).split(',');
+  const products = items.map((item) => catalog.get(item.split(':')[0]!)).filter((p): p is DemoProduct => p !== undefined);
+  return products.length === items.length ? { kind: 'bundle', products, saving: Number(saving.replace(/,/g, '')), link } : undefined;
 }
 
 const BROWSER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
@@ -102,7 +176,10 @@ const HOUR = 60 * MINUTE;
 
 export interface ExpectedPurchase {
   customer: string;
+  /** The revenue the email is expected to bring. */
   worth: number;
+  /** And the gross margin: revenue − cost of goods − the code's discount. */
+  margin: number;
   at: Date;
 }
 
@@ -126,6 +203,8 @@ export interface PlacedOrder {
   customer_id: string;
   ordered_at: string;
   items: { sku: string; quantity: number; unit_price: string }[];
+  discount_code?: string;
+  discount_total?: string;
 }
 
 export interface RecipientDeps {
@@ -198,11 +277,14 @@ export class Recipients {
     const { catalog, complements } = this.deps;
     const bought = message.bought.map((sku) => catalog.get(sku)).filter((p): p is DemoProduct => p !== undefined);
     // The offers the reader can act on: the products of the email that have a link in it.
-    const offers = [...message.recommendations, ...message.upsells].flatMap((sku) => {
+    const products = [...message.recommendations, ...message.upsells].flatMap((sku) => {
       const product = catalog.get(sku);
       const link = message.links.findIndex((l) => l.includes(`/p/${sku}`));
       return product && link >= 0 ? [{ product, link, kind: offerKind(product, bought, complements) }] : [];
     });
+    // The bundle, looked at first when the email has one.
+    const bundle = bundleOf(message.links, html, catalog);
+    const offers: (Choice & { link: number })[] = bundle ? [bundle, ...products] : products;
     // When the reader would open, click and buy, drawn before what they do, so the truth
     // (an expectation over what they do) knows whether the purchase lands in a window.
     const openAfter = 10 * MINUTE + random() * 36 * HOUR;
@@ -214,18 +296,24 @@ export class Recipients {
     // The purchase is stamped with its planned time, not the time its timer fires: a busy
     // process runs timers late, which the scaled clock turns into hours.
     const boughtAt = new Date(this.deps.clock.now().getTime() + buyAfter);
+    // The code the email carries (a percentage off; the demo's pools are percentages).
+    const code: CodeTerms | null =
+      message.discount?.kind === 'percent' ? { code: message.discount.code, percentOff: Number(message.discount.value) / 100 } : null;
     // The truth: what this email is expected to bring, whatever the dice say below.
-    this.expected.push({ customer: message.customer, worth: expectedWorth(offers), at: boughtAt });
+    const worth = expectedWorth(offers, code);
+    this.expected.push({ customer: message.customer, worth: worth.revenue, margin: worth.margin, at: boughtAt });
 
     if (random() < BEHAVIOUR.proxy) this.later(MINUTE, () => this.open(message, token, false));
     if (random() >= BEHAVIOUR.open) return;
     this.later(openAfter, () => this.open(message, token, true));
-    const chosen = offers.find((offer) => random() < CLICK_CHANCE[offer.kind]);
+    const chosen = offers.find((offer) => random() < clickChance(offer.kind, code));
     if (!chosen) return;
     this.later(clickAfter, () => this.click(message, token, chosen.link));
-    if (random() >= BEHAVIOUR.buy) return;
+    if (random() >= (code ? BEHAVIOUR.buyWithCode : BEHAVIOUR.buy)) return;
     const basket = basketOf(chosen, offers, random);
-    this.later(buyAfter, () => this.buy(message.customer, basket, boughtAt));
+    // A bundle's order carries the saving the email promised; any other, the code's share.
+    const discount = chosen.kind === 'bundle' ? { total: chosen.saving } : code && { code: code.code, total: discountOn(basket, code) };
+    this.later(buyAfter, () => this.buy(message.customer, basket, boughtAt, discount || null));
   }
 
   private async open(message: DeliveredMessage, token: string, human: boolean): Promise<void> {
@@ -248,12 +336,14 @@ export class Recipients {
     this.counts.clicks++;
   }
 
-  private async buy(customer: string, products: DemoProduct[], at: Date): Promise<void> {
+  private async buy(customer: string, products: DemoProduct[], at: Date, discount: { code?: string; total: number } | null): Promise<void> {
     await this.deps.placeOrder({
       order_id: `sim-${++this.orderNo}`,
       customer_id: customer,
       ordered_at: at.toISOString(),
       items: products.map((p) => ({ sku: p.sku, quantity: 1, unit_price: p.price.toFixed(2) })),
+      ...(discount?.code && { discount_code: discount.code }),
+      ...(discount && { discount_total: discount.total.toFixed(2) }),
     });
     this.counts.purchases++;
   }

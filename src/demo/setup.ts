@@ -14,6 +14,8 @@ import { applySequence, loadSequenceFiles } from '../sequences/files.ts';
 import { publishTemplate } from '../store/templates.ts';
 import { compileTemplate } from '../templates/compile.ts';
 import { emailNames, loadTemplateFiles } from '../templates/source.ts';
+import { prng } from '../core/random.ts';
+import { importCodes } from '../store/discount-codes.ts';
 import { writeDemoShop } from './shop.ts';
 
 /** Generates the shop and imports it as history, then builds the recommendations. */
@@ -41,6 +43,30 @@ export async function seedShop(
   }
   const recs = await buildStatistics(database.db, { full: true, neighbours: 10 });
   output.line(`recommendations: ${recs.pairs.toLocaleString('en')} product pairs from ${recs.totalOrders.toLocaleString('en')} orders`);
+  await importDemoCodes(database, options.seed, now, output);
+}
+
+/**
+ * The starter sequence's discount variant offers codes from this pool: as a shop would
+ * have generated them in its admin (single-use, 20% off, valid 60 days), more than the
+ * replay issues.
+ */
+export const DEMO_CODE_POOL = { name: 'thank-you-20', value: '20', validDays: 60, count: 5_000 } as const;
+
+async function importDemoCodes(database: Database, seed: number, now: Date, output: { line(text: string): void }): Promise<void> {
+  const random = prng(seed + 7);
+  const letters = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  const codes = new Set<string>();
+  while (codes.size < DEMO_CODE_POOL.count)
+    codes.add(`TY20-${Array.from({ length: 8 }, () => letters[Math.floor(random() * letters.length)]).join('')}`);
+  const result = await importCodes(database.db, {
+    pool: DEMO_CODE_POOL.name,
+    value: { kind: 'percent', value: DEMO_CODE_POOL.value },
+    expiresAt: new Date(now.getTime() + DEMO_CODE_POOL.validDays * 86_400_000),
+    codes: [...codes].map((code, i) => ({ line: i + 1, code })),
+  });
+  if (!result.ok) throw new Error(`the demo's codes did not import: ${result.error ?? JSON.stringify(result.problems.slice(0, 3))}`);
+  output.line(`discount codes: ${result.inserted.toLocaleString('en')} in pool ${DEMO_CODE_POOL.name} (${DEMO_CODE_POOL.value}% off)`);
 }
 
 /** Publishes the starter templates and applies the starter sequences; returns the live definitions by id. */

@@ -29,6 +29,12 @@ export interface TruthCheck {
   enough: boolean;
   /** How much CUPED narrowed the 95% interval: 1 − its width / the plain interval's width. */
   cupedNarrowing: number;
+  /**
+   * Against the control, the same check of margin per customer (the planted margin: revenue
+   * − cost of goods − the codes' discounts, beside the report's CUPED estimate and 95%
+   * interval); null when the report has no margin for the comparison.
+   */
+  margin: { truth: number; estimate: number; interval: [number, number]; covered: boolean } | null;
 }
 
 /** 1 − the CUPED interval's width / the plain interval's width: what the spend before enrolling bought. */
@@ -63,18 +69,19 @@ export async function truthChecks(
     if (!version || !definition) continue;
     const windowMs = measurementWindowMs(definition);
     const measured = await measuredUnits(database.db, version.versionId, { windowMs, asOf });
-    const worth = new Map<string, { sum: number; n: number }>();
+    const worth = new Map<string, { sum: number; margin: number; n: number }>();
     for (const unit of measured) {
       const [from, to] = [unit.enrolledAt.getTime(), unit.enrolledAt.getTime() + windowMs];
       const inside = (byCustomer.get(unit.customer) ?? []).filter((e) => e.at.getTime() > from && e.at.getTime() <= to);
-      const w = worth.get(unit.arm) ?? { sum: 0, n: 0 };
+      const w = worth.get(unit.arm) ?? { sum: 0, margin: 0, n: 0 };
       w.sum += inside.reduce((s, e) => s + e.worth, 0);
+      w.margin += inside.reduce((s, e) => s + e.margin, 0);
       w.n += 1;
       worth.set(unit.arm, w);
     }
-    const mean = (arm: string) => {
+    const mean = (arm: string, of: 'sum' | 'margin' = 'sum') => {
       const w = worth.get(arm);
-      return w && w.n ? w.sum / w.n : 0;
+      return w && w.n ? w[of] / w.n : 0;
     };
     for (const c of version.comparisons) {
       const truth = mean(c.arm) - mean(c.baseline);
@@ -87,7 +94,8 @@ export async function truthChecks(
         enough: makesClaim(c.verdict),
         cupedNarrowing: cupedNarrowing(c),
       };
-      if (c.against === 'control')
+      if (c.against === 'control') {
+        const marginTruth = mean(c.arm, 'margin') - mean(c.baseline, 'margin');
         checks.push({
           ...common,
           measure: 'revenue per customer',
@@ -95,8 +103,16 @@ export async function truthChecks(
           estimate: c.cuped.difference,
           interval: c.cuped.interval,
           covered: inside(c.cuped.interval, truth),
+          margin: c.margin
+            ? {
+                truth: marginTruth,
+                estimate: c.margin.cuped.difference,
+                interval: c.margin.cuped.interval,
+                covered: inside(c.margin.cuped.interval, marginTruth),
+              }
+            : null,
         });
-      else if (c.incrementalRevenue) {
+      } else if (c.incrementalRevenue) {
         const total = truth * c.n.arm;
         checks.push({
           ...common,
@@ -105,6 +121,7 @@ export async function truthChecks(
           estimate: c.incrementalRevenue.cuped.estimate,
           interval: c.incrementalRevenue.cuped.interval,
           covered: inside(c.incrementalRevenue.cuped.interval, total),
+          margin: null,
         });
       }
     }

@@ -125,14 +125,15 @@ const deliveredRow = z.object({
   /** The skus of the order that triggered the enrollment. */
   bought: z.array(z.string()),
   identity: z.string(),
+  /** The discount code the email carries and what it takes off (`percent` 15 or `amount` 5.00); null when none. */
+  discount: z.object({ code: z.string(), kind: z.enum(['percent', 'amount']), value: z.string() }).nullable(),
 });
 export type DeliveredMessage = z.output<typeof deliveredRow>;
 
 /**
  * What a recipient of the email with this RFC Message-ID could know: its tracked links,
  * the recommended skus (cross-sells and upsells), who it went to, the skus of the order that
- * triggered it, and
- * a stable identity (customer / sequence / trigger order / step) that stays the same across
+ * triggered it, the discount code it carries, and a stable identity (customer / sequence / trigger order / step) that stays the same across
  * runs even though database ids do not (the demo's simulated recipients draw from it).
  */
 export async function findDeliveredMessage(db: Db, rfcMessageId: string): Promise<DeliveredMessage | undefined> {
@@ -141,7 +142,9 @@ export async function findDeliveredMessage(db: Db, rfcMessageId: string): Promis
     sql`select m.id, m.enrollment_id, m.links, m.recommendations, m.upsells, c.external_id as customer,
                c.external_id || '/' || e.sequence_id || '/' || o.external_id || '/' || m.step as identity,
                coalesce((select array_agg(distinct p.sku) from order_items oi join products p on p.id = oi.product_id
-                         where oi.order_id = e.trigger_order_id), '{}') as bought
+                         where oi.order_id = e.trigger_order_id), '{}') as bought,
+               (select json_build_object('code', dc.code, 'kind', cp.value_kind, 'value', cp.value::text)
+                  from discount_codes dc join code_pools cp on cp.id = dc.pool_id where dc.id = m.discount_code_id) as discount
         from messages m join enrollments e on e.id = m.enrollment_id join customers c on c.id = m.customer_id
         join orders o on o.id = e.trigger_order_id
         where m.message_id = ${rfcMessageId}`,

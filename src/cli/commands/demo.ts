@@ -7,6 +7,7 @@ import { MultiBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { formatReport, moneyFormat } from '../../analytics/format.ts';
 import { DEMO_DEFAULTS, runDemo, type DemoOptions, type DemoOutput, type DemoResult } from '../../demo/run.ts';
+import type { PlantedFinding, PlantedMeasure } from '../../demo/planted.ts';
 import type { ConfigSource } from '../options.ts';
 import { positiveNumber, positiveWholeNumber } from '../options.ts';
 
@@ -87,7 +88,6 @@ export function registerDemo(program: Command, config: ConfigSource): void {
 
 function formatTruth(result: DemoResult, currency: string): string {
   const money = moneyFormat(currency);
-  const signed = (value: number) => (value >= 0 ? '+' : '') + money(value);
   const percent = (value: number) => `${Math.round(value * 100)}%`;
   const lines = ['The planted truth beside the estimates (CUPED, 95% intervals; the narrowing CUPED bought against the plain interval):'];
   for (const c of result.checks)
@@ -102,19 +102,38 @@ function formatTruth(result: DemoResult, currency: string): string {
     `${result.counts.orders} orders (${result.counts.purchases} bought from emails), ${result.counts.emails} emails, ${result.counts.opens} opens, ${result.counts.clicks} clicks, in ${result.realSeconds.toFixed(0)} s.`,
   );
   if (result.planted.length)
+    lines.push('', 'What the demo planted, and what the report decided (per customer against the control, always-valid 95% interval):');
+  for (const p of result.planted) lines.push(...plantedLines(p, money), `      why: ${p.why}`);
+  return lines.join('\n');
+}
+
+/** The closing lines of one planted comparison: the truth, what the report said, and what this size could find. */
+function plantedLines(p: PlantedFinding, money: (value: number) => string): string[] {
+  const signed = (value: number) => (value >= 0 ? '+' : '') + money(value);
+  const percent = (value: number) => `${Math.round(value * 100)}%`;
+  const said = (m: PlantedMeasure) => `the report: ${m.verdict}, ${signed(m.estimate)} [${money(m.interval[0])}, ${money(m.interval[1])}]`;
+  const head = `  planted ${p.kind.padEnd(10)}  ${p.sequence}: ${p.arm} vs ${p.baseline} (control)`;
+  if (p.kind === 'null')
+    return [
+      `${head}: truth ${signed(p.truth)} per customer (no planted difference); ${said(p)}; it could have found ${money(p.detectable)} (80% power) -> ${p.asPlanted ? 'KEPT NULL' : 'A FALSE WINNER'}`,
+    ];
+  const found = `power to find it at this size ${percent(p.power)} -> ${p.asPlanted ? 'FOUND' : 'NOT FOUND'}`;
+  const lines = [`${head}: revenue truth ${signed(p.truth)} per customer; ${said(p)}; ${found}`];
+  if (p.kind === 'discount' && p.margin) {
+    const m = p.margin;
+    const decided = m.verdict === 'better' || m.verdict === 'worse';
     lines.push(
-      '',
-      'What the demo planted, and what the report decided (revenue per customer against the control, always-valid 95% interval):',
-    );
-  for (const p of result.planted) {
-    const head = `  planted ${p.kind === 'winner' ? 'winner' : 'null  '}  ${p.sequence}: ${p.arm} vs ${p.baseline} (control)`;
-    const said = `the report: ${p.verdict}, ${signed(p.estimate)} [${money(p.interval[0])}, ${money(p.interval[1])}]`;
-    lines.push(
-      p.kind === 'winner'
-        ? `${head}: truth ${signed(p.truth)} per customer; ${said}; power to find it at this size ${percent(p.power)} -> ${p.asPlanted ? 'FOUND' : 'NOT FOUND'}`
-        : `${head}: truth ${signed(p.truth)} per customer (no planted difference); ${said}; it could have found ${money(p.detectable)} (80% power) -> ${p.asPlanted ? 'KEPT NULL' : 'A FALSE WINNER'}`,
-      `      why: ${p.why}`,
+      `      margin truth ${signed(m.truth)} per customer; ${said(m)}; ` +
+        (decided ? `power ${percent(m.power)}` : `it could have found ${money(m.detectable)} (80% power)`) +
+        ` -> ${marginWords(p.truth, m.truth)}`,
     );
   }
-  return lines.join('\n');
+  return lines;
+}
+
+/** Whether the planted revenue win is a margin win, in words. */
+function marginWords(revenue: number, margin: number): string {
+  if (revenue > 0 && margin < 0) return 'more revenue, less profit: the code does not pay for itself';
+  if (revenue > 0 && margin > 0) return 'more revenue and more profit: the code pays for itself';
+  return margin < 0 ? 'less profit' : 'more profit';
 }
