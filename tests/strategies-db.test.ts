@@ -145,6 +145,10 @@ describe.each(DB_KINDS)('shipping-gap, new-arrivals and first_seen_at on %s', (k
     expect(short.order.total).toBe('33.9000');
     expect(short.order.freeShipping).toEqual({ threshold: '40.00', gap: '6.10', reached: false });
     expect(short.shop).toEqual(SHOP);
+    // These products have no page: every suggestion links to the shop, as an order line does, never to "".
+    const suggested = [...short.recommendations, ...short.upsells];
+    expect(suggested.length).toBeGreaterThan(0);
+    expect(new Set(suggested.map((p) => p.url))).toEqual(new Set([SHOP.url]));
     const reached = await buildContext(database.db, { shop: { ...SHOP, freeShippingThreshold: '33.9' } }, { customerId: 'c-1', links });
     expect(reached.order.freeShipping).toEqual({ threshold: '33.90', gap: '0.00', reached: true });
     expect((await buildContext(database.db, { shop: SHOP }, { customerId: 'c-1', links })).order.freeShipping).toBeUndefined();

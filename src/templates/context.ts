@@ -94,7 +94,9 @@ export async function orderContext(
       })),
       ...(freeShippingThreshold !== undefined && { freeShipping: freeShipping(row.total, freeShippingThreshold) }),
     },
-    ...suggestions,
+    // A product the catalog gives no page links to the shop, as an order line does.
+    recommendations: suggestions.recommendations.map((r) => ({ ...r, url: r.url || shop.url })),
+    upsells: suggestions.upsells.map((r) => ({ ...r, url: r.url || shop.url })),
     shop: shopFields,
     links,
   };
