@@ -55,11 +55,11 @@ describe('the demo at its default settings', () => {
     expect(margin.truth).toBeLessThanOrEqual(margin.interval[1]);
     // The codes went out and came back: issued by the variant's emails, redeemed, at a cost.
     const version = result.report.sequences.find((s) => s.id === 'post-purchase')!.versions.find((v) => v.live)!;
-    const codes = version.arms.find((a) => a.arm === 'co-purchase-20off')!.codes;
+    const codes = version.arms.find((a) => a.arm === 'co-purchase-25off')!.codes;
     expect(codes.issued).toBeGreaterThan(0);
     expect(codes.redeemed).toBeGreaterThan(0);
     expect(Number(codes.discountCost)).toBeGreaterThan(0);
-    expect(version.arms.filter((a) => a.arm !== 'co-purchase-20off').every((a) => a.codes.issued === 0)).toBe(true);
+    expect(version.arms.filter((a) => a.arm !== 'co-purchase-25off').every((a) => a.codes.issued === 0)).toBe(true);
   });
 
   it('keeps the planted null, and says what it could have found', () => {

@@ -53,12 +53,12 @@ describe('the expected worth of an email', () => {
     expect(expectedWorth([])).toEqual({ revenue: 0, margin: 0 });
   });
 
-  it('with a 15% code: clicks 1.3× as likely, buys at buyWithCode, and keeps price − cost − 15% of the price, by hand', () => {
-    const code = { code: 'TY15-1', percentOff: 0.15 };
+  it('with a 25% code: opens and clicks more, buys and completes the set more, and keeps price − cost − 25% of the price, by hand', () => {
+    const code = { code: 'TY25-1', percentOff: 0.25 };
     const [o, f] = [CLICK_CHANCE.other * 1.3, Math.min(1, CLICK_CHANCE.fitting * 1.3)];
     expect([clickChance('other', code), clickChance('fitting', code), clickChance('fitting', null)]).toEqual([o, f, CLICK_CHANCE.fitting]);
-    const { open, buyWithCode: buy, completeSet } = BEHAVIOUR;
-    const keep = (i: number) => offers[i]!.product.price * 0.85 - unitCost(offers[i]!.product);
+    const { openWithCode: open, buyWithCode: buy, completeSetWithCode: completeSet } = BEHAVIOUR;
+    const keep = (i: number) => offers[i]!.product.price * 0.75 - unitCost(offers[i]!.product);
     const [k0, k1, k2] = [keep(0), keep(1), keep(2)];
     const revenue =
       open *
@@ -75,7 +75,7 @@ describe('the expected worth of an email', () => {
     const without = expectedWorth(offers);
     expect(worth.revenue).toBeGreaterThan(without.revenue);
     expect(worth.margin).toBeLessThan(without.margin);
-    expect(discountOn([offers[1]!.product, offers[2]!.product], code)).toBe(18);
+    expect(discountOn([offers[1]!.product, offers[2]!.product], code)).toBe(30);
     expect(discountOn([offers[1]!.product], null)).toBe(0);
   });
 

@@ -347,7 +347,7 @@ describe('the next version of the file', () => {
   it('refuses a variant the file does not have, naming the file', () => {
     expect(() => promotedYaml(readFileSync(STARTER, 'utf8'), 'nope', 'p.yaml')).toThrow(YamlSourceError);
     expect(() => promotedYaml(readFileSync(STARTER, 'utf8'), 'nope', 'p.yaml')).toThrow(
-      'p.yaml:1: variants: no variant "nope" (its variants: co-purchase, best-sellers, co-purchase-20off)',
+      'p.yaml:1: variants: no variant "nope" (its variants: co-purchase, best-sellers, co-purchase-25off)',
     );
   });
 

@@ -39,10 +39,14 @@ export const BEHAVIOUR = {
   buy: 0.75,
   /** A buyer also adds each other offered accessory that fits what they bought (they complete the set). */
   completeSet: 0.6,
+  /** Emails with a discount code opened by their recipient (the code catches the eye). */
+  openWithCode: 0.6,
   /** A reader whose email carries a discount code clicks each offer this many times as often (at most surely). */
   codeClickLift: 1.3,
   /** Clicks that end in buying when the email carries a code, who then redeem it on that order. */
   buyWithCode: 0.95,
+  /** With a code, a buyer adds each other fitting offer this often (the code makes the set cheaper). */
+  completeSetWithCode: 0.8,
   /**
    * A bundle (the refill the reader buys again with its complement, at a saving): the reader
    * looks at it before the single products. Bought whole, at the saving the email promised.
@@ -55,6 +59,13 @@ export interface CodeTerms {
   code: string;
   /** 0.15 for 15% off. */
   percentOff: number;
+}
+
+/** How likely a reader opens, buys what they clicked and completes the set, with or without a code in the email. */
+export function terms(code: CodeTerms | null): { open: number; buy: number; completeSet: number } {
+  return code
+    ? { open: BEHAVIOUR.openWithCode, buy: BEHAVIOUR.buyWithCode, completeSet: BEHAVIOUR.completeSetWithCode }
+    : { open: BEHAVIOUR.open, buy: BEHAVIOUR.buy, completeSet: BEHAVIOUR.completeSet };
 }
 
 /** The chance a reader of an opened email clicks an offer of `kind`, with or without a code in the email. */
@@ -115,8 +126,8 @@ const productsOf = (choice: Choice): DemoProduct[] => (choice.kind === 'bundle' 
  * takes them (each with its own chance), then buys it with `BEHAVIOUR.buy`, adding each
  * other fitting offer with `BEHAVIOUR.completeSet`. The expected revenue of the email is
  * therefore, exactly: open · Σᵢ pᵢ · Πⱼ₍ⱼ₍ᵢ₎ (1 − pⱼ) · buy · (priceᵢ + completeSet · Σ other fitting prices).
- * With a code the click chances are `clickChance`'s and the buy chance `buyWithCode`; the
- * margin is the same sum over (price − cost − the code's share of the price), since the
+ * With a code the click chances are `clickChance`'s and the open, buy and set chances
+ * `terms`'; the margin is the same sum over (price − cost − the code's share of the price), since the
  * code takes its share off every product of the order (rounding to the cent aside).
  */
 export function expectedWorth(offers: readonly Choice[], code: CodeTerms | null = null): { revenue: number; margin: number } {
@@ -127,7 +138,7 @@ export function expectedWorth(offers: readonly Choice[], code: CodeTerms | null 
     revenue: fitting.reduce((sum, o) => sum + o.product.price, 0),
     margin: fitting.reduce((sum, o) => sum + keep(o.product), 0),
   };
-  const buy = code ? BEHAVIOUR.buyWithCode : BEHAVIOUR.buy;
+  const { buy, completeSet, open } = terms(code);
   let unclicked = 1;
   const worth = { revenue: 0, margin: 0 };
   for (const offer of offers) {
@@ -139,17 +150,17 @@ export function expectedWorth(offers: readonly Choice[], code: CodeTerms | null 
     const chance = clickChance(offer.kind, code);
     for (const key of ['revenue', 'margin'] as const) {
       const others = offer.kind === 'bundle' ? 0 : fittingTotal[key] - (fits(offer) ? own[key] : 0);
-      worth[key] += unclicked * chance * buy * (own[key] + BEHAVIOUR.completeSet * others);
+      worth[key] += unclicked * chance * buy * (own[key] + completeSet * others);
     }
     unclicked *= 1 - chance;
   }
-  return { revenue: BEHAVIOUR.open * worth.revenue, margin: BEHAVIOUR.open * worth.margin };
+  return { revenue: open * worth.revenue, margin: open * worth.margin };
 }
 
 /** What a buyer who clicked `chosen` puts in the cart: it, and each other fitting offer with `completeSet`. */
-function basketOf(chosen: Choice, offers: readonly Choice[], random: () => number): DemoProduct[] {
+function basketOf(chosen: Choice, offers: readonly Choice[], random: () => number, completeSet: number): DemoProduct[] {
   if (chosen.kind === 'bundle') return chosen.products;
-  return [chosen.product, ...offers.filter((o) => o !== chosen && fits(o) && random() < BEHAVIOUR.completeSet).flatMap(productsOf)];
+  return [chosen.product, ...offers.filter((o) => o !== chosen && fits(o) && random() < completeSet).flatMap(productsOf)];
 }
 
 /**
@@ -196,6 +207,8 @@ export interface SimOrder {
   customer: string;
   at: Date;
   total: number;
+  /** It redeemed a discount code an email issued (the engine credits that email first, whatever the touches). */
+  redeemed: boolean;
 }
 
 export interface PlacedOrder {
@@ -304,13 +317,14 @@ export class Recipients {
     this.expected.push({ customer: message.customer, worth: worth.revenue, margin: worth.margin, at: boughtAt });
 
     if (random() < BEHAVIOUR.proxy) this.later(MINUTE, () => this.open(message, token, false));
-    if (random() >= BEHAVIOUR.open) return;
+    const { open, buy, completeSet } = terms(code);
+    if (random() >= open) return;
     this.later(openAfter, () => this.open(message, token, true));
     const chosen = offers.find((offer) => random() < clickChance(offer.kind, code));
     if (!chosen) return;
     this.later(clickAfter, () => this.click(message, token, chosen.link));
-    if (random() >= (code ? BEHAVIOUR.buyWithCode : BEHAVIOUR.buy)) return;
-    const basket = basketOf(chosen, offers, random);
+    if (random() >= buy) return;
+    const basket = basketOf(chosen, offers, random, completeSet);
     // A bundle's order carries the saving the email promised; any other, the code's share.
     const discount = chosen.kind === 'bundle' ? { total: chosen.saving } : code && { code: code.code, total: discountOn(basket, code) };
     this.later(buyAfter, () => this.buy(message.customer, basket, boughtAt, discount || null));

@@ -222,6 +222,7 @@ async function replay(
         customer: o.customer_id,
         at: new Date(o.ordered_at),
         total: o.items.reduce((sum, i) => sum + i.quantity * Number(i.unit_price), 0),
+        redeemed: o.discount_code !== undefined,
       });
   };
   let failure: unknown;

@@ -48,17 +48,17 @@ export async function seedShop(
 
 /**
  * The starter sequence's discount variant offers codes from this pool: as a shop would
- * have generated them in its admin (single-use, 20% off, valid 60 days), more than the
+ * have generated them in its admin (single-use, 25% off, valid 60 days), more than the
  * replay issues.
  */
-export const DEMO_CODE_POOL = { name: 'thank-you-20', value: '20', validDays: 60, count: 5_000 } as const;
+export const DEMO_CODE_POOL = { name: 'thank-you-25', value: '25', validDays: 60, count: 5_000 } as const;
 
 async function importDemoCodes(database: Database, seed: number, now: Date, output: { line(text: string): void }): Promise<void> {
   const random = prng(seed + 7);
   const letters = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
   const codes = new Set<string>();
   while (codes.size < DEMO_CODE_POOL.count)
-    codes.add(`TY20-${Array.from({ length: 8 }, () => letters[Math.floor(random() * letters.length)]).join('')}`);
+    codes.add(`TY25-${Array.from({ length: 8 }, () => letters[Math.floor(random() * letters.length)]).join('')}`);
   const result = await importCodes(database.db, {
     pool: DEMO_CODE_POOL.name,
     value: { kind: 'percent', value: DEMO_CODE_POOL.value },

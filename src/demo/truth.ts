@@ -129,7 +129,11 @@ export async function truthChecks(
   return checks;
 }
 
-/** The simulator's own attribution: its orders, credited by the same rule to its own human touches. */
+/**
+ * The simulator's own attribution: its orders, credited by the same rule to its own human
+ * touches, and an order that redeemed an email's code credited whatever the touches, as the
+ * rule says first.
+ */
 export async function creditLedger(
   database: Database,
   ledger: SimOrder[],
@@ -151,6 +155,7 @@ export async function creditLedger(
   let total = 0;
   // The report counts orders up to its as-of time; an action still in flight when the run stopped can land after it.
   for (const order of ledger)
-    if (order.at <= asOf && creditedTouch(byCustomer.get(order.customer) ?? [], order.at, config.attribution)) total += order.total;
+    if (order.at <= asOf && (order.redeemed || creditedTouch(byCustomer.get(order.customer) ?? [], order.at, config.attribution)))
+      total += order.total;
   return total;
 }

@@ -125,15 +125,25 @@ function plantedLines(p: PlantedFinding, money: (value: number) => string): stri
     lines.push(
       `      margin truth ${signed(m.truth)} per customer; ${said(m)}; ` +
         (decided ? `power ${percent(m.power)}` : `it could have found ${money(m.detectable)} (80% power)`) +
-        ` -> ${marginWords(p.truth, m.truth)}`,
+        ` -> ${marginWords(p, m)}`,
     );
   }
   return lines;
 }
 
-/** Whether the planted revenue win is a margin win, in words. */
-function marginWords(revenue: number, margin: number): string {
-  if (revenue > 0 && margin < 0) return 'more revenue, less profit: the code does not pay for itself';
-  if (revenue > 0 && margin > 0) return 'more revenue and more profit: the code pays for itself';
-  return margin < 0 ? 'less profit' : 'more profit';
+/** Whether the planted revenue win is a margin win, in truth and in what the report could tell. */
+function marginWords(revenue: PlantedMeasure, margin: PlantedMeasure): string {
+  const truth =
+    revenue.truth > 0
+      ? margin.truth < 0
+        ? 'truth: more revenue, less profit (the code does not pay for itself)'
+        : 'truth: more revenue and more profit (the code pays for itself)'
+      : `truth: ${margin.truth < 0 ? 'less' : 'more'} profit`;
+  const said =
+    margin.verdict === 'worse'
+      ? 'the report finds the lost profit'
+      : margin.verdict === 'better'
+        ? 'the report finds more profit'
+        : `the report cannot tell yet whether it pays for itself (margin undecided at this size)`;
+  return `${truth}; ${said}`;
 }
