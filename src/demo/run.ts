@@ -72,7 +72,7 @@ export interface DemoOptions {
  * customer a year, as a real shop's) and about 50 more from the one customer in 25 who
  * refills a consumable every 10 to 25 days; two weeks of new orders under a clock of 8,000×
  * while they come in (40,000× after), about five minutes in all on a 2-core machine. At
- * this size the planted winner is found with high power (./planted.ts); `campaign
+ * this size the planted difference and discount are found with high power (./planted.ts); `campaign
  * sequences plan` says why smaller runs cannot.
  */
 export const DEMO_DEFAULTS = {
@@ -90,7 +90,7 @@ export const DEMO_DEFAULTS = {
 export interface DemoResult {
   report: Report;
   checks: TruthCheck[];
-  /** The planted winner and null beside what the report says of them. */
+  /** The planted difference, discount and null beside what the report says of them. */
   planted: PlantedFinding[];
   attributed: { engine: number; ledger: number };
   counts: { orders: number; emails: number; opens: number; clicks: number; purchases: number };
