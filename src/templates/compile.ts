@@ -9,7 +9,6 @@
 import { createHash } from 'node:crypto';
 import Handlebars from 'handlebars';
 import { convert } from 'html-to-text';
-import mjml2html from 'mjml';
 import { createHandlebars, KNOWN_HELPERS } from './handlebars.ts';
 import { assemble, originOf, type AssembledTemplate, type FrontMatter, type TemplateFiles } from './source.ts';
 import { checkVariables } from './variables.ts';
@@ -84,6 +83,8 @@ export async function compileTemplate(set: TemplateFiles, name: string): Promise
   }
   for (const p of checkVariables(assembled.mjml)) diagnostics.push({ ...at(p.line), severity: 'error', message: p.message });
 
+  // Loaded on first use: mjml takes a large share of a command's start-up, and most commands never compile.
+  const { default: mjml2html } = await import('mjml');
   const result = (await mjml2html(assembled.mjml, { validationLevel: 'soft', keepComments: false })) as unknown as {
     html: string;
     errors: { line: number; message: string }[];

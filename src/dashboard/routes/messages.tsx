@@ -6,7 +6,6 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { simpleParser } from 'mailparser';
 import { moneyFormat } from '../../analytics/format.ts';
 import { drillVersion, FUNNEL_STAGES, funnelRecipients } from '../../analytics/recipients.ts';
 import type { AttributionModel } from '../../core/attribution.ts';
@@ -154,6 +153,8 @@ export async function messagesPages(app: FastifyInstance, deps: MessagesDeps): P
   pages.get('/inbox/:index', { schema: { hide: true, params: inboxParams } }, async (request, reply) => {
     const email = deps.inbox?.emails[request.params.index];
     if (!email) return reply.notFound('No such email.');
+    // Loaded on first use, like mjml: it weighs on the start-up of every command that serves.
+    const { simpleParser } = await import('mailparser');
     const parsed = await simpleParser(email.raw);
     const page = (
       <InboxEmailPage
