@@ -76,6 +76,12 @@ describe('step policy: what a due step does', () => {
     expect(decideStep(facts({ definition: noBounceExit }, { suppression: 'hard-bounce' }))).toEqual({ kind: 'exit', reason: 'suppressed' });
   });
 
+  it('exits an erased customer, or an erased address, as suppressed whatever exit.on says', () => {
+    expect(decideStep(facts({}, { suppression: 'erased' }))).toEqual({ kind: 'exit', reason: 'suppressed' });
+    const none = definition({ exit: { on: [] } });
+    expect(decideStep(facts({ definition: none }, { suppression: 'erased' }))).toEqual({ kind: 'exit', reason: 'suppressed' });
+  });
+
   it('exits on a new order only when the sequence says so', () => {
     expect(decideStep(facts({ orderedAgain: true }))).toEqual({ kind: 'exit', reason: 'ordered_again' });
     const stays = definition({ exit: { on: ['unsubscribed'] } });

@@ -37,7 +37,7 @@ export interface StepFacts {
   sequencePaused: boolean;
   customer: {
     unsubscribed: boolean;
-    /** The reason in `suppressions` for the customer's address, if any. */
+    /** The reason in `suppressions` for the customer's address, `erased` when its personal data was erased (or the address was an erased customer's), else null. */
     suppression: string | null;
     /** IANA zone; null means the shop's. */
     timeZone: string | null;
@@ -69,6 +69,8 @@ export function decideStep(f: StepFacts): StepDecision {
   // The customer's own unsubscribe and a complaint always stop the sequence, whatever `exit.on` says.
   if (f.customer.unsubscribed || suppression === 'unsubscribe' || suppression === 'complaint')
     return { kind: 'exit', reason: 'unsubscribed' };
+  // An erased address did not bounce: it is simply never mailed again.
+  if (suppression === 'erased') return { kind: 'exit', reason: 'suppressed' };
   if (suppression) return { kind: 'exit', reason: exits.has('bounced') ? 'bounced' : 'suppressed' };
   if (exits.has('ordered_again') && f.orderedAgain) return { kind: 'exit', reason: 'ordered_again' };
 

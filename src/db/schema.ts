@@ -86,11 +86,22 @@ export const customers = pgTable(
     timezone: text('timezone'),
     unsubscribedAt: time('unsubscribed_at'),
     suppressedReason: text('suppressed_reason'),
+    /** Set when the customer's personal data was erased on request; the row stays for counts and revenue. */
+    erasedAt: time('erased_at'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [uniqueIndex('customers_external_id_key').on(t.externalId), index('customers_email_idx').on(sql`lower(${t.email})`)],
 );
+
+/**
+ * The addresses of erased customers, as the hex SHA-256 of the trimmed, lower-cased address
+ * (src/store/customer-data.ts `addressHash`): never mailed again, without keeping the address.
+ */
+export const erasedAddresses = pgTable('erased_addresses', {
+  emailHash: text('email_hash').primaryKey(),
+  erasedAt: time('erased_at').notNull().defaultNow(),
+});
 
 // ---------------------------------------------------------------- orders
 

@@ -65,7 +65,11 @@ export async function upsertProducts(db: Db, records: ProductRecord[]): Promise<
   );
 }
 
-/** Upserts customers by their external id. */
+/**
+ * Upserts customers by their external id. An erased customer (`campaign customers erase`)
+ * stays erased: a shop export sent again with their address and names changes nothing, so an
+ * erasure is never undone by the next nightly import.
+ */
 export async function upsertCustomers(db: Db, records: CustomerRecord[]): Promise<Outcome[]> {
   if (records.length === 0) return [];
   const rows = await queryRows<{ key: string; outcome: Outcome }>(
@@ -86,7 +90,8 @@ export async function upsertCustomers(db: Db, records: CustomerRecord[]): Promis
         on conflict (external_id) do update set
           email = excluded.email, first_name = excluded.first_name, last_name = excluded.last_name,
           timezone = excluded.timezone, updated_at = now()
-        where (customers.email, customers.first_name, customers.last_name, customers.timezone)
+        where customers.erased_at is null
+          and (customers.email, customers.first_name, customers.last_name, customers.timezone)
           is distinct from (excluded.email, excluded.first_name, excluded.last_name, excluded.timezone)
         returning external_id as key, (xmax = 0) as inserted
       )

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { OfferedStep } from '../core/offers.ts';
 import type { StoredDefinition } from '../core/sequence.ts';
 import type { Db } from '../db/client.ts';
+import { addressHash } from './customer-data.ts';
 import { parsedRow, parsedRows } from './rows.ts';
 
 const id = z.coerce.number().int();
@@ -35,15 +36,19 @@ export type StepFactsRow = z.output<typeof stepFactsRow>;
 /**
  * Everything the step policy needs about one enrollment, in one read: the enrollment, its
  * pinned sequence version, the sequence's pause switch, the customer, the suppression of
- * the customer's address (keyed by the lower-cased address, as `suppress()` writes it) and
- * whether the customer ordered again after the trigger order (strictly later, another order).
+ * the customer's address (keyed by the lower-cased address, as `suppress()` writes it; or
+ * `erased` for an erased customer, and for anyone whose address hashes to one in
+ * `erased_addresses`) and whether the customer ordered again after the trigger order
+ * (strictly later, another order).
  */
 export async function findStepFacts(db: Db, enrollmentId: number): Promise<StepFactsRow | undefined> {
   return parsedRow(
     db,
     sql`select e.id, e.customer_id, e.sequence_id, e.arm, e.state, e.next_step, e.trigger_order_id,
                v.definition, s.status as sequence_status, c.email, c.timezone, c.unsubscribed_at,
-               (select reason from suppressions where email = lower(c.email)) as suppression,
+               coalesce((select reason from suppressions where email = lower(c.email)),
+                        case when c.erased_at is not null then 'erased' end,
+                        (select 'erased' from erased_addresses where email_hash = ${addressHash(sql`c.email`)})) as suppression,
                exists (select 1 from orders o, orders t where t.id = e.trigger_order_id and o.customer_id = e.customer_id
                          and o.id <> t.id and o.ordered_at > t.ordered_at) as ordered_again
         from enrollments e join sequence_versions v on v.id = e.sequence_version_id

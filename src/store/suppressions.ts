@@ -9,18 +9,24 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { customers, suppressions } from '../db/schema.ts';
+import { addressHash } from './customer-data.ts';
 
 export type SuppressionReason = (typeof suppressions.$inferInsert)['reason'];
 
 /**
  * Suppresses `email` for `reason`, noting where the news came from (`source`: an SMTP
  * response, `webhook`, `link`). Returns true when the address was not suppressed before.
+ * An erased address is suppressed already, by its hash (`erased_addresses`), and is never
+ * written here again: a late bounce for it must not store the address it erased.
  * Run it inside the caller's transaction when it must commit with other writes.
  */
 export async function suppress(db: Db, email: string, reason: SuppressionReason, source: string): Promise<boolean> {
   const inserted = await db
     .insert(suppressions)
-    .values({ email: sql`lower(${email})`, reason, source })
+    .select(
+      sql`select lower(${email}), ${reason}, ${source}, now()
+          where not exists (select 1 from erased_addresses where email_hash = ${addressHash(email)})`,
+    )
     .onConflictDoNothing({ target: suppressions.email })
     .returning({ email: suppressions.email });
   await db

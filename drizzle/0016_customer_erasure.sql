@@ -1,0 +1,6 @@
+CREATE TABLE "erased_addresses" (
+	"email_hash" text PRIMARY KEY NOT NULL,
+	"erased_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+ALTER TABLE "customers" ADD COLUMN "erased_at" timestamp with time zone;
