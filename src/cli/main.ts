@@ -4,34 +4,38 @@
  */
 import { Command, CommanderError } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
-import { registerCodes } from './commands/codes.ts';
-import { registerDb } from './commands/db.ts';
-import { registerDemo } from './commands/demo.ts';
-import { registerImport } from './commands/import.ts';
-import { registerRecs } from './commands/recs.ts';
-import { registerReport } from './commands/report.ts';
-import { registerSequences } from './commands/sequences.ts';
-import { registerServe } from './commands/serve.ts';
-import { registerTemplates } from './commands/templates.ts';
-import { registerWork } from './commands/work.ts';
 import { ConfigError, FileError, UserError } from '../errors.ts';
 import type { ConfigSource } from './options.ts';
 
-export function buildProgram(config: ConfigSource): Command {
+type Register = (program: Command, config: ConfigSource) => void;
+
+/**
+ * Each top-level command and where it is registered, loaded only when needed: a command
+ * loads its own dependencies (mjml, Fastify, BullMQ, PGlite…) and no one else's, which
+ * halves the start-up of most commands. Help and an unknown command load them all.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  db: async () => (await import('./commands/db.ts')).registerDb,
+  import: async () => (await import('./commands/import.ts')).registerImport,
+  serve: async () => (await import('./commands/serve.ts')).registerServe,
+  demo: async () => (await import('./commands/demo.ts')).registerDemo,
+  templates: async () => (await import('./commands/templates.ts')).registerTemplates,
+  recs: async () => (await import('./commands/recs.ts')).registerRecs,
+  sequences: async () => (await import('./commands/sequences.ts')).registerSequences,
+  work: async () => (await import('./commands/work.ts')).registerWork,
+  report: async () => (await import('./commands/report.ts')).registerReport,
+  codes: async () => (await import('./commands/codes.ts')).registerCodes,
+  customers: async () => (await import('./commands/customers.ts')).registerCustomers,
+};
+
+/** The program with `only` registered when it names a command, else every command (for help, in the order above). */
+export async function buildProgram(config: ConfigSource, only?: string): Promise<Command> {
   const program = new Command('campaign')
     .description('Post-purchase email campaigns: cross-sell and upsell sequences with honest revenue statistics.')
     .showHelpAfterError()
     .exitOverride();
-  registerDb(program, config);
-  registerImport(program, config);
-  registerServe(program, config);
-  registerDemo(program, config);
-  registerTemplates(program, config);
-  registerRecs(program, config);
-  registerSequences(program, config);
-  registerWork(program, config);
-  registerReport(program, config);
-  registerCodes(program, config);
+  const names = only !== undefined && only in COMMANDS ? [only] : Object.keys(COMMANDS);
+  for (const register of await Promise.all(names.map((name) => COMMANDS[name]!()))) register(program, config);
   return program;
 }
 
@@ -41,7 +45,7 @@ export function buildProgram(config: ConfigSource): Command {
  */
 export async function runCli(argv: string[]): Promise<void> {
   let cached: Config | undefined;
-  const program = buildProgram(() => (cached ??= loadConfig()));
+  const program = await buildProgram(() => (cached ??= loadConfig()), argv[2]);
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -1,13 +1,14 @@
 /**
- * The bearer-token API: ingest (products, customers, orders), ESP events, reports and the
- * experiment log, every route behind the API token. One plugin, so the token hook covers exactly these
- * routes and no route of the API can be mounted without it.
+ * The bearer-token API: ingest (products, customers, orders), ESP events, reports, the
+ * experiment log and data-subject requests, every route behind the API token. One plugin, so
+ * the token hook covers exactly these routes and no route of the API can be mounted without it.
  */
 import type { FastifyInstance } from 'fastify';
 import { RequestValidationError } from '../../errors.ts';
 import type { Db } from '../../db/client.ts';
 import type { Relay } from '../../outbox/relay.ts';
 import { requireApiToken } from '../auth.ts';
+import { customerRoutes } from './customers.ts';
 import { eventRoutes } from './events.ts';
 import { experimentLogRoutes } from './experiment-log.ts';
 import { ingestRoutes } from './ingest.ts';
@@ -30,6 +31,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await reportRoutes(app, deps);
   await recommendationRoutes(app, { db: deps.db, now: deps.now });
   await experimentLogRoutes(app, { db: deps.db });
+  await customerRoutes(app, { db: deps.db, now: deps.now });
 }
 
 /**
