@@ -1,6 +1,6 @@
 /**
- * `campaign recs build|related|customer|backtest`: build the co-purchase statistics and
- * look at what they recommend.
+ * `campaign recs build|related|customer|replenish|backtest`: build the co-purchase statistics,
+ * look at what they recommend, and what the order history says of when a product is bought again.
  */
 import { Option, type Command } from 'commander';
 import { STRATEGIES, type Strategy } from '../../core/recommend.ts';
@@ -10,7 +10,8 @@ import { buildStatistics } from '../../recs/build.ts';
 import { loadRules } from '../../recs/rules.ts';
 import { recommendationsFor, strategySettings } from '../../recs/service.ts';
 import { configuredClock, withDatabase } from '../../runtime.ts';
-import { findProductId, relatedProducts } from '../../store/catalog.ts';
+import { categoryPurchases, findProductId, productCategory, relatedProducts } from '../../store/catalog.ts';
+import { intervalStats, MIN_INTERVALS, repurchaseIntervals, replenishDelay, type IntervalStats } from '../../core/replenish.ts';
 import { findCustomerOrder } from '../../store/orders.ts';
 import type { ConfigSource } from '../options.ts';
 import { positiveWholeNumber } from '../options.ts';
@@ -107,6 +108,39 @@ export function registerRecs(program: Command, config: ConfigSource): void {
             ...result.recommendations.map((r) => `  ${r.sku.padEnd(12)} ${r.name} — ${r.reason}`),
             'upsells:',
             ...result.upsells.map((r) => `  ${r.sku.padEnd(12)} ${r.name} — ${r.reason}`),
+          ].join('\n'),
+        );
+      }),
+    );
+
+  recs
+    .command('replenish')
+    .description('how many days customers take to buy SKU (and its category) again, and when a refill email would go')
+    .argument('<sku>')
+    .option('--customer <customer_id>', 'the delay for this customer (their own rhythm when they have one)')
+    .option('--lead <days>', 'go this many days before the learned interval', positiveWholeNumber('--lead'))
+    .option('--json', 'print JSON: { sku, category, product, categoryIntervals, delay } (in days)')
+    .action((sku: string, options: { customer?: string; lead?: number; json?: boolean }) =>
+      withDb(async (db) => {
+        const category = await productCategory(db, sku);
+        if (category === undefined) throw new UserError(`no product "${sku}"`);
+        const learned = repurchaseIntervals(await categoryPurchases(db, category));
+        const stats = (perCustomer: Map<string, number[]> | undefined) => intervalStats([...(perCustomer?.values() ?? [])].flat()) ?? null;
+        const product = stats(learned.bySku.get(sku));
+        const inCategory = stats(learned.byCategory.get(category));
+        const delay = replenishDelay(learned, { sku, customer: options.customer, leadDays: options.lead }) ?? null;
+        const words = (what: string, s: IntervalStats | null) =>
+          !s
+            ? `${what}: no repeat purchase yet`
+            : `${what}: ${s.n} repeat purchases, median ${s.median.toFixed(1)} days (quartiles ${s.q1.toFixed(1)} to ${s.q3.toFixed(1)})` +
+              (s.n < MIN_INTERVALS ? `, under the ${MIN_INTERVALS} needed to trust it` : '');
+        print(options.json, { sku, category, product, categoryIntervals: inCategory, delay }, () =>
+          [
+            words(sku, product),
+            words(`category ${category}`, inCategory),
+            delay
+              ? `a refill email would go ${delay.days.toFixed(1)} days after the purchase (from the ${delay.source === 'customer' ? "customer's own rhythm" : delay.source === 'product' ? "product's intervals" : "category's intervals"}${options.lead ? `, ${options.lead} days early` : ''})`
+              : 'too little is known: a refill step keeps its fixed delay',
           ].join('\n'),
         );
       }),
