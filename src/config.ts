@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { AttributionModel } from './core/attribution.ts';
 import { cartUrlProblem, DEFAULT_CART_URL } from './core/bundle.ts';
-import { discountUrlProblem } from './core/discount.ts';
+import { DEFAULT_CODE_POOL_LOW, DEFAULT_DISCOUNT_URL, discountUrlProblem } from './core/discount.ts';
 import { parseDuration } from './core/duration.ts';
 import { isTimeZone, MONEY } from './core/records.ts';
 import type { FrequencyCap } from './core/schedule.ts';
@@ -32,6 +32,17 @@ const url = (protocols: string[]) =>
     );
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+
+/** A link pattern setting (SHOP_DISCOUNT_URL, SHOP_CART_URL): trimmed, checked by `problemOf`, `fallback` when unset. */
+const linkPattern = (problemOf: (pattern: string) => string | undefined, fallback: string) =>
+  z
+    .string()
+    .trim()
+    .superRefine((pattern, ctx) => {
+      const problem = problemOf(pattern);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default(fallback);
 const windowSetting = z.string().refine((text) => (parseDuration(text) ?? 0) > 0, 'must be a duration such as 5d or 36h');
 
 const schema = z
@@ -64,23 +75,9 @@ const schema = z
     SHOP_ADDRESS: z.string().min(1).default('1 Demo Street, Springfield 12345, USA'),
     SHOP_SUPPORT_EMAIL: z.email({ error: 'must be an email address' }).default('help@shop.example'),
     SHOP_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris').default('UTC'),
-    SHOP_DISCOUNT_URL: z
-      .string()
-      .trim()
-      .superRefine((pattern, ctx) => {
-        const problem = discountUrlProblem(pattern);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      })
-      .default('{shop}/discount/{code}'),
-    SHOP_CART_URL: z
-      .string()
-      .trim()
-      .superRefine((pattern, ctx) => {
-        const problem = cartUrlProblem(pattern);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      })
-      .default(DEFAULT_CART_URL),
-    CODE_POOL_LOW: z.coerce.number({ error: 'must be a number' }).int().min(0).default(100),
+    SHOP_DISCOUNT_URL: linkPattern(discountUrlProblem, DEFAULT_DISCOUNT_URL),
+    SHOP_CART_URL: linkPattern(cartUrlProblem, DEFAULT_CART_URL),
+    CODE_POOL_LOW: z.coerce.number({ error: 'must be a number' }).int().min(0).default(DEFAULT_CODE_POOL_LOW),
     SHOP_FREE_SHIPPING_THRESHOLD: z.preprocess(
       emptyAsUndefined,
       z

@@ -21,6 +21,11 @@ export interface DiscountValue {
 /** How long a delayed step waits for codes before looking at its pool again (simulated time). */
 export const EMPTY_POOL_RECHECK_MS = 3_600_000;
 
+/** SHOP_DISCOUNT_URL when unset: Shopify's link that applies a code and goes on to the shop. */
+export const DEFAULT_DISCOUNT_URL = '{shop}/discount/{code}';
+/** CODE_POOL_LOW when unset: fewer codes left to issue than this is a warning. */
+export const DEFAULT_CODE_POOL_LOW = 100;
+
 /** A pool name: what `offer: { pool: NAME }` and `campaign codes import NAME` say. */
 export const POOL_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const POOL_NAME_RULE = 'must be 1 to 64 lower-case letters, digits, "-" or "_", starting with a letter or digit';

@@ -119,7 +119,6 @@ export interface BundleChoice {
 export type Choice = Offer | BundleChoice;
 
 const fits = (offer: Choice): offer is Offer => offer.kind === 'fitting';
-const productsOf = (choice: Choice): DemoProduct[] => (choice.kind === 'bundle' ? choice.products : [choice.product]);
 
 /**
  * A reader of an opened email goes down its offers in order and clicks the first that
@@ -133,11 +132,8 @@ const productsOf = (choice: Choice): DemoProduct[] => (choice.kind === 'bundle' 
 export function expectedWorth(offers: readonly Choice[], code: CodeTerms | null = null): { revenue: number; margin: number } {
   const keep = (p: DemoProduct) => p.price * (1 - (code?.percentOff ?? 0)) - unitCost(p);
   const sum = (products: DemoProduct[], value: (p: DemoProduct) => number) => products.reduce((total, p) => total + value(p), 0);
-  const fitting = offers.filter(fits);
-  const fittingTotal = {
-    revenue: fitting.reduce((sum, o) => sum + o.product.price, 0),
-    margin: fitting.reduce((sum, o) => sum + keep(o.product), 0),
-  };
+  const fitting = offers.filter(fits).map((o) => o.product);
+  const fittingTotal = { revenue: sum(fitting, (p) => p.price), margin: sum(fitting, keep) };
   const { buy, completeSet, open } = terms(code);
   let unclicked = 1;
   const worth = { revenue: 0, margin: 0 };
@@ -160,7 +156,7 @@ export function expectedWorth(offers: readonly Choice[], code: CodeTerms | null 
 /** What a buyer who clicked `chosen` puts in the cart: it, and each other fitting offer with `completeSet`. */
 function basketOf(chosen: Choice, offers: readonly Choice[], random: () => number, completeSet: number): DemoProduct[] {
   if (chosen.kind === 'bundle') return chosen.products;
-  return [chosen.product, ...offers.filter((o) => o !== chosen && fits(o) && random() < completeSet).flatMap(productsOf)];
+  return [chosen.product, ...offers.filter((o): o is Offer => o !== chosen && fits(o) && random() < completeSet).map((o) => o.product)];
 }
 
 /**

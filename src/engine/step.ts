@@ -9,7 +9,16 @@
  * 250 and before the row says `sent`; the resend carries the same Message-ID.
  */
 import { bundleFor } from '../core/bundle.ts';
-import { discountUrl, discountValueText, offerDeadline, offerFor, onEmptyPool, poolIsLow } from '../core/discount.ts';
+import {
+  DEFAULT_CODE_POOL_LOW,
+  DEFAULT_DISCOUNT_URL,
+  discountUrl,
+  discountValueText,
+  offerDeadline,
+  offerFor,
+  onEmptyPool,
+  poolIsLow,
+} from '../core/discount.ts';
 import { afterRefusal, decideStep, nextStep, skipReason, type StepFacts } from '../core/step-policy.ts';
 import { signToken } from '../core/tokens.ts';
 import { RetryableSendError } from '../errors.ts';
@@ -33,9 +42,6 @@ import { sendMail, unsubscribeHeaders } from '../mail/send.ts';
 
 /** How long a worker may take to hand one email to SMTP before another may try (default). */
 const CLAIM_SECONDS = 120;
-/** Default CODE_POOL_LOW and SHOP_DISCOUNT_URL, for engines assembled without them. */
-const POOL_LOW = 100;
-const DISCOUNT_URL = '{shop}/discount/{code}';
 /** Real milliseconds between two "pool running low" warnings of one pool in one process. */
 const LOW_WARNING_EVERY_MS = 60_000;
 const lowWarnedAt = new Map<string, number>();
@@ -138,7 +144,7 @@ async function sendStep(
   let code: IssuedCode | null = null;
   let offerWithheld: string | undefined;
   if (offer) {
-    const low = settings.codePoolLow ?? POOL_LOW;
+    const low = settings.codePoolLow ?? DEFAULT_CODE_POOL_LOW;
     const opened = await openMessageWithCode(db, row, {
       pool: offer.pool,
       now,
@@ -182,7 +188,7 @@ async function sendStep(
       kind: code.value.kind,
       expiresAt: code.expiresAt?.toISOString() ?? '',
       ...offerDeadline(code.expiresAt, now, context.customer.timezone),
-      url: discountUrl(settings.discountUrl ?? DISCOUNT_URL, settings.shop.url, code.code),
+      url: discountUrl(settings.discountUrl ?? DEFAULT_DISCOUNT_URL, settings.shop.url, code.code),
     };
   const bundle = bundleFor(e.definition, e.arm, step);
   if (bundle) context.bundle = await orderBundle(engine, bundle, context.order.items, recs);
