@@ -8,7 +8,8 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatReport, reportCsv } from '../src/analytics/format.ts';
+import { reportCsv } from '../src/analytics/csv.ts';
+import { formatReport } from '../src/analytics/format.ts';
 import { buildReport } from '../src/analytics/report.ts';
 import { loadConfig } from '../src/config.ts';
 import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';

@@ -5,7 +5,8 @@
 import { Option, type Command } from 'commander';
 import { rebuildAttribution } from '../../analytics/attribution.ts';
 import { rebuildEngagement } from '../../analytics/engagement.ts';
-import { formatReport, reportCsv, type CsvTable } from '../../analytics/format.ts';
+import { reportCsv, type CsvTable } from '../../analytics/csv.ts';
+import { formatReport } from '../../analytics/format.ts';
 import { buildReport } from '../../analytics/report.ts';
 import { sequenceExists } from '../../analytics/sequences.ts';
 import type { Config } from '../../config.ts';
