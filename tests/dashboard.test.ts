@@ -25,7 +25,7 @@ import { AS_OF, dueEnrollment, inboxEngine, logInAt, prepareExpShop, recordingEr
 import { TEST_SHOP, testPreview } from './helpers/engine.ts';
 import { freshQueues, type TestQueues } from './helpers/redis.ts';
 import { Rows } from './helpers/rows.ts';
-import { importCodes } from '../src/store/discount-codes.ts';
+import { importCodes, poolSummaries } from '../src/store/discount-codes.ts';
 import { buildReport } from '../src/analytics/report.ts';
 import { moneyFormat } from '../src/analytics/format.ts';
 import { sequenceSummaries } from '../src/analytics/overview.ts';
@@ -434,6 +434,15 @@ describe('the dashboard', () => {
     // CODE_POOL_LOW is 100 by default: three codes left is low.
     expect(await page.locator('#low-pools [data-pool=spring]').textContent()).toBe('spring has 3 left');
     expect(await page.getAttribute('#low-pools', 'class')).toBe('notice');
+
+    // The notice leads to the Discount codes page, whose row is `campaign codes list --json`'s pool.
+    await Promise.all([page.waitForLoadState('load'), page.click('#low-pools a[href="/codes"]')]);
+    const [spring] = (await poolSummaries(database.db, AS_OF, 100)).filter((p) => p.pool === 'spring');
+    const cell = (field: string) => page.locator(`#pools tr[data-pool=spring] [data-field=${field}]`).textContent();
+    expect(await cell('value')).toBe('10%');
+    for (const field of ['size', 'issued', 'redeemed', 'expired', 'left'] as const) expect(await cell(field)).toBe(String(spring![field]));
+    expect(await cell('status')).toBe('LOW');
+    expect(await page.locator('#pools-running-out').textContent()).toContain('One pool is running out');
     await page.close();
   });
 
@@ -442,7 +451,15 @@ describe('the dashboard', () => {
     const page = await logIn();
     for (const width of [375, 1280]) {
       await page.setViewportSize({ width, height: 900 });
-      for (const path of ['/', '/sequences/exp', '/sequences/exp/pause', '/preview?customer=c-1', '/messages?q=x-0', '/admin/queues']) {
+      for (const path of [
+        '/',
+        '/sequences/exp',
+        '/sequences/exp/pause',
+        '/preview?customer=c-1',
+        '/messages?q=x-0',
+        '/codes',
+        '/admin/queues',
+      ]) {
         await page.goto(`${base}${path}`, { waitUntil: 'networkidle' });
         const layout = await page.evaluate(() => {
           const doc = document.documentElement;

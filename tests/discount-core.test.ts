@@ -16,10 +16,12 @@ import {
   discountValueText,
   EMPTY_POOL_RECHECK_MS,
   importExpiry,
+  plainValue,
   offerFor,
   offerPools,
   onEmptyPool,
   parseDiscountValue,
+  type DiscountValue,
 } from '../src/core/discount.ts';
 import { sumMoney } from '../src/core/money.ts';
 import { sequenceSchema } from '../src/core/sequence.ts';
@@ -250,5 +252,21 @@ describe('templates check knows the offer', () => {
     expect(checkVariables('{{#if offer}}\n{{offer.percent}}{{/if}}')).toEqual([
       { line: 2, message: expect.stringContaining('"offer.percent" is not in the render context') },
     ]);
+  });
+});
+
+describe('a pool value as the lists give it', () => {
+  it('drops the stored trailing zeros of a percentage and keeps cents on an amount', () => {
+    const cases: [DiscountValue, string][] = [
+      [{ kind: 'percent', value: '10.0000' }, '10'],
+      [{ kind: 'percent', value: '12.5000' }, '12.5'],
+      [{ kind: 'percent', value: '100' }, '100'],
+      [{ kind: 'amount', value: '5.0000' }, '5.00'],
+      [{ kind: 'amount', value: '2.5000' }, '2.50'],
+      [{ kind: 'amount', value: '2.1250' }, '2.125'],
+      [{ kind: 'amount', value: '10' }, '10.00'],
+      [{ kind: 'amount', value: '100.0000' }, '100.00'],
+    ];
+    for (const [value, text] of cases) expect(plainValue(value), JSON.stringify(value)).toBe(text);
   });
 });

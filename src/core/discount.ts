@@ -72,6 +72,17 @@ export function sameValue(a: DiscountValue, b: DiscountValue): boolean {
   return a.kind === b.kind && Number(a.value) === Number(b.value);
 }
 
+/**
+ * The value as the pool lists give it (JSON): a percentage without trailing zeros ("10",
+ * "12.5"), an amount with at least two decimals ("5.00", "2.125"); the column stores four.
+ */
+export function plainValue(value: DiscountValue): string {
+  const trimmed = value.value.includes('.') ? value.value.replace(/\.?0+$/, '') : value.value;
+  if (value.kind === 'percent') return trimmed;
+  const [whole, decimals = ''] = trimmed.split('.');
+  return `${whole}.${decimals.padEnd(2, '0')}`;
+}
+
 /** The value for people and emails: `10%`, `12.5%`, `$5.00` (in the shop's currency). */
 export function discountValueText(value: DiscountValue, currency: string): string {
   if (value.kind === 'percent') return `${String(Number(value.value))}%`;
@@ -120,7 +131,10 @@ export interface LineProblem {
  * without case, as shops treat them: `SAVE10` and `save10` are one code). Returns the
  * distinct codes and every problem, each at its line.
  */
-export function checkCodes(lines: readonly CodeLine[]): { codes: CodeLine[]; problems: LineProblem[] } {
+export function checkCodes(
+  lines: readonly CodeLine[],
+  placeOf: (line: number) => string = (line) => `line ${line} of this file`,
+): { codes: CodeLine[]; problems: LineProblem[] } {
   const problems: LineProblem[] = [];
   const first = new Map<string, number>();
   const codes: CodeLine[] = [];
@@ -133,7 +147,7 @@ export function checkCodes(lines: readonly CodeLine[]): { codes: CodeLine[]; pro
     const key = code.toUpperCase();
     const earlier = first.get(key);
     if (earlier !== undefined) {
-      problems.push({ line, message: `code "${code}" is already on line ${earlier} of this file` });
+      problems.push({ line, message: `code "${code}" is already on ${placeOf(earlier)}` });
       continue;
     }
     first.set(key, line);
@@ -144,21 +158,24 @@ export function checkCodes(lines: readonly CodeLine[]): { codes: CodeLine[]; pro
 
 /**
  * When the imported codes expire: `--expires-at` as given, `--valid-days N` from now, or
- * never. A time in the past (or now) is refused: such codes could never be issued.
+ * never. A time in the past (or now) is refused: such codes could never be issued. `names`
+ * are the two options as the caller's user knows them (the CLI's flags by default; the
+ * API's fields).
  */
 export function importExpiry(
   options: { expiresAt?: Date | undefined; validDays?: number | undefined },
   now: Date,
+  names: { expiresAt: string; validDays: string } = { expiresAt: '--expires-at', validDays: '--valid-days' },
 ): { expiresAt: Date | null } | { problem: string } {
-  if (options.expiresAt && options.validDays !== undefined) return { problem: 'give --expires-at or --valid-days, not both' };
+  if (options.expiresAt && options.validDays !== undefined) return { problem: `give ${names.expiresAt} or ${names.validDays}, not both` };
   if (options.validDays !== undefined) {
     if (!Number.isInteger(options.validDays) || options.validDays < 1)
-      return { problem: `--valid-days: expected a positive whole number of days (got ${options.validDays})` };
+      return { problem: `${names.validDays}: expected a positive whole number of days (got ${options.validDays})` };
     return { expiresAt: new Date(now.getTime() + options.validDays * 86_400_000) };
   }
   if (options.expiresAt) {
     if (options.expiresAt.getTime() <= now.getTime())
-      return { problem: `--expires-at ${options.expiresAt.toISOString()} is in the past (now is ${now.toISOString()})` };
+      return { problem: `${names.expiresAt} ${options.expiresAt.toISOString()} is in the past (now is ${now.toISOString()})` };
     return { expiresAt: options.expiresAt };
   }
   return { expiresAt: null };

@@ -19,6 +19,7 @@ import { installAuth, type AuthSettings } from './auth.ts';
 import { installErrorReplies } from './errors.ts';
 import { securityHeaders } from './headers.ts';
 import { actionPages } from './routes/actions.tsx';
+import { codesPages } from './routes/codes.tsx';
 import { messagesPages } from './routes/messages.tsx';
 import { previewPages, type PreviewDeps } from './routes/preview.tsx';
 import type { PageDeps } from './routes/deps.ts';
@@ -71,6 +72,7 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
       await installErrorReplies(pages);
       await reportPages(pages, deps);
       await actionPages(pages, deps);
+      await codesPages(pages, deps);
       if (deps.preview) {
         await previewPages(pages, { db: deps.db, timeZone: deps.timeZone, now: deps.now, ...deps.preview });
         await messagesPages(pages, { ...deps, inbox: deps.preview.inbox });

@@ -192,6 +192,7 @@ async function replay(
     bodyLimitBytes: config.apiBodyLimitBytes,
     relay,
     redis: connection.redis,
+    codePoolLow: config.codePoolLow,
     tracking: {
       secret: config.secretKey,
       clock: serverClock,

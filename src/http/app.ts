@@ -120,6 +120,8 @@ export interface ServerDeps {
   relay?: Relay | undefined;
   redis?: Redis | undefined;
   logger?: Logger | undefined;
+  /** CODE_POOL_LOW, for the API's pool list; the dashboard takes its own. */
+  codePoolLow?: number | undefined;
   /** The engine's clock; default the tracking clock, else real time. */
   clock?: Clock | undefined;
   /** Tracking pixel, click redirects and unsubscribe pages, when given. */
@@ -143,7 +145,7 @@ export function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     bodyLimitBytes: deps.bodyLimitBytes,
     trustProxy: deps.trustProxy,
     health: { db: deps.db, redis: deps.redis },
-    api: { db: deps.db, apiToken: deps.apiToken, relay: deps.relay, now, ...reports },
+    api: { db: deps.db, apiToken: deps.apiToken, relay: deps.relay, codePoolLow: deps.codePoolLow, now, ...reports },
     tracking: deps.tracking && { db: deps.db, ...deps.tracking },
     dashboard: deps.dashboard && { db: deps.db, now, ...reports, redis: deps.redis, ...deps.dashboard },
   });

@@ -13,7 +13,7 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { CodeLine, DiscountValue, LineProblem } from '../core/discount.ts';
-import { sameValue } from '../core/discount.ts';
+import { plainValue, poolIsLow, sameValue } from '../core/discount.ts';
 import { jsonParam, type Db } from '../db/client.ts';
 import type { MessageRow } from './messages.ts';
 import { parsedRow, parsedRows } from './rows.ts';
@@ -71,7 +71,11 @@ export async function importCodes(
         error: `pool "${pool.name}" is ${describe(pool.value)}, not ${describe(input.value)}: import into a new pool for another value`,
       };
     if (!pool) {
-      if (!input.value) return { ok: false, error: `pool "${input.pool}" does not exist yet: give its --value (e.g. 10% or 5.00)` };
+      if (!input.value)
+        return {
+          ok: false,
+          error: `pool "${input.pool}" does not exist yet: give its value (--value; "value" in the API), e.g. 10% or 5.00`,
+        };
       const row = await parsedRow(
         tx,
         sql`insert into code_pools (name, value_kind, value) values (${input.pool}, ${input.value.kind}, ${input.value.value})
@@ -145,6 +149,45 @@ export async function poolCounts(db: Db, now: Date): Promise<PoolCounts[]> {
         group by p.id order by p.name`,
     poolCountsRow,
   );
+}
+
+/**
+ * Each pool as `campaign codes list --json`, `GET /api/code-pools` and the dashboard's
+ * Discount codes page show it (field names are a contract, README "Discount codes"):
+ * redemptions refreshed first, `low` when fewer than `lowWater` codes are left to issue.
+ */
+export interface PoolSummary {
+  pool: string;
+  kind: 'percent' | 'amount';
+  /** The percentage ("10", "12.5") or the amount ("5.00") each code takes off: {@link plainValue}. */
+  value: string;
+  size: number;
+  issued: number;
+  redeemed: number;
+  /** Never issued and past their expiry: lost to the pool. */
+  expired: number;
+  /** Left to issue: never issued, not expired. */
+  left: number;
+  low: boolean;
+  /** The soonest expiry among the codes left, ISO 8601; null when none of them expires. */
+  nextExpiry: string | null;
+}
+
+export async function poolSummaries(db: Db, now: Date, lowWater: number): Promise<PoolSummary[]> {
+  await refreshRedemptions(db);
+  const pools = await poolCounts(db, now);
+  return pools.map((p) => ({
+    pool: p.name,
+    kind: p.value_kind,
+    value: plainValue({ kind: p.value_kind, value: p.value }),
+    size: p.size,
+    issued: p.issued,
+    redeemed: p.redeemed,
+    expired: p.expired,
+    left: p.left,
+    low: poolIsLow(p.left, lowWater),
+    nextExpiry: p.next_expiry?.toISOString() ?? null,
+  }));
 }
 
 /** A code as an email shows it. */

@@ -5,19 +5,11 @@
  * stored. `campaign codes list`: each pool's size, issued, redeemed and left.
  */
 import type { Command } from 'commander';
-import {
-  discountValueText,
-  importExpiry,
-  parseDiscountValue,
-  POOL_NAME,
-  POOL_NAME_RULE,
-  poolIsLow,
-  type DiscountValue,
-} from '../../core/discount.ts';
+import { discountValueText, importExpiry, parseDiscountValue, POOL_NAME, POOL_NAME_RULE, type DiscountValue } from '../../core/discount.ts';
 import { isoTime } from '../../core/records.ts';
 import { readCodesFile } from '../../ingest/codes-file.ts';
 import { configuredClock, withDatabase } from '../../runtime.ts';
-import { importCodes, poolCounts, refreshRedemptions } from '../../store/discount-codes.ts';
+import { importCodes, poolSummaries } from '../../store/discount-codes.ts';
 import { positiveWholeNumber, type ConfigSource } from '../options.ts';
 import { UserError } from '../../errors.ts';
 
@@ -89,22 +81,9 @@ export function registerCodes(program: Command, config: ConfigSource): void {
     .action(async (flags: { json?: boolean }) => {
       const settings = config();
       await withDatabase(settings, async ({ db }) => {
-        await refreshRedemptions(db);
-        const pools = await poolCounts(db, configuredClock(settings).now());
+        const pools = await poolSummaries(db, configuredClock(settings).now(), settings.codePoolLow);
         if (flags.json) {
-          const rows = pools.map((p) => ({
-            pool: p.name,
-            kind: p.value_kind,
-            value: p.value,
-            size: p.size,
-            issued: p.issued,
-            redeemed: p.redeemed,
-            expired: p.expired,
-            left: p.left,
-            low: poolIsLow(p.left, settings.codePoolLow),
-            nextExpiry: p.next_expiry?.toISOString() ?? null,
-          }));
-          process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+          process.stdout.write(JSON.stringify(pools, null, 2) + '\n');
           return;
         }
         if (pools.length === 0) {
@@ -115,10 +94,10 @@ export function registerCodes(program: Command, config: ConfigSource): void {
           `${'pool'.padEnd(20)} ${'value'.padStart(9)} ${['size', 'issued', 'redeemed', 'expired', 'left'].map((h) => h.padStart(9)).join(' ')}\n`,
         );
         for (const p of pools) {
-          const value = discountValueText({ kind: p.value_kind, value: p.value }, settings.shop.currency);
+          const value = discountValueText({ kind: p.kind, value: p.value }, settings.shop.currency);
           const counts = [p.size, p.issued, p.redeemed, p.expired, p.left].map((n) => String(n).padStart(9)).join(' ');
-          const low = poolIsLow(p.left, settings.codePoolLow) ? `  LOW (under ${settings.codePoolLow})` : '';
-          process.stdout.write(`${p.name.padEnd(20)} ${value.padStart(9)} ${counts}${low}\n`);
+          const low = p.low ? `  LOW (under ${settings.codePoolLow})` : '';
+          process.stdout.write(`${p.pool.padEnd(20)} ${value.padStart(9)} ${counts}${low}\n`);
         }
       });
     });

@@ -38,6 +38,7 @@ export async function serve(settings: Config, options: { migrate: boolean }): Pr
     relay,
     redis: connection.redis,
     logger,
+    codePoolLow: settings.codePoolLow,
     tracking: {
       secret: settings.secretKey,
       clock: configuredClock(settings),

@@ -136,7 +136,7 @@ export function OverviewPage({
             </>
           ))}
           . A step that offers an empty pool waits (or goes without the offer when its sequence says so): import more with{' '}
-          <code>campaign codes import</code>.
+          <code>campaign codes import</code>. <a href="/codes">Every pool</a>
         </p>
       )}
       {noneMeasured && (

@@ -1,6 +1,6 @@
 /**
  * The bearer-token API: ingest (products, customers, orders), ESP events, reports, the
- * experiment log and data-subject requests, every route behind the API token. One plugin, so
+ * experiment log, data-subject requests and discount code pools, every route behind the API token. One plugin, so
  * the token hook covers exactly these routes and no route of the API can be mounted without it.
  */
 import type { FastifyInstance } from 'fastify';
@@ -8,6 +8,8 @@ import { RequestValidationError } from '../../errors.ts';
 import type { Db } from '../../db/client.ts';
 import type { Relay } from '../../outbox/relay.ts';
 import { requireApiToken } from '../auth.ts';
+import { DEFAULT_CODE_POOL_LOW } from '../../core/discount.ts';
+import { codePoolRoutes } from './code-pools.ts';
 import { customerRoutes } from './customers.ts';
 import { eventRoutes } from './events.ts';
 import { experimentLogRoutes } from './experiment-log.ts';
@@ -20,6 +22,8 @@ export interface ApiDeps extends ReportDeps {
   apiToken: string;
   /** Kicked after new orders commit, so the enrollment worker hears of them at once. */
   relay?: Relay | undefined;
+  /** CODE_POOL_LOW: a pool with fewer codes left than this is `low`; default 100. */
+  codePoolLow?: number | undefined;
 }
 
 /** Mounts /api/* behind `Authorization: Bearer <apiToken>` (401 without it). */
@@ -32,6 +36,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await recommendationRoutes(app, { db: deps.db, now: deps.now });
   await experimentLogRoutes(app, { db: deps.db });
   await customerRoutes(app, { db: deps.db, now: deps.now });
+  await codePoolRoutes(app, { db: deps.db, now: deps.now, codePoolLow: deps.codePoolLow ?? DEFAULT_CODE_POOL_LOW });
 }
 
 /**
