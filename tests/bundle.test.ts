@@ -81,7 +81,12 @@ describe('bundles through the engine', () => {
     ];
     await ingestCustomers(
       db(),
-      [...baskets.map((_, i) => `h-${i}`), 'b-1', 'n-1'].map((id) => ({ customer_id: id, email: `${id}@example.com`, first_name: id })),
+      [...baskets.map((_, i) => `h-${i}`), 'b-1', 'n-1'].map((id) => ({
+        customer_id: id,
+        email: `${id}@example.com`,
+        first_name: id,
+        accepts_marketing: 'yes' as const,
+      })),
     );
     const prices: Record<string, string> = { 'KIT-1': '39.99', 'KIT-2': '4.50', 'KIT-3': '12.00', 'BEAN-1': '24.90', 'GRN-10': '129.50' };
     const order = (id: string, customer: string, at: string, skus: string[]) => ({

@@ -49,6 +49,7 @@ describe('exactly once under faults', () => {
           customer_id: `k-${start + i}`,
           email: `k${start + i}@example.com`,
           first_name: `K${start + i}`,
+          accepts_marketing: 'yes' as const,
         })),
       );
     env = chaosEnv({ databaseUrl: database.url!, prefix: queues.prefix, smtpUrl: smtp.url });

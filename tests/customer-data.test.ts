@@ -211,7 +211,7 @@ describe.each(DB_KINDS)('data-subject requests on %s', (kind) => {
         enrollment: { state: row.state, nextStep: row.next_step, arm: row.arm },
         definition: row.definition,
         sequencePaused: false,
-        customer: { unsubscribed: false, suppression: row.suppression, timeZone: null },
+        customer: { unsubscribed: false, acceptsMarketing: row.accepts_marketing, suppression: row.suppression, timeZone: null },
         orderedAgain: false,
         now: new Date(at(41 * DAY)),
         shopTimeZone: 'UTC',
@@ -325,8 +325,8 @@ describe('the engine and an erased address', () => {
     expect((await eraseCustomer(db, 'c-1', new Date())).status).toBe('erased');
     expect(
       await ingestCustomers(db, [
-        { customer_id: 'again', email: 'Ada@EXAMPLE.com' },
-        { customer_id: 'other', email: 'other@example.com' },
+        { customer_id: 'again', email: 'Ada@EXAMPLE.com', accepts_marketing: 'yes' },
+        { customer_id: 'other', email: 'other@example.com', accepts_marketing: 'yes' },
       ]),
     ).toMatchObject({ ok: true });
     const now = new Date().toISOString();

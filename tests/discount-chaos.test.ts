@@ -44,7 +44,12 @@ describe('discount codes under SIGKILL', () => {
     await prepareShop(database.db, SEQUENCE);
     await ingestCustomers(
       database.db,
-      Array.from({ length: ENROLLMENTS }, (_, i) => ({ customer_id: `z-${i}`, email: `z${i}@example.com`, first_name: `Z${i}` })),
+      Array.from({ length: ENROLLMENTS }, (_, i) => ({
+        customer_id: `z-${i}`,
+        email: `z${i}@example.com`,
+        first_name: `Z${i}`,
+        accepts_marketing: 'yes' as const,
+      })),
     );
     const imported = await importCodes(database.db, {
       pool: 'chaos',

@@ -70,7 +70,12 @@ async function startHarness(): Promise<Harness> {
   await prepareShop(database.db, SEQUENCE);
   await ingestCustomers(
     database.db,
-    Array.from({ length: CUSTOMERS }, (_, i) => ({ customer_id: `d-${i}`, email: `d${i}@example.com`, first_name: `D${i}` })),
+    Array.from({ length: CUSTOMERS }, (_, i) => ({
+      customer_id: `d-${i}`,
+      email: `d${i}@example.com`,
+      first_name: `D${i}`,
+      accepts_marketing: 'yes' as const,
+    })),
   );
   const logs: Harness['logs'] = [];
   const sink = new Writable({
@@ -245,7 +250,12 @@ describe('discount codes through the engine', () => {
     );
     await ingestCustomers(
       db(),
-      Array.from({ length: 20 }, (_, i) => ({ customer_id: `f-${i}`, email: `f${i}@example.com`, first_name: `F${i}` })),
+      Array.from({ length: 20 }, (_, i) => ({
+        customer_id: `f-${i}`,
+        email: `f${i}@example.com`,
+        first_name: `F${i}`,
+        accepts_marketing: 'yes' as const,
+      })),
     );
     await ingestOrders(
       db(),

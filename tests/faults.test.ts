@@ -32,6 +32,7 @@ describe('SMTP faults and a lost Redis: nothing lost, nothing twice', () => {
       customer_id: `f-${i}`,
       email: `${i % 10 === 9 ? 'dead' : 'live'}${i}@example.com`,
       first_name: `F${i}`,
+      accepts_marketing: 'yes' as const,
     }));
     expect((await ingestCustomers(t.database.db, customers)).ok).toBe(true);
   });

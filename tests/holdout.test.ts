@@ -23,7 +23,7 @@ describe('holdout and pause', () => {
     t = await startTestEngine(SEQUENCE, { clockScale: 86_400 });
     await ingestCustomers(
       t.database.db,
-      Array.from({ length: 20 }, (_, i) => ({ customer_id: `h-${i}`, email: `h${i}@example.com` })),
+      Array.from({ length: 20 }, (_, i) => ({ customer_id: `h-${i}`, email: `h${i}@example.com`, accepts_marketing: 'yes' as const })),
     );
   });
   afterAll(() => t.stop());
@@ -62,7 +62,7 @@ describe('holdout and pause', () => {
 
   it('a paused sequence enrolls no one new', async () => {
     expect(await setSequenceStatus(t.database.db, 'half-holdout', 'paused')).toBe(true);
-    await ingestCustomers(t.database.db, [{ customer_id: 'h-new', email: 'hnew@example.com' }]);
+    await ingestCustomers(t.database.db, [{ customer_id: 'h-new', email: 'hnew@example.com', accepts_marketing: 'yes' }]);
     await ingestOrders(t.database.db, [{ ...order(0), order_id: 'ho-new', customer_id: 'h-new' }]);
     t.relay.kick();
     await eventually(
@@ -85,7 +85,7 @@ describe('holdout and pause', () => {
 
   it('two orders of one customer handled at once enroll them once (the re-enrollment rule holds under concurrency)', async () => {
     await setSequenceStatus(t.database.db, 'half-holdout', 'active');
-    await ingestCustomers(t.database.db, [{ customer_id: 'h-twice', email: 'htwice@example.com' }]);
+    await ingestCustomers(t.database.db, [{ customer_id: 'h-twice', email: 'htwice@example.com', accepts_marketing: 'yes' }]);
     await ingestOrders(t.database.db, [
       { ...order(0), order_id: 'ho-a', customer_id: 'h-twice' },
       { ...order(0), order_id: 'ho-b', customer_id: 'h-twice' },

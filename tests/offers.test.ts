@@ -72,7 +72,7 @@ describe('offers kept by the engine', () => {
     await importRows(t.database.db, 'orders', await openRows(`${FIXTURES}orders.csv`, 'csv'), { batchSize: 100, history: true });
     await ingestCustomers(
       t.database.db,
-      customers.map((c, i) => ({ customer_id: c, email: `of${i}@example.com` })),
+      customers.map((c, i) => ({ customer_id: c, email: `of${i}@example.com`, accepts_marketing: 'yes' as const })),
     );
     const arms = new Set(customers.map(armOf));
     expect([...arms].sort()).toEqual([HOLDOUT, 'pop', 'up']);

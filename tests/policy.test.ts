@@ -35,7 +35,7 @@ function facts(overrides: Partial<StepFacts> = {}, customer: Partial<StepFacts['
     enrollment: { state: 'active', nextStep: 0, arm: 'control' },
     definition: definition(),
     sequencePaused: false,
-    customer: { unsubscribed: false, suppression: null, timeZone: null, ...customer },
+    customer: { unsubscribed: false, acceptsMarketing: 'yes', suppression: null, timeZone: null, ...customer },
     orderedAgain: false,
     now: NOW,
     shopTimeZone: 'UTC',
@@ -80,6 +80,25 @@ describe('step policy: what a due step does', () => {
     expect(decideStep(facts({}, { suppression: 'erased' }))).toEqual({ kind: 'exit', reason: 'suppressed' });
     const none = definition({ exit: { on: [] } });
     expect(decideStep(facts({ definition: none }, { suppression: 'erased' }))).toEqual({ kind: 'exit', reason: 'suppressed' });
+  });
+
+  it('exits a customer without marketing consent from a consent-required sequence, never from a transactional one', () => {
+    for (const state of ['no', 'unknown'] as const) {
+      expect(decideStep(facts({}, { acceptsMarketing: state }))).toEqual({ kind: 'exit', reason: 'no_consent' });
+      // Consent comes before the pause: a paused sequence does not keep a customer who withdrew it.
+      expect(decideStep(facts({ sequencePaused: true }, { acceptsMarketing: state }))).toEqual({ kind: 'exit', reason: 'no_consent' });
+      const transactional = definition({ consent: 'not_required' });
+      expect(decideStep(facts({ definition: transactional }, { acceptsMarketing: state })).kind).toBe('send');
+    }
+    // A version stored before the rule existed has none: it means required.
+    const { consent: _, ...older } = definition();
+    expect(decideStep(facts({ definition: older as StoredDefinition }, { acceptsMarketing: 'unknown' }))).toEqual({
+      kind: 'exit',
+      reason: 'no_consent',
+    });
+    expect(decideStep(facts({ definition: older as StoredDefinition }, { acceptsMarketing: 'yes' })).kind).toBe('send');
+    // An unsubscribe is named as such, not as missing consent.
+    expect(decideStep(facts({}, { acceptsMarketing: 'no', unsubscribed: true }))).toEqual({ kind: 'exit', reason: 'unsubscribed' });
   });
 
   it('exits on a new order only when the sequence says so', () => {

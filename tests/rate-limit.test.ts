@@ -17,7 +17,7 @@ describe('global send rate limit', () => {
     t = await startTestEngine(SEQUENCE, { clockScale: 1, concurrency: 8, ratePerSecond: 4 });
     await ingestCustomers(
       t.database.db,
-      Array.from({ length: 10 }, (_, i) => ({ customer_id: `r-${i}`, email: `r${i}@example.com` })),
+      Array.from({ length: 10 }, (_, i) => ({ customer_id: `r-${i}`, email: `r${i}@example.com`, accepts_marketing: 'yes' as const })),
     );
   });
   afterAll(() => t.stop());

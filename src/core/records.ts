@@ -6,6 +6,7 @@
  * a CSV is treated as absent.
  */
 import { z } from 'zod';
+import { parseConsent } from './consent.ts';
 import { lineTotal, toUnits } from './money.ts';
 import { emailProblem, preview, textProblem } from './text.ts';
 
@@ -18,6 +19,7 @@ const MAX_UNITS = toUnits(MAX_AMOUNT);
 export const MIN_YEAR = 1;
 export const MAX_YEAR = 9999;
 const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(:(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+const CONSENT_TYPE = 'must be yes, no or unknown (true, false, subscribed, not_subscribed and unsubscribed are read too)';
 const TIME_EXAMPLE = 'must be an ISO 8601 time with a zone, such as 2026-03-01T14:30:00Z';
 
 /** Marks an issue whose message already shows the values at fault: no `(got …)` is added. */
@@ -260,12 +262,30 @@ export const productRecord = z.object({
 });
 export type ProductRecord = z.output<typeof productRecord>;
 
+/** Marketing consent as shops write it: yes/no/unknown, true/false, subscribed/not_subscribed/unsubscribed (src/core/consent.ts). */
+const consent = z
+  .union([z.string({ error: CONSENT_TYPE }).superRefine(storable), z.boolean({ error: CONSENT_TYPE })], { error: CONSENT_TYPE })
+  .transform((value, ctx) => {
+    const state = parseConsent(value);
+    if (state === undefined) {
+      ctx.addIssue({ code: 'custom', message: CONSENT_TYPE });
+      return z.NEVER;
+    }
+    return state;
+  });
+
 export const customerRecord = z.object({
   customer_id: id,
   email: emailAddress,
   first_name: optional(text(200)),
   last_name: optional(text(200)),
   timezone: optional(timezone),
+  /** Left out (or empty in a CSV): the stored consent stays as it is. */
+  accepts_marketing: optional(consent),
+  /** When the customer gave or withdrew it; an update dated before the stored one is ignored. */
+  accepts_marketing_updated_at: optional(isoTime),
+  /** Where it was given (`checkout`, `newsletter`, `shopify`…); `import` when left out. */
+  consent_source: optional(text(100)),
 });
 export type CustomerRecord = z.output<typeof customerRecord>;
 

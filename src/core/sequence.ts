@@ -4,6 +4,7 @@
  * it (`campaign sequences schema`).
  */
 import { z } from 'zod';
+import { consentRuleSchema, type ConsentRule } from './consent.ts';
 import { bundleSchema } from './bundle.ts';
 import { offerSchema, stepOfferSchema } from './discount.ts';
 import { parseDuration } from './duration.ts';
@@ -94,6 +95,11 @@ export const sequenceSchema = z
     measurement_window: duration.optional(),
     reenroll_after_days: z.number().int().min(0).default(30),
     quiet_hours: z.object({ start: clockTime, end: clockTime }).strict().optional(),
+    /**
+     * `required` (the default): only customers who accept marketing are enrolled and emailed;
+     * `not_required`: strictly transactional mail (src/core/consent.ts).
+     */
+    consent: consentRuleSchema.default('required'),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -112,6 +118,11 @@ export function measurementWindowMs(definition: Pick<SequenceDefinition, 'steps'
   return definition.steps.reduce((total, step) => total + parseDuration(step.delay)!, 0) + 7 * 86_400_000;
 }
 export type Variant = SequenceDefinition['variants'][number];
+
+/** A definition's consent rule; versions stored before the rule existed have none and mean `required`. */
+export function consentRule(definition: { consent?: ConsentRule | undefined }): ConsentRule {
+  return definition.consent ?? 'required';
+}
 
 /** What a stored sequence version holds beyond the YAML: the definition and its pinned templates. */
 export interface StoredDefinition extends SequenceDefinition {

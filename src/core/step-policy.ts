@@ -2,7 +2,8 @@
  * What to do with one due step of one enrollment: the decisions of the step processor, apart
  * from its IO. The processor loads the facts, asks here, and carries the answer out:
  *
- * 1. `decideStep`: exits first (they stop a sequence however the timing stands), then a
+ * 1. `decideStep`: exits first (they stop a sequence however the timing stands: an
+ *    unsubscribe, a suppression, consent withdrawn, another order), then a
  *    paused sequence, then quiet hours and the frequency cap; otherwise the step goes on with
  *    the arm's template version and recommendation strategy.
  * 2. `skipReason`: once the recommendations and the order are known, whether `skip_if`
@@ -10,18 +11,19 @@
  * 3. `afterSmtp`: what a permanent SMTP refusal means for the address and the enrollment.
  * 4. `nextStep`: where the enrollment goes after a step is done with.
  */
+import { consentAllows, type ConsentState } from './consent.ts';
 import { parseDuration } from './duration.ts';
 import { toUnits } from './money.ts';
 import type { Strategy } from './recommend.ts';
 import { allowedSendTime, type FrequencyCap } from './schedule.ts';
-import type { StoredDefinition } from './sequence.ts';
+import { consentRule, type StoredDefinition } from './sequence.ts';
 
 /** How long a paused sequence holds a due step before looking again. */
 export const PAUSE_RECHECK_MS = 3_600_000;
 /** A job runs at its moment give or take the clock: sends allowed this soon are not delayed. */
 export const TIMING_SLACK_MS = 60_000;
 
-export type ExitReason = 'unsubscribed' | 'bounced' | 'suppressed' | 'ordered_again';
+export type ExitReason = 'unsubscribed' | 'bounced' | 'suppressed' | 'ordered_again' | 'no_consent';
 
 /** The facts one decision needs, loaded by the processor in one read. */
 export interface StepFacts {
@@ -37,6 +39,8 @@ export interface StepFacts {
   sequencePaused: boolean;
   customer: {
     unsubscribed: boolean;
+    /** Marketing consent now: a `consent: required` sequence emails only `yes`. */
+    acceptsMarketing: ConsentState;
     /** The reason in `suppressions` for the customer's address, `erased` when its personal data was erased (or the address was an erased customer's), else null. */
     suppression: string | null;
     /** IANA zone; null means the shop's. */
@@ -72,6 +76,8 @@ export function decideStep(f: StepFacts): StepDecision {
   // An erased address did not bounce: it is simply never mailed again.
   if (suppression === 'erased') return { kind: 'exit', reason: 'suppressed' };
   if (suppression) return { kind: 'exit', reason: exits.has('bounced') ? 'bounced' : 'suppressed' };
+  // Consent is checked again before every send, as an unsubscribe is: withdrawn between steps, the next one never goes.
+  if (!consentAllows(consentRule(definition), f.customer.acceptsMarketing)) return { kind: 'exit', reason: 'no_consent' };
   if (exits.has('ordered_again') && f.orderedAgain) return { kind: 'exit', reason: 'ordered_again' };
 
   if (f.sequencePaused) return { kind: 'delay', until: new Date(f.now.getTime() + PAUSE_RECHECK_MS) };

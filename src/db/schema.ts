@@ -88,10 +88,23 @@ export const customers = pgTable(
     suppressedReason: text('suppressed_reason'),
     /** Set when the customer's personal data was erased on request; the row stays for counts and revenue. */
     erasedAt: time('erased_at'),
+    /**
+     * Marketing consent: `yes`, `no` or `unknown` (never said). A sequence with
+     * `consent: required` enrolls and emails only `yes` (src/core/consent.ts).
+     */
+    acceptsMarketing: text('accepts_marketing').notNull().default('unknown'),
+    /** When the consent was given or withdrawn, as the shop or the engine recorded it. */
+    consentAt: time('consent_at'),
+    /** Where the consent came from: what the shop said (`checkout`, `shopify`…), `import` by default, `unsubscribe` when the engine withdrew it. */
+    consentSource: text('consent_source'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [uniqueIndex('customers_external_id_key').on(t.externalId), index('customers_email_idx').on(sql`lower(${t.email})`)],
+  (t) => [
+    uniqueIndex('customers_external_id_key').on(t.externalId),
+    index('customers_email_idx').on(sql`lower(${t.email})`),
+    check('customers_accepts_marketing_known', sql`${t.acceptsMarketing} in ('yes', 'no', 'unknown')`),
+  ],
 );
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The enrollment processor: for a new order, enroll its customer in every live sequence
- * whose trigger matches (src/core/trigger.ts), at most once per sequence and order,
+ * whose trigger matches (src/core/trigger.ts) and whose consent rule the customer meets
+ * (src/core/consent.ts: decided before the arm is drawn), at most once per sequence and order,
  * honouring the re-enrollment rule; assign the arm by a stable hash; record holdouts (never
  * emailed); schedule the first step of the others.
  *
@@ -14,6 +15,8 @@
  * the order (insertEnrollment returns undefined) stores nothing.
  */
 import { assignArm, HOLDOUT } from '../core/assignment.ts';
+import { consentAllows } from '../core/consent.ts';
+import { consentRule } from '../core/sequence.ts';
 import { parseDuration } from '../core/duration.ts';
 import { offeredSteps, stepStrategies, type OfferedStep } from '../core/offers.ts';
 import type { Strategy } from '../core/recommend.ts';
@@ -66,6 +69,8 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
       })
     )
       continue;
+    // Eligibility before the draw: every arm, the holdout's included, from the same population.
+    if (!consentAllows(consentRule(definition), order.accepts_marketing)) continue;
     const arm = assignArm(sequence.id, order.customer_key, definition.variants, definition.holdout);
     const holdout = arm === HOLDOUT;
     const dueAt = new Date(now.getTime() + parseDuration(definition.steps[0]!.delay)!);

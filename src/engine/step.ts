@@ -92,7 +92,12 @@ async function stepFacts(engine: Engine, row: StepFactsRow, step: number, now: D
     enrollment: { state: row.state, nextStep: row.next_step, arm: row.arm },
     definition: row.definition,
     sequencePaused: row.sequence_status === 'paused',
-    customer: { unsubscribed: row.unsubscribed_at !== null, suppression: row.suppression, timeZone: row.timezone },
+    customer: {
+      unsubscribed: row.unsubscribed_at !== null,
+      acceptsMarketing: row.accepts_marketing,
+      suppression: row.suppression,
+      timeZone: row.timezone,
+    },
     orderedAgain: row.ordered_again,
     now,
     shopTimeZone: engine.settings.shop.timezone,

@@ -13,6 +13,7 @@
  * statement, read best side by side since they share their conventions.
  */
 import { sql } from 'drizzle-orm';
+import { mergeConsent, type ConsentState, type ConsentUpdate } from '../core/consent.ts';
 import { lineTotal, toUnits } from '../core/money.ts';
 import { REFUND_ALL, type CancellationRecord, type CustomerRecord, type ProductRecord, type RefundRecord } from '../core/records.ts';
 import { jsonParam, queryRows, type Db } from '../db/client.ts';
@@ -68,31 +69,49 @@ export async function upsertProducts(db: Db, records: ProductRecord[]): Promise<
 /**
  * Upserts customers by their external id. An erased customer (`campaign customers erase`)
  * stays erased: a shop export sent again with their address and names changes nothing, so an
- * erasure is never undone by the next nightly import.
+ * erasure is never undone by the next nightly import. A record's marketing consent is merged
+ * into the stored one by src/core/consent.ts `mergeConsent` (the newer word wins; an undated
+ * export never undoes an unsubscribe), the stored rows locked while it is decided.
  */
-export async function upsertCustomers(db: Db, records: CustomerRecord[]): Promise<Outcome[]> {
+export async function upsertCustomers(db: Db, records: CustomerRecord[], now = new Date()): Promise<Outcome[]> {
   if (records.length === 0) return [];
+  const consents = await consentUpdates(db, records, now);
+  const input = records.map((r) => {
+    const { accepts_marketing: _, accepts_marketing_updated_at: __, consent_source: ___, ...rest } = r;
+    const update = consents.get(r.customer_id);
+    return update
+      ? { ...rest, consent_state: update.state, consent_at: update.at?.toISOString() ?? null, consent_source: update.source }
+      : rest;
+  });
   const rows = await queryRows<{ key: string; outcome: Outcome }>(
     db,
     sql`
       with input as (
-        select * from jsonb_to_recordset(${jsonParam(records)}) as r(
-          customer_id text, email text, first_name text, last_name text, timezone text)
+        select * from jsonb_to_recordset(${jsonParam(input)}) as r(
+          customer_id text, email text, first_name text, last_name text, timezone text,
+          consent_state text, consent_at timestamptz, consent_source text)
       ),
       merged as (
         select i.customer_id, i.email, coalesce(i.first_name, c.first_name) as first_name,
-               coalesce(i.last_name, c.last_name) as last_name, coalesce(i.timezone, c.timezone) as timezone
+               coalesce(i.last_name, c.last_name) as last_name, coalesce(i.timezone, c.timezone) as timezone,
+               -- A record whose consent changes nothing carries none (see consentUpdates).
+               coalesce(i.consent_state, c.accepts_marketing, 'unknown') as accepts_marketing,
+               case when i.consent_state is null then c.consent_at else i.consent_at end as consent_at,
+               case when i.consent_state is null then c.consent_source else i.consent_source end as consent_source
         from input i left join customers c on c.external_id = i.customer_id
       ),
       up as (
-        insert into customers (external_id, email, first_name, last_name, timezone)
-        select customer_id, email, first_name, last_name, timezone from merged
+        insert into customers (external_id, email, first_name, last_name, timezone, accepts_marketing, consent_at, consent_source)
+        select customer_id, email, first_name, last_name, timezone, accepts_marketing, consent_at, consent_source from merged
         on conflict (external_id) do update set
           email = excluded.email, first_name = excluded.first_name, last_name = excluded.last_name,
-          timezone = excluded.timezone, updated_at = now()
+          timezone = excluded.timezone, accepts_marketing = excluded.accepts_marketing,
+          consent_at = excluded.consent_at, consent_source = excluded.consent_source, updated_at = now()
         where customers.erased_at is null
-          and (customers.email, customers.first_name, customers.last_name, customers.timezone)
-          is distinct from (excluded.email, excluded.first_name, excluded.last_name, excluded.timezone)
+          and (customers.email, customers.first_name, customers.last_name, customers.timezone,
+               customers.accepts_marketing, customers.consent_at, customers.consent_source)
+          is distinct from (excluded.email, excluded.first_name, excluded.last_name, excluded.timezone,
+               excluded.accepts_marketing, excluded.consent_at, excluded.consent_source)
         returning external_id as key, (xmax = 0) as inserted
       )
       select i.customer_id as key, ${OUTCOME} as outcome from input i left join up on up.key = i.customer_id`,
@@ -101,6 +120,45 @@ export async function upsertCustomers(db: Db, records: CustomerRecord[]): Promis
     records.map((r) => r.customer_id),
     rows,
   );
+}
+
+/**
+ * The consents the records change, by customer id: each record that says a consent, merged
+ * with the stored one (locked `for update`, so an unsubscribe committing meanwhile is seen
+ * or waits). A record whose consent changes nothing is absent.
+ */
+async function consentUpdates(db: Db, records: CustomerRecord[], now: Date): Promise<Map<string, ConsentUpdate>> {
+  const saying = records.filter((r) => r.accepts_marketing !== undefined);
+  const updates = new Map<string, ConsentUpdate>();
+  if (saying.length === 0) return updates;
+  const stored = await queryRows<{
+    external_id: string;
+    accepts_marketing: ConsentState;
+    consent_at: Date | string | null;
+    consent_source: string | null;
+  }>(
+    db,
+    sql`select c.external_id, c.accepts_marketing, c.consent_at, c.consent_source from customers c
+        join jsonb_array_elements_text(${jsonParam(saying.map((r) => r.customer_id))}) as k(v) on c.external_id = k.v
+        order by c.id for update of c`,
+  );
+  const byId = new Map(stored.map((s) => [s.external_id, s]));
+  for (const r of saying) {
+    const row = byId.get(r.customer_id);
+    const update = mergeConsent(
+      row
+        ? { state: row.accepts_marketing, at: row.consent_at === null ? null : new Date(row.consent_at), source: row.consent_source }
+        : { state: 'unknown', at: null, source: null },
+      {
+        state: r.accepts_marketing,
+        at: r.accepts_marketing_updated_at ? new Date(r.accepts_marketing_updated_at) : undefined,
+        source: r.consent_source,
+      },
+      now,
+    );
+    if (update.changed) updates.set(r.customer_id, update);
+  }
+  return updates;
 }
 
 /** Internal ids of the given skus; unknown skus are absent from the map. */

@@ -68,6 +68,21 @@ export function unknownPoolProblems(files: readonly SequenceFile[], known: reado
   return problems;
 }
 
+/**
+ * A warning, as `file:line: consent: …`, for each sequence that does not require marketing
+ * consent: every step of a sequence recommends products (a cross-sell is marketing), so
+ * `consent: not_required` is for strictly transactional mail only, and `check` says so.
+ */
+export function consentWarnings(files: readonly SequenceFile[]): string[] {
+  return files
+    .filter((f) => f.definition.consent === 'not_required')
+    .map(
+      (f) =>
+        `${f.path}:${yamlLine(f.yaml, ['consent'])}: consent: "${f.definition.id}" recommends products to customers who never ` +
+        'accepted marketing; keep `not_required` for strictly transactional mail, or leave it out (required)',
+    );
+}
+
 /** Every template a sequence may render, variant swaps included. */
 function templateNames(definition: SequenceDefinition): string[] {
   const names = new Set(definition.steps.map((s) => s.template));

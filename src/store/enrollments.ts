@@ -6,6 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { CONSENT_STATES } from '../core/consent.ts';
 import type { OfferedStep } from '../core/offers.ts';
 import type { StoredDefinition } from '../core/sequence.ts';
 import type { Db } from '../db/client.ts';
@@ -28,6 +29,7 @@ const stepFactsRow = z.object({
   email: z.string(),
   timezone: z.string().nullable(),
   unsubscribed_at: when.nullable(),
+  accepts_marketing: z.enum(CONSENT_STATES),
   suppression: z.string().nullable(),
   ordered_again: z.boolean(),
 });
@@ -35,7 +37,8 @@ export type StepFactsRow = z.output<typeof stepFactsRow>;
 
 /**
  * Everything the step policy needs about one enrollment, in one read: the enrollment, its
- * pinned sequence version, the sequence's pause switch, the customer, the suppression of
+ * pinned sequence version, the sequence's pause switch, the customer (with their marketing
+ * consent now), the suppression of
  * the customer's address (keyed by the lower-cased address, as `suppress()` writes it; or
  * `erased` for an erased customer, and for anyone whose address hashes to one in
  * `erased_addresses`) and whether the customer ordered again after the trigger order
@@ -45,7 +48,7 @@ export async function findStepFacts(db: Db, enrollmentId: number): Promise<StepF
   return parsedRow(
     db,
     sql`select e.id, e.customer_id, e.sequence_id, e.arm, e.state, e.next_step, e.trigger_order_id,
-               v.definition, s.status as sequence_status, c.email, c.timezone, c.unsubscribed_at,
+               v.definition, s.status as sequence_status, c.email, c.timezone, c.unsubscribed_at, c.accepts_marketing,
                coalesce((select reason from suppressions where email = lower(c.email)),
                         case when c.erased_at is not null then 'erased' end,
                         (select 'erased' from erased_addresses where email_hash = ${addressHash(sql`c.email`)})) as suppression,

@@ -4,6 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { CONSENT_STATES } from '../core/consent.ts';
 import type { Db } from '../db/client.ts';
 import { parsedRow, parsedRows } from './rows.ts';
 
@@ -83,19 +84,22 @@ const triggerFactsRow = z.object({
   earlier_orders: z.number().int(),
   skus: z.array(z.string()),
   categories: z.array(z.string()),
+  /** The customer's marketing consent now: yes, no or unknown. */
+  accepts_marketing: z.enum(CONSENT_STATES),
 });
 export type TriggerFacts = z.output<typeof triggerFactsRow>;
 
 /**
  * What the trigger filters and the enrollment need of a new order: its customer, its
- * total, distinct skus and categories, and how many orders the customer placed before it.
+ * total, distinct skus and categories, how many orders the customer placed before it, and
+ * the customer's marketing consent.
  * "Before" is by time, then by id for orders of the same instant, so two orders of one
  * moment still count as first and repeat.
  */
 export async function findTriggerFacts(db: Db, orderId: number): Promise<TriggerFacts | undefined> {
   return parsedRow(
     db,
-    sql`select o.id, o.customer_id, c.external_id as customer_key, o.total::text as total,
+    sql`select o.id, o.customer_id, c.external_id as customer_key, o.total::text as total, c.accepts_marketing,
                (select count(*)::int from orders p where p.customer_id = o.customer_id
                   and (p.ordered_at < o.ordered_at or (p.ordered_at = o.ordered_at and p.id < o.id))) as earlier_orders,
                coalesce(items.skus, '{}') as skus, coalesce(items.categories, '{}') as categories

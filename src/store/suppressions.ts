@@ -6,6 +6,7 @@
  * read by the step processor before every send) and `customers.suppressed_reason` (shown on
  * the customer). The first reason wins: a later one never overwrites it.
  */
+import { UNSUBSCRIBE_SOURCE } from '../core/consent.ts';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { customers, suppressions } from '../db/schema.ts';
@@ -38,13 +39,20 @@ export async function suppress(db: Db, email: string, reason: SuppressionReason,
 
 /**
  * A customer's own unsubscribe (link or one-click): the customer is marked unsubscribed
- * (the first time counts) and the address suppressed. Run it in a transaction with the
- * event that records the unsubscribe.
+ * (the first time counts), their marketing consent withdrawn (`no`, from `unsubscribe`,
+ * which an undated shop export never undoes: src/core/consent.ts) and the address
+ * suppressed. Run it in a transaction with the event that records the unsubscribe.
  */
 export async function unsubscribeCustomer(db: Db, customer: { id: number; email: string }): Promise<void> {
   await db
     .update(customers)
-    .set({ unsubscribedAt: sql`coalesce(${customers.unsubscribedAt}, now())`, updatedAt: sql`now()` })
+    .set({
+      unsubscribedAt: sql`coalesce(${customers.unsubscribedAt}, now())`,
+      acceptsMarketing: 'no',
+      consentAt: sql`case when ${customers.acceptsMarketing} = 'no' and ${customers.consentSource} = ${UNSUBSCRIBE_SOURCE} then ${customers.consentAt} else now() end`,
+      consentSource: UNSUBSCRIBE_SOURCE,
+      updatedAt: sql`now()`,
+    })
     .where(sql`${customers.id} = ${customer.id}`);
   await suppress(db, customer.email, 'unsubscribe', 'link');
 }

@@ -15,7 +15,7 @@ class Rows {
     this.next.customer += count;
     const rows = await queryRows<{ id: number }>(
       this.db,
-      sql`insert into customers (external_id, email) select 'x-' || n, 'x' || n || '@example.com' from generate_series(${first}::int, ${first + count - 1}::int) n returning id`,
+      sql`insert into customers (external_id, email, accepts_marketing) select 'x-' || n, 'x' || n || '@example.com', 'yes' from generate_series(${first}::int, ${first + count - 1}::int) n returning id`,
     );
     return rows.map((r) => r.id);
   }

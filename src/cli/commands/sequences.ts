@@ -8,7 +8,7 @@ import { sequenceExists } from '../../analytics/sequences.ts';
 import { decisionLabel, evidenceSummary } from '../../core/promote.ts';
 import { sequenceJsonSchema } from '../../core/sequence.ts';
 import { configuredClock, withDatabase } from '../../runtime.ts';
-import { applySequence, loadSequenceFiles, offersCodes, unknownPoolProblems } from '../../sequences/files.ts';
+import { applySequence, consentWarnings, loadSequenceFiles, offersCodes, unknownPoolProblems } from '../../sequences/files.ts';
 import { poolNames } from '../../store/discount-codes.ts';
 import { listDecisions, type Decision } from '../../store/experiment-log.ts';
 import { changeSequenceStatus } from '../../store/audit-log.ts';
@@ -57,7 +57,10 @@ export function registerSequences(program: Command, config: ConfigSource): void 
         for (const p of unknown) process.stderr.write(p + '\n');
         problems.push(...unknown);
       }
-      process.stdout.write(`${checked} sequence files checked: ${problems.length} errors\n`);
+      const warnings = consentWarnings(files);
+      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+      const warned = warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}` : '';
+      process.stdout.write(`${checked} sequence files checked: ${problems.length} errors${warned}\n`);
       if (problems.length) process.exitCode = 1;
     });
 
