@@ -65,6 +65,17 @@ describe('planning an experiment from the history', () => {
     expect(plan.enrollmentsPerDay).toBeCloseTo(40 / 60, 12);
   });
 
+  it('counts only the customers a consent-required sequence may enroll; a transactional one counts all', () => {
+    const withoutConsent = orders.map((o) =>
+      o.customerKey === 'c-1' || o.customerKey === 'c-2' ? { ...o, acceptsMarketing: 'no' as const } : o,
+    );
+    const unknown = withoutConsent.map((o) => (o.customerKey === 'c-3' ? { ...o, acceptsMarketing: 'unknown' as const } : o));
+    const input = { definition, from: FROM, to: TO, effect: { absolute: 2 }, shopTimeZone: 'UTC' };
+    expect(planExperiment({ ...input, orders: unknown }).enrollments).toBe(37);
+    const transactional = { ...definition, consent: 'not_required' as const };
+    expect(planExperiment({ ...input, definition: transactional, orders: unknown }).enrollments).toBe(40);
+  });
+
   it('measures revenue per customer in the window, zeros included, over closed windows only', () => {
     const revenues = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 10 * (i % 7) : 0));
     const mean = revenues.reduce((a, b) => a + b, 0) / 40;

@@ -4,6 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { CONSENT_STATES } from '../core/consent.ts';
 import type { HistoricalOrder } from '../core/plan.ts';
 import type { Db } from '../db/client.ts';
 import { parsedRows } from '../store/rows.ts';
@@ -16,18 +17,19 @@ const historyRow = z.object({
   categories: z.array(z.string()),
   earlier_orders: z.number().int(),
   timezone: z.string().nullable(),
+  accepts_marketing: z.enum(CONSENT_STATES),
 });
 
 /**
  * Orders placed in [from, to], oldest first, each with its customer, total, distinct skus
- * and categories, the customer's time zone, and how many orders the customer placed before
+ * and categories, the customer's time zone and marketing consent (as it is now), and how many orders the customer placed before
  * it (all time, by time then id: the same "earlier orders" the enrollment processor counts,
  * so `first_order` and `repeat_order` filters read the history as they will read new orders).
  */
 export async function ordersInPeriod(db: Db, from: Date, to: Date): Promise<HistoricalOrder[]> {
   const rows = await parsedRows(
     db,
-    sql`select c.external_id as customer_key, o.ordered_at, o.total::text as total, c.timezone,
+    sql`select c.external_id as customer_key, o.ordered_at, o.total::text as total, c.timezone, c.accepts_marketing,
                coalesce(items.skus, '{}') as skus, coalesce(items.categories, '{}') as categories,
                (row_number() over (partition by o.customer_id order by o.ordered_at, o.id) - 1)::int
                  + (select count(*)::int from orders p where p.customer_id = o.customer_id and p.ordered_at < ${from.toISOString()}::timestamptz)
@@ -49,5 +51,6 @@ export async function ordersInPeriod(db: Db, from: Date, to: Date): Promise<Hist
     categories: r.categories,
     earlierOrders: r.earlier_orders,
     timeZone: r.timezone,
+    acceptsMarketing: r.accepts_marketing,
   }));
 }

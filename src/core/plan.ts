@@ -12,8 +12,9 @@ import { parseDuration } from './duration.ts';
 import { toUnits } from './money.ts';
 import { sampleSizePerArm, type PowerOptions } from './power.ts';
 import { afterFrequencyCap, afterQuietHours, type FrequencyCap } from './schedule.ts';
-import { measurementWindowMs, type SequenceDefinition } from './sequence.ts';
+import { consentRule, measurementWindowMs, type SequenceDefinition } from './sequence.ts';
 import { triggerMatches } from './trigger.ts';
+import { consentAllows, type ConsentState } from './consent.ts';
 
 const DAY = 86_400_000;
 
@@ -29,6 +30,8 @@ export interface HistoricalOrder {
   earlierOrders: number;
   /** The customer's time zone (IANA), or null for the shop's. */
   timeZone: string | null;
+  /** The customer's marketing consent as it stands; a consent-required sequence counts only `yes`. Default `yes`. */
+  acceptsMarketing?: ConsentState | undefined;
 }
 
 /** The effect to detect: a share of the mean revenue per customer, or an amount in money. */
@@ -97,6 +100,7 @@ export function planExperiment(input: PlanInput): Plan {
     let last: Date | undefined;
     for (const order of list) {
       if (!triggerMatches(definition, order)) continue;
+      if (!consentAllows(consentRule(definition), order.acceptsMarketing ?? 'yes')) continue;
       if (last && order.orderedAt.getTime() - last.getTime() < definition.reenroll_after_days * DAY) continue;
       last = order.orderedAt;
       enrolled.push({ order, arm: assignArm(definition.id, order.customerKey, definition.variants, definition.holdout) });
