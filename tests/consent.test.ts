@@ -70,7 +70,7 @@ describe('consent through the engine', () => {
     await applySequence(t.database.db, loaded.files[0]!);
     const records = ids.map((id, i) => {
       const state = consent(i);
-      return { customer_id: id, email: `${id}@example.com`, ...(state === 'unknown' ? {} : { accepts_marketing: state as 'yes' | 'no' }) };
+      return { customer_id: id, email: `${id}@example.com`, ...(state === 'unknown' ? {} : { accepts_marketing: state }) };
     });
     expect((await ingestCustomers(t.database.db, records)).ok).toBe(true);
   });
