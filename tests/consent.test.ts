@@ -57,7 +57,7 @@ async function consentOf(db: TestDatabase['db'], customer: string): Promise<Cons
 describe('consent through the engine', () => {
   let t: TestEngine;
   // 30 who said yes, 10 who said no, 10 never asked.
-  const consent = (i: number) => (i < 30 ? 'yes' : i < 40 ? 'no' : 'unknown');
+  const consent = (i: number): 'yes' | 'no' | 'unknown' => (i < 30 ? 'yes' : i < 40 ? 'no' : 'unknown');
   const ids = Array.from({ length: 50 }, (_, i) => `p-${i}`);
 
   beforeAll(async () => {

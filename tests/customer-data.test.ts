@@ -128,6 +128,8 @@ describe.each(DB_KINDS)('data-subject requests on %s', (kind) => {
     const data = (await customerExport(db(), 'c-1'))!;
     expect(JSON.parse(JSON.stringify(data))).toEqual(data);
     expect(data.customer).toMatchObject({ externalId: 'c-1', email: ADDRESS, firstName: 'Ada', lastName: 'Lovelace', erased: false });
+    // Consent, with when and where it was given (tests/fixtures/customers.csv).
+    expect(data.customer).toMatchObject({ acceptsMarketing: 'yes', consentAt: '2026-01-10T09:00:00.000Z', consentSource: 'checkout' });
     expect(data.orders.map((o) => [o.externalId, o.total, o.lines.map((l) => l.sku)])).toEqual([
       ['o-1', expect.stringMatching(/^249\.0*$/), ['ESP-100']],
       ['o-3', expect.stringMatching(/^49\.80*$/), ['BEAN-1']],

@@ -91,6 +91,11 @@ describe('the demo at its default settings', () => {
     expect(version.arms.some((a) => a.kpis.acceptance.crossSell.accepted > 0)).toBe(true);
   });
 
+  it('enrolls no customer without marketing consent, and says so beside the others', () => {
+    expect(result.consent.saidNo + result.consent.unknown).toBeGreaterThan(100);
+    expect(result.consent.enrolled).toBe(0);
+  });
+
   it("attributed revenue equals the simulator's ledger under the same rule", () => {
     expect(result.attributed.engine).toBeCloseTo(result.attributed.ledger, 2);
   });

@@ -62,6 +62,13 @@ describe('the demo, small, on Postgres', () => {
     for (const check of claims) expect(check.covered, JSON.stringify(check)).toBe(true);
   });
 
+  it('enrolls no customer without marketing consent, though they order', () => {
+    expect(result.consent.saidNo).toBeGreaterThan(0);
+    expect(result.consent.unknown).toBeGreaterThan(0);
+    expect(result.consent.orders).toBeGreaterThanOrEqual(result.consent.saidNo + result.consent.unknown);
+    expect(result.consent.enrolled).toBe(0);
+  });
+
   it("attributed revenue equals the simulator's ledger under the same rule", () => {
     expect(result.attributed.engine).toBeGreaterThan(0);
     expect(result.attributed.engine).toBeCloseTo(result.attributed.ledger, 2);

@@ -9,6 +9,7 @@
  * A little over 300 lines: one run owns every resource it starts (Redis, inbox, server,
  * workers) and its cleanups, and reads best as one story from start to report.
  */
+import { consentReach, type ConsentReach } from '../store/consent.ts';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -94,6 +95,8 @@ export interface DemoResult {
   planted: PlantedFinding[];
   attributed: { engine: number; ledger: number };
   counts: { orders: number; emails: number; opens: number; clicks: number; purchases: number };
+  /** The run's customers without marketing consent, their orders, and their enrollments in consent-required sequences (always 0). */
+  consent: ConsentReach;
   realSeconds: number;
 }
 
@@ -359,6 +362,7 @@ async function replay(
       clicks: people.counts.clicks,
       purchases: people.counts.purchases,
     },
+    consent: await consentReach(db, new Date(start)),
     realSeconds: (Date.now() - realStart) / 1000,
   };
   output.finished?.(result);

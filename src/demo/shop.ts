@@ -271,10 +271,14 @@ export function writeDemoShop(dir: string, size: ShopSize, now: Date): { product
     );
 
   const people = demoCustomers(size.customers, size.seed);
-  const customers = ['customer_id,email,first_name,last_name,timezone'];
+  const customers = ['customer_id,email,first_name,last_name,timezone,accepts_marketing,consent_source'];
   people.forEach((_, index) => {
     const [first, last, i] = [pick(FIRST), pick(LAST), index + 1];
-    customers.push(`cust-${i},${first.toLowerCase()}.${last.toLowerCase()}.${i}@example.com,${first},${last},${pick(ZONES)}`);
+    const consent = demoConsent(i);
+    customers.push(
+      `cust-${i},${first.toLowerCase()}.${last.toLowerCase()}.${i}@example.com,${first},${last},${pick(ZONES)},` +
+        (consent === 'unknown' ? ',' : `${consent},checkout`),
+    );
   });
 
   const orders = ['order_id,customer_id,ordered_at,sku,quantity,unit_price'];
@@ -308,4 +312,15 @@ export function writeLines(dir: string, name: string, rows: string[]): string {
   const path = join(dir, name);
   writeFileSync(path, rows.join('\n') + '\n');
   return path;
+}
+
+/**
+ * The demo's marketing consent, by customer number (not drawn, so the shop's random stream
+ * is the same with or without it): one in 40 said no at checkout, one in 40 was never
+ * asked (no value in the export); the rest said yes. Neither kind is ever enrolled in the
+ * demo's sequences, which require consent.
+ */
+export function demoConsent(customerNumber: number): 'yes' | 'no' | 'unknown' {
+  const r = customerNumber % 40;
+  return r === 7 ? 'no' : r === 27 ? 'unknown' : 'yes';
 }

@@ -101,6 +101,11 @@ function formatTruth(result: DemoResult, currency: string): string {
     `Attributed revenue: ${money(result.attributed.engine)} by the engine, ${money(result.attributed.ledger)} by the simulator's own ledger under the same rule${same ? '' : ' — THEY DIFFER'}.`,
     `${result.counts.orders} orders (${result.counts.purchases} bought from emails), ${result.counts.emails} emails, ${result.counts.opens} opens, ${result.counts.clicks} clicks, in ${result.realSeconds.toFixed(0)} s.`,
   );
+  const c = result.consent;
+  lines.push(
+    `Consent: ${c.saidNo + c.unknown} customers who ordered had not accepted marketing (${c.saidNo} said no, ${c.unknown} were never asked); ` +
+      `their ${c.orders} orders enrolled them in ${c.enrolled} consent-required sequences${c.enrolled === 0 ? ' (none: eligibility is decided before the arm is drawn, so every arm and the holdout have the same population)' : ' — THAT IS A BUG'}.`,
+  );
   if (result.planted.length)
     lines.push('', 'What the demo planted, and what the report decided (per customer against the control, always-valid 95% interval):');
   for (const p of result.planted) lines.push(...plantedLines(p, money), `      why: ${p.why}`);
