@@ -108,6 +108,26 @@ export const customers = pgTable(
 );
 
 /**
+ * Each customer's order profile, kept up to date by the ingest (src/store/profiles.ts
+ * `refreshProfiles`, in the same transaction as the orders, refunds and cancellations that
+ * change it): orders not cancelled, their spend net of refunds, the first and last of them,
+ * and the median days between consecutive ones. RFM scores and segments are read from it
+ * against the shop's quantiles at the time of asking (src/core/profile.ts).
+ */
+export const customerProfiles = pgTable('customer_profiles', {
+  customerId: integer('customer_id')
+    .primaryKey()
+    .references(() => customers.id),
+  orders: integer('orders').notNull(),
+  spend: money('spend').notNull(),
+  firstOrderAt: time('first_order_at'),
+  lastOrderAt: time('last_order_at'),
+  /** Median days between consecutive orders; null under two orders. */
+  typicalGapDays: doublePrecision('typical_gap_days'),
+  updatedAt: updatedAt(),
+});
+
+/**
  * The addresses of erased customers, as the hex SHA-256 of the trimmed, lower-cased address
  * (src/store/customer-data.ts `addressHash`): never mailed again, without keeping the address.
  */

@@ -17,6 +17,7 @@ import { mergeConsent, type ConsentState, type ConsentUpdate } from '../core/con
 import { lineTotal, toUnits } from '../core/money.ts';
 import { REFUND_ALL, type CancellationRecord, type CustomerRecord, type ProductRecord, type RefundRecord } from '../core/records.ts';
 import { jsonParam, queryRows, type Db } from '../db/client.ts';
+import { refreshProfiles, refreshProfilesOfOrders } from '../store/profiles.ts';
 
 export type Outcome = 'inserted' | 'updated' | 'unchanged';
 
@@ -310,6 +311,12 @@ export async function upsertOrders(db: Db, orders: ResolvedOrder[], options: { h
       using jsonb_to_recordset(${jsonParam(existing.map((o) => ({ id: idOf(o.externalId), n: o.items.length })))}) as m(id bigint, n int)
       where oi.order_id = m.id and oi.position > m.n`);
 
+  // The customers' profiles follow their orders, in the same transaction.
+  await refreshProfiles(
+    db,
+    orders.map((o) => o.customerId),
+  );
+
   const itemOutcome = new Map(itemRows.map((r) => [`${r.order_id}/${r.position}`, r.inserted ? 'inserted' : 'updated'] as const));
   return orders.map((o) => {
     const head = byKey.get(o.externalId)!;
@@ -410,6 +417,11 @@ export async function upsertRefunds(db: Db, records: RefundRecord[], options: { 
           is distinct from (excluded.order_id, excluded.amount, excluded.refunded_at, coalesce(excluded.reason, refunds.reason))
         returning external_id as key, (xmax = 0) as inserted`,
   );
+  if (rows.length)
+    await refreshProfilesOfOrders(
+      db,
+      records.map((r) => r.order_id),
+    );
   const written = new Map(rows.map((r) => [r.key, r.inserted ? ('inserted' as const) : ('updated' as const)]));
   return results.map((result, index) => (result.problem ? result : { outcome: written.get(records[index]!.refund_id) ?? 'unchanged' }));
 }
@@ -446,6 +458,10 @@ export async function cancelOrders(db: Db, records: CancellationRecord[], option
       update orders o set cancelled_at = i.cancelled_at, updated_at = now() from input i where o.id = i.id returning o.id
     )
     delete from attributions a using up where a.order_id = up.id`);
+  await refreshProfilesOfOrders(
+    db,
+    records.map((r) => r.order_id),
+  );
   return results;
 }
 
