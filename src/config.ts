@@ -91,6 +91,7 @@ const schema = z
     MAIL_FROM: z.email({ error: 'must be an email address' }).default('orders@shop.example'),
     TEMPLATES_DIR: z.string().min(1).default('./templates'),
     RECS_RULES_FILE: z.string().min(1).default('./config/recommendations.yaml'),
+    SEGMENTS_FILE: z.string().min(1).default('./config/segments.yaml'),
     SEQUENCES_DIR: z.string().min(1).default('./templates/sequences'),
     FREQUENCY_CAP: z
       .string()
@@ -224,6 +225,8 @@ export interface Config {
   mailFrom: string;
   templatesDir: string;
   recsRulesFile: string;
+  /** config/segments.yaml: the segment thresholds a shop sets (src/core/profile.ts); absent, the shop's quantiles. */
+  segmentsFile: string;
   sequencesDir: string;
   /** At most `max` emails to one customer per `windowMs`, across sequences; undefined: off. */
   frequencyCap: FrequencyCap | undefined;
@@ -325,6 +328,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     mailFrom: env.MAIL_FROM,
     templatesDir: resolve(env.TEMPLATES_DIR),
     recsRulesFile: resolve(env.RECS_RULES_FILE),
+    segmentsFile: resolve(env.SEGMENTS_FILE),
     sequencesDir: resolve(env.SEQUENCES_DIR),
     frequencyCap: parseCap(env.FREQUENCY_CAP),
     sendRatePerSecond: env.SEND_RATE_PER_SECOND,

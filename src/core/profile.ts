@@ -47,10 +47,10 @@ export const segmentSettingsSchema = z
     loyal_min_orders: z.number().int().min(2).optional(),
   })
   .strict()
-  .refine(
-    (s) => s.at_risk_after_days === undefined || s.lapsed_after_days === undefined || s.at_risk_after_days < s.lapsed_after_days,
-    { message: 'at_risk_after_days must be less than lapsed_after_days', path: ['lapsed_after_days'] },
-  );
+  .refine((s) => s.at_risk_after_days === undefined || s.lapsed_after_days === undefined || s.at_risk_after_days < s.lapsed_after_days, {
+    message: 'at_risk_after_days must be less than lapsed_after_days',
+    path: ['lapsed_after_days'],
+  });
 export type SegmentSettings = z.output<typeof segmentSettingsSchema>;
 
 export interface Thresholds {
@@ -89,7 +89,12 @@ export function shopThresholds(profiles: readonly ProfileFacts[], now: Date, set
       loyalOrders: settings.loyal_min_orders !== undefined ? 'config' : 'shop',
     },
     quintiles: {
-      recency: CUTS.map((q) => quantile(ordered.map((p) => recencyDays(p, now)), q)),
+      recency: CUTS.map((q) =>
+        quantile(
+          ordered.map((p) => recencyDays(p, now)),
+          q,
+        ),
+      ),
       frequency: CUTS.map((q) => quantile(orders, q)),
       monetary: CUTS.map((q) => quantile(ordered.map(money), q)),
     },

@@ -78,13 +78,37 @@ const profileRow = z.object({
 });
 export type StoredProfile = z.output<typeof profileRow>;
 
-/** Every customer's profile, by customer (external id), spend as a decimal string; a customer who never ordered has 0 orders. */
-export async function storedProfiles(db: Db): Promise<StoredProfile[]> {
+/** Every customer's profile (or only `customer`'s), by customer (external id), spend as a decimal string; a customer who never ordered has 0 orders. */
+export async function storedProfiles(db: Db, customer?: string): Promise<StoredProfile[]> {
   return parsedRows(
     db,
     sql`select c.external_id as customer, coalesce(p.orders, 0) as orders, coalesce(p.spend, 0)::text as spend,
                p.first_order_at, p.last_order_at, p.typical_gap_days
-        from customers c left join customer_profiles p on p.customer_id = c.id order by c.external_id`,
+        from customers c left join customer_profiles p on p.customer_id = c.id
+        ${customer === undefined ? sql`` : sql`where c.external_id = ${customer}`}
+        order by c.external_id`,
     profileRow,
+  );
+}
+
+const factsRow = z.object({
+  customer_id: z.number().int(),
+  customer: z.string(),
+  orders: z.number().int(),
+  spend: z.string(),
+  last_order_at: z.coerce.date().nullable(),
+  typical_gap_days: z.number().nullable(),
+});
+export type ProfileRow = z.output<typeof factsRow>;
+
+/** Every profile of a customer who ordered (what the shop's quantiles are taken over), or only `customer`'s (external id). */
+export async function profileRows(db: Db, customer?: string): Promise<ProfileRow[]> {
+  return parsedRows(
+    db,
+    sql`select p.customer_id, c.external_id as customer, p.orders, p.spend::text as spend, p.last_order_at, p.typical_gap_days
+        from customer_profiles p join customers c on c.id = p.customer_id
+        where p.orders > 0 ${customer === undefined ? sql`` : sql`and c.external_id = ${customer}`}
+        order by p.customer_id`,
+    factsRow,
   );
 }

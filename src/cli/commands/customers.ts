@@ -1,5 +1,7 @@
 /**
- * Data-subject requests. `campaign customers export ID`: everything stored about a customer,
+ * Customers as people. `campaign customers segments`: the shop's segment thresholds and
+ * sizes; `campaign customers profile ID`: one customer's profile, segment and consent
+ * (src/profiles/segments.ts). Data-subject requests: `campaign customers export ID`: everything stored about a customer,
  * as JSON. `campaign customers erase ID [--yes]`: their personal data erased, their orders
  * and every figure kept (src/store/customer-data.ts). An erase asks first on a terminal; with
  * no terminal (a script, CI) it refuses without `--yes`, after saying what it would erase.
@@ -9,11 +11,73 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { configuredClock, withDatabase } from '../../runtime.ts';
 import { customerExport, eraseCustomer, type CustomerExport } from '../../store/customer-data.ts';
+import { storedProfiles, type StoredProfile } from '../../store/profiles.ts';
+import { customerSegment, loadSegmentSettings, shopSegments } from '../../profiles/segments.ts';
+import { SEGMENTS, type CustomerSegment, type Segment, type Thresholds } from '../../core/profile.ts';
+import { moneyFormat } from '../../analytics/format.ts';
+import { fromUnits, toUnits } from '../../core/money.ts';
 import { UserError } from '../../errors.ts';
 import type { ConfigSource } from '../options.ts';
 
 export function registerCustomers(program: Command, config: ConfigSource): void {
-  const customers = program.command('customers').description("data-subject requests: export a customer's data, erase it");
+  const customers = program
+    .command('customers')
+    .description("customers as people: segments, a customer's profile, data-subject requests (export, erase)");
+
+  customers
+    .command('segments')
+    .description("the shop's segment thresholds (config/segments.yaml, else its own quantiles) and the customers in each segment")
+    .option('--json', 'print them as JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const settings = config();
+      const segmentSettings = await loadSegmentSettings(settings.segmentsFile);
+      await withDatabase(settings, async ({ db }) => {
+        const now = configuredClock(settings).now();
+        const { thresholds, counts } = await shopSegments(db, now, segmentSettings);
+        if (flags.json) {
+          process.stdout.write(JSON.stringify({ asOf: now.toISOString(), thresholds, counts }, null, 2) + '\n');
+          return;
+        }
+        process.stdout.write(formatSegments(thresholds, counts));
+      });
+    });
+
+  customers
+    .command('profile')
+    .description("a customer's profile (orders, spend, days between orders), segment, RFM scores and marketing consent")
+    .argument('<id>', "the customer's external id, as imported")
+    .option('--json', 'print it as JSON')
+    .action(async (id: string, flags: { json?: boolean }) => {
+      const settings = config();
+      const segmentSettings = await loadSegmentSettings(settings.segmentsFile);
+      await withDatabase(settings, async ({ db }) => {
+        const now = configuredClock(settings).now();
+        const data = await customerExport(db, id);
+        if (!data) return notFound(id);
+        const { thresholds } = await shopSegments(db, now, segmentSettings);
+        const [profile] = await storedProfiles(db, id);
+        const segment = await customerSegment(db, id, now, thresholds);
+        const consent = {
+          acceptsMarketing: data.customer.acceptsMarketing,
+          at: data.customer.consentAt,
+          source: data.customer.consentSource,
+        };
+        if (flags.json) {
+          const shown = {
+            orders: profile!.orders,
+            spend: moneyText(profile!.spend),
+            averageOrderValue: profile!.orders ? averageOf(profile!.spend, profile!.orders) : null,
+            firstOrderAt: profile!.first_order_at?.toISOString() ?? null,
+            lastOrderAt: profile!.last_order_at?.toISOString() ?? null,
+            typicalGapDays: profile!.typical_gap_days,
+          };
+          const body = { customer: id, asOf: now.toISOString(), profile: shown, segment: segment ?? null, consent };
+          process.stdout.write(JSON.stringify(body, null, 2) + '\n');
+          return;
+        }
+        process.stdout.write(formatProfile(id, profile!, segment, consent, settings.shop.currency));
+      });
+    });
 
   customers
     .command('export')
@@ -95,4 +159,63 @@ async function confirm(question: string): Promise<boolean> {
   } finally {
     rl.close();
   }
+}
+
+const round = (n: number, digits = 1) => Number(n.toFixed(digits));
+/** The exact mean of an amount over `n`, to the cent, halves rounded up: what an order is worth on average. */
+const averageOf = (amount: string, n: number) => {
+  const cents = (toUnits(amount) * 2n + BigInt(n) * 100n) / (BigInt(n) * 200n);
+  return moneyText(fromUnits(cents * 100n));
+};
+/** "592.9000" → "592.90": the stored amount, exact, with its cents. */
+const moneyText = (stored: string) => {
+  const [whole, decimals = ''] = stored.split('.');
+  return `${whole}.${decimals.replace(/0+$/, '').padEnd(2, '0')}`;
+};
+const FROM_WORDS = {
+  config: 'config/segments.yaml',
+  shop: "the shop's customers",
+  fallback: 'too few repeat customers: the default',
+} as const;
+
+function formatSegments(t: Thresholds, counts: Record<Segment, number>): string {
+  const total = SEGMENTS.reduce((n, s) => n + counts[s], 0);
+  const lines = [
+    `at risk after ${round(t.atRiskDays)} days without an order (${FROM_WORDS[t.from.atRiskDays]})`,
+    `lapsed after ${round(t.lapsedDays)} days (${FROM_WORDS[t.from.lapsedDays]})`,
+    `loyal from ${t.loyalOrders} orders (${FROM_WORDS[t.from.loyalOrders]})`,
+    '',
+    `${'segment'.padEnd(10)} ${'customers'.padStart(10)} ${'share'.padStart(7)}`,
+    ...SEGMENTS.map(
+      (s) =>
+        `${s.padEnd(10)} ${String(counts[s]).padStart(10)} ${(total ? `${((100 * counts[s]) / total).toFixed(1)}%` : '—').padStart(7)}`,
+    ),
+    `${'all'.padEnd(10)} ${String(total).padStart(10)}`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+function formatProfile(
+  id: string,
+  p: StoredProfile,
+  segment: CustomerSegment | undefined,
+  consent: { acceptsMarketing: string; at: string | null; source: string | null },
+  currency: string,
+): string {
+  const money = moneyFormat(currency);
+  const lines = [`customer ${id}`];
+  if (p.orders === 0) lines.push('  no orders (not cancelled) yet: no segment');
+  else {
+    const spend = Number(p.spend);
+    lines.push(
+      `  ${p.orders} order${p.orders === 1 ? '' : 's'}, ${money(spend)} spent net of refunds, ${money(spend / p.orders)} an order`,
+      `  first ${p.first_order_at!.toISOString()}, last ${p.last_order_at!.toISOString()}` +
+        (p.typical_gap_days === null ? '' : `, typically ${round(p.typical_gap_days)} days between orders`),
+      `  segment ${segment!.segment}, RFM ${segment!.rfm.r}${segment!.rfm.f}${segment!.rfm.m} (recency, frequency, money; 5 is the best fifth), ${round(segment!.recencyDays)} days since the last order`,
+    );
+  }
+  lines.push(
+    `  marketing consent: ${consent.acceptsMarketing}${consent.at ? ` since ${consent.at}` : ''}${consent.source ? ` (${consent.source})` : ''}`,
+  );
+  return lines.join('\n') + '\n';
 }

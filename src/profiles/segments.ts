@@ -1,0 +1,65 @@
+/**
+ * Segments at a moment: the shop's thresholds and quintiles from every profile
+ * (src/core/profile.ts, with `config/segments.yaml` where it sets them), and each customer's
+ * segment and RFM scores. What `campaign customers segments|profile` print.
+ */
+import { readFile } from 'node:fs/promises';
+import {
+  segmentOf,
+  SEGMENTS,
+  segmentSettingsSchema,
+  shopThresholds,
+  type CustomerSegment,
+  type Segment,
+  type SegmentSettings,
+  type Thresholds,
+} from '../core/profile.ts';
+import type { Db } from '../db/client.ts';
+import { YamlSourceError, FileError } from '../errors.ts';
+import { profileRows, type ProfileRow } from '../store/profiles.ts';
+import { parseYaml } from '../yaml-source.ts';
+
+/** `config/segments.yaml` (SEGMENTS_FILE); a missing file sets nothing. A mistake is a FileError naming file:line. */
+export async function loadSegmentSettings(path: string): Promise<SegmentSettings> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return {};
+  }
+  try {
+    // A file of comments only is a file that sets nothing.
+    return parseYaml(text, path, segmentSettingsSchema.nullable()) ?? {};
+  } catch (error) {
+    if (error instanceof YamlSourceError) throw new FileError(error.message);
+    throw error;
+  }
+}
+
+const facts = (row: ProfileRow) => ({
+  orders: row.orders,
+  spend: row.spend,
+  lastOrderAt: row.last_order_at,
+  typicalGapDays: row.typical_gap_days,
+});
+
+export interface ShopSegments {
+  thresholds: Thresholds;
+  /** Customers who ordered, per segment (every segment named, 0 included). */
+  counts: Record<Segment, number>;
+}
+
+/** The shop's thresholds at `now` and how many customers each segment holds. */
+export async function shopSegments(db: Db, now: Date, settings: SegmentSettings): Promise<ShopSegments> {
+  const rows = await profileRows(db);
+  const thresholds = shopThresholds(rows.map(facts), now, settings);
+  const counts = Object.fromEntries(SEGMENTS.map((s) => [s, 0])) as Record<Segment, number>;
+  for (const row of rows) counts[segmentOf(facts(row), thresholds, now)!.segment] += 1;
+  return { thresholds, counts };
+}
+
+/** One customer's segment and scores at `now` against the shop's thresholds; undefined for a customer who never ordered. */
+export async function customerSegment(db: Db, customer: string, now: Date, thresholds: Thresholds): Promise<CustomerSegment | undefined> {
+  const [row] = await profileRows(db, customer);
+  return row && segmentOf(facts(row), thresholds, now);
+}
