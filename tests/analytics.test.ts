@@ -19,7 +19,7 @@ import { sampleRatioMismatch } from '../src/core/srm.ts';
 import { summarizePaired } from '../src/core/stats.ts';
 import { queryRows, type Db } from '../src/db/client.ts';
 import { buildServer } from '../src/http/app.ts';
-import { campaign } from './helpers/cli.ts';
+import { campaign, campaignInProcess } from './helpers/cli.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
 import { Rows } from './helpers/rows.ts';
@@ -136,7 +136,7 @@ describe('attribution', () => {
     // The 3-day-old click no longer counts; the 5-hour order keeps its click.
     expect(await credited('click-then-open:click=1d,open=1d')).toEqual([{ order_id: ids.orders[0], message_id: ids.m1, touch: 'click' }]);
 
-    await campaign(['attribution', 'rebuild'], { DATABASE_URL: database.url!, ATTRIBUTION_MODEL: 'last-touch' });
+    await campaignInProcess(['attribution', 'rebuild'], { DATABASE_URL: database.url!, ATTRIBUTION_MODEL: 'last-touch' });
     // Under last touch the later open of the second sequence wins the first order.
     expect(await credited('last-touch:click=5d,open=1d')).toEqual([
       { order_id: ids.orders[0], message_id: ids.m2, touch: 'open' },
@@ -147,7 +147,7 @@ describe('attribution', () => {
 
     // Re-classifying an event and rebuilding moves the credit.
     await database.db.execute(sql`update events set is_human = false, machine_reason = 'scanner-ua' where message_id = ${ids.m1}`);
-    await campaign(['attribution', 'rebuild'], { DATABASE_URL: database.url! });
+    await campaignInProcess(['attribution', 'rebuild'], { DATABASE_URL: database.url! });
     expect(await credited('click-then-open:click=5d,open=1d')).toEqual([{ order_id: ids.orders[0], message_id: ids.m2, touch: 'open' }]);
   });
 
@@ -426,7 +426,7 @@ describe('the report', () => {
       await app.close();
     }
 
-    const table = await campaign(['report', '--as-of', AS_OF], { ...env, REPORT_MIN_SAMPLE: '1000' });
+    const table = await campaignInProcess(['report', '--as-of', AS_OF], { ...env, REPORT_MIN_SAMPLE: '1000' });
     expect(table.stdout).toMatch(/exp \(Sequence exp\), version 1, live, active/);
     expect(table.stdout).toMatch(/b vs a \(control\)/);
     expect(table.stdout).toContain('not enough data yet');
@@ -437,21 +437,21 @@ describe('the report', () => {
     expect(table.stdout).toContain('per delivered email');
     expect(table.stdout).not.toContain('per recipient');
 
-    const csv = await campaign(['report', '--csv', 'comparisons', '--as-of', AS_OF], env);
+    const csv = await campaignInProcess(['report', '--csv', 'comparisons', '--as-of', AS_OF], env);
     const lines = csv.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^sequence,version,arm,against,baseline,n_arm/);
     expect(lines[0]).toContain(',verdict,fixed_horizon_verdict,sequential_ci_low,sequential_ci_high,sequential_verdict,mde,');
     // The three comparisons, and every email pooled against the holdout.
     expect(lines).toHaveLength(1 + 3 + 1);
     expect(lines.at(-1)).toMatch(/^exp,1,any email,holdout,holdout,/);
-    const arms = await campaign(['report', '--csv', '--sequence', 'exp', '--as-of', AS_OF], env);
+    const arms = await campaignInProcess(['report', '--csv', '--sequence', 'exp', '--as-of', AS_OF], env);
     expect(arms.stdout.trim().split('\n')).toHaveLength(1 + 3 * 3);
     expect(arms.stdout.split('\n')[0]).toContain('revenue_per_delivered_email');
 
-    const unknown = await campaign(['report', '--sequence', 'nope'], env);
+    const unknown = await campaignInProcess(['report', '--sequence', 'nope'], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no sequence "nope"');
-  }, 180_000); // five CLI runs, each a process start: slow on a busy machine
+  }, 180_000); // five CLI runs, the first a process start: slow on a busy machine
 
   it('as of a past time counts only the enrollments, sends, events and attributed orders by then', async () => {
     const armA = async (asOf: string) => (await report(asOf)).sequences.find((s) => s.id === 'exp')!.versions[0]!.arms[0]!;

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { campaign } from './helpers/cli.ts';
+import { campaign, campaignInProcess } from './helpers/cli.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { FIXTURES, tempFile } from './helpers/files.ts';
 import { freshQueues, REDIS_URL, type TestQueues } from './helpers/redis.ts';
@@ -23,13 +23,13 @@ describe('campaign import (the command) against Postgres and Redis', () => {
 
   it('imports, prints a summary, and publishes exactly one order.placed job per new order', async () => {
     for (const kind of ['products', 'customers']) {
-      const result = await campaign(['import', kind, `${FIXTURES}${kind}.csv`], env);
+      const result = await campaignInProcess(['import', kind, `${FIXTURES}${kind}.csv`], env);
       expect(result.code, result.stderr).toBe(0);
     }
     const first = await campaign(['import', 'orders', `${FIXTURES}orders.csv`], env);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toBe('orders.csv: 6 rows: 6 imported, 0 updated, 0 unchanged, 0 rejected\n');
-    const again = await campaign(['import', 'orders', `${FIXTURES}orders.csv`], env);
+    const again = await campaignInProcess(['import', 'orders', `${FIXTURES}orders.csv`], env);
     expect(again.stdout).toBe('orders.csv: 6 rows: 0 imported, 0 updated, 6 unchanged, 0 rejected\n');
 
     const jobs = await redis.queues.enroll.getJobs(['waiting', 'delayed', 'active', 'completed']);
@@ -62,9 +62,9 @@ describe('campaign import (the command) against Postgres and Redis', () => {
   it('migrates and imports into the embedded PGlite under DATA_DIR', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'campaign-pglite-'));
     expect((await campaign(['db', 'migrate'], { DATA_DIR: dataDir })).code).toBe(0);
-    const result = await campaign(['import', 'products', `${FIXTURES}products.csv`], { DATA_DIR: dataDir });
+    const result = await campaignInProcess(['import', 'products', `${FIXTURES}products.csv`], { DATA_DIR: dataDir });
     expect(result.stdout).toMatch(/5 imported/);
-    const again = await campaign(['import', 'products', `${FIXTURES}products.csv`], { DATA_DIR: dataDir });
+    const again = await campaignInProcess(['import', 'products', `${FIXTURES}products.csv`], { DATA_DIR: dataDir });
     expect(again.stdout).toMatch(/0 imported, 0 updated, 5 unchanged/);
   });
 });

@@ -18,7 +18,7 @@ import { ingestCustomers, ingestOrders } from '../src/ingest/batch.ts';
 import { customerExport, eraseCustomer } from '../src/store/customer-data.ts';
 import { findStepFacts } from '../src/store/enrollments.ts';
 import { suppress } from '../src/store/suppressions.ts';
-import { campaign } from './helpers/cli.ts';
+import { campaign, campaignInProcess } from './helpers/cli.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { eventually, prepareShop, startTestEngine, type TestEngine } from './helpers/engine.ts';
 import { Rows } from './helpers/rows.ts';
@@ -291,7 +291,7 @@ describe('campaign customers', () => {
   afterAll(() => database?.drop());
 
   it('exports as JSON, refuses to erase without --yes and a terminal, erases with --yes, and exits 1 for an unknown id', async () => {
-    const exported = await campaign(['customers', 'export', 'c-1'], env);
+    const exported = await campaignInProcess(['customers', 'export', 'c-1'], env);
     expect(exported.code).toBe(0);
     expect(JSON.parse(exported.stdout)).toMatchObject({ customer: { externalId: 'c-1', email: ADDRESS }, orders: [] });
 
@@ -301,15 +301,15 @@ describe('campaign customers', () => {
     expect(refused.stderr).toContain('--yes');
     expect(await emailOf('c-1')).toBe(ADDRESS);
 
-    const erased = await campaign(['customers', 'erase', 'c-1', '--yes'], env);
+    const erased = await campaignInProcess(['customers', 'erase', 'c-1', '--yes'], env);
     expect(erased.code).toBe(0);
     expect(erased.stdout).toMatch(/^customer c-1 erased: address now erased-\d+@erased\.invalid/);
     expect(await emailOf('c-1')).toMatch(/^erased-\d+@erased\.invalid$/);
-    const again = await campaign(['customers', 'erase', 'c-1', '--yes'], env);
+    const again = await campaignInProcess(['customers', 'erase', 'c-1', '--yes'], env);
     expect([again.code, again.stdout]).toEqual([0, expect.stringContaining('already erased')]);
 
     for (const command of ['export', 'erase']) {
-      const unknown = await campaign(['customers', command, 'nobody', '--yes'].slice(0, command === 'export' ? 3 : 4), env);
+      const unknown = await campaignInProcess(['customers', command, 'nobody', '--yes'].slice(0, command === 'export' ? 3 : 4), env);
       expect([unknown.code, unknown.stderr]).toEqual([1, 'campaign: no customer "nobody"\n']);
     }
   });

@@ -23,7 +23,7 @@ import { AuditList, SequenceActions } from '../src/dashboard/views/actions.tsx';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/app.ts';
 import { parseYaml } from '../src/yaml-source.ts';
-import { campaign } from './helpers/cli.ts';
+import { campaign, campaignInProcess } from './helpers/cli.ts';
 import { logInAt, recordingErrors, serveToChromium } from './helpers/dashboard.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { preparePromotionShop } from './helpers/promotion-shop.ts';
@@ -239,7 +239,7 @@ describe('the dashboard’s actions', { timeout: 120_000 }, () => {
   it('the command line’s pause and resume leave their audit lines too (--by)', async () => {
     const paused = await campaign(['sequences', 'pause', 'steady', '--by', 'Grace'], env);
     expect(paused.stdout, paused.stderr).toBe('steady: paused\n');
-    const resumed = await campaign(['sequences', 'resume', 'steady', '--by', 'Grace'], env);
+    const resumed = await campaignInProcess(['sequences', 'resume', 'steady', '--by', 'Grace'], env);
     expect(resumed.stdout, resumed.stderr).toBe('steady: active\n');
     expect((await audit('steady')).map((a) => [a.actor, a.action])).toEqual([
       ['Grace', 'pause'],
@@ -300,7 +300,7 @@ describe('the dashboard’s actions', { timeout: 120_000 }, () => {
 
   it('promote shows the evidence in the command’s words, refuses without force when it falls short, and force promotes', async () => {
     // The command's own answer on the same evidence (it refuses, so changes nothing).
-    const cli = await campaign(['sequences', 'promote', 'flat', 'b', '--dir', dir, '--as-of', AS_OF.toISOString()], env);
+    const cli = await campaignInProcess(['sequences', 'promote', 'flat', 'b', '--dir', dir, '--as-of', AS_OF.toISOString()], env);
     expect(cli.code, cli.stderr).toBe(1);
 
     const page = await logIn('Ada', '/sequences/flat/promote?variant=b');
@@ -350,7 +350,7 @@ describe('the dashboard’s actions', { timeout: 120_000 }, () => {
       `promoted b (forced, against the evidence) by Ada, ${WHEN} (decision ${decision!.id})`,
     );
     // The command's log says the same.
-    const log = await campaign(['sequences', 'log', 'flat'], env);
+    const log = await campaignInProcess(['sequences', 'log', 'flat'], env);
     expect(log.stdout).toContain('promote b (forced)  by Ada');
 
     // The file now differs from the live version: the page says so and offers nothing to do.
@@ -397,7 +397,7 @@ describe('the dashboard’s actions', { timeout: 120_000 }, () => {
     // The decision's page fits a phone too.
     await page.setViewportSize({ width: 375, height: 900 });
     expect(await fits(page)).toBe(true);
-    const log = await campaign(['sequences', 'log', 'steady'], env);
+    const log = await campaignInProcess(['sequences', 'log', 'steady'], env);
     expect(log.stdout).toContain('keep the control a  by Ada');
     await page.close();
   });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.ts';
-import { campaign } from './helpers/cli.ts';
+import { campaign, campaignInProcess } from './helpers/cli.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { FIXTURES, tempFile } from './helpers/files.ts';
 import { freshQueues, REDIS_URL, type TestQueues } from './helpers/redis.ts';
@@ -23,7 +23,8 @@ describe('campaign import on bad files and after a killed run', () => {
     database = await freshDatabase('postgres');
     redis = await freshQueues();
     env = { DATABASE_URL: database.url!, REDIS_URL, QUEUE_PREFIX: redis.prefix };
-    for (const kind of ['products', 'customers']) expect((await campaign(['import', kind, `${FIXTURES}${kind}.csv`], env)).code).toBe(0);
+    for (const kind of ['products', 'customers'])
+      expect((await campaignInProcess(['import', kind, `${FIXTURES}${kind}.csv`], env)).code).toBe(0);
   });
   afterAll(async () => {
     await redis.cleanup();
@@ -35,7 +36,7 @@ describe('campaign import on bad files and after a killed run', () => {
 
   it('publishes the outbox rows an earlier run left behind, even when this run places no order', async () => {
     // What a run killed after its commits leaves: orders stored, their facts unpublished.
-    const killed = await campaign(['import', 'orders', `${FIXTURES}orders.csv`, '--no-publish'], env);
+    const killed = await campaignInProcess(['import', 'orders', `${FIXTURES}orders.csv`, '--no-publish'], env);
     expect(killed.code, killed.stderr).toBe(0);
     await database.db.execute(
       sql`insert into outbox (topic, payload) values ('order.placed', '{"orderId": 9001, "customerId": 1}'::jsonb)`,
@@ -43,7 +44,7 @@ describe('campaign import on bad files and after a killed run', () => {
     expect(await pending()).toBe(4);
     expect(await redis.queues.enroll.getJobs(['waiting', 'delayed', 'active', 'completed'])).toHaveLength(0);
 
-    const again = await campaign(['import', 'orders', `${FIXTURES}orders.csv`], env);
+    const again = await campaignInProcess(['import', 'orders', `${FIXTURES}orders.csv`], env);
     expect(again.stdout).toBe('orders.csv: 6 rows: 0 imported, 0 updated, 6 unchanged, 0 rejected\n');
     expect(await pending()).toBe(0);
     const jobs = await redis.queues.enroll.getJobs(['waiting', 'delayed', 'active', 'completed']);
@@ -70,7 +71,7 @@ describe('campaign import on bad files and after a killed run', () => {
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
       expect(result.stderr).not.toMatch(STACK);
     }
-    const headerOnly = await campaign(['import', 'customers', tempFile('customers.csv', 'customer_id,email\n')], env);
+    const headerOnly = await campaignInProcess(['import', 'customers', tempFile('customers.csv', 'customer_id,email\n')], env);
     expect(headerOnly.code).toBe(0);
     expect(headerOnly.stdout).toMatch(/0 rows: 0 imported, 0 updated, 0 unchanged, 0 rejected/);
   });

@@ -16,7 +16,7 @@ import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/app.ts';
 import { ingestOrders, ingestProducts, ingestRefunds } from '../src/ingest/batch.ts';
-import { campaign } from './helpers/cli.ts';
+import { campaignInProcess } from './helpers/cli.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
 import { csvRows } from './helpers/files.ts';
@@ -323,12 +323,12 @@ describe.each(DB_KINDS)('gross margin per customer on %s', (kind) => {
       await app.close();
     }
     if (!database.url) return; // the command needs a database it can reach: Postgres only
-    const cli = await campaign(['report', '--json', '--as-of', asOf], { DATABASE_URL: database.url, SHOP_DEFAULT_MARGIN: '30%' });
+    const cli = await campaignInProcess(['report', '--json', '--as-of', asOf], { DATABASE_URL: database.url, SHOP_DEFAULT_MARGIN: '30%' });
     expect(cli.stderr).toBe('');
     const fromCli = JSON.parse(cli.stdout) as { sequences: { versions: { arms: { margin: { total: number } | null }[] }[] }[] };
     expect(fromCli.sequences[0]!.versions[0]!.arms.map((a) => a.margin?.total)).toEqual([90, 85, 100]);
     const unset = JSON.parse(
-      (await campaign(['report', '--json', '--as-of', asOf], { DATABASE_URL: database.url })).stdout,
+      (await campaignInProcess(['report', '--json', '--as-of', asOf], { DATABASE_URL: database.url })).stdout,
     ) as typeof fromCli;
     expect(unset.sequences[0]!.versions[0]!.arms.map((a) => a.margin?.total ?? null)).toEqual([null, null, 100]);
   });

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/client.ts';
 import { LOCK_FILE } from '../src/db/lock.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { campaign } from './helpers/cli.ts';
+import { campaign, campaignInProcess } from './helpers/cli.ts';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'campaign-lock-'));
 
@@ -59,7 +59,7 @@ describe('the embedded database has one writer', () => {
 
   it('after a SIGKILL of the holder, the next command opens the database', async () => {
     const dataDir = fresh();
-    const setup = await campaign(['db', 'migrate'], { DATA_DIR: dataDir });
+    const setup = await campaignInProcess(['db', 'migrate'], { DATA_DIR: dataDir });
     expect(setup.code, setup.stderr).toBe(0);
     // A server holding the database, killed without a chance to clean up.
     const server = spawn(process.execPath, [new URL('../bin/campaign.js', import.meta.url).pathname, 'serve'], {

@@ -11,7 +11,7 @@ import { assignArm } from '../src/core/assignment.ts';
 import { planExperiment, type HistoricalOrder } from '../src/core/plan.ts';
 import { sequenceSchema } from '../src/core/sequence.ts';
 import { ingestOrders } from '../src/ingest/batch.ts';
-import { campaign } from './helpers/cli.ts';
+import { campaignInProcess } from './helpers/cli.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { seedCatalog } from './helpers/seed.ts';
 
@@ -158,20 +158,22 @@ describe('campaign sequences plan', () => {
   afterAll(() => database.drop());
 
   it('prints who would enter, what they spent and how long the experiment needs', async () => {
-    const result = await campaign(['sequences', 'plan', 'plan-me', '--dir', dir, '--mde', '10.00'], { DATABASE_URL: database.url! });
+    const result = await campaignInProcess(['sequences', 'plan', 'plan-me', '--dir', dir, '--mde', '10.00'], {
+      DATABASE_URL: database.url!,
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('would have enrolled 2 customers');
     expect(result.stdout).toContain('revenue per customer in the 7-day window: mean $24.90');
     expect(result.stdout).toContain('to detect $10.00 per customer');
-    const json = await campaign(['sequences', 'plan', 'plan-me', '--dir', dir, '--json'], { DATABASE_URL: database.url! });
+    const json = await campaignInProcess(['sequences', 'plan', 'plan-me', '--dir', dir, '--json'], { DATABASE_URL: database.url! });
     expect(JSON.parse(json.stdout)).toMatchObject({ enrollments: 2, revenue: { measured: 2, mean: 24.9 } });
   });
 
   it('names a bad --mde and an unknown sequence in one line', async () => {
-    const bad = await campaign(['sequences', 'plan', 'plan-me', '--dir', dir, '--mde', 'lots'], { DATABASE_URL: database.url! });
+    const bad = await campaignInProcess(['sequences', 'plan', 'plan-me', '--dir', dir, '--mde', 'lots'], { DATABASE_URL: database.url! });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--mde: expected a share such as 5% or an amount such as 2.50, got "lots"');
-    const unknown = await campaign(['sequences', 'plan', 'nope', '--dir', dir], { DATABASE_URL: database.url! });
+    const unknown = await campaignInProcess(['sequences', 'plan', 'nope', '--dir', dir], { DATABASE_URL: database.url! });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no sequence file with id "nope"');
   });

@@ -20,7 +20,7 @@ import { buildServer } from '../src/http/app.ts';
 import { replaceFile } from '../src/sequences/replace.ts';
 import { listDecisions, recordDecision } from '../src/store/experiment-log.ts';
 import { parseYaml } from '../src/yaml-source.ts';
-import { campaign } from './helpers/cli.ts';
+import { campaign, campaignInProcess } from './helpers/cli.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { preparePromotionShop } from './helpers/promotion-shop.ts';
 
@@ -28,7 +28,7 @@ const DAY = 86_400_000;
 const TOKEN = 'promote-token-123';
 const SECRET = 'promote-secret-promote-secret-000000';
 
-// Each step spawns the command (several at once in places): a loaded machine needs more than the default minute.
+// Steps run the command (the first as a process of its own): a loaded machine needs more than the default minute.
 describe('campaign sequences promote and log, on Postgres', { timeout: 180_000 }, () => {
   let database: TestDatabase;
   let dir: string;
@@ -88,7 +88,7 @@ describe('campaign sequences promote and log, on Postgres', { timeout: 180_000 }
       [['flat', 'b', '--as-of', 'yesterday'], 'campaign: --as-of: expected an ISO 8601 time, got "yesterday"\n'],
     ];
     // Side by side: none of them writes anything.
-    const results = await Promise.all(cases.map(([args]) => campaign(['sequences', 'promote', ...args, '--dir', dir], env)));
+    const results = await Promise.all(cases.map(([args]) => campaignInProcess(['sequences', 'promote', ...args, '--dir', dir], env)));
     results.forEach((result, i) => {
       expect(result.code, cases[i]![0].join(' ')).toBe(2);
       expect(result.stderr).toBe(cases[i]![1]);
@@ -98,7 +98,10 @@ describe('campaign sequences promote and log, on Postgres', { timeout: 180_000 }
   });
 
   it('promotes against the evidence with --force, and the log records it as forced', async () => {
-    const result = await campaign(['sequences', 'promote', 'flat', 'b', '--force', '--note', 'ran the planned 60 days', '--dir', dir], env);
+    const result = await campaignInProcess(
+      ['sequences', 'promote', 'flat', 'b', '--force', '--note', 'ran the planned 60 days', '--dir', dir],
+      env,
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('promoted b against the evidence (--force): the log records it as forced\n');
     expect(result.stdout).toContain(`wrote ${shown('flat')}: b is the only variant (weight 50), with room for a challenger\n`);
@@ -131,7 +134,7 @@ describe('campaign sequences promote and log, on Postgres', { timeout: 180_000 }
   });
 
   it('promotes without --force when the evidence supports it', async () => {
-    const result = await campaign(['sequences', 'promote', 'clear', 'b', '--by', 'Ana Analyst', '--json', '--dir', dir], env);
+    const result = await campaignInProcess(['sequences', 'promote', 'clear', 'b', '--by', 'Ana Analyst', '--json', '--dir', dir], env);
     expect(result.code, result.stderr).toBe(0);
     const answer = JSON.parse(result.stdout) as {
       promoted: boolean;
@@ -151,7 +154,7 @@ describe('campaign sequences promote and log, on Postgres', { timeout: 180_000 }
   });
 
   it('keeps the control when no challenger is better', async () => {
-    const result = await campaign(['sequences', 'promote', 'steady', 'a', '--dir', dir], env);
+    const result = await campaignInProcess(['sequences', 'promote', 'steady', 'a', '--dir', dir], env);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('kept the control a: the evidence supports it\n');
     expect(result.stdout).toMatch(
@@ -162,29 +165,29 @@ describe('campaign sequences promote and log, on Postgres', { timeout: 180_000 }
   });
 
   it('will not promote from a file that changed since the version was applied', async () => {
-    const result = await campaign(['sequences', 'promote', 'clear', 'b', '--force', '--dir', dir], env);
+    const result = await campaignInProcess(['sequences', 'promote', 'clear', 'b', '--force', '--dir', dir], env);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('is not what version 1 (the live one) says: it changed after it was applied');
     expect(await decisions()).toHaveLength(3);
   });
 
   it('the rewritten files pass `sequences check`, and `sequences apply` makes the next version live', async () => {
-    const check = await campaign(['sequences', 'check', '--dir', dir], env);
+    const check = await campaignInProcess(['sequences', 'check', '--dir', dir], env);
     // The refusal above left no temporary file behind, and neither did the promotions.
     expect(readdirSync(dir).sort()).toEqual(['clear.yaml', 'flat.yaml', 'steady.yaml']);
     expect(check.stderr).toBe('');
     expect(check.stdout).toBe('3 sequence files checked: 0 errors\n');
     expect(check.code).toBe(0);
-    const apply = await campaign(['sequences', 'apply', 'clear', '--dir', dir], env);
+    const apply = await campaignInProcess(['sequences', 'apply', 'clear', '--dir', dir], env);
     expect(apply.stdout).toBe('clear: applied version 2, live\n');
   });
 
   it('`sequences log` prints each decision with its evidence; --json is the same rows', async () => {
     const [flat, clear, json, none] = await Promise.all([
-      campaign(['sequences', 'log', 'flat'], env),
-      campaign(['sequences', 'log', 'clear'], env),
-      campaign(['sequences', 'log', 'steady', '--json'], env),
-      campaign(['sequences', 'log', 'ghost'], env),
+      campaignInProcess(['sequences', 'log', 'flat'], env),
+      campaignInProcess(['sequences', 'log', 'clear'], env),
+      campaignInProcess(['sequences', 'log', 'steady', '--json'], env),
+      campaignInProcess(['sequences', 'log', 'ghost'], env),
     ]);
     expect(flat.code, flat.stderr).toBe(0);
     const lines = flat.stdout.split('\n');
@@ -300,7 +303,7 @@ describe('campaign sequences promote and log, on Postgres', { timeout: 180_000 }
       const auth = { authorization: `Bearer ${TOKEN}` };
       const response = await app.inject({ method: 'GET', url: '/api/sequences/flat/log', headers: auth });
       expect(response.statusCode).toBe(200);
-      const cli = await campaign(['sequences', 'log', 'flat', '--json'], env);
+      const cli = await campaignInProcess(['sequences', 'log', 'flat', '--json'], env);
       expect(response.json()).toEqual({ sequence: 'flat', decisions: JSON.parse(cli.stdout) as unknown });
       expect(response.json<{ decisions: { forced: boolean; evidence: { supported: boolean } }[] }>().decisions[0]).toMatchObject({
         forced: true,

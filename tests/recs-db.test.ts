@@ -12,7 +12,7 @@ import { backtest } from '../src/recs/backtest.ts';
 import { buildStatistics } from '../src/recs/build.ts';
 import { parseRules } from '../src/recs/rules.ts';
 import { DEFAULT_RULES } from '../src/core/recommend.ts';
-import { campaign } from './helpers/cli.ts';
+import { campaign, campaignInProcess } from './helpers/cli.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { FIXTURES, tempFile } from './helpers/files.ts';
 import { seedCatalog } from './helpers/seed.ts';
@@ -81,7 +81,7 @@ describe('recs commands', () => {
 
   it('recs build, then recs related --json prints the exact measures, best first', async () => {
     expect((await campaign(['recs', 'build'], env)).code).toBe(0);
-    const result = await campaign(['recs', 'related', 'BEAN-1', '--json'], env);
+    const result = await campaignInProcess(['recs', 'related', 'BEAN-1', '--json'], env);
     expect(result.code, result.stderr).toBe(0);
     const related = JSON.parse(result.stdout) as {
       sku: string;
@@ -109,7 +109,7 @@ describe('recs commands', () => {
   });
 
   it('recs customer --json gives recommendations with reasons and upsells', async () => {
-    const result = await campaign(['recs', 'customer', 'c-3', '--json'], env);
+    const result = await campaignInProcess(['recs', 'customer', 'c-3', '--json'], env);
     expect(result.code, result.stderr).toBe(0);
     const body = JSON.parse(result.stdout);
     expect(body.orderId).toBe('o-3');
@@ -117,7 +117,7 @@ describe('recs commands', () => {
       sku: 'ESP-100',
       reason: 'Bought together with House Blend Beans, 1kg by 50% of its buyers',
     });
-    const unknown = await campaign(['recs', 'related', 'NOPE', '--json'], env);
+    const unknown = await campaignInProcess(['recs', 'related', 'NOPE', '--json'], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no product "NOPE"');
   });

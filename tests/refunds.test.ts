@@ -12,7 +12,7 @@ import { buildServer } from '../src/http/app.ts';
 import { importRows, type Rejection } from '../src/ingest/import.ts';
 import { formatOf, openRows } from '../src/ingest/read.ts';
 import type { RecordKind } from '../src/core/records.ts';
-import { campaign } from './helpers/cli.ts';
+import { campaignInProcess } from './helpers/cli.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { FIXTURES, tempFile } from './helpers/files.ts';
 
@@ -305,7 +305,7 @@ describe('campaign import refunds and cancellations', () => {
     database = await freshDatabase('postgres');
     env = { DATABASE_URL: database.url!, REDIS_URL: 'redis://127.0.0.1:1' };
     for (const what of ['products', 'customers', 'orders'])
-      expect((await campaign(['import', what, `${FIXTURES}${what}.csv`, '--no-publish'], env)).code).toBe(0);
+      expect((await campaignInProcess(['import', what, `${FIXTURES}${what}.csv`, '--no-publish'], env)).code).toBe(0);
   });
   afterAll(() => database.drop());
 
@@ -314,13 +314,13 @@ describe('campaign import refunds and cancellations', () => {
       'refunds.csv',
       'refund_id,order_id,refunded_at,amount\nr-1,o-1,2026-03-04T10:00:00Z,10\nr-2,o-9,2026-03-04T10:00:00Z,\n',
     );
-    const first = await campaign(['import', 'refunds', refunds, '--no-publish'], env);
+    const first = await campaignInProcess(['import', 'refunds', refunds, '--no-publish'], env);
     expect(first.code).toBe(1);
     expect(first.stderr).toBe(`${refunds}:3: order_id: no order "o-9" (import orders first)\n`);
     expect(first.stdout).toMatch(/refunds\.csv: 2 rows: 1 imported, 0 updated, 0 unchanged, 1 rejected\n$/);
 
     const cancellations = tempFile('cancellations.csv', 'order_id,cancelled_at\no-2,2026-03-03T10:00:00Z\n');
-    const second = await campaign(['import', 'cancellations', cancellations, '--no-publish'], env);
+    const second = await campaignInProcess(['import', 'cancellations', cancellations, '--no-publish'], env);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toMatch(/cancellations\.csv: 1 rows: 1 imported, 0 updated, 0 unchanged, 0 rejected\n$/);
   });

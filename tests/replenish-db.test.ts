@@ -9,7 +9,7 @@ import { repurchaseIntervals, replenishDelay } from '../src/core/replenish.ts';
 import { importRows } from '../src/ingest/import.ts';
 import { openRows } from '../src/ingest/read.ts';
 import { categoryPurchases } from '../src/store/catalog.ts';
-import { campaign } from './helpers/cli.ts';
+import { campaignInProcess } from './helpers/cli.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { tempFile } from './helpers/files.ts';
 
@@ -96,10 +96,10 @@ describe('campaign recs replenish', () => {
 
   it("prints what was learned, says when it is too little, and uses the customer's own rhythm", async () => {
     const [json, text, own, unknown] = await Promise.all([
-      campaign(['recs', 'replenish', 'BEAN-1', '--json'], env),
-      campaign(['recs', 'replenish', 'BEAN-1'], env),
-      campaign(['recs', 'replenish', 'BEAN-1', '--customer', 'c1', '--lead', '3'], env),
-      campaign(['recs', 'replenish', 'NOPE'], env),
+      campaignInProcess(['recs', 'replenish', 'BEAN-1', '--json'], env),
+      campaignInProcess(['recs', 'replenish', 'BEAN-1'], env),
+      campaignInProcess(['recs', 'replenish', 'BEAN-1', '--customer', 'c1', '--lead', '3'], env),
+      campaignInProcess(['recs', 'replenish', 'NOPE'], env),
     ]);
     expect(json.code, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual({

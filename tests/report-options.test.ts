@@ -34,7 +34,7 @@ import { compareArms, poolArms, type ArmOutcome } from '../src/core/experiment.t
 import { summarizePaired } from '../src/core/stats.ts';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/app.ts';
-import { campaign } from './helpers/cli.ts';
+import { campaignInProcess } from './helpers/cli.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
 import { Rows } from './helpers/rows.ts';
@@ -245,13 +245,13 @@ describe('the report beside its comparisons', () => {
 
   it('prints the pooled row, the capped table and the days on the terminal, and refuses a bad flag', async () => {
     const env = { DATABASE_URL: database.url! };
-    const out = await campaign(['report', '--as-of', AS_OF.toISOString(), '--winsorize', '90', '--mde', '20'], env);
+    const out = await campaignInProcess(['report', '--as-of', AS_OF.toISOString(), '--winsorize', '90', '--mde', '20'], env);
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toContain('any email vs holdout');
     expect(out.stdout).toContain("each customer's revenue capped at $51.00, the 90th percentile");
     expect(out.stdout).toMatch(/to detect \$20\.00/);
     expect(out.stdout).toContain('279 more days');
-    const bad = await campaign(['report', '--as-of', AS_OF.toISOString(), '--winsorize', '101'], env);
+    const bad = await campaignInProcess(['report', '--as-of', AS_OF.toISOString(), '--winsorize', '101'], env);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('--winsorize: expected a percentile from 50 to 99.99');
   });

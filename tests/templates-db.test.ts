@@ -12,7 +12,7 @@ import { buildContext } from '../src/templates/context.ts';
 import { Renderer } from '../src/templates/render.ts';
 import { loadTemplateFiles } from '../src/templates/source.ts';
 import { findTemplateVersion, publishTemplate } from '../src/store/templates.ts';
-import { campaign } from './helpers/cli.ts';
+import { campaign, campaignInProcess } from './helpers/cli.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { FIXTURES } from './helpers/files.ts';
 import { seedCatalog } from './helpers/seed.ts';
@@ -101,7 +101,7 @@ describe('preview with real data', () => {
     const smtp = await startSmtp();
     try {
       const out = join(mkdtempSync(join(tmpdir(), 'campaign-preview-')), 'preview.html');
-      const result = await campaign(
+      const result = await campaignInProcess(
         ['templates', 'preview', 'thank-you', '--customer', 'c-1', '--out', out, '--send-test', 'marketer@shop.example'],
         { DATABASE_URL: database.url!, SMTP_URL: smtp.url, SHOP_NAME: 'Demo Coffee', MAIL_FROM: 'orders@shop.example' },
       );
@@ -131,7 +131,7 @@ describe('preview with real data', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/emails\/oops\.mjml:6: error: "customer\.shoeSize" is not in the render context/);
     expect(result.stdout).toMatch(/6 emails checked: 1 errors, 0 warnings/);
-    const clean = await campaign(['templates', 'check', '--dir', TEMPLATES]);
+    const clean = await campaignInProcess(['templates', 'check', '--dir', TEMPLATES]);
     expect(clean.code).toBe(0);
   });
 });

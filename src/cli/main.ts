@@ -40,20 +40,30 @@ export async function buildProgram(config: ConfigSource, only?: string): Promise
 }
 
 /**
- * Runs the command line on `argv` (node's shape: the first two entries are the program).
- * A problem the user can fix prints one line and exits 2; anything else is a bug and throws.
+ * Runs the command line on `argv` (node's shape: the first two entries are the program) with
+ * the config read from `env` (the process's environment when not given), and returns the
+ * exit code a known error calls for: a problem the user can fix prints one line and gives 2;
+ * anything else is a bug and throws. Undefined when the command ran to its end (it may have
+ * set process.exitCode). The tests run commands in their own process through this.
  */
-export async function runCli(argv: string[]): Promise<void> {
+export async function runCommand(argv: string[], env?: Record<string, string | undefined>): Promise<number | undefined> {
   let cached: Config | undefined;
-  const program = await buildProgram(() => (cached ??= loadConfig()), argv[2]);
+  const program = await buildProgram(() => (cached ??= loadConfig(env)), argv[2]);
   try {
     await program.parseAsync(argv);
+    return undefined;
   } catch (error) {
-    if (error instanceof CommanderError) process.exit(error.exitCode);
+    if (error instanceof CommanderError) return error.exitCode;
     if (error instanceof ConfigError || error instanceof UserError || error instanceof FileError) {
       process.stderr.write(`campaign: ${error.message}\n`);
-      process.exit(2);
+      return 2;
     }
     throw error;
   }
+}
+
+/** The `campaign` process: runs the command line and exits with the code an error calls for. */
+export async function runCli(argv: string[]): Promise<void> {
+  const code = await runCommand(argv);
+  if (code !== undefined) process.exit(code);
 }
