@@ -16,6 +16,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FALLBACK_DAYS, segmentOf, segmentSettingsSchema, shopThresholds, type ProfileFacts } from '../src/core/profile.ts';
+import { sequenceSchema } from '../src/core/sequence.ts';
+import { needsSegment, triggerMatches } from '../src/core/trigger.ts';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
 const DAY = 86_400_000;
@@ -121,5 +123,25 @@ describe('RFM and segments', () => {
     expect(few.from.atRiskDays).toBe('fallback');
     expect(segmentSettingsSchema.safeParse({ at_risk_after_days: 90, lapsed_after_days: 30 }).success).toBe(false);
     expect(segmentSettingsSchema.safeParse({ lapsed: 30 }).success).toBe(false);
+  });
+});
+
+describe('a segments filter on the trigger', () => {
+  it('passes only the named segments, and nobody whose segment is not known', () => {
+    const definition = sequenceSchema.parse({
+      id: 'w',
+      name: 'W',
+      trigger: { event: 'order_placed', filters: { segments: ['at_risk', 'lapsed'] } },
+      variants: [{ key: 'a', weight: 1 }],
+      steps: [{ delay: '1h', template: 't' }],
+    });
+    const order = { total: '10.00', skus: ['A'], categories: ['c'], earlierOrders: 1 };
+    expect(needsSegment(definition)).toBe(true);
+    expect(triggerMatches(definition, { ...order, segment: 'lapsed' })).toBe(true);
+    expect(triggerMatches(definition, { ...order, segment: 'loyal' })).toBe(false);
+    expect(triggerMatches(definition, order)).toBe(false);
+    const bad = sequenceSchema.safeParse({ ...definition, trigger: { event: 'order_placed', filters: { segments: ['vip'] } } });
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues[0]!.path).toEqual(['trigger', 'filters', 'segments', 0]);
   });
 });

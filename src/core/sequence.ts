@@ -8,6 +8,7 @@ import { consentRuleSchema, type ConsentRule } from './consent.ts';
 import { bundleSchema } from './bundle.ts';
 import { offerSchema, stepOfferSchema } from './discount.ts';
 import { parseDuration } from './duration.ts';
+import { SEGMENTS } from './profile.ts';
 import { STRATEGIES } from './recommend.ts';
 import { MONEY } from './records.ts';
 
@@ -45,6 +46,8 @@ export const sequenceSchema = z
             skus: z.array(z.string().min(1)).min(1).optional(),
             categories: z.array(z.string().min(1)).min(1).optional(),
             customer: z.enum(['any', 'first_order', 'repeat_order']).default('any'),
+            /** The customer's segment just before the order (src/core/profile.ts): any of these. */
+            segments: z.array(z.enum(SEGMENTS)).min(1).optional(),
           })
           .strict()
           .default({ customer: 'any' }),

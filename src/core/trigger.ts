@@ -3,6 +3,7 @@
  * facts of one order. Pure, so the enrollment processor only loads the facts and asks.
  */
 import { toUnits } from './money.ts';
+import type { Segment } from './profile.ts';
 import type { SequenceDefinition } from './sequence.ts';
 
 /** What the trigger filters look at in an order. */
@@ -13,6 +14,13 @@ export interface OrderTriggerFacts {
   categories: string[];
   /** Orders of the same customer before this one (by time, then id). */
   earlierOrders: number;
+  /** The customer's segment just before this order; needed only by a `segments` filter. */
+  segment?: Segment | undefined;
+}
+
+/** True when the sequence filters on the customer's segment (the processor then works it out). */
+export function needsSegment(definition: Pick<SequenceDefinition, 'trigger'>): boolean {
+  return definition.trigger.filters.segments !== undefined;
 }
 
 /** True when the order passes every trigger filter of the sequence (no filter passes all). */
@@ -25,5 +33,6 @@ export function triggerMatches(definition: Pick<SequenceDefinition, 'trigger'>, 
   if (f.categories && !f.categories.some((c) => order.categories.includes(c))) return false;
   if (f.customer === 'first_order' && order.earlierOrders > 0) return false;
   if (f.customer === 'repeat_order' && order.earlierOrders === 0) return false;
+  if (f.segments && (order.segment === undefined || !f.segments.includes(order.segment))) return false;
   return true;
 }

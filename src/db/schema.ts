@@ -409,6 +409,8 @@ export const enrollments = pgTable(
      * are measured from the purchase, however long the order waited in a queue.
      */
     enrolledAt: time('enrolled_at').notNull(),
+    /** The customer's segment just before the trigger order (src/core/profile.ts; `new` without an earlier order); null for enrollments made before segments existed. */
+    segment: text('segment'),
     updatedAt: updatedAt(),
   },
   (t) => [

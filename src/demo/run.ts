@@ -9,6 +9,7 @@
  * A little over 300 lines: one run owns every resource it starts (Redis, inbox, server,
  * workers) and its cleanups, and reads best as one story from start to report.
  */
+import { loadSegmentSettings } from '../profiles/segments.ts';
 import { consentReach, type ConsentReach } from '../store/consent.ts';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -249,7 +250,13 @@ async function replay(
     db,
     queues: connection.queues,
     clock,
-    settings: { ...config, publicUrl: baseUrl, rules, claimSeconds: config.claimSeconds },
+    settings: {
+      ...config,
+      publicUrl: baseUrl,
+      rules,
+      segments: await loadSegmentSettings(config.segmentsFile),
+      claimSeconds: config.claimSeconds,
+    },
     transport,
   });
   const workerConnection = connectRedis(config.redisUrl, 'worker');

@@ -3,6 +3,7 @@
  * the one assembly every entry point, the demo, the tests and the bench use; nothing here
  * opens a connection.
  */
+import type { SegmentSettings } from '../core/profile.ts';
 import type { Mailer } from '../mail/transport.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
@@ -32,6 +33,8 @@ export interface EngineSettings {
   codePoolLow?: number | undefined;
   /** NEW_ARRIVALS_DAYS: how long a product is new to the new-arrivals strategy (default 30). */
   newArrivalsDays?: number | undefined;
+  /** config/segments.yaml: the segment thresholds the shop sets; the rest come from its customers. */
+  segments?: SegmentSettings | undefined;
 }
 
 export interface Engine {

@@ -20,7 +20,9 @@ import { consentRule } from '../core/sequence.ts';
 import { parseDuration } from '../core/duration.ts';
 import { offeredSteps, stepStrategies, type OfferedStep } from '../core/offers.ts';
 import type { Strategy } from '../core/recommend.ts';
-import { triggerMatches } from '../core/trigger.ts';
+import { needsSegment, triggerMatches } from '../core/trigger.ts';
+import type { Segment, Thresholds } from '../core/profile.ts';
+import { cachedThresholds, segmentAtOrder } from '../profiles/segments.ts';
 import { insertEnrollment } from '../store/enrollments.ts';
 import { recommenderFor, strategySettings } from '../recs/service.ts';
 import { findTriggerFacts } from '../store/orders.ts';
@@ -58,6 +60,10 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
     }
     return offer;
   };
+  // The customer's segment just before this order: worked out once, stored with each enrollment.
+  let segment: Promise<Segment> | undefined;
+  const segmentOfOrder = () =>
+    (segment ??= thresholdsOf(engine)(now).then((t) => segmentAtOrder(engine.db, order.id, order.ordered_at, t)));
   for (const sequence of await liveSequences(engine.db)) {
     const { definition } = sequence;
     if (
@@ -66,6 +72,7 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
         skus: order.skus,
         categories: order.categories,
         earlierOrders: order.earlier_orders,
+        segment: needsSegment(definition) ? await segmentOfOrder() : undefined,
       })
     )
       continue;
@@ -88,6 +95,7 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
       now,
       reenrollAfterDays: definition.reenroll_after_days,
       offered: offeredSteps(strategies, computed),
+      segment: await segmentOfOrder(),
     });
     if (id === undefined) continue;
     enrolled.push({ enrollmentId: id, sequenceId: sequence.id, arm });
@@ -95,4 +103,12 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
   }
   for (const { id, dueAt } of toSchedule) await scheduleStep(engine, id, 0, dueAt);
   return enrolled;
+}
+
+/** Each engine's cached shop thresholds (src/profiles/segments.ts), made on first use. */
+const thresholdCaches = new WeakMap<Engine, (now: Date) => Promise<Thresholds>>();
+function thresholdsOf(engine: Engine): (now: Date) => Promise<Thresholds> {
+  let get = thresholdCaches.get(engine);
+  if (!get) thresholdCaches.set(engine, (get = cachedThresholds(engine.db, engine.settings.segments ?? {})));
+  return get;
 }

@@ -16,7 +16,7 @@ import {
 } from '../core/profile.ts';
 import type { Db } from '../db/client.ts';
 import { YamlSourceError, FileError } from '../errors.ts';
-import { profileRows, type ProfileRow } from '../store/profiles.ts';
+import { profileBeforeOrder, profileRows, type ProfileRow } from '../store/profiles.ts';
 import { parseYaml } from '../yaml-source.ts';
 
 /** `config/segments.yaml` (SEGMENTS_FILE); a missing file sets nothing. A mistake is a FileError naming file:line. */
@@ -62,4 +62,32 @@ export async function shopSegments(db: Db, now: Date, settings: SegmentSettings)
 export async function customerSegment(db: Db, customer: string, now: Date, thresholds: Thresholds): Promise<CustomerSegment | undefined> {
   const [row] = await profileRows(db, customer);
   return row && segmentOf(facts(row), thresholds, now);
+}
+
+/** How long the shop's thresholds serve the enrollment processor before they are computed again (real time). */
+export const THRESHOLDS_TTL_MS = 10 * 60_000;
+
+/**
+ * The shop's thresholds for the enrollment processor: computed from every profile at most
+ * once per `ttlMs` (they move slowly; a pass over every profile for each order would not).
+ */
+export function cachedThresholds(db: Db, settings: SegmentSettings, ttlMs = THRESHOLDS_TTL_MS): (now: Date) => Promise<Thresholds> {
+  let cached: { at: number; thresholds: Promise<Thresholds> } | undefined;
+  return (now) => {
+    if (!cached || Date.now() - cached.at > ttlMs) {
+      const thresholds = profileRows(db).then((rows) => shopThresholds(rows.map(facts), now, settings));
+      cached = { at: Date.now(), thresholds };
+      // A failed computation is not kept: the next order tries again.
+      thresholds.catch(() => (cached = undefined));
+    }
+    return cached.thresholds;
+  };
+}
+
+/**
+ * The customer's segment just before order `orderId` (placed at `orderedAt`), against the
+ * shop's thresholds: `new` for a customer without an earlier order.
+ */
+export async function segmentAtOrder(db: Db, orderId: number, orderedAt: Date, thresholds: Thresholds): Promise<Segment> {
+  return segmentOf(await profileBeforeOrder(db, orderId), thresholds, orderedAt)?.segment ?? 'new';
 }

@@ -147,6 +147,8 @@ export interface NewEnrollment {
    * before offers were kept.
    */
   offered?: OfferedStep[] | null;
+  /** The customer's segment just before the trigger order. */
+  segment?: string | undefined;
 }
 
 /**
@@ -168,7 +170,7 @@ export async function insertEnrollment(db: Db, e: NewEnrollment): Promise<number
     const [row] = await parsedRows(
       tx,
       sql`insert into enrollments (customer_id, sequence_id, sequence_version_id, arm, is_holdout, trigger_order_id,
-                                   state, next_step, next_due_at, pre_spend, enrolled_at, offered)
+                                   state, next_step, next_due_at, pre_spend, enrolled_at, offered, segment)
           select ${e.customerId}, ${e.sequenceId}, ${e.sequenceVersionId}, ${e.arm}, ${e.holdout}, t.id,
                  ${e.holdout ? 'holdout' : 'active'}, 0, ${e.holdout ? null : e.dueAt.toISOString()},
                  coalesce((select sum(greatest(p.total - coalesce((select sum(r.amount) from refunds r
@@ -177,7 +179,7 @@ export async function insertEnrollment(db: Db, e: NewEnrollment): Promise<number
                              and (p.cancelled_at is null or p.cancelled_at >= t.ordered_at)
                              and p.ordered_at >= t.ordered_at - interval '90 days' and p.ordered_at < t.ordered_at), 0),
                  least(t.ordered_at, ${e.now.toISOString()}::timestamptz),
-                 ${e.offered ? JSON.stringify(e.offered) : null}::jsonb
+                 ${e.offered ? JSON.stringify(e.offered) : null}::jsonb, ${e.segment ?? null}
           from orders t
           where t.id = ${e.orderId} and not exists (
             select 1 from enrollments x where x.sequence_id = ${e.sequenceId} and x.customer_id = ${e.customerId}

@@ -86,6 +86,7 @@ const triggerFactsRow = z.object({
   categories: z.array(z.string()),
   /** The customer's marketing consent now: yes, no or unknown. */
   accepts_marketing: z.enum(CONSENT_STATES),
+  ordered_at: z.coerce.date(),
 });
 export type TriggerFacts = z.output<typeof triggerFactsRow>;
 
@@ -99,7 +100,7 @@ export type TriggerFacts = z.output<typeof triggerFactsRow>;
 export async function findTriggerFacts(db: Db, orderId: number): Promise<TriggerFacts | undefined> {
   return parsedRow(
     db,
-    sql`select o.id, o.customer_id, c.external_id as customer_key, o.total::text as total, c.accepts_marketing,
+    sql`select o.id, o.customer_id, c.external_id as customer_key, o.total::text as total, c.accepts_marketing, o.ordered_at,
                (select count(*)::int from orders p where p.customer_id = o.customer_id
                   and (p.ordered_at < o.ordered_at or (p.ordered_at = o.ordered_at and p.id < o.id))) as earlier_orders,
                coalesce(items.skus, '{}') as skus, coalesce(items.categories, '{}') as categories

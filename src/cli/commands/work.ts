@@ -4,6 +4,7 @@
  * own. Run several processes to scale out. SIGTERM lets in-flight jobs finish, then exits.
  * workers/*.ts are the same process under its own entry point.
  */
+import { loadSegmentSettings } from '../../profiles/segments.ts';
 import type { Command } from 'commander';
 import type { Config } from '../../config.ts';
 import { createEngine, startEngine } from '../../engine/assemble.ts';
@@ -46,7 +47,12 @@ async function runWorkers(settings: Config, options: { reconcileEvery?: number; 
     db: database.db,
     queues: producer.queues,
     clock: configuredClock(settings),
-    settings: { ...settings, rules: await loadRules(settings.recsRulesFile), claimSeconds: settings.claimSeconds },
+    settings: {
+      ...settings,
+      rules: await loadRules(settings.recsRulesFile),
+      segments: await loadSegmentSettings(settings.segmentsFile),
+      claimSeconds: settings.claimSeconds,
+    },
     transport: createTransport(settings.smtpUrl, { dkim: settings.dkim }),
     log: logger,
   });
