@@ -211,6 +211,21 @@ describe('trigger match', () => {
     expect(matches({ customer: 'repeat_order' })).toBe(false);
     expect(matches({ customer: 'repeat_order' }, { earlierOrders: 1 })).toBe(true);
   });
+  it('filters on the customer’s country, tags and attributes', () => {
+    const customer = { country: 'FR', tags: ['vip', 'wholesale'], attributes: { plan: 'gold', seats: 3, trial: false } };
+    expect(matches({ countries: ['fr', 'BE'] }, { customer })).toBe(true);
+    expect(matches({ countries: ['DE'] }, { customer })).toBe(false);
+    expect(matches({ countries: ['FR'] }, { customer: { ...customer, country: null } })).toBe(false);
+    expect(matches({ tags: ['vip'] }, { customer })).toBe(true);
+    expect(matches({ tags: ['press'] }, { customer })).toBe(false);
+    expect(matches({ attributes: { plan: ['gold', 'platinum'], seats: 3 } }, { customer })).toBe(true);
+    expect(matches({ attributes: { trial: false } }, { customer })).toBe(true);
+    // Compared as given: the number 3 is not the text "3", an absent attribute matches nothing.
+    expect(matches({ attributes: { seats: '3' } }, { customer })).toBe(false);
+    expect(matches({ attributes: { region: 'eu' } }, { customer })).toBe(false);
+    // Without the customer's facts, a customer filter lets no order through.
+    expect(matches({ tags: ['vip'] })).toBe(false);
+  });
   it('needs every filter to pass', () => {
     expect(matches({ min_total: '50', categories: ['espresso'], customer: 'first_order' })).toBe(true);
     expect(matches({ min_total: '50', categories: ['espresso'], customer: 'repeat_order' })).toBe(false);

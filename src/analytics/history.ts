@@ -18,6 +18,9 @@ const historyRow = z.object({
   earlier_orders: z.number().int(),
   timezone: z.string().nullable(),
   accepts_marketing: z.enum(CONSENT_STATES),
+  country: z.string().nullable(),
+  tags: z.array(z.string()),
+  attributes: z.record(z.string(), z.unknown()),
 });
 
 /**
@@ -29,7 +32,7 @@ const historyRow = z.object({
 export async function ordersInPeriod(db: Db, from: Date, to: Date): Promise<HistoricalOrder[]> {
   const rows = await parsedRows(
     db,
-    sql`select c.external_id as customer_key, o.ordered_at, o.total::text as total, c.timezone, c.accepts_marketing,
+    sql`select c.external_id as customer_key, o.ordered_at, o.total::text as total, c.timezone, c.accepts_marketing, c.country, c.tags, c.attributes,
                coalesce(items.skus, '{}') as skus, coalesce(items.categories, '{}') as categories,
                (row_number() over (partition by o.customer_id order by o.ordered_at, o.id) - 1)::int
                  + (select count(*)::int from orders p where p.customer_id = o.customer_id and p.ordered_at < ${from.toISOString()}::timestamptz)
@@ -52,5 +55,6 @@ export async function ordersInPeriod(db: Db, from: Date, to: Date): Promise<Hist
     earlierOrders: r.earlier_orders,
     timeZone: r.timezone,
     acceptsMarketing: r.accepts_marketing,
+    customer: { country: r.country, tags: r.tags, attributes: r.attributes },
   }));
 }

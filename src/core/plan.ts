@@ -13,7 +13,7 @@ import { toUnits } from './money.ts';
 import { sampleSizePerArm, type PowerOptions } from './power.ts';
 import { afterFrequencyCap, afterQuietHours, type FrequencyCap } from './schedule.ts';
 import { consentRule, measurementWindowMs, type SequenceDefinition } from './sequence.ts';
-import { triggerMatches } from './trigger.ts';
+import { triggerMatches, type OrderTriggerFacts } from './trigger.ts';
 import { consentAllows, type ConsentState } from './consent.ts';
 
 const DAY = 86_400_000;
@@ -32,6 +32,8 @@ export interface HistoricalOrder {
   timeZone: string | null;
   /** The customer's marketing consent as it stands; a consent-required sequence counts only `yes`. Default `yes`. */
   acceptsMarketing?: ConsentState | undefined;
+  /** The customer's country, tags and attributes, for the trigger filters on them. */
+  customer?: OrderTriggerFacts['customer'];
 }
 
 /** The effect to detect: a share of the mean revenue per customer, or an amount in money. */

@@ -274,6 +274,74 @@ const consent = z
     return state;
   });
 
+/** A country as ISO 3166-1 alpha-2 (`FR`, `us`), kept upper case. */
+const country = z
+  .string({ error: 'must be a two-letter country code (ISO 3166-1), such as FR' })
+  .trim()
+  .regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code (ISO 3166-1), such as FR')
+  .transform((c) => c.toUpperCase());
+
+export const MAX_TAGS = 50;
+/** Tags: an array of text, or one text of comma-separated tags (Shopify's export writes `vip, wholesale`); blanks dropped, each trimmed. */
+const tags = z
+  .union([z.array(storableText(100, 'must be text')), storableText(5_000).transform((t) => t.split(','))], {
+    error: 'must be a list of tags, or text with tags separated by commas',
+  })
+  .transform((list) => [...new Set(list.map((t) => t.trim()).filter((t) => t.length > 0))])
+  .refine((list) => list.length <= MAX_TAGS, `must hold at most ${MAX_TAGS} tags`)
+  .refine((list) => list.every((t) => t.length <= 100), 'each tag must be at most 100 characters');
+
+/** The first problem (`textProblem`) of any key or text value inside a JSON value, or undefined. */
+function jsonTextProblem(value: unknown): string | undefined {
+  if (typeof value === 'string') return textProblem(value);
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const problem = jsonTextProblem(item);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === 'object')
+    for (const [key, item] of Object.entries(value)) {
+      const problem = textProblem(key) ?? jsonTextProblem(item);
+      if (problem) return problem;
+    }
+  return undefined;
+}
+
+export const MAX_ATTRIBUTES_BYTES = 8_192;
+/** Any JSON object (in a CSV, its JSON text), at most 8 KB once written. */
+const attributes = z
+  .union([z.record(z.string(), z.unknown()), storableText(MAX_ATTRIBUTES_BYTES * 2)], { error: 'must be a JSON object' })
+  .transform((value, ctx) => {
+    let parsed: unknown = value;
+    if (typeof value === 'string') {
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object, such as {"plan":"gold"}' });
+        return z.NEVER;
+      }
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object, such as {"plan":"gold"}' });
+      return z.NEVER;
+    }
+    // Keys and text values are checked one by one: written as JSON, a NUL or a lone
+    // surrogate becomes an escape that Postgres's jsonb refuses.
+    const problem = jsonTextProblem(parsed);
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: problem });
+      return z.NEVER;
+    }
+    const text = JSON.stringify(parsed);
+    if (new TextEncoder().encode(text).length > MAX_ATTRIBUTES_BYTES) {
+      ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_ATTRIBUTES_BYTES} bytes as JSON` });
+      return z.NEVER;
+    }
+    return parsed as Record<string, unknown>;
+  });
+
 export const customerRecord = z.object({
   customer_id: id,
   email: emailAddress,
@@ -286,6 +354,10 @@ export const customerRecord = z.object({
   accepts_marketing_updated_at: optional(isoTime),
   /** Where it was given (`checkout`, `newsletter`, `shopify`…); `import` when left out. */
   consent_source: optional(text(100)),
+  /** Left out, each of these keeps what is stored; given, it replaces it. */
+  country: optional(country),
+  tags: optional(tags),
+  attributes: optional(attributes),
 });
 export type CustomerRecord = z.output<typeof customerRecord>;
 

@@ -21,6 +21,8 @@ const share = z
   .union([z.number(), z.string().regex(/^\d+(\.\d+)?%$/, 'must be a share such as 10% or 0.1')])
   .transform((value) => (typeof value === 'string' ? Number(value.slice(0, -1)) / 100 : value))
   .refine((value) => value >= 0 && value < 1, 'must be at least 0 and less than 100%');
+/** A value an attribute filter compares with: text, a number or true/false. */
+const attributeValue = z.union([z.string(), z.number(), z.boolean()]);
 const key = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and "-"');
 
 export const skipConditionSchema = z
@@ -48,6 +50,23 @@ export const sequenceSchema = z
             customer: z.enum(['any', 'first_order', 'repeat_order']).default('any'),
             /** The customer's segment just before the order (src/core/profile.ts): any of these. */
             segments: z.array(z.enum(SEGMENTS)).min(1).optional(),
+            /** The customer's country (ISO 3166-1 alpha-2): any of these. */
+            countries: z
+              .array(
+                z
+                  .string()
+                  .regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code such as FR')
+                  .transform((c) => c.toUpperCase()),
+              )
+              .min(1)
+              .optional(),
+            /** The customer has any of these tags. */
+            tags: z.array(z.string().min(1)).min(1).optional(),
+            /** Each named attribute of the customer equals the value given, or one of the values listed. */
+            attributes: z
+              .record(z.string().min(1), z.union([attributeValue, z.array(attributeValue).min(1)]))
+              .refine((r) => Object.keys(r).length > 0, 'name at least one attribute')
+              .optional(),
           })
           .strict()
           .default({ customer: 'any' }),

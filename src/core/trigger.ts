@@ -16,6 +16,8 @@ export interface OrderTriggerFacts {
   earlierOrders: number;
   /** The customer's segment just before this order; needed only by a `segments` filter. */
   segment?: Segment | undefined;
+  /** The customer's country, tags and attributes as stored; needed only by their filters. */
+  customer?: { country: string | null; tags: string[]; attributes: Record<string, unknown> } | undefined;
 }
 
 /** True when the sequence filters on the customer's segment (the processor then works it out). */
@@ -34,5 +36,13 @@ export function triggerMatches(definition: Pick<SequenceDefinition, 'trigger'>, 
   if (f.customer === 'first_order' && order.earlierOrders > 0) return false;
   if (f.customer === 'repeat_order' && order.earlierOrders === 0) return false;
   if (f.segments && (order.segment === undefined || !f.segments.includes(order.segment))) return false;
+  const c = order.customer ?? { country: null, tags: [], attributes: {} };
+  if (f.countries && (c.country === null || !f.countries.includes(c.country))) return false;
+  if (f.tags && !f.tags.some((t) => c.tags.includes(t))) return false;
+  if (f.attributes)
+    for (const [name, wanted] of Object.entries(f.attributes)) {
+      const value = c.attributes[name];
+      if (!(Array.isArray(wanted) ? wanted : [wanted]).some((w) => w === value)) return false;
+    }
   return true;
 }

@@ -97,6 +97,12 @@ export const customers = pgTable(
     consentAt: time('consent_at'),
     /** Where the consent came from: what the shop said (`checkout`, `shopify`…), `import` by default, `unsubscribe` when the engine withdrew it. */
     consentSource: text('consent_source'),
+    /** ISO 3166-1 alpha-2, upper case; null when not given. */
+    country: text('country'),
+    /** The shop's tags for the customer (`vip`, `wholesale`…), as last imported. */
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    /** Any other facts the shop sends, a JSON object, as last imported. */
+    attributes: jsonb('attributes').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -73,6 +73,7 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
         categories: order.categories,
         earlierOrders: order.earlier_orders,
         segment: needsSegment(definition) ? await segmentOfOrder() : undefined,
+        customer: { country: order.country, tags: order.tags, attributes: order.attributes },
       })
     )
       continue;

@@ -90,7 +90,7 @@ export async function upsertCustomers(db: Db, records: CustomerRecord[], now = n
       with input as (
         select * from jsonb_to_recordset(${jsonParam(input)}) as r(
           customer_id text, email text, first_name text, last_name text, timezone text,
-          consent_state text, consent_at timestamptz, consent_source text)
+          consent_state text, consent_at timestamptz, consent_source text, country text, tags jsonb, attributes jsonb)
       ),
       merged as (
         select i.customer_id, i.email, coalesce(i.first_name, c.first_name) as first_name,
@@ -98,21 +98,29 @@ export async function upsertCustomers(db: Db, records: CustomerRecord[], now = n
                -- A record whose consent changes nothing carries none (see consentUpdates).
                coalesce(i.consent_state, c.accepts_marketing, 'unknown') as accepts_marketing,
                case when i.consent_state is null then c.consent_at else i.consent_at end as consent_at,
-               case when i.consent_state is null then c.consent_source else i.consent_source end as consent_source
+               case when i.consent_state is null then c.consent_source else i.consent_source end as consent_source,
+               coalesce(i.country, c.country) as country,
+               case when i.tags is null then coalesce(c.tags, '{}') else array(select jsonb_array_elements_text(i.tags)) end as tags,
+               coalesce(i.attributes, c.attributes, '{}') as attributes
         from input i left join customers c on c.external_id = i.customer_id
       ),
       up as (
-        insert into customers (external_id, email, first_name, last_name, timezone, accepts_marketing, consent_at, consent_source)
-        select customer_id, email, first_name, last_name, timezone, accepts_marketing, consent_at, consent_source from merged
+        insert into customers (external_id, email, first_name, last_name, timezone, accepts_marketing, consent_at, consent_source,
+                               country, tags, attributes)
+        select customer_id, email, first_name, last_name, timezone, accepts_marketing, consent_at, consent_source,
+               country, tags, attributes from merged
         on conflict (external_id) do update set
           email = excluded.email, first_name = excluded.first_name, last_name = excluded.last_name,
           timezone = excluded.timezone, accepts_marketing = excluded.accepts_marketing,
-          consent_at = excluded.consent_at, consent_source = excluded.consent_source, updated_at = now()
+          consent_at = excluded.consent_at, consent_source = excluded.consent_source,
+          country = excluded.country, tags = excluded.tags, attributes = excluded.attributes, updated_at = now()
         where customers.erased_at is null
           and (customers.email, customers.first_name, customers.last_name, customers.timezone,
-               customers.accepts_marketing, customers.consent_at, customers.consent_source)
+               customers.accepts_marketing, customers.consent_at, customers.consent_source,
+               customers.country, customers.tags, customers.attributes)
           is distinct from (excluded.email, excluded.first_name, excluded.last_name, excluded.timezone,
-               excluded.accepts_marketing, excluded.consent_at, excluded.consent_source)
+               excluded.accepts_marketing, excluded.consent_at, excluded.consent_source,
+               excluded.country, excluded.tags, excluded.attributes)
         returning external_id as key, (xmax = 0) as inserted
       )
       select i.customer_id as key, ${OUTCOME} as outcome from input i left join up on up.key = i.customer_id`,

@@ -207,8 +207,8 @@ const customerRow = z.object({ id: z.coerce.number().int(), email: z.string(), e
 /**
  * Erases the personal data of the customer with external id `externalId`, in one
  * transaction, at `now`: the address becomes `erasedPlaceholder(id)` on the customer and on
- * every message made for them (an SMTP answer or error quoting it is dropped), names and
- * time zone are cleared, the IP and user agent of every event on their emails are cleared,
+ * every message made for them (an SMTP answer or error quoting it is dropped), names, time
+ * zone, country, tags and attributes are cleared, the IP and user agent of every event on their emails are cleared,
  * their address's rows in `suppressions` are deleted (its hash in `erased_addresses`
  * suppresses it from now on, for any customer), and outbox facts quoting the address are
  * scrubbed, or deleted once consumed. Orders, lines, refunds, enrollments, message states
@@ -271,7 +271,7 @@ export async function eraseCustomer(db: Db, externalId: string, now: Date): Prom
           select (select count(*) from gone) + (select count(*) from scrubbed) as n`,
       count,
     );
-    await tx.execute(sql`update customers set email = ${placeholder}, first_name = null, last_name = null, timezone = null,
+    await tx.execute(sql`update customers set email = ${placeholder}, first_name = null, last_name = null, timezone = null, country = null, tags = '{}', attributes = '{}',
                            erased_at = ${at}, updated_at = now()
                          where id = ${id}`);
     return {

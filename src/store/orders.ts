@@ -87,6 +87,9 @@ const triggerFactsRow = z.object({
   /** The customer's marketing consent now: yes, no or unknown. */
   accepts_marketing: z.enum(CONSENT_STATES),
   ordered_at: z.coerce.date(),
+  country: z.string().nullable(),
+  tags: z.array(z.string()),
+  attributes: z.record(z.string(), z.unknown()),
 });
 export type TriggerFacts = z.output<typeof triggerFactsRow>;
 
@@ -100,7 +103,7 @@ export type TriggerFacts = z.output<typeof triggerFactsRow>;
 export async function findTriggerFacts(db: Db, orderId: number): Promise<TriggerFacts | undefined> {
   return parsedRow(
     db,
-    sql`select o.id, o.customer_id, c.external_id as customer_key, o.total::text as total, c.accepts_marketing, o.ordered_at,
+    sql`select o.id, o.customer_id, c.external_id as customer_key, o.total::text as total, c.accepts_marketing, o.ordered_at, c.country, c.tags, c.attributes,
                (select count(*)::int from orders p where p.customer_id = o.customer_id
                   and (p.ordered_at < o.ordered_at or (p.ordered_at = o.ordered_at and p.id < o.id))) as earlier_orders,
                coalesce(items.skus, '{}') as skus, coalesce(items.categories, '{}') as categories
