@@ -100,7 +100,10 @@ export const customers = pgTable(
     /** ISO 3166-1 alpha-2, upper case; null when not given. */
     country: text('country'),
     /** The shop's tags for the customer (`vip`, `wholesale`…), as last imported. */
-    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    tags: text('tags')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     /** Any other facts the shop sends, a JSON object, as last imported. */
     attributes: jsonb('attributes').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
