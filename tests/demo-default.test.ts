@@ -97,6 +97,14 @@ describe('the demo at its default settings', () => {
   });
 
   it("attributed revenue equals the simulator's ledger under the same rule", () => {
+    expect(result.attributed.engine).toBeGreaterThan(0);
     expect(result.attributed.engine).toBeCloseTo(result.attributed.ledger, 2);
+  });
+
+  it('sends, and the recipients act through the real links', () => {
+    expect(result.counts.emails).toBeGreaterThan(1_000);
+    expect(result.counts.opens).toBeGreaterThan(100);
+    expect(result.counts.clicks).toBeGreaterThan(10);
+    expect(result.counts.purchases).toBeGreaterThan(0);
   });
 });
