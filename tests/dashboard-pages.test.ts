@@ -21,6 +21,8 @@ import { recipientsLink } from '../src/dashboard/views/messages.tsx';
 import { queryRows } from '../src/db/client.ts';
 import { startInbox, type Inbox } from '../src/demo/inbox.ts';
 import { runStep } from '../src/engine/step.ts';
+import { customerExport } from '../src/store/customer-data.ts';
+import { rebuildProfiles } from '../src/store/profiles.ts';
 import { buildServer } from '../src/http/app.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { AS_OF, dueEnrollment, inboxEngine, prepareExpShop, recordingErrors, serveToChromium, T0 } from './helpers/dashboard.ts';
@@ -133,6 +135,8 @@ describe('the preview and messages pages', () => {
       expect((await runStep(engine, enrollment, 0)).kind).toBe('sent');
     }
     engine.transport.close();
+    // The rows above were written straight to their tables, past the ingest that keeps the profiles.
+    await rebuildProfiles(database.db);
     for (const id of customers) {
       const [row] = await queryRows<{ external_id: string; email: string }>(
         database.db,
@@ -212,6 +216,9 @@ describe('the preview and messages pages', () => {
       [recipientsLink({ sequence: 'exp', arm: 'a', stage: 'ordered' }), 'Messages'],
       [`/messages/${message!.id}`, 'Messages'],
       ['/inbox/0', 'Messages'],
+      ['/customers', 'Customers'],
+      ['/customers?q=example.com', 'Customers'],
+      [`/customers/${mailed[0]!.id}`, 'Customers'],
     ];
     for (const width of WIDTHS) {
       const page = await open(width);
@@ -238,6 +245,33 @@ describe('the preview and messages pages', () => {
     }
     // No console error on /inbox/0 either: its open pixel, on a host that does not exist, was never fetched.
     expect(problems).toEqual([]);
+  });
+
+  it("shows a customer's page, reached from a search and from their emails: the export's orders, sequences and emails", async () => {
+    const page = await open(1280);
+    const { id, email } = mailed[0]!;
+    // A search that finds one customer opens their page.
+    await page.goto(`${base}/customers?q=${encodeURIComponent(email)}`);
+    expect(new URL(page.url()).pathname).toBe(`/customers/${id}`);
+    const data = (await customerExport(database.db, id))!;
+    expect(await page.locator('#profile [data-field=consent]').textContent()).toContain(data.customer.acceptsMarketing);
+    expect(await page.locator('#profile [data-field=segment]').textContent()).toMatch(/^(new|active|loyal|at_risk|lapsed) · RFM \d{3}/);
+    expect(await page.locator('#orders tbody tr').count()).toBe(data.orders.length);
+    expect(await page.locator('#enrollments tbody tr').count()).toBe(data.enrollments.length);
+    expect(await page.locator('#emails li').count()).toBe(data.messages.length);
+    expect(data.messages.length).toBeGreaterThan(0);
+    // Each email opens its page; the messages page leads back here.
+    await Promise.all([page.waitForLoadState('load'), page.click('#emails li:first-child a')]);
+    expect(new URL(page.url()).pathname).toBe(`/messages/${data.messages[0]!.id}`);
+    await page.goto(`${base}/messages?customer=${id}`);
+    await Promise.all([page.waitForLoadState('load'), page.click('#customer-page')]);
+    expect(new URL(page.url()).pathname).toBe(`/customers/${id}`);
+    // Several matches are listed; an unknown id is a 404 that says so.
+    await page.goto(`${base}/customers?q=example.com`);
+    expect(await page.locator('#matches li').count()).toBeGreaterThan(1);
+    const unknown = await get('/customers/nobody-here');
+    expect([unknown.statusCode, unknown.body]).toEqual([404, expect.stringContaining('No customer has the id')]);
+    await page.close();
   });
 
   it('filters the captured inbox by the chosen customer', async () => {

@@ -20,6 +20,7 @@ import { installErrorReplies } from './errors.ts';
 import { securityHeaders } from './headers.ts';
 import { actionPages } from './routes/actions.tsx';
 import { codesPages } from './routes/codes.tsx';
+import { customerPages } from './routes/customers.tsx';
 import { messagesPages } from './routes/messages.tsx';
 import { previewPages, type PreviewDeps } from './routes/preview.tsx';
 import type { PageDeps } from './routes/deps.ts';
@@ -73,6 +74,7 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
       await reportPages(pages, deps);
       await actionPages(pages, deps);
       await codesPages(pages, deps);
+      await customerPages(pages, deps);
       if (deps.preview) {
         await previewPages(pages, { db: deps.db, timeZone: deps.timeZone, now: deps.now, ...deps.preview });
         await messagesPages(pages, { ...deps, inbox: deps.preview.inbox });
@@ -131,6 +133,7 @@ export function dashboardSettings(
     sequencesDir: settings.sequencesDir,
     currency: settings.shop.currency,
     codePoolLow: settings.codePoolLow,
+    segmentsFile: settings.segmentsFile,
     timeZone: settings.shop.timezone,
     queues: extras.queues,
     preview: extras.rules

@@ -155,6 +155,17 @@ export const messagesQuery = z
 
 export const messageParams = z.object({ id: positive('the id of a message', 15) });
 
+/** A customer's external id in a page's path: what the importers took (up to 128 characters of storable text). */
+export const customerParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(128)
+    .refine((s) => !s.includes('\u0000'), 'must be text'),
+});
+/** The customers search: what to look for in ids and addresses. */
+export const customerSearchQuery = z.object({ q: z.string().max(200).optional() }).strict();
+
 export const inboxParams = z.object({
   index: z
     .string()

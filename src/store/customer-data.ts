@@ -96,6 +96,7 @@ export async function customerExport(db: Db, externalId: string) {
       nextDueAt: enrollments.nextDueAt,
       triggerOrder: orders.externalId,
       enrolledAt: enrollments.enrolledAt,
+      segment: enrollments.segment,
     })
     .from(enrollments)
     .innerJoin(orders, eq(orders.id, enrollments.triggerOrderId))

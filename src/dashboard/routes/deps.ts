@@ -13,5 +13,7 @@ export interface PageDeps {
   timeZone?: string | undefined;
   /** CODE_POOL_LOW: a discount code pool with fewer codes left than this is named on the overview; default 100. */
   codePoolLow?: number | undefined;
+  /** config/segments.yaml (SEGMENTS_FILE): the segment thresholds the shop sets; unset, the shop's own. */
+  segmentsFile?: string | undefined;
   now: () => Date;
 }

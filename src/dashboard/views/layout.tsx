@@ -75,6 +75,7 @@ const LINKS: [string, string][] = [
   ['/', 'Overview'],
   ['/preview', 'Preview'],
   ['/messages', 'Messages'],
+  ['/customers', 'Customers'],
   ['/codes', 'Discount codes'],
   ['/admin/queues', 'Queues'],
 ];

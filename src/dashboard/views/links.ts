@@ -40,6 +40,11 @@ export function sequenceArmLink(sequence: string, arm: string): string {
 }
 
 /** A customer's emails on the messages page. */
+/** A customer's page: profile, segment, consent, orders, enrollments and emails. */
+export function customerPageLink(customer: string): string {
+  return `/customers/${encodeURIComponent(customer)}`;
+}
+
 export function customerLink(customer: string): string {
   return `/messages?customer=${encodeURIComponent(customer)}`;
 }

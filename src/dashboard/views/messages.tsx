@@ -12,7 +12,7 @@ import type { MessageDetail } from '../../store/message-detail.ts';
 import { PERIODS, type Period } from '../query.ts';
 import { humanDate, int as count, shortDate } from './format.ts';
 import { Layout } from './layout.tsx';
-import { customerLink, emailLink, recipientsLink, sequenceArmLink } from './links.ts';
+import { customerLink, customerPageLink, emailLink, recipientsLink, sequenceArmLink } from './links.ts';
 
 export { recipientsLink } from './links.ts';
 
@@ -133,7 +133,16 @@ function CustomerEmails({
         Emails to {chosen.id}
         {chosen.email && <span class="muted"> &lt;{chosen.email}&gt;</span>}
       </h2>
-      {chosen.email === undefined && <p class="notice">No customer has the id "{chosen.id}".</p>}
+      {chosen.email === undefined ? (
+        <p class="notice">No customer has the id "{chosen.id}".</p>
+      ) : (
+        <p>
+          <a href={customerPageLink(chosen.id)} id="customer-page">
+            The customer's page
+          </a>
+          : profile, segment, consent, orders and sequences.
+        </p>
+      )}
       <p class="muted">
         Each subject opens the email: as received when the captured inbox has it, else what was recorded when it was sent.
       </p>
