@@ -18,3 +18,20 @@ export function customerUnits(versionId: number, options: { from: string; window
                and enrolled_at <= ${options.asOf.toISOString()}::timestamptz
              order by customer_id, enrolled_at, id`;
 }
+
+/**
+ * The orders that count for a unit `e` (customerUnits' columns): the customer's orders after
+ * enrolling and inside the window, the trigger and cancelled orders left out, each as `o` with
+ * the refunds made by as-of summed as `rf.amount`. With {@link NET_WINDOW_REVENUE} in a query
+ * grouped by unit: the revenue every comparison measures.
+ */
+export function windowOrders(options: { windowMs: number; asOf: Date }): SQL {
+  return sql`left join orders o on o.customer_id = e.customer_id and o.id <> e.trigger_order_id
+               and o.ordered_at > e.enrolled_at and o.ordered_at <= e.enrolled_at + ${options.windowMs} * interval '1 millisecond'
+               and o.cancelled_at is null
+             left join lateral (select sum(r.amount) as amount from refunds r
+                                where r.order_id = o.id and r.refunded_at <= ${options.asOf.toISOString()}::timestamptz) rf on true`;
+}
+
+/** A unit's window revenue over {@link windowOrders}: each order's total net of its refunds, never below 0. */
+export const NET_WINDOW_REVENUE = sql`coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0)::float8`;

@@ -125,6 +125,8 @@ export function formatReport(report: Report, options: FormatOptions): string {
       out.push('', srmLine(version));
       if (version.comparisons.length > 0)
         out.push('', formatComparisons([...version.comparisons, ...(version.anyEmail ? [version.anyEmail] : [])], money, version));
+      const split = breakdownTable(version, money);
+      if (split) out.push('', split);
     }
   }
   return out.join('\n');
@@ -159,6 +161,29 @@ function codesTable(version: VersionReport, money: (value: number | null) => str
 const p = (value: number) => (!Number.isFinite(value) ? dash : value < 0.001 ? '<0.001' : value.toFixed(3));
 /** A plain number to 2 decimals (items per order), or a dash when there is none. */
 const decimal = (value: number | null) => (value === null || !Number.isFinite(value) ? dash : value.toFixed(2));
+
+/** Each comparison within buyer kinds, segments and the chosen attribute: exploratory, Holm-adjusted across the cells. */
+function breakdownTable(version: VersionReport, money: (value: number | null) => string): string | undefined {
+  if (version.breakdown.length === 0) return undefined;
+  const table = plain(['by', 'value', 'arm vs', 'customers', 'difference', '95% interval', 'p', 'Holm p', '']);
+  for (const r of version.breakdown)
+    table.push([
+      r.dimension,
+      r.value,
+      `${r.arm} vs ${r.baseline}`,
+      `${int(r.n.arm)} / ${int(r.n.baseline)}`,
+      money(r.difference),
+      r.interval ? `[${money(r.interval[0])}, ${money(r.interval[1])}]` : dash,
+      r.pValue === null ? dash : p(r.pValue),
+      r.adjustedPValue === null ? dash : p(r.adjustedPValue),
+      r.standsOut ? 'stands out' : '',
+    ]);
+  return (
+    'By buyer and segment (EXPLORATORY: the test was sized for everyone, not for a segment; ' +
+    'a cell that stands out after Holm is a lead for a test aimed at that segment, not a verdict):\n' +
+    table.toString()
+  );
+}
 
 /** Per arm, the offer KPIs: acceptance, recommended revenue, order value, items per order, repeat rate. */
 function offersTable(version: VersionReport, money: (value: number | null) => string): string {

@@ -44,7 +44,9 @@ import { queryRows, type Db } from '../db/client.ts';
 import { engagementAsOf } from './as-of.ts';
 import { refreshAttribution } from './attribution.ts';
 import { codeCounts, codeRows, type CodeCounts, type CodeRow } from './codes.ts';
-import { customerUnits } from './cohort.ts';
+import { customerUnits, NET_WINDOW_REVENUE, windowOrders } from './cohort.ts';
+import { breakdownCells } from './breakdown.ts';
+import { breakdown, type BreakdownRow, type CellSample } from '../core/breakdown.ts';
 import { refreshEngagement } from './engagement.ts';
 import { guardrailCounts } from './guardrails.ts';
 import { kpiMoments, stepAcceptance } from './kpis.ts';
@@ -152,6 +154,12 @@ export interface VersionReport {
   anyEmail: Comparison | null;
   /** Set when the report was asked to winsorise: the pooled percentile and the cap it gave. */
   winsorized: { percentile: number; cap: number | null } | null;
+  /**
+   * Each comparison within first-time and repeat buyers, each segment at enrollment, and
+   * the chosen attribute's values: Welch per cell, Holm across all cells, every row
+   * `exploratory` (src/core/breakdown.ts). Leads for a targeted test, not verdicts.
+   */
+  breakdown: BreakdownRow[];
 }
 
 export interface SequenceReport {
@@ -192,6 +200,8 @@ export interface ReportOptions {
   repeatHorizonDays?: number | undefined;
   /** SHOP_DEFAULT_MARGIN: the margin in percent assumed for a product without a cost; unset, none is assumed. */
   defaultMarginPercent?: number | undefined;
+  /** A customer attribute to break the comparisons down by, beside first/repeat buyer and segment. */
+  breakdownAttribute?: string | undefined;
 }
 
 interface VersionRow {
@@ -302,6 +312,7 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
         horizonDays,
       };
       const codes = await codeRows(tx, v.id, { from, asOf: options.asOf });
+      const cells = await breakdownCells(tx, v.id, { windowMs, asOf: options.asOf, from, attribute: options.breakdownAttribute });
       sequence.versions.push(
         versionReport(
           v,
@@ -312,6 +323,7 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
           guardrails,
           offers,
           codes,
+          cells,
         ),
       );
     }
@@ -383,7 +395,6 @@ async function outcomeRows(
 ): Promise<OutcomeRow[]> {
   const { windowMs, asOf, from } = options;
   const pct = sql`${options.defaultMarginPercent ?? null}::numeric`;
-  const window = sql`${windowMs} * interval '1 millisecond'`;
   const cap =
     options.winsorize === undefined
       ? sql`select null::float8 as cap`
@@ -392,7 +403,7 @@ async function outcomeRows(
     db,
     sql`with outcome as (
           select e.arm, e.measured, e.enrolled_at,
-                 e.pre_spend::float8 as x, coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0)::float8 as y,
+                 e.pre_spend::float8 as x, ${NET_WINDOW_REVENUE} as y,
                  count(o.id) > 0 as converted,
                  coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0) - o.discount_total - coalesce(cg.cogs, 0)), 0) as m,
                  coalesce(sum(cg.cogs), 0) as cogs, coalesce(sum(cg.assumed), 0) as assumed,
@@ -400,10 +411,7 @@ async function outcomeRows(
           from (${customerUnits(versionId, { from, windowMs, asOf })}) e
           -- An order's revenue is its total net of the refunds made by as-of; a cancelled order
           -- is no order (it earns nothing, and its customer did not convert by it).
-          left join orders o on o.customer_id = e.customer_id and o.id <> e.trigger_order_id
-               and o.ordered_at > e.enrolled_at and o.ordered_at <= e.enrolled_at + ${window} and o.cancelled_at is null
-          left join lateral (select sum(r.amount) as amount from refunds r
-                             where r.order_id = o.id and r.refunded_at <= ${asOf.toISOString()}::timestamptz) rf on true
+          ${windowOrders({ windowMs, asOf })}
           -- The order's cost of goods; a product without a cost at the default margin (none when unset).
           left join lateral (select sum(i.quantity * coalesce(p.cost, round(p.price * (100 - ${pct}) / 100, 4))) as cogs,
                                     coalesce(sum(i.quantity * round(p.price * (100 - ${pct}) / 100, 4)) filter (where p.cost is null), 0) as assumed,
@@ -440,6 +448,7 @@ function versionReport(
   guardrails: Map<string, GuardrailCounts>,
   offers: { moments: KpiMoments[]; steps: { arm: string; step: number; accepted: number }[]; horizonDays: number },
   codes: CodeRow[] = [],
+  cells: CellSample[] = [],
 ): VersionReport {
   const { minSample } = options;
   const definition = v.definition;
@@ -585,6 +594,10 @@ function versionReport(
     comparisons,
     anyEmail,
     winsorized: options.winsorize === undefined ? null : { percentile: options.winsorize, cap: cap === null ? null : round(cap) },
+    breakdown: breakdown(
+      cells,
+      pairs.map(([arm, baseline, against]) => ({ arm, baseline, against })),
+    ),
   };
 }
 

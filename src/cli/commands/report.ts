@@ -32,6 +32,7 @@ interface ReportFlags {
   mde: string;
   repeatDays: number;
   winsorize?: string;
+  byAttribute?: string;
 }
 
 function parsePercentile(text: string): number {
@@ -56,6 +57,7 @@ export function registerReport(program: Command, config: ConfigSource): void {
     .option('--mde <effect>', 'the effect each comparison says how many more days it needs to detect: 5% of the baseline, or 2.50', '5%')
     .option('--repeat-days <days>', 'the horizon of the repeat-purchase rate (kpis.repeatRate)', positiveWholeNumber('--repeat-days'), 90)
     .option('--winsorize <percentile>', 'also compare revenue per customer capped at this pooled percentile (99: the top 1% capped)')
+    .option('--by-attribute <name>', "also break the comparisons down by this customer attribute's values (exploratory)")
     .action((options: ReportFlags) => {
       const settings = config();
       return withDatabase(settings, async ({ db }) => {
@@ -73,6 +75,7 @@ export function registerReport(program: Command, config: ConfigSource): void {
           detect: parseEffect(options.mde),
           repeatHorizonDays: options.repeatDays,
           winsorize: options.winsorize === undefined ? undefined : parsePercentile(options.winsorize),
+          breakdownAttribute: options.byAttribute,
         });
         if (options.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
         else if (options.csv) process.stdout.write(reportCsv(report, options.csv === true ? 'arms' : options.csv));

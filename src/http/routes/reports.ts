@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { buildReport } from '../../analytics/report.ts';
 import { sequenceExists } from '../../analytics/sequences.ts';
 import type { AttributionModel } from '../../core/attribution.ts';
-import { effectText, isoTime, percentileText } from '../../core/records.ts';
+import { effectText, isoTime, percentileText, storableText } from '../../core/records.ts';
 import type { Db } from '../../db/client.ts';
 
 export interface ReportDeps {
@@ -27,6 +27,8 @@ const query = z
     mde: effectText.optional(),
     winsorize: percentileText.optional(),
     repeat_days: z.coerce.number().int().min(1).max(3650).optional(),
+    /** A customer attribute to break the comparisons down by, beside buyer and segment. */
+    by_attribute: storableText(100).refine((s) => s.trim().length > 0, 'must name an attribute').optional(),
   })
   .strict();
 
@@ -48,6 +50,7 @@ export async function reportRoutes(app: FastifyInstance, deps: ReportDeps): Prom
       detect: q.mde,
       winsorize: q.winsorize,
       repeatHorizonDays: q.repeat_days,
+      breakdownAttribute: q.by_attribute,
     });
 
   api.get(
