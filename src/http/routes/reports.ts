@@ -28,7 +28,9 @@ const query = z
     winsorize: percentileText.optional(),
     repeat_days: z.coerce.number().int().min(1).max(3650).optional(),
     /** A customer attribute to break the comparisons down by, beside buyer and segment. */
-    by_attribute: storableText(100).refine((s) => s.trim().length > 0, 'must name an attribute').optional(),
+    by_attribute: storableText(100)
+      .refine((s) => s.trim().length > 0, 'must name an attribute')
+      .optional(),
   })
   .strict();
 
