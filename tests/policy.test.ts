@@ -226,6 +226,22 @@ describe('trigger match', () => {
     // Without the customer's facts, a customer filter lets no order through.
     expect(matches({ tags: ['vip'] })).toBe(false);
   });
+  it('filters on the customer’s profile just before the order', () => {
+    const profile = { orders: 3, spend: '120.50', daysSinceLastOrder: 40 };
+    expect(matches({ min_orders: 3, max_orders: 3 }, { profile })).toBe(true);
+    expect(matches({ min_orders: 4 }, { profile })).toBe(false);
+    expect(matches({ max_orders: 2 }, { profile })).toBe(false);
+    expect(matches({ min_spend: '120.50' }, { profile })).toBe(true);
+    expect(matches({ min_spend: '120.51' }, { profile })).toBe(false);
+    expect(matches({ min_days_since_order: 30, max_days_since_order: 60 }, { profile })).toBe(true);
+    expect(matches({ max_days_since_order: 39.5 }, { profile })).toBe(false);
+    // A first order has no earlier order: no days since one, so a days filter does not pass.
+    const first = { orders: 0, spend: '0', daysSinceLastOrder: null };
+    expect(matches({ max_orders: 0 }, { profile: first })).toBe(true);
+    expect(matches({ min_days_since_order: 0 }, { profile: first })).toBe(false);
+    // Without the profile, a profile filter lets no order through.
+    expect(matches({ min_orders: 0 })).toBe(false);
+  });
   it('needs every filter to pass', () => {
     expect(matches({ min_total: '50', categories: ['espresso'], customer: 'first_order' })).toBe(true);
     expect(matches({ min_total: '50', categories: ['espresso'], customer: 'repeat_order' })).toBe(false);

@@ -36,6 +36,17 @@ variants: [{ key: only, weight: 1 }]
 steps:
   - { delay: 1h, template: thank-you }
 `;
+/** Regulars who have been away a while: at least two earlier orders, the last 30 to 90 days ago. */
+const REGULARS = `
+id: regulars
+name: Regulars away
+trigger:
+  event: order_placed
+  filters: { min_orders: 2, min_days_since_order: 30, max_days_since_order: 90 }
+variants: [{ key: only, weight: 1 }]
+steps:
+  - { delay: 1h, template: thank-you }
+`;
 const DAY = 86_400_000;
 
 describe('a trigger on segments', () => {
@@ -44,7 +55,8 @@ describe('a trigger on segments', () => {
     t = await startTestEngine(WIN_BACK, { clockScale: 1 });
     const dir = mkdtempSync(join(tmpdir(), 'segment-sequences-'));
     writeFileSync(join(dir, 'everyone.yaml'), EVERYONE);
-    await applySequence(t.database.db, (await loadSequenceFiles(dir)).files[0]!);
+    writeFileSync(join(dir, 'regulars.yaml'), REGULARS);
+    for (const file of (await loadSequenceFiles(dir)).files) await applySequence(t.database.db, file);
   });
   afterAll(() => t.stop());
 
@@ -108,6 +120,8 @@ describe('a trigger on segments', () => {
       { sequence: 'win-back', customer: 'st-at_risk-0', segment: 'at_risk' },
       { sequence: 'win-back', customer: 'st-lapsed-0', segment: 'lapsed' },
     ]);
+    // Two earlier orders, the last 45 days ago: the at-risk customer only (loyal: 5 days ago; active: 10).
+    expect(rows.filter((r) => r.sequence === 'regulars').map((r) => r.customer)).toEqual(['st-at_risk-0']);
     expect(rows.filter((r) => r.sequence === 'everyone').map((r) => [r.customer, r.segment])).toEqual([
       ['st-active-0', 'active'],
       ['st-at_risk-0', 'at_risk'],

@@ -48,6 +48,14 @@ export const sequenceSchema = z
             skus: z.array(z.string().min(1)).min(1).optional(),
             categories: z.array(z.string().min(1)).min(1).optional(),
             customer: z.enum(['any', 'first_order', 'repeat_order']).default('any'),
+            /** The customer's profile just before the order: orders not cancelled, at least / at most. */
+            min_orders: z.number().int().min(0).optional(),
+            max_orders: z.number().int().min(0).optional(),
+            /** Their spend before the order, net of refunds, at least this (a decimal amount). */
+            min_spend: money.optional(),
+            /** Days since their last earlier order, at least / at most (a customer with none passes neither). */
+            min_days_since_order: z.number().min(0).optional(),
+            max_days_since_order: z.number().min(0).optional(),
             /** The customer's segment just before the order (src/core/profile.ts): any of these. */
             segments: z.array(z.enum(SEGMENTS)).min(1).optional(),
             /** The customer's country (ISO 3166-1 alpha-2): any of these. */

@@ -16,6 +16,8 @@ export interface OrderTriggerFacts {
   earlierOrders: number;
   /** The customer's segment just before this order; needed only by a `segments` filter. */
   segment?: Segment | undefined;
+  /** The customer's profile just before this order; needed only by the profile filters. */
+  profile?: { orders: number; spend: string; daysSinceLastOrder: number | null } | undefined;
   /** The customer's country, tags and attributes as stored; needed only by their filters. */
   customer?: { country: string | null; tags: string[]; attributes: Record<string, unknown> } | undefined;
 }
@@ -23,6 +25,12 @@ export interface OrderTriggerFacts {
 /** True when the sequence filters on the customer's segment (the processor then works it out). */
 export function needsSegment(definition: Pick<SequenceDefinition, 'trigger'>): boolean {
   return definition.trigger.filters.segments !== undefined;
+}
+
+/** True when the sequence filters on the customer's profile before the order. */
+export function needsProfile(definition: Pick<SequenceDefinition, 'trigger'>): boolean {
+  const f = definition.trigger.filters;
+  return [f.min_orders, f.max_orders, f.min_spend, f.min_days_since_order, f.max_days_since_order].some((v) => v !== undefined);
 }
 
 /** True when the order passes every trigger filter of the sequence (no filter passes all). */
@@ -36,6 +44,16 @@ export function triggerMatches(definition: Pick<SequenceDefinition, 'trigger'>, 
   if (f.customer === 'first_order' && order.earlierOrders > 0) return false;
   if (f.customer === 'repeat_order' && order.earlierOrders === 0) return false;
   if (f.segments && (order.segment === undefined || !f.segments.includes(order.segment))) return false;
+  if (needsProfile(definition)) {
+    const p = order.profile;
+    if (!p) return false;
+    if (f.min_orders !== undefined && p.orders < f.min_orders) return false;
+    if (f.max_orders !== undefined && p.orders > f.max_orders) return false;
+    if (f.min_spend !== undefined && toUnits(p.spend) < toUnits(f.min_spend)) return false;
+    const days = p.daysSinceLastOrder;
+    if (f.min_days_since_order !== undefined && (days === null || days < f.min_days_since_order)) return false;
+    if (f.max_days_since_order !== undefined && (days === null || days > f.max_days_since_order)) return false;
+  }
   const c = order.customer ?? { country: null, tags: [], attributes: {} };
   if (f.countries && (c.country === null || !f.countries.includes(c.country))) return false;
   if (f.tags && !f.tags.some((t) => c.tags.includes(t))) return false;

@@ -20,9 +20,9 @@ import { consentRule } from '../core/sequence.ts';
 import { parseDuration } from '../core/duration.ts';
 import { offeredSteps, stepStrategies, type OfferedStep } from '../core/offers.ts';
 import type { Strategy } from '../core/recommend.ts';
-import { needsSegment, triggerMatches } from '../core/trigger.ts';
+import { needsProfile, needsSegment, triggerMatches } from '../core/trigger.ts';
 import type { Segment, Thresholds } from '../core/profile.ts';
-import { cachedThresholds, segmentAtOrder } from '../profiles/segments.ts';
+import { cachedThresholds, profileAtOrder, segmentAtOrder } from '../profiles/segments.ts';
 import { insertEnrollment } from '../store/enrollments.ts';
 import { recommenderFor, strategySettings } from '../recs/service.ts';
 import { findTriggerFacts } from '../store/orders.ts';
@@ -60,10 +60,13 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
     }
     return offer;
   };
-  // The customer's segment just before this order: worked out once, stored with each enrollment.
+  // The customer's profile and segment just before this order: worked out once, the segment
+  // stored with each enrollment.
+  let before: ReturnType<typeof profileAtOrder> | undefined;
+  const profileOfOrder = () => (before ??= profileAtOrder(engine.db, order.id, order.ordered_at));
   let segment: Promise<Segment> | undefined;
   const segmentOfOrder = () =>
-    (segment ??= thresholdsOf(engine)(now).then((t) => segmentAtOrder(engine.db, order.id, order.ordered_at, t)));
+    (segment ??= Promise.all([profileOfOrder(), thresholdsOf(engine)(now)]).then(([p, t]) => segmentAtOrder(p.facts, order.ordered_at, t)));
   for (const sequence of await liveSequences(engine.db)) {
     const { definition } = sequence;
     if (
@@ -73,6 +76,7 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
         categories: order.categories,
         earlierOrders: order.earlier_orders,
         segment: needsSegment(definition) ? await segmentOfOrder() : undefined,
+        profile: needsProfile(definition) ? (await profileOfOrder()).trigger : undefined,
         customer: { country: order.country, tags: order.tags, attributes: order.attributes },
       })
     )

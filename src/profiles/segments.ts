@@ -10,6 +10,7 @@ import {
   segmentSettingsSchema,
   shopThresholds,
   type CustomerSegment,
+  type ProfileFacts,
   type Segment,
   type SegmentSettings,
   type Thresholds,
@@ -85,9 +86,20 @@ export function cachedThresholds(db: Db, settings: SegmentSettings, ttlMs = THRE
 }
 
 /**
- * The customer's segment just before order `orderId` (placed at `orderedAt`), against the
- * shop's thresholds: `new` for a customer without an earlier order.
+ * The customer's segment from their profile just before an order placed at `orderedAt`,
+ * against the shop's thresholds: `new` for a customer without an earlier order.
  */
-export async function segmentAtOrder(db: Db, orderId: number, orderedAt: Date, thresholds: Thresholds): Promise<Segment> {
-  return segmentOf(await profileBeforeOrder(db, orderId), thresholds, orderedAt)?.segment ?? 'new';
+export function segmentAtOrder(before: ProfileFacts, orderedAt: Date, thresholds: Thresholds): Segment {
+  return segmentOf(before, thresholds, orderedAt)?.segment ?? 'new';
+}
+
+/** The customer's profile just before order `orderId` (src/store/profiles.ts), and the days since their last earlier order then. */
+export async function profileAtOrder(
+  db: Db,
+  orderId: number,
+  orderedAt: Date,
+): Promise<{ facts: ProfileFacts; trigger: { orders: number; spend: string; daysSinceLastOrder: number | null } }> {
+  const facts = await profileBeforeOrder(db, orderId);
+  const daysSinceLastOrder = facts.lastOrderAt ? (orderedAt.getTime() - facts.lastOrderAt.getTime()) / 86_400_000 : null;
+  return { facts, trigger: { orders: facts.orders, spend: facts.spend, daysSinceLastOrder } };
 }
