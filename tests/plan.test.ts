@@ -176,5 +176,20 @@ describe('campaign sequences plan', () => {
     const unknown = await campaignInProcess(['sequences', 'plan', 'nope', '--dir', dir], { DATABASE_URL: database.url! });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no sequence file with id "nope"');
+    // A segment or profile filter, which the history cannot replay: refused, not planned as nobody.
+    writeFileSync(
+      join(dir, 'win-back.yaml'),
+      [
+        'id: win-back',
+        'name: Win back',
+        'trigger: { event: order_placed, filters: { segments: [lapsed] } }',
+        'variants: [{ key: only, weight: 1 }]',
+        'steps:',
+        '  - { delay: 1h, template: thank-you }',
+      ].join('\n'),
+    );
+    const segmented = await campaignInProcess(['sequences', 'plan', 'win-back', '--dir', dir], { DATABASE_URL: database.url! });
+    expect(segmented.code).toBe(2);
+    expect(segmented.stderr).toContain('which the plan does not replay yet');
   });
 });

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { ordersInPeriod } from '../../analytics/history.ts';
 import { moneyFormat } from '../../analytics/format.ts';
 import { planExperiment, type Effect, type Plan } from '../../core/plan.ts';
+import { needsProfile, needsSegment } from '../../core/trigger.ts';
 import { effectText } from '../../core/records.ts';
 import { UserError } from '../../errors.ts';
 import { configuredClock, withDatabase } from '../../runtime.ts';
@@ -39,6 +40,12 @@ export function registerPlan(
       const { files, problems } = await load(options.dir);
       const file = files.find((f) => f.definition.id === id);
       if (!file) throw new UserError(problems.length ? `no valid sequence file with id "${id}"` : `no sequence file with id "${id}"`);
+      // The history's orders carry no segment or earlier profile: a plan would count no one such a filter takes.
+      if (needsSegment(file.definition) || needsProfile(file.definition))
+        throw new UserError(
+          `"${id}" filters on segments or on the profile before the order (min_orders, min_spend, *_days_since_order), ` +
+            'which the plan does not replay yet: plan a copy without those filters for the upper bound',
+        );
       const to = configuredClock(settings).now();
       const from = new Date(to.getTime() - options.days * 86_400_000);
       const plan = await withDatabase(settings, async ({ db }) =>
