@@ -9,6 +9,7 @@
  * the same code.
  */
 import { z } from 'zod';
+import { amountText } from './money.ts';
 import { MONEY } from './records.ts';
 
 /** What a code takes off: `percent` (value "10" is 10%) or `amount` (a decimal in the shop's currency). */
@@ -77,10 +78,8 @@ export function sameValue(a: DiscountValue, b: DiscountValue): boolean {
  * "12.5"), an amount with at least two decimals ("5.00", "2.125"); the column stores four.
  */
 export function plainValue(value: DiscountValue): string {
-  const trimmed = value.value.includes('.') ? value.value.replace(/\.?0+$/, '') : value.value;
-  if (value.kind === 'percent') return trimmed;
-  const [whole, decimals = ''] = trimmed.split('.');
-  return `${whole}.${decimals.padEnd(2, '0')}`;
+  if (value.kind === 'amount') return amountText(value.value);
+  return value.value.includes('.') ? value.value.replace(/\.?0+$/, '') : value.value;
 }
 
 /** The value for people and emails: `10%`, `12.5%`, `$5.00` (in the shop's currency). */

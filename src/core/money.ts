@@ -29,3 +29,15 @@ export function lineTotal(lines: { quantity: number; unitPrice: string }[]): str
 export function sumMoney(amounts: readonly string[]): string {
   return fromUnits(amounts.reduce((sum, amount) => sum + toUnits(amount), 0n));
 }
+
+/** A decimal amount as people write it, exact: trailing zeros dropped, at least two decimals (`"592.9000"` → `"592.90"`, `"2.1250"` → `"2.125"`). */
+export function amountText(amount: string): string {
+  const [whole, decimals = ''] = amount.split('.');
+  return `${whole}.${decimals.replace(/0+$/, '').padEnd(2, '0')}`;
+}
+
+/** The exact mean of `amount` over `n`, to the cent, halves rounded up (`amountText` form). */
+export function averageAmount(amount: string, n: number): string {
+  const cents = (toUnits(amount) * 2n + BigInt(n) * 100n) / (BigInt(n) * 200n);
+  return amountText(fromUnits(cents * 100n));
+}

@@ -17,7 +17,7 @@ import {
 } from '../core/profile.ts';
 import type { Db } from '../db/client.ts';
 import { YamlSourceError, FileError } from '../errors.ts';
-import { profileBeforeOrder, profileRows, type ProfileRow } from '../store/profiles.ts';
+import { profileBeforeOrder, profileRows, storedProfiles, type ProfileRow, type StoredProfile } from '../store/profiles.ts';
 import { parseYaml } from '../yaml-source.ts';
 
 /** `config/segments.yaml` (SEGMENTS_FILE); a missing file sets nothing. A mistake is a FileError naming file:line. */
@@ -59,10 +59,27 @@ export async function shopSegments(db: Db, now: Date, settings: SegmentSettings)
   return { thresholds, counts };
 }
 
-/** One customer's segment and scores at `now` against the shop's thresholds; undefined for a customer who never ordered. */
-export async function customerSegment(db: Db, customer: string, now: Date, thresholds: Thresholds): Promise<CustomerSegment | undefined> {
-  const [row] = await profileRows(db, customer);
-  return row && segmentOf(facts(row), thresholds, now);
+/**
+ * One customer at `now`: their stored profile (undefined for no such customer), their segment
+ * and scores (undefined before a first order), and the shop's thresholds they were read
+ * against. What `campaign customers profile` and the dashboard's customer page show.
+ */
+export async function customerSegmentView(
+  db: Db,
+  customer: string,
+  now: Date,
+  settings: SegmentSettings,
+): Promise<{ profile: StoredProfile | undefined; segment: CustomerSegment | undefined; thresholds: Thresholds }> {
+  const thresholds = shopThresholds((await profileRows(db)).map(facts), now, settings);
+  const [profile] = await storedProfiles(db, customer);
+  const segment =
+    profile &&
+    segmentOf(
+      { orders: profile.orders, spend: profile.spend, lastOrderAt: profile.last_order_at, typicalGapDays: profile.typical_gap_days },
+      thresholds,
+      now,
+    );
+  return { profile, segment, thresholds };
 }
 
 /** How long the shop's thresholds serve the enrollment processor before they are computed again (real time). */

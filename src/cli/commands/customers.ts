@@ -11,11 +11,11 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { configuredClock, withDatabase } from '../../runtime.ts';
 import { customerExport, eraseCustomer, type CustomerExport } from '../../store/customer-data.ts';
-import { storedProfiles, type StoredProfile } from '../../store/profiles.ts';
-import { customerSegment, loadSegmentSettings, shopSegments } from '../../profiles/segments.ts';
+import type { StoredProfile } from '../../store/profiles.ts';
+import { customerSegmentView, loadSegmentSettings, shopSegments } from '../../profiles/segments.ts';
 import { SEGMENTS, type CustomerSegment, type Segment, type Thresholds } from '../../core/profile.ts';
 import { moneyFormat } from '../../analytics/format.ts';
-import { fromUnits, toUnits } from '../../core/money.ts';
+import { amountText, averageAmount } from '../../core/money.ts';
 import { UserError } from '../../errors.ts';
 import type { ConfigSource } from '../options.ts';
 
@@ -54,9 +54,7 @@ export function registerCustomers(program: Command, config: ConfigSource): void 
         const now = configuredClock(settings).now();
         const data = await customerExport(db, id);
         if (!data) return notFound(id);
-        const { thresholds } = await shopSegments(db, now, segmentSettings);
-        const [profile] = await storedProfiles(db, id);
-        const segment = await customerSegment(db, id, now, thresholds);
+        const { profile, segment } = await customerSegmentView(db, id, now, segmentSettings);
         const consent = {
           acceptsMarketing: data.customer.acceptsMarketing,
           at: data.customer.consentAt,
@@ -65,8 +63,8 @@ export function registerCustomers(program: Command, config: ConfigSource): void 
         if (flags.json) {
           const shown = {
             orders: profile!.orders,
-            spend: moneyText(profile!.spend),
-            averageOrderValue: profile!.orders ? averageOf(profile!.spend, profile!.orders) : null,
+            spend: amountText(profile!.spend),
+            averageOrderValue: profile!.orders ? averageAmount(profile!.spend, profile!.orders) : null,
             firstOrderAt: profile!.first_order_at?.toISOString() ?? null,
             lastOrderAt: profile!.last_order_at?.toISOString() ?? null,
             typicalGapDays: profile!.typical_gap_days,
@@ -162,16 +160,6 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
-/** The exact mean of an amount over `n`, to the cent, halves rounded up: what an order is worth on average. */
-const averageOf = (amount: string, n: number) => {
-  const cents = (toUnits(amount) * 2n + BigInt(n) * 100n) / (BigInt(n) * 200n);
-  return moneyText(fromUnits(cents * 100n));
-};
-/** "592.9000" → "592.90": the stored amount, exact, with its cents. */
-const moneyText = (stored: string) => {
-  const [whole, decimals = ''] = stored.split('.');
-  return `${whole}.${decimals.replace(/0+$/, '').padEnd(2, '0')}`;
-};
 const FROM_WORDS = {
   config: 'config/segments.yaml',
   shop: "the shop's customers",

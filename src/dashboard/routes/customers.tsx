@@ -7,10 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { moneyFormat } from '../../analytics/format.ts';
 import type { SegmentSettings } from '../../core/profile.ts';
-import { customerSegment, loadSegmentSettings, shopSegments } from '../../profiles/segments.ts';
+import { customerSegmentView, loadSegmentSettings } from '../../profiles/segments.ts';
 import { customerExport } from '../../store/customer-data.ts';
 import { findCustomers } from '../../store/customer-history.ts';
-import { storedProfiles } from '../../store/profiles.ts';
 import { customerParams, customerSearchQuery } from '../query.ts';
 import { CustomerNotFound, CustomerPage, CustomersPage } from '../views/customer.tsx';
 import { customerPageLink } from '../views/links.ts';
@@ -47,9 +46,7 @@ export async function customerPages(app: FastifyInstance, deps: PageDeps & { seg
       } catch (error) {
         segmentsProblem = error instanceof Error ? error.message : String(error);
       }
-    const { thresholds } = await shopSegments(deps.db, now, settings);
-    const [profile] = await storedProfiles(deps.db, id);
-    const segment = await customerSegment(deps.db, id, now, thresholds);
+    const { profile, segment, thresholds } = await customerSegmentView(deps.db, id, now, settings);
     const page = (
       <CustomerPage
         data={data}
