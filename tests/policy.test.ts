@@ -179,8 +179,9 @@ describe('step policy: after a refusal and after a step', () => {
   });
   it('schedules the next step after its delay, and ends after the last', () => {
     const d = definition();
-    expect(nextStep(d, 0, NOW)).toEqual({ next: 1, dueAt: new Date(NOW.getTime() + 3 * 86_400_000) });
-    expect(nextStep(d, 1, NOW)).toEqual({ next: 2, dueAt: null });
+    const clock = { now: NOW, orderedAt: new Date(NOW.getTime() - 86_400_000), replenishDays: null };
+    expect(nextStep(d, 0, clock)).toEqual({ next: 1, dueAt: new Date(NOW.getTime() + 3 * 86_400_000) });
+    expect(nextStep(d, 1, clock)).toEqual({ next: 2, dueAt: null });
   });
 });
 

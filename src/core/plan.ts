@@ -8,11 +8,11 @@
  * Pure: the caller loads the history (`analytics/history.ts`) and prints the answer.
  */
 import { assignArm, HOLDOUT } from './assignment.ts';
-import { parseDuration } from './duration.ts';
 import { toUnits } from './money.ts';
 import { sampleSizePerArm, type PowerOptions } from './power.ts';
 import { afterFrequencyCap, afterQuietHours, type FrequencyCap } from './schedule.ts';
 import { consentRule, measurementWindowMs, type SequenceDefinition } from './sequence.ts';
+import { stepDueAt } from './step-delay.ts';
 import { triggerMatches, type OrderTriggerFacts } from './trigger.ts';
 import { consentAllows, type ConsentState } from './consent.ts';
 
@@ -167,8 +167,8 @@ function replaySends(enrolled: { order: HistoricalOrder; arm: string }[], input:
   for (const { order } of emailed) {
     let at = order.orderedAt.getTime();
     for (const step of definition.steps) {
-      at += parseDuration(step.delay)!;
-      const due = new Date(at);
+      // A refill step at the fallback interval: the plan replays timing, not what recs build would have learned then.
+      const due = stepDueAt(step.delay, { now: new Date(at), orderedAt: order.orderedAt, replenishDays: null });
       const quiet = afterQuietHours(due, definition.quiet_hours, order.timeZone ?? input.shopTimeZone);
       const capped = afterFrequencyCap(quiet, sent.get(order.customerKey) ?? [], input.frequencyCap);
       if (quiet.getTime() > due.getTime()) heldByQuietHours += 1;

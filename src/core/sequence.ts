@@ -8,6 +8,7 @@ import { consentRuleSchema, type ConsentRule } from './consent.ts';
 import { bundleSchema } from './bundle.ts';
 import { offerSchema, stepOfferSchema } from './discount.ts';
 import { parseDuration } from './duration.ts';
+import { latestStepOffsetsMs, parseStepDelay } from './step-delay.ts';
 import { SEGMENTS } from './profile.ts';
 import { STRATEGIES } from './recommend.ts';
 import { MONEY } from './records.ts';
@@ -15,6 +16,16 @@ import { MONEY } from './records.ts';
 const duration = z
   .preprocess((value) => (value === 0 ? '0' : value), z.string({ error: 'must be a duration such as 2d, 36h or 90m' }))
   .refine((text) => parseDuration(text) !== undefined, 'must be a duration such as 2d, 36h or 90m');
+/** A step's delay: a duration, or `replenish` with an optional lead (src/core/step-delay.ts). */
+const stepDelay = z
+  .preprocess(
+    (value) => (value === 0 ? '0' : value),
+    z.string({ error: 'must be a duration such as 2d, or replenish (optionally replenish - 3d)' }),
+  )
+  .refine(
+    (text) => parseStepDelay(text) !== undefined,
+    'must be a duration such as 2d, 36h or 90m, or replenish (optionally with a lead: replenish - 3d)',
+  );
 const money = z.union([z.string().regex(MONEY), z.number().nonnegative()]).transform(String);
 const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day such as 21:00');
 const share = z
@@ -102,7 +113,8 @@ export const sequenceSchema = z
       .array(
         z
           .object({
-            delay: duration,
+            /** A duration after the step before, or `replenish [- lead]`: when the product is typically bought again, from the order. */
+            delay: stepDelay,
             template: z.string().min(1),
             skip_if: skipConditionSchema.optional(),
             recommendations: z.enum(STRATEGIES).optional(),
@@ -142,10 +154,13 @@ export const sequenceSchema = z
 
 export type SequenceDefinition = z.output<typeof sequenceSchema>;
 
-/** The measurement window in milliseconds: as written, or the last step's time plus 7 days. */
+/**
+ * The measurement window in milliseconds: as written, or the latest the last step can go
+ * plus 7 days (a refill step counts at its longest, `REPLENISH_MAX_DAYS` after the order).
+ */
 export function measurementWindowMs(definition: Pick<SequenceDefinition, 'steps' | 'measurement_window'>): number {
   if (definition.measurement_window) return parseDuration(definition.measurement_window)!;
-  return definition.steps.reduce((total, step) => total + parseDuration(step.delay)!, 0) + 7 * 86_400_000;
+  return latestStepOffsetsMs(definition.steps).at(-1)! + 7 * 86_400_000;
 }
 export type Variant = SequenceDefinition['variants'][number];
 

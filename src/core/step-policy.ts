@@ -12,11 +12,11 @@
  * 4. `nextStep`: where the enrollment goes after a step is done with.
  */
 import { consentAllows, type ConsentState } from './consent.ts';
-import { parseDuration } from './duration.ts';
 import { toUnits } from './money.ts';
 import type { Strategy } from './recommend.ts';
 import { allowedSendTime, type FrequencyCap } from './schedule.ts';
 import { consentRule, type StoredDefinition } from './sequence.ts';
+import { stepDueAt, type StepClock } from './step-delay.ts';
 
 /** How long a paused sequence holds a due step before looking again. */
 export const PAUSE_RECHECK_MS = 3_600_000;
@@ -125,9 +125,16 @@ export function afterRefusal(refusal: { hardBounce: boolean }): { suppress: bool
   return refusal.hardBounce ? { suppress: true, then: 'exit' } : { suppress: false, then: 'advance' };
 }
 
-/** The step after `step` and when it is due, or the end of the sequence (`next` past the last step). */
-export function nextStep(definition: Pick<StoredDefinition, 'steps'>, step: number, now: Date): { next: number; dueAt: Date | null } {
+/**
+ * The step after `step` and when it is due (`clock.now` is when `step` was done with), or the
+ * end of the sequence (`next` past the last step).
+ */
+export function nextStep(
+  definition: Pick<StoredDefinition, 'steps'>,
+  step: number,
+  clock: StepClock,
+): { next: number; dueAt: Date | null } {
   const next = step + 1;
   const nextDef = definition.steps[next];
-  return { next, dueAt: nextDef ? new Date(now.getTime() + parseDuration(nextDef.delay)!) : null };
+  return { next, dueAt: nextDef ? stepDueAt(nextDef.delay, clock) : null };
 }

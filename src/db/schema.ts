@@ -268,6 +268,25 @@ export const copurchaseState = pgTable('copurchase_state', {
   counts: bytea('counts'),
 });
 
+/**
+ * Learned replenishment, rebuilt by `recs build`: per product (`scope = 'product'`, `key` its
+ * sku) and per category (`key` the category), the count, median and quartiles of the days
+ * between a customer's repeat purchases of it (src/core/replenish.ts `repeatGaps`).
+ */
+export const replenishIntervals = pgTable(
+  'replenish_intervals',
+  {
+    scope: text('scope').$type<'product' | 'category'>().notNull(),
+    key: text('key').notNull(),
+    intervals: integer('intervals').notNull(),
+    median: doublePrecision('median').notNull(),
+    q1: doublePrecision('q1').notNull(),
+    q3: doublePrecision('q3').notNull(),
+    builtAt: time('built_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] })],
+);
+
 // ---------------------------------------------------------------- templates and sequences
 
 export const templates = pgTable(
@@ -420,6 +439,14 @@ export const enrollments = pgTable(
     enrolledAt: time('enrolled_at').notNull(),
     /** The customer's segment just before the trigger order (src/core/profile.ts; `new` without an earlier order); null for enrollments made before segments existed. */
     segment: text('segment'),
+    /**
+     * For a sequence with a `replenish` step: the learned median days until the trigger
+     * order's product is bought again (the first of its products to run out), and where it
+     * came from (`customer`, `product`, `category`); null when nothing was learned and a
+     * refill step waits the fallback (src/core/replenish.ts).
+     */
+    replenishDays: doublePrecision('replenish_days'),
+    replenishSource: text('replenish_source').$type<'customer' | 'product' | 'category'>(),
     updatedAt: updatedAt(),
   },
   (t) => [

@@ -17,13 +17,14 @@
 import { assignArm, HOLDOUT } from '../core/assignment.ts';
 import { consentAllows } from '../core/consent.ts';
 import { consentRule } from '../core/sequence.ts';
-import { parseDuration } from '../core/duration.ts';
+import { stepDueAt, usesReplenish } from '../core/step-delay.ts';
 import { offeredSteps, stepStrategies, type OfferedStep } from '../core/offers.ts';
 import type { Strategy } from '../core/recommend.ts';
 import { needsProfile, needsSegment, triggerMatches } from '../core/trigger.ts';
 import type { Segment, Thresholds } from '../core/profile.ts';
 import { cachedThresholds, profileAtOrder, segmentAtOrder } from '../profiles/segments.ts';
 import { insertEnrollment } from '../store/enrollments.ts';
+import { orderRefill } from '../recs/replenish.ts';
 import { recommenderFor, strategySettings } from '../recs/service.ts';
 import { findTriggerFacts } from '../store/orders.ts';
 import { liveSequences } from '../store/sequences.ts';
@@ -67,6 +68,9 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
   let segment: Promise<Segment> | undefined;
   const segmentOfOrder = () =>
     (segment ??= Promise.all([profileOfOrder(), thresholdsOf(engine)(now)]).then(([p, t]) => segmentAtOrder(p.facts, order.ordered_at, t)));
+  // When the order's products are typically bought again, for sequences with a refill step: once per order.
+  let refill: ReturnType<typeof orderRefill> | undefined;
+  const refillOfOrder = () => (refill ??= orderRefill(engine.db, order.id));
   for (const sequence of await liveSequences(engine.db)) {
     const { definition } = sequence;
     if (
@@ -85,7 +89,8 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
     if (!consentAllows(consentRule(definition), order.accepts_marketing)) continue;
     const arm = assignArm(sequence.id, order.customer_key, definition.variants, definition.holdout);
     const holdout = arm === HOLDOUT;
-    const dueAt = new Date(now.getTime() + parseDuration(definition.steps[0]!.delay)!);
+    const learned = usesReplenish(definition.steps) ? ((await refillOfOrder()) ?? null) : undefined;
+    const dueAt = stepDueAt(definition.steps[0]!.delay, { now, orderedAt: order.ordered_at, replenishDays: learned?.days ?? null });
     const strategies = stepStrategies(definition, arm);
     const distinct = [...new Set(strategies)];
     const computed = new Map(await Promise.all(distinct.map(async (s) => [s, await offerOf(s)] as const)));
@@ -101,6 +106,7 @@ export async function enrollOrder(engine: Engine, orderId: number): Promise<Enro
       reenrollAfterDays: definition.reenroll_after_days,
       offered: offeredSteps(strategies, computed),
       segment: await segmentOfOrder(),
+      replenish: learned && { days: learned.days, source: learned.source },
     });
     if (id === undefined) continue;
     enrolled.push({ enrollmentId: id, sequenceId: sequence.id, arm });

@@ -256,7 +256,7 @@ function warnLow(engine: Engine, pool: string, left: number, low: number): void 
  * `sent` marks the message sent in the same statement.
  */
 async function advance(engine: Engine, e: StepFactsRow, step: number, now: Date, sent?: SentMark): Promise<void> {
-  const { next, dueAt } = nextStep(e.definition, step, now);
+  const { next, dueAt } = nextStep(e.definition, step, { now, orderedAt: e.trigger_ordered_at, replenishDays: e.replenish_days });
   const moved = await advanceEnrollment(engine.db, { id: e.id, step, next, dueAt }, sent);
   if (moved && dueAt) await scheduleStep(engine, e.id, next, dueAt);
 }

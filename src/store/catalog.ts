@@ -195,28 +195,6 @@ export async function bundleProducts(db: Db, skus: readonly string[]): Promise<z
   );
 }
 
-const purchaseRow = z.object({ customer: z.string(), sku: z.string(), category: z.string(), at: z.coerce.date() });
-
-/**
- * Every purchase of a product in `category` by any customer, from orders not cancelled: the
- * customer's external id, the sku, the category and when. What learned replenishment
- * (src/core/replenish.ts) reads for one product and its category; an order with two lines of
- * the category is one purchase of each sku (and one of the category, as the core counts it).
- */
-export async function categoryPurchases(
-  db: Db,
-  category: string,
-): Promise<{ customer: string; sku: string; category: string; at: Date }[]> {
-  return parsedRows(
-    db,
-    sql`select c.external_id as customer, p.sku, p.category, o.ordered_at as at
-        from order_items oi join orders o on o.id = oi.order_id join products p on p.id = oi.product_id
-        join customers c on c.id = o.customer_id
-        where p.category = ${category} and o.cancelled_at is null`,
-    purchaseRow,
-  );
-}
-
 /** The category of the product with `sku`, or undefined when there is no such product. */
 export async function productCategory(db: Db, sku: string): Promise<string | undefined> {
   return (await parsedRow(db, sql`select category from products where sku = ${sku}`, z.object({ category: z.string() })))?.category;

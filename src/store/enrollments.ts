@@ -24,6 +24,10 @@ const stepFactsRow = z.object({
   state: z.string(),
   next_step: z.number().int(),
   trigger_order_id: id,
+  /** The trigger order's time: a refill step counts from it. */
+  trigger_ordered_at: when,
+  /** The learned refill interval of the trigger order in days, null when nothing was learned (or the sequence has no refill step). */
+  replenish_days: z.number().nullable(),
   definition: z.custom<StoredDefinition>((value) => typeof value === 'object' && value !== null),
   sequence_status: z.string(),
   email: z.string(),
@@ -42,12 +46,14 @@ export type StepFactsRow = z.output<typeof stepFactsRow>;
  * the customer's address (keyed by the lower-cased address, as `suppress()` writes it; or
  * `erased` for an erased customer, and for anyone whose address hashes to one in
  * `erased_addresses`) and whether the customer ordered again after the trigger order
- * (strictly later, another order).
+ * (strictly later, another order), and what a refill step is timed by (the trigger order's
+ * time, the learned interval).
  */
 export async function findStepFacts(db: Db, enrollmentId: number): Promise<StepFactsRow | undefined> {
   return parsedRow(
     db,
     sql`select e.id, e.customer_id, e.sequence_id, e.arm, e.state, e.next_step, e.trigger_order_id,
+               (select ordered_at from orders where id = e.trigger_order_id) as trigger_ordered_at, e.replenish_days,
                v.definition, s.status as sequence_status, c.email, c.timezone, c.unsubscribed_at, c.accepts_marketing,
                coalesce((select reason from suppressions where email = lower(c.email)),
                         case when c.erased_at is not null then 'erased' end,
@@ -149,6 +155,8 @@ export interface NewEnrollment {
   offered?: OfferedStep[] | null;
   /** The customer's segment just before the trigger order. */
   segment?: string | undefined;
+  /** For a sequence with a refill step: the learned interval of the order's products (null: nothing learned). */
+  replenish?: { days: number; source: 'customer' | 'product' | 'category' } | null;
 }
 
 /**
@@ -170,7 +178,8 @@ export async function insertEnrollment(db: Db, e: NewEnrollment): Promise<number
     const [row] = await parsedRows(
       tx,
       sql`insert into enrollments (customer_id, sequence_id, sequence_version_id, arm, is_holdout, trigger_order_id,
-                                   state, next_step, next_due_at, pre_spend, enrolled_at, offered, segment)
+                                   state, next_step, next_due_at, pre_spend, enrolled_at, offered, segment,
+                                   replenish_days, replenish_source)
           select ${e.customerId}, ${e.sequenceId}, ${e.sequenceVersionId}, ${e.arm}, ${e.holdout}, t.id,
                  ${e.holdout ? 'holdout' : 'active'}, 0, ${e.holdout ? null : e.dueAt.toISOString()},
                  coalesce((select sum(greatest(p.total - coalesce((select sum(r.amount) from refunds r
@@ -179,7 +188,8 @@ export async function insertEnrollment(db: Db, e: NewEnrollment): Promise<number
                              and (p.cancelled_at is null or p.cancelled_at >= t.ordered_at)
                              and p.ordered_at >= t.ordered_at - interval '90 days' and p.ordered_at < t.ordered_at), 0),
                  least(t.ordered_at, ${e.now.toISOString()}::timestamptz),
-                 ${e.offered ? JSON.stringify(e.offered) : null}::jsonb, ${e.segment ?? null}
+                 ${e.offered ? JSON.stringify(e.offered) : null}::jsonb, ${e.segment ?? null},
+                 ${e.replenish?.days ?? null}::float8, ${e.replenish?.source ?? null}
           from orders t
           where t.id = ${e.orderId} and not exists (
             select 1 from enrollments x where x.sequence_id = ${e.sequenceId} and x.customer_id = ${e.customerId}

@@ -10,8 +10,18 @@ import { buildStatistics } from '../../recs/build.ts';
 import { loadRules } from '../../recs/rules.ts';
 import { recommendationsFor, strategySettings } from '../../recs/service.ts';
 import { configuredClock, withDatabase } from '../../runtime.ts';
-import { categoryPurchases, findProductId, productCategory, relatedProducts } from '../../store/catalog.ts';
-import { intervalStats, MIN_INTERVALS, repurchaseIntervals, replenishDelay, type IntervalStats } from '../../core/replenish.ts';
+import { findProductId, relatedProducts } from '../../store/catalog.ts';
+import {
+  chooseReplenish,
+  MIN_INTERVALS,
+  MIN_OWN_INTERVALS,
+  repeatGaps,
+  REPLENISH_FALLBACK_DAYS,
+  type IntervalStats,
+  type ReplenishBacktest,
+} from '../../core/replenish.ts';
+import { refillBacktest } from '../../recs/replenish.ts';
+import { customerPurchaseTimes, learnedOf, learnReplenishment } from '../../store/replenish.ts';
 import { findCustomerOrder } from '../../store/orders.ts';
 import type { ConfigSource } from '../options.ts';
 import { positiveWholeNumber } from '../options.ts';
@@ -37,13 +47,17 @@ export function registerRecs(program: Command, config: ConfigSource): void {
     .action((options: { full?: boolean; neighbours: number; json?: boolean }) =>
       withDb(async (db) => {
         const started = Date.now();
-        const result = await buildStatistics(db, { full: options.full ?? false, neighbours: options.neighbours });
+        const built = await buildStatistics(db, { full: options.full ?? false, neighbours: options.neighbours });
+        // Refill intervals are medians: relearned from the whole history each time (one set-based statement per scope).
+        const replenish = await learnReplenishment(db);
+        const result = { ...built, replenish };
         print(
           options.json,
           result,
           () =>
             `${result.mode} build: ${result.ordersRead} orders read, ${result.totalOrders} in all, ${result.products} products, ` +
-            `${result.pairs} product pairs, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+            `${result.pairs} product pairs; refill intervals of ${replenish.products} products and ${replenish.categories} categories; ` +
+            `in ${((Date.now() - started) / 1000).toFixed(1)} s`,
         );
       }),
     );
@@ -115,32 +129,49 @@ export function registerRecs(program: Command, config: ConfigSource): void {
 
   recs
     .command('replenish')
-    .description('how many days customers take to buy SKU (and its category) again, and when a refill email would go')
+    .description(
+      'what recs build learned of how many days customers take to buy SKU (and its category) again, and when a refill step would go',
+    )
     .argument('<sku>')
     .option('--customer <customer_id>', 'the delay for this customer (their own rhythm when they have one)')
     .option('--lead <days>', 'go this many days before the learned interval', positiveWholeNumber('--lead'))
-    .option('--json', 'print JSON: { sku, category, product, categoryIntervals, delay } (in days)')
+    .option('--json', 'print JSON: { sku, category, builtAt, product, categoryIntervals, own, delay } (in days)')
     .action((sku: string, options: { customer?: string; lead?: number; json?: boolean }) =>
       withDb(async (db) => {
-        const category = await productCategory(db, sku);
-        if (category === undefined) throw new UserError(`no product "${sku}"`);
-        const learned = repurchaseIntervals(await categoryPurchases(db, category));
-        const stats = (perCustomer: Map<string, number[]> | undefined) => intervalStats([...(perCustomer?.values() ?? [])].flat()) ?? null;
-        const product = stats(learned.bySku.get(sku));
-        const inCategory = stats(learned.byCategory.get(category));
-        const delay = replenishDelay(learned, { sku, customer: options.customer, leadDays: options.lead }) ?? null;
-        const words = (what: string, s: IntervalStats | null) =>
+        const learned = await learnedOf(db, sku);
+        if (!learned) throw new UserError(`no product "${sku}"`);
+        const own = options.customer === undefined ? [] : repeatGaps(await customerPurchaseTimes(db, options.customer, sku));
+        const delay = chooseReplenish({ own, product: learned.product, category: learned.categoryStats }, options.lead) ?? null;
+        const words = (what: string, s: IntervalStats | undefined) =>
           !s
-            ? `${what}: no repeat purchase yet`
+            ? `${what}: no repeat purchase learned`
             : `${what}: ${s.n} repeat purchases, median ${s.median.toFixed(1)} days (quartiles ${s.q1.toFixed(1)} to ${s.q3.toFixed(1)})` +
               (s.n < MIN_INTERVALS ? `, under the ${MIN_INTERVALS} needed to trust it` : '');
-        print(options.json, { sku, category, product, categoryIntervals: inCategory, delay }, () =>
+        const json = {
+          sku,
+          category: learned.category,
+          builtAt: learned.builtAt?.toISOString() ?? null,
+          product: learned.product ?? null,
+          categoryIntervals: learned.categoryStats ?? null,
+          own: options.customer === undefined ? null : own,
+          delay,
+        };
+        print(options.json, json, () =>
           [
-            words(sku, product),
-            words(`category ${category}`, inCategory),
+            learned.builtAt
+              ? `learned by recs build at ${learned.builtAt.toISOString()}`
+              : 'nothing learned yet: run `campaign recs build`',
+            words(sku, learned.product),
+            words(`category ${learned.category}`, learned.categoryStats),
+            ...(options.customer === undefined
+              ? []
+              : [
+                  `customer ${options.customer}: ${own.length} repeat purchases of ${sku}` +
+                    (own.length >= MIN_OWN_INTERVALS ? '' : ` (${MIN_OWN_INTERVALS} make their own rhythm)`),
+                ]),
             delay
-              ? `a refill email would go ${delay.days.toFixed(1)} days after the purchase (from the ${delay.source === 'customer' ? "customer's own rhythm" : delay.source === 'product' ? "product's intervals" : "category's intervals"}${options.lead ? `, ${options.lead} days early` : ''})`
-              : 'too little is known: a refill step keeps its fixed delay',
+              ? `a refill step would go ${delay.days.toFixed(1)} days after the purchase (from the ${delay.source === 'customer' ? "customer's own rhythm" : delay.source === 'product' ? "product's intervals" : "category's intervals"}${options.lead ? `, ${options.lead} days early` : ''})`
+              : `too little is known: a refill step waits the fallback, ${REPLENISH_FALLBACK_DAYS} days${options.lead ? ` less ${options.lead}` : ''}`,
           ].join('\n'),
         );
       }),
@@ -148,15 +179,25 @@ export function registerRecs(program: Command, config: ConfigSource): void {
 
   recs
     .command('backtest')
-    .description('hit rate at k on later orders, beside a popularity baseline')
+    .description(
+      'hit rate at k on later orders, beside a popularity baseline; and refill timing against the actual re-purchase day, beside a fixed delay',
+    )
     .option('--k <n>', 'recommendations per order', positiveWholeNumber('--k'), 3)
+    .option(
+      '--fixed-delay <days>',
+      'the fixed refill delay the learned timing is compared with',
+      positiveWholeNumber('--fixed-delay'),
+      REPLENISH_FALLBACK_DAYS,
+    )
     .option('--cutoff <time>', 'test on orders from this ISO time (default: the last 20%)')
     .option('--json', 'print JSON')
-    .action((options: { k: number; cutoff?: string; json?: boolean }) =>
+    .action((options: { k: number; cutoff?: string; fixedDelay: number; json?: boolean }) =>
       withDb(async (db) => {
         const cutoff = options.cutoff ? new Date(options.cutoff) : undefined;
         if (cutoff && Number.isNaN(cutoff.getTime())) throw new UserError(`--cutoff: not a time: "${options.cutoff}"`);
-        const result = await backtest(db, { k: options.k, cutoff, rules: await rules() });
+        const hits = await backtest(db, { k: options.k, cutoff, rules: await rules() });
+        const replenish = await refillBacktest(db, { cutoff: new Date(hits.cutoff), fixedDays: options.fixedDelay });
+        const result = { ...hits, replenish };
         const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
         print(options.json, result, () =>
           [
@@ -167,8 +208,21 @@ export function registerRecs(program: Command, config: ConfigSource): void {
             result.improvement === null
               ? `  popularity found no hidden product; co-purchase found ${result.strategies['co-purchase'].hits}`
               : `  co-purchase finds the hidden product ${result.improvement.toFixed(2)}× as often as popularity`,
+            ...refillLines(replenish),
           ].join('\n'),
         );
       }),
     );
+}
+
+/** The refill part of the backtest, in words. */
+function refillLines(r: ReplenishBacktest): string[] {
+  if (r.cases === 0) return ['refill timing: no product bought from the cutoff on was bought again, nothing to score'];
+  const days = (x: number) => `${x.toFixed(1)} days`;
+  return [
+    `refill timing: ${r.cases} purchases from the cutoff on were bought again; something was learned for ${r.learnedCases} ` +
+      `(customer's own rhythm ${r.bySource.customer}, product ${r.bySource.product}, category ${r.bySource.category})`,
+    `  learned       mean error ${days(r.learned.meanAbsError)}, median ${days(r.learned.medianAbsError)}`,
+    `  fixed ${String(r.fixedDays).padStart(3)} days mean error ${days(r.fixed.meanAbsError)}, median ${days(r.fixed.medianAbsError)}`,
+  ];
 }

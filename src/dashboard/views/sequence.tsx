@@ -9,7 +9,7 @@ import type { SequenceReport, VersionReport } from '../../analytics/report.ts';
 import type { RecommendationTables } from '../../analytics/recommendations.ts';
 import type { CurvePoint, SlotRow, VersionRow } from '../../analytics/series.ts';
 import { decisionLabel, evidenceSummary } from '../../core/promote.ts';
-import { parseDuration } from '../../core/duration.ts';
+import { typicalStepOffsetsMs } from '../../core/step-delay.ts';
 import type { SequenceDefinition, StoredDefinition } from '../../core/sequence.ts';
 import type { Decision } from '../../store/experiment-log.ts';
 import type { Period } from '../query.ts';
@@ -40,11 +40,11 @@ function CurveChart({ curve, definition, currency }: { curve: CurvePoint[]; defi
       band: { low: points.map((p) => cents(p.interval?.[0])), high: points.map((p) => cents(p.interval?.[1])) },
     };
   });
-  let elapsed = 0;
-  const marks = definition.steps.map((step, i) => {
-    elapsed += parseDuration(step.delay) ?? 0;
-    return { at: Math.floor(elapsed / 86_400_000) + 1, text: `step ${i + 1}` };
-  });
+  // A refill step is marked at its typical time: the fallback interval less its lead.
+  const marks = typicalStepOffsetsMs(definition.steps).map((elapsed, i) => ({
+    at: Math.floor(elapsed / 86_400_000) + 1,
+    text: `step ${i + 1}`,
+  }));
   return (
     <Chart
       id="curve"
