@@ -87,6 +87,18 @@ describe('the dashboard', () => {
           (i + n++) % 3 === 0 ? [{ customer: c, at: at(i, 2 * DAY), total: 25 + i + (arm === 'b' ? 10 : 0) }] : [],
         ),
       );
+      // A quarter of each arm bought before (repeat buyers, enrolled as `active`), the rest are new:
+      // the breakdown by buyer and segment has cells of both kinds.
+      await rows.orders(customers.flatMap((c, i) => (i % 4 === 0 ? [{ customer: c, at: at(i, -60 * DAY), total: 30 }] : [])));
+      await database.db.execute(
+        sql`update enrollments set segment = case when id in (${sql.join(
+          enrollments.filter((_, i) => i % 4 === 0).map((id) => sql`${id}`),
+          sql`, `,
+        )}) then 'active' else 'new' end where id in (${sql.join(
+          enrollments.map((id) => sql`${id}`),
+          sql`, `,
+        )})`,
+      );
       if (arm === 'holdout') continue;
       for (const [i, enrollment] of enrollments.slice(0, 6).entries()) {
         const message = await rows.message(enrollment, customers[i]!, 0, at(i, 3_600_000));
@@ -393,6 +405,63 @@ describe('the dashboard', () => {
         (typeof text === 'number' ? String(text) : typeof text === 'string' ? text : '').replace(/[$,%]/g, '').replace(/^—$/, '');
       for (const [i, row] of shown.entries())
         for (const [field, text] of Object.entries(row)) expect(bare(text), `${table} row ${i} ${field}`).toBe(bare(exported[i]![field]));
+    }
+    await page.close();
+  });
+
+  it('the exploratory breakdown by buyer and segment equals the report and its CSV export, cell by cell, at 375 and 1280 px', async () => {
+    const report = await buildReport(database.db, { asOf: AS_OF, attribution: DEFAULT_ATTRIBUTION, minSample: 100 });
+    const breakdown = report.sequences[0]!.versions[0]!.breakdown;
+    // The seeded first-time and repeat buyers, enrolled as new and active: cells of both dimensions, both values each.
+    expect(new Set(breakdown.map((r) => `${r.dimension}=${r.value}`))).toEqual(
+      new Set(['buyer=first', 'buyer=repeat', 'segment=active', 'segment=new']),
+    );
+    const money = moneyFormat('USD');
+    const p = (v: unknown) => (v === '' || v === undefined ? '—' : Number(v) < 0.001 ? '< 0.001' : Number(v).toFixed(3));
+    const page = await logIn();
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(`${base}/sequences/exp`);
+      expect(await page.locator('#breakdown-note').textContent()).toContain('EXPLORATORY');
+      // The export is the one the page links to under the table.
+      const href = await page.locator('a[href*="export.csv?table=breakdown"]').getAttribute('href');
+      const csv = await page.evaluate(async (url) => (await fetch(url)).text(), `${base}${href}`);
+      const exported: Record<string, unknown>[] = [];
+      for await (const r of (await openRows(tempFile('breakdown.csv', csv), 'csv')).rows()) exported.push(r.values ?? {});
+      const shown: Record<string, string>[] = await page.evaluate(() =>
+        Array.from(document.querySelectorAll('#breakdown tbody tr')).map((tr) =>
+          Object.fromEntries(
+            Array.from(tr.querySelectorAll('[data-field]')).map((td): [string, string] => [
+              td.getAttribute('data-field') ?? '',
+              td.textContent,
+            ]),
+          ),
+        ),
+      );
+      expect(shown.length, `${width}px`).toBe(breakdown.length);
+      expect(exported.length, `${width}px`).toBe(breakdown.length);
+      for (const [i, r] of breakdown.entries()) {
+        const e = exported[i]!;
+        const where = `${width}px row ${i}`;
+        // The export is the report's row, unformatted.
+        expect([e.dimension, e.value, e.arm, e.against, e.baseline], where).toEqual([r.dimension, r.value, r.arm, r.against, r.baseline]);
+        expect([Number(e.n_arm), Number(e.n_baseline)], where).toEqual([r.n.arm, r.n.baseline]);
+        expect(Number(e.difference), where).toBeCloseTo(r.difference!, 9);
+        expect(e.p_value === '' ? null : Number(e.p_value), where).toBe(r.pValue);
+        expect(e.adjusted_p_value === '' ? null : Number(e.adjusted_p_value), where).toBe(r.adjustedPValue);
+        // The page is the export, formatted: every cell of the row.
+        expect(shown[i], where).toEqual({
+          dimension: e.dimension,
+          value: e.value,
+          comparison: `${String(e.arm)} vs ${e.against === 'holdout' ? 'holdout' : `${String(e.baseline)} (control)`}`,
+          n: `${Number(e.n_arm).toLocaleString('en-US')} / ${Number(e.n_baseline).toLocaleString('en-US')}`,
+          difference: money(Number(e.difference)),
+          interval: e.ci_low === '' ? '—' : `[${money(Number(e.ci_low))}, ${money(Number(e.ci_high))}]`,
+          pValue: p(e.p_value),
+          adjustedPValue: p(e.adjusted_p_value),
+          standsOut: e.stands_out === '1' ? 'stands out' : '',
+        });
+      }
     }
     await page.close();
   });

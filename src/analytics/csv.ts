@@ -1,6 +1,7 @@
 /**
  * The report as CSV tables for spreadsheets (`campaign report --csv`, the dashboard's
- * exports): the overview's rows, the arms and steps, the comparisons. The figures are the
+ * exports): the overview's rows, the arms and steps, the comparisons, the exploratory
+ * breakdown by buyer and segment. The figures are the
  * JSON report's, unformatted; a number that is not finite is an empty cell.
  */
 import { stringify } from 'csv-stringify/sync';
@@ -8,7 +9,7 @@ import type { Comparison } from '../core/experiment.ts';
 import type { SequenceSummary } from './overview.ts';
 import type { ArmReport, Funnel, Report, StepReport } from './report.ts';
 
-export type CsvTable = 'arms' | 'comparisons';
+export type CsvTable = 'arms' | 'comparisons' | 'breakdown';
 
 /** The overview's table as CSV: one row per sequence, the columns the page shows (./overview.ts). */
 export function overviewCsv(summaries: readonly SequenceSummary[]): string {
@@ -36,8 +37,9 @@ export function overviewCsv(summaries: readonly SequenceSummary[]): string {
   return stringify(rows, { header: true, columns: rows.length ? undefined : ['sequence'], cast: { number: numberCell } });
 }
 
-/** One CSV table of the report: arms and steps (funnel and measured), or comparisons. */
+/** One CSV table of the report: arms and steps (funnel and measured), comparisons, or the breakdown by buyer and segment. */
 export function reportCsv(report: Report, table: CsvTable): string {
+  if (table === 'breakdown') return breakdownCsv(report);
   if (table === 'comparisons') {
     const rows = report.sequences.flatMap((s) =>
       s.versions.flatMap((v) =>
@@ -174,6 +176,40 @@ export function reportCsv(report: Report, table: CsvTable): string {
   return stringify(rows, {
     header: true,
     columns: rows.length ? undefined : ['sequence', 'version', 'arm', 'step'],
+    cast: { number: numberCell },
+  });
+}
+
+/**
+ * Each version's breakdown (src/core/breakdown.ts), one row per cell: the columns of the
+ * sequence page's "By buyer and segment" table, unformatted, behind the sequence and version.
+ * Exploratory, like the table: leads for a targeted test, not verdicts.
+ */
+function breakdownCsv(report: Report): string {
+  const rows = report.sequences.flatMap((s) =>
+    s.versions.flatMap((v) =>
+      v.breakdown.map((r) => ({
+        sequence: s.id,
+        version: v.version,
+        dimension: r.dimension,
+        value: r.value,
+        arm: r.arm,
+        against: r.against,
+        baseline: r.baseline,
+        n_arm: r.n.arm,
+        n_baseline: r.n.baseline,
+        difference: r.difference,
+        ci_low: r.interval?.[0] ?? null,
+        ci_high: r.interval?.[1] ?? null,
+        p_value: r.pValue,
+        adjusted_p_value: r.adjustedPValue,
+        stands_out: r.standsOut,
+      })),
+    ),
+  );
+  return stringify(rows, {
+    header: true,
+    columns: rows.length ? undefined : ['sequence', 'version', 'dimension', 'value', 'arm', 'against'],
     cast: { number: numberCell },
   });
 }

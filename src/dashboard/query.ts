@@ -89,8 +89,8 @@ export const sequenceExportQuery = z.object({
   period,
   table: single(
     z
-      .enum(['arms', 'comparisons', 'slots', 'recs-strategy', 'recs-product'], {
-        error: 'must be arms, comparisons, slots, recs-strategy or recs-product',
+      .enum(['arms', 'comparisons', 'breakdown', 'slots', 'recs-strategy', 'recs-product'], {
+        error: 'must be arms, comparisons, breakdown, slots, recs-strategy or recs-product',
       })
       .default('arms'),
   ),

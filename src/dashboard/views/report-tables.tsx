@@ -5,6 +5,7 @@
  */
 import type { ArmReport, Funnel, StepReport, VersionReport } from '../../analytics/report.ts';
 import type { SlotRow, VersionRow } from '../../analytics/series.ts';
+import type { BreakdownRow } from '../../core/breakdown.ts';
 import type { Comparison } from '../../core/experiment.ts';
 import { pct } from '../../analytics/format.ts';
 import type { FunnelStage } from '../../analytics/recipients.ts';
@@ -20,7 +21,8 @@ export type Money = (value: number | null) => string;
 export const pValue = (p: number) => (!Number.isFinite(p) ? '—' : p < 0.001 ? '< 0.001' : p.toFixed(3));
 
 /** "b vs a (control)", "b vs holdout". */
-const comparisonName = (c: Comparison) => `${c.arm} vs ${c.against === 'holdout' ? 'holdout' : `${c.baseline} (control)`}`;
+const comparisonName = (c: Pick<Comparison, 'arm' | 'against' | 'baseline'>) =>
+  `${c.arm} vs ${c.against === 'holdout' ? 'holdout' : `${c.baseline} (control)`}`;
 
 /** The columns in reading order: the name and the verdict first, so the verdict never hides at the far end. */
 function ComparisonRow({ c, money, scale }: { c: Comparison; money: Money; scale: { min: number; max: number } }) {
@@ -182,6 +184,62 @@ export function ComparisonTable({ version, money }: { version: VersionReport; mo
         ))}
       </ul>
       <OfferComparisonTable version={version} money={money} />
+    </>
+  );
+}
+
+/** One cell of the breakdown: its comparison within the cell, customers, difference, interval and both p-values. */
+function BreakdownLine({ r, money }: { r: BreakdownRow; money: Money }) {
+  const p = (value: number | null) => pValue(value ?? NaN);
+  return (
+    <tr data-dimension={r.dimension} data-value={r.value} data-arm={r.arm} data-against={r.against}>
+      <td data-field="dimension">{r.dimension}</td>
+      <td data-field="value">{r.value}</td>
+      <td data-field="comparison">{comparisonName(r)}</td>
+      <td data-field="n">
+        {int(r.n.arm)} / {int(r.n.baseline)}
+      </td>
+      <td data-field="difference">{money(r.difference)}</td>
+      <td data-field="interval">{r.interval ? `[${money(r.interval[0])}, ${money(r.interval[1])}]` : '—'}</td>
+      <td data-field="pValue">{p(r.pValue)}</td>
+      <td data-field="adjustedPValue">{p(r.adjustedPValue)}</td>
+      <td data-field="standsOut">{r.standsOut ? <strong>stands out</strong> : ''}</td>
+    </tr>
+  );
+}
+
+/**
+ * The version's comparisons within first-time and repeat buyers, each segment and the chosen
+ * attribute (`version.breakdown`), labelled exploratory on the page itself: the test was sized
+ * for everyone, so a cell that stands out after Holm is a lead for a targeted test, never a
+ * verdict. A one-line note when no cell has customers in both arms.
+ */
+export function BreakdownTable({ version, money }: { version: VersionReport; money: Money }) {
+  if (version.breakdown.length === 0)
+    return (
+      <p class="muted" id="breakdown">
+        No cell yet with measured customers in both arms of a comparison.
+      </p>
+    );
+  return (
+    <>
+      <p class="muted" id="breakdown-note">
+        <strong>EXPLORATORY.</strong> Each comparison within first-time and repeat buyers and each segment, Holm-corrected across every cell
+        of this table. The test was sized for everyone, not for a segment: a cell that stands out is a lead for a test aimed at that
+        segment, not a verdict.
+      </p>
+      <div class="scroll">
+        <table id="breakdown">
+          <TableHead
+            heads={['by', 'value', 'revenue per customer', 'customers (arm / baseline)', 'difference', '95% interval', 'p', 'Holm p', '']}
+          />
+          <tbody>
+            {version.breakdown.map((r) => (
+              <BreakdownLine r={r} money={money} />
+            ))}
+          </tbody>
+        </table>
+      </div>
     </>
   );
 }

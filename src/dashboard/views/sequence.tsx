@@ -1,8 +1,8 @@
 /**
  * A sequence's page, the decision first: a card per variant with the verdict and how far
  * along the test is, then the revenue curve, the steps as a flow with their rates, and the
- * detailed tables (comparisons, guardrails, funnel, offers, recommendations), the experiment
- * log and the version history.
+ * detailed tables (comparisons, guardrails, the exploratory breakdown by buyer and segment,
+ * funnel, offers, recommendations), the experiment log and the version history.
  */
 import { pct } from '../../analytics/format.ts';
 import type { SequenceReport, VersionReport } from '../../analytics/report.ts';
@@ -20,7 +20,16 @@ import { FlowView } from './flow.tsx';
 import { humanDate, int } from './format.ts';
 import { Layout } from './layout.tsx';
 import { RecommendationPerformance } from './recommendations.tsx';
-import { ComparisonTable, FunnelTable, pValue, SlotTable, SrmCheckLine, VersionHistory, type Money } from './report-tables.tsx';
+import {
+  BreakdownTable,
+  ComparisonTable,
+  FunnelTable,
+  pValue,
+  SlotTable,
+  SrmCheckLine,
+  VersionHistory,
+  type Money,
+} from './report-tables.tsx';
 import { Chart, PeriodPicker, TableHead } from './widgets.tsx';
 
 /**
@@ -196,6 +205,13 @@ export function SequencePage(props: SequenceProps) {
       <p>
         <a href={`${base}/export.csv?table=comparisons&period=${period}`}>Export comparisons (CSV)</a>
       </p>
+      <h3>By buyer and segment (exploratory)</h3>
+      <BreakdownTable version={version} money={money} />
+      {version.breakdown.length > 0 && (
+        <p>
+          <a href={`${base}/export.csv?table=breakdown&period=${period}`}>Export by buyer and segment (CSV)</a>
+        </p>
+      )}
       <h2>Funnel per arm and step</h2>
       <p class="muted">Attribution: {props.attribution}.</p>
       <FunnelTable sequence={sequence.id} period={period} version={version} money={money} />
