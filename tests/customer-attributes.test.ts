@@ -37,6 +37,17 @@ describe('customer attributes as records', () => {
     expect(refused({ attributes: { big: 'x'.repeat(9_000) } })).toEqual([['attributes', 'must be at most 8192 bytes as JSON']]);
     expect(refused({ attributes: { bad: 'nul\u0000' } })[0]![0]).toBe('attributes');
     expect(refused({ tags: Array.from({ length: 51 }, (_, i) => `t${i}`) })).toEqual([['tags', 'must hold at most 50 tags']]);
+    // Nesting is bounded (the object itself is level 1): thousands deep fits in 8 KB, and once overflowed the stack (a 500).
+    const nested = (depth: number) => {
+      let value: unknown = 1;
+      for (let i = 0; i < depth; i++) value = [value];
+      return value;
+    };
+    expect(parse({ attributes: { deep: nested(63) } }).success).toBe(true);
+    const tooDeep = [['attributes', 'must nest objects and arrays at most 64 levels deep']];
+    expect(refused({ attributes: { deep: nested(64) } })).toEqual(tooDeep);
+    expect(refused({ attributes: { deep: nested(4_000) } })).toEqual(tooDeep);
+    expect(refused({ attributes: JSON.stringify({ deep: nested(4_000) }) })).toEqual(tooDeep);
   });
 });
 

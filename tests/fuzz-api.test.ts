@@ -10,12 +10,13 @@
  * Checked for each: never a 5xx; a valid payload is accepted; a payload with a broken field
  * is a 400 whose issues name exactly that field (and no field of a valid record); nothing
  * of a rejected request is stored (the row counts and last updates of every table an
- * ingest writes are the same before and after).
+ * ingest writes, and the customers' and profiles' rows, are the same before and after).
  */
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prng } from '../src/core/random.ts';
+import { MAX_ATTRIBUTES_BYTES, MAX_ATTRIBUTES_DEPTH, MAX_TAGS } from '../src/core/records.ts';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/app.ts';
 import { freshDatabase, type DbKind, type TestDatabase } from './helpers/db.ts';
@@ -160,14 +161,130 @@ function validCustomer(rand: Rand): Json {
   };
   if (chance(rand, 0.3)) record.first_name = pick(rand, ['Zoë', '😀', '', null]);
   if (chance(rand, 0.3)) record.timezone = pick(rand, ['Europe/Paris', 'Asia/Tokyo', '']);
+  // Marketing consent in every spelling the formats read; empty or null is absent (the stored one stays).
+  if (chance(rand, 0.3))
+    record.accepts_marketing = pick(rand, [
+      'yes',
+      'no',
+      'unknown',
+      ' YES ',
+      'subscribed',
+      'not_subscribed',
+      'Unsubscribed',
+      'true',
+      'False',
+      true,
+      false,
+      '',
+      null,
+    ]);
+  if (chance(rand, 0.2))
+    record.accepts_marketing_updated_at = pick(rand, [
+      '2026-06-01T10:00:00Z',
+      '2026-06-01T12:00:00+02:00',
+      '0001-01-01T01:00:00+01:00',
+      '9999-12-31T23:59:59Z',
+      '',
+      null,
+    ]);
+  if (chance(rand, 0.2)) record.consent_source = pick(rand, ['checkout', 'newsletter', ' Zoë 😀 北京 ', 'x'.repeat(100), '', null]);
+  if (chance(rand, 0.2)) record.country = pick(rand, ['FR', 'us', ' De ', '', null]);
+  if (chance(rand, 0.25))
+    record.tags = pick(rand, [
+      [],
+      ['vip'],
+      ['vip', 'vip', ' wholesale ', '', '  '],
+      'vip, wholesale,,vip ',
+      ['Zoë 😀', '北京', 'x'.repeat(100)],
+      Array.from({ length: MAX_TAGS }, (_, i) => `t${i}`),
+      Array.from({ length: MAX_TAGS }, (_, i) => `t${i}`).join(','),
+      '',
+      null,
+    ]);
+  if (chance(rand, 0.25)) record.attributes = validAttributes(rand);
   return benign(rand, record);
 }
+
+/** A customer's attributes: any JSON object, nested, in Unicode, sometimes as its JSON text (as a CSV cell holds it). */
+function validAttributes(rand: Rand): unknown {
+  const value = pick(rand, [
+    {},
+    { plan: 'gold', seats: 3 },
+    { 'ünïcødé 😀': 'Zoë 北京', nested: { a: [1, 2, { b: null, c: true, d: [] }], e: 1.5e300, f: -0.25 }, empty: '' },
+    { line: '\u2028 \t\n "quoted" \\ back', emoji: ['😀', '👩‍👩‍👧'] },
+    // As deep as allowed: the attributes object is the first level.
+    { deep: deep(rand, MAX_ATTRIBUTES_DEPTH - 1) },
+    { big: 'x'.repeat(MAX_ATTRIBUTES_BYTES - 20) },
+  ]);
+  if (chance(rand, 0.1)) return pick(rand, ['', null]); // absent: the stored attributes stay
+  return chance(rand, 0.2) ? JSON.stringify(value) : value;
+}
+
+/** A time refused where the field is optional (an empty or null one is absent there, so valid). */
+const optionalTime: Gen = (rand) => {
+  for (;;) {
+    const value = invalid.time(rand);
+    if (value !== '' && value !== null) return value;
+  }
+};
+
 const customerFields: Record<string, Gen> = {
   customer_id: invalid.id,
   email: invalid.email,
   first_name: invalid.text(200, false),
   last_name: invalid.text(200, false),
   timezone: invalid.timezone,
+  accepts_marketing: (rand) => pick(rand, [...COMMON_BAD(rand), 'maybe', 'yes please', 'y', 5, 1, 0, long(rand, 100)]),
+  accepts_marketing_updated_at: optionalTime,
+  consent_source: invalid.text(100, false),
+  country: (rand) => pick(rand, [...COMMON_BAD(rand), true, 5, 'FRA', 'F', 'F1', '12', 'ÉU', 'fr-FR', long(rand, 2)]),
+  // Not `COMMON_BAD`: an empty list is valid tags.
+  tags: (rand) =>
+    pick(rand, [
+      unstorable(rand),
+      [unstorable(rand)],
+      ['vip', unstorable(rand)],
+      deep(rand, 1 + Math.floor(rand() * 3000)),
+      { a: 1 },
+      {},
+      true,
+      5,
+      [5],
+      ['vip', null],
+      [['vip']],
+      Array.from({ length: MAX_TAGS + 1 }, (_, i) => `t${i}`),
+      Array.from({ length: MAX_TAGS + 1 }, (_, i) => `t${i}`).join(','),
+      ['x'.repeat(101)],
+      `vip,${'x'.repeat(101)}`,
+      long(rand, 5000),
+    ]),
+  // Not `COMMON_BAD` either: an empty object is valid attributes. A NUL or a lone surrogate
+  // anywhere inside (a key, a nested value, the JSON text's escapes) is refused as a whole:
+  // the issue names `attributes`, never the key inside it.
+  attributes: (rand) =>
+    pick(rand, [
+      [],
+      [{ plan: 'gold' }],
+      'x',
+      '[1,2]',
+      '{plan: gold}',
+      'null',
+      5,
+      true,
+      unstorable(rand),
+      { [unstorable(rand)]: 1 },
+      { plan: unstorable(rand) },
+      { nested: { a: [1, { b: unstorable(rand) }] } },
+      { nested: { [unstorable(rand)]: 'x' } },
+      JSON.stringify({ nested: { a: [unstorable(rand)] } }),
+      { deep: deep(rand, MAX_ATTRIBUTES_DEPTH) },
+      // Thousands deep, yet within 8 KB as arrays: walked without a bound, this overflowed the stack.
+      // (Not much deeper: the test's own JSON.stringify of the payload overflows near 5000.)
+      { deep: deep(rand, 100 + Math.floor(rand() * 3900)) },
+      JSON.stringify({ deep: deep(rand, 100 + Math.floor(rand() * 3000)) }),
+      { big: 'x'.repeat(MAX_ATTRIBUTES_BYTES) },
+      long(rand, MAX_ATTRIBUTES_BYTES * 2),
+    ]),
 };
 
 function validOrder(rand: Rand): Json {
@@ -410,7 +527,11 @@ describe.each(['postgres', 'pglite'] as const)('hostile input on %s', (kind) => 
     await database.drop();
   });
 
-  /** What an ingest can have written: row counts and the latest update of each table. */
+  /**
+   * What an ingest can have written: row counts and the latest update of each table, and the
+   * customers and their profiles row by row (consent, country, tags and attributes included),
+   * so a change that leaves `updated_at` alone is seen too.
+   */
   const fingerprint = async () =>
     JSON.stringify(
       await queryRows(
@@ -421,7 +542,10 @@ describe.each(['postgres', 'pglite'] as const)('hostile input on %s', (kind) => 
                    (select count(*) from order_items)::int as i, (select count(*) from outbox)::int as x,
                    (select count(*) from events)::int as e, (select count(*) from suppressions)::int as s,
                    (select count(*) from refunds)::int as r, (select max(updated_at) from refunds)::text as ru,
-                   (select count(*) from orders where cancelled_at is not null)::int as oc`,
+                   (select count(*) from orders where cancelled_at is not null)::int as oc,
+                   (select md5(coalesce(string_agg(c::text, E'\n' order by c.id), '')) from customers c) as cr,
+                   (select count(*) from customer_profiles)::int as cp, (select max(updated_at) from customer_profiles)::text as cpu,
+                   (select md5(coalesce(string_agg(f::text, E'\n' order by f.customer_id), '')) from customer_profiles f) as cpr`,
       ),
     );
 

@@ -291,26 +291,35 @@ const tags = z
   .refine((list) => list.length <= MAX_TAGS, `must hold at most ${MAX_TAGS} tags`)
   .refine((list) => list.every((t) => t.length <= 100), 'each tag must be at most 100 characters');
 
-/** The first problem (`textProblem`) of any key or text value inside a JSON value, or undefined. */
-function jsonTextProblem(value: unknown): string | undefined {
+/** How deep objects and arrays may nest in a customer's attributes (the attributes object itself is level 1). */
+export const MAX_ATTRIBUTES_DEPTH = 64;
+
+/**
+ * The first problem (`textProblem`) of any key or text value inside a JSON value, or nesting
+ * deeper than `MAX_ATTRIBUTES_DEPTH`, or undefined. The depth is checked before going further
+ * down: an object nested some thousands deep fits in the 8 KB and, walked without a bound, ran
+ * this recursion out of stack (a RangeError, answered 500; found by tests/fuzz-api.test.ts).
+ */
+function jsonTextProblem(value: unknown, depth = 1): string | undefined {
   if (typeof value === 'string') return textProblem(value);
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth > MAX_ATTRIBUTES_DEPTH) return `must nest objects and arrays at most ${MAX_ATTRIBUTES_DEPTH} levels deep`;
   if (Array.isArray(value)) {
     for (const item of value) {
-      const problem = jsonTextProblem(item);
+      const problem = jsonTextProblem(item, depth + 1);
       if (problem) return problem;
     }
     return undefined;
   }
-  if (value !== null && typeof value === 'object')
-    for (const [key, item] of Object.entries(value)) {
-      const problem = textProblem(key) ?? jsonTextProblem(item);
-      if (problem) return problem;
-    }
+  for (const [key, item] of Object.entries(value)) {
+    const problem = textProblem(key) ?? jsonTextProblem(item, depth + 1);
+    if (problem) return problem;
+  }
   return undefined;
 }
 
 export const MAX_ATTRIBUTES_BYTES = 8_192;
-/** Any JSON object (in a CSV, its JSON text), at most 8 KB once written. */
+/** Any JSON object (in a CSV, its JSON text), at most 8 KB once written, nested at most `MAX_ATTRIBUTES_DEPTH` deep. */
 const attributes = z
   .union([z.record(z.string(), z.unknown()), storableText(MAX_ATTRIBUTES_BYTES * 2)], { error: 'must be a JSON object' })
   .transform((value, ctx) => {
@@ -328,7 +337,7 @@ const attributes = z
       return z.NEVER;
     }
     // Keys and text values are checked one by one: written as JSON, a NUL or a lone
-    // surrogate becomes an escape that Postgres's jsonb refuses.
+    // surrogate becomes an escape that Postgres's jsonb refuses. The nesting is bounded too.
     const problem = jsonTextProblem(parsed);
     if (problem) {
       ctx.addIssue({ code: 'custom', message: problem });
