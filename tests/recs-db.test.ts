@@ -9,6 +9,7 @@ import { writeDemoShop } from '../src/demo/shop.ts';
 import { importRows } from '../src/ingest/import.ts';
 import { openRows } from '../src/ingest/read.ts';
 import { backtest } from '../src/recs/backtest.ts';
+import { refillBacktest } from '../src/recs/replenish.ts';
 import { buildStatistics } from '../src/recs/build.ts';
 import { parseRules } from '../src/recs/rules.ts';
 import { DEFAULT_RULES } from '../src/core/recommend.ts';
@@ -142,6 +143,28 @@ describe('backtest on a generated shop with planted complements', () => {
       await database.drop();
     }
   });
+});
+
+describe('refill timing backtest on a generated shop with planted refill cycles', () => {
+  it('learned timing falls far nearer the actual re-purchase day than a fixed 28 days', async () => {
+    const database = await freshDatabase('postgres');
+    try {
+      // One customer in 25 is a regular, refilling their usual consumable every 10 to 25 days,
+      // give or take two (src/demo/shop.ts); half a year of history, the last 60 days scored.
+      const now = new Date('2026-06-01T00:00:00Z');
+      const dir = mkdtempSync(join(tmpdir(), 'campaign-shop-'));
+      const files = writeDemoShop(dir, { customers: 2000, days: 180, ordersPerDay: 8, seed: 9 }, now);
+      for (const k of ['products', 'customers', 'orders'] as const) await importFile(database, k, files[k]);
+      const refill = await refillBacktest(database.db, { cutoff: new Date(now.getTime() - 60 * 86_400_000), fixedDays: 28 });
+      expect(refill.cases).toBeGreaterThan(100);
+      // Regulars mostly go by their own rhythm.
+      expect(refill.bySource.customer).toBeGreaterThan(refill.cases / 2);
+      expect(refill.learned.meanAbsError).toBeLessThan(refill.fixed.meanAbsError / 2);
+      expect(refill.learned.medianAbsError).toBeLessThan(3);
+    } finally {
+      await database.drop();
+    }
+  }, 120_000);
 });
 
 describe('rules file', () => {
