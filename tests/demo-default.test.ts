@@ -96,6 +96,17 @@ describe('the demo at its default settings', () => {
     expect(result.consent.enrolled).toBe(0);
   });
 
+  it("learns each regular's planted refill cycle, and times refills far nearer the actual day than a fixed delay", () => {
+    const r = result.replenish;
+    expect(r.regulars).toBeGreaterThan(50);
+    expect(r.plantedDays[0]).toBeGreaterThanOrEqual(10);
+    expect(r.plantedDays[1]).toBeLessThanOrEqual(25);
+    // Refills come two days either side of the cycle: the learned median lands within a day or so.
+    expect(r.ownRhythmError).toBeLessThan(1.5);
+    expect(r.backtest.cases).toBeGreaterThan(100);
+    expect(r.backtest.learned.meanAbsError).toBeLessThan(r.backtest.fixed.meanAbsError / 2);
+  });
+
   it("attributed revenue equals the simulator's ledger under the same rule", () => {
     expect(result.attributed.engine).toBeGreaterThan(0);
     expect(result.attributed.engine).toBeCloseTo(result.attributed.ledger, 2);

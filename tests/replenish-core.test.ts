@@ -21,7 +21,7 @@ import {
 import { prng } from '../src/core/random.ts';
 import { measurementWindowMs, sequenceSchema } from '../src/core/sequence.ts';
 import { loadSequenceFiles } from '../src/sequences/files.ts';
-import { latestStepOffsetsMs, parseStepDelay, stepDueAt, typicalStepOffsetsMs } from '../src/core/step-delay.ts';
+import { delayWords, latestStepOffsetsMs, parseStepDelay, stepDueAt, typicalStepOffsetsMs } from '../src/core/step-delay.ts';
 
 const T0 = Date.parse('2026-01-05T10:00:00Z');
 const buy = (customer: string, sku: string, category: string, day: number): Purchase => ({
@@ -140,6 +140,11 @@ describe('a step that says delay: replenish', () => {
     expect(parseStepDelay(' Replenish - 3d ')).toEqual({ kind: 'replenish', leadMs: 3 * DAY });
     expect(parseStepDelay('replenish-36h')).toEqual({ kind: 'replenish', leadMs: 36 * 3_600_000 });
     expect(parseStepDelay('2d')).toEqual({ kind: 'fixed', ms: 2 * DAY });
+    expect([delayWords('2d'), delayWords('replenish'), delayWords('replenish - 3d')]).toEqual([
+      'after 2d',
+      'when bought again (learned)',
+      'when bought again (learned), 3d early',
+    ]);
     for (const bad of ['replenish + 3d', 'replenish - soon', 'replenishment', 'soon', 'replenish -'])
       expect(parseStepDelay(bad), bad).toBeUndefined();
   });

@@ -4,7 +4,7 @@
  * ordered product is typically bought again, counted from the order, learned by
  * `recs build` (src/core/replenish.ts). Pure.
  */
-import { parseDuration } from './duration.ts';
+import { formatDuration, parseDuration } from './duration.ts';
 import { REPLENISH_MAX_DAYS, refillDays } from './replenish.ts';
 
 const DAY = 86_400_000;
@@ -22,6 +22,13 @@ export function parseStepDelay(text: string): StepDelay | undefined {
   }
   const ms = parseDuration(compact);
   return ms === undefined ? undefined : { kind: 'fixed', ms };
+}
+
+/** A step's delay in words, for the dashboard's flow: `after 3d`, or `when bought again, 3d early`. */
+export function delayWords(delay: string): string {
+  const parsed = parseStepDelay(delay);
+  if (parsed?.kind !== 'replenish') return `after ${delay}`;
+  return parsed.leadMs === 0 ? 'when bought again (learned)' : `when bought again (learned), ${formatDuration(parsed.leadMs)} early`;
 }
 
 /** When a step is due, from the moment the step before it was done with (or the enrollment). */

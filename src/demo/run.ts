@@ -11,6 +11,7 @@
  */
 import { loadSegmentSettings } from '../profiles/segments.ts';
 import { consentReach, type ConsentReach } from '../store/consent.ts';
+import { refillTruth, type RefillTruth } from './refill-truth.ts';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -98,6 +99,8 @@ export interface DemoResult {
   counts: { orders: number; emails: number; opens: number; clicks: number; purchases: number };
   /** The run's customers without marketing consent, their orders, and their enrollments in consent-required sequences (always 0). */
   consent: ConsentReach;
+  /** The regulars' planted refill cycles beside their learned rhythm, and refill timing backtested on the replay. */
+  replenish: RefillTruth;
   realSeconds: number;
 }
 
@@ -370,6 +373,7 @@ async function replay(
       purchases: people.counts.purchases,
     },
     consent: await consentReach(db, new Date(start)),
+    replenish: await refillTruth(db, customers, catalog, new Date(start)),
     realSeconds: (Date.now() - realStart) / 1000,
   };
   output.finished?.(result);

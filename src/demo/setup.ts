@@ -10,6 +10,7 @@ import type { Database } from '../db/client.ts';
 import { UserError } from '../errors.ts';
 import { importFile } from '../ingest/import-file.ts';
 import { buildStatistics } from '../recs/build.ts';
+import { learnReplenishment } from '../store/replenish.ts';
 import { applySequence, loadSequenceFiles } from '../sequences/files.ts';
 import { publishTemplate } from '../store/templates.ts';
 import { compileTemplate } from '../templates/compile.ts';
@@ -43,6 +44,8 @@ export async function seedShop(
   }
   const recs = await buildStatistics(database.db, { full: true, neighbours: 10 });
   output.line(`recommendations: ${recs.pairs.toLocaleString('en')} product pairs from ${recs.totalOrders.toLocaleString('en')} orders`);
+  const refills = await learnReplenishment(database.db);
+  output.line(`refill intervals: learned for ${refills.products} products and ${refills.categories} categories`);
   await importDemoCodes(database, options.seed, now, output);
 }
 

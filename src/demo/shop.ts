@@ -208,6 +208,13 @@ export function basketMaker(random: () => number, catalog: DemoProduct[]): (cust
   };
 }
 
+/** The consumable a regular (the `index`th customer) refills: one of their tier's, by their place in the list. */
+export function regularProduct(customer: DemoCustomer, index: number, catalog: readonly DemoProduct[]): DemoProduct {
+  const tier = customer.level < 1 / 3 ? 1 : customer.level < 2 / 3 ? 2 : 3;
+  const usual = catalog.filter((p) => CONSUMABLE_CATEGORIES.has(p.category) && p.tier === tier);
+  return usual[index % usual.length]!;
+}
+
 /** One order of a regular's refill. */
 export interface Refill {
   customer: DemoCustomer;
@@ -229,14 +236,11 @@ export function refills(
   random: () => number,
 ): Refill[] {
   const day = 86_400_000;
-  const consumables = catalog.filter((p) => CONSUMABLE_CATEGORIES.has(p.category));
   const out: Refill[] = [];
   customers.forEach((customer, index) => {
     const { refillDays, refillPhase } = customer;
     if (refillDays === undefined || refillPhase === undefined) return;
-    const tier = customer.level < 1 / 3 ? 1 : customer.level < 2 / 3 ? 2 : 3;
-    const usual = consumables.filter((p) => p.tier === tier);
-    const product = usual[index % usual.length]!;
+    const product = regularProduct(customer, index, catalog);
     const period = refillDays * day;
     for (let k = Math.floor((from - refillPhase * day) / period); ; k++) {
       const at = refillPhase * day + k * period + (random() - 0.5) * 4 * day;

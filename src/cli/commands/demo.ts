@@ -7,6 +7,7 @@ import { MultiBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { formatReport, moneyFormat } from '../../analytics/format.ts';
 import { DEMO_DEFAULTS, runDemo, type DemoOptions, type DemoOutput, type DemoResult } from '../../demo/run.ts';
+import type { RefillTruth } from '../../demo/refill-truth.ts';
 import type { PlantedFinding, PlantedMeasure } from '../../demo/planted.ts';
 import type { ConfigSource } from '../options.ts';
 import { positiveNumber, positiveWholeNumber } from '../options.ts';
@@ -106,6 +107,7 @@ function formatTruth(result: DemoResult, currency: string): string {
     `Consent: ${c.saidNo + c.unknown} customers who ordered had not accepted marketing (${c.saidNo} said no, ${c.unknown} were never asked); ` +
       `their ${c.orders} orders enrolled them in ${c.enrolled} consent-required sequences${c.enrolled === 0 ? ' (none: eligibility is decided before the arm is drawn, so every arm and the holdout have the same population)' : ' — THAT IS A BUG'}.`,
   );
+  lines.push(...refillLines(result.replenish));
   if (result.planted.length)
     lines.push('', 'What the demo planted, and what the report decided (per customer against the control, always-valid 95% interval):');
   for (const p of result.planted) lines.push(...plantedLines(p, money), `      why: ${p.why}`);
@@ -151,4 +153,18 @@ function marginWords(revenue: PlantedMeasure, margin: PlantedMeasure): string {
         ? 'the report finds more profit'
         : `the report cannot tell yet whether it pays for itself (margin undecided at this size)`;
   return `${truth}; ${said}`;
+}
+
+/** The planted refill cycles beside the learned rhythm, and the refill backtest on the replay. */
+function refillLines(r: RefillTruth): string[] {
+  const days = (x: number) => `${x.toFixed(1)} days`;
+  const b = r.backtest;
+  return [
+    `Refill timing: ${r.regulars} regulars refill on planted cycles of ${r.plantedDays[0].toFixed(0)} to ${r.plantedDays[1].toFixed(0)} days; ` +
+      `the rhythm learned from their orders is ${days(r.ownRhythmError)} from the planted cycle on average.`,
+    b.cases === 0
+      ? '  No purchase of the replay was bought again within it: nothing to score.'
+      : `  On ${b.cases} re-purchases during the replay, \`delay: replenish\` would have gone ${days(b.learned.meanAbsError)} from the actual day on average ` +
+        `(median ${days(b.learned.medianAbsError)}); a fixed ${b.fixedDays} days, ${days(b.fixed.meanAbsError)} (median ${days(b.fixed.medianAbsError)}).`,
+  ];
 }

@@ -4,6 +4,7 @@
  * unsubscribes, bounces), a link to the step's template preview and, from every count, to the
  * recipients behind it on the messages page.
  */
+import { delayWords } from '../../core/step-delay.ts';
 import { pct } from '../../analytics/format.ts';
 import type { StepReport, VersionReport } from '../../analytics/report.ts';
 import type { StoredDefinition } from '../../core/sequence.ts';
@@ -95,7 +96,7 @@ export function FlowView({ sequence, period, version, definition, money }: FlowP
               )}
               <section class="node" data-step={i + 1}>
                 <h3>
-                  {i + 1}. after {step.delay}
+                  {i + 1}. {delayWords(step.delay)}
                 </h3>
                 <p class="muted">
                   {templates.map((t, j) => {
