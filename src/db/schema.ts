@@ -62,6 +62,8 @@ export const products = pgTable(
     cost: money('cost'),
     /** The shop platform's variant id (Shopify's `variant_id`), for links that put it in the cart (SHOP_CART_URL); null when unknown. */
     variantId: text('variant_id'),
+    /** The shop platform's product id shared by its variants (a Shopify or WooCommerce webhook's product id), so a deleted product can be withdrawn; null when unknown. */
+    platformProductId: text('platform_product_id'),
     /**
      * When the product first appeared in the shop (a catalog's `published_at` or
      * `first_seen_at`, else when it was first imported): the `new-arrivals` strategy suggests
@@ -285,6 +287,27 @@ export const replenishIntervals = pgTable(
     builtAt: time('built_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.scope, t.key] })],
+);
+
+/**
+ * Every webhook delivery from a shop platform, by the platform's own delivery id: what makes
+ * a redelivery a no-op. `outcome` is `stored` (mapped and ingested), `ignored` (an unknown
+ * topic, or nothing to store: a customer without an email), `dead_letter` (could not be
+ * mapped or was refused by the ingest: `reason` says why and `payload` keeps the body for a
+ * replay), or `privacy` (a data request or redaction, with what was done in `reason`).
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    platform: text('platform').$type<'shopify' | 'woocommerce'>().notNull(),
+    deliveryId: text('delivery_id').notNull(),
+    topic: text('topic').notNull(),
+    outcome: text('outcome').$type<'stored' | 'ignored' | 'dead_letter' | 'privacy'>().notNull(),
+    reason: text('reason'),
+    payload: jsonb('payload'),
+    receivedAt: time('received_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.platform, t.deliveryId] }), index('webhook_deliveries_outcome_idx').on(t.outcome, t.receivedAt)],
 );
 
 // ---------------------------------------------------------------- templates and sequences

@@ -24,6 +24,7 @@ import { healthRoutes, type HealthDeps } from './routes/health.ts';
 import type { ReportDeps } from './routes/reports.ts';
 import { isPixelUrl, sendPixel, trackingRoutes, type TrackingDeps } from './routes/tracking.ts';
 import { installErrorHandler, validatorCompiler } from './validation.ts';
+import { webhookRoutes, type WebhookRouteDeps } from './routes/webhooks.ts';
 
 /** Fastify's `trustProxy`: off, every proxy, a hop count, or the proxies' addresses and CIDRs. */
 export type TrustProxy = boolean | number | string[];
@@ -48,6 +49,8 @@ export interface AppDeps {
   tracking?: TrackingDeps | undefined;
   /** The web dashboard (login, pages, Bull Board). */
   dashboard?: DashboardDeps | undefined;
+  /** POST /webhooks/* from the shop platforms, each mounted when its secret is given. */
+  webhooks?: WebhookRouteDeps | undefined;
 }
 
 /**
@@ -88,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { ...deps.health, metrics: deps.metrics });
   if (deps.tracking) await app.register(trackingRoutes, deps.tracking);
   if (deps.dashboard) await app.register(dashboard, deps.dashboard);
+  if (deps.webhooks) await app.register(webhookRoutes, deps.webhooks);
   return app;
 }
 
@@ -130,6 +134,8 @@ export interface ServerDeps {
   reports?: Pick<ReportDeps, 'attribution' | 'minSample' | 'defaultMarginPercent'> | undefined;
   /** The web dashboard (login, pages, Bull Board), when given. */
   dashboard?: Omit<DashboardDeps, 'db' | 'now' | 'attribution' | 'minSample' | 'defaultMarginPercent'> | undefined;
+  /** The shop platforms' webhooks: SHOPIFY_WEBHOOK_SECRET and SHOP_CURRENCY (orders in another currency are dead letters). */
+  webhooks?: { shopifySecret?: string | undefined; shopCurrency: string } | undefined;
 }
 
 /**
@@ -148,5 +154,6 @@ export function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     api: { db: deps.db, apiToken: deps.apiToken, relay: deps.relay, codePoolLow: deps.codePoolLow, now, ...reports },
     tracking: deps.tracking && { db: deps.db, ...deps.tracking },
     dashboard: deps.dashboard && { db: deps.db, now, ...reports, redis: deps.redis, ...deps.dashboard },
+    webhooks: deps.webhooks && { db: deps.db, relay: deps.relay, now, ...deps.webhooks },
   });
 }

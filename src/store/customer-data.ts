@@ -212,7 +212,7 @@ const customerRow = z.object({ id: z.coerce.number().int(), email: z.string(), e
  * zone, country, tags and attributes are cleared, the IP and user agent of every event on their emails are cleared,
  * their address's rows in `suppressions` are deleted (its hash in `erased_addresses`
  * suppresses it from now on, for any customer), and outbox facts quoting the address are
- * scrubbed, or deleted once consumed. Orders, lines, refunds, enrollments, message states
+ * scrubbed, or deleted once consumed; a kept webhook payload quoting it is dropped. Orders, lines, refunds, enrollments, message states
  * and events stay, so every report counts exactly what it counted before. The customer row
  * is locked first, so two erases of one customer do the work once; a second erase answers
  * `already-erased`.
@@ -272,6 +272,10 @@ export async function eraseCustomer(db: Db, externalId: string, now: Date): Prom
           select (select count(*) from gone) + (select count(*) from scrubbed) as n`,
       count,
     );
+    // A webhook delivery kept for a replay (a dead letter) or a data request (the export) that quotes the address loses its payload.
+    await tx.execute(sql`update webhook_deliveries set payload = null,
+                           reason = coalesce(reason || '; ', '') || 'payload dropped: the customer was erased'
+                         where payload is not null and ${quotes(sql`payload::text`)}`);
     await tx.execute(sql`update customers set email = ${placeholder}, first_name = null, last_name = null, timezone = null, country = null, tags = '{}', attributes = '{}',
                            erased_at = ${at}, updated_at = now()
                          where id = ${id}`);

@@ -1,0 +1,78 @@
+/**
+ * Webhook deliveries from the shop platforms (`webhook_deliveries`): the record that makes a
+ * redelivery a no-op and keeps what could not be stored (dead letters) with its reason; and
+ * the link from a platform's product id to the skus of its variants, so a deleted product
+ * can be withdrawn.
+ */
+import { sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { jsonParam, type Db } from '../db/client.ts';
+import { parsedRow, parsedRows } from './rows.ts';
+
+export type Platform = 'shopify' | 'woocommerce';
+export type DeliveryOutcome = 'stored' | 'ignored' | 'dead_letter' | 'privacy';
+
+/** True when the platform's delivery `deliveryId` was recorded before (any outcome). */
+export async function deliverySeen(db: Db, platform: Platform, deliveryId: string): Promise<boolean> {
+  const row = await parsedRow(
+    db,
+    sql`select 1 as seen from webhook_deliveries where platform = ${platform} and delivery_id = ${deliveryId}`,
+    z.object({ seen: z.number() }),
+  );
+  return row !== undefined;
+}
+
+/**
+ * Records a delivery and what became of it; the first record of a delivery id wins (a
+ * redelivery racing the first changes nothing). `payload` is kept for dead letters (to
+ * replay them once the cause is fixed) and for data requests (the export).
+ */
+export async function recordDelivery(
+  db: Db,
+  d: { platform: Platform; deliveryId: string; topic: string; outcome: DeliveryOutcome; reason?: string | undefined; payload?: unknown },
+): Promise<void> {
+  await db.execute(sql`
+    insert into webhook_deliveries (platform, delivery_id, topic, outcome, reason, payload)
+    values (${d.platform}, ${d.deliveryId}, ${d.topic}, ${d.outcome}, ${d.reason ?? null},
+            ${d.payload === undefined ? null : jsonParam(d.payload)})
+    on conflict (platform, delivery_id) do nothing`);
+}
+
+const deliveryRow = z.object({
+  platform: z.string(),
+  delivery_id: z.string(),
+  topic: z.string(),
+  outcome: z.string(),
+  reason: z.string().nullable(),
+  received_at: z.coerce.date(),
+});
+export type DeliveryRow = z.output<typeof deliveryRow>;
+
+/** The latest deliveries with outcome `outcome` (dead letters, by default), newest first. */
+export async function recentDeliveries(db: Db, options: { outcome?: DeliveryOutcome; limit?: number } = {}): Promise<DeliveryRow[]> {
+  return parsedRows(
+    db,
+    sql`select platform, delivery_id, topic, outcome, reason, received_at from webhook_deliveries
+        where outcome = ${options.outcome ?? 'dead_letter'} order by received_at desc limit ${options.limit ?? 100}`,
+    deliveryRow,
+  );
+}
+
+/** Marks the products with these skus as variants of the platform's product `productId`. */
+export async function linkPlatformProduct(db: Db, productId: string, skus: readonly string[]): Promise<void> {
+  await db.execute(sql`update products set platform_product_id = ${productId}
+                       where sku in (select jsonb_array_elements_text(${jsonParam(skus)}))`);
+}
+
+/**
+ * A product deleted on the platform: its variants stay (orders reference them) but are out
+ * of stock, so nothing recommends them again. Returns how many were withdrawn.
+ */
+export async function withdrawPlatformProduct(db: Db, productId: string): Promise<number> {
+  const rows = await parsedRows(
+    db,
+    sql`update products set in_stock = false, updated_at = now() where platform_product_id = ${productId} returning sku`,
+    z.object({ sku: z.string() }),
+  );
+  return rows.length;
+}
