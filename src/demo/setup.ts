@@ -39,7 +39,12 @@ export async function seedShop(
     now,
   );
   for (const kind of ['products', 'customers', 'orders'] as const) {
-    const summary = await importFile(database, kind, files[kind], { batchSize: config.importBatchSize, progress: false, history: true });
+    const summary = await importFile(database, kind, files[kind], {
+      batchSize: config.importBatchSize,
+      progress: false,
+      history: true,
+      shop: { currency: config.shop.currency, url: config.shop.url },
+    });
     output.line(`imported ${kind}: ${summary.rows.toLocaleString('en')} rows`);
   }
   const recs = await buildStatistics(database.db, { full: true, neighbours: 10 });

@@ -1,5 +1,6 @@
 /**
- * Imports one file for a command: rejected rows printed as `FILE:LINE: reason`, a progress
+ * Imports one file for a command (a products file may be a Shopify export or a Merchant
+ * Center feed, ./catalog.ts): rejected rows printed as `FILE:LINE: reason`, a progress
  * bar on a terminal, and the summary line. Shared by `campaign import` and `campaign demo`.
  */
 import { basename } from 'node:path';
@@ -7,7 +8,8 @@ import { Presets, SingleBar } from 'cli-progress';
 import type { RecordKind } from '../core/records.ts';
 import type { Database } from '../db/client.ts';
 import { importRows, type ImportSummary } from './import.ts';
-import { formatOf, openRows } from './read.ts';
+import { openImport, type ShopSettings } from './catalog.ts';
+import { detectFormat } from './read.ts';
 
 export interface ImportFileOptions {
   format?: string | undefined;
@@ -16,10 +18,12 @@ export interface ImportFileOptions {
   progress: boolean;
   /** Orders are past history: store them without starting sequences. */
   history?: boolean;
+  /** The shop's currency and address, for a Merchant Center feed's prices and a Shopify export's urls. */
+  shop: ShopSettings;
 }
 
 export async function importFile(database: Database, kind: RecordKind, file: string, options: ImportFileOptions): Promise<ImportSummary> {
-  const source = await openRows(file, formatOf(file, options.format));
+  const source = await openImport(file, await detectFormat(file, options.format), kind, options.shop);
   const bar = options.progress && process.stderr.isTTY ? progressBar(file, source.progress().total) : undefined;
   try {
     const summary = await importRows(database.db, kind, source, {

@@ -8,7 +8,7 @@
  * is written again item by item in ./storage-failure.ts; what the sinks share is ./sink.ts.
  */
 import {
-  describeIssues,
+  describeIssue,
   knownColumns,
   recordSchemas,
   requiredColumns,
@@ -70,8 +70,9 @@ export async function importRows(db: Db, kind: RecordKind, source: RowSource, op
 
   const schema = recordSchemas[kind];
   let headerChecked = false;
+  const hasHeader = source.format === 'csv' || source.format === 'tsv';
   for await (const row of source.rows()) {
-    if (!headerChecked && source.format === 'csv') {
+    if (!headerChecked && hasHeader) {
       checkHeader(kind, source.columns(), summary);
       headerChecked = true;
     }
@@ -83,17 +84,35 @@ export async function importRows(db: Db, kind: RecordKind, source: RowSource, op
     }
     const parsed = schema.safeParse(row.values);
     if (!parsed.success) {
-      reject(row.line, describeIssues(parsed.error, row.values).join('; '));
+      reject(row.line, describeRow(parsed.error.issues, row.values, row.labels));
       await sink.fail?.(row.line, row.values);
       continue;
     }
     await sink.add({ line: row.line, record: parsed.data as never });
     if (summary.rows % 1000 === 0) options.onProgress?.(summary);
   }
-  if (!headerChecked && source.format === 'csv') checkHeader(kind, source.columns(), summary);
+  if (!headerChecked && hasHeader) checkHeader(kind, source.columns(), summary);
   await sink.flush();
   options.onProgress?.(summary);
   return summary;
+}
+
+/**
+ * A rejected row's issues as `field: reason`, joined; a field the file calls otherwise
+ * (`labels`, a Shopify or Merchant Center column) is named as the file names it.
+ */
+function describeRow(
+  issues: Parameters<typeof describeIssue>[0][],
+  values: Record<string, unknown>,
+  labels?: Record<string, string>,
+): string {
+  return issues
+    .map((issue) => {
+      const { path, message } = describeIssue(issue, values);
+      const label = labels?.[path];
+      return path ? `${label ?? path}: ${message}` : message;
+    })
+    .join('; ');
 }
 
 function checkHeader(kind: RecordKind, columns: string[], summary: ImportSummary): void {

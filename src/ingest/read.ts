@@ -1,5 +1,5 @@
 /**
- * Streams the rows of a CSV (header row) or JSONL file, each with its line number, in
+ * Streams the rows of a CSV or TSV (header row) or JSONL file, each with its line number, in
  * bounded memory. A row that cannot be read becomes a row with an `error`, reported once,
  * and reading goes on at the next line; only an unusable file or header stops the import.
  *
@@ -14,6 +14,10 @@
  * reading starts again at the line after it. A quote inside an unquoted field (`12" pan`)
  * is kept as text.
  *
+ * TSV (a Merchant Center feed's tab-separated form) is the same scanner with a tab for the
+ * comma. XML is no row format of its own: only a product feed is read from XML
+ * (./catalog.ts).
+ *
  * Longer than most files on purpose: the line reader, the CSV scanner and the JSONL reader
  * share the bounded-line contract and one error model (a bad row reported once, reading on).
  */
@@ -22,7 +26,9 @@ import { open, stat } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { FileError } from '../errors.ts';
 
-export type FileFormat = 'csv' | 'jsonl';
+export type FileFormat = 'csv' | 'tsv' | 'jsonl' | 'xml';
+
+export const FILE_FORMATS: readonly FileFormat[] = ['csv', 'tsv', 'jsonl', 'xml'];
 
 export interface RawRow {
   /** 1-based line of the file where the row ends (where a bad row starts). */
@@ -34,11 +40,16 @@ export interface RawRow {
    */
   values?: Record<string, unknown>;
   error?: string;
+  /**
+   * What the file calls each field, when it is not our name (a Shopify export's
+   * `Variant Price` for `price`), so that a rejection names the column the shop knows.
+   */
+  labels?: Record<string, string>;
 }
 
 export interface RowSource {
   format: FileFormat;
-  /** Columns named in the header (CSV) or by the first object (JSONL). */
+  /** Columns named in the header (CSV, TSV) or by the first object (JSONL). */
   columns(): string[];
   /** Bytes read so far and in all, for a progress bar. */
   progress(): { read: number; total: number };
@@ -58,11 +69,57 @@ const REPLACEMENT = '\uFFFD';
 const ENCODING_ERROR = 'is not valid UTF-8 text (save the file as UTF-8)';
 
 export function formatOf(path: string, explicit?: string): FileFormat {
-  if (explicit === 'csv' || explicit === 'jsonl') return explicit;
-  if (explicit) throw new FileError(`unknown format "${explicit}": use csv or jsonl`);
+  if ((FILE_FORMATS as readonly string[]).includes(explicit ?? '')) return explicit as FileFormat;
+  if (explicit) throw new FileError(`unknown format "${explicit}": use csv, tsv, jsonl or xml`);
   if (/\.csv$/i.test(path)) return 'csv';
+  if (/\.tsv$/i.test(path)) return 'tsv';
   if (/\.(jsonl|ndjson)$/i.test(path)) return 'jsonl';
-  throw new FileError(`${path}: cannot tell the format from the name; end it in .csv or .jsonl, or pass --format`);
+  if (/\.xml$/i.test(path)) return 'xml';
+  throw new FileError(`${path}: cannot tell the format from the name; end it in .csv, .tsv, .jsonl or .xml, or pass --format`);
+}
+
+/**
+ * The format of `path`: `explicit`, else its name (`formatOf`), else its first bytes, for a
+ * feed saved as `.txt` or without an extension: `<` starts XML, `{` JSONL, and a first
+ * line with a tab and no comma TSV, with a comma CSV. When neither tells, `formatOf`'s error.
+ */
+export async function detectFormat(path: string, explicit?: string): Promise<FileFormat> {
+  try {
+    return formatOf(path, explicit);
+  } catch (error) {
+    if (explicit) throw error;
+    const head = await readHead(path, 64 * 1024);
+    const sniffed = head === undefined ? undefined : sniffFormat(head);
+    if (sniffed) return sniffed;
+    throw error;
+  }
+}
+
+/** The format the start of a file shows, or undefined (see `detectFormat`). */
+export function sniffFormat(head: string): FileFormat | undefined {
+  const text = head.replace(/^\uFEFF/, '').trimStart();
+  if (text.startsWith('<')) return 'xml';
+  if (text.startsWith('{')) return 'jsonl';
+  const firstLine = text.split(/\r\n|\n|\r/, 1)[0] ?? '';
+  if (firstLine.includes('\t') && !firstLine.includes(',')) return 'tsv';
+  if (firstLine.includes(',')) return 'csv';
+  return undefined;
+}
+
+/** Up to `bytes` from the start of the file as text, or undefined when it cannot be read. */
+async function readHead(path: string, bytes: number): Promise<string | undefined> {
+  try {
+    const handle = await open(path, 'r');
+    try {
+      const buffer = Buffer.alloc(bytes);
+      const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+      return buffer.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 /** Checks that `path` is a file this process can read, and opens it as rows of `format`. */
@@ -79,7 +136,16 @@ export async function openRows(path: string, format: FileFormat, options: ReadOp
     },
   );
   const maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
-  return format === 'csv' ? csvSource(path, info.size, maxLineBytes) : jsonlSource(path, info.size, maxLineBytes);
+  switch (format) {
+    case 'csv':
+      return csvSource(path, info.size, maxLineBytes, ',');
+    case 'tsv':
+      return csvSource(path, info.size, maxLineBytes, '\t');
+    case 'jsonl':
+      return jsonlSource(path, info.size, maxLineBytes);
+    case 'xml':
+      throw new FileError(`${path}: XML is read only as a product feed (campaign import products FILE)`);
+  }
 }
 
 /** A file system error as one clear line (the code, never a stack). */
@@ -220,11 +286,11 @@ class LineReader {
 }
 
 const QUOTE = 34;
-const COMMA = 44;
 
-/** The fields of one CSV record, fed one physical line at a time. */
+/** The fields of one CSV record (or TSV: `delimiter` a tab), fed one physical line at a time. */
 class FieldScanner {
   readonly fields: string[] = [];
+  constructor(private readonly delimiter: string) {}
   /** The quoted field being read while its quote is open. */
   private quoted: string | undefined;
   /** 1-based field whose quote is open. */
@@ -251,14 +317,14 @@ class FieldScanner {
         }
         // The closing quote: blanks may follow it, then a comma or the end of the line.
         i = quote + 1;
-        while (i < n && (text[i] === ' ' || text[i] === '\t')) i += 1;
+        while (i < n && (text[i] === ' ' || text[i] === '\t') && text[i] !== this.delimiter) i += 1;
         const field = this.quoted;
         this.quoted = undefined;
         if (i === n) {
           this.fields.push(field);
           return 'done';
         }
-        if (text.charCodeAt(i) !== COMMA) {
+        if (text[i] !== this.delimiter) {
           this.error =
             `the closing quote of field ${this.fields.length + 1} is followed by ${JSON.stringify(text[i])}; ` +
             `a quote inside a quoted field is written twice ("")`;
@@ -278,7 +344,7 @@ class FieldScanner {
         i += 1;
         continue;
       }
-      const comma = text.indexOf(',', i);
+      const comma = text.indexOf(this.delimiter, i);
       if (comma < 0) {
         this.fields.push(text.slice(i));
         return 'done';
@@ -306,7 +372,12 @@ interface CsvRecord {
  * The records of a CSV file. `width` is the header's number of fields once known: a record
  * that spans lines and has another number of fields is taken for a quote left open.
  */
-async function* csvRecords(lines: LineReader, maxBytes: number, width: () => number | undefined): AsyncGenerator<CsvRecord> {
+async function* csvRecords(
+  lines: LineReader,
+  maxBytes: number,
+  width: () => number | undefined,
+  delimiter: string,
+): AsyncGenerator<CsvRecord> {
   for (;;) {
     const first = await lines.next();
     if (!first) return;
@@ -315,7 +386,7 @@ async function* csvRecords(lines: LineReader, maxBytes: number, width: () => num
       continue;
     }
     if (first.text === '') continue;
-    const scanner = new FieldScanner();
+    const scanner = new FieldScanner(delimiter);
     let state = scanner.feed(first.text!, '');
     if (state === 'error') {
       yield { line: first.number, fields: [...scanner.fields], error: `cannot be parsed as CSV: ${scanner.error!}` };
@@ -358,18 +429,18 @@ async function* csvRecords(lines: LineReader, maxBytes: number, width: () => num
   }
 }
 
-function csvSource(path: string, total: number, maxBytes: number): RowSource {
+function csvSource(path: string, total: number, maxBytes: number, delimiter: ',' | '\t'): RowSource {
   let header: string[] = [];
   let read = 0;
   return {
-    format: 'csv',
+    format: delimiter === ',' ? 'csv' : 'tsv',
     columns: () => header,
     progress: () => ({ read, total }),
     async *rows() {
       read = 0;
       header = [];
       const lines = new LineReader(physicalLines(path, maxBytes, (n) => (read += n)));
-      const records = csvRecords(lines, maxBytes, () => (header.length ? header.length : undefined));
+      const records = csvRecords(lines, maxBytes, () => (header.length ? header.length : undefined), delimiter);
       const first = await records.next();
       if (first.done) throw new FileError(`${path}: the file is empty; a header row is required`);
       header = readHeader(path, first.value);
