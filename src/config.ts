@@ -110,6 +110,8 @@ const schema = z
     WORKER_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
     /** The app's webhook signing secret (Shopify admin → Settings → Notifications → Webhooks); unset: POST /webhooks/shopify is not served. */
     SHOPIFY_WEBHOOK_SECRET: z.preprocess(emptyAsUndefined, z.string().min(8, 'must be at least 8 characters').optional()),
+    /** The secret given to WooCommerce's webhooks (WooCommerce → Settings → Advanced → Webhooks); unset: POST /webhooks/woocommerce is not served. */
+    WOOCOMMERCE_WEBHOOK_SECRET: z.preprocess(emptyAsUndefined, z.string().min(8, 'must be at least 8 characters').optional()),
     SHOP_CURRENCY: z
       .string()
       .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD or EUR')
@@ -248,6 +250,8 @@ export interface Config {
   dashboardPassword: string | undefined;
   /** SHOPIFY_WEBHOOK_SECRET: POST /webhooks/shopify is served when set. */
   shopifyWebhookSecret: string | undefined;
+  /** WOOCOMMERCE_WEBHOOK_SECRET: POST /webhooks/woocommerce is served when set. */
+  wooCommerceWebhookSecret: string | undefined;
   /** How long a dashboard login lasts. */
   sessionHours: number;
   /** Days after sending that a message's click and open links still count (later: the shop's home page). */
@@ -261,7 +265,14 @@ export interface Config {
 }
 
 /** Settings whose value is a credential: an error names them but never shows what they hold. */
-const SECRET_SETTINGS = new Set(['SECRET_KEY', 'API_TOKEN', 'DASHBOARD_PASSWORD', 'DKIM_PRIVATE_KEY', 'SHOPIFY_WEBHOOK_SECRET']);
+const SECRET_SETTINGS = new Set([
+  'SECRET_KEY',
+  'API_TOKEN',
+  'DASHBOARD_PASSWORD',
+  'DKIM_PRIVATE_KEY',
+  'SHOPIFY_WEBHOOK_SECRET',
+  'WOOCOMMERCE_WEBHOOK_SECRET',
+]);
 /** Settings that are URLs and may carry a user and password before the host. */
 const URL_SETTINGS = new Set(['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PUBLIC_URL', 'SHOP_URL']);
 
@@ -348,6 +359,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     apiBodyLimitBytes: env.API_BODY_LIMIT_BYTES,
     dashboardPassword: env.DASHBOARD_PASSWORD,
     shopifyWebhookSecret: env.SHOPIFY_WEBHOOK_SECRET,
+    wooCommerceWebhookSecret: env.WOOCOMMERCE_WEBHOOK_SECRET,
     sessionHours: env.SESSION_HOURS,
     trackingLinkDays: env.TRACKING_LINK_DAYS,
     trustProxy: env.TRUST_PROXY,

@@ -89,3 +89,6 @@ export class RetryableSendError extends Error {
     super(message);
   }
 }
+
+/** A shop platform's webhook payload that cannot be mapped to the engine's records: why, in words a shop owner can act on. */
+export class MappingError extends Error {}

@@ -21,8 +21,8 @@
  *   `email_marketing_consent.state` (subscribed → yes; not_subscribed, unsubscribed → no;
  *   anything else → unknown) with its `consent_updated_at`.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
+import { MappingError } from '../errors.ts';
 import type { cancellationRecord, customerRecord, orderRecord, productRecord, refundRecord } from '../core/records.ts';
 
 /** The records as mapped, before the ingest's own checks (src/core/records.ts) validate them. */
@@ -31,17 +31,6 @@ export type OrderInput = z.input<typeof orderRecord>;
 export type ProductInput = z.input<typeof productRecord>;
 export type RefundInput = z.input<typeof refundRecord>;
 export type CancellationInput = z.input<typeof cancellationRecord>;
-
-/** The HMAC-SHA256 of the raw body under the app's secret, base64, compared in constant time with `X-Shopify-Hmac-Sha256`. */
-export function shopifySignatureValid(rawBody: Buffer, header: string | undefined, secret: string): boolean {
-  if (!header) return false;
-  const expected = createHmac('sha256', secret).update(rawBody).digest();
-  const given = Buffer.from(header, 'base64');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-/** A payload that cannot be mapped: why, in words a shop owner can act on. */
-export class MappingError extends Error {}
 
 type Json = Record<string, unknown>;
 

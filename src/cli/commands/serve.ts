@@ -52,7 +52,11 @@ export async function serve(settings: Config, options: { migrate: boolean }): Pr
       defaultMarginPercent: settings.defaultMarginPercent,
     },
     dashboard: dashboardSettings(settings, { queues: connection.queues, rules: await loadRules(settings.recsRulesFile) }),
-    webhooks: { shopifySecret: settings.shopifyWebhookSecret, shopCurrency: settings.shop.currency },
+    webhooks: {
+      shopifySecret: settings.shopifyWebhookSecret,
+      wooCommerceSecret: settings.wooCommerceWebhookSecret,
+      shopCurrency: settings.shop.currency,
+    },
   });
   await app.listen({ host: settings.host, port: settings.port });
   process.stdout.write(`Dashboard and API on ${settings.publicUrl} (OpenAPI at ${settings.publicUrl}/openapi.json); Ctrl-C stops it\n`);
