@@ -5,7 +5,7 @@
  *
  * The mapping, as Shopify documents the payloads (REST Admin API webhooks):
  * - an order: `id` → order_id; `customer.id` → customer_id (a guest checkout, without a
- *   customer, is keyed `guest:<email>`); `created_at` → ordered_at; each line item's `sku`
+ *   customer, is keyed `guest:<email>`; a customer without an email must be known already); `created_at` → ordered_at; each line item's `sku`
  *   (or `shopify-<variant_id>` when the variant has none) with `quantity` and `price` (a
  *   decimal string in the shop's currency: `price_set.shop_money`, never the presentment
  *   currency the customer saw); the first of `discount_codes` and `total_discounts`; an order
@@ -99,10 +99,13 @@ export function shopifyOrder(payload: Json, shopCurrency: string): ShopifyOrder 
   if (currency && currency.toUpperCase() !== shopCurrency.toUpperCase())
     throw new MappingError(`order ${orderId} is in ${currency}; this shop reports in ${shopCurrency}`);
   const email = text(payload.email) ?? text(payload.contact_email);
-  const customer = isObject(payload.customer) ? shopifyCustomer(payload.customer, email) : undefined;
-  const customerId = customer?.customer_id ?? (email ? `guest:${email.toLowerCase()}` : undefined);
+  const buyer = isObject(payload.customer) ? payload.customer : undefined;
+  // A customer with an email is upserted with the order; one without (a phone-only customer)
+  // must be known already; a guest checkout is keyed by its email.
+  const customer = buyer ? shopifyCustomer(buyer, email) : undefined;
+  const customerId = customer?.customer_id ?? text(buyer?.id) ?? (email ? `guest:${email.toLowerCase()}` : undefined);
   if (!customerId) throw new MappingError(`order ${orderId} has no customer and no email`);
-  const guest = customer ?? (email ? { customer_id: customerId, email } : undefined);
+  const guest = customer ?? (!buyer && email ? { customer_id: customerId, email } : undefined);
   const items = list(payload.line_items)
     .filter(isObject)
     .map((item) => {
