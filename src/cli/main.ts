@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   report: async () => (await import('./commands/report.ts')).registerReport,
   codes: async () => (await import('./commands/codes.ts')).registerCodes,
   customers: async () => (await import('./commands/customers.ts')).registerCustomers,
+  webhooks: async () => (await import('./commands/webhooks.ts')).registerWebhooks,
 };
 
 /** The program with `only` registered when it names a command, else every command (for help, in the order above). */

@@ -25,6 +25,7 @@ import { messagesPages } from './routes/messages.tsx';
 import { previewPages, type PreviewDeps } from './routes/preview.tsx';
 import type { PageDeps } from './routes/deps.ts';
 import { reportPages } from './routes/reports.tsx';
+import { webhookPages } from './routes/webhooks.tsx';
 import { redisRevocations, type SessionRedis } from './sessions.ts';
 
 export interface DashboardDeps extends PageDeps, Omit<AuthSettings, 'now'> {
@@ -75,6 +76,7 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
       await actionPages(pages, deps);
       await codesPages(pages, deps);
       await customerPages(pages, deps);
+      await webhookPages(pages, deps);
       if (deps.preview) {
         await previewPages(pages, { db: deps.db, timeZone: deps.timeZone, now: deps.now, ...deps.preview });
         await messagesPages(pages, { ...deps, inbox: deps.preview.inbox });

@@ -204,3 +204,18 @@ export const decisionParams = z.object({
     .regex(/^[1-9]\d{0,9}$/, 'must be the id of a decision (a whole number)')
     .transform(Number),
 });
+
+/**
+ * A webhook delivery in a page's path: its platform and the delivery id the platform sent
+ * (no control characters; at most 100 characters, the longest parameter the server's router
+ * takes: a longer one is its 414). A path that is not one is answered as an unknown delivery
+ * (404), never as a malformed request.
+ */
+export const webhookParams = z.object({
+  platform: z.enum(['shopify', 'woocommerce']),
+  deliveryId: z
+    .string()
+    .min(1)
+    .max(100)
+    .refine((value) => !CONTROL.test(value), 'must not contain control characters'),
+});

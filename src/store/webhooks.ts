@@ -45,16 +45,54 @@ const deliveryRow = z.object({
   outcome: z.string(),
   reason: z.string().nullable(),
   received_at: z.coerce.date(),
+  /** A payload is kept (a dead letter's body, a data request's export); JSON `null` counts as none. */
+  payload_kept: z.boolean(),
 });
 export type DeliveryRow = z.output<typeof deliveryRow>;
+
+/** A kept payload that is something: SQL NULL and JSON `null` are none. */
+const PAYLOAD_KEPT = sql`(payload is not null and jsonb_typeof(payload) <> 'null')`;
 
 /** The latest deliveries with outcome `outcome` (dead letters, by default), newest first. */
 export async function recentDeliveries(db: Db, options: { outcome?: DeliveryOutcome; limit?: number } = {}): Promise<DeliveryRow[]> {
   return parsedRows(
     db,
-    sql`select platform, delivery_id, topic, outcome, reason, received_at from webhook_deliveries
-        where outcome = ${options.outcome ?? 'dead_letter'} order by received_at desc limit ${options.limit ?? 100}`,
+    sql`select platform, delivery_id, topic, outcome, reason, received_at, ${PAYLOAD_KEPT} as payload_kept from webhook_deliveries
+        where outcome = ${options.outcome ?? 'dead_letter'} order by received_at desc, delivery_id limit ${options.limit ?? 100}`,
     deliveryRow,
+  );
+}
+
+const countRow = z.object({ platform: z.string(), outcome: z.string(), deliveries: z.number() });
+export type DeliveryCount = z.output<typeof countRow>;
+
+/**
+ * How many deliveries each platform sent since `since`, per outcome: only the pairs that
+ * occurred (a missing pair is zero), by platform then outcome.
+ */
+export async function deliveryCounts(db: Db, since: Date): Promise<DeliveryCount[]> {
+  return parsedRows(
+    db,
+    sql`select platform, outcome, count(*)::int as deliveries from webhook_deliveries
+        where received_at >= ${since.toISOString()}::timestamptz group by platform, outcome order by platform, outcome`,
+    countRow,
+  );
+}
+
+const storedDelivery = deliveryRow.extend({
+  /** The kept payload as indented JSON text (`jsonb_pretty`: 64-bit ids exact); null when none is kept. */
+  payload_json: z.string().nullable(),
+});
+export type StoredDelivery = z.output<typeof storedDelivery>;
+
+/** One delivery with its kept payload, or undefined when the platform never sent `deliveryId`. */
+export async function findDelivery(db: Db, platform: Platform, deliveryId: string): Promise<StoredDelivery | undefined> {
+  return parsedRow(
+    db,
+    sql`select platform, delivery_id, topic, outcome, reason, received_at, ${PAYLOAD_KEPT} as payload_kept,
+               case when ${PAYLOAD_KEPT} then jsonb_pretty(payload) end as payload_json
+        from webhook_deliveries where platform = ${platform} and delivery_id = ${deliveryId}`,
+    storedDelivery,
   );
 }
 

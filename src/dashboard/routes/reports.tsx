@@ -20,9 +20,11 @@ import { attributionInWords } from '../../core/attribution.ts';
 import { poolIsLow } from '../../core/discount.ts';
 import { listAudit } from '../../store/audit-log.ts';
 import { poolCounts } from '../../store/discount-codes.ts';
+import { deliveryCounts } from '../../store/webhooks.ts';
 import { listDecisions } from '../../store/experiment-log.ts';
 import { AUDIT_SHOWN } from './actions.tsx';
 import type { PageDeps } from './deps.ts';
+import { WEBHOOK_DAYS, webhooksSince } from './webhooks.tsx';
 import { PERIODS, periodQuery, reportExportQuery, sequenceExportQuery, sequenceParams, type Period } from '../query.ts';
 import { renderPage } from '../views/layout.tsx';
 import { OverviewPage } from '../views/overview.tsx';
@@ -82,7 +84,11 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
     const data = await report();
     // With no period, the trend still stops at 90 days: a chart of years of days says nothing.
     const since = from ?? new Date(asOf.getTime() - 90 * DAY_MS);
-    const [trend, pools] = await Promise.all([sentPerDay(deps.db, since, timeZone), poolCounts(deps.db, asOf)]);
+    const [trend, pools, deliveries] = await Promise.all([
+      sentPerDay(deps.db, since, timeZone),
+      poolCounts(deps.db, asOf),
+      deliveryCounts(deps.db, webhooksSince(asOf)),
+    ]);
     const low = deps.codePoolLow ?? 100;
     const page = (
       <OverviewPage
@@ -96,6 +102,8 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
         attribution={attributionInWords(deps.attribution)}
         minSample={deps.minSample}
         lowPools={pools.filter((p) => poolIsLow(p.left, low)).map((p) => ({ name: p.name, left: p.left }))}
+        deadLetters={deliveries.filter((d) => d.outcome === 'dead_letter').reduce((sum, d) => sum + d.deliveries, 0)}
+        webhookDays={WEBHOOK_DAYS}
       />
     );
     return reply.type('text/html').send(renderPage(page));

@@ -77,6 +77,7 @@ const LINKS: [string, string][] = [
   ['/messages', 'Messages'],
   ['/customers', 'Customers'],
   ['/codes', 'Discount codes'],
+  ['/webhooks', 'Webhooks'],
   ['/admin/queues', 'Queues'],
 ];
 

@@ -64,3 +64,13 @@ export function emailLink(message: { id: number; rfcMessageId: string }, inboxIn
 export function inboxIndex(emails: readonly { messageId: string }[] | undefined): Map<string, number> | undefined {
   return emails && new Map(emails.map((e, i) => [e.messageId, i]));
 }
+
+/** A webhook delivery's page: its reason and kept payload (`/webhooks/<platform>/<delivery id>`). */
+export function webhookDeliveryLink(platform: string, deliveryId: string): string {
+  return `/webhooks/${encodeURIComponent(platform)}/${encodeURIComponent(deliveryId)}`;
+}
+
+/** A webhook delivery's kept payload (a data request's export) as a JSON download. */
+export function webhookPayloadLink(platform: string, deliveryId: string): string {
+  return `${webhookDeliveryLink(platform, deliveryId)}/payload.json`;
+}

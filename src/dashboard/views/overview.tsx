@@ -74,6 +74,9 @@ export interface OverviewProps {
   minSample: number;
   /** Discount code pools with fewer codes left than CODE_POOL_LOW (empty ones too). */
   lowPools?: { name: string; left: number }[];
+  /** Webhook deliveries kept as dead letters in the last `webhookDays` days. */
+  deadLetters?: number;
+  webhookDays?: number;
 }
 
 const HEADS: [string, string][] = [
@@ -108,6 +111,8 @@ export function OverviewPage({
   attribution,
   minSample,
   lowPools = [],
+  deadLetters = 0,
+  webhookDays = 7,
 }: OverviewProps) {
   const sequences = [...new Set(trend.map((t) => t.sequence))];
   const series = sequences.map((sequence) => ({
@@ -137,6 +142,13 @@ export function OverviewPage({
           ))}
           . A step that offers an empty pool waits (or goes without the offer when its sequence says so): import more with{' '}
           <code>campaign codes import</code>. <a href="/codes">Every pool</a>
+        </p>
+      )}
+      {deadLetters > 0 && (
+        <p class="alert" id="dead-letters">
+          <strong>Webhook dead letters</strong>: {deadLetters === 1 ? 'one delivery' : `${int(deadLetters)} deliveries`} from the shop
+          platform could not be stored in the last {webhookDays} days; each is kept with its reason and payload.{' '}
+          <a href="/webhooks">See the webhooks</a>
         </p>
       )}
       {noneMeasured && (
