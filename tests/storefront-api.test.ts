@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { DEFAULT_RULES, type Rules, type Strategy } from '../src/core/recommend.ts';
+import { prng } from '../src/core/random.ts';
 import { signToken } from '../src/core/tokens.ts';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/app.ts';
@@ -150,6 +151,9 @@ describe.each(DB_KINDS)('storefront recommendations on %s', (kind) => {
     const forVisitor = (await get('skus=GRN-10&limit=20')).json<Answer>();
     expect(forVisitor.recommendations.map((r) => r.sku)).toContain('ESP-100');
     expect(forOwner.recommendations.map((r) => r.sku)).not.toContain('ESP-100');
+    // Visitors' answers are kept per snapshot: asked again, the same bytes; a customer's never come from them.
+    expect((await get('skus=GRN-10&limit=20')).body).toBe(JSON.stringify(forVisitor));
+    expect((await get('skus=GRN-10&customer=c-1&limit=20')).json<Answer>()).toEqual(forOwner);
     // The co-purchase reason of the cart's answer, in the emails' words.
     const cartAnswer = (await get('skus=ESP-100')).json<Answer>();
     expect(cartAnswer.recommendations.map((r) => r.reason)).toContainEqual(
@@ -238,6 +242,16 @@ describe.each(DB_KINDS)('storefront recommendations on %s', (kind) => {
     expect(apiGet.headers['access-control-allow-origin']).toBeUndefined();
   });
 
+  it('is listed in the OpenAPI document under the storefront key', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      paths: Record<string, Record<string, { security?: unknown }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    }>();
+    expect(Object.keys(doc.paths['/api/recommendations'] ?? {}).sort()).toEqual(['get', 'post']);
+    expect(doc.paths['/api/recommendations']!.get!.security).toEqual([{ storefrontKey: [] }]);
+    expect(doc.components.securitySchemes.storefrontKey).toEqual({ type: 'apiKey', in: 'header', name: 'X-Storefront-Key' });
+  });
+
   it('refuses bad questions with 400 naming the field', async () => {
     const many = Array.from({ length: 500 }, (_, i) => `S${i}`).join(',');
     const bad: [string, string][] = [
@@ -279,6 +293,47 @@ describe.each(DB_KINDS)('storefront recommendations on %s', (kind) => {
       payload: '{"skus": [',
     });
     expect(garbage.statusCode).toBe(400);
+  });
+
+  it('answers hostile questions with 200, 400, 401 or 415 (a body not JSON), never a 5xx', async () => {
+    const random = prng(18);
+    const pick = <T>(list: T[]): T => list[Math.floor(random() * list.length)]!;
+    const values: unknown[] = [
+      '',
+      'GRN-10',
+      'x'.repeat(5_000),
+      '%00',
+      '\u0000',
+      '☕',
+      '1e309',
+      '-0',
+      '4.5',
+      'NaN',
+      ['a', 'b'],
+      { a: 1 },
+      null,
+      true,
+      0,
+      -1,
+      20,
+      1e20,
+      [],
+      [{ sku: 'GRN-10', quantity: '2' }],
+      [{ sku: 'GRN-10', quantity: 1, extra: 1 }],
+      [{ sku: null }],
+    ];
+    const fields = ['skus', 'items', 'customer', 'limit', 'upsells', 'strategy', 'key', '__proto__', 'constructor'];
+    for (let i = 0; i < 200; i++) {
+      const question: Record<string, unknown> = {};
+      for (let j = 0; j < 1 + Math.floor(random() * 4); j++) question[pick(fields)] = pick(values);
+      const search = Object.entries(question)
+        .flatMap(([k, v]) =>
+          [v].flat().map((one) => `${encodeURIComponent(k)}=${encodeURIComponent(typeof one === 'string' ? one : JSON.stringify(one))}`),
+        )
+        .join('&');
+      const responses = [await get(search), await post(question), await post(pick(values))];
+      for (const response of responses) expect([200, 400, 401, 415], `${search} ${response.body}`).toContain(response.statusCode);
+    }
   });
 
   it('links go through the tracked redirect, tagged storefront, and record the click', async () => {

@@ -15,6 +15,7 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { Config } from '../../config.ts';
 import { classify } from '../../core/classify.ts';
@@ -22,7 +23,13 @@ import { STRATEGIES, type Rules, type Strategy } from '../../core/recommend.ts';
 import { sameSecret, signToken, verifyToken } from '../../core/tokens.ts';
 import type { Db } from '../../db/client.ts';
 import { strategySettings } from '../../recs/service.ts';
-import { answerFromSnapshot, snapshotCache, type CartLine, type StorefrontSuggestion } from '../../recs/storefront.ts';
+import {
+  answerFromSnapshot,
+  snapshotCache,
+  type CartLine,
+  type StorefrontSnapshot,
+  type StorefrontSuggestion,
+} from '../../recs/storefront.ts';
 import { customerProductIds, storeStorefrontClick } from '../../store/storefront.ts';
 import { placementOf, withStorefrontUtm } from '../../tracking/links.ts';
 
@@ -35,6 +42,8 @@ export const MAX_SKUS = 50;
 /** At most this many recommendations (`limit`); the emails' default of 4 when not given. */
 export const MAX_LIMIT = 20;
 const MAX_UPSELLS = 10;
+/** Visitors' answers kept per snapshot, as sent (see {@link visitorMemo}). */
+const MEMO_ANSWERS = 10_000;
 
 export interface StorefrontDeps {
   db: Db;
@@ -132,11 +141,16 @@ export async function storefrontRoutes(app: FastifyInstance, deps: StorefrontDep
     onError: (error) => app.log.warn({ err: error }, 'storefront recommendations not refreshed; answering from the last snapshot'),
   });
   const links = productLinks(deps);
+  const memo = visitorMemo();
 
   const answer = async (question: Question, reply: FastifyReply) => {
     const snapshot = await cache.get();
-    const owned = question.customer === undefined ? [] : await customerProductIds(deps.db, question.customer);
     const chosen = question.strategy ?? 'co-purchase';
+    // A visitor's answer depends on the snapshot and the question alone (new-arrivals also on the day): kept as sent.
+    const memoKey = question.customer === undefined && chosen !== 'new-arrivals' ? memo.key(question, chosen) : undefined;
+    const kept = memoKey === undefined ? undefined : memo.get(snapshot, memoKey);
+    if (kept !== undefined) return reply.header('cache-control', 'private, max-age=60').type('application/json; charset=utf-8').send(kept);
+    const owned = question.customer === undefined ? [] : await customerProductIds(deps.db, question.customer);
     const result = answerFromSnapshot(snapshot, {
       lines: question.lines,
       owned,
@@ -147,13 +161,17 @@ export async function storefrontRoutes(app: FastifyInstance, deps: StorefrontDep
     });
     // A customer's answer depends on what they bought: never kept by a shared cache.
     void reply.header('cache-control', question.customer === undefined ? 'private, max-age=60' : 'private, no-store');
-    return {
+    const response = {
       strategy: chosen,
       builtAt: snapshot.builtAt?.toISOString() ?? null,
       recommendations: result.recommendations.map(links.card),
       upsells: result.upsells.map(links.card),
       unknownSkus: result.unknownSkus,
     };
+    if (memoKey === undefined) return response;
+    const json = JSON.stringify(response);
+    memo.set(snapshot, memoKey, json);
+    return reply.type('application/json; charset=utf-8').send(json);
   };
 
   await app.register(
@@ -219,6 +237,25 @@ export async function storefrontRoutes(app: FastifyInstance, deps: StorefrontDep
       },
     );
   });
+}
+
+/**
+ * Visitors' answers, serialised, per snapshot: a product page is asked the same question by
+ * every visitor, and the answer changes only with the snapshot (a new one starts empty; the
+ * old one's answers go with it). Least recently used first out, at most {@link MEMO_ANSWERS}.
+ */
+function visitorMemo() {
+  const bySnapshot = new WeakMap<StorefrontSnapshot, LRUCache<string, string>>();
+  return {
+    key: (question: Question, strategy: Strategy) =>
+      JSON.stringify([strategy, question.limit ?? 0, question.upsells ?? -1, question.lines.map((l) => [l.sku, l.quantity])]),
+    get: (snapshot: StorefrontSnapshot, key: string) => bySnapshot.get(snapshot)?.get(key),
+    set: (snapshot: StorefrontSnapshot, key: string, json: string) => {
+      let answers = bySnapshot.get(snapshot);
+      if (!answers) bySnapshot.set(snapshot, (answers = new LRUCache<string, string>({ max: MEMO_ANSWERS })));
+      answers.set(key, json);
+    },
+  };
 }
 
 /** An onRequest hook answering 401 unless the request carries the storefront key (a preflight carries none: CORS answers it). */
