@@ -212,7 +212,8 @@ export async function storefrontRoutes(app: FastifyInstance, deps: StorefrontDep
           return answer({ ...rest, lines: items ?? list!.map((s) => ({ sku: s, quantity: 1 })) }, reply);
         },
       );
-      // The preflight of this path (answered by the CORS hook for a listed origin; 404 otherwise).
+      // The preflight of this path: answered by the CORS hook (Access-Control-Allow-Origin for a
+      // listed origin only); without STOREFRONT_ORIGINS, 404.
       scope.options('/', { prefixTrailingSlash: 'no-slash', schema: { hide: true } }, async (request, reply) => {
         // @fastify/cors marks the request when its hook took it as a preflight of a listed origin.
         if (!(request as { corsPreflightEnabled?: boolean }).corsPreflightEnabled) return reply.callNotFound();
