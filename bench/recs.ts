@@ -83,8 +83,8 @@ function peakDuring(): { stop(): number } {
   };
 }
 
-/** Products in 400 categories; orders of 1–8 lines where a product's "partner" often joins. */
-function writeCatalogAndOrders(dir: string, lines: number, products: number) {
+/** Products in 400 categories; orders of 1–8 lines where a product's "partner" often joins (also the storefront bench's shop). */
+export function writeCatalogAndOrders(dir: string, lines: number, products: number) {
   const random = prng(99);
   const catalog = ['sku,name,category,price'];
   for (let i = 0; i < products; i++) catalog.push(`S${i},Product ${i},c${i % 400},${(5 + (i % 500)).toFixed(2)}`);

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: runs every benchmark, prints one table and writes bench/results.json.
- * `npm run bench -- --quick` runs smaller sizes; `-- import` runs only the named ones.
+ * `npm run bench -- --quick` runs smaller sizes; `-- import` runs only the named ones
+ * (`-- "recommendations api"` for a name with a space).
  */
 import { writeFileSync } from 'node:fs';
 import type { Benchmark, BenchResult } from './harness.ts';
@@ -10,8 +11,17 @@ import { pixelBenchmark } from './pixel.ts';
 import { recsBenchmark } from './recs.ts';
 import { reportBenchmark } from './report.ts';
 import { renderBenchmark } from './render.ts';
+import { storefrontBenchmark } from './storefront.ts';
 
-const BENCHMARKS: Benchmark[] = [importBenchmark, renderBenchmark, recsBenchmark, e2eBenchmark, pixelBenchmark, reportBenchmark];
+const BENCHMARKS: Benchmark[] = [
+  importBenchmark,
+  renderBenchmark,
+  recsBenchmark,
+  e2eBenchmark,
+  pixelBenchmark,
+  reportBenchmark,
+  storefrontBenchmark,
+];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

@@ -161,18 +161,61 @@ const schema = z
     ATTRIBUTION_CLICK_WINDOW: windowSetting.default('5d'),
     ATTRIBUTION_OPEN_WINDOW: windowSetting.default('1d'),
     REPORT_MIN_SAMPLE: z.coerce.number().int().min(2).default(100),
+    /**
+     * The storefront's public, read-only key for GET/POST /api/recommendations; unset, the
+     * route is not mounted. It sits in the shop's theme for anyone to read: never the API token.
+     */
+    STOREFRONT_KEY: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .min(16, 'must be at least 16 characters')
+        .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+        .optional(),
+    ),
+    /** The origins (scheme, host and port) whose pages may call the storefront route from a browser, comma-separated. */
+    STOREFRONT_ORIGINS: z
+      .string()
+      .trim()
+      .default('')
+      .transform((v, ctx): string[] => {
+        const origins = v === '' ? [] : v.split(',').map((o) => o.trim().replace(/\/+$/, ''));
+        for (const origin of origins)
+          if (!isOrigin(origin)) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `must be comma-separated origins such as https://shop.example ("${origin}" is not one)`,
+            });
+            return z.NEVER;
+          }
+        return origins;
+      }),
+    /** How often the storefront's in-memory recommender asks whether `recs build` has run since it loaded. */
+    STOREFRONT_REFRESH_SECONDS: z.coerce.number({ error: 'must be a number' }).int().min(1).max(3600).default(30),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
     const dkim = [env.DKIM_DOMAIN, env.DKIM_SELECTOR, env.DKIM_PRIVATE_KEY];
     if (dkim.some(Boolean) && !dkim.every(Boolean))
       ctx.addIssue({ code: 'custom', path: ['DKIM_DOMAIN'], message: 'DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY go together' });
+    if (env.STOREFRONT_KEY !== undefined && env.STOREFRONT_KEY === env.API_TOKEN)
+      ctx.addIssue({ code: 'custom', path: ['STOREFRONT_KEY'], message: 'must differ from API_TOKEN: the storefront key is public' });
     if (env.NODE_ENV !== 'production') return;
     if (env.SECRET_KEY === DEV_SECRET) ctx.addIssue({ code: 'custom', path: ['SECRET_KEY'], message: 'must be set in production' });
     if (env.API_TOKEN === DEV_TOKEN) ctx.addIssue({ code: 'custom', path: ['API_TOKEN'], message: 'must be set in production' });
   });
 
 type Env = z.infer<typeof schema>;
+
+/** True for an http(s) origin as browsers send it: scheme, host and port, no path. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
 
 /** The parsed, typed settings. Field names follow the variables they come from. */
 /** DKIM signing of outgoing mail (DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY). */
@@ -262,6 +305,15 @@ export interface Config {
   /** Enrolled customers per arm, with their window closed, before a comparison names a winner. */
   reportMinSample: number;
   logLevel: Env['LOG_LEVEL'];
+  /** The storefront recommendations route (STOREFRONT_*): mounted only when `key` is set. */
+  storefront: {
+    /** STOREFRONT_KEY: the public, read-only key; undefined: the route is not mounted. */
+    key: string | undefined;
+    /** STOREFRONT_ORIGINS: the only origins given CORS headers; none by default. */
+    origins: string[];
+    /** STOREFRONT_REFRESH_SECONDS: at most once per this many seconds, ask whether the statistics were rebuilt. */
+    refreshSeconds: number;
+  };
 }
 
 /** Settings whose value is a credential: an error names them but never shows what they hold. */
@@ -272,6 +324,7 @@ const SECRET_SETTINGS = new Set([
   'DKIM_PRIVATE_KEY',
   'SHOPIFY_WEBHOOK_SECRET',
   'WOOCOMMERCE_WEBHOOK_SECRET',
+  'STOREFRONT_KEY',
 ]);
 /** Settings that are URLs and may carry a user and password before the host. */
 const URL_SETTINGS = new Set(['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PUBLIC_URL', 'SHOP_URL']);
@@ -370,6 +423,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     reportMinSample: env.REPORT_MIN_SAMPLE,
     logLevel: env.LOG_LEVEL,
+    storefront: { key: env.STOREFRONT_KEY, origins: env.STOREFRONT_ORIGINS, refreshSeconds: env.STOREFRONT_REFRESH_SECONDS },
   };
 }
 

@@ -8,10 +8,15 @@
  * (`/t/c/<token>/<link index>`): the index only chooses among destinations stored with that
  * very message, so it needs no signature of its own, and a send signs twice, not per link.
  * Unsubscribe tokens are a kind apart, so a click URL cannot be replayed as an unsubscribe.
+ *
+ * A `product` token names a product instead of a message: the storefront's recommendation
+ * links (`/t/p/<token>`) belong to no email. Its `message` is 0 and its `product` the
+ * product's id, so it is neither a click nor an unsubscribe token, and a link cannot be
+ * moved to another product.
  */
 import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
-export type TokenKind = 'message' | 'unsubscribe';
+export type TokenKind = 'message' | 'unsubscribe' | 'product';
 
 export interface TokenPayload {
   kind: TokenKind;
@@ -19,10 +24,12 @@ export interface TokenPayload {
   message: number;
   /** customers.id, for unsubscribes. */
   customer?: number;
+  /** products.id, for `product` tokens (whose `message` is 0). */
+  product?: number;
 }
 
-const KIND = { message: 'm', unsubscribe: 'u' } as const;
-const KIND_BACK: Record<string, TokenKind> = { m: 'message', u: 'unsubscribe' };
+const KIND = { message: 'm', unsubscribe: 'u', product: 'p' } as const;
+const KIND_BACK: Record<string, TokenKind> = { m: 'message', u: 'unsubscribe', p: 'product' };
 
 // A KeyObject per secret spares the key setup on every signature.
 const keys = new Map<string, KeyObject>();
@@ -33,7 +40,9 @@ function sign(body: string, secret: string): string {
 }
 
 export function signToken(payload: TokenPayload, secret: string): string {
-  const parts = [KIND[payload.kind], payload.message.toString(36), (payload.customer ?? 0).toString(36)];
+  // A product token carries its product where the others carry their message.
+  const first = payload.kind === 'product' ? (payload.product ?? 0) : payload.message;
+  const parts = [KIND[payload.kind], first.toString(36), (payload.customer ?? 0).toString(36)];
   const body = Buffer.from(parts.join('.')).toString('base64url');
   return `${body}.${sign(body, secret)}`;
 }
@@ -50,6 +59,7 @@ export function verifyToken(token: string, secret: string): TokenPayload | undef
   const m = Number.parseInt(message ?? '', 36);
   const c = Number.parseInt(customer ?? '', 36);
   if (!k || !Number.isSafeInteger(m) || !Number.isSafeInteger(c)) return undefined;
+  if (k === 'product') return { kind: k, message: 0, product: m };
   return k === 'unsubscribe' ? { kind: k, message: m, customer: c } : { kind: k, message: m };
 }
 

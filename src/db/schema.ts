@@ -609,6 +609,29 @@ export const events = pgTable(
   (t) => [index('events_message_type_idx').on(t.messageId, t.type), index('events_customer_time_idx').on(t.customerId, t.occurredAt)],
 );
 
+/**
+ * Clicks on storefront recommendation links (`/t/p/<token>`, src/http/routes/storefront.ts):
+ * a storefront link belongs to no message, so it cannot be an `events` row. One row per
+ * click, tagged with its placement (`storefront`), so placements can be compared with the
+ * emails' clicks later. Append-only and without foreign keys, like `events`.
+ */
+export const storefrontClicks = pgTable(
+  'storefront_clicks',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    productId: integer('product_id').notNull(),
+    /** Where the link was shown: `storefront` (the recommendations API's links). */
+    placement: text('placement').notNull(),
+    isHuman: boolean('is_human').notNull(),
+    /** Why the click was judged a machine's (`scanner-ua`, `head-request`); null for humans. */
+    machineReason: text('machine_reason'),
+    userAgent: text('user_agent'),
+    ip: text('ip'),
+    occurredAt: time('occurred_at').notNull(),
+  },
+  (t) => [index('storefront_clicks_product_time_idx').on(t.productId, t.occurredAt)],
+);
+
 export const attributions = pgTable(
   'attributions',
   {

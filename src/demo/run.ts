@@ -23,6 +23,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { createEngine, startEngine } from '../engine/assemble.ts';
 import { buildServer } from '../http/app.ts';
+import { storefrontSettings } from '../http/routes/storefront.ts';
 import { createTransport } from '../mail/transport.ts';
 import { startRelay } from '../outbox/relay.ts';
 import { connectRedis } from '../queue/redis.ts';
@@ -209,6 +210,7 @@ async function replay(
     },
     reports: { attribution: config.attribution, minSample: config.reportMinSample },
     dashboard: dashboardSettings(config, { queues: connection.queues, rules, inbox, smtpUrl: inbox.url }),
+    storefront: storefrontSettings(config, rules),
   });
   cleanups.push(() => app.close());
   const baseUrl = await listen(app, config.host, options.port);

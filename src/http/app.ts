@@ -1,7 +1,8 @@
 /**
  * The engine's HTTP app, composed in this one place from plugins, each in its own module:
- * the bearer-token API (./routes/api.ts), tracking (./routes/tracking.ts), the dashboard
- * (src/dashboard) and health and metrics (./routes/health.ts). A process mounts the parts it
+ * the bearer-token API (./routes/api.ts), tracking (./routes/tracking.ts), the storefront's
+ * recommendations (./routes/storefront.ts), the dashboard (src/dashboard) and health and
+ * metrics (./routes/health.ts). A process mounts the parts it
  * serves: `campaign serve` and the demo all of them, `campaign work` health and metrics
  * alone. Dependencies arrive as arguments; nothing here opens a database or Redis
  * connection of its own.
@@ -22,6 +23,7 @@ import { registerOpenApi } from './openapi.ts';
 import { apiRoutes, type ApiDeps } from './routes/api.ts';
 import { healthRoutes, type HealthDeps } from './routes/health.ts';
 import type { ReportDeps } from './routes/reports.ts';
+import { storefrontRoutes, type StorefrontDeps } from './routes/storefront.ts';
 import { isPixelUrl, sendPixel, trackingRoutes, type TrackingDeps } from './routes/tracking.ts';
 import { installErrorHandler, validatorCompiler } from './validation.ts';
 import { webhookRoutes, type WebhookRouteDeps } from './routes/webhooks.ts';
@@ -51,6 +53,8 @@ export interface AppDeps {
   dashboard?: DashboardDeps | undefined;
   /** POST /webhooks/* from the shop platforms, each mounted when its secret is given. */
   webhooks?: WebhookRouteDeps | undefined;
+  /** GET/POST /api/recommendations behind the storefront key, with CORS, and its product links (/t/p/…), when STOREFRONT_KEY is set. */
+  storefront?: StorefrontDeps | undefined;
 }
 
 /**
@@ -88,6 +92,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await registerOpenApi(app);
     await app.register(apiRoutes, deps.api);
   }
+  // After the OpenAPI generator, which lists its recommendations route beside the API's.
+  if (deps.storefront) await app.register(storefrontRoutes, deps.storefront);
   await app.register(healthRoutes, { ...deps.health, metrics: deps.metrics });
   if (deps.tracking) await app.register(trackingRoutes, deps.tracking);
   if (deps.dashboard) await app.register(dashboard, deps.dashboard);
@@ -136,11 +142,13 @@ export interface ServerDeps {
   dashboard?: Omit<DashboardDeps, 'db' | 'now' | 'attribution' | 'minSample' | 'defaultMarginPercent'> | undefined;
   /** The shop platforms' webhooks: SHOPIFY_WEBHOOK_SECRET and SHOP_CURRENCY (orders in another currency are dead letters). */
   webhooks?: { shopifySecret?: string | undefined; wooCommerceSecret?: string | undefined; shopCurrency: string } | undefined;
+  /** The storefront's recommendations, when STOREFRONT_KEY is set (see `storefrontSettings`). */
+  storefront?: Omit<StorefrontDeps, 'db' | 'now'> | undefined;
 }
 
 /**
- * The API server: the API and health always, tracking and the dashboard when their
- * settings are given, all on one database and one clock.
+ * The API server: the API and health always, tracking, the storefront's recommendations and
+ * the dashboard when their settings are given, all on one database and one clock.
  */
 export function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // One clock for every route: the engine's (scaled in the demo, stopped in screenshots).
@@ -155,5 +163,6 @@ export function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     tracking: deps.tracking && { db: deps.db, ...deps.tracking },
     dashboard: deps.dashboard && { db: deps.db, now, ...reports, redis: deps.redis, ...deps.dashboard },
     webhooks: deps.webhooks && { db: deps.db, relay: deps.relay, now, ...deps.webhooks },
+    storefront: deps.storefront && { db: deps.db, now, ...deps.storefront },
   });
 }

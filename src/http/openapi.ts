@@ -16,7 +16,13 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         version: '1',
         description: 'Ingest of products, customers and orders. Money is a decimal string; times are ISO 8601 with a zone.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          // The storefront's recommendations (src/http/routes/storefront.ts): a public, read-only key.
+          storefrontKey: { type: 'apiKey', in: 'header', name: 'X-Storefront-Key' },
+        },
+      },
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,

@@ -27,3 +27,26 @@ export function withUtm(destination: string, message: Pick<TrackedMessage, 'sequ
 export function linkExpired(message: Pick<TrackedMessage, 'sentAt'>, at: Date, lifetimeMs: number): boolean {
   return message.sentAt !== null && at.getTime() - message.sentAt.getTime() > lifetimeMs;
 }
+
+/** Where a storefront recommendation link was shown; `storefront` is the recommendations API's. */
+export const STOREFRONT_PLACEMENTS = ['storefront'] as const;
+export type StorefrontPlacement = (typeof STOREFRONT_PLACEMENTS)[number];
+
+/** The placement a storefront link names, `storefront` for anything unknown (a link always works). */
+export function placementOf(value: unknown): StorefrontPlacement {
+  return STOREFRONT_PLACEMENTS.find((p) => p === value) ?? 'storefront';
+}
+
+/**
+ * A product page with the UTM parameters of a storefront recommendation: source
+ * `recommendations`, the placement as the medium, `storefront-recommendations` as the
+ * campaign; parameters the shop already set are kept.
+ */
+export function withStorefrontUtm(destination: string, placement: StorefrontPlacement): string {
+  const url = new URL(destination);
+  const set = (key: string, value: string) => url.searchParams.has(key) || url.searchParams.set(key, value);
+  set('utm_source', 'recommendations');
+  set('utm_medium', placement);
+  set('utm_campaign', 'storefront-recommendations');
+  return url.toString();
+}

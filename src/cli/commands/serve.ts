@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { Config } from '../../config.ts';
 import { dashboardSettings } from '../../dashboard/index.ts';
 import { buildServer } from '../../http/app.ts';
+import { storefrontSettings } from '../../http/routes/storefront.ts';
 import { loadRules } from '../../recs/rules.ts';
 import { createEventSink } from '../../tracking/events.ts';
 import { createLogger } from '../../log.ts';
@@ -30,6 +31,7 @@ export async function serve(settings: Config, options: { migrate: boolean }): Pr
     onError: (error) => logger.warn({ err: error }, 'outbox relay failed; retrying on the next tick'),
   });
   const events = createEventSink(database.db);
+  const rules = await loadRules(settings.recsRulesFile);
   const app = await buildServer({
     db: database.db,
     apiToken: settings.apiToken,
@@ -51,7 +53,8 @@ export async function serve(settings: Config, options: { migrate: boolean }): Pr
       minSample: settings.reportMinSample,
       defaultMarginPercent: settings.defaultMarginPercent,
     },
-    dashboard: dashboardSettings(settings, { queues: connection.queues, rules: await loadRules(settings.recsRulesFile) }),
+    dashboard: dashboardSettings(settings, { queues: connection.queues, rules }),
+    storefront: storefrontSettings(settings, rules),
     webhooks: {
       shopifySecret: settings.shopifyWebhookSecret,
       wooCommerceSecret: settings.wooCommerceWebhookSecret,
