@@ -78,7 +78,7 @@ describe('the webhooks page and `campaign webhooks`', () => {
     });
     // A customer (stored), their data request (the export kept), an order in another
     // currency carrying markup and a 64-bit id (a dead letter), an unknown topic (ignored)
-    // and a shop redaction (privacy, nothing kept).
+    // and a customer redaction of someone never stored (privacy, nothing kept).
     expect(await deliver('customers/create', 'customer-1', fixture('customer-create'))).toBe('stored');
     const request = {
       shop_id: 954889,
@@ -91,7 +91,13 @@ describe('the webhooks page and `campaign webhooks`', () => {
     const order = { ...fixture('order-create'), id: new LosslessNumber(BIG_ORDER_ID), currency: 'CAD', note: SCRIPT };
     expect(await deliver('orders/create', 'dead-1', order)).toBe('dead_letter');
     expect(await deliver('inventory_levels/update', 'unknown-1', { inventory_item_id: 1, available: 3 })).toBe('ignored');
-    expect(await deliver('shop/redact', 'shop-redact-1', { shop_id: 954889, shop_domain: 'demo-shop.myshopify.com' })).toBe('privacy');
+    expect(
+      await deliver('customers/redact', 'shop-redact-1', {
+        shop_id: 954889,
+        customer: { id: 42, email: 'gone@example.com' },
+        orders_to_redact: [],
+      }),
+    ).toBe('privacy');
 
     ({ base, browser } = await serveToChromium(app));
     const session = signCookie(sessionValue(Date.now() + DAY, 'W'.repeat(22)), sessionKey({ secret: SECRET, apiToken: TOKEN }));
@@ -148,10 +154,10 @@ describe('the webhooks page and `campaign webhooks`', () => {
       const request = page.locator('#privacy-requests tr[data-delivery="request-1"]');
       expect(await request.locator('[data-field=reason]').textContent()).toContain(`customer ${CUSTOMER_ID}`);
       expect(await request.locator('[data-field=export] a').getAttribute('href')).toBe('/webhooks/shopify/request-1/payload.json');
-      // A shop redaction keeps nothing: no export, and its reason says what to do.
+      // A redaction keeps nothing: no export, and its reason says what was done.
       const redact = page.locator('#privacy-requests tr[data-delivery="shop-redact-1"]');
       expect(await redact.locator('[data-field=export]').textContent()).toBe('—');
-      expect(await redact.locator('[data-field=reason]').textContent()).toContain('campaign customers erase');
+      expect(await redact.locator('[data-field=reason]').textContent()).toContain('customer 42: not-found');
 
       expect(await page.locator('#ignored tr[data-delivery="unknown-1"] [data-field=reason]').textContent()).toBe(
         'unknown topic "inventory_levels/update"',

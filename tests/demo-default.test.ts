@@ -107,6 +107,20 @@ describe('the demo at its default settings', () => {
     expect(r.backtest.learned.meanAbsError).toBeLessThan(r.backtest.fixed.meanAbsError / 2);
   });
 
+  it("takes the Shopify shop's orders as signed webhooks, each stored once though delivered twice", () => {
+    const w = result.webhooks;
+    expect(w.orders).toBeGreaterThan(100);
+    expect(w).toEqual({ orders: w.orders, stored: w.orders, duplicates: w.orders, other: 0 });
+  });
+
+  it("answers a product page's storefront recommendations with the planted accessories of its model line", () => {
+    const s = result.storefront;
+    expect(s.shown.length).toBeGreaterThan(0);
+    expect(s.shown.every((r) => r.reason.length > 0)).toBe(true);
+    // The co-purchase strategy finds the planted truth: most of what it shows fits the machine's line.
+    expect(s.shown.filter((r) => r.sameLine).length).toBeGreaterThanOrEqual(Math.ceil(s.shown.length / 2));
+  });
+
   it("attributed revenue equals the simulator's ledger under the same rule", () => {
     expect(result.attributed.engine).toBeGreaterThan(0);
     expect(result.attributed.engine).toBeCloseTo(result.attributed.ledger, 2);

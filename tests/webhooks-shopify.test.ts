@@ -282,4 +282,17 @@ describe.each(DB_KINDS)('Shopify webhooks on %s', (kind) => {
     // The order stays, for the reports.
     expect(await count('orders')).toBeGreaterThan(0);
   });
+
+  it("erases every customer's personal data on shop/redact, keeping the orders", async () => {
+    const orders = await count('orders');
+    const res = await deliver('shop/redact', { shop_id: 954889, shop_domain: 'demo-shop.myshopify.com' });
+    expect(res.json()).toMatchObject({
+      outcome: 'privacy',
+      reason: expect.stringMatching(/^the shop's data was erased: [1-9]\d* customers$/),
+    });
+    expect(await rows(sql`select email from customers where erased_at is null or email not like 'erased-%@erased.invalid'`)).toEqual([]);
+    expect(await rows(sql`select delivery_id from webhook_deliveries where payload is not null`)).toEqual([]);
+    expect(await rows(sql`select 1 from webhook_deliveries where payload::text ilike '%@example.com%'`)).toEqual([]);
+    expect(await count('orders')).toBe(orders);
+  });
 });

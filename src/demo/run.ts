@@ -12,6 +12,7 @@
 import { loadSegmentSettings } from '../profiles/segments.ts';
 import { consentReach, type ConsentReach } from '../store/consent.ts';
 import { refillTruth, type RefillTruth } from './refill-truth.ts';
+import { ShopifyFeed, storefrontLook, type StorefrontLook, type WebhookTally } from './platforms.ts';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -102,6 +103,10 @@ export interface DemoResult {
   consent: ConsentReach;
   /** The regulars' planted refill cycles beside their learned rhythm, and refill timing backtested on the replay. */
   replenish: RefillTruth;
+  /** The orders that came as signed Shopify webhooks, each delivered twice. */
+  webhooks: WebhookTally;
+  /** A product page's recommendations from the storefront API, beside the planted truth. */
+  storefront: StorefrontLook;
   realSeconds: number;
 }
 
@@ -194,6 +199,8 @@ async function replay(
   // The server's clock stops where the run ends, so a dashboard kept up shows the run's data.
   let frozenAt: Date | undefined;
   const serverClock = { ...clock, now: () => frozenAt ?? clock.now() };
+  const shopifySecret = randomBytes(24).toString('hex');
+  const storefrontKey = config.storefront.key ?? `demo-storefront-${randomBytes(12).toString('hex')}`;
   const app: App = await buildServer({
     db,
     apiToken: config.apiToken,
@@ -210,7 +217,9 @@ async function replay(
     },
     reports: { attribution: config.attribution, minSample: config.reportMinSample },
     dashboard: dashboardSettings(config, { queues: connection.queues, rules, inbox, smtpUrl: inbox.url }),
-    storefront: storefrontSettings(config, rules),
+    // The demo's shop is partly on Shopify, and has a storefront: both need a secret, made up for the run.
+    storefront: storefrontSettings({ ...config, storefront: { ...config.storefront, key: storefrontKey } }, rules),
+    webhooks: { shopifySecret, shopCurrency: config.shop.currency },
   });
   cleanups.push(() => app.close());
   const baseUrl = await listen(app, config.host, options.port);
@@ -218,14 +227,19 @@ async function replay(
     `dashboard: ${baseUrl} (log in with the API token${config.apiToken === 'dev-token' ? ' "dev-token"' : ''}); API: ${baseUrl}/api`,
   );
 
+  const shopify = new ShopifyFeed(baseUrl, shopifySecret, config.shop.currency);
   const placeOrder = async (order: PlacedOrder | PlacedOrder[]) => {
     const list = Array.isArray(order) ? order : [order];
-    const response = await fetch(`${baseUrl}/api/orders`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${config.apiToken}` },
-      body: JSON.stringify(list),
-    });
-    if (!response.ok) throw new Error(`POST /api/orders answered ${response.status}: ${await response.text()}`);
+    const viaApi = list.filter((o) => !ShopifyFeed.takes(o));
+    if (viaApi.length) {
+      const response = await fetch(`${baseUrl}/api/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${config.apiToken}` },
+        body: JSON.stringify(viaApi),
+      });
+      if (!response.ok) throw new Error(`POST /api/orders answered ${response.status}: ${await response.text()}`);
+    }
+    for (const o of list) if (ShopifyFeed.takes(o)) await shopify.deliver(o);
     for (const o of list)
       ledger.push({
         orderId: o.order_id,
@@ -376,6 +390,8 @@ async function replay(
     },
     consent: await consentReach(db, new Date(start)),
     replenish: await refillTruth(db, customers, catalog, new Date(start)),
+    webhooks: shopify.tally,
+    storefront: await storefrontLook(baseUrl, storefrontKey, catalog),
     realSeconds: (Date.now() - realStart) / 1000,
   };
   output.finished?.(result);

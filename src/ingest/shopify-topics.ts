@@ -6,7 +6,7 @@ import { cancellationRecord, customerRecord, orderRecord, productRecord, refundR
 import type { Db } from '../db/client.ts';
 import { MappingError } from '../errors.ts';
 import { shopifyCustomer, shopifyOrder, shopifyProducts, shopifyRefund } from '../platforms/shopify.ts';
-import { customerExport, eraseCustomer } from '../store/customer-data.ts';
+import { customerExport, eraseCustomer, eraseEveryCustomer } from '../store/customer-data.ts';
 import { linkPlatformProduct, withdrawPlatformProduct } from '../store/webhooks.ts';
 import { ingestCancellations, ingestCustomers, ingestOrders, ingestProducts, ingestRefunds } from './batch.ts';
 import { checked, stored, type Delivery, type Handled, type Json, type TopicHandler, type WebhookDeps } from './webhook-records.ts';
@@ -82,11 +82,11 @@ export const shopifyTopic: TopicHandler = async (tx: Db, deps: WebhookDeps, d: D
       const erased = await eraseCustomer(tx, id, deps.now());
       return { outcome: 'privacy', reason: `customer ${id}: ${erased.status}` };
     }
-    case 'shop/redact':
-      return {
-        outcome: 'privacy',
-        reason: "the shop asked for all its data to be erased: erase each customer (campaign customers erase) or drop the shop's database",
-      };
+    case 'shop/redact': {
+      // The shop uninstalled the app 48 hours ago: every customer's personal data goes, the figures stay.
+      const erased = await eraseEveryCustomer(tx, deps.now());
+      return { outcome: 'privacy', reason: `the shop's data was erased: ${erased.customers} customers` };
+    }
     default:
       return { outcome: 'ignored', reason: `unknown topic "${d.topic}"` };
   }

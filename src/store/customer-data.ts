@@ -291,3 +291,43 @@ export async function eraseCustomer(db: Db, externalId: string, now: Date): Prom
     };
   });
 }
+
+/**
+ * The shop's request to erase all its data (Shopify's `shop/redact`): every customer's
+ * personal data erased at once, set-based, in one transaction, by the rules of
+ * `eraseCustomer`: each address kept only as its hash in `erased_addresses` (the
+ * suppressions' addresses too, which are then deleted), every customer's address replaced by
+ * `erasedPlaceholder(id)` on the customer and their messages (an SMTP answer or error quoting
+ * it dropped), names, time zone, country, tags and attributes cleared, the IP and user agent
+ * of every event and storefront click cleared, consumed outbox facts deleted and every kept
+ * webhook payload dropped. Orders, enrollments, message states and events stay, so every
+ * report counts what it counted. Returns how many customers were erased.
+ */
+export async function eraseEveryCustomer(db: Db, now: Date): Promise<{ customers: number }> {
+  return db.transaction(async (tx) => {
+    const at = now.toISOString();
+    await tx.execute(sql`insert into erased_addresses (email_hash, erased_at)
+                         select distinct ${addressHash(sql`email`)}, ${at}::timestamptz from customers where erased_at is null
+                         union select distinct ${addressHash(sql`email`)}, ${at}::timestamptz from suppressions
+                         on conflict (email_hash) do nothing`);
+    await tx.execute(sql`delete from suppressions`);
+    await tx.execute(sql`update messages m set recipient = 'erased-' || m.customer_id || '@erased.invalid',
+                           smtp_response = case when strpos(lower(m.smtp_response), lower(trim(c.email))) > 0 then null else m.smtp_response end,
+                           error = case when strpos(lower(m.error), lower(trim(c.email))) > 0 then null else m.error end
+                         from customers c where c.id = m.customer_id and c.erased_at is null`);
+    await tx.execute(sql`update events set ip = null, user_agent = null where ip is not null or user_agent is not null`);
+    await tx.execute(sql`update storefront_clicks set ip = null, user_agent = null where ip is not null or user_agent is not null`);
+    await tx.execute(sql`delete from outbox where consumed_at is not null`);
+    await tx.execute(sql`update webhook_deliveries set payload = null,
+                           reason = coalesce(reason || '; ', '') || 'payload dropped: the shop was erased'
+                         where payload is not null`);
+    const erased = await parsedRows(
+      tx,
+      sql`update customers set email = 'erased-' || id || '@erased.invalid', first_name = null, last_name = null, timezone = null,
+            country = null, tags = '{}', attributes = '{}', erased_at = ${at}, updated_at = now()
+          where erased_at is null returning id`,
+      z.object({ id: z.coerce.number() }),
+    );
+    return { customers: erased.length };
+  });
+}

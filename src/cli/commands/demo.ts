@@ -107,7 +107,7 @@ function formatTruth(result: DemoResult, currency: string): string {
     `Consent: ${c.saidNo + c.unknown} customers who ordered had not accepted marketing (${c.saidNo} said no, ${c.unknown} were never asked); ` +
       `their ${c.orders} orders enrolled them in ${c.enrolled} consent-required sequences${c.enrolled === 0 ? ' (none: eligibility is decided before the arm is drawn, so every arm and the holdout have the same population)' : ' — THAT IS A BUG'}.`,
   );
-  lines.push(...refillLines(result.replenish));
+  lines.push(...refillLines(result.replenish), ...platformLines(result));
   if (result.planted.length)
     lines.push('', 'What the demo planted, and what the report decided (per customer against the control, always-valid 95% interval):');
   for (const p of result.planted) lines.push(...plantedLines(p, money), `      why: ${p.why}`);
@@ -166,5 +166,21 @@ function refillLines(r: RefillTruth): string[] {
       ? '  No purchase of the replay was bought again within it: nothing to score.'
       : `  On ${b.cases} re-purchases during the replay, \`delay: replenish\` would have gone ${days(b.learned.meanAbsError)} from the actual day on average ` +
         `(median ${days(b.learned.medianAbsError)}); a fixed ${b.fixedDays} days, ${days(b.fixed.meanAbsError)} (median ${days(b.fixed.medianAbsError)}).`,
+  ];
+}
+
+/** The orders that came as Shopify webhooks, and a product page's storefront recommendations beside the planted truth. */
+function platformLines(result: DemoResult): string[] {
+  const w = result.webhooks;
+  const s = result.storefront;
+  const planted = s.shown.filter((r) => r.sameLine).length;
+  return [
+    `Shopify: ${w.orders} orders (customers on the demo's Shopify shop) came as signed orders/create webhooks, each delivered twice: ` +
+      `${w.stored} stored, ${w.duplicates} answered as duplicates${w.other ? `, ${w.other} NOT STORED` : ''}.`,
+    `Storefront: GET /api/recommendations?skus=${s.sku} (${s.name}) answered in ${s.milliseconds.toFixed(0)} ms; ` +
+      `${planted} of its ${s.shown.length} products are the planted accessories of the same model line:`,
+    ...s.shown.map(
+      (r) => `  ${r.sameLine ? 'planted ' : r.complement ? 'category' : 'other   '}  ${r.sku.padEnd(10)} ${r.name} — ${r.reason}`,
+    ),
   ];
 }

@@ -141,9 +141,8 @@ export function WebhooksPage({ counts, days, deadLetters, privacy, ignored, time
 
       <h2>Privacy requests</h2>
       <p class="muted">
-        A data request's export (everything stored about the customer) is kept to send to the shop owner; a shop redaction needs a manual
-        step (<code>campaign customers erase</code> for each customer, or dropping the shop's database). Customer redactions were done on
-        arrival.
+        A data request's export (everything stored about the customer) is kept to send to the shop owner; redactions (one customer, or the
+        whole shop) were carried out on arrival.
       </p>
       {privacy.length === 0 ? (
         <p id="no-privacy">No privacy requests.</p>
