@@ -171,10 +171,15 @@ describe.each(DB_KINDS)('WooCommerce webhooks on %s', (kind) => {
     expect(await rows(sql`select external_id, amount::text as amount, reason, refunded_at from refunds`)).toEqual([
       { external_id: '730', amount: '21.9900', reason: 'broken handle', refunded_at: expect.anything() },
     ]);
-    const cancelled = { ...fixture('order'), status: 'cancelled', date_modified_gmt: '2026-10-06T08:00:00' };
+    const [first] = await rows<{ refunded_at: string }>(sql`select refunded_at from refunds`);
+    expect(new Date(first!.refunded_at).toISOString()).toBe('2026-10-05T09:00:00.000Z');
+    // A later change of the order carries the same refund: its date stays the first one's.
+    const cancelled = { ...refunded, status: 'cancelled', date_modified_gmt: '2026-10-06T08:00:00' };
     expect((await deliver('order.updated', cancelled)).json()).toEqual({ outcome: 'stored' });
     const [row] = await rows<{ cancelled_at: string }>(sql`select cancelled_at from orders`);
     expect(new Date(row!.cancelled_at).toISOString()).toBe('2026-10-06T08:00:00.000Z');
+    const [kept] = await rows<{ refunded_at: string }>(sql`select refunded_at from refunds`);
+    expect(new Date(kept!.refunded_at).toISOString()).toBe('2026-10-05T09:00:00.000Z');
   });
 
   it('stores a guest order under its billing email', async () => {

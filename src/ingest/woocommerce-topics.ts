@@ -6,7 +6,7 @@
 import { cancellationRecord, customerRecord, orderRecord, productRecord, refundRecord } from '../core/records.ts';
 import { MappingError } from '../errors.ts';
 import { wooCustomer, wooOrder, wooProduct } from '../platforms/woocommerce.ts';
-import { linkPlatformProduct, withdrawPlatformProduct } from '../store/webhooks.ts';
+import { knownRefundIds, linkPlatformProduct, withdrawPlatformProduct } from '../store/webhooks.ts';
 import { ingestCancellations, ingestCustomers, ingestOrders, ingestProducts, ingestRefunds } from './batch.ts';
 import { checked, stored, type TopicHandler } from './webhook-records.ts';
 
@@ -22,11 +22,17 @@ export const wooCommerceTopic: TopicHandler = async (tx, deps, d, payload) => {
       const order = stored(await ingestOrders(tx, [checked(orderRecord, mapped.order, 'order')]), 'order');
       if (mapped.cancellation)
         stored(await ingestCancellations(tx, [checked(cancellationRecord, mapped.cancellation, 'cancellation')]), 'cancellation');
-      if (mapped.refunds.length)
+      // Refunds come undated: each is dated by the change that first carried it, and kept so after.
+      const known = await knownRefundIds(
+        tx,
+        mapped.refunds.map((r) => String(r.refund_id)),
+      );
+      const fresh = mapped.refunds.filter((r) => !known.has(String(r.refund_id)));
+      if (fresh.length)
         stored(
           await ingestRefunds(
             tx,
-            mapped.refunds.map((r, i) => checked(refundRecord, r, `refunds[${i}]`)),
+            fresh.map((r, i) => checked(refundRecord, r, `refunds[${i}]`)),
           ),
           'refunds',
         );

@@ -114,3 +114,17 @@ export async function withdrawPlatformProduct(db: Db, productId: string): Promis
   );
   return rows.length;
 }
+
+/**
+ * Which of these refund ids are stored already. WooCommerce's order payload lists its
+ * refunds without their dates (they are dated by the order's change that first carried
+ * them), so a later update of the order must not move a known refund's date.
+ */
+export async function knownRefundIds(db: Db, refundIds: readonly string[]): Promise<Set<string>> {
+  const rows = await parsedRows(
+    db,
+    sql`select external_id from refunds where external_id in (select jsonb_array_elements_text(${jsonParam(refundIds)}))`,
+    z.object({ external_id: z.string() }),
+  );
+  return new Set(rows.map((r) => r.external_id));
+}
