@@ -9,7 +9,7 @@
  * that cannot be mapped or is refused is a 200, kept as a dead letter with its reason, with
  * nothing of it half-stored.
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import { LosslessNumber, parse, stringify } from 'lossless-json';
@@ -52,7 +52,7 @@ describe.each(DB_KINDS)('Shopify webhooks on %s', (kind) => {
       db: database.db,
       apiToken: 'webhook-test-token',
       bodyLimitBytes: 256 * 1024,
-      webhooks: { shopifySecret: SECRET, shopCurrency: 'USD' },
+      webhooks: { shopifySecret: SECRET, shopCurrency: 'USD', shopUrl: 'https://demo-shop.example/' },
     });
   }, 120_000);
   afterAll(async () => {
@@ -69,7 +69,7 @@ describe.each(DB_KINDS)('Shopify webhooks on %s', (kind) => {
     );
     const common = {
       category: 'coffee-beans',
-      url: 'https://demo-shop.myshopify.com/products/house-espresso-blend',
+      url: 'https://demo-shop.example/products/house-espresso-blend',
       image_url: 'https://cdn.shopify.com/s/files/1/0000/0001/products/heb.jpg',
       platform_product_id: '788032119674292922',
     };
@@ -144,10 +144,14 @@ describe.each(DB_KINDS)('Shopify webhooks on %s', (kind) => {
     expect([await count('orders'), await count('order_items'), await count('outbox')]).toEqual([1, 2, outbox]);
   });
 
-  it('stores a refund of what its successful transactions gave back, and a cancellation', async () => {
+  it('stores a refund of the item revenue its lines gave back (in shop money), and a cancellation', async () => {
     expect((await deliver('refunds/create', fixture('refund-create'))).json()).toEqual({ outcome: 'stored' });
     const refunds = await rows<Record<string, unknown>>(sql`select external_id, amount::text as amount, reason from refunds`);
-    expect(refunds).toEqual([{ external_id: '509562969', amount: '20.0000', reason: 'it came damaged' }]);
+    // The refunded line's subtotal in shop money: not the transactions, which also return tax and shipping.
+    expect(refunds).toEqual([{ external_id: '509562969', amount: '22.4100', reason: 'it came damaged' }]);
+    // A refund of shipping alone gave no item revenue back.
+    const shipping = { ...fixture('refund-create'), id: 509562970, refund_line_items: [], note: 'shipping' };
+    expect((await deliver('refunds/create', shipping)).json()).toEqual({ outcome: 'ignored', reason: 'the refund gave no money back' });
     const cancelled = { ...fixture('order-create'), cancelled_at: '2026-10-06T08:00:00-04:00', cancel_reason: 'customer' };
     expect((await deliver('orders/cancelled', cancelled)).json()).toEqual({ outcome: 'stored' });
     const [order] = await rows<{ cancelled_at: string }>(sql`select cancelled_at from orders`);
@@ -171,7 +175,8 @@ describe.each(DB_KINDS)('Shopify webhooks on %s', (kind) => {
           where o.external_id = '1001'`,
     );
     expect(row).toEqual({
-      external_id: 'guest:guest@example.com',
+      // Keyed by the address's hash, so an erase leaves no address in the id.
+      external_id: `guest:${createHash('sha256').update('guest@example.com').digest('hex')}`,
       email: 'Guest@Example.com',
       accepts_marketing: 'unknown',
       total: '24.9000',
@@ -209,6 +214,15 @@ describe.each(DB_KINDS)('Shopify webhooks on %s', (kind) => {
       payload: '{"id": 1,',
     });
     expect(notJson.json()).toEqual({ outcome: 'dead_letter', reason: 'the body is not a JSON object' });
+    // A payload Postgres cannot keep (a NUL in a string) is still a dead letter, its payload dropped: never a 5xx.
+    const nul = await deliver('orders/create', { ...order, id: 2005, note: 'a\u0000b', currency: 'CAD' }, { id: `nul-${kind}` });
+    expect([nul.statusCode, nul.json()]).toEqual([
+      200,
+      { outcome: 'dead_letter', reason: 'order 2005 is in CAD; this shop reports in USD' },
+    ]);
+    expect(await rows(sql`select reason, payload from webhook_deliveries where delivery_id = ${`nul-${kind}`}`)).toEqual([
+      { reason: 'order 2005 is in CAD; this shop reports in USD (payload not kept: it cannot be stored)', payload: null },
+    ]);
     // The new customer of the refused order was not stored either.
     expect(await Promise.all(['customers', 'orders', 'order_items', 'outbox'].map(count))).toEqual(before);
     const [letter] = await rows<{ outcome: string; reason: string; payload: { id: number } }>(
@@ -277,6 +291,10 @@ describe.each(DB_KINDS)('Shopify webhooks on %s', (kind) => {
     );
     expect(customer!.email).not.toContain('bob@example.com');
     expect(customer!.erased_at).not.toBeNull();
+    // A guest checkout's customer is found by the address's hash.
+    const guest = { shop_id: 954889, customer: { id: 123456, email: 'guest@example.com' }, orders_to_redact: [1001] };
+    expect((await deliver('customers/redact', guest)).json()).toEqual({ outcome: 'privacy', reason: 'customer 123456: erased' });
+    expect(await rows(sql`select 1 from customers where email ilike 'guest@example.com'`)).toEqual([]);
     // Nothing kept of a delivery quotes the address any more: the data request's export went with the erase.
     expect(await rows(sql`select delivery_id from webhook_deliveries where payload::text ilike '%bob@example.com%'`)).toEqual([]);
     // The order stays, for the reports.
@@ -284,6 +302,9 @@ describe.each(DB_KINDS)('Shopify webhooks on %s', (kind) => {
   });
 
   it("erases every customer's personal data on shop/redact, keeping the orders", async () => {
+    expect((await deliver('customers/create', { ...fixture('customer-create'), id: 555, email: 'last@example.com' })).json()).toEqual({
+      outcome: 'stored',
+    });
     const orders = await count('orders');
     const res = await deliver('shop/redact', { shop_id: 954889, shop_domain: 'demo-shop.myshopify.com' });
     expect(res.json()).toMatchObject({

@@ -219,7 +219,7 @@ async function replay(
     dashboard: dashboardSettings(config, { queues: connection.queues, rules, inbox, smtpUrl: inbox.url }),
     // The demo's shop is partly on Shopify, and has a storefront: both need a secret, made up for the run.
     storefront: storefrontSettings({ ...config, storefront: { ...config.storefront, key: storefrontKey } }, rules),
-    webhooks: { shopifySecret, shopCurrency: config.shop.currency },
+    webhooks: { shopifySecret, shopCurrency: config.shop.currency, shopUrl: config.shop.url },
   });
   cleanups.push(() => app.close());
   const baseUrl = await listen(app, config.host, options.port);

@@ -141,7 +141,9 @@ export interface ServerDeps {
   /** The web dashboard (login, pages, Bull Board), when given. */
   dashboard?: Omit<DashboardDeps, 'db' | 'now' | 'attribution' | 'minSample' | 'defaultMarginPercent'> | undefined;
   /** The shop platforms' webhooks: SHOPIFY_WEBHOOK_SECRET and SHOP_CURRENCY (orders in another currency are dead letters). */
-  webhooks?: { shopifySecret?: string | undefined; wooCommerceSecret?: string | undefined; shopCurrency: string } | undefined;
+  webhooks?:
+    | { shopifySecret?: string | undefined; wooCommerceSecret?: string | undefined; shopCurrency: string; shopUrl?: string | undefined }
+    | undefined;
   /** The storefront's recommendations, when STOREFRONT_KEY is set (see `storefrontSettings`). */
   storefront?: Omit<StorefrontDeps, 'db' | 'now'> | undefined;
 }

@@ -5,6 +5,7 @@
 import { cancellationRecord, customerRecord, orderRecord, productRecord, refundRecord } from '../core/records.ts';
 import type { Db } from '../db/client.ts';
 import { MappingError } from '../errors.ts';
+import { guestKey, isObject, text } from '../platforms/payload.ts';
 import { shopifyCustomer, shopifyOrder, shopifyProducts, shopifyRefund } from '../platforms/shopify.ts';
 import { customerExport, eraseCustomer, eraseEveryCustomer } from '../store/customer-data.ts';
 import { linkPlatformProduct, withdrawPlatformProduct } from '../store/webhooks.ts';
@@ -42,7 +43,7 @@ export const shopifyTopic: TopicHandler = async (tx: Db, deps: WebhookDeps, d: D
     }
     case 'products/create':
     case 'products/update': {
-      const { productId, products } = shopifyProducts(payload, d.shopDomain);
+      const { productId, products } = shopifyProducts(payload, deps.shopUrl);
       stored(
         await ingestProducts(
           tx,
@@ -79,7 +80,10 @@ export const shopifyTopic: TopicHandler = async (tx: Db, deps: WebhookDeps, d: D
     }
     case 'customers/redact': {
       const id = customerIdOf(payload);
-      const erased = await eraseCustomer(tx, id, deps.now());
+      let erased = await eraseCustomer(tx, id, deps.now());
+      // A guest checkout's customer is keyed by their address's hash, not Shopify's id.
+      const email = isObject(payload.customer) ? text(payload.customer.email) : undefined;
+      if (erased.status === 'not-found' && email) erased = await eraseCustomer(tx, guestKey(email), deps.now());
       return { outcome: 'privacy', reason: `customer ${id}: ${erased.status}` };
     }
     case 'shop/redact': {

@@ -14,6 +14,8 @@ export interface WebhookDeps {
   relay?: Relay | undefined;
   /** SHOP_CURRENCY: an order in another currency cannot be mapped. */
   shopCurrency: string;
+  /** SHOP_URL: product links (never a header's domain, which the signature does not cover). */
+  shopUrl?: string | undefined;
   now: () => Date;
 }
 
@@ -22,8 +24,6 @@ export interface Delivery {
   deliveryId: string;
   topic: string;
   payload: unknown;
-  /** The shop's domain (X-Shopify-Shop-Domain), for product links. */
-  shopDomain?: string | undefined;
 }
 
 export type Json = Record<string, unknown>;

@@ -8,7 +8,7 @@
  * engine could not take in at all (a 5xx: the database was down), and a retry is harmless.
  */
 import { MappingError } from '../errors.ts';
-import { deliverySeen, recordDelivery, type DeliveryOutcome, type Platform } from '../store/webhooks.ts';
+import { claimDelivery, deliverySeen, recordDelivery, settleDelivery, type DeliveryOutcome, type Platform } from '../store/webhooks.ts';
 import { shopifyTopic } from './shopify-topics.ts';
 import { Refused, type Delivery, type Json, type TopicHandler, type WebhookDeps } from './webhook-records.ts';
 import { wooCommerceTopic } from './woocommerce-topics.ts';
@@ -30,21 +30,42 @@ export async function receiveDelivery(deps: WebhookDeps, d: Delivery): Promise<R
   const record = { platform: d.platform, deliveryId: d.deliveryId, topic: d.topic };
   if (typeof d.payload !== 'object' || d.payload === null || Array.isArray(d.payload)) {
     const reason = 'the body is not a JSON object';
-    await recordDelivery(deps.db, { ...record, outcome: 'dead_letter', reason, payload: d.payload ?? null });
+    await keepDeadLetter(deps.db, { ...record, reason, payload: d.payload ?? null });
     return { outcome: 'dead_letter', reason };
   }
   const payload = d.payload as Json;
   try {
     const done = await deps.db.transaction(async (tx) => {
+      // Claimed first, in the transaction: a retry racing this one waits, then finds it stored.
+      if (!(await claimDelivery(tx, record))) return undefined;
       const result = await TOPICS[d.platform](tx, deps, d, payload);
-      await recordDelivery(tx, { ...record, outcome: result.outcome, reason: result.reason, payload: result.keep });
+      await settleDelivery(tx, { ...record, outcome: result.outcome, reason: result.reason, payload: result.keep });
       return result;
     });
+    if (!done) return { outcome: 'duplicate' };
     if (done.ordersPlaced) deps.relay?.kick();
     return { outcome: done.outcome, reason: done.reason };
   } catch (error) {
     if (!(error instanceof MappingError || error instanceof Refused)) throw error;
-    await recordDelivery(deps.db, { ...record, outcome: 'dead_letter', reason: error.message, payload });
+    await keepDeadLetter(deps.db, { ...record, reason: error.message, payload });
     return { outcome: 'dead_letter', reason: error.message };
+  }
+}
+
+/**
+ * Records a dead letter with its payload; a payload Postgres cannot store (a string holding
+ * `\u0000`, which jsonb refuses) is dropped and the reason says so, rather than answering
+ * 5xx on every retry until the platform gives up on the webhook.
+ */
+async function keepDeadLetter(db: WebhookDeps['db'], d: Omit<Parameters<typeof recordDelivery>[1], 'outcome'>): Promise<void> {
+  try {
+    await recordDelivery(db, { ...d, outcome: 'dead_letter' });
+  } catch {
+    await recordDelivery(db, {
+      ...d,
+      outcome: 'dead_letter',
+      reason: `${d.reason ?? ''} (payload not kept: it cannot be stored)`,
+      payload: undefined,
+    });
   }
 }

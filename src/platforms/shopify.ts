@@ -5,17 +5,16 @@
  *
  * The mapping, as Shopify documents the payloads (REST Admin API webhooks):
  * - an order: `id` → order_id; `customer.id` → customer_id (a guest checkout, without a
- *   customer, is keyed `guest:<email>`; a customer without an email must be known already); `created_at` → ordered_at; each line item's `sku`
+ *   customer, is keyed `guest:<sha-256 of the email>`; a customer without an email must be known already); `created_at` → ordered_at; each line item's `sku`
  *   (or `shopify-<variant_id>` when the variant has none) with `quantity` and `price` (a
  *   decimal string in the shop's currency: `price_set.shop_money`, never the presentment
  *   currency the customer saw); the first of `discount_codes` and `total_discounts`; an order
  *   whose `currency` is not the shop's (SHOP_CURRENCY) cannot be mapped;
  * - `cancelled_at` → a cancellation; each of `refunds` (and a `refunds/create` payload) → a
- *   refund of what its successful `refund` transactions gave back (else its line items'
- *   subtotals);
+ *   refund of the item revenue it gave back (its refunded lines' subtotals in shop money);
  * - a product: one product per variant: sku as above, `title` (with the variant's own title
  *   unless it is "Default Title"), `product_type` as the category ("uncategorised" when
- *   empty), the variant's `price`, the product's image, a link on the shop's domain, in
+ *   empty), the variant's `price`, the product's image, a link on SHOP_URL, in
  *   stock while the product is `active` and the variant has stock or sells without it;
  * - a customer: `email`, names, `tags` (comma-separated), `default_address.country_code`, and
  *   `email_marketing_consent.state` (subscribed → yes; not_subscribed, unsubscribed → no;
@@ -23,6 +22,7 @@
  */
 import type { z } from 'zod';
 import { MappingError } from '../errors.ts';
+import { guestKey, isObject, list, need, text, type Json } from './payload.ts';
 import type { cancellationRecord, customerRecord, orderRecord, productRecord, refundRecord } from '../core/records.ts';
 
 /** The records as mapped, before the ingest's own checks (src/core/records.ts) validate them. */
@@ -31,19 +31,6 @@ export type OrderInput = z.input<typeof orderRecord>;
 export type ProductInput = z.input<typeof productRecord>;
 export type RefundInput = z.input<typeof refundRecord>;
 export type CancellationInput = z.input<typeof cancellationRecord>;
-
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.trim() !== '' ? value.trim() : typeof value === 'number' ? String(value) : undefined;
-const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
-
-function need(payload: Json, field: string): string {
-  const value = text(payload[field]);
-  if (value === undefined) throw new MappingError(`the payload has no ${field}`);
-  return value;
-}
 
 /** The sku of a variant or line item: its own, else one made from the variant id. */
 function skuOf(item: Json): string {
@@ -103,7 +90,7 @@ export function shopifyOrder(payload: Json, shopCurrency: string): ShopifyOrder 
   // A customer with an email is upserted with the order; one without (a phone-only customer)
   // must be known already; a guest checkout is keyed by its email.
   const customer = buyer ? shopifyCustomer(buyer, email) : undefined;
-  const customerId = customer?.customer_id ?? text(buyer?.id) ?? (email ? `guest:${email.toLowerCase()}` : undefined);
+  const customerId = customer?.customer_id ?? text(buyer?.id) ?? (email ? guestKey(email) : undefined);
   if (!customerId) throw new MappingError(`order ${orderId} has no customer and no email`);
   const guest = customer ?? (!buyer && email ? { customer_id: customerId, email } : undefined);
   const items = list(payload.line_items)
@@ -133,20 +120,21 @@ export function shopifyOrder(payload: Json, shopCurrency: string): ShopifyOrder 
 }
 
 /**
- * A refund (a `refunds/create` payload, or one of an order's `refunds`): what its successful
- * `refund` transactions gave back, else its line items' subtotals; undefined when it gave
- * back nothing (a restock alone).
+ * A refund (a `refunds/create` payload, or one of an order's `refunds`): the item revenue it
+ * gave back, its refunded lines' subtotals in the shop's money (`subtotal_set.shop_money`,
+ * else `subtotal`). Not its transactions: they also return tax and shipping, which an order's
+ * revenue here never counted, and are in the currency the customer paid in. Undefined when
+ * no item revenue went back (a refund of shipping alone, a restock).
  */
 export function shopifyRefund(payload: Json): RefundInput | undefined {
   const cents = (values: unknown[]) => values.reduce<number>((sum, v) => sum + Math.round(Number(v) * 100), 0);
-  const paid = list(payload.transactions)
-    .filter(isObject)
-    .filter((t) => t.kind === 'refund' && (t.status === undefined || t.status === 'success'))
-    .map((t) => text(t.amount));
   const lines = list(payload.refund_line_items)
     .filter(isObject)
-    .map((l) => text(l.subtotal));
-  const amount = paid.length ? cents(paid) : cents(lines);
+    .map((l) => {
+      const set = isObject(l.subtotal_set) && isObject(l.subtotal_set.shop_money) ? l.subtotal_set.shop_money : undefined;
+      return text(set?.amount) ?? text(l.subtotal);
+    });
+  const amount = cents(lines);
   if (!Number.isFinite(amount)) throw new MappingError(`refund ${text(payload.id) ?? '?'} has an amount that is not a number`);
   if (amount <= 0) return undefined;
   return {
@@ -159,7 +147,7 @@ export function shopifyRefund(payload: Json): RefundInput | undefined {
 }
 
 /** A product payload as one product per variant, and the product's id that groups them. */
-export function shopifyProducts(payload: Json, shopDomain: string | undefined): { productId: string; products: ProductInput[] } {
+export function shopifyProducts(payload: Json, shopUrl: string | undefined): { productId: string; products: ProductInput[] } {
   const productId = need(payload, 'id');
   const title = need(payload, 'title');
   const active = payload.status === undefined || payload.status === 'active';
@@ -169,7 +157,7 @@ export function shopifyProducts(payload: Json, shopDomain: string | undefined): 
         .filter(isObject)
         .map((i) => text(i.src))[0];
   const handle = text(payload.handle);
-  const url = shopDomain && handle ? `https://${shopDomain}/products/${handle}` : undefined;
+  const url = shopUrl && handle ? `${shopUrl.replace(/\/+$/, '')}/products/${handle}` : undefined;
   const variants = list(payload.variants).filter(isObject);
   if (variants.length === 0) throw new MappingError(`product ${productId} has no variants`);
   return {

@@ -3,15 +3,16 @@
  * v3 resources) to the engine's own records (src/core/records.ts). No IO.
  *
  * The mapping:
- * - an order: `id` → order_id; `customer_id` (0 for a guest, then keyed `guest:<billing
- *   email>`) with `billing.email`, names and `billing.country`; `date_created_gmt` (UTC
+ * - an order: `id` → order_id; `customer_id` (0 for a guest, then keyed `guest:<sha-256 of
+ *   the billing email>`) with `billing.email`, names and `billing.country`; `date_created_gmt` (UTC
  *   without a zone, as WooCommerce writes it) → ordered_at; each line item's `sku` (or
  *   `woo-<variation_id or product_id>`) with `quantity` and its unit price, `subtotal` ÷
  *   quantity (before coupons); the first of `coupon_lines` and `discount_total`; an order in
  *   a `currency` other than the shop's cannot be mapped. Only a paid order is an order:
  *   `pending`, `failed`, `checkout-draft` and `trash` are left until an update says it is
  *   paid; `cancelled` adds a cancellation (at `date_modified_gmt`); each of `refunds` (id,
- *   `total` as a negative decimal) is a refund at `date_modified_gmt`;
+ *   `total` as a negative decimal, with tax and shipping) is a refund at `date_modified_gmt`,
+ *   capped at the item revenue the order has left;
  * - a product (`simple`, `grouped`, `external`): one product, `sku` (or `woo-<id>`),
  *   `name`, the first of `categories` (its slug) as the category, `price`, `permalink`,
  *   the first image, in stock while `publish`ed and not `outofstock`. A `variable` product's
@@ -23,17 +24,8 @@
 import type { z } from 'zod';
 import type { cancellationRecord, customerRecord, orderRecord, productRecord, refundRecord } from '../core/records.ts';
 import { MappingError } from '../errors.ts';
+import { guestKey, isObject, list, need, text, type Json } from './payload.ts';
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.trim() !== '' ? value.trim() : typeof value === 'number' ? String(value) : undefined;
-const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
-const need = (payload: Json, field: string): string => {
-  const value = text(payload[field]);
-  if (value === undefined) throw new MappingError(`the payload has no ${field}`);
-  return value;
-};
 /** WooCommerce's `_gmt` times are UTC written without a zone. */
 const gmt = (value: unknown): string | undefined => {
   const t = text(value);
@@ -62,7 +54,7 @@ export function wooOrder(payload: Json, shopCurrency: string): WooOrder | undefi
   const email = text(billing.email);
   if (!email) throw new MappingError(`order ${orderId} has no billing email`);
   const wooCustomer = Number(payload.customer_id) > 0 ? String(payload.customer_id) : undefined;
-  const customerId = wooCustomer ?? `guest:${email.toLowerCase()}`;
+  const customerId = wooCustomer ?? guestKey(email);
   const items = list(payload.line_items)
     .filter(isObject)
     .map((item) => {
@@ -96,16 +88,29 @@ export function wooOrder(payload: Json, shopCurrency: string): WooOrder | undefi
       items,
     },
     cancellation: payload.status === 'cancelled' ? { order_id: orderId, cancelled_at: changedAt } : undefined,
-    refunds: list(payload.refunds)
-      .filter(isObject)
-      .map((r) => ({
-        refund_id: need(r, 'id'),
-        order_id: orderId,
-        refunded_at: changedAt,
-        amount: (Math.abs(cents(r.total)) / 100).toFixed(2),
-        reason: text(r.reason),
-      })),
+    refunds: itemRefunds(payload, orderId, changedAt),
   };
+}
+
+/**
+ * An order's `refunds` (each `total` a negative decimal that includes tax and shipping),
+ * oldest first as WooCommerce lists them newest first, each capped at the item revenue the
+ * order has left (its lines' subtotals less the refunds before it): revenue here counts
+ * items only, and a refund can never give back more than was counted.
+ */
+function itemRefunds(payload: Json, orderId: string, at: string): z.input<typeof refundRecord>[] {
+  let left = list(payload.line_items)
+    .filter(isObject)
+    .reduce((sum, item) => sum + (Number.isFinite(cents(item.subtotal)) ? cents(item.subtotal) : 0), 0);
+  return list(payload.refunds)
+    .filter(isObject)
+    .reverse()
+    .flatMap((r) => {
+      const amount = Math.min(Math.abs(cents(r.total)), left);
+      if (!(amount > 0)) return [];
+      left -= amount;
+      return [{ refund_id: need(r, 'id'), order_id: orderId, refunded_at: at, amount: (amount / 100).toFixed(2), reason: text(r.reason) }];
+    });
 }
 
 /** A product payload as one product, or undefined for a variable product (its variations come from the catalog import). */

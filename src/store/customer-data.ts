@@ -272,10 +272,11 @@ export async function eraseCustomer(db: Db, externalId: string, now: Date): Prom
           select (select count(*) from gone) + (select count(*) from scrubbed) as n`,
       count,
     );
-    // A webhook delivery kept for a replay (a dead letter) or a data request (the export) that quotes the address loses its payload.
+    // A webhook delivery kept for a replay (a dead letter) or a data request (the export) that quotes the address or names the customer loses its payload.
     await tx.execute(sql`update webhook_deliveries set payload = null,
                            reason = coalesce(reason || '; ', '') || 'payload dropped: the customer was erased'
-                         where payload is not null and ${quotes(sql`payload::text`)}`);
+                         where payload is not null and (${quotes(sql`payload::text`)}
+                           or payload->'customer'->>'id' = ${externalId} or payload->>'customer_id' = ${externalId})`);
     await tx.execute(sql`update customers set email = ${placeholder}, first_name = null, last_name = null, timezone = null, country = null, tags = '{}', attributes = '{}',
                            erased_at = ${at}, updated_at = now()
                          where id = ${id}`);

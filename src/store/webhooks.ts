@@ -38,6 +38,34 @@ export async function recordDelivery(
     on conflict (platform, delivery_id) do nothing`);
 }
 
+/**
+ * Claims a delivery id inside the transaction that stores it: true for the first claim; a
+ * concurrent retry of the same delivery waits on this row and, once the first commits, gets
+ * false (a duplicate), so a delivery's topic runs once however close the retries come. The
+ * outcome is settled by `settleDelivery` in the same transaction.
+ */
+export async function claimDelivery(db: Db, d: { platform: Platform; deliveryId: string; topic: string }): Promise<boolean> {
+  const rows = await parsedRows(
+    db,
+    sql`insert into webhook_deliveries (platform, delivery_id, topic, outcome)
+        values (${d.platform}, ${d.deliveryId}, ${d.topic}, 'stored')
+        on conflict (platform, delivery_id) do nothing returning 1 as claimed`,
+    z.object({ claimed: z.number() }),
+  );
+  return rows.length > 0;
+}
+
+/** What became of a claimed delivery: its outcome, reason and what is kept of its payload. */
+export async function settleDelivery(
+  db: Db,
+  d: { platform: Platform; deliveryId: string; outcome: DeliveryOutcome; reason?: string | undefined; payload?: unknown },
+): Promise<void> {
+  await db.execute(sql`
+    update webhook_deliveries set outcome = ${d.outcome}, reason = ${d.reason ?? null},
+      payload = ${d.payload === undefined ? null : jsonParam(d.payload)}
+    where platform = ${d.platform} and delivery_id = ${d.deliveryId}`);
+}
+
 const deliveryRow = z.object({
   platform: z.string(),
   delivery_id: z.string(),

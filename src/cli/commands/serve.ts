@@ -59,6 +59,7 @@ export async function serve(settings: Config, options: { migrate: boolean }): Pr
       shopifySecret: settings.shopifyWebhookSecret,
       wooCommerceSecret: settings.wooCommerceWebhookSecret,
       shopCurrency: settings.shop.currency,
+      shopUrl: settings.shop.url,
     },
   });
   await app.listen({ host: settings.host, port: settings.port });

@@ -67,7 +67,6 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps
         deliveryId,
         topic,
         payload: parsePayload(body),
-        shopDomain: header(request.headers['x-shopify-shop-domain']),
       });
       if (result.outcome === 'dead_letter' || result.outcome === 'ignored')
         request.log.warn({ deliveryId, topic, ...result }, `shopify webhook ${topic}: ${result.outcome}`);

@@ -107,7 +107,8 @@ function categoryOf(values: Record<string, string>): string {
   return google && !/^\d+$/.test(google) ? google : DEFAULT_CATEGORY;
 }
 
-const PROLOG_DOCTYPE = /^(?:\s|<\?[\s\S]*?\?>|<!--[\s\S]*?-->)*<!DOCTYPE/i;
+/** A DOCTYPE anywhere (the parser reads one even after the root): one linear search, no backtracking. */
+const DOCTYPE = /<!DOCTYPE/i;
 
 /**
  * The items of an XML feed, each with the line its `<item>` (or `<entry>`) starts on.
@@ -115,11 +116,11 @@ const PROLOG_DOCTYPE = /^(?:\s|<\?[\s\S]*?\?>|<!--[\s\S]*?-->)*<!DOCTYPE/i;
  */
 export function parseMerchantXml(xml: string): FeedItem[] {
   const body = xml.replace(/^\uFEFF/, '');
-  const doctype = PROLOG_DOCTYPE.exec(body);
-  if (doctype)
+  const doctype = body.search(DOCTYPE);
+  if (doctype >= 0)
     throw new FeedError(
       'has a DOCTYPE; XML with a DTD or declared entities is not read (a Merchant Center feed has none)',
-      lineOf(body, doctype[0].length),
+      lineOf(body, doctype + '<!DOCTYPE'.length),
     );
   const valid = XMLValidator.validate(body);
   if (valid !== true) throw new FeedError(`is not well-formed XML: ${valid.err.msg}`, valid.err.line);
