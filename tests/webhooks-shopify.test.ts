@@ -144,6 +144,24 @@ describe.each(DB_KINDS)('Shopify webhooks on %s', (kind) => {
     expect([await count('orders'), await count('order_items'), await count('outbox')]).toEqual([1, 2, outbox]);
   });
 
+  it('never lets a late delivery put an older version of an order back', async () => {
+    const order = fixture('order-create');
+    const [first, second] = order.line_items as Record<string, unknown>[];
+    const newer = { ...order, updated_at: '2026-10-04T10:00:00-04:00', line_items: [{ ...first, quantity: 3 }, second] };
+    expect((await deliver('orders/updated', newer)).json()).toEqual({ outcome: 'stored' });
+    const quantity = async () =>
+      (
+        await rows<{ quantity: number }>(
+          sql`select oi.quantity from order_items oi join products p on p.id = oi.product_id where p.sku = 'HEB-1KG'`,
+        )
+      )[0]!.quantity;
+    expect(await quantity()).toBe(3);
+    // The creation, delayed, arrives under its own delivery id after the update.
+    const late = await deliver('orders/create', order);
+    expect(late.json()).toEqual({ outcome: 'ignored', reason: 'a late delivery: a newer version of order 820982911946154508 is stored' });
+    expect(await quantity()).toBe(3);
+  });
+
   it('stores a refund of the item revenue its lines gave back (in shop money), and a cancellation', async () => {
     expect((await deliver('refunds/create', fixture('refund-create'))).json()).toEqual({ outcome: 'stored' });
     const refunds = await rows<Record<string, unknown>>(sql`select external_id, amount::text as amount, reason from refunds`);
@@ -152,7 +170,12 @@ describe.each(DB_KINDS)('Shopify webhooks on %s', (kind) => {
     // A refund of shipping alone gave no item revenue back.
     const shipping = { ...fixture('refund-create'), id: 509562970, refund_line_items: [], note: 'shipping' };
     expect((await deliver('refunds/create', shipping)).json()).toEqual({ outcome: 'ignored', reason: 'the refund gave no money back' });
-    const cancelled = { ...fixture('order-create'), cancelled_at: '2026-10-06T08:00:00-04:00', cancel_reason: 'customer' };
+    const cancelled = {
+      ...fixture('order-create'),
+      updated_at: '2026-10-06T08:00:00-04:00',
+      cancelled_at: '2026-10-06T08:00:00-04:00',
+      cancel_reason: 'customer',
+    };
     expect((await deliver('orders/cancelled', cancelled)).json()).toEqual({ outcome: 'stored' });
     const [order] = await rows<{ cancelled_at: string }>(sql`select cancelled_at from orders`);
     expect(new Date(order!.cancelled_at).toISOString()).toBe('2026-10-06T12:00:00.000Z');

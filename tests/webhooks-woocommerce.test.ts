@@ -181,7 +181,11 @@ describe.each(DB_KINDS)('WooCommerce webhooks on %s', (kind) => {
     const [kept] = await rows<{ refunded_at: string }>(sql`select refunded_at from refunds`);
     expect(new Date(kept!.refunded_at).toISOString()).toBe('2026-10-05T09:00:00.000Z');
     // A refund with tax and shipping in it never gives back more item revenue than the order has left (65.98 less 21.99).
-    const more = { ...refunded, refunds: [{ id: 731, reason: 'all of it', total: '-80.00' }, ...refunded.refunds] };
+    const more = {
+      ...refunded,
+      date_modified_gmt: '2026-10-07T08:00:00',
+      refunds: [{ id: 731, reason: 'all of it', total: '-80.00' }, ...refunded.refunds],
+    };
     expect((await deliver('order.updated', more)).json()).toEqual({ outcome: 'stored' });
     expect(await rows(sql`select external_id, amount::text as amount from refunds order by external_id`)).toEqual([
       { external_id: '730', amount: '21.9900' },

@@ -168,6 +168,8 @@ export const orders = pgTable(
      * skips it, and cancelling deletes its credit). Re-sending the order keeps this.
      */
     cancelledAt: time('cancelled_at'),
+    /** When the shop platform last changed the order, as its latest stored webhook said (`updated_at`, `date_modified_gmt`): an older delivery arriving late changes nothing. Null for orders from files and the API. */
+    platformUpdatedAt: time('platform_updated_at'),
     /** The discount code the customer redeemed, as the shop sent it; null when none. */
     discountCode: text('discount_code'),
     /**

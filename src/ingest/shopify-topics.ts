@@ -2,15 +2,24 @@
  * Shopify's topics, carried out: each payload mapped (src/platforms/shopify.ts), checked by
  * the API's schemas and stored by the same ingest, inside the delivery's transaction.
  */
-import { cancellationRecord, customerRecord, orderRecord, productRecord, refundRecord } from '../core/records.ts';
+import { customerRecord, productRecord, refundRecord } from '../core/records.ts';
 import type { Db } from '../db/client.ts';
 import { MappingError } from '../errors.ts';
 import { guestKey, isObject, text } from '../platforms/payload.ts';
 import { shopifyCustomer, shopifyOrder, shopifyProducts, shopifyRefund } from '../platforms/shopify.ts';
 import { customerExport, eraseCustomer, eraseEveryCustomer } from '../store/customer-data.ts';
 import { linkPlatformProduct, withdrawPlatformProduct } from '../store/webhooks.ts';
-import { ingestCancellations, ingestCustomers, ingestOrders, ingestProducts, ingestRefunds } from './batch.ts';
-import { checked, stored, type Delivery, type Handled, type Json, type TopicHandler, type WebhookDeps } from './webhook-records.ts';
+import { ingestCustomers, ingestProducts, ingestRefunds } from './batch.ts';
+import {
+  checked,
+  stored,
+  storePlatformOrder,
+  type Delivery,
+  type Handled,
+  type Json,
+  type TopicHandler,
+  type WebhookDeps,
+} from './webhook-records.ts';
 
 /** What a Shopify topic does, inside the delivery's transaction; returns the outcome and, for privacy requests, what to keep. */
 export const shopifyTopic: TopicHandler = async (tx: Db, deps: WebhookDeps, d: Delivery, payload: Json): Promise<Handled> => {
@@ -20,20 +29,8 @@ export const shopifyTopic: TopicHandler = async (tx: Db, deps: WebhookDeps, d: D
     case 'orders/cancelled':
     case 'orders/paid':
     case 'orders/fulfilled': {
-      const mapped = shopifyOrder(payload, deps.shopCurrency);
-      if (mapped.customer) stored(await ingestCustomers(tx, [checked(customerRecord, mapped.customer, 'customer')]), 'customer');
-      const order = stored(await ingestOrders(tx, [checked(orderRecord, mapped.order, 'order')]), 'order');
-      if (mapped.cancellation)
-        stored(await ingestCancellations(tx, [checked(cancellationRecord, mapped.cancellation, 'cancellation')]), 'cancellation');
-      if (mapped.refunds.length)
-        stored(
-          await ingestRefunds(
-            tx,
-            mapped.refunds.map((r, i) => checked(refundRecord, r, `refunds[${i}]`)),
-          ),
-          'refunds',
-        );
-      return { outcome: 'stored', ordersPlaced: order.ordersPlaced };
+      // Shopify's refunds carry their own dates: upserted as they are.
+      return storePlatformOrder(tx, shopifyOrder(payload, deps.shopCurrency), { undatedRefunds: false });
     }
     case 'refunds/create': {
       const refund = shopifyRefund(payload);

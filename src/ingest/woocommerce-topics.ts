@@ -3,12 +3,12 @@
  * checked by the API's schemas and stored by the same ingest, inside the delivery's
  * transaction.
  */
-import { cancellationRecord, customerRecord, orderRecord, productRecord, refundRecord } from '../core/records.ts';
+import { customerRecord, productRecord } from '../core/records.ts';
 import { MappingError } from '../errors.ts';
 import { wooCustomer, wooOrder, wooProduct } from '../platforms/woocommerce.ts';
-import { knownRefundIds, linkPlatformProduct, withdrawPlatformProduct } from '../store/webhooks.ts';
-import { ingestCancellations, ingestCustomers, ingestOrders, ingestProducts, ingestRefunds } from './batch.ts';
-import { checked, stored, type TopicHandler } from './webhook-records.ts';
+import { linkPlatformProduct, withdrawPlatformProduct } from '../store/webhooks.ts';
+import { ingestCustomers, ingestProducts } from './batch.ts';
+import { checked, stored, storePlatformOrder, type TopicHandler } from './webhook-records.ts';
 
 export const wooCommerceTopic: TopicHandler = async (tx, deps, d, payload) => {
   switch (d.topic) {
@@ -18,25 +18,8 @@ export const wooCommerceTopic: TopicHandler = async (tx, deps, d, payload) => {
       const mapped = wooOrder(payload, deps.shopCurrency);
       if (!mapped)
         return { outcome: 'ignored', reason: `order ${String(payload.id)} is ${String(payload.status)}: stored once it is paid` };
-      stored(await ingestCustomers(tx, [checked(customerRecord, mapped.customer, 'customer')]), 'customer');
-      const order = stored(await ingestOrders(tx, [checked(orderRecord, mapped.order, 'order')]), 'order');
-      if (mapped.cancellation)
-        stored(await ingestCancellations(tx, [checked(cancellationRecord, mapped.cancellation, 'cancellation')]), 'cancellation');
-      // Refunds come undated: each is dated by the change that first carried it, and kept so after.
-      const known = await knownRefundIds(
-        tx,
-        mapped.refunds.map((r) => String(r.refund_id)),
-      );
-      const fresh = mapped.refunds.filter((r) => !known.has(String(r.refund_id)));
-      if (fresh.length)
-        stored(
-          await ingestRefunds(
-            tx,
-            fresh.map((r, i) => checked(refundRecord, r, `refunds[${i}]`)),
-          ),
-          'refunds',
-        );
-      return { outcome: 'stored', ordersPlaced: order.ordersPlaced };
+      // WooCommerce's refunds come undated: each keeps the date of the change that first carried it.
+      return storePlatformOrder(tx, mapped, { undatedRefunds: true });
     }
     case 'product.created':
     case 'product.updated':

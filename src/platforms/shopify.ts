@@ -73,6 +73,8 @@ export function shopifyCustomer(payload: Json, fallbackEmail?: string): Customer
 
 /** What an order payload (orders/create, orders/updated, orders/cancelled) holds. */
 export interface ShopifyOrder {
+  /** When Shopify last changed the order (`updated_at`), to tell a late delivery from the latest; undefined when absent. */
+  updatedAt: Date | undefined;
   customer: CustomerInput | undefined;
   order: OrderInput;
   cancellation: CancellationInput | undefined;
@@ -102,7 +104,10 @@ export function shopifyOrder(payload: Json, shopCurrency: string): ShopifyOrder 
   const codes = list(payload.discount_codes).filter(isObject);
   const discountTotal = text(payload.total_discounts);
   const cancelledAt = text(payload.cancelled_at);
+  const updated = text(payload.updated_at);
+  const updatedAt = updated === undefined ? undefined : new Date(updated);
   return {
+    updatedAt: updatedAt && !Number.isNaN(updatedAt.getTime()) ? updatedAt : undefined,
     customer: guest,
     order: {
       order_id: orderId,

@@ -37,6 +37,8 @@ const cents = (value: unknown): number => Math.round(Number(text(value) ?? NaN) 
 export const UNPAID_STATUSES = new Set(['pending', 'failed', 'checkout-draft', 'trash']);
 
 export interface WooOrder {
+  /** When WooCommerce last changed the order (`date_modified_gmt`), to tell a late delivery from the latest. */
+  updatedAt: Date | undefined;
   customer: z.input<typeof customerRecord>;
   order: z.input<typeof orderRecord>;
   cancellation: z.input<typeof cancellationRecord> | undefined;
@@ -71,7 +73,9 @@ export function wooOrder(payload: Json, shopCurrency: string): WooOrder | undefi
   const coupons = list(payload.coupon_lines).filter(isObject);
   const discount = text(payload.discount_total);
   const changedAt = gmt(payload.date_modified_gmt) ?? need(payload, 'date_modified');
+  const updatedAt = new Date(changedAt);
   return {
+    updatedAt: Number.isNaN(updatedAt.getTime()) ? undefined : updatedAt,
     customer: {
       customer_id: customerId,
       email,

@@ -156,3 +156,23 @@ export async function knownRefundIds(db: Db, refundIds: readonly string[]): Prom
   );
   return new Set(rows.map((r) => r.external_id));
 }
+
+/**
+ * True when the stored order `orderId` (external id) came from a platform version newer than
+ * `updatedAt`: a delivery that arrives late (platforms do not promise order) must not put an
+ * older version of the order back.
+ */
+export async function newerOrderStored(db: Db, orderId: string, updatedAt: Date): Promise<boolean> {
+  const row = await parsedRow(
+    db,
+    sql`select 1 as newer from orders where external_id = ${orderId} and platform_updated_at > ${updatedAt.toISOString()}::timestamptz`,
+    z.object({ newer: z.number() }),
+  );
+  return row !== undefined;
+}
+
+/** Records the platform version of order `orderId` just stored (never moving it back). */
+export async function markOrderVersion(db: Db, orderId: string, updatedAt: Date): Promise<void> {
+  await db.execute(sql`update orders set platform_updated_at = greatest(platform_updated_at, ${updatedAt.toISOString()}::timestamptz)
+                       where external_id = ${orderId}`);
+}
