@@ -14,6 +14,7 @@ import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_RULES } from '../src/core/recommend.ts';
+import { storefrontCustomerToken } from '../src/core/tokens.ts';
 import { buildServer } from '../src/http/app.ts';
 import { importRows } from '../src/ingest/import.ts';
 import { openRows } from '../src/ingest/read.ts';
@@ -53,6 +54,9 @@ async function load(app: FastifyInstance, paths: string[], seconds: number): Pro
   }
 }
 
+/** The shop server's secret for signed-in customers' ids (`customer_token`). */
+const CUSTOMER_SECRET = 'bench-storefront-customer-secret';
+
 export const storefrontBenchmark: Benchmark = {
   name: 'recommendations api',
   async run({ quick }) {
@@ -74,6 +78,7 @@ export const storefrontBenchmark: Benchmark = {
           bodyLimitBytes: 1 << 20,
           storefront: {
             key: KEY,
+            customerSecret: CUSTOMER_SECRET,
             origins: [ORIGIN],
             secret: 'bench-secret-bench-secret-bench-secret',
             publicUrl: 'https://track.shop.example',
@@ -86,7 +91,9 @@ export const storefrontBenchmark: Benchmark = {
       const anonymous = Array.from({ length: ASKED }, (_, i) =>
         i % 4 === 3 ? `/api/recommendations?skus=S${i},S${i + 1}` : `/api/recommendations?skus=S${i}`,
       );
-      const named = anonymous.map((path, i) => `${path}&customer=U${i * 97}`);
+      const named = anonymous.map(
+        (path, i) => `${path}&customer=U${i * 97}&customer_token=${storefrontCustomerToken(`U${i * 97}`, CUSTOMER_SECRET)}`,
+      );
 
       // The bare route answers what the storefront answers for the first product, byte for byte.
       const sample = await storefront();

@@ -191,6 +191,8 @@ const schema = z
         return origins;
       }),
     /** How often the storefront's in-memory recommender asks whether `recs build` has run since it loaded. */
+    /** The secret a shop's server signs a signed-in customer's id with (`customer_token`); unset: `customer` is refused. */
+    STOREFRONT_CUSTOMER_SECRET: z.preprocess(emptyAsUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
     STOREFRONT_REFRESH_SECONDS: z.coerce.number({ error: 'must be a number' }).int().min(1).max(3600).default(30),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -200,6 +202,12 @@ const schema = z
       ctx.addIssue({ code: 'custom', path: ['DKIM_DOMAIN'], message: 'DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY go together' });
     if (env.STOREFRONT_KEY !== undefined && env.STOREFRONT_KEY === env.API_TOKEN)
       ctx.addIssue({ code: 'custom', path: ['STOREFRONT_KEY'], message: 'must differ from API_TOKEN: the storefront key is public' });
+    if (env.STOREFRONT_CUSTOMER_SECRET !== undefined && env.STOREFRONT_CUSTOMER_SECRET === env.STOREFRONT_KEY)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['STOREFRONT_CUSTOMER_SECRET'],
+        message: 'must differ from STOREFRONT_KEY: the storefront key is public',
+      });
     if (env.NODE_ENV !== 'production') return;
     if (env.SECRET_KEY === DEV_SECRET) ctx.addIssue({ code: 'custom', path: ['SECRET_KEY'], message: 'must be set in production' });
     if (env.API_TOKEN === DEV_TOKEN) ctx.addIssue({ code: 'custom', path: ['API_TOKEN'], message: 'must be set in production' });
@@ -313,6 +321,8 @@ export interface Config {
     origins: string[];
     /** STOREFRONT_REFRESH_SECONDS: at most once per this many seconds, ask whether the statistics were rebuilt. */
     refreshSeconds: number;
+    /** STOREFRONT_CUSTOMER_SECRET: `customer` is honoured only with its token; undefined: refused. */
+    customerSecret: string | undefined;
   };
 }
 
@@ -325,6 +335,7 @@ const SECRET_SETTINGS = new Set([
   'SHOPIFY_WEBHOOK_SECRET',
   'WOOCOMMERCE_WEBHOOK_SECRET',
   'STOREFRONT_KEY',
+  'STOREFRONT_CUSTOMER_SECRET',
 ]);
 /** Settings that are URLs and may carry a user and password before the host. */
 const URL_SETTINGS = new Set(['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PUBLIC_URL', 'SHOP_URL']);
@@ -423,7 +434,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     reportMinSample: env.REPORT_MIN_SAMPLE,
     logLevel: env.LOG_LEVEL,
-    storefront: { key: env.STOREFRONT_KEY, origins: env.STOREFRONT_ORIGINS, refreshSeconds: env.STOREFRONT_REFRESH_SECONDS },
+    storefront: {
+      key: env.STOREFRONT_KEY,
+      origins: env.STOREFRONT_ORIGINS,
+      refreshSeconds: env.STOREFRONT_REFRESH_SECONDS,
+      customerSecret: env.STOREFRONT_CUSTOMER_SECRET,
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import { prng } from '../src/core/random.ts';
 import { signToken } from '../src/core/tokens.ts';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/app.ts';
+import { storefrontCustomerToken } from '../src/core/tokens.ts';
 import { storefrontSettings } from '../src/http/routes/storefront.ts';
 import { ingestCustomers } from '../src/ingest/batch.ts';
 import { importRows } from '../src/ingest/import.ts';
@@ -22,6 +23,9 @@ import { seedCatalog } from './helpers/seed.ts';
 const TOKEN = 'admin-token-123';
 const KEY = 'storefront-key-0123456789';
 const SECRET = 'storefront-test-secret-storefront-test-secret';
+/** The shop's server signs a signed-in customer's id with this; the storefront key alone never personalises. */
+const CUSTOMER_SECRET = 'storefront-customer-secret-0123';
+const token = (customer: string) => storefrontCustomerToken(customer, CUSTOMER_SECRET);
 const ORIGIN = 'https://shop.example';
 const PUBLIC_URL = 'https://track.shop.example';
 const NOW = new Date('2026-07-01T12:00:00Z');
@@ -79,6 +83,7 @@ describe.each(DB_KINDS)('storefront recommendations on %s', (kind) => {
       clock: { now: () => NOW } as never,
       storefront: {
         key: KEY,
+        customerSecret: CUSTOMER_SECRET,
         origins: [ORIGIN],
         secret: SECRET,
         publicUrl: PUBLIC_URL,
@@ -121,9 +126,13 @@ describe.each(DB_KINDS)('storefront recommendations on %s', (kind) => {
     const items = lines.cart.map(([sku, quantity]) => ({ sku, quantity }));
     const cases: { customer: number; orderId: number; ask: (strategy: Strategy) => ReturnType<typeof get> }[] = [
       // c-1 owns ESP-100 and BEAN-1 (beans are consumable here: still suggested).
-      { customer: await id('c-1'), orderId: owner, ask: (s) => get(`skus=BEAN-1&customer=c-1&strategy=${s}`) },
+      {
+        customer: await id('c-1'),
+        orderId: owner,
+        ask: (s) => get(`skus=BEAN-1&customer=c-1&customer_token=${token('c-1')}&strategy=${s}`),
+      },
       // A cart of two lines, one of them twice: shipping-gap reads its total.
-      { customer: await id('c-2'), orderId: cart, ask: (s) => post({ items, customer: 'c-2', strategy: s }) },
+      { customer: await id('c-2'), orderId: cart, ask: (s) => post({ items, customer: 'c-2', customer_token: token('c-2'), strategy: s }) },
       // A customer whose only order is the cart owns nothing else: a visitor.
       { customer: await id('c-new'), orderId: visitor, ask: (s) => get(`skus=ESP-200&strategy=${s}`) },
     ];
@@ -147,13 +156,13 @@ describe.each(DB_KINDS)('storefront recommendations on %s', (kind) => {
     expect(seen).toBeGreaterThan(20);
 
     // What the customer owns is left out as the emails leave it out; a visitor gets it.
-    const forOwner = (await get('skus=GRN-10&customer=c-1&limit=20')).json<Answer>();
+    const forOwner = (await get(`skus=GRN-10&customer=c-1&customer_token=${token('c-1')}&limit=20`)).json<Answer>();
     const forVisitor = (await get('skus=GRN-10&limit=20')).json<Answer>();
     expect(forVisitor.recommendations.map((r) => r.sku)).toContain('ESP-100');
     expect(forOwner.recommendations.map((r) => r.sku)).not.toContain('ESP-100');
     // Visitors' answers are kept per snapshot: asked again, the same bytes; a customer's never come from them.
     expect((await get('skus=GRN-10&limit=20')).body).toBe(JSON.stringify(forVisitor));
-    expect((await get('skus=GRN-10&customer=c-1&limit=20')).json<Answer>()).toEqual(forOwner);
+    expect((await get(`skus=GRN-10&customer=c-1&customer_token=${token('c-1')}&limit=20`)).json<Answer>()).toEqual(forOwner);
     // The co-purchase reason of the cart's answer, in the emails' words.
     const cartAnswer = (await get('skus=ESP-100')).json<Answer>();
     expect(cartAnswer.recommendations.map((r) => r.reason)).toContainEqual(
@@ -188,7 +197,7 @@ describe.each(DB_KINDS)('storefront recommendations on %s', (kind) => {
     expect(response.json<Answer>().unknownSkus).toEqual(['NOPE-1']);
     expect(response.json<Answer>().recommendations.length).toBeGreaterThan(0);
     expect(response.headers['cache-control']).toBe('private, max-age=60');
-    expect((await get('skus=GRN-10&customer=c-1')).headers['cache-control']).toBe('private, no-store');
+    expect((await get(`skus=GRN-10&customer=c-1&customer_token=${token('c-1')}`)).headers['cache-control']).toBe('private, no-store');
   });
 
   it('wants the storefront key, never the API token', async () => {
@@ -209,6 +218,23 @@ describe.each(DB_KINDS)('storefront recommendations on %s', (kind) => {
     expect((await app.inject({ method: 'GET', url: '/api/code-pools', headers: { authorization: `Bearer ${TOKEN}` } })).statusCode).toBe(
       200,
     );
+  });
+
+  it("personalises only for a customer id signed by the shop's server: the public key alone never tells what someone bought", async () => {
+    const unsigned = await get('skus=GRN-10&customer=c-1');
+    expect([unsigned.statusCode, unsigned.json<{ issues: { path: string }[] }>().issues.map((i) => i.path)]).toEqual([
+      400,
+      ['customer_token'],
+    ]);
+    const posted = await post({ skus: ['GRN-10'], customer: 'c-1' });
+    expect(posted.statusCode).toBe(400);
+    // Another customer's token, a made-up one, one signed with the public key: refused, nothing told.
+    for (const wrong of [token('c-2'), 'a'.repeat(64), storefrontCustomerToken('c-1', KEY)]) {
+      const res = await get(`skus=GRN-10&customer=c-1&customer_token=${wrong}`);
+      expect([res.statusCode, res.json<{ message: string }>().message]).toEqual([401, 'customer_token does not match customer']);
+    }
+    // Signed, upper-case hex too: answered for c-1.
+    expect((await get(`skus=GRN-10&customer=c-1&customer_token=${token('c-1').toUpperCase()}`)).statusCode).toBe(200);
   });
 
   it('gives CORS headers to the listed origin only, on its own route only; preflight works', async () => {
@@ -385,7 +411,12 @@ describe('storefront settings', () => {
 
   it('reads STOREFRONT_KEY, STOREFRONT_ORIGINS and STOREFRONT_REFRESH_SECONDS, and refuses a key equal to the API token', () => {
     const config = loadConfig({ STOREFRONT_KEY: KEY, STOREFRONT_ORIGINS: 'https://shop.example, https://www.shop.example/' });
-    expect(config.storefront).toEqual({ key: KEY, origins: ['https://shop.example', 'https://www.shop.example'], refreshSeconds: 30 });
+    expect(config.storefront).toEqual({
+      key: KEY,
+      origins: ['https://shop.example', 'https://www.shop.example'],
+      refreshSeconds: 30,
+      customerSecret: undefined,
+    });
     expect(storefrontSettings(config, DEFAULT_RULES)).toMatchObject({ key: KEY, refreshMs: 30_000 });
     expect(() => loadConfig({ STOREFRONT_KEY: 'same-as-the-api-token', API_TOKEN: 'same-as-the-api-token' })).toThrow(
       /STOREFRONT_KEY: must differ from API_TOKEN.*not shown/,

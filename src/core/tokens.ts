@@ -69,3 +69,14 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 export function sameSecret(given: string, secret: string): boolean {
   return timingSafeEqual(digest(given), digest(secret));
 }
+
+/**
+ * The token that lets the storefront API personalise for a customer: the hex HMAC-SHA256 of
+ * their customer id under STOREFRONT_CUSTOMER_SECRET, which only the shop's server knows (a
+ * Shopify theme renders it server-side: `{{ customer.id | hmac_sha256: secret }}`). Without
+ * it anyone holding the public storefront key could ask about any customer and learn what
+ * they bought from what is left out.
+ */
+export function storefrontCustomerToken(customerId: string, secret: string): string {
+  return createHmac('sha256', secret).update(customerId, 'utf8').digest('hex');
+}

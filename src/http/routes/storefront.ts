@@ -20,7 +20,7 @@ import { z } from 'zod';
 import type { Config } from '../../config.ts';
 import { classify } from '../../core/classify.ts';
 import { STRATEGIES, type Rules, type Strategy } from '../../core/recommend.ts';
-import { sameSecret, signToken, verifyToken } from '../../core/tokens.ts';
+import { sameSecret, signToken, storefrontCustomerToken, verifyToken } from '../../core/tokens.ts';
 import type { Db } from '../../db/client.ts';
 import { strategySettings } from '../../recs/service.ts';
 import {
@@ -49,6 +49,8 @@ export interface StorefrontDeps {
   db: Db;
   /** STOREFRONT_KEY. */
   key: string;
+  /** STOREFRONT_CUSTOMER_SECRET: `customer` needs its `customer_token`; undefined: `customer` is refused. */
+  customerSecret?: string | undefined;
   /** STOREFRONT_ORIGINS: the origins given CORS headers (none: no CORS at all). */
   origins: string[];
   /** SECRET_KEY: signs the product links. */
@@ -71,6 +73,7 @@ export function storefrontSettings(config: Config, rules: Rules): Omit<Storefron
   if (!config.storefront.key) return undefined;
   return {
     key: config.storefront.key,
+    customerSecret: config.storefront.customerSecret,
     origins: config.storefront.origins,
     secret: config.secretKey,
     publicUrl: config.publicUrl,
@@ -85,6 +88,17 @@ const sku = z.string().trim().min(1, 'must not be empty').max(200);
 const limit = z.number().int().min(1).max(MAX_LIMIT);
 const upsells = z.number().int().min(0).max(MAX_UPSELLS);
 const customer = z.string().trim().min(1, 'must not be empty').max(200);
+const customerToken = z
+  .string()
+  .trim()
+  .regex(/^[0-9a-f]{64}$/i, 'must be the hex HMAC-SHA256 of customer (64 hex digits)');
+/** `customer` comes with its token, always: who may personalise is decided by the token, not by asking. */
+const withToken = (q: { customer?: string | undefined; customer_token?: string | undefined }) =>
+  q.customer === undefined || q.customer_token !== undefined;
+const TOKEN_NEEDED = {
+  message: "is required with customer: the shop's server signs the customer's id (see README)",
+  path: ['customer_token'],
+};
 const strategy = z.enum(STRATEGIES as [Strategy, ...Strategy[]]);
 const skus = z.array(sku).min(1, 'must name at least one sku').max(MAX_SKUS, `must name at most ${MAX_SKUS} skus`);
 
@@ -99,13 +113,15 @@ const query = z
   .object({
     skus: skuList,
     customer: customer.optional(),
+    customer_token: customerToken.optional(),
     limit: z.coerce.number().pipe(limit).optional(),
     upsells: z.coerce.number().pipe(upsells).optional(),
     strategy: strategy.optional(),
     /** The storefront key may come here instead of the header; checked before validation. */
     key: z.string().max(500).optional(),
   })
-  .strict();
+  .strict()
+  .refine(withToken, TOKEN_NEEDED);
 
 const body = z
   .object({
@@ -116,16 +132,19 @@ const body = z
       .max(MAX_SKUS, `must hold at most ${MAX_SKUS} items`)
       .optional(),
     customer: customer.optional(),
+    customer_token: customerToken.optional(),
     limit: limit.optional(),
     upsells: upsells.optional(),
     strategy: strategy.optional(),
   })
   .strict()
-  .refine((b) => (b.skus === undefined) !== (b.items === undefined), { message: 'send either skus or items, not both', path: ['skus'] });
+  .refine((b) => (b.skus === undefined) !== (b.items === undefined), { message: 'send either skus or items, not both', path: ['skus'] })
+  .refine(withToken, TOKEN_NEEDED);
 
 interface Question {
   lines: CartLine[];
   customer?: string | undefined;
+  customer_token?: string | undefined;
   limit?: number | undefined;
   upsells?: number | undefined;
   strategy?: Strategy | undefined;
@@ -144,6 +163,17 @@ export async function storefrontRoutes(app: FastifyInstance, deps: StorefrontDep
   const memo = visitorMemo();
 
   const answer = async (question: Question, reply: FastifyReply) => {
+    if (question.customer !== undefined) {
+      const expected = deps.customerSecret && storefrontCustomerToken(question.customer, deps.customerSecret);
+      if (!expected || !sameSecret(question.customer_token!.toLowerCase(), expected))
+        return reply.code(401).send({
+          statusCode: 401,
+          error: 'Unauthorized',
+          message: deps.customerSecret
+            ? 'customer_token does not match customer'
+            : 'personalised answers are off: STOREFRONT_CUSTOMER_SECRET is not set',
+        });
+    }
     const snapshot = await cache.get();
     const chosen = question.strategy ?? 'co-purchase';
     // A visitor's answer depends on the snapshot and the question alone (new-arrivals also on the day): kept as sent.
