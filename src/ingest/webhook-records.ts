@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { cancellationRecord, customerRecord, orderRecord, refundRecord } from '../core/records.ts';
 import type { Db } from '../db/client.ts';
+import type { Json } from '../platforms/payload.ts';
 import type { Relay } from '../outbox/relay.ts';
 import { knownRefundIds, markOrderVersion, newerOrderStored, type DeliveryOutcome, type Platform } from '../store/webhooks.ts';
 import { ingestCancellations, ingestCustomers, ingestOrders, ingestRefunds, type BatchResult } from './batch.ts';
@@ -27,7 +28,7 @@ export interface Delivery {
   payload: unknown;
 }
 
-export type Json = Record<string, unknown>;
+export type { Json };
 
 /** What a topic did: the outcome, a reason worth keeping, what to keep (a data request's export), and new orders (to kick the relay). */
 export interface Handled {

@@ -14,6 +14,9 @@ export const isObject = (value: unknown): value is Json => typeof value === 'obj
 export const text = (value: unknown): string | undefined =>
   typeof value === 'string' && value.trim() !== '' ? value.trim() : typeof value === 'number' ? String(value) : undefined;
 
+/** A decimal amount (a string or a number) in cents; NaN when it is not one. */
+export const cents = (value: unknown): number => Math.round(Number(text(value) ?? NaN) * 100);
+
 /** An array, or an empty one for anything else. */
 export const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 

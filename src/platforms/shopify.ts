@@ -22,7 +22,7 @@
  */
 import type { z } from 'zod';
 import { MappingError } from '../errors.ts';
-import { guestKey, isObject, list, need, text, type Json } from './payload.ts';
+import { cents, guestKey, isObject, list, need, text, type Json } from './payload.ts';
 import type { cancellationRecord, customerRecord, orderRecord, productRecord, refundRecord } from '../core/records.ts';
 
 /** The records as mapped, before the ingest's own checks (src/core/records.ts) validate them. */
@@ -132,14 +132,13 @@ export function shopifyOrder(payload: Json, shopCurrency: string): ShopifyOrder 
  * no item revenue went back (a refund of shipping alone, a restock).
  */
 export function shopifyRefund(payload: Json): RefundInput | undefined {
-  const cents = (values: unknown[]) => values.reduce<number>((sum, v) => sum + Math.round(Number(v) * 100), 0);
   const lines = list(payload.refund_line_items)
     .filter(isObject)
     .map((l) => {
       const set = isObject(l.subtotal_set) && isObject(l.subtotal_set.shop_money) ? l.subtotal_set.shop_money : undefined;
       return text(set?.amount) ?? text(l.subtotal);
     });
-  const amount = cents(lines);
+  const amount = lines.reduce<number>((sum, line) => sum + cents(line), 0);
   if (!Number.isFinite(amount)) throw new MappingError(`refund ${text(payload.id) ?? '?'} has an amount that is not a number`);
   if (amount <= 0) return undefined;
   return {

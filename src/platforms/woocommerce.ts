@@ -24,14 +24,13 @@
 import type { z } from 'zod';
 import type { cancellationRecord, customerRecord, orderRecord, productRecord, refundRecord } from '../core/records.ts';
 import { MappingError } from '../errors.ts';
-import { guestKey, isObject, list, need, text, type Json } from './payload.ts';
+import { cents, guestKey, isObject, list, need, text, type Json } from './payload.ts';
 
 /** WooCommerce's `_gmt` times are UTC written without a zone. */
 const gmt = (value: unknown): string | undefined => {
   const t = text(value);
   return t && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(t) ? `${t}Z` : t;
 };
-const cents = (value: unknown): number => Math.round(Number(text(value) ?? NaN) * 100);
 
 /** Statuses of an order not (yet) paid: not an order until an update says otherwise. */
 export const UNPAID_STATUSES = new Set(['pending', 'failed', 'checkout-draft', 'trash']);

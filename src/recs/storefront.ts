@@ -18,7 +18,8 @@ import { lineTotal } from '../core/money.ts';
 import { indexCatalog, recommend, type Catalog, type Neighbour, type Rules, type Strategy } from '../core/recommend.ts';
 import type { Db } from '../db/client.ts';
 import { bestSellers } from '../store/catalog.ts';
-import { allNeighbours, statisticsBuiltAt, storefrontProducts, type StorefrontProductRow } from '../store/storefront.ts';
+import { allProductsSeen, type NewProductRow } from '../store/catalog.ts';
+import { allNeighbours, statisticsBuiltAt } from '../store/storefront.ts';
 import { toCatalogProduct, type StrategySettings } from './service.ts';
 
 /** Everything the recommender reads, as of one load. */
@@ -29,7 +30,7 @@ export interface StorefrontSnapshot {
   loadedAt: number;
   catalog: Catalog;
   /** The products as stored, for the fields a card shows (url, image, the price as a decimal string). */
-  rows: Map<number, StorefrontProductRow>;
+  rows: Map<number, NewProductRow>;
   neighbours: Map<number, Neighbour[]>;
   bestSellers: { productId: number; orders: number }[];
 }
@@ -37,7 +38,7 @@ export interface StorefrontSnapshot {
 /** Loads a snapshot: built_at first, so a build committed during the load is seen at the next check. */
 export async function loadSnapshot(db: Db, now = Date.now()): Promise<StorefrontSnapshot> {
   const builtAt = await statisticsBuiltAt(db);
-  const [products, pairs, popular] = await Promise.all([storefrontProducts(db), allNeighbours(db), bestSellers(db)]);
+  const [products, pairs, popular] = await Promise.all([allProductsSeen(db), allNeighbours(db), bestSellers(db)]);
   const neighbours = new Map<number, Neighbour[]>();
   for (const n of pairs) {
     const list = neighbours.get(n.product_id) ?? [];

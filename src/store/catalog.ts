@@ -160,6 +160,18 @@ export async function allProducts(db: Db): Promise<ProductRow[]> {
 
 const historyRow = z.object({ id, customer_id: id, ordered_at: z.coerce.date(), items: z.array(id) });
 
+/**
+ * Every product with when it was first seen (for new-arrivals): what the storefront's
+ * in-memory recommender loads once per `recs build` (src/recs/storefront.ts).
+ */
+export async function allProductsSeen(db: Db): Promise<NewProductRow[]> {
+  return parsedRows(
+    db,
+    sql`select id, sku, name, category, price::text as price, tier, in_stock, url, image_url, first_seen_at from products`,
+    newProductRow,
+  );
+}
+
 /** Every order with its product ids in line order, oldest first (ties by id): the history a backtest replays. */
 export async function orderHistory(db: Db): Promise<z.output<typeof historyRow>[]> {
   return parsedRows(

@@ -1,6 +1,6 @@
 /**
- * What the storefront's recommendations read and write: the whole catalog and every built
- * neighbour (loaded into memory once per `recs build`, src/recs/storefront.ts), when the
+ * What the storefront's recommendations read and write (the whole catalog comes from
+ * src/store/catalog.ts `allProductsSeen`): every built neighbour (loaded into memory once per `recs build`, src/recs/storefront.ts), when the
  * statistics were last built (asked every few seconds, one primary-key row), the products a
  * customer owns (one indexed query per request that names a customer), and the clicks on
  * the storefront's tracked links.
@@ -11,32 +11,6 @@ import type { Db } from '../db/client.ts';
 import { parsedRow, parsedRows } from './rows.ts';
 
 const id = z.coerce.number().int();
-
-const storefrontProductRow = z.object({
-  id,
-  sku: z.string(),
-  name: z.string(),
-  category: z.string(),
-  price: z.string(),
-  tier: z.number().int().nullable(),
-  in_stock: z.boolean(),
-  url: z.string().nullable(),
-  image_url: z.string().nullable(),
-  first_seen_at: z.coerce.date(),
-});
-export type StorefrontProductRow = z.output<typeof storefrontProductRow>;
-
-/**
- * Every product, with what the recommender and a storefront card need (`first_seen_at` for
- * new-arrivals): the recommender's candidates are always a subset of it.
- */
-export async function storefrontProducts(db: Db): Promise<StorefrontProductRow[]> {
-  return parsedRows(
-    db,
-    sql`select id, sku, name, category, price::text as price, tier, in_stock, url, image_url, first_seen_at from products`,
-    storefrontProductRow,
-  );
-}
 
 const neighbourRow = z.object({
   product_id: id,

@@ -109,34 +109,7 @@ export function WebhooksPage({ counts, days, deadLetters, privacy, ignored, time
       {deadLetters.length === 0 ? (
         <p id="no-dead-letters">No dead letters.</p>
       ) : (
-        <div class="scroll">
-          <table id="dead-letters">
-            <thead>
-              <tr>
-                <th title={`Received (${timeZone})`}>received</th>
-                <th>platform</th>
-                <th style="text-align:left">topic</th>
-                <th style="text-align:left">delivery id</th>
-                <th class="wrap">reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              {deadLetters.map((row) => (
-                <tr data-delivery={row.delivery_id}>
-                  <Received row={row} timeZone={timeZone} asOf={asOf} />
-                  <td data-field="platform">{row.platform}</td>
-                  <td data-field="topic" style="text-align:left">
-                    {row.topic}
-                  </td>
-                  <DeliveryId row={row} />
-                  <td data-field="reason" class="wrap">
-                    {row.reason ?? '—'}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DeliveryTable id="dead-letters" rows={deadLetters} timeZone={timeZone} asOf={asOf} />
       )}
 
       <h2>Privacy requests</h2>
@@ -188,36 +161,43 @@ export function WebhooksPage({ counts, days, deadLetters, privacy, ignored, time
       {ignored.length === 0 ? (
         <p id="no-ignored">No ignored deliveries.</p>
       ) : (
-        <div class="scroll">
-          <table id="ignored">
-            <thead>
-              <tr>
-                <th title={`Received (${timeZone})`}>received</th>
-                <th>platform</th>
-                <th style="text-align:left">topic</th>
-                <th style="text-align:left">delivery id</th>
-                <th class="wrap">reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              {ignored.map((row) => (
-                <tr data-delivery={row.delivery_id}>
-                  <Received row={row} timeZone={timeZone} asOf={asOf} />
-                  <td data-field="platform">{row.platform}</td>
-                  <td data-field="topic" style="text-align:left">
-                    {row.topic}
-                  </td>
-                  <DeliveryId row={row} />
-                  <td data-field="reason" class="wrap">
-                    {row.reason ?? '—'}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DeliveryTable id="ignored" rows={ignored} timeZone={timeZone} asOf={asOf} />
       )}
     </Layout>
+  );
+}
+
+/** Deliveries a row each, newest first: when, platform, topic, the delivery id (to its page) and why. */
+function DeliveryTable({ id, rows, timeZone, asOf }: { id: string; rows: DeliveryRow[]; timeZone: string; asOf: Date }) {
+  return (
+    <div class="scroll">
+      <table id={id}>
+        <thead>
+          <tr>
+            <th title={`Received (${timeZone})`}>received</th>
+            <th>platform</th>
+            <th style="text-align:left">topic</th>
+            <th style="text-align:left">delivery id</th>
+            <th class="wrap">reason</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr data-delivery={row.delivery_id}>
+              <Received row={row} timeZone={timeZone} asOf={asOf} />
+              <td data-field="platform">{row.platform}</td>
+              <td data-field="topic" style="text-align:left">
+                {row.topic}
+              </td>
+              <DeliveryId row={row} />
+              <td data-field="reason" class="wrap">
+                {row.reason ?? '—'}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
