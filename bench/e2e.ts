@@ -40,6 +40,7 @@ export const e2eBenchmark: Benchmark = {
             customer_id: `b-${start + i}`,
             email: `b${start + i}@example.com`,
             first_name: `B${start + i}`,
+            accepts_marketing: 'yes',
           })),
         );
       const e2e = await timed(async () => {
