@@ -206,7 +206,7 @@ describe.each(DB_KINDS)('data-subject requests on %s', (kind) => {
     await db().execute(sql`update enrollments set state = 'active', next_step = 0 where id = ${erased!.id}`);
 
     for (const id of [fresh!, erased!.id]) {
-      const row = (await findStepFacts(db(), id))!;
+      const row = (await findStepFacts(db(), [id])).get(id)!;
       expect(row.suppression).toBe('erased');
       const decision = decideStep({
         step: 0,
@@ -230,7 +230,7 @@ describe.each(DB_KINDS)('data-subject requests on %s', (kind) => {
       db(),
       sql`select e.id from enrollments e join customers c on c.id = e.customer_id where c.external_id = 'c-2'`,
     );
-    expect((await findStepFacts(db(), grace!.id))!.suppression).toBeNull();
+    expect((await findStepFacts(db(), [grace!.id])).get(grace!.id)!.suppression).toBeNull();
   });
 
   it('answers the API: export 200, erase 200 then already erased, unknown 404, a bad id 400, no token 401', async () => {

@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.ts';
 import { ingestCancellations, ingestRefunds } from '../src/ingest/batch.ts';
-import { insertEnrollment } from '../src/store/enrollments.ts';
+import { insertEnrollments } from '../src/store/enrollments.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
 import { Rows } from './helpers/rows.ts';
@@ -67,17 +67,19 @@ describe('pre-enrolment spend', () => {
       database.db,
       sql`select id from sequence_versions where sequence_id = 'pre'`,
     );
-    const id = await insertEnrollment(database.db, {
-      customerId: customer!,
-      sequenceId: 'pre',
-      sequenceVersionId: version,
-      arm: 'a',
-      holdout: false,
-      orderId: trigger!,
-      dueAt: new Date(T0 + DAY),
-      now: new Date(T0 + 10 * DAY),
-      reenrollAfterDays: 30,
-    });
+    const [id] = await insertEnrollments(database.db, [
+      {
+        customerId: customer!,
+        sequenceId: 'pre',
+        sequenceVersionId: version,
+        arm: 'a',
+        holdout: false,
+        orderId: trigger!,
+        dueAt: new Date(T0 + DAY),
+        now: new Date(T0 + 10 * DAY),
+        reenrollAfterDays: 30,
+      },
+    ]);
     const [row] = await queryRows<{ pre_spend: string }>(database.db, sql`select pre_spend::text from enrollments where id = ${id}`);
     // 70 (100 less the refund before) + 100 (refunded only later) + 0 (cancelled before) + 100 (cancelled only later).
     expect(Number(row!.pre_spend)).toBe(270);

@@ -65,9 +65,18 @@ export async function rendererFor(engine: Engine, templateVersionId: number): Pr
  * its deterministic job id: scheduling the same step twice adds one job.
  */
 export async function scheduleStep(engine: Engine, enrollmentId: number, step: number, dueAt: Date): Promise<void> {
-  const data: StepJob = { enrollmentId, step };
-  await engine.queues.steps.add(JOB_NAMES.step, data, {
-    jobId: jobIds.step(enrollmentId, step),
-    delay: engine.clock.realDelay(dueAt.getTime() - engine.clock.now().getTime()),
-  });
+  await scheduleSteps(engine, [{ enrollmentId, step, dueAt }]);
+}
+
+/** {@link scheduleStep} for many steps, in one round trip to Redis. */
+export async function scheduleSteps(engine: Engine, steps: readonly (StepJob & { dueAt: Date })[]): Promise<void> {
+  if (steps.length === 0) return;
+  const now = engine.clock.now().getTime();
+  await engine.queues.steps.addBulk(
+    steps.map(({ enrollmentId, step, dueAt }) => ({
+      name: JOB_NAMES.step,
+      data: { enrollmentId, step },
+      opts: { jobId: jobIds.step(enrollmentId, step), delay: engine.clock.realDelay(dueAt.getTime() - now) },
+    })),
+  );
 }

@@ -12,7 +12,7 @@
  * each strategy is run once, whatever the number of sequences and steps that use it, before
  * the insert: the offers go in with
  * the enrollment row, so an enrollment never exists without them, and a second delivery of
- * the order (insertEnrollment returns undefined) stores nothing.
+ * the order (insertEnrollments returns undefined for it) stores nothing.
  */
 import { assignArm, HOLDOUT } from '../core/assignment.ts';
 import { consentAllows } from '../core/consent.ts';
@@ -22,13 +22,15 @@ import { offeredSteps, stepStrategies, type OfferedStep } from '../core/offers.t
 import type { Strategy } from '../core/recommend.ts';
 import { needsProfile, needsSegment, triggerMatches } from '../core/trigger.ts';
 import type { Segment, Thresholds } from '../core/profile.ts';
-import { cachedThresholds, profileAtOrder, segmentAtOrder } from '../profiles/segments.ts';
-import { insertEnrollment } from '../store/enrollments.ts';
+
+type TriggerProfile = ProfileAtOrder['trigger'];
+import { cachedThresholds, profilesAtOrders, segmentAtOrder, type ProfileAtOrder } from '../profiles/segments.ts';
+import { insertEnrollments, type NewEnrollment } from '../store/enrollments.ts';
 import { orderRefill } from '../recs/replenish.ts';
-import { recommenderFor, strategySettings } from '../recs/service.ts';
-import { findTriggerFacts } from '../store/orders.ts';
+import { recommendersFor, strategySettings } from '../recs/service.ts';
+import { findTriggerFacts, type TriggerFacts } from '../store/orders.ts';
 import { liveSequences } from '../store/sequences.ts';
-import { scheduleStep, type Engine } from './context.ts';
+import { scheduleSteps, type Engine } from './context.ts';
 
 export interface Enrolled {
   enrollmentId: number;
@@ -36,84 +38,145 @@ export interface Enrolled {
   arm: string;
 }
 
+/** Enrolls the customer of one new order: a batch of one. */
 export async function enrollOrder(engine: Engine, orderId: number): Promise<Enrolled[]> {
-  const order = await findTriggerFacts(engine.db, orderId);
-  if (!order) return [];
+  return (await enrollOrders(engine, [orderId]))[0]!;
+}
+
+/**
+ * Enrolls the customers of a batch of new orders, and returns what each order enrolled (in
+ * the order given). The reads are set-based (the orders' facts, the live sequences, the
+ * customers' profiles before each order, the recommender's inputs), the enrollments go in by
+ * one transaction, and their first steps are scheduled together.
+ */
+export async function enrollOrders(engine: Engine, orderIds: readonly number[]): Promise<Enrolled[][]> {
+  const { db } = engine;
+  const facts = await findTriggerFacts(db, orderIds);
+  const orders = [...facts.values()];
+  const sequences = orders.length ? await liveSequences(db) : [];
+  if (sequences.length === 0) return orderIds.map(() => []);
   const now = engine.clock.now();
-  const enrolled: Enrolled[] = [];
-  const toSchedule: { id: number; dueAt: Date }[] = [];
-  // What each strategy offers for this order: one load of the recommender's inputs, on
-  // demand (an order no sequence takes loads nothing), and each strategy run at most once.
-  let recommender: ReturnType<typeof recommenderFor> | undefined;
-  const offers = new Map<Strategy, OfferedStep>();
-  const offerOf = async (strategy: Strategy): Promise<OfferedStep> => {
-    let offer = offers.get(strategy);
+  const profiles = await profilesAtOrders(
+    db,
+    orders.map((o) => ({ id: o.id, orderedAt: o.ordered_at })),
+  );
+  const thresholds = await thresholdsOf(engine)(now);
+  // The customer's profile and segment just before each order: the segment is stored with each enrollment.
+  const segmentOf = (order: TriggerFacts): Segment => segmentAtOrder(profiles.get(order.id)!.facts, order.ordered_at, thresholds);
+  // When the order's products are typically bought again, for sequences with a refill step: once per order.
+  const refills = new Map<number, ReturnType<typeof orderRefill>>();
+  const refillOf = (orderId: number) => refills.get(orderId) ?? refills.set(orderId, orderRefill(db, orderId)).get(orderId)!;
+
+  const planned: Planned[] = [];
+  for (const order of orders)
+    for (const sequence of sequences) {
+      const plan = await planEnrollment(order, sequence, now, { segmentOf, profileOf: (o) => profiles.get(o.id)!.trigger, refillOf });
+      if (plan) planned.push(plan);
+    }
+
+  // What each strategy offers for each order: one load of the recommender's inputs for every
+  // order some sequence takes, and each strategy run once per order.
+  const takenOrders = [...new Set(planned.map((p) => p.order.id))];
+  const recommenders = await recommendersFor(
+    db,
+    takenOrders.map((id) => ({
+      customerId: facts.get(id)!.customer_id,
+      orderId: id,
+      rules: engine.settings.rules,
+      settings: strategySettings(engine.settings.shop, now, engine.settings.newArrivalsDays),
+    })),
+  );
+  const recommenderOf = new Map(takenOrders.map((id, i) => [id, recommenders[i]!]));
+  const offers = new Map<string, Promise<OfferedStep>>();
+  const offerOf = (orderId: number, strategy: Strategy): Promise<OfferedStep> => {
+    const key = `${orderId}:${strategy}`;
+    let offer = offers.get(key);
     if (!offer) {
-      recommender ??= recommenderFor(engine.db, {
-        customerId: order.customer_id,
-        orderId: order.id,
-        rules: engine.settings.rules,
-        settings: strategySettings(engine.settings.shop, now, engine.settings.newArrivalsDays),
-      });
-      const recs = await (await recommender)(strategy);
-      offer = { crossSell: recs.recommendations.map((r) => r.sku), upsell: recs.upsells.map((r) => r.sku) };
-      offers.set(strategy, offer);
+      offer = recommenderOf.get(orderId)!(strategy).then((recs) => ({
+        crossSell: recs.recommendations.map((r) => r.sku),
+        upsell: recs.upsells.map((r) => r.sku),
+      }));
+      offers.set(key, offer);
     }
     return offer;
   };
-  // The customer's profile and segment just before this order: worked out once, the segment
-  // stored with each enrollment.
-  let before: ReturnType<typeof profileAtOrder> | undefined;
-  const profileOfOrder = () => (before ??= profileAtOrder(engine.db, order.id, order.ordered_at));
-  let segment: Promise<Segment> | undefined;
-  const segmentOfOrder = () =>
-    (segment ??= Promise.all([profileOfOrder(), thresholdsOf(engine)(now)]).then(([p, t]) => segmentAtOrder(p.facts, order.ordered_at, t)));
-  // When the order's products are typically bought again, for sequences with a refill step: once per order.
-  let refill: ReturnType<typeof orderRefill> | undefined;
-  const refillOfOrder = () => (refill ??= orderRefill(engine.db, order.id));
-  for (const sequence of await liveSequences(engine.db)) {
-    const { definition } = sequence;
-    if (
-      !triggerMatches(definition, {
-        total: order.total,
-        skus: order.skus,
-        categories: order.categories,
-        earlierOrders: order.earlier_orders,
-        segment: needsSegment(definition) ? await segmentOfOrder() : undefined,
-        profile: needsProfile(definition) ? (await profileOfOrder()).trigger : undefined,
-        customer: { country: order.country, tags: order.tags, attributes: order.attributes },
-      })
-    )
-      continue;
-    // Eligibility before the draw: every arm, the holdout's included, from the same population.
-    if (!consentAllows(consentRule(definition), order.accepts_marketing)) continue;
-    const arm = assignArm(sequence.id, order.customer_key, definition.variants, definition.holdout);
-    const holdout = arm === HOLDOUT;
-    const learned = usesReplenish(definition.steps) ? ((await refillOfOrder()) ?? null) : undefined;
-    const dueAt = stepDueAt(definition.steps[0]!.delay, { now, orderedAt: order.ordered_at, replenishDays: learned?.days ?? null });
-    const strategies = stepStrategies(definition, arm);
-    const distinct = [...new Set(strategies)];
-    const computed = new Map(await Promise.all(distinct.map(async (s) => [s, await offerOf(s)] as const)));
-    const id = await insertEnrollment(engine.db, {
-      customerId: order.customer_id,
-      sequenceId: sequence.id,
-      sequenceVersionId: sequence.versionId,
-      arm,
-      holdout,
-      orderId: order.id,
-      dueAt,
-      now,
-      reenrollAfterDays: definition.reenroll_after_days,
-      offered: offeredSteps(strategies, computed),
-      segment: await segmentOfOrder(),
-      replenish: learned && { days: learned.days, source: learned.source },
-    });
-    if (id === undefined) continue;
-    enrolled.push({ enrollmentId: id, sequenceId: sequence.id, arm });
-    if (!holdout) toSchedule.push({ id, dueAt });
-  }
-  for (const { id, dueAt } of toSchedule) await scheduleStep(engine, id, 0, dueAt);
-  return enrolled;
+  const rows: NewEnrollment[] = await Promise.all(
+    planned.map(async ({ order, sequence, arm, dueAt, learned }) => {
+      const strategies = stepStrategies(sequence.definition, arm);
+      const computed = new Map(await Promise.all([...new Set(strategies)].map(async (s) => [s, await offerOf(order.id, s)] as const)));
+      return {
+        customerId: order.customer_id,
+        sequenceId: sequence.id,
+        sequenceVersionId: sequence.versionId,
+        arm,
+        holdout: arm === HOLDOUT,
+        orderId: order.id,
+        dueAt,
+        now,
+        reenrollAfterDays: sequence.definition.reenroll_after_days,
+        offered: offeredSteps(strategies, computed),
+        segment: segmentOf(order),
+        replenish: learned && { days: learned.days, source: learned.source },
+      };
+    }),
+  );
+  const ids = await insertEnrollments(db, rows);
+  const enrolled = new Map<number, Enrolled[]>();
+  const toSchedule: { enrollmentId: number; step: number; dueAt: Date }[] = [];
+  ids.forEach((id, i) => {
+    if (id === undefined) return;
+    const row = rows[i]!;
+    enrolled.set(row.orderId, [...(enrolled.get(row.orderId) ?? []), { enrollmentId: id, sequenceId: row.sequenceId, arm: row.arm }]);
+    if (!row.holdout) toSchedule.push({ enrollmentId: id, step: 0, dueAt: row.dueAt });
+  });
+  await scheduleSteps(engine, toSchedule);
+  return orderIds.map((id) => enrolled.get(id) ?? []);
+}
+
+/** An enrollment decided for an order, before its offers are computed. */
+interface Planned {
+  order: TriggerFacts;
+  sequence: LiveSequence;
+  arm: string;
+  dueAt: Date;
+  learned: Awaited<ReturnType<typeof orderRefill>> | null | undefined;
+}
+
+type LiveSequence = Awaited<ReturnType<typeof liveSequences>>[number];
+
+/**
+ * Whether `sequence` takes `order` and in which arm: its trigger matches, the customer's
+ * consent meets its rule (decided before the arm is drawn: every arm, the holdout's
+ * included, from the same population), the arm by a stable hash, and when its first step is due.
+ */
+async function planEnrollment(
+  order: TriggerFacts,
+  sequence: LiveSequence,
+  now: Date,
+  known: {
+    segmentOf: (order: TriggerFacts) => Segment;
+    profileOf: (order: TriggerFacts) => TriggerProfile;
+    refillOf: (orderId: number) => ReturnType<typeof orderRefill>;
+  },
+): Promise<Planned | undefined> {
+  const { definition } = sequence;
+  if (
+    !triggerMatches(definition, {
+      total: order.total,
+      skus: order.skus,
+      categories: order.categories,
+      earlierOrders: order.earlier_orders,
+      segment: needsSegment(definition) ? known.segmentOf(order) : undefined,
+      profile: needsProfile(definition) ? known.profileOf(order) : undefined,
+      customer: { country: order.country, tags: order.tags, attributes: order.attributes },
+    })
+  )
+    return undefined;
+  if (!consentAllows(consentRule(definition), order.accepts_marketing)) return undefined;
+  const arm = assignArm(sequence.id, order.customer_key, definition.variants, definition.holdout);
+  const learned = usesReplenish(definition.steps) ? ((await known.refillOf(order.id)) ?? null) : undefined;
+  const dueAt = stepDueAt(definition.steps[0]!.delay, { now, orderedAt: order.ordered_at, replenishDays: learned?.days ?? null });
+  return { order, sequence, arm, dueAt, learned };
 }
 
 /** Each engine's cached shop thresholds (src/profiles/segments.ts), made on first use. */

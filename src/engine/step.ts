@@ -21,9 +21,9 @@ import {
 } from '../core/discount.ts';
 import { afterRefusal, decideStep, nextStep, skipReason, type StepFacts } from '../core/step-policy.ts';
 import { signToken } from '../core/tokens.ts';
-import { RetryableSendError } from '../errors.ts';
+import { ContextError, RetryableSendError } from '../errors.ts';
 import { composeMessage } from '../mail/transport.ts';
-import { recommendationsFor, strategySettings } from '../recs/service.ts';
+import { recommendersFor, strategySettings, type Recommended } from '../recs/service.ts';
 import {
   advanceEnrollment,
   delayEnrollment,
@@ -33,9 +33,19 @@ import {
   type StepFactsRow,
 } from '../store/enrollments.ts';
 import { openMessageWithCode, type IssuedCode } from '../store/discount-codes.ts';
-import { claimMessage, openMessage, recentSendTimes, recordRefusal, recordSendError, type MessageRow } from '../store/messages.ts';
-import { orderContext } from '../templates/context.ts';
-import { unsubscribeLink } from '../templates/render.ts';
+import {
+  claimMessages,
+  messageKey,
+  openMessages,
+  recentSendTimes,
+  recordRefusal,
+  recordSendError,
+  type MessageRow,
+  type NewMessage,
+} from '../store/messages.ts';
+import { ordersForContext } from '../store/orders.ts';
+import { contextOf } from '../templates/context.ts';
+import { unsubscribeLink, type RenderedEmail } from '../templates/render.ts';
 import { orderBundle } from './bundle.ts';
 import { rendererFor, scheduleStep, type Engine } from './context.ts';
 import { sendMail, unsubscribeHeaders } from '../mail/send.ts';
@@ -56,23 +66,61 @@ export type StepOutcome =
   | { kind: 'delayed'; until: Date; emptyPool?: string }
   | { kind: 'noop'; reason: string };
 
+/** One due step of a batch: the enrollment and the step its job stands for. */
+export interface DueStep {
+  enrollmentId: number;
+  step: number;
+}
+
+/** Runs one due step: a batch of one. Throws what its job should fail with (a retry). */
 export async function runStep(engine: Engine, enrollmentId: number, step: number): Promise<StepOutcome> {
-  const row = await findStepFacts(engine.db, enrollmentId);
-  if (!row) return { kind: 'noop', reason: 'no such enrollment' };
-  const now = engine.clock.now();
-  const decision = decideStep(await stepFacts(engine, row, step, now));
-  switch (decision.kind) {
-    case 'noop':
-      return decision;
-    case 'exit':
-      await exitEnrollment(engine.db, row.id, decision.reason);
-      return { kind: 'exited', reason: decision.reason };
-    case 'delay':
-      await delayEnrollment(engine.db, row.id, decision.until);
-      return { kind: 'delayed', until: decision.until };
-    case 'send':
-      return sendStep(engine, row, step, now, decision);
+  const [result] = await runSteps(engine, [{ enrollmentId, step }]);
+  if (result instanceof Error) throw result;
+  return result!;
+}
+
+/**
+ * Runs a batch of due steps and returns, for each, its outcome or the error its job fails
+ * with (and is retried for). The reads are set-based: the facts, the recommendations' inputs
+ * and the orders of the whole batch in a few statements, the message rows opened and claimed
+ * together. Each email is then handed to SMTP and marked sent with its advance on its own, so
+ * the window for a duplicate stays one statement wide, as for a single step. A statement that
+ * fails for the batch fails every step of it: each is retried by its own job.
+ */
+export async function runSteps(engine: Engine, steps: readonly DueStep[]): Promise<(StepOutcome | Error)[]> {
+  const results = Array.from<StepOutcome | Error | undefined>({ length: steps.length });
+  try {
+    const now = engine.clock.now();
+    const rows = await findStepFacts(engine.db, [...new Set(steps.map((s) => s.enrollmentId))]);
+    const sends: PlannedSend[] = [];
+    await Promise.all(
+      steps.map(async (s, i) => {
+        try {
+          const row = rows.get(s.enrollmentId);
+          if (!row) return (results[i] = { kind: 'noop', reason: 'no such enrollment' });
+          const decision = decideStep(await stepFacts(engine, row, s.step, now));
+          switch (decision.kind) {
+            case 'noop':
+              return (results[i] = decision);
+            case 'exit':
+              await exitEnrollment(engine.db, row.id, decision.reason);
+              return (results[i] = { kind: 'exited', reason: decision.reason });
+            case 'delay':
+              await delayEnrollment(engine.db, row.id, decision.until);
+              return (results[i] = { kind: 'delayed', until: decision.until });
+            case 'send':
+              sends.push({ index: i, e: row, step: s.step, send: decision });
+          }
+        } catch (error) {
+          results[i] = asError(error);
+        }
+      }),
+    );
+    await sendSteps(engine, sends, now, results);
+  } catch (error) {
+    for (let i = 0; i < steps.length; i++) results[i] ??= asError(error);
   }
+  return results.map((r) => r ?? new Error('step left without an outcome'));
 }
 
 /** The policy's facts from the loaded row, plus the customer's recent sends when a frequency cap is set. */
@@ -106,83 +154,195 @@ async function stepFacts(engine: Engine, row: StepFactsRow, step: number, now: D
   };
 }
 
-/** Recommends, renders, claims and sends one step whose policy said `send`. */
-async function sendStep(
-  engine: Engine,
-  e: StepFactsRow,
-  step: number,
-  now: Date,
-  send: { templateVersionId: number; strategy: StepFacts['definition']['variants'][number]['recommendations'] },
-): Promise<StepOutcome> {
-  const { db, settings } = engine;
-  const recs = await recommendationsFor(db, {
-    customerId: e.customer_id,
-    orderId: e.trigger_order_id,
-    strategy: send.strategy,
-    rules: settings.rules,
-    settings: strategySettings(settings.shop, now, settings.newArrivalsDays),
-  });
-  const context = await orderContext(db, settings.shop, e.trigger_order_id, recs, { unsubscribe: '', shop: settings.shop.url });
-  const skip = skipReason(e.definition.steps[step]!.skip_if, {
-    recommendations: recs.recommendations.length,
-    upsells: recs.upsells.length,
-    orderTotal: context.order.total,
-  });
-  if (skip) {
-    await advance(engine, e, step, now);
-    return { kind: 'skipped', reason: 'skip_if' };
-  }
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
-  // The message row, keyed by (enrollment, step), before anything leaves; with the
-  // discount code it shows when the step offers a pool (claimed in the same transaction).
-  const rfcMessageId = `<e${e.id}.s${step}@${new URL(settings.publicUrl).hostname}>`;
-  const row = {
-    enrollmentId: e.id,
-    step,
-    templateVersionId: send.templateVersionId,
-    customerId: e.customer_id,
-    recipient: e.email,
-    rfcMessageId,
-  };
-  const offer = offerFor(e.definition, e.arm, step);
-  let message: MessageRow;
-  let code: IssuedCode | null = null;
-  let offerWithheld: string | undefined;
-  if (offer) {
-    const low = settings.codePoolLow ?? DEFAULT_CODE_POOL_LOW;
-    const opened = await openMessageWithCode(db, row, {
-      pool: offer.pool,
-      now,
-      withoutCode: offer.on_empty === 'send_without_offer',
-      countUpTo: low,
-    });
-    const where = { pool: offer.pool, sequence: e.sequence_id, enrollment: e.id, step: step + 1 };
-    if (opened.kind === 'empty') {
-      const then = onEmptyPool(offer, now);
-      const until = then.kind === 'delay' ? then.until : now;
-      engine.log?.warn({ ...where, until }, 'code pool is empty: the step waits for codes (campaign codes import)');
-      await delayEnrollment(db, e.id, until);
-      return { kind: 'delayed', until, emptyPool: offer.pool };
-    }
-    ({ message, code } = opened);
-    if (message.state === 'pending' && code?.expiresAt && code.expiresAt.getTime() <= now.getTime()) {
-      // A retry that comes after the code expired (an SMTP outage, say) never promises it.
-      engine.log?.warn(where, 'the code of this email expired before it could be sent: it goes without the offer');
-      code = null;
-    }
-    if (opened.withheld) {
-      offerWithheld = offer.pool;
-      engine.log?.warn(where, 'code pool is empty: the email goes without the offer (on_empty: send_without_offer)');
-    }
-    if (opened.expired) engine.log?.warn(where, "the enrollment's code has expired: the email goes without the offer");
-    if (opened.left !== null && poolIsLow(opened.left, low)) warnLow(engine, offer.pool, opened.left, low);
-  } else message = await openMessage(db, row);
+/** A step whose policy said `send`, at `index` in its batch. */
+interface PlannedSend {
+  index: number;
+  e: StepFactsRow;
+  step: number;
+  send: { templateVersionId: number; strategy: StepFacts['definition']['variants'][number]['recommendations'] };
+}
+
+/** A send whose email is rendered and whose message row is open and pending, waiting for its claim. */
+interface ReadySend extends PlannedSend {
+  message: MessageRow;
+  email: RenderedEmail;
+  recs: Recommended;
+  unsubscribe: string;
+  offerWithheld: string | undefined;
+}
+
+/**
+ * Recommends, renders, claims and sends the steps whose policy said `send`: recommendations
+ * and orders loaded for all, message rows opened and claimed for all, then each email sent
+ * on its own. Each step's outcome (or error) goes to `results` at its index.
+ */
+async function sendSteps(engine: Engine, sends: PlannedSend[], now: Date, results: (StepOutcome | Error | undefined)[]): Promise<void> {
+  if (sends.length === 0) return;
+  const { db, settings } = engine;
+  const recommenders = await recommendersFor(
+    db,
+    sends.map(({ e }) => ({
+      customerId: e.customer_id,
+      orderId: e.trigger_order_id,
+      rules: settings.rules,
+      settings: strategySettings(settings.shop, now, settings.newArrivalsDays),
+    })),
+  );
+  const orders = await ordersForContext(db, [...new Set(sends.map(({ e }) => e.trigger_order_id))]);
+  const hostname = new URL(settings.publicUrl).hostname;
+  const plain: { planned: PlannedSend; recs: Recommended; context: SendContext; row: NewMessage }[] = [];
+  const ready: ReadySend[] = [];
+  // Each step: its recommendations and context, skip_if, and (for a step with an offer) its
+  // message row and code, claimed in a transaction of its own.
+  await Promise.all(
+    sends.map(async (planned, n) => {
+      const { index, e, step, send } = planned;
+      try {
+        const recs = await recommenders[n]!(send.strategy);
+        const order = orders.get(e.trigger_order_id);
+        if (!order) throw new ContextError(`no order ${e.trigger_order_id}`);
+        const context = contextOf(settings.shop, order, recs, { unsubscribe: '', shop: settings.shop.url });
+        const skip = skipReason(e.definition.steps[step]!.skip_if, {
+          recommendations: recs.recommendations.length,
+          upsells: recs.upsells.length,
+          orderTotal: context.order.total,
+        });
+        if (skip) {
+          await advance(engine, e, step, now);
+          return (results[index] = { kind: 'skipped', reason: 'skip_if' });
+        }
+        // The message row, keyed by (enrollment, step), before anything leaves.
+        const row: NewMessage = {
+          enrollmentId: e.id,
+          step,
+          templateVersionId: send.templateVersionId,
+          customerId: e.customer_id,
+          recipient: e.email,
+          rfcMessageId: `<e${e.id}.s${step}@${hostname}>`,
+        };
+        if (!offerFor(e.definition, e.arm, step)) return plain.push({ planned, recs, context, row });
+        const opened = await openWithOffer(engine, planned, row, now);
+        if (opened.kind === 'outcome') return (results[index] = opened.outcome);
+        const prepared = await prepare(engine, planned, opened.message, recs, context, opened.code, opened.offerWithheld, now);
+        if (prepared.kind === 'outcome') return (results[index] = prepared.outcome);
+        ready.push(prepared.ready);
+      } catch (error) {
+        results[index] = asError(error);
+      }
+    }),
+  );
+  // The message rows of the steps without an offer, opened together.
+  if (plain.length) {
+    const opened = await openMessages(
+      db,
+      plain.map((p) => p.row),
+    );
+    await Promise.all(
+      plain.map(async ({ planned, recs, context, row }) => {
+        try {
+          const message = opened.get(messageKey(row));
+          if (!message) throw new Error(`message row of enrollment ${row.enrollmentId} step ${row.step} vanished`);
+          const prepared = await prepare(engine, planned, message, recs, context, null, undefined, now);
+          if (prepared.kind === 'outcome') return (results[planned.index] = prepared.outcome);
+          ready.push(prepared.ready);
+        } catch (error) {
+          results[planned.index] = asError(error);
+        }
+      }),
+    );
+  }
+  if (ready.length === 0) return;
+  const claimed = await claimMessages(
+    db,
+    ready.map(({ message, email, recs }) => ({
+      messageId: message.id,
+      subject: email.subject,
+      links: email.links,
+      recommendations: recs.recommendations.map((r) => r.sku),
+      upsells: recs.upsells.map((r) => r.sku),
+    })),
+    settings.claimSeconds ?? CLAIM_SECONDS,
+  );
+  await Promise.all(
+    ready.map(async (r) => {
+      try {
+        if (!claimed.has(r.message.id)) throw new RetryableSendError(`message ${r.message.id} is being sent by another worker`);
+        results[r.index] = await deliver(engine, r, now);
+      } catch (error) {
+        results[r.index] = asError(error);
+      }
+    }),
+  );
+}
+
+type SendContext = ReturnType<typeof contextOf>;
+
+/**
+ * The message row and discount code of a step that offers a pool (claimed in one
+ * transaction): the step waits when the pool is empty, and a code that expired before a
+ * retry is never promised.
+ */
+async function openWithOffer(
+  engine: Engine,
+  { e, step }: PlannedSend,
+  row: NewMessage,
+  now: Date,
+): Promise<
+  | { kind: 'outcome'; outcome: StepOutcome }
+  | { kind: 'opened'; message: MessageRow; code: IssuedCode | null; offerWithheld: string | undefined }
+> {
+  const { db, settings } = engine;
+  const offer = offerFor(e.definition, e.arm, step)!;
+  const low = settings.codePoolLow ?? DEFAULT_CODE_POOL_LOW;
+  const opened = await openMessageWithCode(db, row, {
+    pool: offer.pool,
+    now,
+    withoutCode: offer.on_empty === 'send_without_offer',
+    countUpTo: low,
+  });
+  const where = { pool: offer.pool, sequence: e.sequence_id, enrollment: e.id, step: step + 1 };
+  if (opened.kind === 'empty') {
+    const then = onEmptyPool(offer, now);
+    const until = then.kind === 'delay' ? then.until : now;
+    engine.log?.warn({ ...where, until }, 'code pool is empty: the step waits for codes (campaign codes import)');
+    await delayEnrollment(db, e.id, until);
+    return { kind: 'outcome', outcome: { kind: 'delayed', until, emptyPool: offer.pool } };
+  }
+  let { code } = opened;
+  if (opened.message.state === 'pending' && code?.expiresAt && code.expiresAt.getTime() <= now.getTime()) {
+    // A retry that comes after the code expired (an SMTP outage, say) never promises it.
+    engine.log?.warn(where, 'the code of this email expired before it could be sent: it goes without the offer');
+    code = null;
+  }
+  if (opened.withheld) engine.log?.warn(where, 'code pool is empty: the email goes without the offer (on_empty: send_without_offer)');
+  if (opened.expired) engine.log?.warn(where, "the enrollment's code has expired: the email goes without the offer");
+  if (opened.left !== null && poolIsLow(opened.left, low)) warnLow(engine, offer.pool, opened.left, low);
+  return { kind: 'opened', message: opened.message, code, offerWithheld: opened.withheld ? offer.pool : undefined };
+}
+
+/**
+ * Renders the email of an open message: the unsubscribe link, the offer and the bundle in
+ * its context. A message no longer pending (sent or refused already) only advances.
+ */
+async function prepare(
+  engine: Engine,
+  planned: PlannedSend,
+  message: MessageRow,
+  recs: Recommended,
+  context: SendContext,
+  code: IssuedCode | null,
+  offerWithheld: string | undefined,
+  now: Date,
+): Promise<{ kind: 'outcome'; outcome: StepOutcome } | { kind: 'ready'; ready: ReadySend }> {
+  const { settings } = engine;
+  const { e, step, send } = planned;
   if (message.state !== 'pending') {
     // Already sent (or refused): the outcome is recorded; only the advance may be missing.
     await advance(engine, e, step, now);
-    return { kind: 'noop', reason: `message already ${message.state}` };
+    return { kind: 'outcome', outcome: { kind: 'noop', reason: `message already ${message.state}` } };
   }
-
   // One unsubscribe token for the link in the email and the mailto of the header.
   const token = signToken({ kind: 'unsubscribe', message: message.id, customer: e.customer_id }, settings.secretKey);
   context.links.unsubscribe = unsubscribeLink(settings.publicUrl, token);
@@ -203,24 +363,26 @@ async function sendStep(
     secret: settings.secretKey,
     messageId: message.id,
   });
-  const claimed = await claimMessage(db, message.id, {
-    claimSeconds: settings.claimSeconds ?? CLAIM_SECONDS,
-    subject: email.subject,
-    links: email.links,
-    recommendations: recs.recommendations.map((r) => r.sku),
-    upsells: recs.upsells.map((r) => r.sku),
-  });
-  if (!claimed) throw new RetryableSendError(`message ${message.id} is being sent by another worker`);
+  return { kind: 'ready', ready: { ...planned, message, email, recs, unsubscribe: context.links.unsubscribe, offerWithheld } };
+}
 
+/**
+ * Hands one claimed email to SMTP and records what came of it: sent (marked with the
+ * advance, in one statement), refused (recorded, the address suppressed on a hard bounce),
+ * or an error worth retrying (thrown after it is recorded).
+ */
+async function deliver(engine: Engine, r: ReadySend, now: Date): Promise<StepOutcome> {
+  const { db, settings } = engine;
+  const { e, step, message } = r;
   let outcome;
   try {
     outcome = await sendMail(
       engine.transport,
-      composeMessage(email, {
+      composeMessage(r.email, {
         to: e.email,
         fromAddress: settings.mailFrom,
-        messageId: rfcMessageId,
-        headers: unsubscribeHeaders(context.links.unsubscribe),
+        messageId: `<e${e.id}.s${step}@${new URL(settings.publicUrl).hostname}>`,
+        headers: unsubscribeHeaders(r.unsubscribe),
       }),
     );
   } catch (error) {
@@ -240,7 +402,7 @@ async function sendStep(
   }
   // The sent mark and the advance in one statement: they are true together or not at all.
   await advance(engine, e, step, now, { messageId: message.id, sentAt: now, response: outcome.response });
-  return { kind: 'sent', messageId: message.id, ...(offerWithheld && { offerWithheld }) };
+  return { kind: 'sent', messageId: message.id, ...(r.offerWithheld && { offerWithheld: r.offerWithheld }) };
 }
 
 /** A pool running low: a warning, at most once a minute per pool and process (the gauge on /metrics says it always). */

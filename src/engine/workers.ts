@@ -4,11 +4,12 @@
  * by `startEngine` (./assemble.ts); nothing starts on import.
  */
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
+import DataLoader from 'dataloader';
 import { markConsumed, markConsumedByOrder } from '../store/outbox.ts';
 import { JOB_NAMES, parseJobId, QUEUE_NAMES, type OrderPlacedJob, type StepJob } from '../queue/queues.ts';
 import type { Engine } from './context.ts';
-import { enrollOrder } from './enroll.ts';
-import { runStep, type StepOutcome } from './step.ts';
+import { enrollOrders, type Enrolled } from './enroll.ts';
+import { runStep, runSteps, type DueStep, type StepOutcome } from './step.ts';
 
 export interface WorkerOptions {
   concurrency?: number | undefined;
@@ -23,27 +24,59 @@ export interface StepWorkerOptions extends WorkerOptions {
   onDelayed?: ((outcome: Extract<StepOutcome, { kind: 'delayed' }>) => void) | undefined;
 }
 
+/** Real milliseconds a job waits for others to join its batch. */
+const BATCH_WINDOW_MS = 5;
+
+/** Step jobs in flight per process, run as one batch (STEP_BATCH_SIZE). */
+export const DEFAULT_STEP_CONCURRENCY = 32;
+
 const lockOptions = (lockMs: number | undefined) => (lockMs ? { lockDuration: lockMs, stalledInterval: lockMs } : {});
 
-/** The enrollment worker: enrolls the customer of each new order, then marks its outbox fact consumed. */
+/** An order an enrollment job names, and the outbox fact it came from. */
+interface OrderToEnroll {
+  orderId: number;
+  outboxId: number | undefined;
+}
+
+/**
+ * The enrollment worker: enrolls the customer of each new order, then marks its outbox fact
+ * consumed. Its jobs in flight are run together, as the step worker's are (enrollOrders); a
+ * job being retried runs alone.
+ */
 export function startEnrollWorker(
   engine: Engine,
   connection: ConnectionOptions,
   prefix: string,
   options: WorkerOptions = {},
 ): Worker<OrderPlacedJob> {
+  const concurrency = options.concurrency ?? 8;
+  const enroll = async (orders: readonly OrderToEnroll[]): Promise<Enrolled[][]> => {
+    const enrolled = await enrollOrders(
+      engine,
+      orders.map((o) => o.orderId),
+    );
+    await markConsumed(
+      engine.db,
+      orders.flatMap((o) => (o.outboxId ? [o.outboxId] : [])),
+    );
+    for (const o of orders) if (!o.outboxId) await markConsumedByOrder(engine.db, JOB_NAMES.orderPlaced, o.orderId);
+    return enrolled;
+  };
+  const batch = new DataLoader<OrderToEnroll, Enrolled[]>(enroll, {
+    cache: false,
+    maxBatchSize: concurrency,
+    batchScheduleFn: (dispatch) => setTimeout(dispatch, BATCH_WINDOW_MS),
+  });
   const worker = new Worker<OrderPlacedJob>(
     QUEUE_NAMES.enroll,
     async (job) => {
       // The job id names the order (`order-<id>-placed`), should the data have been lost.
       const orderId = Number(parseJobId.orderPlaced(job.id) ?? job.data?.orderId);
       if (!Number.isSafeInteger(orderId)) throw new UnrecoverableError(`job ${job.id} names no order`);
-      const enrolled = await enrollOrder(engine, orderId);
-      if (job.data?.outboxId) await markConsumed(engine.db, job.data.outboxId);
-      else await markConsumedByOrder(engine.db, JOB_NAMES.orderPlaced, orderId);
-      return enrolled;
+      const order = { orderId, outboxId: job.data?.outboxId };
+      return job.attemptsMade > 0 ? (await enroll([order]))[0]! : batch.load(order);
     },
-    { connection, prefix, concurrency: options.concurrency ?? 4, ...lockOptions(options.lockMs) },
+    { connection, prefix, concurrency, ...lockOptions(options.lockMs) },
   );
   // Connection and lock errors are reported, not thrown: BullMQ recovers from them.
   worker.on('error', (error) => engine.log?.warn({ err: error }, 'enroll worker'));
@@ -62,9 +95,12 @@ function stepOf(jobId: string | undefined, data: Partial<StepJob> | undefined): 
 }
 
 /**
- * The step worker. A step held back by quiet hours, the frequency cap or a paused sequence
- * goes back to the delayed set under the same job id. An optional rate limit caps emails
- * per second across every worker of the queue.
+ * The step worker. Its jobs in flight (`concurrency`, default 32) are run together: a step
+ * waits a few milliseconds for others, and the batch is read, opened and claimed in a few
+ * set-based statements (runSteps). A job being retried runs alone (runStep), so a step that
+ * keeps failing never holds a batch back. A step held back by quiet hours, the frequency cap
+ * or a paused sequence goes back to the delayed set under the same job id. An optional rate
+ * limit caps emails per second across every worker of the queue.
  */
 export function startStepWorker(
   engine: Engine,
@@ -72,11 +108,17 @@ export function startStepWorker(
   prefix: string,
   options: StepWorkerOptions = {},
 ): Worker<StepJob> {
+  const concurrency = options.concurrency ?? DEFAULT_STEP_CONCURRENCY;
+  const batch = new DataLoader<DueStep, StepOutcome>((steps) => runSteps(engine, steps), {
+    cache: false,
+    maxBatchSize: concurrency,
+    batchScheduleFn: (dispatch) => setTimeout(dispatch, BATCH_WINDOW_MS),
+  });
   const worker = new Worker<StepJob>(
     QUEUE_NAMES.steps,
     async (job, token) => {
       const { enrollmentId, step } = stepOf(job.id, job.data);
-      const outcome = await runStep(engine, enrollmentId, step);
+      const outcome = job.attemptsMade > 0 ? await runStep(engine, enrollmentId, step) : await batch.load({ enrollmentId, step });
       if (outcome.kind === 'delayed') {
         options.onDelayed?.(outcome);
         await job.moveToDelayed(Math.ceil(engine.clock.realTimeOf(outcome.until)), token);
@@ -87,7 +129,7 @@ export function startStepWorker(
     {
       connection,
       prefix,
-      concurrency: options.concurrency ?? 8,
+      concurrency,
       ...lockOptions(options.lockMs),
       ...(options.ratePerSecond ? { limiter: { max: options.ratePerSecond, duration: 1_000 } } : {}),
     },

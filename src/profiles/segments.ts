@@ -17,7 +17,7 @@ import {
 } from '../core/profile.ts';
 import type { Db } from '../db/client.ts';
 import { YamlSourceError, FileError } from '../errors.ts';
-import { profileBeforeOrder, profileRows, storedProfiles, type ProfileRow, type StoredProfile } from '../store/profiles.ts';
+import { profilesBeforeOrders, profileRows, storedProfiles, type ProfileRow, type StoredProfile } from '../store/profiles.ts';
 import { parseYaml } from '../yaml-source.ts';
 
 /** `config/segments.yaml` (SEGMENTS_FILE); a missing file sets nothing. A mistake is a FileError naming file:line. */
@@ -110,13 +110,27 @@ export function segmentAtOrder(before: ProfileFacts, orderedAt: Date, thresholds
   return segmentOf(before, thresholds, orderedAt)?.segment ?? 'new';
 }
 
-/** The customer's profile just before order `orderId` (src/store/profiles.ts), and the days since their last earlier order then. */
-export async function profileAtOrder(
-  db: Db,
-  orderId: number,
-  orderedAt: Date,
-): Promise<{ facts: ProfileFacts; trigger: { orders: number; spend: string; daysSinceLastOrder: number | null } }> {
-  const facts = await profileBeforeOrder(db, orderId);
-  const daysSinceLastOrder = facts.lastOrderAt ? (orderedAt.getTime() - facts.lastOrderAt.getTime()) / 86_400_000 : null;
-  return { facts, trigger: { orders: facts.orders, spend: facts.spend, daysSinceLastOrder } };
+/** What a trigger filter reads of the customer's profile just before an order. */
+export interface ProfileAtOrder {
+  facts: ProfileFacts;
+  trigger: { orders: number; spend: string; daysSinceLastOrder: number | null };
+}
+
+/**
+ * The customer's profile just before each order (src/store/profiles.ts, one statement for
+ * all), and the days since their last earlier order then; keyed by order id.
+ */
+export async function profilesAtOrders(db: Db, orders: readonly { id: number; orderedAt: Date }[]): Promise<Map<number, ProfileAtOrder>> {
+  const before = await profilesBeforeOrders(
+    db,
+    orders.map((o) => o.id),
+  );
+  const profiles = new Map<number, ProfileAtOrder>();
+  for (const { id, orderedAt } of orders) {
+    const facts = before.get(id);
+    if (!facts) continue;
+    const daysSinceLastOrder = facts.lastOrderAt ? (orderedAt.getTime() - facts.lastOrderAt.getTime()) / 86_400_000 : null;
+    profiles.set(id, { facts, trigger: { orders: facts.orders, spend: facts.spend, daysSinceLastOrder } });
+  }
+  return profiles;
 }

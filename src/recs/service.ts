@@ -21,8 +21,7 @@ import {
   candidateProducts,
   neighboursOf,
   newProductsInCategoriesOf,
-  orderProductIds,
-  ownedProductIds,
+  orderAndOwnedProducts,
   type ProductRow,
 } from '../store/catalog.ts';
 import { findOrderWithCustomer } from '../store/orders.ts';
@@ -90,19 +89,55 @@ export type Recommender = (strategy: Strategy, limits?: { recommendations?: numb
  * the new products for new-arrivals) is loaded when that strategy is first asked.
  */
 export async function recommenderFor(db: Db, request: Omit<RecommendRequest, 'strategy'>): Promise<Recommender> {
-  const orderProducts = await orderProductIds(db, request.orderId);
-  // The customer's history up to and including the trigger order.
-  const owned = await ownedProductIds(db, request.customerId, request.orderId);
-  const neighbourRows = await neighboursOf(db, orderProducts);
-  const popular = await bestSellerList(db);
-  const ruleSkus = [...request.rules.pin.map((p) => p.sku), ...request.rules.alwaysPair.flatMap((p) => [p.sku, ...p.with])];
+  return (await recommendersFor(db, [request]))[0]!;
+}
 
-  // Candidates: the order's products, their categories (upsells), neighbours, best-sellers, rule skus.
-  const products = await candidateProducts(db, {
-    ids: [...orderProducts, ...neighbourRows.map((n) => n.related_product_id), ...popular.map((b) => b.productId)],
-    categoryOf: orderProducts,
-    skus: ruleSkus,
+/**
+ * {@link recommenderFor} for many orders at once, in the same few statements whatever their
+ * number (the orders' and owned products, the neighbours, the candidates; best-sellers are
+ * cached): a batch of steps or enrollments loads its recommendations together. Each order's
+ * recommender sees exactly the inputs a load of its own would have read: the neighbours of
+ * its products and the candidates of its query, picked from the batch's rows.
+ */
+export async function recommendersFor(db: Db, requests: readonly Omit<RecommendRequest, 'strategy'>[]): Promise<Recommender[]> {
+  if (requests.length === 0) return [];
+  const products = await orderAndOwnedProducts(db, requests);
+  const inputsOf = (orderId: number) => products.get(orderId) ?? { orderProducts: [], owned: [] };
+  const allOrderProducts = [...new Set(requests.flatMap((r) => inputsOf(r.orderId).orderProducts))];
+  const allNeighbours = await neighboursOf(db, allOrderProducts);
+  const popular = await bestSellerList(db);
+  const ruleSkusOf = (rules: Rules) => [...rules.pin.map((p) => p.sku), ...rules.alwaysPair.flatMap((p) => [p.sku, ...p.with])];
+  const allCandidates = await candidateProducts(db, {
+    ids: [...allOrderProducts, ...allNeighbours.map((n) => n.related_product_id), ...popular.map((b) => b.productId)],
+    categoryOf: allOrderProducts,
+    skus: [...new Set(requests.flatMap((r) => ruleSkusOf(r.rules)))],
   });
+  const byId = new Map(allCandidates.map((p) => [p.id, p]));
+  return requests.map((request) => {
+    const { orderProducts, owned } = inputsOf(request.orderId);
+    const inOrder = new Set(orderProducts);
+    const neighbourRows = allNeighbours.filter((n) => inOrder.has(n.product_id));
+    // The candidates a load for this order alone reads (candidateProducts' three conditions).
+    const ids = new Set([...orderProducts, ...neighbourRows.map((n) => n.related_product_id), ...popular.map((b) => b.productId)]);
+    const categories = new Set(orderProducts.flatMap((id) => byId.get(id)?.category ?? []));
+    const skus = new Set(ruleSkusOf(request.rules));
+    const candidates = allCandidates.filter((p) => ids.has(p.id) || categories.has(p.category) || skus.has(p.sku));
+    return recommenderFrom(db, request, { orderProducts, owned, neighbourRows, popular, products: candidates });
+  });
+}
+
+/** What one order's recommender is built from (see {@link recommendersFor}). */
+interface RecommenderInputs {
+  orderProducts: number[];
+  owned: number[];
+  neighbourRows: Awaited<ReturnType<typeof neighboursOf>>;
+  popular: { productId: number; orders: number }[];
+  products: ProductRow[];
+}
+
+/** The recommender of one order from its loaded inputs. */
+function recommenderFrom(db: Db, request: Omit<RecommendRequest, 'strategy'>, inputs: RecommenderInputs): Recommender {
+  const { orderProducts, owned, neighbourRows, popular, products } = inputs;
   const rows = new Map<number, ProductRow>(products.map((p) => [p.id, p]));
   const catalog = indexCatalog(products.map(toCatalogProduct));
   const { settings } = request;

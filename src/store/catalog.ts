@@ -24,22 +24,28 @@ const productRow = z.object({
 });
 export type ProductRow = z.output<typeof productRow>;
 
-/** The products of one order, by id. */
-export async function orderProductIds(db: Db, orderId: number): Promise<number[]> {
-  const rows = await parsedRows(db, sql`select product_id from order_items where order_id = ${orderId}`, z.object({ product_id: id }));
-  return rows.map((r) => r.product_id);
-}
+const inputsRow = z.object({ order_id: id, order_products: z.array(id), owned: z.array(id) });
 
-/** Every product the customer bought up to and including `orderId` (what they own at the time of that order). */
-export async function ownedProductIds(db: Db, customerId: number, orderId: number): Promise<number[]> {
+/**
+ * For each (customer, order): the order's products in line order, and every product the
+ * customer bought up to and including that order (what they own at its time), ascending.
+ * One statement for any number of orders: a batch of steps or enrollments reads them together.
+ */
+export async function orderAndOwnedProducts(
+  db: Db,
+  orders: readonly { orderId: number; customerId: number }[],
+): Promise<Map<number, { orderProducts: number[]; owned: number[] }>> {
   const rows = await parsedRows(
     db,
-    sql`select distinct oi.product_id from order_items oi join orders o on o.id = oi.order_id
-        where o.customer_id = ${customerId}
-          and o.ordered_at <= (select ordered_at from orders where id = ${orderId})`,
-    z.object({ product_id: id }),
+    sql`select t.order_id,
+               coalesce((select jsonb_agg(oi.product_id order by oi.position) from order_items oi where oi.order_id = t.order_id), '[]') as order_products,
+               coalesce((select jsonb_agg(distinct oi.product_id order by oi.product_id) from order_items oi join orders o on o.id = oi.order_id
+                         where o.customer_id = t.customer_id
+                           and o.ordered_at <= (select ordered_at from orders where id = t.order_id)), '[]') as owned
+        from jsonb_to_recordset(${jsonParam(orders.map((o) => ({ order_id: o.orderId, customer_id: o.customerId })))}) as t(order_id bigint, customer_id bigint)`,
+    inputsRow,
   );
-  return rows.map((r) => r.product_id);
+  return new Map(rows.map((r) => [r.order_id, { orderProducts: r.order_products, owned: r.owned }]));
 }
 
 const neighbourRow = z.object({
@@ -65,7 +71,7 @@ export async function neighboursOf(db: Db, productIds: number[]): Promise<z.outp
 /**
  * The candidate products of one recommendation: the given ids (the order's products, their
  * neighbours, best-sellers), every product in the categories of `categoryOf` (upsells are
- * better products of the same category), and the skus the rules name.
+ * better products of the same category), and the skus the rules name; by id.
  */
 export async function candidateProducts(db: Db, c: { ids: number[]; categoryOf: number[]; skus: string[] }): Promise<ProductRow[]> {
   return parsedRows(
@@ -73,7 +79,8 @@ export async function candidateProducts(db: Db, c: { ids: number[]; categoryOf: 
     sql`select id, sku, name, category, price::text as price, tier, in_stock, url, image_url from products p
         where p.id in (select (jsonb_array_elements_text(${jsonParam(c.ids)}))::int)
            or p.category in (select category from products where id in (select (jsonb_array_elements_text(${jsonParam(c.categoryOf)}))::int))
-           or p.sku in (select jsonb_array_elements_text(${jsonParam(c.skus)}))`,
+           or p.sku in (select jsonb_array_elements_text(${jsonParam(c.skus)}))
+        order by p.id`,
     productRow,
   );
 }

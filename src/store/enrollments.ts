@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { CONSENT_STATES } from '../core/consent.ts';
 import type { OfferedStep } from '../core/offers.ts';
 import type { StoredDefinition } from '../core/sequence.ts';
-import type { Db } from '../db/client.ts';
+import { jsonParam, type Db } from '../db/client.ts';
 import { addressHash } from './customer-data.ts';
 import { parsedRow, parsedRows } from './rows.ts';
 
@@ -40,7 +40,8 @@ const stepFactsRow = z.object({
 export type StepFactsRow = z.output<typeof stepFactsRow>;
 
 /**
- * Everything the step policy needs about one enrollment, in one read: the enrollment, its
+ * Everything the step policy needs about each of the given enrollments, in one read (a
+ * batch of due steps reads them together): the enrollment, its
  * pinned sequence version, the sequence's pause switch, the customer (with their marketing
  * consent now), the suppression of
  * the customer's address (keyed by the lower-cased address, as `suppress()` writes it; or
@@ -49,8 +50,8 @@ export type StepFactsRow = z.output<typeof stepFactsRow>;
  * (strictly later, another order), and what a refill step is timed by (the trigger order's
  * time, the learned interval).
  */
-export async function findStepFacts(db: Db, enrollmentId: number): Promise<StepFactsRow | undefined> {
-  return parsedRow(
+export async function findStepFacts(db: Db, enrollmentIds: readonly number[]): Promise<Map<number, StepFactsRow>> {
+  const rows = await parsedRows(
     db,
     sql`select e.id, e.customer_id, e.sequence_id, e.arm, e.state, e.next_step, e.trigger_order_id,
                (select ordered_at from orders where id = e.trigger_order_id) as trigger_ordered_at, e.replenish_days,
@@ -62,9 +63,10 @@ export async function findStepFacts(db: Db, enrollmentId: number): Promise<StepF
                          and o.id <> t.id and o.ordered_at > t.ordered_at) as ordered_again
         from enrollments e join sequence_versions v on v.id = e.sequence_version_id
         join sequences s on s.id = e.sequence_id join customers c on c.id = e.customer_id
-        where e.id = ${enrollmentId}`,
+        where e.id in (select (jsonb_array_elements_text(${jsonParam(enrollmentIds)}))::bigint)`,
     stepFactsRow,
   );
+  return new Map(rows.map((r) => [r.id, r]));
 }
 
 /** A message the SMTP server accepted, marked `sent` in the same statement as the advance. */
@@ -160,45 +162,93 @@ export interface NewEnrollment {
 }
 
 /**
- * Enrolls a customer unless the re-enrollment rule forbids it, and returns the new id, or
- * undefined when nothing was inserted.
+ * Enrolls each customer unless the re-enrollment rule forbids it, and returns the new ids in
+ * the order given (undefined where nothing was inserted). One transaction for the batch.
  *
- * Why it is correct: the rule check and the insert run under a transaction-scoped advisory
- * lock per (sequence, customer), so two orders of one customer handled at once cannot both
- * enroll; the unique (sequence, trigger order) key makes a second delivery of the same order
- * a no-op. `pre_spend` (the CUPED covariate) is the customer's spend in the 90 days before
- * the trigger order, other orders only, net of the refunds and cancellations known by then
- * (only what happened before enrolling, so the covariate stays independent of the arm). `enrolled_at` is the order's time (or now, if
- * earlier), so a queue backlog never shifts measurement windows. `offered` is written by the
- * same insert, so an enrollment never exists without its offers, and a duplicate stores none.
+ * Why it is correct: the rule check and the insert run under transaction-scoped advisory
+ * locks per (sequence, customer), taken in one order by every batch, so two orders of one
+ * customer handled at once cannot both enroll; within a batch, the enrollments of one
+ * (sequence, customer) go in by successive statements (rounds), each seeing the last. The
+ * unique (sequence, trigger order) key makes a second delivery of the same order a no-op.
+ * `pre_spend` (the CUPED covariate) is the customer's spend in the 90 days before the
+ * trigger order, other orders only, net of the refunds and cancellations known by then (only
+ * what happened before enrolling, so the covariate stays independent of the arm).
+ * `enrolled_at` is the order's time (or now, if earlier), so a queue backlog never shifts
+ * measurement windows. `offered` is written by the same insert, so an enrollment never
+ * exists without its offers, and a duplicate stores none.
  */
-export async function insertEnrollment(db: Db, e: NewEnrollment): Promise<number | undefined> {
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${e.sequenceId}), ${e.customerId})`);
-    const [row] = await parsedRows(
-      tx,
-      sql`insert into enrollments (customer_id, sequence_id, sequence_version_id, arm, is_holdout, trigger_order_id,
-                                   state, next_step, next_due_at, pre_spend, enrolled_at, offered, segment,
-                                   replenish_days, replenish_source)
-          select ${e.customerId}, ${e.sequenceId}, ${e.sequenceVersionId}, ${e.arm}, ${e.holdout}, t.id,
-                 ${e.holdout ? 'holdout' : 'active'}, 0, ${e.holdout ? null : e.dueAt.toISOString()},
-                 coalesce((select sum(greatest(p.total - coalesce((select sum(r.amount) from refunds r
-                                                                    where r.order_id = p.id and r.refunded_at < t.ordered_at), 0), 0))
-                           from orders p where p.customer_id = ${e.customerId} and p.id <> t.id
-                             and (p.cancelled_at is null or p.cancelled_at >= t.ordered_at)
-                             and p.ordered_at >= t.ordered_at - interval '90 days' and p.ordered_at < t.ordered_at), 0),
-                 least(t.ordered_at, ${e.now.toISOString()}::timestamptz),
-                 ${e.offered ? JSON.stringify(e.offered) : null}::jsonb, ${e.segment ?? null},
-                 ${e.replenish?.days ?? null}::float8, ${e.replenish?.source ?? null}
-          from orders t
-          where t.id = ${e.orderId} and not exists (
-            select 1 from enrollments x where x.sequence_id = ${e.sequenceId} and x.customer_id = ${e.customerId}
-              and x.trigger_order_id <> ${e.orderId}
-              and x.enrolled_at > ${e.now.toISOString()}::timestamptz - make_interval(days => ${e.reenrollAfterDays}))
-          on conflict (sequence_id, trigger_order_id) do nothing
-          returning id`,
-      z.object({ id }),
-    );
-    return row?.id;
+export async function insertEnrollments(db: Db, enrollments: readonly NewEnrollment[]): Promise<(number | undefined)[]> {
+  if (enrollments.length === 0) return [];
+  const pairKey = (e: NewEnrollment) => `${e.sequenceId}\u0000${e.customerId}`;
+  const rounds: { index: number; e: NewEnrollment }[][] = [];
+  const seen = new Map<string, number>();
+  enrollments.forEach((e, index) => {
+    const round = seen.get(pairKey(e)) ?? 0;
+    seen.set(pairKey(e), round + 1);
+    (rounds[round] ??= []).push({ index, e });
   });
+  const ids = new Array<number | undefined>(enrollments.length).fill(undefined);
+  await db.transaction(async (tx) => {
+    const pairs = [...new Map(enrollments.map((e) => [pairKey(e), { sequence: e.sequenceId, customer: e.customerId }])).values()];
+    await tx.execute(sql`select pg_advisory_xact_lock(k1, k2) from (
+                           select hashtext(sequence) as k1, customer as k2
+                           from jsonb_to_recordset(${jsonParam(pairs)}) as p(sequence text, customer int)
+                           order by 1, 2 offset 0) locks`);
+    for (const round of rounds) {
+      const inserted = await insertRound(
+        tx,
+        round.map((r) => r.e),
+      );
+      for (const { index, e } of round) ids[index] = inserted.get(`${e.sequenceId}\u0000${e.orderId}`);
+    }
+  });
+  return ids;
+}
+
+/** One statement of {@link insertEnrollments}: no two rows of one (sequence, customer). Keyed by sequence and trigger order. */
+async function insertRound(tx: Db, enrollments: readonly NewEnrollment[]): Promise<Map<string, number>> {
+  const values = jsonParam(
+    enrollments.map((e) => ({
+      customer_id: e.customerId,
+      sequence_id: e.sequenceId,
+      sequence_version_id: e.sequenceVersionId,
+      arm: e.arm,
+      holdout: e.holdout,
+      order_id: e.orderId,
+      due_at: e.holdout ? null : e.dueAt.toISOString(),
+      now: e.now.toISOString(),
+      reenroll_after_days: e.reenrollAfterDays,
+      offered: e.offered ?? null,
+      segment: e.segment ?? null,
+      replenish_days: e.replenish?.days ?? null,
+      replenish_source: e.replenish?.source ?? null,
+    })),
+  );
+  const rows = await parsedRows(
+    tx,
+    sql`insert into enrollments (customer_id, sequence_id, sequence_version_id, arm, is_holdout, trigger_order_id,
+                                 state, next_step, next_due_at, pre_spend, enrolled_at, offered, segment,
+                                 replenish_days, replenish_source)
+        select v.customer_id, v.sequence_id, v.sequence_version_id, v.arm, v.holdout, t.id,
+               case when v.holdout then 'holdout' else 'active' end, 0, v.due_at,
+               coalesce((select sum(greatest(p.total - coalesce((select sum(r.amount) from refunds r
+                                                                  where r.order_id = p.id and r.refunded_at < t.ordered_at), 0), 0))
+                         from orders p where p.customer_id = v.customer_id and p.id <> t.id
+                           and (p.cancelled_at is null or p.cancelled_at >= t.ordered_at)
+                           and p.ordered_at >= t.ordered_at - interval '90 days' and p.ordered_at < t.ordered_at), 0),
+               least(t.ordered_at, v.now), v.offered, v.segment, v.replenish_days, v.replenish_source
+        from jsonb_to_recordset(${values}) as v(customer_id bigint, sequence_id text, sequence_version_id bigint, arm text,
+                                                holdout boolean, order_id bigint, due_at timestamptz, now timestamptz,
+                                                reenroll_after_days int, offered jsonb, segment text, replenish_days float8,
+                                                replenish_source text)
+        join orders t on t.id = v.order_id
+        where not exists (
+          select 1 from enrollments x where x.sequence_id = v.sequence_id and x.customer_id = v.customer_id
+            and x.trigger_order_id <> v.order_id
+            and x.enrolled_at > v.now - make_interval(days => v.reenroll_after_days))
+        on conflict (sequence_id, trigger_order_id) do nothing
+        returning id, sequence_id, trigger_order_id`,
+    z.object({ id, sequence_id: z.string(), trigger_order_id: id }),
+  );
+  return new Map(rows.map((r) => [`${r.sequence_id}\u0000${r.trigger_order_id}`, r.id]));
 }

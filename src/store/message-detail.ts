@@ -4,7 +4,7 @@
  * offered), where it came from (sequence, version, arm, step, template version) and what
  * happened to it.
  *
- * The email's HTML is not stored (only what ./messages.ts `claimMessage` keeps), so this is
+ * The email's HTML is not stored (only what ./messages.ts `claimMessages` keeps), so this is
  * all there is to show of an email that is not in a captured inbox.
  */
 import { sql } from 'drizzle-orm';

@@ -7,66 +7,111 @@
  */
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '../db/client.ts';
+import { jsonParam, type Db } from '../db/client.ts';
 import { suppress } from './suppressions.ts';
 import { parsedRow, parsedRows } from './rows.ts';
 
 const messageRow = z.object({ id: z.coerce.number().int(), state: z.string(), attempts: z.number().int() });
 export type MessageRow = z.output<typeof messageRow>;
 
+/** A message row to open: keyed by (enrollment, step), with its RFC Message-ID. */
+export interface NewMessage {
+  enrollmentId: number;
+  step: number;
+  templateVersionId: number;
+  customerId: number;
+  recipient: string;
+  rfcMessageId: string;
+}
+
+/** The key of a message in the maps below: `enrollment:step`. */
+export const messageKey = (m: { enrollmentId: number; step: number }): string => `${m.enrollmentId}:${m.step}`;
+
+const openedRow = messageRow.extend({ enrollment_id: z.coerce.number().int(), step: z.number().int() });
+
 /**
- * The message row of (enrollment, step): inserted `pending` when there is none, else the
- * existing one as it stands. A row inserted by a concurrent runner is invisible to the
- * insert's snapshot, so when the statement returns nothing the row is read again.
+ * The message rows of many (enrollment, step)s, in two statements whatever their number:
+ * each inserted `pending` when there is none, else the existing one as it stands. A row
+ * inserted by a concurrent runner is invisible to the insert's snapshot, so the rows the
+ * insert returned nothing for are read again.
  */
-export async function openMessage(
-  db: Db,
-  m: { enrollmentId: number; step: number; templateVersionId: number; customerId: number; recipient: string; rfcMessageId: string },
-): Promise<MessageRow> {
-  const row =
-    (await parsedRow(
+export async function openMessages(db: Db, messages: readonly NewMessage[]): Promise<Map<string, MessageRow>> {
+  const values = jsonParam(
+    messages.map((m) => ({
+      enrollment_id: m.enrollmentId,
+      step: m.step,
+      template_version_id: m.templateVersionId,
+      customer_id: m.customerId,
+      recipient: m.recipient,
+      message_id: m.rfcMessageId,
+    })),
+  );
+  const opened = new Map<string, MessageRow>();
+  const keep = (rows: z.output<typeof openedRow>[]) => {
+    for (const r of rows)
+      opened.set(messageKey({ enrollmentId: r.enrollment_id, step: r.step }), { id: r.id, state: r.state, attempts: r.attempts });
+  };
+  keep(
+    await parsedRows(
       db,
-      sql`with ins as (
+      sql`with v as (select * from jsonb_to_recordset(${values}) as v(enrollment_id bigint, step int, template_version_id bigint,
+                                                                       customer_id bigint, recipient text, message_id text)),
+          ins as (
             insert into messages (enrollment_id, step, template_version_id, customer_id, recipient, state, message_id)
-            values (${m.enrollmentId}, ${m.step}, ${m.templateVersionId}, ${m.customerId}, ${m.recipient}, 'pending', ${m.rfcMessageId})
-            on conflict (enrollment_id, step) do nothing returning id, state, attempts)
-          select * from ins union all select id, state, attempts from messages where enrollment_id = ${m.enrollmentId} and step = ${m.step}
-          limit 1`,
-      messageRow,
-    )) ??
-    (await parsedRow(
-      db,
-      sql`select id, state, attempts from messages where enrollment_id = ${m.enrollmentId} and step = ${m.step}`,
-      messageRow,
-    ));
-  if (!row) throw new Error(`message row of enrollment ${m.enrollmentId} step ${m.step} vanished`);
-  return row;
+            select enrollment_id, step, template_version_id, customer_id, recipient, 'pending', message_id from v
+            on conflict (enrollment_id, step) do nothing returning id, state, attempts, enrollment_id, step)
+          select id, state, attempts, enrollment_id, step from ins
+          union all
+          select m.id, m.state, m.attempts, m.enrollment_id, m.step from messages m join v on v.enrollment_id = m.enrollment_id and v.step = m.step`,
+      openedRow,
+    ),
+  );
+  const missing = messages.filter((m) => !opened.has(messageKey(m)));
+  if (missing.length)
+    keep(
+      await parsedRows(
+        db,
+        sql`select m.id, m.state, m.attempts, m.enrollment_id, m.step from messages m
+            join jsonb_to_recordset(${jsonParam(missing.map((m) => ({ enrollment_id: m.enrollmentId, step: m.step })))})
+              as v(enrollment_id bigint, step int) on v.enrollment_id = m.enrollment_id and v.step = m.step`,
+        openedRow,
+      ),
+    );
+  return opened;
+}
+
+/** What a claim stores: what is about to be sent. */
+export interface MessageClaim {
+  messageId: number;
+  subject: string;
+  links: string[];
+  recommendations: string[];
+  upsells: string[];
 }
 
 /**
- * Claims a pending message for `claimSeconds` of real time and stores what is about to be
- * sent (subject, tracked link destinations, the cross-sell and upsell skus it shows: offer
- * acceptance is counted against them, src/analytics/kpis.ts). Returns false when another
- * worker holds the claim: if the schedule was lost and rebuilt while a worker is sending
- * this very step, only one of them hands it to SMTP. Real time (`now()`), not the engine's
- * clock, because the lease guards real workers.
+ * Claims pending messages for `claimSeconds` of real time, in one statement, and stores
+ * what is about to be sent (subject, tracked link destinations, the cross-sell and upsell
+ * skus it shows: offer acceptance is counted against them, src/analytics/kpis.ts). Returns
+ * the ids claimed; a message another worker holds is left out: if the schedule was lost and
+ * rebuilt while a worker is sending this very step, only one of them hands it to SMTP. Real
+ * time (`now()`), not the engine's clock, because the lease guards real workers.
  */
-export async function claimMessage(
-  db: Db,
-  messageId: number,
-  claim: { claimSeconds: number; subject: string; links: string[]; recommendations: string[]; upsells: string[] },
-): Promise<boolean> {
+export async function claimMessages(db: Db, claims: readonly MessageClaim[], claimSeconds: number): Promise<Set<number>> {
+  const values = jsonParam(
+    claims.map((c) => ({ id: c.messageId, subject: c.subject, links: c.links, recommendations: c.recommendations, upsells: c.upsells })),
+  );
   const rows = await parsedRows(
     db,
-    sql`update messages set claimed_until = now() + make_interval(secs => ${claim.claimSeconds}),
-          subject = ${claim.subject}, links = ${JSON.stringify(claim.links)}::jsonb,
-          recommendations = ${JSON.stringify(claim.recommendations)}::jsonb, upsells = ${JSON.stringify(claim.upsells)}::jsonb,
-          attempts = attempts + 1
-        where id = ${messageId} and state = 'pending' and (claimed_until is null or claimed_until < now())
-        returning id`,
+    sql`update messages m set claimed_until = now() + make_interval(secs => ${claimSeconds}),
+          subject = v.subject, links = v.links, recommendations = v.recommendations, upsells = v.upsells,
+          attempts = m.attempts + 1
+        from jsonb_to_recordset(${values}) as v(id bigint, subject text, links jsonb, recommendations jsonb, upsells jsonb)
+        where m.id = v.id and m.state = 'pending' and (m.claimed_until is null or m.claimed_until < now())
+        returning m.id`,
     z.object({ id: z.coerce.number() }),
   );
-  return rows.length > 0;
+  return new Set(rows.map((r) => r.id));
 }
 
 /**

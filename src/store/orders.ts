@@ -5,7 +5,7 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { CONSENT_STATES } from '../core/consent.ts';
-import type { Db } from '../db/client.ts';
+import { jsonParam, type Db } from '../db/client.ts';
 import { parsedRow, parsedRows } from './rows.ts';
 
 const id = z.coerce.number().int();
@@ -66,14 +66,28 @@ const orderLineRow = z.object({
   image_url: z.string().nullable(),
 });
 
-/** An order's lines with their products, in the order the shop listed them. */
-export async function orderLines(db: Db, orderId: number): Promise<z.output<typeof orderLineRow>[]> {
-  return parsedRows(
+const orderForContextRow = orderWithCustomerRow.extend({ id, lines: z.array(orderLineRow) });
+export type OrderForContext = z.output<typeof orderForContextRow>;
+
+/**
+ * Orders (by internal id) with their customers and their lines in the order the shop listed
+ * them, in one statement for any number: what render contexts are built from
+ * (an order, its customer and its lines, for a batch).
+ */
+export async function ordersForContext(db: Db, orderIds: readonly number[]): Promise<Map<number, OrderForContext>> {
+  const rows = await parsedRows(
     db,
-    sql`select p.sku, p.name, p.category, oi.quantity, oi.unit_price::text, p.url, p.image_url
-        from order_items oi join products p on p.id = oi.product_id where oi.order_id = ${orderId} order by oi.position`,
-    orderLineRow,
+    sql`select o.id, o.external_id, o.ordered_at, o.total::text as total, o.item_count,
+               c.external_id as customer_key, c.email, c.first_name, c.last_name, c.timezone,
+               coalesce((select jsonb_agg(jsonb_build_object('sku', p.sku, 'name', p.name, 'category', p.category,
+                                                             'quantity', oi.quantity, 'unit_price', oi.unit_price::text,
+                                                             'url', p.url, 'image_url', p.image_url) order by oi.position)
+                         from order_items oi join products p on p.id = oi.product_id where oi.order_id = o.id), '[]') as lines
+        from orders o join customers c on c.id = o.customer_id
+        where o.id in (select (jsonb_array_elements_text(${jsonParam(orderIds)}))::bigint)`,
+    orderForContextRow,
   );
+  return new Map(rows.map((r) => [r.id, r]));
 }
 
 const triggerFactsRow = z.object({
@@ -100,8 +114,8 @@ export type TriggerFacts = z.output<typeof triggerFactsRow>;
  * "Before" is by time, then by id for orders of the same instant, so two orders of one
  * moment still count as first and repeat.
  */
-export async function findTriggerFacts(db: Db, orderId: number): Promise<TriggerFacts | undefined> {
-  return parsedRow(
+export async function findTriggerFacts(db: Db, orderIds: readonly number[]): Promise<Map<number, TriggerFacts>> {
+  const rows = await parsedRows(
     db,
     sql`select o.id, o.customer_id, c.external_id as customer_key, o.total::text as total, c.accepts_marketing, o.ordered_at, c.country, c.tags, c.attributes,
                (select count(*)::int from orders p where p.customer_id = o.customer_id
@@ -112,9 +126,10 @@ export async function findTriggerFacts(db: Db, orderId: number): Promise<Trigger
           select array_agg(distinct p.sku) as skus, array_agg(distinct p.category) as categories
           from order_items i join products p on p.id = i.product_id where i.order_id = o.id
         ) items on true
-        where o.id = ${orderId}`,
+        where o.id in (select (jsonb_array_elements_text(${jsonParam(orderIds)}))::bigint)`,
     triggerFactsRow,
   );
+  return new Map(rows.map((r) => [r.id, r]));
 }
 
 /** The time of the newest order, or now when that is later (or there are none): "now" for a shop whose data ends in the past. */

@@ -5,7 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '../db/client.ts';
+import { jsonParam, type Db } from '../db/client.ts';
 import { parsedRows } from './rows.ts';
 
 const factRow = z.object({
@@ -53,9 +53,11 @@ export async function staleFacts(db: Db, topic: string, staleSeconds: number, li
   );
 }
 
-/** Marks a fact handled, so it is never published again. */
-export async function markConsumed(db: Db, outboxId: number): Promise<void> {
-  await db.execute(sql`update outbox set consumed_at = now() where id = ${outboxId} and consumed_at is null`);
+/** Marks facts handled, so they are never published again (one statement for a batch). */
+export async function markConsumed(db: Db, outboxIds: readonly number[]): Promise<void> {
+  if (outboxIds.length === 0) return;
+  await db.execute(sql`update outbox set consumed_at = now()
+                       where id in (select (jsonb_array_elements_text(${jsonParam(outboxIds)}))::bigint) and consumed_at is null`);
 }
 
 /** Marks the fact of `topic` about an order handled, when its job no longer says which row it came from. */

@@ -122,29 +122,33 @@ const beforeRow = z.object({
 });
 
 /**
- * The customer's profile just before order `orderId`, as it stood then: their earlier orders
+ * The customer's profile just before each of the given orders (in one statement), as it
+ * stood then: their earlier orders
  * (by time, then id) not cancelled by the order's time, net of the refunds made by then (the
  * rules of the enrollment's pre-spend). What a trigger's segment filter and the enrollment's
  * `segment` are decided on, so a returning lapsed customer is `lapsed`, not what the new
  * order makes them.
  */
-export async function profileBeforeOrder(db: Db, orderId: number): Promise<ProfileFacts> {
-  const [row] = await parsedRows(
+export async function profilesBeforeOrders(db: Db, orderIds: readonly number[]): Promise<Map<number, ProfileFacts>> {
+  const rows = await parsedRows(
     db,
-    sql`with t as (select id, customer_id, ordered_at from orders where id = ${orderId}),
-        earlier as (
-          select p.ordered_at,
-                 greatest(p.total - coalesce((select sum(r.amount) from refunds r, t
-                                               where r.order_id = p.id and r.refunded_at < t.ordered_at), 0), 0) as net
-          from orders p, t
-          where p.customer_id = t.customer_id and (p.ordered_at, p.id) < (t.ordered_at, t.id)
-            and (p.cancelled_at is null or p.cancelled_at >= t.ordered_at)
-        ),
-        gaps as (select extract(epoch from ordered_at - lag(ordered_at) over (order by ordered_at)) / 86400 as gap from earlier)
-        select count(*)::int as orders, coalesce(sum(net), 0)::text as spend, max(ordered_at) as last_order_at,
-               (select percentile_cont(0.5) within group (order by gap) from gaps where gap is not null) as typical_gap_days
-        from earlier`,
-    beforeRow,
+    sql`select t.id as order_id, b.* from orders t cross join lateral (
+          with earlier as (
+            select p.ordered_at,
+                   greatest(p.total - coalesce((select sum(r.amount) from refunds r
+                                                 where r.order_id = p.id and r.refunded_at < t.ordered_at), 0), 0) as net
+            from orders p
+            where p.customer_id = t.customer_id and (p.ordered_at, p.id) < (t.ordered_at, t.id)
+              and (p.cancelled_at is null or p.cancelled_at >= t.ordered_at)
+          ),
+          gaps as (select extract(epoch from ordered_at - lag(ordered_at) over (order by ordered_at)) / 86400 as gap from earlier)
+          select count(*)::int as orders, coalesce(sum(net), 0)::text as spend, max(ordered_at) as last_order_at,
+                 (select percentile_cont(0.5) within group (order by gap) from gaps where gap is not null) as typical_gap_days
+          from earlier) b
+        where t.id in (select (jsonb_array_elements_text(${jsonParam(orderIds)}))::bigint)`,
+    beforeRow.extend({ order_id: z.coerce.number().int() }),
   );
-  return { orders: row!.orders, spend: row!.spend, lastOrderAt: row!.last_order_at, typicalGapDays: row!.typical_gap_days };
+  return new Map(
+    rows.map((r) => [r.order_id, { orders: r.orders, spend: r.spend, lastOrderAt: r.last_order_at, typicalGapDays: r.typical_gap_days }]),
+  );
 }

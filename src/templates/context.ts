@@ -6,7 +6,7 @@ import type { Config } from '../config.ts';
 import { freeShipping } from '../core/free-shipping.ts';
 import type { RenderContext } from '../core/render-context.ts';
 import type { Db } from '../db/client.ts';
-import { findCustomerOrder, findOrderWithCustomer, orderLines } from '../store/orders.ts';
+import { findCustomerOrder, ordersForContext, type OrderForContext } from '../store/orders.ts';
 import { DEFAULT_RULES, type Rules, type Strategy } from '../core/recommend.ts';
 import { recommendationsFor, strategySettings } from '../recs/service.ts';
 import { ContextError } from '../errors.ts';
@@ -64,9 +64,19 @@ export async function orderContext(
   suggestions: Pick<RenderContext, 'recommendations' | 'upsells'>,
   links: RenderContext['links'],
 ): Promise<Omit<RenderContext, 'preheader'>> {
-  const row = await findOrderWithCustomer(db, orderId);
+  const row = (await ordersForContext(db, [orderId])).get(orderId);
   if (!row) throw new ContextError(`no order ${orderId}`);
-  const items = await orderLines(db, orderId);
+  return contextOf(shop, row, suggestions, links);
+}
+
+/** The render context of a loaded order (see ordersForContext, which loads many at once). */
+export function contextOf(
+  shop: Config['shop'],
+  row: OrderForContext,
+  suggestions: Pick<RenderContext, 'recommendations' | 'upsells'>,
+  links: RenderContext['links'],
+): Omit<RenderContext, 'preheader'> {
+  const items = row.lines;
   // The threshold is the shop's setting, not a field of the context's `shop`: it shows as the order's distance to it.
   const { freeShippingThreshold, ...shopFields } = shop;
   return {
