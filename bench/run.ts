@@ -10,6 +10,7 @@ import { importBenchmark } from './import.ts';
 import { pixelBenchmark } from './pixel.ts';
 import { recsBenchmark } from './recs.ts';
 import { reportBenchmark } from './report.ts';
+import { scaleBenchmark } from './scale.ts';
 import { renderBenchmark } from './render.ts';
 import { storefrontBenchmark } from './storefront.ts';
 
@@ -18,6 +19,7 @@ const BENCHMARKS: Benchmark[] = [
   renderBenchmark,
   recsBenchmark,
   e2eBenchmark,
+  scaleBenchmark,
   pixelBenchmark,
   reportBenchmark,
   storefrontBenchmark,

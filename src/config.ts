@@ -98,7 +98,7 @@ const schema = z
       .regex(/^(off|\d+\/\d+[smhdw])$/, 'must be "off" or N/duration, such as 3/7d')
       .default('3/7d'),
     SEND_RATE_PER_SECOND: z.preprocess(emptyAsUndefined, z.coerce.number().positive().optional()),
-    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
     DKIM_DOMAIN: z.preprocess(emptyAsUndefined, z.string().optional()),
     DKIM_SELECTOR: z.preprocess(emptyAsUndefined, z.string().optional()),
     DKIM_PRIVATE_KEY: z.preprocess(
