@@ -16,13 +16,11 @@ import type { RedisNode } from '../../src/config.ts';
 const HOST = '127.0.0.1';
 const execFileAsync = promisify(execFile);
 /** Milliseconds without an answer before a node is taken for failed and its replica promoted. */
-export const NODE_TIMEOUT_MS = 1_000;
+const NODE_TIMEOUT_MS = 1_000;
 
 export interface TestCluster {
   /** Every node, masters and replicas: what REDIS_CLUSTER_NODES may list. */
   nodes: RedisNode[];
-  /** The REDIS_CLUSTER_NODES value naming every node. */
-  setting: string;
   /** The port of the master that serves `key`'s slot now. */
   masterOf(key: string): Promise<number>;
   /** Kills the node on `port` with SIGKILL, as a crash would; it stays down. */
@@ -61,7 +59,10 @@ function startNode(dir: string, port: number, busPort: number): ChildProcess {
     // A replica syncs at once (the default waits 5 s for others to share the transfer).
     ...['--repl-diskless-sync-delay', '0'],
   ];
-  return spawn('redis-server', args, { stdio: 'ignore' });
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  // Without redis-server on PATH the nodes never answer, and the start says so.
+  child.on('error', () => {});
+  return child;
 }
 
 /** `CLUSTER INFO` of the node on `port`, or undefined when it does not answer. */
@@ -155,7 +156,11 @@ export async function startRedisCluster(): Promise<TestCluster> {
   };
 
   try {
-    await until(async () => (await Promise.all(ports.map(clusterInfo))).every(Boolean), 5_000, 'the nodes to answer');
+    await until(
+      async () => (await Promise.all(ports.map(clusterInfo))).every(Boolean),
+      5_000,
+      'the nodes to answer (is redis-server installed?)',
+    );
     await execFileAsync(
       'redis-cli',
       ['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', '1', '--cluster-yes'],
@@ -171,7 +176,6 @@ export async function startRedisCluster(): Promise<TestCluster> {
   }
   return {
     nodes: ports.map((port) => ({ host: HOST, port })),
-    setting: ports.map((port) => `${HOST}:${port}`).join(','),
     masterOf,
     kill(port) {
       killed.add(port);
