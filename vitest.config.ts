@@ -16,6 +16,7 @@ const SLOWEST = [
   'tests/pglite-lock.test.ts',
   'tests/cli.test.ts',
   'tests/discount-chaos.test.ts',
+  'tests/cluster.test.ts',
   'tests/dashboard-pages.test.ts',
   'tests/dashboard-actions.test.ts',
   'tests/demo-default.test.ts',

@@ -43,6 +43,43 @@ const linkPattern = (problemOf: (pattern: string) => string | undefined, fallbac
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
     .default(fallback);
+/** One `host:port` of REDIS_CLUSTER_NODES, or undefined when it is not one. */
+function clusterNode(entry: string): RedisNode | undefined {
+  const match = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(entry);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65535) return undefined;
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/** REDIS_CLUSTER_NODES: a comma list of `host:port`, each entry checked, the first bad one named. */
+const clusterNodes = z
+  .string()
+  .trim()
+  .transform((text, ctx): RedisNode[] => {
+    const nodes: RedisNode[] = [];
+    for (const entry of text.split(',').map((e) => e.trim())) {
+      const node = clusterNode(entry);
+      if (!node) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a comma list of host:port, such as 10.0.0.1:7000,10.0.0.2:7000 ("${entry}" is not one)`,
+        });
+        return z.NEVER;
+      }
+      nodes.push(node);
+    }
+    return nodes;
+  });
+
+/**
+ * The queue prefix as a Redis Cluster needs it: every key of a BullMQ queue must hash to one
+ * slot (its scripts touch several keys at once), so a prefix without a `{hash tag}` is
+ * wrapped in one, `campaign` → `{campaign}`. A prefix that has one is kept as it is.
+ */
+export function hashTaggedPrefix(prefix: string): string {
+  return /\{[^}]+\}/.test(prefix) ? prefix : `{${prefix}}`;
+}
+
 const windowSetting = z.string().refine((text) => (parseDuration(text) ?? 0) > 0, 'must be a duration such as 5d or 36h');
 
 const schema = z
@@ -52,9 +89,14 @@ const schema = z
     DATA_DIR: z.string().trim().min(1).default('./.data'),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
     REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+    /** The seed nodes of a Redis Cluster, `host:port,host:port`; set, it replaces REDIS_URL. */
+    REDIS_CLUSTER_NODES: z.preprocess(emptyAsUndefined, clusterNodes.optional()),
     QUEUE_PREFIX: z
       .string()
-      .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "." or "-"')
+      .regex(
+        /^([A-Za-z0-9_.-]*\{[A-Za-z0-9_.-]+\}[A-Za-z0-9_.-]*|[A-Za-z0-9_.-]+)$/,
+        'must be letters, digits, "_", "." or "-", with at most one {hash tag} of them',
+      )
       .default('campaign'),
     SMTP_URL: z.preprocess(emptyAsUndefined, url(['smtp:', 'smtps:']).optional()),
     PUBLIC_URL: url(['http:', 'https:']).default('http://localhost:3000'),
@@ -233,6 +275,12 @@ export interface DkimSettings {
   privateKey: string;
 }
 
+/** A Redis Cluster node, as REDIS_CLUSTER_NODES names it. */
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
 export interface Config {
   env: Env['NODE_ENV'];
   /** A `postgres://` URL, or undefined for the embedded PGlite database under {@link dataDir}. */
@@ -240,7 +288,12 @@ export interface Config {
   dataDir: string;
   databasePoolSize: number;
   redisUrl: string;
-  /** Prefix of every BullMQ key, so several deployments (or tests) can share one Redis. */
+  /** REDIS_CLUSTER_NODES: the seed nodes of a Redis Cluster, used instead of {@link redisUrl}; undefined: one Redis. */
+  redisClusterNodes: RedisNode[] | undefined;
+  /**
+   * Prefix of every BullMQ key, so several deployments (or tests) can share one Redis. On a
+   * cluster it carries a hash tag (see {@link hashTaggedPrefix}).
+   */
   queuePrefix: string;
   /** An `smtp://` URL, or undefined where the caller supplies its own sink (the demo). */
   smtpUrl: string | undefined;
@@ -381,7 +434,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     dataDir: resolve(env.DATA_DIR),
     databasePoolSize: env.DATABASE_POOL_SIZE,
     redisUrl: env.REDIS_URL,
-    queuePrefix: env.QUEUE_PREFIX,
+    redisClusterNodes: env.REDIS_CLUSTER_NODES,
+    queuePrefix: env.REDIS_CLUSTER_NODES ? hashTaggedPrefix(env.QUEUE_PREFIX) : env.QUEUE_PREFIX,
     smtpUrl: env.SMTP_URL,
     publicUrl: env.PUBLIC_URL.replace(/\/+$/, ''),
     host: env.HOST,

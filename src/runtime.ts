@@ -2,13 +2,12 @@
  * Opening what an entry point needs, from the parsed config: the database (migrated or
  * with a clear hint to migrate) and, where asked, Redis and the queues.
  */
-import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { scaledClock, type Clock } from './core/clock.ts';
 import { openDatabase, type Database } from './db/client.ts';
 import { isMigrated, migrate } from './db/migrate.ts';
 import { openQueues, type Queues } from './queue/queues.ts';
-import { connectRedis, redisAnswers } from './queue/redis.ts';
+import { connectRedis, describeRedis, redisAnswers, type RedisClient } from './queue/redis.ts';
 import { UserError } from './errors.ts';
 
 export async function openConfiguredDatabase(config: Config, options: { migrate?: boolean } = {}): Promise<Database> {
@@ -46,16 +45,21 @@ export async function withDatabase<T>(config: Config, fn: (database: Database) =
 }
 
 export interface QueueConnection {
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   close(): Promise<void>;
 }
 
 /** Connects to Redis and opens the queues, or explains what to start or set. */
 export async function openQueueConnection(config: Config): Promise<QueueConnection> {
-  if (!(await redisAnswers(config.redisUrl)))
-    throw new UserError(`no Redis answers at ${config.redisUrl}: start one (redis-server) or set REDIS_URL`);
-  const redis = connectRedis(config.redisUrl, 'producer');
+  if (!(await redisAnswers(config)))
+    throw new UserError(
+      `no Redis answers at ${describeRedis(config)}: ` +
+        (config.redisClusterNodes
+          ? 'start the cluster (every slot served: cluster_state:ok) or set REDIS_CLUSTER_NODES'
+          : 'start one (redis-server) or set REDIS_URL'),
+    );
+  const redis = connectRedis(config, 'producer');
   redis.on('error', () => {});
   const queues = openQueues(redis, config.queuePrefix);
   return {

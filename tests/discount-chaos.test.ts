@@ -58,7 +58,7 @@ describe('discount codes under SIGKILL', () => {
       codes: Array.from({ length: ENROLLMENTS }, (_, i) => ({ line: i + 1, code: `CHAOS-${String(i).padStart(4, '0')}` })),
     });
     expect(imported.ok).toBe(true);
-    env = chaosEnv({ databaseUrl: database.url!, prefix: queues.prefix, smtpUrl: smtp.url });
+    env = chaosEnv({ databaseUrl: database.url!, prefix: queues.prefix, smtpUrl: smtp.url, redis: queues.target });
     pool = workerProcesses(env);
   }, 120_000);
 

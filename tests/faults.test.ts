@@ -4,6 +4,7 @@ import { queryRows } from '../src/db/client.ts';
 import { reconcile, startReconciler } from '../src/engine/reconcile.ts';
 import { ingestCustomers, ingestOrders } from '../src/ingest/batch.ts';
 import { eventually, startTestEngine, type TestEngine } from './helpers/engine.ts';
+import { deleteKeys } from './helpers/redis.ts';
 
 const SEQUENCE = `
 id: two-steps
@@ -50,12 +51,7 @@ describe('SMTP faults and a lost Redis: nothing lost, nothing twice', () => {
     t.relay.kick();
     // Once the first email is out (orders still being enrolled), lose everything in Redis (the schedule), then reconcile.
     await eventually(async () => t.smtp.received.length >= 1 && true, 20_000, 'first emails');
-    let cursor = '0';
-    do {
-      const [next, keys] = await t.queues.redis.scan(cursor, 'MATCH', `${t.queues.prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await t.queues.redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeys(t.queues.redis, t.queues.prefix);
     // The flush also lost any order.placed job not yet taken: a running reconciler republishes
     // those after three passes; here one pass republishes every published, unconsumed order.
     const repaired = await reconcile(t.engine, 2 * 86_400_000, 0);

@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.ts';
 import type { Rules } from '../core/recommend.ts';
 import type { CapturedInbox } from '../mail/inbox.ts';
-import type { Queues } from '../queue/queues.ts';
+import { queueServerInfo, type Queues } from '../queue/queues.ts';
 import { installAuth, type AuthSettings } from './auth.ts';
 import { installErrorReplies } from './errors.ts';
 import { securityHeaders } from './headers.ts';
@@ -96,7 +96,7 @@ async function queueBoard(scope: FastifyInstance, queues: Queues): Promise<void>
   const board = new FastifyAdapter();
   board.setBasePath('/admin/queues');
   createBullBoard({
-    queues: [queues.enroll, queues.steps].map((queue) => new BullMQAdapter(queue)),
+    queues: [queues.enroll, queues.steps].map((queue) => boardAdapter(queue)),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'Campaign queues', miscLinks: [{ text: 'Back to the dashboard', url: '/' }] } },
   });
@@ -112,6 +112,13 @@ async function queueBoard(scope: FastifyInstance, queues: Queues): Promise<void>
     return page ? served.replace('<body>', `<body>${back}`) : served;
   });
   await scope.register(board.registerPlugin());
+}
+
+/** Bull Board's adapter of `queue`, its Redis panel reading the server (or cluster node) that holds the queue. */
+function boardAdapter(queue: Queues['enroll'] | Queues['steps']): BullMQAdapter {
+  const adapter = new BullMQAdapter(queue);
+  adapter.getRedisInfo = () => queueServerInfo(queue);
+  return adapter;
 }
 
 /** The dashboard's settings, from the config; `extras` are what only a running process has. */

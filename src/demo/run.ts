@@ -136,6 +136,8 @@ export async function runDemo(settings: Config, options: DemoOptions, output: De
       ...settings,
       dataDir: settings.databaseUrl ? settings.dataDir : demoDir,
       redisUrl: redis.url,
+      // The demo runs on one Redis (its own, or REDIS_URL's), even where workers use a cluster.
+      redisClusterNodes: undefined,
       queuePrefix: `demo-${randomBytes(3).toString('hex')}`,
       // Workers, the HTTP server and the recipients share this process's pool: a job that waits
       // for a connection holds the scaled clock's emails back by simulated hours.
@@ -278,7 +280,7 @@ async function replay(
     },
     transport,
   });
-  const workerConnection = connectRedis(config.redisUrl, 'worker');
+  const workerConnection = connectRedis(config, 'worker');
   workerConnection.on('error', () => {});
   cleanups.push(async () => workerConnection.disconnect());
   const running = startEngine(engine, {

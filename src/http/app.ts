@@ -11,7 +11,7 @@ import sensible from '@fastify/sensible';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { serializerCompiler } from 'fastify-type-provider-zod';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { DEFAULT_ATTRIBUTION } from '../core/attribution.ts';
@@ -128,7 +128,8 @@ export interface ServerDeps {
   /** TRUST_PROXY: see {@link AppDeps.trustProxy}. */
   trustProxy?: TrustProxy | undefined;
   relay?: Relay | undefined;
-  redis?: Redis | undefined;
+  /** The queues' connection, a single Redis or a Redis Cluster: /healthz pings it, the dashboard keeps logouts there. */
+  redis?: Redis | Cluster | undefined;
   logger?: Logger | undefined;
   /** CODE_POOL_LOW, for the API's pool list; the dashboard takes its own. */
   codePoolLow?: number | undefined;

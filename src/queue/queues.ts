@@ -5,6 +5,7 @@
  * Queues are created only by entry points (CLI commands, workers/), never on import.
  */
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { Cluster, Redis } from 'ioredis';
 
 export const QUEUE_NAMES = {
   /** `order.placed` facts, consumed by the enrollment worker. */
@@ -84,6 +85,22 @@ export async function clearDeadJob<T>(queue: Queue<T>, jobId: string, isOwn: (da
   if (state === 'failed' && genuine && Date.now() - (job.finishedOn ?? 0) < FAILED_COOL_DOWN_MS) return false;
   await queue.remove(jobId).catch(() => 0);
   return true;
+}
+
+/**
+ * Redis's `INFO` of the server that holds `queue`, for Bull Board's Redis panel: the one
+ * Redis, or on a cluster the master serving the queue's slot (a hash-tagged prefix puts
+ * every key of it there). Bull Board's own reader asks for `queue.client`, which BullMQ 6
+ * moved to the queue's backend.
+ */
+export async function queueServerInfo(queue: Queue): Promise<string> {
+  const client = (await queue.getBackend().client) as unknown as Redis | Cluster;
+  if (!client.isCluster) return (client as Redis).info();
+  const cluster = client as Cluster;
+  const slot = Number(await cluster.call('CLUSTER', 'KEYSLOT', queue.keys.meta!));
+  const holder = cluster.slots[slot]?.[0];
+  const node = cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === holder);
+  return (node ?? cluster).info();
 }
 
 export interface Queues {

@@ -6,7 +6,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { scaledClock } from '../../src/core/clock.ts';
 import { DEFAULT_RULES } from '../../src/core/recommend.ts';
 import type { DashboardDeps } from '../../src/dashboard/index.ts';
@@ -20,8 +19,9 @@ import { applySequence, loadSequenceFiles } from '../../src/sequences/files.ts';
 import { compileTemplate } from '../../src/templates/compile.ts';
 import { emailNames, loadTemplateFiles } from '../../src/templates/source.ts';
 import { publishTemplate } from '../../src/store/templates.ts';
+import { connectRedis, type RedisTarget } from '../../src/queue/redis.ts';
 import { freshDatabase, type TestDatabase } from './db.ts';
-import { freshQueues, REDIS_URL, type TestQueues } from './redis.ts';
+import { freshQueues, type TestQueues } from './redis.ts';
 import { seedCatalog } from './seed.ts';
 import { startSmtp, type SmtpFaults, type TestSmtp } from './smtp.ts';
 
@@ -65,11 +65,15 @@ export async function startTestEngine(
     concurrency?: number;
     smtpConnections?: number;
     ratePerSecond?: number;
+    /** Where the queues are (default: the tests' Redis, see ./redis.ts). */
+    redis?: RedisTarget;
+    /** Real milliseconds between reconciler passes; without it no reconciler runs. */
+    reconcileEveryMs?: number;
   },
 ): Promise<TestEngine> {
   const database = await freshDatabase('postgres', { poolSize: Math.max(4, options.concurrency ?? 4) + 2 });
   // Retries back off in real milliseconds: short ones keep fault tests quick.
-  const queues = await freshQueues({ attempts: 12, backoff: { type: 'fixed', delay: 100 } });
+  const queues = await freshQueues({ attempts: 12, backoff: { type: 'fixed', delay: 100 } }, options.redis);
   const smtp = await startSmtp(options.smtpFaults);
   await prepareShop(database.db, sequenceYaml);
 
@@ -86,13 +90,14 @@ export async function startTestEngine(
     },
     transport: createTransport(smtp.url, { maxConnections: options.smtpConnections ?? 5 }),
   });
-  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const connection = connectRedis(queues.target, 'worker');
   const running = startEngine(engine, {
     connection,
     prefix: queues.prefix,
     concurrency: { enroll: options.concurrency ?? 4, steps: options.concurrency ?? 4 },
     ratePerSecond: options.ratePerSecond,
     relayIntervalMs: 200,
+    reconcileEveryMs: options.reconcileEveryMs,
   });
   const { relay, workers } = running;
   return {

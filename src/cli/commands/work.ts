@@ -13,7 +13,7 @@ import { UserError } from '../../errors.ts';
 import { buildHealthApp } from '../../http/app.ts';
 import { createLogger } from '../../log.ts';
 import { createTransport } from '../../mail/transport.ts';
-import { connectRedis } from '../../queue/redis.ts';
+import { connectRedis, describeRedis } from '../../queue/redis.ts';
 import { loadRules } from '../../recs/rules.ts';
 import { configuredClock, openConfiguredDatabase, openQueueConnection } from '../../runtime.ts';
 import type { ConfigSource } from '../options.ts';
@@ -41,7 +41,7 @@ async function runWorkers(settings: Config, options: { reconcileEvery?: number; 
   const logger = createLogger(settings.logLevel, 'work');
   const database = await openConfiguredDatabase(settings, { migrate: true });
   const producer = await openQueueConnection(settings);
-  const workerConnection = connectRedis(settings.redisUrl, 'worker');
+  const workerConnection = connectRedis(settings, 'worker');
   workerConnection.on('error', (error) => logger.warn({ err: error }, 'redis'));
   const engine = createEngine({
     db: database.db,
@@ -76,7 +76,10 @@ async function runWorkers(settings: Config, options: { reconcileEvery?: number; 
     ? await buildHealthApp({ db: database.db, redis: producer.redis, metrics: metrics.registry })
     : undefined;
   await metricsServer?.listen({ port: settings.metricsPort, host: settings.host });
-  logger.info({ database: database.location, queuePrefix: settings.queuePrefix, only: options.only ?? 'all' }, 'workers running');
+  logger.info(
+    { database: database.location, redis: describeRedis(settings), queuePrefix: settings.queuePrefix, only: options.only ?? 'all' },
+    'workers running',
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
