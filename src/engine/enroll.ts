@@ -130,7 +130,9 @@ export async function enrollOrders(engine: Engine, orderIds: readonly number[]):
     if (!row.holdout) toSchedule.push({ enrollmentId: id, step: 0, dueAt: row.dueAt });
   });
   await scheduleSteps(engine, toSchedule);
-  return orderIds.map((id) => enrolled.get(id) ?? []);
+  // An order twice in the batch is enrolled once, and said so once.
+  const told = new Set<number>();
+  return orderIds.map((id) => (told.has(id) ? [] : (told.add(id), enrolled.get(id) ?? [])));
 }
 
 /** An enrollment decided for an order, before its offers are computed. */

@@ -93,9 +93,14 @@ export async function runSteps(engine: Engine, steps: readonly DueStep[]): Promi
     const now = engine.clock.now();
     const rows = await findStepFacts(engine.db, [...new Set(steps.map((s) => s.enrollmentId))]);
     const sends: PlannedSend[] = [];
+    // A step twice in one batch (a stalled job picked up again beside itself) runs once; the other is retried.
+    const first = new Map<string, number>();
     await Promise.all(
       steps.map(async (s, i) => {
         try {
+          if ((first.get(messageKey(s)) ?? i) !== i)
+            throw new RetryableSendError(`step ${s.step} of enrollment ${s.enrollmentId} is in this batch twice`);
+          first.set(messageKey(s), i);
           const row = rows.get(s.enrollmentId);
           if (!row) return (results[i] = { kind: 'noop', reason: 'no such enrollment' });
           const decision = decideStep(await stepFacts(engine, row, s.step, now));
