@@ -14,7 +14,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyText, type CopyValue } from './copy-text.ts';
+import { copyLine, copyText, type CopyValue } from './copy-text.ts';
 import { lockDataDir, type DataDirLock } from './lock.ts';
 import * as schema from './schema.ts';
 
@@ -135,7 +135,7 @@ function sessionClient(db: Db): unknown {
 function* copyChunks(rows: readonly (readonly CopyValue[])[]): Generator<string> {
   let chunk = '';
   for (const row of rows) {
-    chunk += copyText([row]);
+    chunk += copyLine(row);
     if (chunk.length >= COPY_CHUNK) {
       yield chunk;
       chunk = '';

@@ -19,9 +19,16 @@ export function copyField(value: CopyValue): string {
   return SPECIAL.test(text) ? text.replace(SPECIALS, (c) => ESCAPES[c]!) : text;
 }
 
+/** One row as a line of COPY text, ended by a newline. */
+export function copyLine(row: readonly CopyValue[]): string {
+  let line = '';
+  for (let i = 0; i < row.length; i++) line += (i ? '\t' : '') + copyField(row[i]);
+  return `${line}\n`;
+}
+
 /** Rows as COPY text, each line ended by a newline. */
 export function copyText(rows: Iterable<readonly CopyValue[]>): string {
   let out = '';
-  for (const row of rows) out += `${row.map(copyField).join('\t')}\n`;
+  for (const row of rows) out += copyLine(row);
   return out;
 }
