@@ -212,7 +212,8 @@ export interface OrderOutcome {
  * (position 1..n; stale positions beyond n are deleted). The total is the exact sum of
  * the items. A newly inserted order also writes an `order.placed` outbox row in the
  * same statement, so the fact is committed with the order or not at all — unless the
- * orders are `history` (a backfill of past orders, which must not start sequences).
+ * orders are `history` (a backfill of past orders, which must not start sequences); the
+ * lines of new orders go in with that statement too.
  */
 export async function upsertOrders(db: Db, orders: ResolvedOrder[], options: { history?: boolean } = {}): Promise<OrderOutcome[]> {
   if (orders.length === 0) return [];
@@ -421,6 +422,11 @@ async function writeOrders(db: Db, source: OrderSource, history: boolean): Promi
         insert into outbox (topic, payload)
         select 'order.placed', jsonb_build_object('orderId', id, 'customerId', customer_id)
         from up where inserted and not ${history} order by id
+      ),
+      -- Lines of a new order cannot conflict: a plain insert skips the speculative-insert cost.
+      fresh_lines as (
+        insert into order_items (order_id, position, product_id, quantity, unit_price)
+        ${source.lines(sql`(select key, id from up where inserted) as h`)}
       )
       -- Unchanged orders are not in "up"; the statement's snapshot still sees them in orders.
       select i.external_id as key, coalesce(up.id, o.id) as id, i.customer_id, ${OUTCOME} as outcome
@@ -438,14 +444,7 @@ async function writeOrders(db: Db, source: OrderSource, history: boolean): Promi
     for (const f of found) byKey.set(f.key, { ...byKey.get(f.key)!, id: f.id, outcome: 'unchanged' });
   }
   const idOf = (key: string) => byKey.get(key)!.id;
-  const fresh = source.orders.filter((o) => byKey.get(o.key)!.outcome === 'inserted');
   const existing = source.orders.filter((o) => byKey.get(o.key)!.outcome !== 'inserted');
-
-  // Lines of a new order cannot conflict: a plain insert skips the speculative-insert cost.
-  if (fresh.length)
-    await db.execute(sql`
-      insert into order_items (order_id, position, product_id, quantity, unit_price)
-      ${source.lines(orderIds(fresh.map((o) => byKey.get(o.key)!)))}`);
 
   // Lines of orders seen before are upserted, and report which of them changed.
   const itemRows = existing.length
