@@ -5,12 +5,16 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { sql, type SQL } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { copyLine, copyText, type CopyValue } from './copy-text.ts';
 import { lockDataDir, type DataDirLock } from './lock.ts';
 import * as schema from './schema.ts';
 
@@ -87,6 +91,57 @@ export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
 /** Passes a value as one JSON parameter, for `jsonb_to_recordset` bulk statements. */
 export function jsonParam(value: unknown): SQL {
   return sql`${JSON.stringify(value)}::jsonb`;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+/** Rows go to the server in pieces of about this many characters. */
+const COPY_CHUNK = 1 << 16;
+
+/**
+ * Writes `rows` (values in the order of `columns`) into `table` with one `COPY ... FROM`
+ * in the text format (./copy-text.ts): streamed over the connection (pg-copy-streams) on
+ * Postgres, handed over whole as a blob (`COPY ... FROM '/dev/blob'`) on PGlite. On
+ * Postgres `db` must be a transaction, whose connection the COPY runs on.
+ */
+export async function copyRows(db: Db, table: string, columns: readonly string[], rows: readonly (readonly CopyValue[])[]): Promise<void> {
+  if (![table, ...columns].every((name) => IDENTIFIER.test(name)))
+    throw new Error(`copyRows: not a plain identifier in ${table}(${columns.join(', ')})`);
+  const client = sessionClient(db);
+  if (client instanceof pg.Pool) throw new Error('copyRows on Postgres needs a transaction (it runs on its connection)');
+  if (client instanceof pg.Client) {
+    const stream = client.query(copyFrom(`copy ${table} (${columns.join(', ')}) from stdin`));
+    await pipeline(Readable.from(copyChunks(rows)), stream);
+    return;
+  }
+  const text = copyText(rows);
+  await (client as PgliteClient).query(`copy ${table} (${columns.join(', ')}) from '/dev/blob'`, [], { blob: new Blob([text]) });
+}
+
+/** What PGlite (or one of its transactions) offers for a COPY from a blob. */
+interface PgliteClient {
+  query(text: string, params: unknown[], options: { blob: Blob }): Promise<unknown>;
+}
+
+/**
+ * The driver's own connection under a drizzle database or transaction: a pg Pool or
+ * PoolClient, or PGlite or one of its transactions. Drizzle keeps it on the session, which
+ * it does not export; this is the one place that reaches it.
+ */
+function sessionClient(db: Db): unknown {
+  return (db as unknown as { session: { client: unknown } }).session.client;
+}
+
+/** COPY text of `rows` in pieces of about COPY_CHUNK characters. */
+function* copyChunks(rows: readonly (readonly CopyValue[])[]): Generator<string> {
+  let chunk = '';
+  for (const row of rows) {
+    chunk += copyLine(row);
+    if (chunk.length >= COPY_CHUNK) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
 }
 
 function redact(url: string): string {

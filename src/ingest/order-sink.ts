@@ -12,7 +12,7 @@ import type { Db } from '../db/client.ts';
 import type { RowSource } from './read.ts';
 import { InFlight, type ImportSummary, type Line, type Sink } from './sink.ts';
 import { eachOrAlone } from './storage-failure.ts';
-import { customerIds, productIds, upsertOrders, type Outcome, type OrderOutcome, type ResolvedOrder } from './store.ts';
+import { importOrders, type FileOrder, type Outcome } from './store.ts';
 
 /** An order whose lines are not consecutive: where it first began, and the line it came back at. */
 export interface SplitOrder {
@@ -56,6 +56,19 @@ export async function splitOrders(source: RowSource, checkHeader: (columns: stri
   return split;
 }
 
+/** A complete order as the store takes it: the head from its first line, the discount from the first line that gives one. */
+function fileOrder(order: PendingOrder): FileOrder {
+  const head = order.lines[0]!.record;
+  return {
+    externalId: order.id,
+    customerId: head.customer_id,
+    orderedAt: head.ordered_at,
+    discountCode: order.lines.find(({ record }) => record.discount_code !== undefined)?.record.discount_code,
+    discountTotal: order.lines.find(({ record }) => record.discount_total !== undefined)?.record.discount_total,
+    lines: order.lines.map(({ line, record }) => ({ line, sku: record.sku, quantity: record.quantity, unitPrice: record.unit_price })),
+  };
+}
+
 interface PendingOrder {
   id: string;
   firstLine: number;
@@ -64,9 +77,6 @@ interface PendingOrder {
   /** Why the order is held back (`its line 5 was rejected`), once it is. */
   heldBy?: string;
 }
-
-/** An order whose lines resolved to ids, or the problems of its lines. */
-type Resolution = { value: ResolvedOrder; problems?: undefined } | { value?: undefined; problems: { line: number; reason: string }[] };
 
 /**
  * Orders: consecutive lines with one order_id form an order, stored whole or not at all.
@@ -90,7 +100,6 @@ export function orderSink(
   let batchLines = 0;
   /** A line that named no order, which the next order to begin may own. */
   let unreadBefore: number | undefined;
-  const skuIds = new Map<string, number | null>();
 
   const close = async () => {
     if (!current) return;
@@ -148,66 +157,20 @@ export function orderSink(
     for (const { line } of order.lines) reject(line, `could not be stored: ${reason} (order ${order.id})`);
   };
 
-  /** Looks up the customer and products of each order; lines naming unknown ones are problems. */
-  const resolve = async (orders: PendingOrder[]): Promise<Resolution[]> => {
-    const unknownSkus = [...new Set(orders.flatMap((o) => o.lines.map((l) => l.record.sku)).filter((sku) => !skuIds.has(sku)))];
-    const found = unknownSkus.length ? await productIds(db, unknownSkus) : new Map<string, number>();
-    const customers = await customerIds(
-      db,
-      orders.map((o) => o.lines[0]!.record.customer_id),
-    );
-    for (const sku of unknownSkus) skuIds.set(sku, found.get(sku) ?? null);
-    return orders.map((order) => {
-      const problems = order.lines.flatMap(({ line, record }) => {
-        const reasons: string[] = [];
-        if (!customers.has(record.customer_id)) reasons.push(`customer_id: no customer "${record.customer_id}" (import customers first)`);
-        if (skuIds.get(record.sku) == null) reasons.push(`sku: no product "${record.sku}" (import products first)`);
-        return reasons.length ? [{ line, reason: reasons.join('; ') }] : [];
-      });
-      if (problems.length) return { problems };
-      const head = order.lines[0]!.record;
-      return {
-        value: {
-          externalId: order.id,
-          customerId: customers.get(head.customer_id)!,
-          orderedAt: head.ordered_at,
-          discountCode: order.lines.find(({ record }) => record.discount_code !== undefined)?.record.discount_code,
-          discountTotal: order.lines.find(({ record }) => record.discount_total !== undefined)?.record.discount_total,
-          items: order.lines.map(({ record }) => ({
-            productId: skuIds.get(record.sku)!,
-            quantity: record.quantity,
-            unitPrice: record.unit_price,
-          })),
-        },
-      };
-    });
-  };
-
+  /** The batch in one transaction (./store.ts `importOrders`); an order a line of which names an unknown customer or sku is reported whole. */
   const write = async (pending: PendingOrder[]) => {
-    const resolved: [PendingOrder, ResolvedOrder][] = [];
-    for (const [order, resolution] of await eachOrAlone(pending, resolve, refuse)) {
-      if (resolution.value) {
-        resolved.push([order, resolution.value]);
+    const store = (orders: PendingOrder[]) => db.transaction((tx) => importOrders(tx, orders.map(fileOrder), { history }));
+    for (const [order, result] of await eachOrAlone(pending, store, refuse)) {
+      if (result.outcome) {
+        if (result.outcome.order === 'inserted' && !history) summary.ordersPlaced += 1;
+        result.outcome.items.forEach(count);
         continue;
       }
-      const { problems } = resolution;
+      const { problems } = result;
       const bad = new Set(problems.map((p) => p.line));
       for (const p of problems) reject(p.line, p.reason);
       for (const { line } of order.lines)
         if (!bad.has(line)) reject(line, `order ${order.id} not imported: its line ${problems[0]!.line} was rejected`);
-    }
-    const upsert = (items: [PendingOrder, ResolvedOrder][]): Promise<OrderOutcome[]> =>
-      db.transaction((tx) =>
-        upsertOrders(
-          tx,
-          items.map(([, value]) => value),
-          { history },
-        ),
-      );
-    const stored = await eachOrAlone(resolved, upsert, ([order], reason) => refuse(order, reason));
-    for (const [, outcome] of stored) {
-      if (outcome.order === 'inserted' && !history) summary.ordersPlaced += 1;
-      outcome.items.forEach(count);
     }
   };
 

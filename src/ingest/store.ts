@@ -12,11 +12,11 @@
  * Longer than most files on purpose: one upsert per record kind, each a single commented
  * statement, read best side by side since they share their conventions.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { mergeConsent, type ConsentState, type ConsentUpdate } from '../core/consent.ts';
 import { lineTotal, toUnits } from '../core/money.ts';
 import { REFUND_ALL, type CancellationRecord, type CustomerRecord, type ProductRecord, type RefundRecord } from '../core/records.ts';
-import { jsonParam, queryRows, type Db } from '../db/client.ts';
+import { copyRows, jsonParam, queryRows, type Db } from '../db/client.ts';
 import { refreshProfiles, refreshProfilesOfOrders } from '../store/profiles.ts';
 
 export type Outcome = 'inserted' | 'updated' | 'unchanged';
@@ -212,11 +212,12 @@ export interface OrderOutcome {
  * (position 1..n; stale positions beyond n are deleted). The total is the exact sum of
  * the items. A newly inserted order also writes an `order.placed` outbox row in the
  * same statement, so the fact is committed with the order or not at all — unless the
- * orders are `history` (a backfill of past orders, which must not start sequences).
+ * orders are `history` (a backfill of past orders, which must not start sequences); the
+ * lines of new orders go in with that statement too.
  */
 export async function upsertOrders(db: Db, orders: ResolvedOrder[], options: { history?: boolean } = {}): Promise<OrderOutcome[]> {
   if (orders.length === 0) return [];
-  const heads = orders.map((o) => ({
+  const heads = orders.map((o, index) => ({
     external_id: o.externalId,
     customer_id: o.customerId,
     ordered_at: o.orderedAt,
@@ -224,25 +225,189 @@ export async function upsertOrders(db: Db, orders: ResolvedOrder[], options: { h
     item_count: o.items.length,
     discount_code: o.discountCode ?? null,
     discount_total: o.discountTotal ?? null,
+    ord: index,
   }));
-  const orderRows = await queryRows<{ key: string; id: number; outcome: Outcome }>(
+  const lines = orders.flatMap((o) =>
+    o.items.map((item, index) => ({
+      order_key: o.externalId,
+      position: index + 1,
+      product_id: item.productId,
+      quantity: item.quantity,
+      unit_price: item.unitPrice,
+    })),
+  );
+  return writeOrders(
+    db,
+    {
+      heads: sql`select * from jsonb_to_recordset(${jsonParam(heads)}) as o(
+        external_id text, customer_id int, ordered_at timestamptz, total numeric, item_count int,
+        discount_code text, discount_total numeric, ord int)`,
+      lines: (ids) => sql`
+        select h.id as order_id, l.position, l.product_id, l.quantity, l.unit_price
+        from jsonb_to_recordset(${jsonParam(lines)}) as l(order_key text, position int, product_id int, quantity int, unit_price numeric)
+        join ${ids} on h.key = l.order_key`,
+      orders: orders.map((o) => ({ key: o.externalId, itemCount: o.items.length })),
+    },
+    options.history ?? false,
+  );
+}
+
+/** One order of an orders file: its customer and products named as the file names them, not yet resolved. */
+export interface FileOrder {
+  externalId: string;
+  customerId: string;
+  orderedAt: string;
+  /** Absent keeps what is stored (none, and a discount of 0, for a new order). */
+  discountCode?: string;
+  discountTotal?: string;
+  /** In the order's line order; `line` is the line of the file, for problems. */
+  lines: { line: number; sku: string; quantity: number; unitPrice: string }[];
+}
+
+/** What became of one order of a file: stored (how, and how its items), or the problems of its lines. */
+export type FileOrderResult =
+  { outcome: OrderOutcome; problems?: undefined } | { outcome?: undefined; problems: { line: number; reason: string }[] };
+
+/** The staging table of `importOrders`, one row per order line, dropped when the transaction ends. */
+const STAGED_LINES = 'import_order_lines';
+const STAGED_COLUMNS = [
+  'line',
+  'order_key',
+  'customer_key',
+  'ordered_at',
+  'total',
+  'item_count',
+  'discount_code',
+  'discount_total',
+  'position',
+  'sku',
+  'quantity',
+  'unit_price',
+] as const;
+
+/**
+ * The orders of one import batch, as `upsertOrders` stores them, written set-based: the
+ * lines are streamed with one COPY into a temporary staging table, every customer and sku
+ * is resolved against it in one query (a line naming an unknown one is a problem, and its
+ * order is left out whole), and the orders and their items are merged from it in one
+ * statement each. Must run in a transaction (the batch's), once per transaction.
+ */
+export async function importOrders(db: Db, orders: FileOrder[], options: { history?: boolean } = {}): Promise<FileOrderResult[]> {
+  if (orders.length === 0) return [];
+  await db.execute(
+    sql.raw(`
+    create temp table ${STAGED_LINES} (
+      line int, order_key text, customer_key text, ordered_at timestamptz, total numeric, item_count int,
+      discount_code text, discount_total numeric, position int, sku text, quantity int, unit_price numeric
+    ) on commit drop`),
+  );
+  await copyRows(db, STAGED_LINES, STAGED_COLUMNS, orders.flatMap(stagedRows));
+  const problems = await unresolvedLines(db);
+  const refused = new Set(problems.keys());
+  const accepted = orders.filter((o) => !refused.has(o.externalId));
+  if (refused.size)
+    await db.execute(
+      sql`delete from ${sql.raw(STAGED_LINES)} where order_key in (select jsonb_array_elements_text(${jsonParam([...refused])}))`,
+    );
+  const outcomes = await writeOrders(
+    db,
+    {
+      heads: sql`
+        select s.order_key as external_id, c.id as customer_id, s.ordered_at, s.total, s.item_count,
+               s.discount_code, s.discount_total, s.line as ord
+        from ${sql.raw(STAGED_LINES)} s join customers c on c.external_id = s.customer_key
+        where s.position = 1`,
+      lines: (ids) => sql`
+        select h.id as order_id, s.position, p.id as product_id, s.quantity, s.unit_price
+        from ${sql.raw(STAGED_LINES)} s join ${ids} on h.key = s.order_key join products p on p.sku = s.sku`,
+      orders: accepted.map((o) => ({ key: o.externalId, itemCount: o.lines.length })),
+    },
+    options.history ?? false,
+  );
+  const byKey = new Map(accepted.map((o, index) => [o.externalId, outcomes[index]!]));
+  return orders.map((o) => {
+    const outcome = byKey.get(o.externalId);
+    return outcome ? { outcome } : { problems: problems.get(o.externalId)! };
+  });
+}
+
+/** An order's staging rows: its lines, each carrying the order's own fields. */
+function stagedRows(order: FileOrder): (string | number | null)[][] {
+  const total = lineTotal(order.lines);
+  return order.lines.map((l, index) => [
+    l.line,
+    order.externalId,
+    order.customerId,
+    order.orderedAt,
+    total,
+    order.lines.length,
+    order.discountCode ?? null,
+    order.discountTotal ?? null,
+    index + 1,
+    l.sku,
+    l.quantity,
+    l.unitPrice,
+  ]);
+}
+
+/** The staged lines that name an unknown customer or sku, as problems by order, in line order. */
+async function unresolvedLines(db: Db): Promise<Map<string, { line: number; reason: string }[]>> {
+  const rows = await queryRows<{ line: number; order_key: string; customer_key: string; sku: string; customer: boolean; product: boolean }>(
+    db,
+    sql`select s.line, s.order_key, s.customer_key, s.sku, c.id is not null as customer, p.id is not null as product
+        from ${sql.raw(STAGED_LINES)} s
+        left join customers c on c.external_id = s.customer_key left join products p on p.sku = s.sku
+        where c.id is null or p.id is null order by s.line`,
+  );
+  const problems = new Map<string, { line: number; reason: string }[]>();
+  for (const row of rows) {
+    const reasons: string[] = [];
+    if (!row.customer) reasons.push(`customer_id: no customer "${row.customer_key}" (import customers first)`);
+    if (!row.product) reasons.push(`sku: no product "${row.sku}" (import products first)`);
+    problems.set(row.order_key, [...(problems.get(row.order_key) ?? []), { line: row.line, reason: reasons.join('; ') }]);
+  }
+  return problems;
+}
+
+/** Where `writeOrders` reads the orders it writes: SQL for their heads and for their lines. */
+interface OrderSource {
+  /**
+   * One row per order: external_id, customer_id (internal), ordered_at, total, item_count,
+   * discount_code and discount_total (null keeps what is stored), and `ord`, which orders
+   * them as the input does.
+   */
+  heads: SQL;
+  /**
+   * The lines of the orders in `ids` (a relation `h` of key, the external id, and id, the
+   * internal one, to join on): order_id (internal), position, product_id, quantity, unit_price.
+   */
+  lines: (ids: SQL) => SQL;
+  /** The orders, in input order, with their number of lines. */
+  orders: { key: string; itemCount: number }[];
+}
+
+/** Orders' external and internal ids as the relation `h(key, id)`, for `OrderSource.lines`. */
+function orderIds(orders: { key: string; id: number }[]): SQL {
+  return sql`jsonb_to_recordset(${jsonParam(orders.map(({ key, id }) => ({ key, id })))}) as h(key text, id bigint)`;
+}
+
+/** `upsertOrders` and `importOrders` alike: the statements that write the orders of `source`, their outcomes in input order. */
+async function writeOrders(db: Db, source: OrderSource, history: boolean): Promise<OrderOutcome[]> {
+  if (source.orders.length === 0) return [];
+  const orderRows = await queryRows<{ key: string; id: number; customer_id: number; outcome: Outcome }>(
     db,
     sql`
-      with input as (
-        select * from jsonb_to_recordset(${jsonParam(heads)}) as o(
-          external_id text, customer_id int, ordered_at timestamptz, total numeric, item_count int,
-          discount_code text, discount_total numeric)
-      ),
+      with input as (${source.heads}),
       -- An absent discount keeps what is stored (none, and 0, for a new order).
       merged as (
-        select i.external_id, i.customer_id, i.ordered_at, i.total, i.item_count,
+        select i.external_id, i.customer_id, i.ordered_at, i.total, i.item_count, i.ord,
                coalesce(i.discount_code, s.discount_code) as discount_code,
                coalesce(i.discount_total, s.discount_total, 0) as discount_total
         from input i left join orders s on s.external_id = i.external_id
       ),
       up as (
         insert into orders (external_id, customer_id, ordered_at, total, item_count, discount_code, discount_total)
-        select external_id, customer_id, ordered_at, total, item_count, discount_code, discount_total from merged
+        select external_id, customer_id, ordered_at, total, item_count, discount_code, discount_total from merged order by ord
         on conflict (external_id) do update set
           customer_id = excluded.customer_id, ordered_at = excluded.ordered_at, total = excluded.total,
           item_count = excluded.item_count, discount_code = excluded.discount_code,
@@ -256,10 +421,15 @@ export async function upsertOrders(db: Db, orders: ResolvedOrder[], options: { h
       placed as (
         insert into outbox (topic, payload)
         select 'order.placed', jsonb_build_object('orderId', id, 'customerId', customer_id)
-        from up where inserted and not ${options.history ?? false} order by id
+        from up where inserted and not ${history} order by id
+      ),
+      -- Lines of a new order cannot conflict: a plain insert skips the speculative-insert cost.
+      fresh_lines as (
+        insert into order_items (order_id, position, product_id, quantity, unit_price)
+        ${source.lines(sql`(select key, id from up where inserted) as h`)}
       )
       -- Unchanged orders are not in "up"; the statement's snapshot still sees them in orders.
-      select i.external_id as key, coalesce(up.id, o.id) as id, ${OUTCOME} as outcome
+      select i.external_id as key, coalesce(up.id, o.id) as id, i.customer_id, ${OUTCOME} as outcome
       from input i left join up on up.key = i.external_id
       left join orders o on up.key is null and o.external_id = i.external_id`,
   );
@@ -273,27 +443,8 @@ export async function upsertOrders(db: Db, orders: ResolvedOrder[], options: { h
     );
     for (const f of found) byKey.set(f.key, { ...byKey.get(f.key)!, id: f.id, outcome: 'unchanged' });
   }
-  const idOf = (externalId: string) => byKey.get(externalId)!.id;
-
-  const itemsOf = (list: ResolvedOrder[]) =>
-    list.flatMap((o) =>
-      o.items.map((item, index) => ({
-        order_id: idOf(o.externalId),
-        position: index + 1,
-        product_id: item.productId,
-        quantity: item.quantity,
-        unit_price: item.unitPrice,
-      })),
-    );
-  const fresh = orders.filter((o) => byKey.get(o.externalId)!.outcome === 'inserted');
-  const existing = orders.filter((o) => byKey.get(o.externalId)!.outcome !== 'inserted');
-
-  // Lines of a new order cannot conflict: a plain insert skips the speculative-insert cost.
-  if (fresh.length)
-    await db.execute(sql`
-      insert into order_items (order_id, position, product_id, quantity, unit_price)
-      select * from jsonb_to_recordset(${jsonParam(itemsOf(fresh))}) as l(
-        order_id bigint, position int, product_id int, quantity int, unit_price numeric)`);
+  const idOf = (key: string) => byKey.get(key)!.id;
+  const existing = source.orders.filter((o) => byKey.get(o.key)!.outcome !== 'inserted');
 
   // Lines of orders seen before are upserted, and report which of them changed.
   const itemRows = existing.length
@@ -301,8 +452,7 @@ export async function upsertOrders(db: Db, orders: ResolvedOrder[], options: { h
         db,
         sql`
           insert into order_items (order_id, position, product_id, quantity, unit_price)
-          select * from jsonb_to_recordset(${jsonParam(itemsOf(existing))}) as l(
-            order_id bigint, position int, product_id int, quantity int, unit_price numeric)
+          ${source.lines(orderIds(existing.map((o) => byKey.get(o.key)!)))}
           on conflict (order_id, position) do update set
             product_id = excluded.product_id, quantity = excluded.quantity, unit_price = excluded.unit_price
           where (order_items.product_id, order_items.quantity, order_items.unit_price)
@@ -316,24 +466,21 @@ export async function upsertOrders(db: Db, orders: ResolvedOrder[], options: { h
   if (existing.length)
     await db.execute(sql`
       delete from order_items oi
-      using jsonb_to_recordset(${jsonParam(existing.map((o) => ({ id: idOf(o.externalId), n: o.items.length })))}) as m(id bigint, n int)
+      using jsonb_to_recordset(${jsonParam(existing.map((o) => ({ id: idOf(o.key), n: o.itemCount })))}) as m(id bigint, n int)
       where oi.order_id = m.id and oi.position > m.n`);
 
   // The customers' profiles follow their orders, in the same transaction.
   await refreshProfiles(
     db,
-    orders.map((o) => o.customerId),
+    orderRows.map((o) => o.customer_id),
   );
 
   const itemOutcome = new Map(itemRows.map((r) => [`${r.order_id}/${r.position}`, r.inserted ? 'inserted' : 'updated'] as const));
-  return orders.map((o) => {
-    const head = byKey.get(o.externalId)!;
+  return source.orders.map((o) => {
+    const head = byKey.get(o.key)!;
     return {
       order: head.outcome,
-      items: o.items.map((_, index) => {
-        const own = itemOutcome.get(`${head.id}/${index + 1}`);
-        return own ?? head.outcome;
-      }),
+      items: Array.from({ length: o.itemCount }, (_, index) => itemOutcome.get(`${head.id}/${index + 1}`) ?? head.outcome),
     };
   });
 }

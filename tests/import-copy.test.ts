@@ -1,0 +1,240 @@
+/**
+ * The orders import writes each batch through COPY into a staging table and merges it from
+ * there (src/ingest/store.ts `importOrders`): values that COPY must escape arrive intact,
+ * NULL stays apart from empty text, a batch of tens of thousands of lines is one COPY, an
+ * order with a bad line leaves nothing of itself behind, and importing again changes nothing.
+ */
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyRows, queryRows } from '../src/db/client.ts';
+import { copyField, copyText } from '../src/db/copy-text.ts';
+import { importRows, type ImportSummary, type Rejection } from '../src/ingest/import.ts';
+import { formatOf, openRows } from '../src/ingest/read.ts';
+import type { RecordKind } from '../src/core/records.ts';
+import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
+import { tempFile } from './helpers/files.ts';
+
+/** Texts COPY's text format must escape, or could mistake for something else. */
+const AWKWARD = [
+  'plain',
+  '',
+  'tab\there',
+  'new\nline',
+  'cr\rand crlf\r\n',
+  'back\\slash',
+  '\\N',
+  'N',
+  '\\',
+  '\\\\',
+  '\\.',
+  '.',
+  'quote "double" \'single\'',
+  'comma, and; semicolon',
+  'ünïcødé ☕ 🫘 漢字',
+  ' leading and trailing ',
+];
+
+describe('copyText', () => {
+  it('writes NULL as \\N and escapes the backslash, tab, newline and carriage return', () => {
+    expect(copyField(null)).toBe('\\N');
+    expect(copyField(undefined)).toBe('\\N');
+    expect(copyField('')).toBe('');
+    expect(copyField('\\N')).toBe('\\\\N');
+    expect(copyField('a\tb\nc\rd\\e')).toBe('a\\tb\\nc\\rd\\\\e');
+    expect(copyField(12.5)).toBe('12.5');
+    expect(copyField(true)).toBe('t');
+    expect(copyField(false)).toBe('f');
+    expect(
+      copyText([
+        ['a', null, 3],
+        ['b\tc', '', 4],
+      ]),
+    ).toBe('a\t\\N\t3\nb\\tc\t\t4\n');
+  });
+});
+
+async function run(database: TestDatabase, kind: RecordKind, path: string, batchSize = 1_000) {
+  const rejections: Rejection[] = [];
+  const summary: ImportSummary = await importRows(database.db, kind, await openRows(path, formatOf(path)), {
+    batchSize,
+    onReject: (r) => rejections.push(r),
+  });
+  return { summary, rejections };
+}
+
+const jsonl = (name: string, records: Record<string, unknown>[]) => tempFile(name, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+
+const counts = ({ summary }: { summary: ImportSummary }) => ({
+  inserted: summary.inserted,
+  updated: summary.updated,
+  unchanged: summary.unchanged,
+  rejected: summary.rejected,
+});
+
+describe.each(DB_KINDS)('COPY on %s', (kind) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await freshDatabase(kind);
+  });
+  afterAll(() => database.drop());
+
+  const rows = <T>(query: ReturnType<typeof sql>) => queryRows<T>(database.db, query);
+
+  it('reads back every value copyRows writes, NULL apart from empty text', async () => {
+    const values: (string | null)[] = [...AWKWARD, null];
+    const read = await database.db.transaction(async (tx) => {
+      await tx.execute(sql`create temp table copy_check (n int, v text) on commit drop`);
+      await copyRows(
+        tx,
+        'copy_check',
+        ['n', 'v'],
+        values.map((v, n) => [n, v]),
+      );
+      return queryRows<{ n: number; v: string | null }>(tx, sql`select n, v from copy_check order by n`);
+    });
+    expect(read.map((r) => r.v)).toEqual(values);
+  });
+
+  it('stores ids and discount codes that COPY must escape as they were, and a second import changes nothing', async () => {
+    const keys = AWKWARD.filter((text) => text !== '' && !/\s/.test(text));
+    await run(
+      database,
+      'products',
+      jsonl(
+        'products.jsonl',
+        keys.map((sku, i) => ({ sku: `S${sku}`, name: `product ${i}`, category: 'c', price: '1.00' })),
+      ),
+    );
+    await run(
+      database,
+      'customers',
+      jsonl(
+        'customers.jsonl',
+        keys.map((key, i) => ({ customer_id: `C${key}`, email: `c${i}@example.com` })),
+      ),
+    );
+    const codes = AWKWARD.filter((text) => text.trim() !== '');
+    const lines = keys.flatMap((key, i) => [
+      {
+        order_id: `O${key}`,
+        customer_id: `C${key}`,
+        ordered_at: '2026-03-01T10:00:00Z',
+        sku: `S${key}`,
+        quantity: 1,
+        unit_price: '2.50',
+        discount_code: codes[i % codes.length],
+      },
+      {
+        order_id: `O${key}`,
+        customer_id: `C${key}`,
+        ordered_at: '2026-03-01T10:00:00Z',
+        sku: `S${keys[0]}`,
+        quantity: 2,
+        unit_price: '1.25',
+      },
+    ]);
+    const file = jsonl('orders.jsonl', lines);
+    const first = await run(database, 'orders', file);
+    expect(first.rejections).toEqual([]);
+    expect(counts(first)).toEqual({ inserted: lines.length, updated: 0, unchanged: 0, rejected: 0 });
+    expect(first.summary.ordersPlaced).toBe(keys.length);
+
+    const stored = await rows<{ order_id: string; customer_id: string; discount_code: string; total: string; skus: string[] }>(sql`
+      select o.external_id as order_id, c.external_id as customer_id, o.discount_code, o.total::text as total,
+             array_agg(p.sku order by i.position) as skus
+      from orders o join customers c on c.id = o.customer_id join order_items i on i.order_id = o.id join products p on p.id = i.product_id
+      group by o.id, c.external_id order by o.id`);
+    expect(stored).toEqual(
+      keys.map((key, i) => ({
+        order_id: `O${key}`,
+        customer_id: `C${key}`,
+        discount_code: codes[i % codes.length]!.trim(),
+        total: '5.0000',
+        skus: [`S${key}`, `S${keys[0]}`],
+      })),
+    );
+    const placed = await rows<{ n: number }>(sql`select count(*)::int as n from outbox where topic = 'order.placed'`);
+    expect(placed[0]!.n).toBe(keys.length);
+
+    const again = await run(database, 'orders', file);
+    expect(counts(again)).toEqual({ inserted: 0, updated: 0, unchanged: lines.length, rejected: 0 });
+    expect(again.summary.ordersPlaced).toBe(0);
+    expect((await rows<{ n: number }>(sql`select count(*)::int as n from outbox where topic = 'order.placed'`))[0]!.n).toBe(keys.length);
+  });
+
+  it('writes 20,000 lines in one batch, and a later file updates what changed', async () => {
+    await run(
+      database,
+      'products',
+      jsonl(
+        'big-products.jsonl',
+        Array.from({ length: 50 }, (_, i) => ({ sku: `BIG-P${i}`, name: `p${i}`, category: 'c', price: '3.00' })),
+      ),
+    );
+    await run(
+      database,
+      'customers',
+      jsonl(
+        'big-customers.jsonl',
+        Array.from({ length: 100 }, (_, i) => ({ customer_id: `BIG-C${i}`, email: `big${i}@example.com` })),
+      ),
+    );
+    const line = (n: number, price: string) => ({
+      order_id: `BIG-O${Math.floor(n / 3)}`,
+      customer_id: `BIG-C${Math.floor(n / 3) % 100}`,
+      ordered_at: '2026-04-01T08:00:00Z',
+      sku: `BIG-P${n % 50}`,
+      quantity: 1 + (n % 3),
+      unit_price: price,
+    });
+    const big = Array.from({ length: 20_000 }, (_, n) => line(n, '3.00'));
+    const first = await run(database, 'orders', jsonl('big-orders.jsonl', big), 50_000);
+    expect(counts(first)).toEqual({ inserted: 20_000, updated: 0, unchanged: 0, rejected: 0 });
+    expect(first.summary.ordersPlaced).toBe(6_667);
+
+    // Order BIG-O7 changes its second line's price; every other line is as before.
+    const changed = big.map((l, n) => (n === 22 ? line(n, '4.00') : l));
+    const second = await run(database, 'orders', jsonl('big-orders-2.jsonl', changed), 50_000);
+    expect(counts(second)).toEqual({ inserted: 0, updated: 3, unchanged: 19_997, rejected: 0 });
+    const order = await rows<{ total: string; prices: string[] }>(sql`
+      select o.total::text as total, array_agg(i.unit_price::text order by i.position) as prices
+      from orders o join order_items i on i.order_id = o.id where o.external_id = 'BIG-O7' group by o.id`);
+    expect(order).toEqual([{ total: '20.0000', prices: ['3.0000', '4.0000', '3.0000'] }]);
+  });
+
+  it('leaves nothing of an order whose line names an unknown sku, in the middle of a batch, and stores the others whole', async () => {
+    await run(database, 'products', jsonl('mid-products.jsonl', [{ sku: 'MID-P', name: 'p', category: 'c', price: '1.00' }]));
+    await run(database, 'customers', jsonl('mid-customers.jsonl', [{ customer_id: 'MID-C', email: 'mid@example.com' }]));
+    const orderLine = (order: string, sku: string) => ({
+      order_id: order,
+      customer_id: 'MID-C',
+      ordered_at: '2026-05-01T08:00:00Z',
+      sku,
+      quantity: 1,
+      unit_price: '1.00',
+    });
+    const lines = [
+      orderLine('MID-1', 'MID-P'),
+      orderLine('MID-2', 'MID-P'),
+      orderLine('MID-2', 'NO-SUCH\\SKU'),
+      orderLine('MID-2', 'MID-P'),
+      orderLine('MID-3', 'MID-P'),
+    ];
+    const outboxBefore = (await rows<{ n: number }>(sql`select count(*)::int as n from outbox`))[0]!.n;
+    const result = await run(database, 'orders', jsonl('mid-orders.jsonl', lines));
+    expect(result.rejections).toEqual([
+      { line: 3, reason: 'sku: no product "NO-SUCH\\SKU" (import products first)' },
+      { line: 2, reason: 'order MID-2 not imported: its line 3 was rejected' },
+      { line: 4, reason: 'order MID-2 not imported: its line 3 was rejected' },
+    ]);
+    expect(counts(result)).toEqual({ inserted: 2, updated: 0, unchanged: 0, rejected: 3 });
+    const stored = await rows<{ external_id: string; items: number }>(sql`
+      select o.external_id, (select count(*)::int from order_items i where i.order_id = o.id) as items
+      from orders o where o.external_id like 'MID-%' order by o.external_id`);
+    expect(stored).toEqual([
+      { external_id: 'MID-1', items: 1 },
+      { external_id: 'MID-3', items: 1 },
+    ]);
+    expect((await rows<{ n: number }>(sql`select count(*)::int as n from outbox`))[0]!.n).toBe(outboxBefore + 2);
+  });
+});
