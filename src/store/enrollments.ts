@@ -11,6 +11,7 @@ import type { OfferedStep } from '../core/offers.ts';
 import type { StoredDefinition } from '../core/sequence.ts';
 import type { Db } from '../db/client.ts';
 import { addressHash } from './customer-data.ts';
+import { addOutcome } from './outcomes.ts';
 import { parsedRow, parsedRows } from './rows.ts';
 
 const id = z.coerce.number().int();
@@ -171,6 +172,7 @@ export interface NewEnrollment {
  * (only what happened before enrolling, so the covariate stays independent of the arm). `enrolled_at` is the order's time (or now, if
  * earlier), so a queue backlog never shifts measurement windows. `offered` is written by the
  * same insert, so an enrollment never exists without its offers, and a duplicate stores none.
+ * The report's rollup row (./outcomes.ts) is written in the same transaction.
  */
 export async function insertEnrollment(db: Db, e: NewEnrollment): Promise<number | undefined> {
   return db.transaction(async (tx) => {
@@ -199,6 +201,8 @@ export async function insertEnrollment(db: Db, e: NewEnrollment): Promise<number
           returning id`,
       z.object({ id }),
     );
+    // The report's rollup row, in the enrollment's transaction (./outcomes.ts).
+    if (row) await addOutcome(tx, row.id);
     return row?.id;
   });
 }
