@@ -26,6 +26,7 @@ CREATE TABLE "outcome_runs" (
 ALTER TABLE "engagement_runs" ADD COLUMN "last_occurred_at" timestamp with time zone;--> statement-breakpoint
 CREATE INDEX "enrollment_outcomes_version_idx" ON "enrollment_outcomes" USING btree ("sequence_version_id","customer_id");--> statement-breakpoint
 CREATE INDEX "enrollment_outcomes_customer_idx" ON "enrollment_outcomes" USING btree ("customer_id");--> statement-breakpoint
+CREATE INDEX "enrollments_trigger_idx" ON "enrollments" USING btree ("trigger_order_id");--> statement-breakpoint
 -- Backfill: the latest time of the events the engagement rollup has read (src/analytics/engagement.ts).
 UPDATE "engagement_runs" r SET "last_occurred_at" = (SELECT max(e."occurred_at") FROM "events" e WHERE e."id" <= r."last_event_id");--> statement-breakpoint
 -- No backfill of enrollment_outcomes in SQL: an enrollment's window comes from its version's definition

@@ -478,6 +478,8 @@ export const enrollments = pgTable(
     uniqueIndex('enrollments_sequence_order_key').on(t.sequenceId, t.triggerOrderId),
     index('enrollments_due_idx').on(t.state, t.nextDueAt),
     index('enrollments_customer_idx').on(t.customerId, t.enrolledAt),
+    /** The enrollments an order triggered, whose rollup rows follow the order (src/store/outcomes.ts). */
+    index('enrollments_trigger_idx').on(t.triggerOrderId),
   ],
 );
 

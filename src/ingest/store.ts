@@ -335,10 +335,11 @@ export async function upsertOrders(db: Db, orders: ResolvedOrder[], options: { h
     db,
     orders.map((o) => o.customerId),
   );
-  await refreshOutcomes(db, [
-    ...orders.map((o) => o.customerId),
-    ...orderRows.flatMap((r) => (r.previous_customer === null ? [] : [Number(r.previous_customer)])),
-  ]);
+  await refreshOutcomes(
+    db,
+    [...orders.map((o) => o.customerId), ...orderRows.flatMap((r) => (r.previous_customer === null ? [] : [Number(r.previous_customer)]))],
+    orderRows.filter((r) => r.outcome === 'updated').map((r) => Number(r.id)),
+  );
 
   const itemOutcome = new Map(itemRows.map((r) => [`${r.order_id}/${r.position}`, r.inserted ? 'inserted' : 'updated'] as const));
   return orders.map((o) => {
@@ -428,6 +429,12 @@ export async function upsertRefunds(db: Db, records: RefundRecord[], options: { 
     return { outcome: 'unchanged' };
   });
   if (accepted.length === 0 || (options.allOrNothing && accepted.length < records.length)) return results;
+  // A refund sent again against another order leaves the first order's customer: their rollup rows follow too.
+  const previous = await queryRows<{ customer_id: number }>(
+    db,
+    sql`select distinct o.customer_id from refunds r join orders o on o.id = r.order_id
+        where r.external_id in (select jsonb_array_elements_text(${jsonParam(accepted.map((r) => r.external_id))}))`,
+  );
   const rows = await queryRows<{ key: string; inserted: boolean }>(
     db,
     sql`insert into refunds (external_id, order_id, amount, refunded_at, reason)
@@ -444,6 +451,10 @@ export async function upsertRefunds(db: Db, records: RefundRecord[], options: { 
     const orderIds = records.map((r) => r.order_id);
     await refreshProfilesOfOrders(db, orderIds);
     await refreshOutcomesOfOrders(db, orderIds);
+    await refreshOutcomes(
+      db,
+      previous.map((p) => Number(p.customer_id)),
+    );
   }
   const written = new Map(rows.map((r) => [r.key, r.inserted ? ('inserted' as const) : ('updated' as const)]));
   return results.map((result, index) => (result.problem ? result : { outcome: written.get(records[index]!.refund_id) ?? 'unchanged' }));

@@ -102,11 +102,21 @@ async function refreshCustomers(db: Db, customers: SQL): Promise<void> {
   );
 }
 
-/** Recomputes the rollup rows of these customers' enrollments (internal ids): orders stored. */
-export async function refreshOutcomes(db: Db, customerIds: Iterable<number>): Promise<void> {
+/**
+ * Recomputes the rollup rows of these customers' enrollments (internal ids): orders stored.
+ * With `triggers` (internal ids of orders that changed), also those of the customers enrolled
+ * on them: a trigger order moved in time, even one since moved to another customer, changes
+ * whether its enrollment's customer had ordered before it.
+ */
+export async function refreshOutcomes(db: Db, customerIds: Iterable<number>, triggers: Iterable<number> = []): Promise<void> {
   const ids = [...new Set(customerIds)];
-  if (ids.length === 0) return;
-  await refreshCustomers(db, sql`select distinct (v #>> '{}')::int from jsonb_array_elements(${jsonParam(ids)}) v`);
+  const orders = [...new Set(triggers)];
+  if (ids.length === 0 && orders.length === 0) return;
+  await refreshCustomers(
+    db,
+    sql`select (v #>> '{}')::int from jsonb_array_elements(${jsonParam(ids)}) v
+        union select customer_id from enrollments where trigger_order_id in (select (v #>> '{}')::bigint from jsonb_array_elements(${jsonParam(orders)}) v)`,
+  );
 }
 
 /** Recomputes the rollup rows of the enrollments of the customers owning these orders (external ids): refunds and cancellations. */
