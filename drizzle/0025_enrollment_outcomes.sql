@@ -6,6 +6,7 @@ CREATE TABLE "enrollment_outcomes" (
 	"enrolled_at" timestamp with time zone NOT NULL,
 	"window_end" timestamp with time zone NOT NULL,
 	"pre_spend" numeric(16, 4) NOT NULL,
+	"first_in_version" boolean NOT NULL,
 	"segment" text NOT NULL,
 	"repeat_buyer" boolean NOT NULL,
 	"orders" integer NOT NULL,

@@ -209,7 +209,7 @@ async function change(w: World, rand: () => number): Promise<void> {
 async function rollupRows(db: Db): Promise<Record<string, unknown>[]> {
   return queryRows(
     db,
-    sql`select enrollment_id, sequence_version_id, customer_id, arm, enrolled_at, window_end, pre_spend::text, segment, repeat_buyer,
+    sql`select enrollment_id, sequence_version_id, customer_id, arm, enrolled_at, window_end, pre_spend::text, first_in_version, segment, repeat_buyer,
                orders, revenue::text, margin::text, cogs::text, uncosted, unsubscribed, complained, bounced
         from enrollment_outcomes order by enrollment_id`,
   );

@@ -45,8 +45,13 @@ export const NET_WINDOW_REVENUE = sql`coalesce(sum(greatest(o.total - coalesce(r
  */
 export function rollupUnits(versionId: number, options: { from: string; asOf: Date }): SQL {
   const at = sql`${options.asOf.toISOString()}::timestamptz`;
-  return sql`select distinct on (customer_id) enrollment_id as id, customer_id, arm, enrolled_at, pre_spend, window_end <= ${at} as measured,
-                    revenue::float8 as y, orders, margin, cogs, uncosted, segment, repeat_buyer
+  const columns = sql`enrollment_id as id, customer_id, arm, enrolled_at, pre_spend, window_end <= ${at} as measured,
+                      revenue::float8 as y, orders, margin, cogs, uncosted, segment, repeat_buyer`;
+  // From the first enrollment on, the unit is the customer's first: kept as a flag, so no sort.
+  if (options.from === '-infinity')
+    return sql`select ${columns} from enrollment_outcomes
+               where sequence_version_id = ${versionId} and first_in_version and enrolled_at <= ${at}`;
+  return sql`select distinct on (customer_id) ${columns}
              from enrollment_outcomes where sequence_version_id = ${versionId} and enrolled_at >= ${options.from}::timestamptz
                and enrolled_at <= ${at}
              order by customer_id, enrolled_at, enrollment_id`;

@@ -709,6 +709,8 @@ export const enrollmentOutcomes = pgTable(
     /** enrolled_at + the version's measurement window. */
     windowEnd: time('window_end').notNull(),
     preSpend: money('pre_spend').notNull(),
+    /** Whether this is the customer's first enrollment in the version (by time, then id): the unit when no enrolled-from is asked. */
+    firstInVersion: boolean('first_in_version').notNull(),
     /** The segment at enrollment (`unknown` before segments existed) and whether an order came before the trigger order. */
     segment: text('segment').notNull(),
     repeatBuyer: boolean('repeat_buyer').notNull(),

@@ -33,8 +33,9 @@ const BUCKETS = 64;
  * enrolling and by `window_end`, the trigger order and cancelled orders left out): how many,
  * their revenue (each order's total net of all its refunds, never below 0), and their margin
  * (net revenue − discount_total − Σ quantity × cost of the lines whose product has a cost),
- * that cost of goods, and whether a line's product had none. Beside: whether the customer
- * ordered before the trigger order (first or repeat buyer), the segment at enrollment. The
+ * that cost of goods, and whether a line's product had none. Beside: whether it is the
+ * customer's first enrollment in the version, whether the customer ordered before the
+ * trigger order (first or repeat buyer), the segment at enrollment. The
  * guardrail flags are taken from `message_engagement` for a new row and left alone on an
  * update (the engagement refresh keeps them).
  */
@@ -55,9 +56,11 @@ function outcomeUpsert(units: SQL): SQL {
       group by u.enrollment_id
     )
     insert into enrollment_outcomes (enrollment_id, sequence_version_id, customer_id, arm, enrolled_at, window_end, pre_spend,
-                                     segment, repeat_buyer, orders, revenue, margin, cogs, uncosted,
+                                     first_in_version, segment, repeat_buyer, orders, revenue, margin, cogs, uncosted,
                                      unsubscribed, complained, bounced)
     select e.id, e.sequence_version_id, e.customer_id, e.arm, e.enrolled_at, u.window_end, e.pre_spend,
+           not exists (select 1 from enrollments x where x.customer_id = e.customer_id and x.sequence_version_id = e.sequence_version_id
+                         and (x.enrolled_at, x.id) < (e.enrolled_at, e.id)),
            coalesce(e.segment, 'unknown'),
            exists (select 1 from orders p join orders t on t.id = e.trigger_order_id
                    where p.customer_id = e.customer_id and p.id <> t.id and (p.ordered_at, p.id) < (t.ordered_at, t.id)),
@@ -67,11 +70,11 @@ function outcomeUpsert(units: SQL): SQL {
     left join lateral (select bool_or(me.unsubscribed) as unsubscribed, bool_or(me.complained) as complained, bool_or(me.bounced) as bounced
                        from messages m join message_engagement me on me.message_id = m.id where m.enrollment_id = e.id) g on true
     on conflict (enrollment_id) do update set
-      window_end = excluded.window_end, repeat_buyer = excluded.repeat_buyer, orders = excluded.orders,
+      window_end = excluded.window_end, first_in_version = excluded.first_in_version, repeat_buyer = excluded.repeat_buyer, orders = excluded.orders,
       revenue = excluded.revenue, margin = excluded.margin, cogs = excluded.cogs, uncosted = excluded.uncosted
-    where (enrollment_outcomes.window_end, enrollment_outcomes.repeat_buyer, enrollment_outcomes.orders, enrollment_outcomes.revenue,
+    where (enrollment_outcomes.window_end, enrollment_outcomes.first_in_version, enrollment_outcomes.repeat_buyer, enrollment_outcomes.orders, enrollment_outcomes.revenue,
            enrollment_outcomes.margin, enrollment_outcomes.cogs, enrollment_outcomes.uncosted)
-      is distinct from (excluded.window_end, excluded.repeat_buyer, excluded.orders, excluded.revenue,
+      is distinct from (excluded.window_end, excluded.first_in_version, excluded.repeat_buyer, excluded.orders, excluded.revenue,
            excluded.margin, excluded.cogs, excluded.uncosted)`;
 }
 
@@ -149,9 +152,13 @@ export async function addOutcome(db: Db, enrollmentId: number): Promise<void> {
   );
   if (!version) return;
   await lockCustomers(db, sql`select customer_id from enrollments where id = ${enrollmentId}`);
+  // Beside the new row, the customer's other rows in the version: an enrollment earlier than theirs makes them no longer the first.
   await db.execute(
     outcomeUpsert(sql`select id as enrollment_id, enrolled_at + ${measurementWindowMs(version.definition)} * interval '1 millisecond' as window_end
-                      from enrollments where id = ${enrollmentId}`),
+                      from enrollments where id = ${enrollmentId}
+                      union all
+                      select o.enrollment_id, o.window_end from enrollment_outcomes o join enrollments e on e.id = ${enrollmentId}
+                      where o.customer_id = e.customer_id and o.sequence_version_id = e.sequence_version_id and o.enrollment_id <> e.id`),
   );
 }
 
