@@ -35,3 +35,24 @@ export function windowOrders(options: { windowMs: number; asOf: Date }): SQL {
 
 /** A unit's window revenue over {@link windowOrders}: each order's total net of its refunds, never below 0. */
 export const NET_WINDOW_REVENUE = sql`coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0)::float8`;
+
+/**
+ * {@link customerUnits} read from the report's per-enrollment rollup (src/store/outcomes.ts):
+ * the same units (first enrollment per customer in the version, from `from`, by `asOf`) with
+ * the same `measured`, and the rollup's columns (`y` the window revenue as float8, as
+ * {@link NET_WINDOW_REVENUE} gives it). Exact when no refund is later than `asOf` (the rollup
+ * nets every refund; the report checks, see report.ts `rollupServes`).
+ */
+export function rollupUnits(versionId: number, options: { from: string; asOf: Date }): SQL {
+  const at = sql`${options.asOf.toISOString()}::timestamptz`;
+  const columns = sql`enrollment_id as id, customer_id, arm, enrolled_at, pre_spend, window_end <= ${at} as measured,
+                      revenue::float8 as y, orders, margin, cogs, uncosted, segment, repeat_buyer`;
+  // From the first enrollment on, the unit is the customer's first: kept as a flag, so no sort.
+  if (options.from === '-infinity')
+    return sql`select ${columns} from enrollment_outcomes
+               where sequence_version_id = ${versionId} and first_in_version and enrolled_at <= ${at}`;
+  return sql`select distinct on (customer_id) ${columns}
+             from enrollment_outcomes where sequence_version_id = ${versionId} and enrolled_at >= ${options.from}::timestamptz
+               and enrolled_at <= ${at}
+             order by customer_id, enrolled_at, enrollment_id`;
+}

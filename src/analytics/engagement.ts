@@ -7,26 +7,32 @@
  * Event ids are handed out before commit, so an insert still in flight can commit behind
  * the watermark: each refresh re-reads a margin of ids below it, which is harmless because
  * the columns are booleans. `rebuildEngagement` starts over (after events are re-classified).
+ * The same statement ORs the unsubscribe, complaint and bounce flags into the report's
+ * per-enrollment rollup (src/store/outcomes.ts), which the guardrails read.
  */
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.ts';
+import { shareOutcomesLock } from '../store/outcomes.ts';
 
 /** Ids re-read below the watermark: far more than the inserts ever in flight at once. */
-const MARGIN = 10_000;
+export const ENGAGEMENT_MARGIN = 10_000;
 
 export async function refreshEngagement(db: Db, options: { fromScratch?: boolean } = {}): Promise<{ messages: number }> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('engagement'))`);
+    await shareOutcomesLock(tx);
     if (options.fromScratch) {
       await tx.execute(sql`delete from message_engagement`);
       await tx.execute(sql`delete from engagement_runs`);
+      await tx.execute(sql`update enrollment_outcomes set unsubscribed = false, complained = false, bounced = false
+                           where unsubscribed or complained or bounced`);
     }
     const [state] = await queryRows<{ last_event_id: number }>(tx, sql`select last_event_id from engagement_runs where id = 1`);
     const [{ max_id: maxId } = { max_id: 0 }] = await queryRows<{ max_id: number }>(
       tx,
       sql`select coalesce(max(id), 0)::bigint as max_id from events`,
     );
-    const from = Math.max(0, Number(state?.last_event_id ?? 0) - MARGIN);
+    const from = Math.max(0, Number(state?.last_event_id ?? 0) - ENGAGEMENT_MARGIN);
     const [{ n } = { n: 0 }] = await queryRows<{ n: number }>(
       tx,
       sql`with read as (
@@ -46,11 +52,23 @@ export async function refreshEngagement(db: Db, options: { fromScratch?: boolean
               unsubscribed = message_engagement.unsubscribed or excluded.unsubscribed,
               bounced = message_engagement.bounced or excluded.bounced,
               complained = message_engagement.complained or excluded.complained
-            returning 1
+            returning message_id, unsubscribed, complained, bounced
+          ),
+          -- The report's rollup (src/store/outcomes.ts) keeps the guardrail flags per enrollment.
+          flags as (
+            update enrollment_outcomes eo
+            set unsubscribed = eo.unsubscribed or f.unsubscribed, complained = eo.complained or f.complained, bounced = eo.bounced or f.bounced
+            from (select m.enrollment_id, bool_or(r.unsubscribed) as unsubscribed, bool_or(r.complained) as complained, bool_or(r.bounced) as bounced
+                  from read r join messages m on m.id = r.message_id group by m.enrollment_id) f
+            where eo.enrollment_id = f.enrollment_id
+              and (f.unsubscribed and not eo.unsubscribed or f.complained and not eo.complained or f.bounced and not eo.bounced)
           ) select count(*)::int as n from read`,
     );
-    await tx.execute(sql`insert into engagement_runs (id, last_event_id, updated_at) values (1, ${maxId}, now())
-                         on conflict (id) do update set last_event_id = greatest(engagement_runs.last_event_id, excluded.last_event_id), updated_at = now()`);
+    // The latest time read, every event of the range (not only those of a message), for ./as-of.ts `eventsAfter`.
+    await tx.execute(sql`insert into engagement_runs (id, last_event_id, last_occurred_at, updated_at)
+                         select 1, ${maxId}, max(occurred_at), now() from events where id > ${from} and id <= ${maxId}
+                         on conflict (id) do update set last_event_id = greatest(engagement_runs.last_event_id, excluded.last_event_id),
+                           last_occurred_at = greatest(engagement_runs.last_occurred_at, excluded.last_occurred_at), updated_at = now()`);
     return { messages: n };
   });
 }

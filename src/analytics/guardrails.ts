@@ -9,10 +9,10 @@
  * are not (a customer who unsubscribes gets no more of them). Enrolled customers, not
  * customers sent an email, so a variant that sends less cannot shrink its own denominator.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { GuardrailCounts } from '../core/experiment.ts';
 import { queryRows, type Db } from '../db/client.ts';
-import { customerUnits } from './cohort.ts';
+import { customerUnits, rollupUnits } from './cohort.ts';
 
 interface GuardrailRow {
   arm: string;
@@ -27,30 +27,43 @@ interface GuardrailRow {
  * the version through their message's enrollment, any enrollment of the customer in the
  * version from `from` on (a customer enrolled again stays in their arm, and an email of the
  * second enrollment is still the arm's doing); `bool_or` per customer makes each count a
- * count of customers.
+ * count of customers. With `rollup` (when no event is later than as-of, so the engagement
+ * rollup's flags are what had happened by then), the flags are read from the per-enrollment
+ * rollup (src/store/outcomes.ts) instead of the events.
  */
 export async function guardrailCounts(
   db: Db,
   versionId: number,
-  options: { from: string; windowMs: number; asOf: Date },
+  options: { from: string; windowMs: number; asOf: Date; rollup: boolean },
 ): Promise<Map<string, GuardrailCounts>> {
-  const at = options.asOf.toISOString();
+  const units = options.rollup ? rollupUnits(versionId, options) : customerUnits(versionId, options);
+  const flags = options.rollup ? rollupFlags(versionId, options.from) : eventFlags(versionId, options);
   const rows = await queryRows<GuardrailRow>(
     db,
     sql`select u.arm, count(*)::int as n,
                count(*) filter (where g.unsubscribed)::int as unsubscribes,
                count(*) filter (where g.complained)::int as complaints,
                count(*) filter (where g.bounced)::int as bounces
-        from (${customerUnits(versionId, options)}) u
-        left join (
-          select e.customer_id, bool_or(ev.type = 'unsubscribe') as unsubscribed,
-                 bool_or(ev.type = 'complaint') as complained, bool_or(ev.type = 'bounce') as bounced
-          from events ev join messages m on m.id = ev.message_id join enrollments e on e.id = m.enrollment_id
-          where e.sequence_version_id = ${versionId} and e.enrolled_at >= ${options.from}::timestamptz
-            and ev.type in ('unsubscribe', 'complaint', 'bounce') and ev.occurred_at <= ${at}::timestamptz
-          group by e.customer_id
-        ) g on g.customer_id = u.customer_id
+        from (${units}) u
+        left join (${flags}) g on g.customer_id = u.customer_id
         group by u.arm`,
   );
   return new Map(rows.map((r) => [r.arm, { n: r.n, unsubscribes: r.unsubscribes, complaints: r.complaints, bounces: r.bounces }]));
+}
+
+/** Per customer of the version (enrollments from `from`): whether an email had an unsubscribe, complaint, bounce by as-of, from the events. */
+function eventFlags(versionId: number, options: { from: string; asOf: Date }): SQL {
+  return sql`select e.customer_id, bool_or(ev.type = 'unsubscribe') as unsubscribed,
+                    bool_or(ev.type = 'complaint') as complained, bool_or(ev.type = 'bounce') as bounced
+             from events ev join messages m on m.id = ev.message_id join enrollments e on e.id = m.enrollment_id
+             where e.sequence_version_id = ${versionId} and e.enrolled_at >= ${options.from}::timestamptz
+               and ev.type in ('unsubscribe', 'complaint', 'bounce') and ev.occurred_at <= ${options.asOf.toISOString()}::timestamptz
+             group by e.customer_id`;
+}
+
+/** {@link eventFlags} from the per-enrollment rollup's flags, every event having happened by as-of. */
+function rollupFlags(versionId: number, from: string): SQL {
+  return sql`select customer_id, bool_or(unsubscribed) as unsubscribed, bool_or(complained) as complained, bool_or(bounced) as bounced
+             from enrollment_outcomes where sequence_version_id = ${versionId} and enrolled_at >= ${from}::timestamptz
+             group by customer_id`;
 }

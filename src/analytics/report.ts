@@ -41,10 +41,10 @@ import type { Effect } from '../core/plan.ts';
 import { meanInterval } from '../core/stats.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import { queryRows, type Db } from '../db/client.ts';
-import { engagementAsOf } from './as-of.ts';
+import { engagementTable, eventsAfter } from './as-of.ts';
 import { refreshAttribution } from './attribution.ts';
 import { codeCounts, codeRows, type CodeCounts, type CodeRow } from './codes.ts';
-import { customerUnits, NET_WINDOW_REVENUE, windowOrders } from './cohort.ts';
+import { customerUnits, NET_WINDOW_REVENUE, rollupUnits, windowOrders } from './cohort.ts';
 import { breakdownCells } from './breakdown.ts';
 import { breakdown, type BreakdownRow, type CellSample } from '../core/breakdown.ts';
 import { refreshEngagement } from './engagement.ts';
@@ -202,6 +202,11 @@ export interface ReportOptions {
   defaultMarginPercent?: number | undefined;
   /** A customer attribute to break the comparisons down by, beside first/repeat buyer and segment. */
   breakdownAttribute?: string | undefined;
+  /**
+   * Read the per-enrollment rollup (src/store/outcomes.ts) where it serves (default true);
+   * false recomputes every figure from the raw rows, what the rollup is checked against.
+   */
+  rollup?: boolean | undefined;
 }
 
 interface VersionRow {
@@ -284,7 +289,9 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
           order by s.id, v.version desc`,
     );
     const from = options.enrolledFrom?.toISOString() ?? '-infinity';
-    const engagement = await engagementAsOf(tx, options.asOf);
+    const later = await eventsAfter(tx, options.asOf);
+    const engagement = engagementTable(later, options.asOf);
+    const rollup = options.rollup !== false && (await rollupServes(tx, options.asOf));
     const funnels = await funnelRows(
       tx,
       versions.map((v) => v.id),
@@ -304,15 +311,17 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
         from,
         winsorize: options.winsorize,
         defaultMarginPercent: options.defaultMarginPercent,
+        rollup: rollup && (options.defaultMarginPercent === undefined || !(await assumesCosts(tx, v.id))),
       });
-      const guardrails = await guardrailCounts(tx, v.id, { from, windowMs, asOf: options.asOf });
+      // The rollup's guardrail flags are the engagement rollup's: exact when no event is later than as-of.
+      const guardrails = await guardrailCounts(tx, v.id, { from, windowMs, asOf: options.asOf, rollup: rollup && !later });
       const offers = {
         moments: await kpiMoments(tx, v.id, { from, windowMs, asOf: options.asOf, repeatHorizonDays: horizonDays }),
         steps: await stepAcceptance(tx, v.id, { from, windowMs, asOf: options.asOf, engagement }),
         horizonDays,
       };
       const codes = await codeRows(tx, v.id, { from, asOf: options.asOf });
-      const cells = await breakdownCells(tx, v.id, { windowMs, asOf: options.asOf, from, attribute: options.breakdownAttribute });
+      const cells = await breakdownCells(tx, v.id, { windowMs, asOf: options.asOf, from, attribute: options.breakdownAttribute, rollup });
       sequence.versions.push(
         versionReport(
           v,
@@ -391,34 +400,23 @@ async function funnelRows(db: Db, versionIds: number[], model: string, from: str
 async function outcomeRows(
   db: Db,
   versionId: number,
-  options: { windowMs: number; asOf: Date; from: string; winsorize?: number | undefined; defaultMarginPercent?: number | undefined },
+  options: {
+    windowMs: number;
+    asOf: Date;
+    from: string;
+    winsorize?: number | undefined;
+    defaultMarginPercent?: number | undefined;
+    rollup: boolean;
+  },
 ): Promise<OutcomeRow[]> {
-  const { windowMs, asOf, from } = options;
-  const pct = sql`${options.defaultMarginPercent ?? null}::numeric`;
+  const { asOf } = options;
   const cap =
     options.winsorize === undefined
       ? sql`select null::float8 as cap`
       : sql`select percentile_cont(${options.winsorize}::float8) within group (order by y) as cap from outcome where measured`;
   return queryRows<OutcomeRow>(
     db,
-    sql`with outcome as (
-          select e.arm, e.measured, e.enrolled_at,
-                 e.pre_spend::float8 as x, ${NET_WINDOW_REVENUE} as y,
-                 count(o.id) > 0 as converted,
-                 coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0) - o.discount_total - coalesce(cg.cogs, 0)), 0) as m,
-                 coalesce(sum(cg.cogs), 0) as cogs, coalesce(sum(cg.assumed), 0) as assumed,
-                 coalesce(bool_or(cg.uncosted), false) and ${pct} is null as uncosted
-          from (${customerUnits(versionId, { from, windowMs, asOf })}) e
-          -- An order's revenue is its total net of the refunds made by as-of; a cancelled order
-          -- is no order (it earns nothing, and its customer did not convert by it).
-          ${windowOrders({ windowMs, asOf })}
-          -- The order's cost of goods; a product without a cost at the default margin (none when unset).
-          left join lateral (select sum(i.quantity * coalesce(p.cost, round(p.price * (100 - ${pct}) / 100, 4))) as cogs,
-                                    coalesce(sum(i.quantity * round(p.price * (100 - ${pct}) / 100, 4)) filter (where p.cost is null), 0) as assumed,
-                                    bool_or(p.cost is null) as uncosted
-                             from order_items i join products p on p.id = i.product_id where i.order_id = o.id) cg on o.id is not null
-          group by e.id, e.arm, e.measured, e.pre_spend, e.enrolled_at
-        ), capped as (${cap})
+    sql`with outcome as (${options.rollup ? rollupOutcome(versionId, options) : rawOutcome(versionId, options)}), capped as (${cap})
         select arm, count(*)::int as enrolled, count(*) filter (where measured)::int as n,
                count(*) filter (where enrolled_at > ${asOf.toISOString()}::timestamptz - interval '14 days')::int as recent,
                min(enrolled_at) as first_enrolled_at,
@@ -437,6 +435,71 @@ async function outcomeRows(
                count(*) filter (where measured and uncosted)::int as uncosted
         from outcome cross join capped c group by arm`,
   );
+}
+
+/**
+ * The `outcome` CTE of {@link outcomeRows} from the raw rows: per unit, the window orders
+ * (./cohort.ts) with their refunds by as-of and their lines' cost of goods.
+ */
+function rawOutcome(
+  versionId: number,
+  options: { windowMs: number; asOf: Date; from: string; defaultMarginPercent?: number | undefined },
+): SQL {
+  const { windowMs, asOf, from } = options;
+  const pct = sql`${options.defaultMarginPercent ?? null}::numeric`;
+  return sql`select e.arm, e.measured, e.enrolled_at,
+                 e.pre_spend::float8 as x, ${NET_WINDOW_REVENUE} as y,
+                 count(o.id) > 0 as converted,
+                 coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0) - o.discount_total - coalesce(cg.cogs, 0)), 0) as m,
+                 coalesce(sum(cg.cogs), 0) as cogs, coalesce(sum(cg.assumed), 0) as assumed,
+                 coalesce(bool_or(cg.uncosted), false) and ${pct} is null as uncosted
+          from (${customerUnits(versionId, { from, windowMs, asOf })}) e
+          -- An order's revenue is its total net of the refunds made by as-of; a cancelled order
+          -- is no order (it earns nothing, and its customer did not convert by it).
+          ${windowOrders({ windowMs, asOf })}
+          -- The order's cost of goods; a product without a cost at the default margin (none when unset).
+          left join lateral (select sum(i.quantity * coalesce(p.cost, round(p.price * (100 - ${pct}) / 100, 4))) as cogs,
+                                    coalesce(sum(i.quantity * round(p.price * (100 - ${pct}) / 100, 4)) filter (where p.cost is null), 0) as assumed,
+                                    bool_or(p.cost is null) as uncosted
+                             from order_items i join products p on p.id = i.product_id where i.order_id = o.id) cg on o.id is not null
+          group by e.id, e.arm, e.measured, e.pre_spend, e.enrolled_at`;
+}
+
+/**
+ * The `outcome` CTE of {@link outcomeRows} from the per-enrollment rollup: the same columns
+ * per unit (./cohort.ts `rollupUnits`). Serves when no refund is later than as-of and no
+ * cost of goods would be assumed from the default margin (the rollup keeps only the cost of
+ * lines whose product has one): then `assumed` is 0, as the raw rows give it.
+ */
+function rollupOutcome(versionId: number, options: { asOf: Date; from: string; defaultMarginPercent?: number | undefined }): SQL {
+  const pct = sql`${options.defaultMarginPercent ?? null}::numeric`;
+  return sql`select arm, measured, enrolled_at, pre_spend::float8 as x, y, orders > 0 as converted, margin as m, cogs,
+                    0::numeric as assumed, uncosted and ${pct} is null as uncosted
+             from (${rollupUnits(versionId, options)}) e`;
+}
+
+/** Whether a product bought in a window of the version has no cost, in the rollup: a default margin would assume one. */
+async function assumesCosts(db: Db, versionId: number): Promise<boolean> {
+  const [row] = await queryRows<{ assumes: boolean }>(
+    db,
+    sql`select exists (select 1 from enrollment_outcomes where sequence_version_id = ${versionId} and uncosted) as assumes`,
+  );
+  return row?.assumes === true;
+}
+
+/**
+ * Whether the per-enrollment rollup serves a report as of `asOf`: it has been built
+ * (src/store/outcomes.ts `rebuildOutcomes`, kept up to date since), and no refund is later
+ * than `asOf` (the rollup nets every refund; the raw rows net those made by as-of). Orders
+ * need no check: a measured customer's window, and so every order it counts, closed by as-of.
+ */
+async function rollupServes(db: Db, asOf: Date): Promise<boolean> {
+  const [row] = await queryRows<{ serves: boolean }>(
+    db,
+    sql`select exists (select 1 from outcome_runs)
+               and not exists (select 1 from refunds where refunded_at > ${asOf.toISOString()}::timestamptz) as serves`,
+  );
+  return row?.serves === true;
 }
 
 function versionReport(

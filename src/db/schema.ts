@@ -478,6 +478,8 @@ export const enrollments = pgTable(
     uniqueIndex('enrollments_sequence_order_key').on(t.sequenceId, t.triggerOrderId),
     index('enrollments_due_idx').on(t.state, t.nextDueAt),
     index('enrollments_customer_idx').on(t.customerId, t.enrolledAt),
+    /** The enrollments an order triggered, whose rollup rows follow the order (src/store/outcomes.ts). */
+    index('enrollments_trigger_idx').on(t.triggerOrderId),
   ],
 );
 
@@ -682,7 +684,58 @@ export const messageEngagement = pgTable('message_engagement', {
 export const engagementRuns = pgTable('engagement_runs', {
   id: integer('id').primaryKey().default(1),
   lastEventId: bigint('last_event_id', { mode: 'number' }).notNull().default(0),
+  /** The latest `occurred_at` of the events read (null: none), so a report as of now need not scan `events` to know none is later. */
+  lastOccurredAt: time('last_occurred_at'),
   updatedAt: updatedAt(),
+});
+
+/**
+ * The report's per-enrollment rollup (src/store/outcomes.ts): per enrollment, what the
+ * report measures of it, kept up to date in the transactions that store orders, refunds,
+ * cancellations, product costs and enrollments, and by the engagement refresh for the
+ * guardrail flags. Window figures count the customer's orders after enrolling and inside the
+ * window (`window_end`, from the version's measurement window), the trigger and cancelled
+ * orders left out, each net of all its refunds (never below 0). A report reads these rows
+ * instead of joining orders, refunds and events (src/analytics/report.ts).
+ */
+export const enrollmentOutcomes = pgTable(
+  'enrollment_outcomes',
+  {
+    enrollmentId: bigint('enrollment_id', { mode: 'number' }).primaryKey(),
+    sequenceVersionId: integer('sequence_version_id').notNull(),
+    customerId: integer('customer_id').notNull(),
+    arm: text('arm').notNull(),
+    enrolledAt: time('enrolled_at').notNull(),
+    /** enrolled_at + the version's measurement window. */
+    windowEnd: time('window_end').notNull(),
+    preSpend: money('pre_spend').notNull(),
+    /** Whether this is the customer's first enrollment in the version (by time, then id): the unit when no enrolled-from is asked. */
+    firstInVersion: boolean('first_in_version').notNull(),
+    /** The segment at enrollment (`unknown` before segments existed) and whether an order came before the trigger order. */
+    segment: text('segment').notNull(),
+    repeatBuyer: boolean('repeat_buyer').notNull(),
+    /** Window orders and their revenue net of refunds. */
+    orders: integer('orders').notNull(),
+    revenue: money('revenue').notNull(),
+    /** Σ (net revenue − discount − cost of goods of the lines with a cost); the cost of those lines; whether a line had no cost. */
+    margin: money('margin').notNull(),
+    cogs: money('cogs').notNull(),
+    uncosted: boolean('uncosted').notNull(),
+    /** Whether an email of this enrollment was unsubscribed from, complained about, bounced (from message_engagement). */
+    unsubscribed: boolean('unsubscribed').notNull().default(false),
+    complained: boolean('complained').notNull().default(false),
+    bounced: boolean('bounced').notNull().default(false),
+  },
+  (t) => [
+    index('enrollment_outcomes_version_idx').on(t.sequenceVersionId, t.customerId),
+    index('enrollment_outcomes_customer_idx').on(t.customerId),
+  ],
+);
+
+/** When the outcome rollup was last built whole (one row); until then the report reads the raw rows. */
+export const outcomeRuns = pgTable('outcome_runs', {
+  id: integer('id').primaryKey().default(1),
+  builtAt: time('built_at').notNull().defaultNow(),
 });
 
 /** Addresses never to be mailed again, whoever's they are. Keyed by lower-cased email. */

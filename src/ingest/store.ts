@@ -17,6 +17,7 @@ import { mergeConsent, type ConsentState, type ConsentUpdate } from '../core/con
 import { lineTotal, toUnits } from '../core/money.ts';
 import { REFUND_ALL, type CancellationRecord, type CustomerRecord, type ProductRecord, type RefundRecord } from '../core/records.ts';
 import { copyRows, jsonParam, queryRows, type Db } from '../db/client.ts';
+import { refreshOutcomes, refreshOutcomesOfOrders, refreshOutcomesOfProducts } from '../store/outcomes.ts';
 import { refreshProfiles, refreshProfilesOfOrders } from '../store/profiles.ts';
 
 export type Outcome = 'inserted' | 'updated' | 'unchanged';
@@ -27,7 +28,7 @@ const OUTCOME = sql.raw(`case when up.key is null then 'unchanged' when up.inser
 /** Upserts products by sku. */
 export async function upsertProducts(db: Db, records: ProductRecord[]): Promise<Outcome[]> {
   if (records.length === 0) return [];
-  const rows = await queryRows<{ key: string; outcome: Outcome }>(
+  const rows = await queryRows<{ key: string; outcome: Outcome; cost_changed: boolean }>(
     db,
     sql`
       with input as (
@@ -43,7 +44,9 @@ export async function upsertProducts(db: Db, records: ProductRecord[]): Promise<
                coalesce(i.cost, p.cost) as cost, coalesce(i.variant_id, p.variant_id) as variant_id,
                -- First seen: the earlier of the stored time and the given one (least() skips nulls),
                -- so a re-imported feed never makes an old product new; a new product without one: now.
-               coalesce(least(p.first_seen_at, coalesce(i.first_seen_at, i.published_at)), now()) as first_seen_at
+               coalesce(least(p.first_seen_at, coalesce(i.first_seen_at, i.published_at)), now()) as first_seen_at,
+               -- A stored product's cost changing changes the margin of the orders that bought it.
+               p.sku is not null and coalesce(i.cost, p.cost) is distinct from p.cost as cost_changed
         from input i left join products p on p.sku = i.sku
       ),
       up as (
@@ -59,7 +62,13 @@ export async function upsertProducts(db: Db, records: ProductRecord[]): Promise<
                excluded.in_stock, excluded.tier, excluded.cost, excluded.variant_id, excluded.first_seen_at)
         returning sku as key, (xmax = 0) as inserted
       )
-      select i.sku as key, ${OUTCOME} as outcome from input i left join up on up.key = i.sku`,
+      select i.sku as key, ${OUTCOME} as outcome, m.cost_changed and up.key is not null as cost_changed
+      from input i left join up on up.key = i.sku join merged m on m.sku = i.sku`,
+  );
+  // The report's rollup follows the costs, in the same transaction.
+  await refreshOutcomesOfProducts(
+    db,
+    rows.filter((r) => r.cost_changed).map((r) => r.key),
   );
   return inInputOrder(
     records.map((r) => r.sku),
@@ -394,7 +403,7 @@ function orderIds(orders: { key: string; id: number }[]): SQL {
 /** `upsertOrders` and `importOrders` alike: the statements that write the orders of `source`, their outcomes in input order. */
 async function writeOrders(db: Db, source: OrderSource, history: boolean): Promise<OrderOutcome[]> {
   if (source.orders.length === 0) return [];
-  const orderRows = await queryRows<{ key: string; id: number; customer_id: number; outcome: Outcome }>(
+  const orderRows = await queryRows<{ key: string; id: number; customer_id: number; outcome: Outcome; previous_customer: number | null }>(
     db,
     sql`
       with input as (${source.heads}),
@@ -428,10 +437,13 @@ async function writeOrders(db: Db, source: OrderSource, history: boolean): Promi
         insert into order_items (order_id, position, product_id, quantity, unit_price)
         ${source.lines(sql`(select key, id from up where inserted) as h`)}
       )
-      -- Unchanged orders are not in "up"; the statement's snapshot still sees them in orders.
-      select i.external_id as key, coalesce(up.id, o.id) as id, i.customer_id, ${OUTCOME} as outcome
+      -- Unchanged orders are not in "up"; the statement's snapshot still sees them in orders,
+      -- and sees a changed order's customer before the change (a moved order leaves a window).
+      select i.external_id as key, coalesce(up.id, o.id) as id, i.customer_id, ${OUTCOME} as outcome,
+             before.customer_id as previous_customer
       from input i left join up on up.key = i.external_id
-      left join orders o on up.key is null and o.external_id = i.external_id`,
+      left join orders o on up.key is null and o.external_id = i.external_id
+      left join orders before on not up.inserted and before.external_id = i.external_id`,
   );
   const byKey = new Map(orderRows.map((r) => [r.key, r]));
   // An order inserted by a concurrent request was invisible to the statement's snapshot.
@@ -469,10 +481,18 @@ async function writeOrders(db: Db, source: OrderSource, history: boolean): Promi
       using jsonb_to_recordset(${jsonParam(existing.map((o) => ({ id: idOf(o.key), n: o.itemCount })))}) as m(id bigint, n int)
       where oi.order_id = m.id and oi.position > m.n`);
 
-  // The customers' profiles follow their orders, in the same transaction.
+  // The customers' profiles and the report's rollup follow their orders, in the same transaction.
   await refreshProfiles(
     db,
     orderRows.map((o) => o.customer_id),
+  );
+  await refreshOutcomes(
+    db,
+    [
+      ...orderRows.map((o) => o.customer_id),
+      ...orderRows.flatMap((r) => (r.previous_customer === null ? [] : [Number(r.previous_customer)])),
+    ],
+    orderRows.filter((r) => r.outcome === 'updated').map((r) => Number(r.id)),
   );
 
   const itemOutcome = new Map(itemRows.map((r) => [`${r.order_id}/${r.position}`, r.inserted ? 'inserted' : 'updated'] as const));
@@ -560,6 +580,12 @@ export async function upsertRefunds(db: Db, records: RefundRecord[], options: { 
     return { outcome: 'unchanged' };
   });
   if (accepted.length === 0 || (options.allOrNothing && accepted.length < records.length)) return results;
+  // A refund sent again against another order leaves the first order's customer: their rollup rows follow too.
+  const previous = await queryRows<{ customer_id: number }>(
+    db,
+    sql`select distinct o.customer_id from refunds r join orders o on o.id = r.order_id
+        where r.external_id in (select jsonb_array_elements_text(${jsonParam(accepted.map((r) => r.external_id))}))`,
+  );
   const rows = await queryRows<{ key: string; inserted: boolean }>(
     db,
     sql`insert into refunds (external_id, order_id, amount, refunded_at, reason)
@@ -572,11 +598,15 @@ export async function upsertRefunds(db: Db, records: RefundRecord[], options: { 
           is distinct from (excluded.order_id, excluded.amount, excluded.refunded_at, coalesce(excluded.reason, refunds.reason))
         returning external_id as key, (xmax = 0) as inserted`,
   );
-  if (rows.length)
-    await refreshProfilesOfOrders(
+  if (rows.length) {
+    const orderIds = records.map((r) => r.order_id);
+    await refreshProfilesOfOrders(db, orderIds);
+    await refreshOutcomesOfOrders(db, orderIds);
+    await refreshOutcomes(
       db,
-      records.map((r) => r.order_id),
+      previous.map((p) => Number(p.customer_id)),
     );
+  }
   const written = new Map(rows.map((r) => [r.key, r.inserted ? ('inserted' as const) : ('updated' as const)]));
   return results.map((result, index) => (result.problem ? result : { outcome: written.get(records[index]!.refund_id) ?? 'unchanged' }));
 }
@@ -613,10 +643,9 @@ export async function cancelOrders(db: Db, records: CancellationRecord[], option
       update orders o set cancelled_at = i.cancelled_at, updated_at = now() from input i where o.id = i.id returning o.id
     )
     delete from attributions a using up where a.order_id = up.id`);
-  await refreshProfilesOfOrders(
-    db,
-    records.map((r) => r.order_id),
-  );
+  const orderIds = records.map((r) => r.order_id);
+  await refreshProfilesOfOrders(db, orderIds);
+  await refreshOutcomesOfOrders(db, orderIds);
   return results;
 }
 

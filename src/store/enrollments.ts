@@ -11,6 +11,7 @@ import type { OfferedStep } from '../core/offers.ts';
 import type { StoredDefinition } from '../core/sequence.ts';
 import { jsonParam, type Db } from '../db/client.ts';
 import { addressHash } from './customer-data.ts';
+import { addOutcomes } from './outcomes.ts';
 import { parsedRow, parsedRows } from './rows.ts';
 
 const id = z.coerce.number().int();
@@ -175,7 +176,8 @@ export interface NewEnrollment {
  * what happened before enrolling, so the covariate stays independent of the arm).
  * `enrolled_at` is the order's time (or now, if earlier), so a queue backlog never shifts
  * measurement windows. `offered` is written by the same insert, so an enrollment never
- * exists without its offers, and a duplicate stores none.
+ * exists without its offers, and a duplicate stores none. The report's rollup rows
+ * (./outcomes.ts) are written in the same transaction.
  */
 export async function insertEnrollments(db: Db, enrollments: readonly NewEnrollment[]): Promise<(number | undefined)[]> {
   if (enrollments.length === 0) return [];
@@ -201,6 +203,11 @@ export async function insertEnrollments(db: Db, enrollments: readonly NewEnrollm
       );
       for (const { index, e } of round) ids[index] = inserted.get(`${e.sequenceId}\u0000${e.orderId}`);
     }
+    // The report's rollup rows, in the enrollments' transaction (./outcomes.ts).
+    await addOutcomes(
+      tx,
+      ids.filter((id) => id !== undefined),
+    );
   });
   return ids;
 }

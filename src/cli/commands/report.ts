@@ -1,6 +1,7 @@
 /**
- * `campaign report`: the analytics report as a table, JSON or CSV; `campaign attribution
- * rebuild`: attribute every order again under the configured model.
+ * `campaign report`: the analytics report as a table, JSON or CSV; `campaign report rebuild`:
+ * recompute the report's per-enrollment rollup; `campaign attribution rebuild`: attribute
+ * every order again under the configured model.
  */
 import { Option, type Command } from 'commander';
 import { rebuildAttribution } from '../../analytics/attribution.ts';
@@ -13,6 +14,7 @@ import type { Config } from '../../config.ts';
 import { configuredClock, withDatabase } from '../../runtime.ts';
 import { positiveWholeNumber, type ConfigSource } from '../options.ts';
 import { UserError } from '../../errors.ts';
+import { rebuildOutcomes } from '../../store/outcomes.ts';
 import { percentileText } from '../../core/records.ts';
 import { parseEffect } from './plan.ts';
 
@@ -42,7 +44,7 @@ function parsePercentile(text: string): number {
 }
 
 export function registerReport(program: Command, config: ConfigSource): void {
-  program
+  const report = program
     .command('report')
     .description('revenue per sequence, variant and step, with variant comparisons against the control and the holdout')
     .option('--sequence <id>', 'only this sequence')
@@ -82,6 +84,18 @@ export function registerReport(program: Command, config: ConfigSource): void {
         else process.stdout.write(formatReport(report, { currency: settings.shop.currency }) + '\n');
       });
     });
+
+  report
+    .command('rebuild')
+    .description(
+      "recompute the report's per-enrollment rollup from the orders, refunds, enrollments and engagement (after rows were written around the ingest)",
+    )
+    .action(() =>
+      withDatabase(config(), async ({ db }) => {
+        const built = await rebuildOutcomes(db);
+        process.stdout.write(`report rollup rebuilt: ${built.enrollments} enrollments\n`);
+      }),
+    );
 
   const attribution = program.command('attribution').description('which email each order is credited to');
   attribution

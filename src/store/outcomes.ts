@@ -1,0 +1,198 @@
+/**
+ * The report's per-enrollment rollup (the `enrollment_outcomes` table): per enrollment, the
+ * figures the report measures of it (src/analytics/report.ts, ./cohort.ts's rules), so a
+ * report reads one row per enrollment instead of joining orders, refunds, order lines,
+ * products and events.
+ *
+ * Kept as `customer_profiles` is (./profiles.ts): the ingest recomputes the rows of the
+ * customers a batch touched, in the batch's transaction (orders, refunds, cancellations,
+ * product costs), an enrollment writes its row in the transaction that inserts it, and the
+ * engagement refresh ORs the guardrail flags in (src/analytics/engagement.ts).
+ * `rebuildOutcomes` recomputes every row; until it has run once (`outcome_runs`), the report
+ * reads the raw rows, so a database migrated without it is never read from a partial rollup.
+ *
+ * Concurrency: a refresh locks its customers' buckets (a transaction-scoped advisory lock
+ * per customer id modulo {@link BUCKETS}, in order, so a batch of thousands of customers
+ * takes a bounded number of locks) before reading their orders, so two batches touching one
+ * customer take turns and the second reads what the first committed (read committed: each
+ * statement sees what committed before it began); the rebuild takes the rollup's lock
+ * exclusively, the refreshes share it.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
+import { jsonParam, queryRows, type Db } from '../db/client.ts';
+
+/** The advisory lock key of the rollup: shared by refreshes, exclusive for the rebuild. */
+const ROLLUP_LOCK = sql`hashtext('enrollment_outcomes')`;
+/** Customer lock buckets: customers whose ids are equal modulo this share a lock. */
+const BUCKETS = 64;
+
+/**
+ * Writes the rollup row of every enrollment `units` selects (a query of `enrollment_id` and
+ * `window_end`), whole. Per enrollment, over its window orders (the customer's orders after
+ * enrolling and by `window_end`, the trigger order and cancelled orders left out): how many,
+ * their revenue (each order's total net of all its refunds, never below 0), and their margin
+ * (net revenue − discount_total − Σ quantity × cost of the lines whose product has a cost),
+ * that cost of goods, and whether a line's product had none. Beside: whether it is the
+ * customer's first enrollment in the version, whether the customer ordered before the
+ * trigger order (first or repeat buyer), the segment at enrollment. The
+ * guardrail flags are taken from `message_engagement` for a new row and left alone on an
+ * update (the engagement refresh keeps them).
+ */
+function outcomeUpsert(units: SQL): SQL {
+  return sql`
+    with unit as (${units}),
+    win as (
+      select u.enrollment_id, count(o.id)::int as orders,
+             coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0) as revenue,
+             coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0) - o.discount_total - coalesce(cg.cogs, 0)), 0) as margin,
+             coalesce(sum(cg.cogs), 0) as cogs, coalesce(bool_or(cg.uncosted), false) as uncosted
+      from unit u join enrollments e on e.id = u.enrollment_id
+      left join orders o on o.customer_id = e.customer_id and o.id <> e.trigger_order_id
+           and o.ordered_at > e.enrolled_at and o.ordered_at <= u.window_end and o.cancelled_at is null
+      left join lateral (select sum(r.amount) as amount from refunds r where r.order_id = o.id) rf on true
+      left join lateral (select sum(i.quantity * p.cost) as cogs, bool_or(p.cost is null) as uncosted
+                         from order_items i join products p on p.id = i.product_id where i.order_id = o.id) cg on o.id is not null
+      group by u.enrollment_id
+    )
+    insert into enrollment_outcomes (enrollment_id, sequence_version_id, customer_id, arm, enrolled_at, window_end, pre_spend,
+                                     first_in_version, segment, repeat_buyer, orders, revenue, margin, cogs, uncosted,
+                                     unsubscribed, complained, bounced)
+    select e.id, e.sequence_version_id, e.customer_id, e.arm, e.enrolled_at, u.window_end, e.pre_spend,
+           not exists (select 1 from enrollments x where x.customer_id = e.customer_id and x.sequence_version_id = e.sequence_version_id
+                         and (x.enrolled_at, x.id) < (e.enrolled_at, e.id)),
+           coalesce(e.segment, 'unknown'),
+           exists (select 1 from orders p join orders t on t.id = e.trigger_order_id
+                   where p.customer_id = e.customer_id and p.id <> t.id and (p.ordered_at, p.id) < (t.ordered_at, t.id)),
+           w.orders, w.revenue, w.margin, w.cogs, w.uncosted,
+           coalesce(g.unsubscribed, false), coalesce(g.complained, false), coalesce(g.bounced, false)
+    from unit u join enrollments e on e.id = u.enrollment_id join win w on w.enrollment_id = u.enrollment_id
+    left join lateral (select bool_or(me.unsubscribed) as unsubscribed, bool_or(me.complained) as complained, bool_or(me.bounced) as bounced
+                       from messages m join message_engagement me on me.message_id = m.id where m.enrollment_id = e.id) g on true
+    on conflict (enrollment_id) do update set
+      window_end = excluded.window_end, first_in_version = excluded.first_in_version, repeat_buyer = excluded.repeat_buyer, orders = excluded.orders,
+      revenue = excluded.revenue, margin = excluded.margin, cogs = excluded.cogs, uncosted = excluded.uncosted
+    where (enrollment_outcomes.window_end, enrollment_outcomes.first_in_version, enrollment_outcomes.repeat_buyer, enrollment_outcomes.orders, enrollment_outcomes.revenue,
+           enrollment_outcomes.margin, enrollment_outcomes.cogs, enrollment_outcomes.uncosted)
+      is distinct from (excluded.window_end, excluded.first_in_version, excluded.repeat_buyer, excluded.orders, excluded.revenue,
+           excluded.margin, excluded.cogs, excluded.uncosted)`;
+}
+
+/** Takes the rollup's lock shared, until the transaction ends: a writer of the rollup other than the rebuild (the engagement refresh). */
+export async function shareOutcomesLock(db: Db): Promise<void> {
+  await db.execute(sql`select pg_advisory_xact_lock_shared(${ROLLUP_LOCK})`);
+}
+
+/** Takes the rollup's lock shared and the customers' bucket locks, in bucket order (see the file's comment). */
+async function lockCustomers(db: Db, customers: SQL): Promise<void> {
+  await shareOutcomesLock(db);
+  await db.execute(sql`select pg_advisory_xact_lock(${ROLLUP_LOCK}, b.bucket)
+                       from (select distinct c.id % ${BUCKETS} as bucket from (${customers}) c(id) order by 1) b`);
+}
+
+/**
+ * Recomputes the rollup rows of every enrollment of the customers `customers` selects (a
+ * query of one id column): the ingest's call after it stored their orders, refunds or
+ * cancellations. Every enrollment of theirs, since an order may change the window, repeat and
+ * buyer figures of any of them.
+ */
+async function refreshCustomers(db: Db, customers: SQL): Promise<void> {
+  await lockCustomers(db, customers);
+  await db.execute(
+    outcomeUpsert(
+      sql`select enrollment_id, window_end from enrollment_outcomes where customer_id in (select id from (${customers}) c(id))`,
+    ),
+  );
+}
+
+/**
+ * Recomputes the rollup rows of these customers' enrollments (internal ids): orders stored.
+ * With `triggers` (internal ids of orders that changed), also those of the customers enrolled
+ * on them: a trigger order moved in time, even one since moved to another customer, changes
+ * whether its enrollment's customer had ordered before it.
+ */
+export async function refreshOutcomes(db: Db, customerIds: Iterable<number>, triggers: Iterable<number> = []): Promise<void> {
+  const ids = [...new Set(customerIds)];
+  const orders = [...new Set(triggers)];
+  if (ids.length === 0 && orders.length === 0) return;
+  await refreshCustomers(
+    db,
+    sql`select (v #>> '{}')::int from jsonb_array_elements(${jsonParam(ids)}) v
+        union select customer_id from enrollments where trigger_order_id in (select (v #>> '{}')::bigint from jsonb_array_elements(${jsonParam(orders)}) v)`,
+  );
+}
+
+/** Recomputes the rollup rows of the enrollments of the customers owning these orders (external ids): refunds and cancellations. */
+export async function refreshOutcomesOfOrders(db: Db, orderExternalIds: Iterable<string>): Promise<void> {
+  const ids = [...new Set(orderExternalIds)];
+  if (ids.length === 0) return;
+  await refreshCustomers(
+    db,
+    sql`select distinct o.customer_id from orders o join jsonb_array_elements_text(${jsonParam(ids)}) k(v) on o.external_id = k.v`,
+  );
+}
+
+/** Recomputes the rollup rows of the enrollments of customers who ordered these products (skus): their cost changed. */
+export async function refreshOutcomesOfProducts(db: Db, skus: Iterable<string>): Promise<void> {
+  const list = [...new Set(skus)];
+  if (list.length === 0) return;
+  await refreshCustomers(
+    db,
+    sql`select distinct o.customer_id from orders o join order_items i on i.order_id = o.id join products p on p.id = i.product_id
+        where p.sku in (select jsonb_array_elements_text(${jsonParam(list)}))
+          and exists (select 1 from enrollment_outcomes eo where eo.customer_id = o.customer_id)`,
+  );
+}
+
+/**
+ * Writes the rollup rows of new enrollments, each with its version's measurement window
+ * (the enrollments' transaction), in three statements whatever their number.
+ */
+export async function addOutcomes(db: Db, enrollmentIds: readonly number[]): Promise<void> {
+  if (enrollmentIds.length === 0) return;
+  const ids = sql`(select (jsonb_array_elements_text(${jsonParam(enrollmentIds)}))::bigint)`;
+  const versions = await queryRows<{ id: number; definition: SequenceDefinition }>(
+    db,
+    sql`select e.id, v.definition from enrollments e join sequence_versions v on v.id = e.sequence_version_id where e.id in ${ids}`,
+  );
+  if (versions.length === 0) return;
+  const windows = jsonParam(versions.map((v) => ({ id: v.id, ms: measurementWindowMs(v.definition) })));
+  await lockCustomers(db, sql`select customer_id from enrollments where id in ${ids}`);
+  // Beside the new rows, their customers' other rows in the version: an enrollment earlier than theirs makes them no longer the first.
+  await db.execute(
+    outcomeUpsert(sql`select e.id as enrollment_id, e.enrolled_at + w.ms * interval '1 millisecond' as window_end
+                      from enrollments e join jsonb_to_recordset(${windows}) as w(id bigint, ms float8) on w.id = e.id
+                      union
+                      select o.enrollment_id, o.window_end from enrollment_outcomes o join enrollments e on e.id in ${ids}
+                      where o.customer_id = e.customer_id and o.sequence_version_id = e.sequence_version_id
+                        and o.enrollment_id not in ${ids}`),
+  );
+}
+
+/**
+ * Recomputes the whole rollup from the raw rows, every enrollment with the measurement
+ * window of its version's definition, and marks it built: from then on the report reads it.
+ * Returns how many enrollments it holds.
+ */
+export async function rebuildOutcomes(db: Db): Promise<{ enrollments: number }> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${ROLLUP_LOCK})`);
+    const versions = await queryRows<{ id: number; definition: SequenceDefinition }>(tx, sql`select id, definition from sequence_versions`);
+    const windows = versions.map((v) => ({ version: v.id, ms: measurementWindowMs(v.definition) }));
+    await tx.execute(sql`delete from enrollment_outcomes`);
+    await tx.execute(
+      outcomeUpsert(sql`select e.id as enrollment_id, e.enrolled_at + w.ms * interval '1 millisecond' as window_end
+                        from enrollments e join jsonb_to_recordset(${jsonParam(windows)})
+                             as w(version int, ms bigint) on w.version = e.sequence_version_id`),
+    );
+    await tx.execute(sql`insert into outcome_runs (id, built_at) values (1, now()) on conflict (id) do update set built_at = now()`);
+    const [row] = await queryRows<{ n: number }>(tx, sql`select count(*)::int as n from enrollment_outcomes`);
+    return { enrollments: row?.n ?? 0 };
+  });
+}
+
+/** Whether the rollup has been built (by `rebuildOutcomes`), so the report may read it. */
+export async function outcomesBuilt(db: Db): Promise<boolean> {
+  const [row] = await queryRows<{ built: boolean }>(db, sql`select exists (select 1 from outcome_runs) as built`);
+  return row?.built === true;
+}
