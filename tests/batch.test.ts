@@ -6,6 +6,9 @@
  * one customer in one batch, one email for a step that appears twice, each order's
  * recommendations as a load of its own gives them, and a failure confined to its step.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scaledClock } from '../src/core/clock.ts';
@@ -19,6 +22,7 @@ import { RetryableSendError } from '../src/errors.ts';
 import { ingestCustomers, ingestOrders } from '../src/ingest/batch.ts';
 import { createTransport } from '../src/mail/transport.ts';
 import { recommenderFor, recommendersFor } from '../src/recs/service.ts';
+import { applySequence, loadSequenceFiles } from '../src/sequences/files.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop, SENDING } from './helpers/engine.ts';
 import { freshQueues, type TestQueues } from './helpers/redis.ts';
@@ -59,7 +63,7 @@ describe('batches do what their items would one by one', () => {
     const now = Date.now();
     await ingestCustomers(
       database.db,
-      ['ba', 'bb', 'bc', 'bd', 'be'].map((c) => ({ customer_id: c, email: `${c}@example.com`, accepts_marketing: 'yes' })),
+      ['ba', 'bb', 'bc', 'bd', 'be', 'bf'].map((c) => ({ customer_id: c, email: `${c}@example.com`, accepts_marketing: 'yes' })),
     );
     const order = (id: string, customer: string, hoursAgo: number, sku = 'ESP-100') => ({
       order_id: id,
@@ -76,6 +80,7 @@ describe('batches do what their items would one by one', () => {
           order('bc-1', 'bc', 1),
           order('bd-1', 'bd', 1),
           order('be-1', 'be', 1),
+          order('bf-2', 'bf', 1),
         ])
       ).ok,
     ).toBe(true);
@@ -126,6 +131,22 @@ describe('batches do what their items would one by one', () => {
     // The next steps are scheduled, once each.
     const jobs = await queues.queues.steps.getJobs(['delayed']);
     expect(jobs.map((j) => j.id).sort()).toEqual(enrolled.map((x) => `enrollment-${x.enrollmentId}-step-1`).sort());
+  });
+
+  it("keeps the frequency cap within a batch: a customer's second step waits for the first, and is held back by it", async () => {
+    // A second sequence on the same orders: the order enrolls its customer twice.
+    const dir = mkdtempSync(join(tmpdir(), 'batch-two-'));
+    writeFileSync(join(dir, 'two.yaml'), SEQUENCE.replace('id: batch', 'id: batch-two').replace('name: Batch', 'name: Batch two'));
+    for (const file of (await loadSequenceFiles(dir)).files) await applySequence(database.db, file);
+    const enrolled = (await enrollOrders(engine, [await orderId('bf-2')])).flat();
+    expect(enrolled.map((e) => e.sequenceId).sort()).toEqual(['batch', 'batch-two']);
+    const capped = createEngine({ ...engine, settings: { ...engine.settings, frequencyCap: { max: 1, windowMs: 7 * 24 * HOUR } } });
+    const outcomes = await runSteps(
+      capped,
+      enrolled.map((e) => ({ enrollmentId: e.enrollmentId, step: 0 })),
+    );
+    expect(outcomes.map(kindOf).sort()).toEqual(['delayed', 'sent']);
+    expect(smtp.received.flatMap((m) => m.to).filter((to) => to === 'bf@example.com')).toHaveLength(1);
   });
 
   it('recommends for each order of a batch exactly what a load of its own recommends, for every strategy', async () => {

@@ -93,10 +93,22 @@ export async function runSteps(engine: Engine, steps: readonly DueStep[]): Promi
     const now = engine.clock.now();
     const rows = await findStepFacts(engine.db, [...new Set(steps.map((s) => s.enrollmentId))]);
     const sends: PlannedSend[] = [];
+    // Under a frequency cap, a customer's second step in the batch waits for the first to be
+    // sent (a round of its own), so the cap counts it as it would one job after another.
+    const capped = new Set<number>();
+    const later: number[] = [];
+    if (engine.settings.frequencyCap)
+      steps.forEach((s, i) => {
+        const customer = rows.get(s.enrollmentId)?.customer_id;
+        if (customer === undefined) return;
+        if (capped.has(customer)) later.push(i);
+        else capped.add(customer);
+      });
     // A step twice in one batch (a stalled job picked up again beside itself) runs once; the other is retried.
     const first = new Map<string, number>();
     await Promise.all(
       steps.map(async (s, i) => {
+        if (later.includes(i)) return;
         try {
           if ((first.get(messageKey(s)) ?? i) !== i)
             throw new RetryableSendError(`step ${s.step} of enrollment ${s.enrollmentId} is in this batch twice`);
@@ -122,6 +134,13 @@ export async function runSteps(engine: Engine, steps: readonly DueStep[]): Promi
       }),
     );
     await sendSteps(engine, sends, now, results);
+    if (later.length) {
+      const again = await runSteps(
+        engine,
+        later.map((i) => steps[i]!),
+      );
+      later.forEach((i, k) => (results[i] = again[k]));
+    }
   } catch (error) {
     for (let i = 0; i < steps.length; i++) results[i] ??= asError(error);
   }
