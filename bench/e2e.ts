@@ -5,7 +5,7 @@
  * the same in-process server, in the same run.
  */
 import { sql } from 'drizzle-orm';
-import { queryRows } from '../src/db/client.ts';
+import { queryRows, type Db } from '../src/db/client.ts';
 import { ingestCustomers, ingestOrders } from '../src/ingest/batch.ts';
 import { composeMessage, createTransport } from '../src/mail/transport.ts';
 import { compileTemplate } from '../src/templates/compile.ts';
@@ -18,7 +18,8 @@ import { timed, type Benchmark } from './harness.ts';
 const TARGET = 0.5;
 /** SMTP connections in the pool, the same on both sides. */
 const CONNECTIONS = 8;
-const SEQUENCE = `
+/** The sequence both end-to-end benchmarks run: one email at once. */
+export const ONE_EMAIL_SEQUENCE = `
 id: bench
 name: One email
 trigger: { event: order_placed }
@@ -27,34 +28,45 @@ steps:
   - { delay: 0, template: thank-you }
 `;
 
+/** `n` opted-in customers `<prefix>-0`…, in batches of 1,000. */
+export async function ingestBenchCustomers(db: Db, n: number, prefix: string): Promise<void> {
+  for (let start = 0; start < n; start += 1_000)
+    await ingestCustomers(
+      db,
+      Array.from({ length: Math.min(1_000, n - start) }, (_, i) => ({
+        customer_id: `${prefix}-${start + i}`,
+        email: `${prefix}${start + i}@example.com`,
+        first_name: `${prefix.toUpperCase()}${start + i}`,
+        accepts_marketing: 'yes',
+      })),
+    );
+}
+
+/** One batch of up to 1,000 one-line orders, from order `start`, each by the customer of its number. */
+export async function ingestBenchOrders(db: Db, batch: { n: number; start: number; prefix: string; orderedAt: string }): Promise<void> {
+  const { n, start, prefix, orderedAt } = batch;
+  await ingestOrders(
+    db,
+    Array.from({ length: Math.min(1_000, n - start) }, (_, i) => ({
+      order_id: `${prefix}o-${start + i}`,
+      customer_id: `${prefix}-${start + i}`,
+      ordered_at: orderedAt,
+      items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }],
+    })),
+  );
+}
+
 export const e2eBenchmark: Benchmark = {
   name: 'e2e',
   async run({ quick }) {
     const n = quick ? 300 : 2_000;
-    const t = await startTestEngine(SEQUENCE, { clockScale: 1, concurrency: 32, smtpConnections: CONNECTIONS });
+    const t = await startTestEngine(ONE_EMAIL_SEQUENCE, { clockScale: 1, concurrency: 32, smtpConnections: CONNECTIONS });
     try {
-      for (let start = 0; start < n; start += 1_000)
-        await ingestCustomers(
-          t.database.db,
-          Array.from({ length: Math.min(1_000, n - start) }, (_, i) => ({
-            customer_id: `b-${start + i}`,
-            email: `b${start + i}@example.com`,
-            first_name: `B${start + i}`,
-            accepts_marketing: 'yes',
-          })),
-        );
+      await ingestBenchCustomers(t.database.db, n, 'b');
       const e2e = await timed(async () => {
         const now = new Date().toISOString();
         for (let start = 0; start < n; start += 1_000) {
-          await ingestOrders(
-            t.database.db,
-            Array.from({ length: Math.min(1_000, n - start) }, (_, i) => ({
-              order_id: `bo-${start + i}`,
-              customer_id: `b-${start + i}`,
-              ordered_at: now,
-              items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }],
-            })),
-          );
+          await ingestBenchOrders(t.database.db, { n, start, prefix: 'b', orderedAt: now });
           t.relay.kick();
         }
         await eventually(async () => t.smtp.received.length >= n && true, 300_000, 'every email');

@@ -7,23 +7,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { ingestCustomers, ingestOrders } from '../src/ingest/batch.ts';
 import { freshDatabase } from '../tests/helpers/db.ts';
 import { eventually, prepareShop } from '../tests/helpers/engine.ts';
 import { freshQueues, REDIS_URL } from '../tests/helpers/redis.ts';
 import { startSmtp } from '../tests/helpers/smtp.ts';
+import { ONE_EMAIL_SEQUENCE, ingestBenchCustomers, ingestBenchOrders } from './e2e.ts';
 import { timed, type Benchmark, type BenchResult } from './harness.ts';
 
 const BIN = fileURLToPath(new URL('../bin/campaign.js', import.meta.url));
 const PROCESSES = [1, 2, 4];
-const SEQUENCE = `
-id: bench
-name: One email
-trigger: { event: order_placed }
-variants: [{ key: only, weight: 1 }]
-steps:
-  - { delay: 0, template: thank-you }
-`;
 
 /** Emails per second with `processes` worker processes: fresh database, prefix and server each time. */
 async function throughput(processes: number, n: number): Promise<number> {
@@ -32,16 +24,8 @@ async function throughput(processes: number, n: number): Promise<number> {
   const smtp = await startSmtp();
   const workers: ChildProcess[] = [];
   try {
-    await prepareShop(database.db, SEQUENCE);
-    for (let start = 0; start < n; start += 1_000)
-      await ingestCustomers(
-        database.db,
-        Array.from({ length: Math.min(1_000, n - start) }, (_, i) => ({
-          customer_id: `s-${start + i}`,
-          email: `s${start + i}@example.com`,
-          accepts_marketing: 'yes',
-        })),
-      );
+    await prepareShop(database.db, ONE_EMAIL_SEQUENCE);
+    await ingestBenchCustomers(database.db, n, 's');
     const env = {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
@@ -57,16 +41,7 @@ async function throughput(processes: number, n: number): Promise<number> {
     await Promise.all(Array.from({ length: processes }, () => startWorker(env, workers)));
     const run = await timed(async () => {
       const now = new Date().toISOString();
-      for (let start = 0; start < n; start += 1_000)
-        await ingestOrders(
-          database.db,
-          Array.from({ length: Math.min(1_000, n - start) }, (_, i) => ({
-            order_id: `so-${start + i}`,
-            customer_id: `s-${start + i}`,
-            ordered_at: now,
-            items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }],
-          })),
-        );
+      for (let start = 0; start < n; start += 1_000) await ingestBenchOrders(database.db, { n, start, prefix: 's', orderedAt: now });
       await eventually(async () => smtp.received.length >= n && true, 300_000, 'every email');
     });
     if (smtp.received.length !== n) throw new Error(`${smtp.received.length} emails arrived, expected ${n}`);

@@ -126,7 +126,7 @@ export async function runSteps(engine: Engine, steps: readonly DueStep[]): Promi
               await delayEnrollment(engine.db, row.id, decision.until);
               return (results[i] = { kind: 'delayed', until: decision.until });
             case 'send':
-              sends.push({ index: i, e: row, step: s.step, send: decision });
+              sends.push({ index: i, e: row, step: s.step, send: decision, rfcMessageId: rfcMessageId(engine, row.id, s.step) });
           }
         } catch (error) {
           results[i] = asError(error);
@@ -186,7 +186,13 @@ interface PlannedSend {
   e: StepFactsRow;
   step: number;
   send: { templateVersionId: number; strategy: StepFacts['definition']['variants'][number]['recommendations'] };
+  /** Derived from (enrollment, step): a resend of the same step carries the same one. */
+  rfcMessageId: string;
 }
+
+/** The RFC Message-ID of an enrollment's step, on the tracking host. */
+const rfcMessageId = (engine: Engine, enrollmentId: number, step: number): string =>
+  `<e${enrollmentId}.s${step}@${new URL(engine.settings.publicUrl).hostname}>`;
 
 /** A send whose email is rendered and whose message row is open and pending, waiting for its claim. */
 interface ReadySend extends PlannedSend {
@@ -215,7 +221,6 @@ async function sendSteps(engine: Engine, sends: PlannedSend[], now: Date, result
     })),
   );
   const orders = await ordersForContext(db, [...new Set(sends.map(({ e }) => e.trigger_order_id))]);
-  const hostname = new URL(settings.publicUrl).hostname;
   const plain: { planned: PlannedSend; recs: Recommended; context: SendContext; row: NewMessage }[] = [];
   const ready: ReadySend[] = [];
   // Each step: its recommendations and context, skip_if, and (for a step with an offer) its
@@ -244,7 +249,7 @@ async function sendSteps(engine: Engine, sends: PlannedSend[], now: Date, result
           templateVersionId: send.templateVersionId,
           customerId: e.customer_id,
           recipient: e.email,
-          rfcMessageId: `<e${e.id}.s${step}@${hostname}>`,
+          rfcMessageId: planned.rfcMessageId,
         };
         if (!offerFor(e.definition, e.arm, step)) return plain.push({ planned, recs, context, row });
         const opened = await openWithOffer(engine, planned, row, now);
@@ -405,7 +410,7 @@ async function deliver(engine: Engine, r: ReadySend, now: Date): Promise<StepOut
       composeMessage(r.email, {
         to: e.email,
         fromAddress: settings.mailFrom,
-        messageId: `<e${e.id}.s${step}@${new URL(settings.publicUrl).hostname}>`,
+        messageId: r.rfcMessageId,
         headers: unsubscribeHeaders(r.unsubscribe),
       }),
     );
