@@ -15,6 +15,7 @@ import { scaledClock } from '../src/core/clock.ts';
 import { DEFAULT_RULES, STRATEGIES } from '../src/core/recommend.ts';
 import { queryRows } from '../src/db/client.ts';
 import { createEngine } from '../src/engine/assemble.ts';
+import { createWorkerMetrics, type WorkerMetrics } from '../src/engine/metrics.ts';
 import type { Engine } from '../src/engine/context.ts';
 import { enrollOrders } from '../src/engine/enroll.ts';
 import { runSteps, type StepOutcome } from '../src/engine/step.ts';
@@ -24,7 +25,7 @@ import { createTransport } from '../src/mail/transport.ts';
 import { recommenderFor, recommendersFor } from '../src/recs/service.ts';
 import { applySequence, loadSequenceFiles } from '../src/sequences/files.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
-import { prepareShop, SENDING } from './helpers/engine.ts';
+import { eventually, prepareShop, SENDING, startTestEngine, type TestEngine } from './helpers/engine.ts';
 import { freshQueues, type TestQueues } from './helpers/redis.ts';
 import { startSmtp, type TestSmtp } from './helpers/smtp.ts';
 
@@ -158,6 +159,51 @@ describe('batches do what their items would one by one', () => {
       for (const strategy of STRATEGIES) expect(await together[i]!(strategy)).toEqual(await alone(strategy));
     }
   });
+});
+
+describe('the workers run the jobs in flight together, and say how large each batch was', () => {
+  let t: TestEngine;
+  afterAll(() => t?.stop());
+
+  it('puts every job in one batch, several to a batch when they come together, and counts them in campaign_batch_size', async () => {
+    const seen = { enroll: [] as number[], steps: [] as number[] };
+    let metrics: WorkerMetrics | undefined;
+    t = await startTestEngine(SEQUENCE, {
+      clockScale: 1,
+      concurrency: 8,
+      onBatch: (queue, size) => {
+        seen[queue].push(size);
+        metrics?.batch(queue, size);
+      },
+    });
+    metrics = createWorkerMetrics(t.engine);
+    const ids = Array.from({ length: 24 }, (_, i) => `w${i}`);
+    await ingestCustomers(
+      t.database.db,
+      ids.map((c) => ({ customer_id: c, email: `${c}@example.com`, accepts_marketing: 'yes' })),
+    );
+    const now = t.engine.clock.now().toISOString();
+    await ingestOrders(
+      t.database.db,
+      ids.map((c) => ({
+        order_id: `${c}-1`,
+        customer_id: c,
+        ordered_at: now,
+        items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }],
+      })),
+    );
+    t.relay.kick();
+    await eventually(async () => t.smtp.received.length >= ids.length && true, 30_000, 'every thank-you');
+    const sum = (sizes: number[]) => sizes.reduce((a, b) => a + b, 0);
+    expect(sum(seen.enroll)).toBe(ids.length);
+    expect(sum(seen.steps)).toBe(ids.length);
+    expect(Math.max(...seen.enroll)).toBeGreaterThan(1);
+    expect(Math.max(...seen.steps)).toBeGreaterThan(1);
+    expect(Math.max(...seen.steps)).toBeLessThanOrEqual(8);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(`campaign_batch_size_sum{queue="enroll"} ${ids.length}`);
+    expect(text).toContain(`campaign_batch_size_count{queue="steps"} ${seen.steps.length}`);
+  }, 60_000);
 });
 
 /** An outcome's kind, or an error's class name. */

@@ -40,6 +40,8 @@ export interface StartOptions {
   /** Each step's outcome: when its job completes, and when it is delayed (quiet hours, the cap, a pause, an empty code pool). */
   onStepDone?: ((outcome: StepOutcome) => void) | undefined;
   onJobFailed?: ((jobId: string | undefined, error: Error) => void) | undefined;
+  /** The size of each batch a worker runs, by queue. */
+  onBatch?: ((queue: 'enroll' | 'steps', size: number) => void) | undefined;
 }
 
 export interface RunningEngine {
@@ -61,7 +63,11 @@ export function startEngine(engine: Engine, options: StartOptions): RunningEngin
   const workers: Worker[] = [];
   if (run.enroll)
     workers.push(
-      startEnrollWorker(engine, options.connection, options.prefix, { concurrency: options.concurrency?.enroll, lockMs: options.lockMs }),
+      startEnrollWorker(engine, options.connection, options.prefix, {
+        concurrency: options.concurrency?.enroll,
+        lockMs: options.lockMs,
+        onBatch: options.onBatch && ((size) => options.onBatch?.('enroll', size)),
+      }),
     );
   if (run.steps) {
     const steps = startStepWorker(engine, options.connection, options.prefix, {
@@ -69,6 +75,7 @@ export function startEngine(engine: Engine, options: StartOptions): RunningEngin
       lockMs: options.lockMs,
       ratePerSecond: options.ratePerSecond,
       onDelayed: options.onStepDone,
+      onBatch: options.onBatch && ((size) => options.onBatch?.('steps', size)),
     });
     if (options.onStepDone) steps.on('completed', (_job, outcome) => options.onStepDone?.(outcome as StepOutcome));
     workers.push(steps);

@@ -4,7 +4,7 @@
  * /metrics, beside /healthz, with the HTTP app's health-and-metrics plugin
  * (`buildHealthApp` in src/http/app.ts).
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { poolIsLow } from '../core/discount.ts';
 import { poolCounts } from '../store/discount-codes.ts';
 import { earliestActiveDueAt } from '../store/enrollments.ts';
@@ -15,11 +15,13 @@ export interface WorkerMetrics {
   registry: Registry;
   observe(outcome: StepOutcome): void;
   failed(): void;
+  /** A batch the enroll or step worker ran, and how many jobs it held. */
+  batch(queue: 'enroll' | 'steps', size: number): void;
 }
 
 /**
- * The workers' registry and the two events it counts: a step's outcome and a job attempt
- * that threw. Queue depths and schedule lag are read at each scrape, so they are never
+ * The workers' registry and the events it counts: a step's outcome, a job attempt that
+ * threw, and the size of each batch the workers ran. Queue depths and schedule lag are read at each scrape, so they are never
  * stale and cost nothing between scrapes.
  */
 export function createWorkerMetrics(engine: Engine): WorkerMetrics {
@@ -58,6 +60,13 @@ export function createWorkerMetrics(engine: Engine): WorkerMetrics {
       this.set(Math.max(0, lag));
     },
   });
+  const batches = new Histogram({
+    name: 'campaign_batch_size',
+    help: 'Jobs run together in one batch, by queue (at most WORKER_CONCURRENCY; a retried job runs alone)',
+    labelNames: ['queue'],
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers: [registry],
+  });
   const emptyPool = new Counter({
     name: 'campaign_code_pool_empty_total',
     help: 'Steps that found their discount code pool empty, by pool and what they did (delayed, sent_without_offer)',
@@ -93,5 +102,6 @@ export function createWorkerMetrics(engine: Engine): WorkerMetrics {
       if (outcome.kind === 'delayed' && outcome.emptyPool) emptyPool.inc({ pool: outcome.emptyPool, then: 'delayed' });
     },
     failed: () => failures.inc(),
+    batch: (queue, size) => batches.observe({ queue }, size),
   };
 }

@@ -15,6 +15,8 @@ export interface WorkerOptions {
   concurrency?: number | undefined;
   /** How long a job stays locked to this worker without renewal (a dead worker's jobs come back after it). */
   lockMs?: number | undefined;
+  /** Told the size of every batch the worker runs (a retried job is a batch of one). */
+  onBatch?: ((size: number) => void) | undefined;
 }
 
 export interface StepWorkerOptions extends WorkerOptions {
@@ -51,6 +53,7 @@ export function startEnrollWorker(
 ): Worker<OrderPlacedJob> {
   const concurrency = options.concurrency ?? 8;
   const enroll = async (orders: readonly OrderToEnroll[]): Promise<Enrolled[][]> => {
+    options.onBatch?.(orders.length);
     const enrolled = await enrollOrders(
       engine,
       orders.map((o) => o.orderId),
@@ -109,7 +112,11 @@ export function startStepWorker(
   options: StepWorkerOptions = {},
 ): Worker<StepJob> {
   const concurrency = options.concurrency ?? DEFAULT_STEP_CONCURRENCY;
-  const batch = new DataLoader<DueStep, StepOutcome>((steps) => runSteps(engine, steps), {
+  const run = (steps: readonly DueStep[]) => {
+    options.onBatch?.(steps.length);
+    return runSteps(engine, steps);
+  };
+  const batch = new DataLoader<DueStep, StepOutcome>(run, {
     cache: false,
     maxBatchSize: concurrency,
     batchScheduleFn: (dispatch) => setTimeout(dispatch, BATCH_WINDOW_MS),
@@ -118,6 +125,7 @@ export function startStepWorker(
     QUEUE_NAMES.steps,
     async (job, token) => {
       const { enrollmentId, step } = stepOf(job.id, job.data);
+      if (job.attemptsMade > 0) options.onBatch?.(1);
       const outcome = job.attemptsMade > 0 ? await runStep(engine, enrollmentId, step) : await batch.load({ enrollmentId, step });
       if (outcome.kind === 'delayed') {
         options.onDelayed?.(outcome);

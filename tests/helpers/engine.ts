@@ -69,6 +69,8 @@ export async function startTestEngine(
     redis?: RedisTarget;
     /** Real milliseconds between reconciler passes; without it no reconciler runs. */
     reconcileEveryMs?: number;
+    /** Told the size of each batch the workers run. */
+    onBatch?: (queue: 'enroll' | 'steps', size: number) => void;
   },
 ): Promise<TestEngine> {
   const database = await freshDatabase('postgres', { poolSize: Math.max(4, options.concurrency ?? 4) + 2 });
@@ -98,6 +100,7 @@ export async function startTestEngine(
     ratePerSecond: options.ratePerSecond,
     relayIntervalMs: 200,
     reconcileEveryMs: options.reconcileEveryMs,
+    onBatch: options.onBatch,
   });
   const { relay, workers } = running;
   return {

@@ -66,6 +66,7 @@ async function runWorkers(settings: Config, options: { reconcileEvery?: number; 
     lockMs: settings.workerLockMs,
     reconcileEveryMs: (options.reconcileEvery ?? 30) * 1_000,
     onStepDone: (outcome) => metrics.observe(outcome),
+    onBatch: (queue, size) => metrics.batch(queue, size),
     onJobFailed: (job, error) => {
       metrics.failed();
       logger.warn({ job, err: error }, 'job failed; retried with backoff');
