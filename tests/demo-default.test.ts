@@ -26,7 +26,7 @@ describe('the demo at its default settings', () => {
       LOG_LEVEL: 'silent',
     });
     result = await runDemo(settings, { ...DEMO_DEFAULTS, port: 0, keepServing: false }, { line: () => {} });
-  }, 600_000);
+  }, 900_000);
   afterAll(() => database?.drop());
 
   it('finds the planted difference with the always-valid test, at a size with at least 80% power', () => {
@@ -105,6 +105,13 @@ describe('the demo at its default settings', () => {
     expect(r.ownRhythmError).toBeLessThan(1.5);
     expect(r.backtest.cases).toBeGreaterThan(100);
     expect(r.backtest.learned.meanAbsError).toBeLessThan(r.backtest.fixed.meanAbsError / 2);
+  });
+
+  it('runs its clock no slower than a sixteenth of the plan when the machine falls behind, and says how long it did', () => {
+    expect(result.pace.slowest).toBeGreaterThanOrEqual(1 / 16);
+    expect(result.pace.slowest).toBeLessThanOrEqual(1);
+    expect(result.pace.slowedSeconds).toBeGreaterThanOrEqual(0);
+    expect(result.pace.slowedSeconds).toBeLessThanOrEqual(result.realSeconds);
   });
 
   it("takes the Shopify shop's orders as signed webhooks, each stored once though delivered twice", () => {

@@ -25,7 +25,7 @@ import { createTransport } from '../src/mail/transport.ts';
 import { DecisionCards } from '../src/dashboard/views/decision.tsx';
 import { MessagePage } from '../src/dashboard/views/messages.tsx';
 import { renderPage } from '../src/dashboard/views/layout.tsx';
-import { importCodes } from '../src/store/discount-codes.ts';
+import { codeSendTimes, importCodes } from '../src/store/discount-codes.ts';
 import { messageDetail } from '../src/store/message-detail.ts';
 import { insertEvents } from '../src/store/events.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
@@ -358,6 +358,13 @@ describe('discount codes through the engine', () => {
       },
     ]);
     expect(redeemed.ok).toBe(true);
+    // The issuing email's send time, by code in any case: what the demo's ledger compares an order with.
+    const [{ sent_at: sentAt } = { sent_at: null }] = await queryRows<{ sent_at: Date }>(
+      db(),
+      sql`select sent_at from messages where id = ${first!.issuing}`,
+    );
+    const times = await codeSendTimes(db(), [first!.code.toLowerCase(), 'NOBODY-ISSUED-THIS']);
+    expect([...times.entries()]).toEqual([[first!.code.toUpperCase(), new Date(sentAt!)]]);
     const report = await buildReport(db(), {
       asOf: new Date(at.getTime() + 3_600_000),
       attribution: DEFAULT_ATTRIBUTION,

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assignArm, HOLDOUT } from '../src/core/assignment.ts';
-import { phasedClock, scaledClock } from '../src/core/clock.ts';
+import { pacedClock, phasedClock, scaledClock } from '../src/core/clock.ts';
+import { nextPace, SLOWEST_PACE } from '../src/demo/pace.ts';
 import { parseDuration } from '../src/core/duration.ts';
 import { afterFrequencyCap, afterQuietHours, allowedSendTime } from '../src/core/schedule.ts';
 import { sequenceJsonSchema } from '../src/core/sequence.ts';
@@ -159,5 +160,47 @@ describe('sequence files', () => {
     expect(m({ total: '49.99' })).toBe(false);
     expect(m({ categories: ['beans'] })).toBe(false);
     expect(m({ earlierOrders: 2 })).toBe(false);
+  });
+});
+
+describe('the paced clock', () => {
+  const origin = 1_000_000;
+  let real = origin;
+  const H = 3_600_000;
+  // 1,000× throughout: 3.6 s real per simulated hour.
+  const clock = pacedClock([{ scale: 1000 }], origin, () => real);
+
+  it('runs as planned, then at half speed from the moment it is slowed, continuously', () => {
+    real = origin + 3_600;
+    expect(clock.now().getTime()).toBe(origin + H);
+    clock.setPace(0.5);
+    expect(clock.now().getTime()).toBe(origin + H);
+    real += 3_600; // half an hour at half speed
+    expect(clock.now().getTime()).toBe(origin + 1.5 * H);
+    // Delays and moments assume the pace holds: an hour now takes 7.2 s.
+    expect(clock.realDelay(H)).toBe(7_200);
+    expect(clock.realTimeOf(new Date(origin + 2 * H))).toBe(real + 3_600);
+    expect(clock.realTimeOf(clock.now())).toBe(real);
+  });
+
+  it('speeds back up to the plan, and refuses a pace outside (0, 1]', () => {
+    clock.setPace(1);
+    const at = clock.now().getTime();
+    real += 3_600;
+    expect(clock.now().getTime()).toBe(at + H);
+    expect(() => clock.setPace(0)).toThrow(RangeError);
+    expect(() => clock.setPace(1.5)).toThrow(RangeError);
+  });
+});
+
+describe("the demo clock's pace", () => {
+  it('halves while due jobs pile up past two rounds of the workers, down to a floor, and recovers by quarters', () => {
+    expect(nextPace(1, 49, 24)).toBe(0.5);
+    expect(nextPace(0.5, 100, 24)).toBe(0.25);
+    expect(nextPace(SLOWEST_PACE, 1_000, 24)).toBe(SLOWEST_PACE);
+    expect(nextPace(0.5, 30, 24)).toBe(0.5);
+    expect(nextPace(0.5, 12, 24)).toBe(0.625);
+    expect(nextPace(0.9, 0, 24)).toBe(1);
+    expect(nextPace(1, 48, 24)).toBe(1);
   });
 });

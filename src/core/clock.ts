@@ -66,3 +66,38 @@ export function phasedClock(phases: readonly ClockPhase[], origin = Date.now(), 
     realDelay: (simulatedMs) => Math.max(0, Math.ceil(realTimeOf(new Date(now().getTime() + simulatedMs)) - realNow())),
   };
 }
+
+/** A clock whose pace can be turned down while it runs (`setPace`), and back up. */
+export interface PacedClock extends Clock {
+  /** The share of the planned speed the clock runs at now: 1 as planned, 0.5 at half speed. */
+  pace(): number;
+  /** From now on, run at `pace` × the planned speed; simulated time so far is kept. */
+  setPace(pace: number): void;
+}
+
+/**
+ * A phased clock (the plan) that can run slower than planned: the demo turns it down while
+ * the workers are behind, so simulated time waits for them instead of emails going out hours
+ * late, and back up once they catch up. Underneath, the plan runs on a virtual real time that
+ * advances at `pace` × real time; a change of pace re-anchors that, so `now` is continuous.
+ * `realDelay` and `realTimeOf` assume the current pace holds: a delay computed before the
+ * clock slows ends early in simulated time (the engine runs such a job when it comes, as it
+ * does a job run early on purpose), one computed before it speeds up ends late.
+ */
+export function pacedClock(phases: readonly ClockPhase[], origin = Date.now(), realNow: () => number = Date.now): PacedClock {
+  let anchor = { real: origin, virtual: origin, pace: 1 };
+  const virtualAt = (real: number) => anchor.virtual + (real - anchor.real) * anchor.pace;
+  const plan = phasedClock(phases, origin, () => virtualAt(realNow()));
+  const realTimeOf = (at: Date) => anchor.real + (plan.realTimeOf(at) - anchor.virtual) / anchor.pace;
+  return {
+    now: () => plan.now(),
+    realTimeOf,
+    realDelay: (simulatedMs) => Math.max(0, Math.ceil(realTimeOf(new Date(plan.now().getTime() + simulatedMs)) - realNow())),
+    pace: () => anchor.pace,
+    setPace(pace) {
+      if (!(pace > 0 && pace <= 1)) throw new RangeError(`a clock's pace is in (0, 1], not ${pace}`);
+      const real = realNow();
+      anchor = { real, virtual: virtualAt(real), pace };
+    },
+  };
+}

@@ -203,8 +203,8 @@ export interface SimOrder {
   customer: string;
   at: Date;
   total: number;
-  /** It redeemed a discount code an email issued (the engine credits that email first, whatever the touches). */
-  redeemed: boolean;
+  /** The discount code an email issued that it redeemed (the engine credits that email first, whatever the touches), or null. */
+  code: string | null;
 }
 
 export interface PlacedOrder {
@@ -265,12 +265,18 @@ export class Recipients {
     void guarded.finally(() => this.inFlight.delete(guarded));
   }
 
-  /** Runs `action` when `afterMs` of simulated time has passed. */
-  private later(afterMs: number, action: () => Promise<void>): void {
+  /**
+   * Runs `action` when `afterMs` of simulated time has passed. A timer that ends early in
+   * simulated time (the demo's clock slowed meanwhile) waits again for the rest.
+   */
+  private later(afterMs: number, action: () => Promise<void>, at = this.deps.clock.now().getTime() + afterMs): void {
     if (this.stopped) return;
     const timer = setTimeout(() => {
       this.pending.delete(timer);
-      if (!this.stopped) this.track(action());
+      if (this.stopped) return;
+      const left = at - this.deps.clock.now().getTime();
+      if (this.deps.clock.realDelay(left) > 0) this.later(left, action, at);
+      else this.track(action());
     }, this.deps.clock.realDelay(afterMs));
     this.pending.add(timer);
   }

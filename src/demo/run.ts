@@ -18,7 +18,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildReport, type Report } from '../analytics/report.ts';
 import { dashboardSettings } from '../dashboard/index.ts';
-import { phasedClock } from '../core/clock.ts';
+import { pacedClock } from '../core/clock.ts';
+import { nextPace, type PaceSummary } from './pace.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
@@ -107,6 +108,8 @@ export interface DemoResult {
   webhooks: WebhookTally;
   /** A product page's recommendations from the storefront API, beside the planted truth. */
   storefront: StorefrontLook;
+  /** How much the clock slowed to let the workers keep up (./pace.ts); 1 and 0 on a machine that kept up. */
+  pace: PaceSummary;
   realSeconds: number;
 }
 
@@ -167,7 +170,7 @@ async function replay(
 ): Promise<DemoResult> {
   const db = database.db;
   const start = Date.now();
-  const clock = phasedClock(
+  const clock = pacedClock(
     [
       { scale: options.clockScale, until: start + (options.days + BUSY_DAYS_AFTER_ORDERS) * DAY },
       { scale: options.clockScale * TAIL_SPEEDUP },
@@ -248,7 +251,7 @@ async function replay(
         customer: o.customer_id,
         at: new Date(o.ordered_at),
         total: o.items.reduce((sum, i) => sum + i.quantity * Number(i.unit_price), 0),
-        redeemed: o.discount_code !== undefined,
+        code: o.discount_code ?? null,
       });
   };
   let failure: unknown;
@@ -340,6 +343,10 @@ async function replay(
 
   let next = 0;
   let lastLine = Date.now();
+  // The clock waits for the workers: twice a second, the due jobs still waiting set its pace.
+  const pace: PaceSummary = { slowest: 1, slowedSeconds: 0 };
+  const concurrency = CONCURRENCY.enroll + CONCURRENCY.steps;
+  let lastPaced = Date.now();
   while (clock.now().getTime() < end) {
     if (failure) throw asError(failure);
     if (interrupted) throw new UserError('interrupted: the demo stopped before its end, so there is no report');
@@ -347,6 +354,13 @@ async function replay(
     const due: PlacedOrder[] = [];
     while (next < planned.length && planned[next]!.ordered_at <= now && due.length < 500) due.push(planned[next++]!);
     if (due.length) await placeOrder(due);
+    if (Date.now() - lastPaced >= 500) {
+      if (clock.pace() < 1) pace.slowedSeconds += (Date.now() - lastPaced) / 1000;
+      lastPaced = Date.now();
+      const waiting = (await connection.queues.enroll.getWaitingCount()) + (await connection.queues.steps.getWaitingCount());
+      clock.setPace(nextPace(clock.pace(), waiting, concurrency));
+      pace.slowest = Math.min(pace.slowest, clock.pace());
+    }
     const state = {
       day: Math.min((clock.now().getTime() - start) / DAY, (end - start) / DAY),
       days: (end - start) / DAY,
@@ -394,6 +408,7 @@ async function replay(
     replenish: await refillTruth(db, customers, catalog, new Date(start)),
     webhooks: shopify.tally,
     storefront: await storefrontLook(baseUrl, storefrontKey, catalog),
+    pace,
     realSeconds: (Date.now() - realStart) / 1000,
   };
   output.finished?.(result);

@@ -11,6 +11,7 @@ import { makesClaim, type Comparison } from '../core/experiment.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import type { Database } from '../db/client.ts';
 import { eventsTagged } from '../store/events.ts';
+import { codeSendTimes } from '../store/discount-codes.ts';
 import type { ExpectedPurchase, Recipients, SimOrder } from './recipients.ts';
 
 export interface TruthCheck {
@@ -132,7 +133,7 @@ export async function truthChecks(
 /**
  * The simulator's own attribution: its orders, credited by the same rule to its own human
  * touches, and an order that redeemed an email's code credited whatever the touches, as the
- * rule says first.
+ * rule says first, once that email was sent.
  */
 export async function creditLedger(
   database: Database,
@@ -152,10 +153,20 @@ export async function creditLedger(
     list.push({ messageId: t.messageId, type: t.type, at: when });
     byCustomer.set(t.customer, list);
   }
+  // A code counts once its email is sent by the engine's clock: on a busy machine the reader
+  // can act (and the purchase be stamped) before the engine has marked the email sent.
+  const sentAt = await codeSendTimes(
+    database.db,
+    ledger.flatMap((o) => (o.code ? [o.code] : [])),
+  );
+  const redeemed = (order: SimOrder) => {
+    const sent = order.code === null ? undefined : sentAt.get(order.code.toUpperCase());
+    return sent !== undefined && sent <= order.at;
+  };
   let total = 0;
   // The report counts orders up to its as-of time; an action still in flight when the run stopped can land after it.
   for (const order of ledger)
-    if (order.at <= asOf && (order.redeemed || creditedTouch(byCustomer.get(order.customer) ?? [], order.at, config.attribution)))
+    if (order.at <= asOf && (redeemed(order) || creditedTouch(byCustomer.get(order.customer) ?? [], order.at, config.attribution)))
       total += order.total;
   return total;
 }

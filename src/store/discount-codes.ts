@@ -336,6 +336,23 @@ export async function openMessageWithCode(
 }
 
 /**
+ * When the email that issued each of these codes was sent (by the engine's clock), keyed by
+ * the code in upper case; a code whose email is not marked sent is absent. Attribution
+ * credits a redemption to its email only when the order came at or after that send; the
+ * demo's ledger reads the same times to apply the same rule.
+ */
+export async function codeSendTimes(db: Db, codes: readonly string[]): Promise<Map<string, Date>> {
+  if (codes.length === 0) return new Map();
+  const rows = await parsedRows(
+    db,
+    sql`select upper(c.code) as code, m.sent_at from discount_codes c join messages m on m.id = c.message_id
+        where m.state = 'sent' and upper(c.code) in (select upper(jsonb_array_elements_text(${jsonParam(codes)})))`,
+    z.object({ code: z.string(), sent_at: z.coerce.date() }),
+  );
+  return new Map(rows.map((r) => [r.code, r.sent_at]));
+}
+
+/**
  * Records which order redeemed each issued code: the first order, not cancelled, whose
  * `discount_code` is the code (compared without case) and that was placed at or after the
  * code was issued. Recomputed for every issued code and written only where it changed, so

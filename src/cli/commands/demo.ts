@@ -100,7 +100,10 @@ function formatTruth(result: DemoResult, currency: string): string {
   const same = Math.abs(result.attributed.engine - result.attributed.ledger) < 0.005;
   lines.push(
     `Attributed revenue: ${money(result.attributed.engine)} by the engine, ${money(result.attributed.ledger)} by the simulator's own ledger under the same rule${same ? '' : ' — THEY DIFFER'}.`,
-    `${result.counts.orders} orders (${result.counts.purchases} bought from emails), ${result.counts.emails} emails, ${result.counts.opens} opens, ${result.counts.clicks} clicks, in ${result.realSeconds.toFixed(0)} s.`,
+    `${result.counts.orders} orders (${result.counts.purchases} bought from emails), ${result.counts.emails} emails, ${result.counts.opens} opens, ${result.counts.clicks} clicks, in ${result.realSeconds.toFixed(0)} s.` +
+      (result.pace.slowedSeconds > 0
+        ? ` The machine fell behind the clock, so the clock waited for the workers: ${result.pace.slowedSeconds.toFixed(0)} s below its planned speed, at slowest ${percent(result.pace.slowest)} of it.`
+        : ''),
   );
   const c = result.consent;
   lines.push(
