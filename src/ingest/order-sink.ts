@@ -69,6 +69,11 @@ function fileOrder(order: PendingOrder): FileOrder {
   };
 }
 
+/** Whether two lines give the same discount code, or the same discount amount however written (`5` and `5.00`). */
+function sameDiscount(field: 'discount_code' | 'discount_total', a: string, b: string): boolean {
+  return field === 'discount_total' ? toUnits(a) === toUnits(b) : a === b;
+}
+
 interface PendingOrder {
   id: string;
   firstLine: number;
@@ -192,8 +197,7 @@ export function orderSink(
       for (const field of ['discount_code', 'discount_total'] as const) {
         const given = order.lines.find(({ record }) => record[field] !== undefined);
         const value = line.record[field];
-        const same = (a: string, b: string) => (field === 'discount_total' ? toUnits(a) === toUnits(b) : a === b);
-        if (given && value !== undefined && !same(value, given.record[field]!)) {
+        if (given && value !== undefined && !sameDiscount(field, value, given.record[field]!)) {
           reject(line.line, `${field}: must match line ${given.line} of order ${id} (${given.record[field]}, got ${value})`);
           order.heldBy ??= `its line ${line.line} was rejected`;
           return;
