@@ -6,7 +6,7 @@
  * is complete before it is written, and no batch is ever committed with an order that a
  * later line would have refused.
  */
-import { discountProblem, orderLineRecord, orderTotalProblem, type OrderLineRecord } from '../core/records.ts';
+import { discountProblem, isPlainId, orderLineRecord, orderTotalProblem, type OrderLineRecord } from '../core/records.ts';
 import { toUnits } from '../core/money.ts';
 import type { Db } from '../db/client.ts';
 import type { RowSource } from './read.ts';
@@ -24,6 +24,7 @@ export interface SplitOrder {
 function orderIdOf(values: Record<string, unknown> | undefined): string | undefined {
   if (values === undefined || !('order_id' in values)) return undefined;
   const raw = values.order_id;
+  if (isPlainId(raw)) return raw;
   const parsed = orderLineRecord.shape.order_id.safeParse(raw);
   if (parsed.success) return parsed.data;
   const text = typeof raw === 'string' ? raw.trim() : typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : '';
