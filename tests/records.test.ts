@@ -6,8 +6,10 @@ import {
   orderLineRecord,
   orderRecord,
   orderTotalProblem,
+  parseOrderLine,
   productRecord,
 } from '../src/core/records.ts';
+import { prng } from '../src/core/random.ts';
 import { emailProblem, preview, textProblem } from '../src/core/text.ts';
 
 const line = { order_id: '1', customer_id: 'c', ordered_at: '2026-03-01T10:00:00Z', sku: 'A', quantity: 1, unit_price: '1' };
@@ -142,6 +144,52 @@ describe('input records', () => {
       expect(message).toMatch(/^customer_id: must be text, or a whole number of at most 9007199254740991 \(send larger .*ids as strings/);
     }
     expect(customerRecord.parse({ customer_id: '12345678901234567890', email: 'a@b.de' }).customer_id).toBe('12345678901234567890');
+  });
+
+  it('reads an orders file row by its fast path exactly as the schema reads it', () => {
+    // Each field's variants: plain values the fast path takes, and values it must leave to the schema.
+    const variants: Record<string, unknown[]> = {
+      order_id: ['O1', 'o-7/x', ' O1', 'O 1', '', 'ö1', 'x'.repeat(128), 'x'.repeat(129), 42, undefined, 'a\u0000b'],
+      customer_id: ['C1', 'C1 ', '\tC1', '😀', 7, null],
+      ordered_at: [
+        '2026-03-01T10:00:00Z',
+        '2026-03-01 10:00:00+01:00',
+        '2026-03-01T10:00:00.123456Z',
+        ' 2026-03-01T10:00:00Z',
+        '2026-02-30T10:00:00Z',
+        '2026-03-01T10:00:00',
+        '0001-01-01T00:00:00Z',
+        'yesterday',
+        '',
+        5,
+      ],
+      sku: ['P1', 'P1\n', 'sku:ü', 12],
+      quantity: ['1', '3', '007', '1000000', '1000001', '0', '-1', ' 2', '2.0', '1e3', 2, ''],
+      unit_price: ['5.00', '0', '19.99', '999999999999.9999', '1.23456', '-1', ' 5', '5.', '1e3', 5, ''],
+      discount_code: [undefined, '', '  ', 'SPRING', null],
+      discount_total: [undefined, '', '0', '2.50', '-1'],
+      extra: [undefined, 'ignored'],
+    };
+    const random = prng(19);
+    const pick = <T>(list: T[]) => list[Math.floor(random() * list.length)]!;
+    let fast = 0;
+    for (let i = 0; i < 5_000; i++) {
+      // Mostly plain rows, so the fast path is tried; a key may be absent altogether.
+      const row: Record<string, unknown> = {};
+      for (const [key, list] of Object.entries(variants)) {
+        const value = random() < 0.6 ? list[0] : pick(list);
+        if (value !== undefined || random() < 0.5) row[key] = value;
+      }
+      if (random() < 0.3) row.quantity = String(1 + Math.floor(random() * 1_000_000));
+      if (random() < 0.3) row.unit_price = `${Math.floor(random() * 1e12)}.${Math.floor(random() * 1e4)}`;
+      const expected = orderLineRecord.safeParse(row);
+      const got = parseOrderLine(row);
+      expect(got.success).toBe(expected.success);
+      if (expected.success) expect(got.data).toStrictEqual(expected.data);
+      else expect(got.error?.issues).toStrictEqual(expected.error.issues);
+      if (got.success) fast += 1;
+    }
+    expect(fast).toBeGreaterThan(500);
   });
 
   it('says the rule each value breaks', () => {

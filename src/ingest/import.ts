@@ -10,6 +10,7 @@
 import {
   describeIssue,
   knownColumns,
+  parseOrderLine,
   recordSchemas,
   requiredColumns,
   type CancellationRecord,
@@ -82,7 +83,7 @@ export async function importRows(db: Db, kind: RecordKind, source: RowSource, op
       await sink.fail?.(row.line, row.values);
       continue;
     }
-    const parsed = schema.safeParse(row.values);
+    const parsed = kind === 'orders' ? parseOrderLine(row.values) : schema.safeParse(row.values);
     if (!parsed.success) {
       reject(row.line, describeRow(parsed.error.issues, row.values, row.labels));
       await sink.fail?.(row.line, row.values);

@@ -6,7 +6,7 @@
  * is complete before it is written, and no batch is ever committed with an order that a
  * later line would have refused.
  */
-import { discountProblem, orderLineRecord, orderTotalProblem, type OrderLineRecord } from '../core/records.ts';
+import { discountProblem, isPlainId, orderLineRecord, orderTotalProblem, type OrderLineRecord } from '../core/records.ts';
 import { toUnits } from '../core/money.ts';
 import type { Db } from '../db/client.ts';
 import type { RowSource } from './read.ts';
@@ -24,6 +24,7 @@ export interface SplitOrder {
 function orderIdOf(values: Record<string, unknown> | undefined): string | undefined {
   if (values === undefined || !('order_id' in values)) return undefined;
   const raw = values.order_id;
+  if (isPlainId(raw)) return raw;
   const parsed = orderLineRecord.shape.order_id.safeParse(raw);
   if (parsed.success) return parsed.data;
   const text = typeof raw === 'string' ? raw.trim() : typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : '';
@@ -67,6 +68,11 @@ function fileOrder(order: PendingOrder): FileOrder {
     discountTotal: order.lines.find(({ record }) => record.discount_total !== undefined)?.record.discount_total,
     lines: order.lines.map(({ line, record }) => ({ line, sku: record.sku, quantity: record.quantity, unitPrice: record.unit_price })),
   };
+}
+
+/** Whether two lines give the same discount code, or the same discount amount however written (`5` and `5.00`). */
+function sameDiscount(field: 'discount_code' | 'discount_total', a: string, b: string): boolean {
+  return field === 'discount_total' ? toUnits(a) === toUnits(b) : a === b;
 }
 
 interface PendingOrder {
@@ -192,8 +198,7 @@ export function orderSink(
       for (const field of ['discount_code', 'discount_total'] as const) {
         const given = order.lines.find(({ record }) => record[field] !== undefined);
         const value = line.record[field];
-        const same = (a: string, b: string) => (field === 'discount_total' ? toUnits(a) === toUnits(b) : a === b);
-        if (given && value !== undefined && !same(value, given.record[field]!)) {
+        if (given && value !== undefined && !sameDiscount(field, value, given.record[field]!)) {
           reject(line.line, `${field}: must match line ${given.line} of order ${id} (${given.record[field]}, got ${value})`);
           order.heldBy ??= `its line ${line.line} was rejected`;
           return;
