@@ -1,6 +1,7 @@
 /**
  * Import throughput: `campaign import orders` on 100,000 line items, beside a plain
- * multi-row INSERT of the same rows into a bare table on the same database.
+ * multi-row INSERT of the same rows into a bare table on the same database, three rounds of
+ * both in fresh databases, each side's best.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,8 @@ import { freshDatabase } from '../tests/helpers/db.ts';
 import { timed, type Benchmark, type BenchResult } from './harness.ts';
 
 const TARGET = 0.5;
+/** Rounds of both sides; each side's best counts. */
+const ROUNDS = 3;
 
 export const importBenchmark: Benchmark = {
   name: 'import',
@@ -25,33 +28,41 @@ export const importBenchmark: Benchmark = {
     const results: BenchResult[] = [];
     try {
       for (const kind of ['pglite', 'postgres'] as const) {
-        const { database, drop } = await open(kind, dir);
-        try {
-          for (const k of ['products', 'customers'] as const)
-            await importRows(database.db, k, await openRows(files[k], 'csv'), { batchSize: 2_000 });
-          const imported = await timed(() =>
-            importRows(database.db, 'orders', openRowsSync(files.orders), {
-              batchSize: 2_000,
-              parallelBatches: kind === 'postgres' ? 2 : 1,
-            }),
-          );
-          if (imported.value.inserted !== lines) throw new Error(`imported ${imported.value.inserted} of ${lines} lines`);
-          const plain = await timed(() => plainInsert(database, files.rows));
-          const rate = lines / imported.seconds;
-          const baseline = lines / plain.seconds;
-          results.push({
-            name: `import orders (${lines.toLocaleString('en')} lines, ${kind})`,
-            unit: 'rows/s',
-            value: rate,
-            baselineName: 'plain multi-row INSERT',
-            baseline,
-            ratio: rate / baseline,
-            target: `>= ${TARGET}`,
-            met: rate / baseline >= TARGET,
-          });
-        } finally {
-          await drop();
+        // Each side once per round, in the same fresh database, keeping each side's best: the
+        // plain insert's own speed swings several-fold on a shared machine, so one pair of
+        // timings is mostly noise.
+        let best = { imported: Infinity, plain: Infinity };
+        for (let round = 0; round < ROUNDS; round++) {
+          const { database, drop } = await open(kind, join(dir, `${kind}-${round}`));
+          try {
+            for (const k of ['products', 'customers'] as const)
+              await importRows(database.db, k, await openRows(files[k], 'csv'), { batchSize: 2_000 });
+            const imported = await timed(() =>
+              importRows(database.db, 'orders', openRowsSync(files.orders), {
+                batchSize: 2_000,
+                parallelBatches: kind === 'postgres' ? 2 : 1,
+              }),
+            );
+            if (imported.value.inserted !== lines) throw new Error(`imported ${imported.value.inserted} of ${lines} lines`);
+            const plain = await timed(() => plainInsert(database, files.rows));
+            best = { imported: Math.min(best.imported, imported.seconds), plain: Math.min(best.plain, plain.seconds) };
+          } finally {
+            await drop();
+          }
         }
+        const rate = lines / best.imported;
+        const baseline = lines / best.plain;
+        results.push({
+          name: `import orders (${lines.toLocaleString('en')} lines, ${kind})`,
+          unit: 'rows/s',
+          value: rate,
+          baselineName: 'plain multi-row INSERT',
+          baseline,
+          ratio: rate / baseline,
+          target: `>= ${TARGET}`,
+          met: rate / baseline >= TARGET,
+          notes: `the best of ${ROUNDS} rounds on each side, each round in a fresh database`,
+        });
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -74,12 +85,12 @@ function openRowsSync(path: string) {
   };
 }
 
-async function open(kind: 'pglite' | 'postgres', dir: string): Promise<{ database: Database; drop: () => Promise<void> }> {
+async function open(kind: 'pglite' | 'postgres', dataDir: string): Promise<{ database: Database; drop: () => Promise<void> }> {
   if (kind === 'postgres') {
     const database = await freshDatabase('postgres');
     return { database, drop: () => database.drop() };
   }
-  const database = await openDatabase({ dataDir: join(dir, 'pglite') });
+  const database = await openDatabase({ dataDir });
   await migrate(database);
   return { database, drop: () => database.close() };
 }
