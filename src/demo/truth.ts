@@ -133,7 +133,7 @@ export async function truthChecks(
 /**
  * The simulator's own attribution: its orders, credited by the same rule to its own human
  * touches, and an order that redeemed an email's code credited whatever the touches, as the
- * rule says first, once that email was sent.
+ * rule says first: the code's first order, once that email was sent.
  */
 export async function creditLedger(
   database: Database,
@@ -153,15 +153,24 @@ export async function creditLedger(
     list.push({ messageId: t.messageId, type: t.type, at: when });
     byCustomer.set(t.customer, list);
   }
-  // A code counts once its email is sent by the engine's clock: on a busy machine the reader
-  // can act (and the purchase be stamped) before the engine has marked the email sent.
+  // A code is redeemed by its first order, and counts once its email is sent by the engine's
+  // clock: on a busy machine the reader can act (and the purchase be stamped) before the
+  // engine has marked the email sent. A reader of two emails showing the same code can use
+  // it twice; the second order is credited by its touches only.
   const sentAt = await codeSendTimes(
     database.db,
     ledger.flatMap((o) => (o.code ? [o.code] : [])),
   );
+  const firstUse = new Map<string, SimOrder>();
+  for (const order of ledger) {
+    const code = order.code?.toUpperCase();
+    const first = code === undefined ? undefined : firstUse.get(code);
+    if (code !== undefined && (first === undefined || order.at < first.at)) firstUse.set(code, order);
+  }
   const redeemed = (order: SimOrder) => {
-    const sent = order.code === null ? undefined : sentAt.get(order.code.toUpperCase());
-    return sent !== undefined && sent <= order.at;
+    const code = order.code?.toUpperCase();
+    const sent = code === undefined ? undefined : sentAt.get(code);
+    return sent !== undefined && sent <= order.at && firstUse.get(code!) === order;
   };
   let total = 0;
   // The report counts orders up to its as-of time; an action still in flight when the run stopped can land after it.
