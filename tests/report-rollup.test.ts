@@ -15,7 +15,7 @@ import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import { REFUND_ALL } from '../src/core/records.ts';
 import { queryRows, type Db } from '../src/db/client.ts';
 import { cancelOrders, productIds, upsertOrders, upsertProducts, upsertRefunds } from '../src/ingest/store.ts';
-import { insertEnrollments } from '../src/store/enrollments.ts';
+import { advanceEnrollment, insertEnrollments } from '../src/store/enrollments.ts';
 import { rebuildOutcomes } from '../src/store/outcomes.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
@@ -147,11 +147,20 @@ async function enroll(w: World, rand: () => number): Promise<void> {
   ]);
   if (enrollment === undefined || arm === 'holdout') return;
   for (const step of [0, 1]) {
+    // Each email offers a random sku or two (cross-sells, upsells), and is marked sent as the engine does.
+    const offer = () => SKUS.filter(() => rand() < 0.4);
     const [message] = await queryRows<{ id: number }>(
       w.db,
-      sql`insert into messages (enrollment_id, step, customer_id, recipient, state, message_id, sent_at)
-          values (${enrollment}, ${step}, ${customerId}, 'x@example.com', 'sent', ${`<${enrollment}.${step}@rr>`}, ${iso(at + (1 + step * 72) * 3_600_000)}::timestamptz)
+      sql`insert into messages (enrollment_id, step, customer_id, recipient, state, message_id, recommendations, upsells)
+          values (${enrollment}, ${step}, ${customerId}, 'x@example.com', 'pending', ${`<${enrollment}.${step}@rr>`},
+                  ${JSON.stringify(offer())}::jsonb, ${JSON.stringify(offer())}::jsonb)
           returning id`,
+    );
+    const sentAt = new Date(at + (1 + step * 72) * 3_600_000);
+    await advanceEnrollment(
+      w.db,
+      { id: enrollment, step, next: step + 1, dueAt: step === 0 ? new Date(sentAt.getTime() + 72 * 3_600_000) : null },
+      { messageId: message!.id, sentAt, response: '250 ok' },
     );
     w.messages.push(message!.id);
   }
@@ -207,14 +216,19 @@ async function change(w: World, rand: () => number): Promise<void> {
   }
 }
 
-/** The rollup's rows, money as text, in enrollment order. */
+/** The rollup's rows, money as text, in enrollment order, then the acceptance rows in message order. */
 async function rollupRows(db: Db): Promise<Record<string, unknown>[]> {
-  return queryRows(
+  const outcomes = await queryRows<Record<string, unknown>>(
     db,
     sql`select enrollment_id, sequence_version_id, customer_id, arm, enrolled_at, window_end, pre_spend::text, first_in_version, segment, repeat_buyer,
                orders, revenue::text, margin::text, cogs::text, uncosted, unsubscribed, complained, bounced
         from enrollment_outcomes order by enrollment_id`,
   );
+  const acceptance = await queryRows<Record<string, unknown>>(
+    db,
+    sql`select message_id, accepted_at from message_acceptance order by message_id`,
+  );
+  return [...outcomes, ...acceptance];
 }
 
 const OPTIONS: { name: string; options: Partial<ReportOptions> }[] = [
@@ -260,6 +274,12 @@ describe.each(DB_KINDS)('the report rollup on %s', (kind) => {
         sql`select (select count(*) from enrollments)::int - (select count(*) from enrollment_outcomes)::int as n`,
       );
       expect(n).toBe(0);
+      // Some emails were accepted, so the acceptance per step is compared on something.
+      const [{ accepted } = { accepted: 0 }] = await queryRows<{ accepted: number }>(
+        db,
+        sql`select count(*)::int as accepted from message_acceptance`,
+      );
+      expect(accepted).toBeGreaterThan(0);
       for (const { name, options } of OPTIONS) {
         const base = { attribution: DEFAULT_ATTRIBUTION, minSample: 2, asOf: new Date(), ...options };
         const fromRollup: Report = await buildReport(db, base);

@@ -234,6 +234,8 @@ interface FunnelRow {
   complaints: number;
   conversions: number;
   revenue: number;
+  /** Delivered emails accepted by as-of, from the acceptance rollup; absent when the funnel is read without it. */
+  accepted?: number;
 }
 
 interface OutcomeRow {
@@ -295,10 +297,7 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
     const funnels = await funnelRows(
       tx,
       versions.map((v) => v.id),
-      model,
-      from,
-      options.asOf,
-      engagement,
+      { model, from, asOf: options.asOf, engagement, rollup },
     );
     const horizonDays = options.repeatHorizonDays ?? REPEAT_HORIZON_DAYS;
     for (const v of versions) {
@@ -317,7 +316,10 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
       const guardrails = await guardrailCounts(tx, v.id, { from, windowMs, asOf: options.asOf, rollup: rollup && !later });
       const offers = {
         moments: await kpiMoments(tx, v.id, { from, windowMs, asOf: options.asOf, repeatHorizonDays: horizonDays }),
-        steps: await stepAcceptance(tx, v.id, { from, windowMs, asOf: options.asOf, engagement }),
+        // From the rollup, the funnel rows carry each step's acceptance; else from the raw rows.
+        steps: rollup
+          ? funnels.filter((f) => f.version_id === v.id).map((f) => ({ arm: f.arm, step: f.step, accepted: f.accepted ?? 0 }))
+          : await stepAcceptance(tx, v.id, { from, windowMs, asOf: options.asOf, engagement }),
         horizonDays,
       };
       const codes = await codeRows(tx, v.id, { from, asOf: options.asOf });
@@ -351,8 +353,16 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
  * `asOf`: emails sent by then, their engagement by then (./as-of.ts), orders placed by then.
  * An order credited to an email was placed after its touch, so an order by `asOf` has its
  * touch by `asOf` too: filtering the stored attributions by order time is the cut.
+ * With `rollup`, also each step's delivered emails accepted by `asOf` (the acceptance rollup,
+ * src/store/outcomes.ts: its first order holding an offered product placed by then), what
+ * ./kpis.ts `stepAcceptance` computes from the raw rows.
  */
-async function funnelRows(db: Db, versionIds: number[], model: string, from: string, asOf: Date, engagement: SQL): Promise<FunnelRow[]> {
+async function funnelRows(
+  db: Db,
+  versionIds: number[],
+  options: { model: string; from: string; asOf: Date; engagement: SQL; rollup: boolean },
+): Promise<FunnelRow[]> {
+  const { model, from, asOf, engagement } = options;
   if (versionIds.length === 0) return [];
   const at = asOf.toISOString();
   const ids = sql.join(
@@ -382,7 +392,9 @@ async function funnelRows(db: Db, versionIds: number[], model: string, from: str
                count(*) filter (where t.human_click)::int as human_clicks, count(*) filter (where t.raw_click)::int as raw_clicks,
                count(*) filter (where t.unsubscribed)::int as unsubscribes, count(*) filter (where t.complained)::int as complaints,
                coalesce(sum(c.conversions), 0)::int as conversions, coalesce(sum(c.revenue), 0)::float8 as revenue
+               ${options.rollup ? sql`, count(*) filter (where not coalesce(t.bounced, false) and ma.accepted_at <= ${at}::timestamptz)::int as accepted` : sql``}
         from sent s left join ${engagement} t on t.message_id = s.id left join credited c on c.message_id = s.id
+        ${options.rollup ? sql`left join message_acceptance ma on ma.message_id = s.id` : sql``}
         group by s.version_id, s.arm, s.step`,
   );
 }

@@ -732,6 +732,19 @@ export const enrollmentOutcomes = pgTable(
   ],
 );
 
+/**
+ * The report's per-email acceptance rollup (src/store/outcomes.ts): per sent email whose
+ * recipient bought one of the products it offered (a cross-sell or an upsell), the time of
+ * the first such order: uncancelled, not the trigger order, after the send and by the end of
+ * the enrollment's measurement window. An email with no such order has no row. Kept with
+ * `enrollment_outcomes`, in the transactions that store orders, cancellations and the sent
+ * mark; a report as of T counts the rows with `accepted_at` by T.
+ */
+export const messageAcceptance = pgTable('message_acceptance', {
+  messageId: bigint('message_id', { mode: 'number' }).primaryKey(),
+  acceptedAt: time('accepted_at').notNull(),
+});
+
 /** When the outcome rollup was last built whole (one row); until then the report reads the raw rows. */
 export const outcomeRuns = pgTable('outcome_runs', {
   id: integer('id').primaryKey().default(1),

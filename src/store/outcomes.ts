@@ -7,7 +7,10 @@
  * Kept as `customer_profiles` is (./profiles.ts): the ingest recomputes the rows of the
  * customers a batch touched, in the batch's transaction (orders, refunds, cancellations,
  * product costs), an enrollment writes its row in the transaction that inserts it, and the
- * engagement refresh ORs the guardrail flags in (src/analytics/engagement.ts).
+ * engagement refresh ORs the guardrail flags in (src/analytics/engagement.ts). Beside it,
+ * `message_acceptance`: per sent email, when its recipient first bought a product it offered
+ * (the report's acceptance per step), refreshed with the customer's rows and written by the
+ * send (`addAcceptance`).
  * `rebuildOutcomes` recomputes every row; until it has run once (`outcome_runs`), the report
  * reads the raw rows, so a database migrated without it is never read from a partial rollup.
  *
@@ -78,6 +81,28 @@ function outcomeUpsert(units: SQL): SQL {
            excluded.margin, excluded.cogs, excluded.uncosted)`;
 }
 
+/**
+ * Rewrites the acceptance rows (`message_acceptance`) of the messages `messages` selects (a
+ * query of one id column): per sent one, the time of the first order of its recipient that
+ * holds a product the email offered (its cross-sells or upsells), uncancelled, not the
+ * enrollment's trigger order, after the send and by the end of the enrollment's window (its
+ * `enrollment_outcomes.window_end`, so written after those rows). The report's step
+ * acceptance as of T counts the rows by T (src/analytics/report.ts).
+ */
+async function writeAcceptance(db: Db, messages: SQL): Promise<void> {
+  await db.execute(sql`delete from message_acceptance where message_id in (select id from (${messages}) m(id))`);
+  await db.execute(sql`
+    insert into message_acceptance (message_id, accepted_at)
+    select m.id, min(o.ordered_at)
+    from messages m join enrollments e on e.id = m.enrollment_id join enrollment_outcomes eo on eo.enrollment_id = e.id
+    join orders o on o.customer_id = m.customer_id and o.id <> e.trigger_order_id and o.cancelled_at is null
+         and o.ordered_at > m.sent_at and o.ordered_at <= eo.window_end
+    where m.id in (select id from (${messages}) m(id)) and m.state = 'sent'
+      and exists (select 1 from order_items oi join products p on p.id = oi.product_id
+                  where oi.order_id = o.id and (m.recommendations @> jsonb_build_array(p.sku) or m.upsells @> jsonb_build_array(p.sku)))
+    group by m.id`);
+}
+
 /** Takes the rollup's lock shared, until the transaction ends: a writer of the rollup other than the rebuild (the engagement refresh). */
 export async function shareOutcomesLock(db: Db): Promise<void> {
   await db.execute(sql`select pg_advisory_xact_lock_shared(${ROLLUP_LOCK})`);
@@ -103,6 +128,17 @@ async function refreshCustomers(db: Db, customers: SQL): Promise<void> {
       sql`select enrollment_id, window_end from enrollment_outcomes where customer_id in (select id from (${customers}) c(id))`,
     ),
   );
+  await writeAcceptance(db, sql`select id from messages where customer_id in (select id from (${customers}) c(id))`);
+}
+
+/**
+ * Writes the acceptance row of a message just marked sent (the send's transaction), under its
+ * customer's bucket lock: an order stored alongside for that customer is then either seen here
+ * or refreshes this message itself, after this commits.
+ */
+export async function addAcceptance(db: Db, messageId: number): Promise<void> {
+  await lockCustomers(db, sql`select customer_id from messages where id = ${messageId}`);
+  await writeAcceptance(db, sql`select ${messageId}::bigint`);
 }
 
 /**
@@ -171,7 +207,8 @@ export async function addOutcomes(db: Db, enrollmentIds: readonly number[]): Pro
 
 /**
  * Recomputes the whole rollup from the raw rows, every enrollment with the measurement
- * window of its version's definition, and marks it built: from then on the report reads it.
+ * window of its version's definition, then every sent email's acceptance, and marks it
+ * built: from then on the report reads it.
  * Returns how many enrollments it holds.
  */
 export async function rebuildOutcomes(db: Db): Promise<{ enrollments: number }> {
@@ -185,6 +222,8 @@ export async function rebuildOutcomes(db: Db): Promise<{ enrollments: number }> 
                         from enrollments e join jsonb_to_recordset(${jsonParam(windows)})
                              as w(version int, ms bigint) on w.version = e.sequence_version_id`),
     );
+    await tx.execute(sql`delete from message_acceptance`);
+    await writeAcceptance(tx, sql`select id from messages where state = 'sent'`);
     await tx.execute(sql`insert into outcome_runs (id, built_at) values (1, now()) on conflict (id) do update set built_at = now()`);
     const [row] = await queryRows<{ n: number }>(tx, sql`select count(*)::int as n from enrollment_outcomes`);
     return { enrollments: row?.n ?? 0 };
