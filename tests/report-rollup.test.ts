@@ -143,6 +143,9 @@ async function enroll(w: World, rand: () => number): Promise<void> {
       now: new Date(at + (rand() < 0.2 ? -3_600_000 : 60_000)),
       reenrollAfterDays: 0,
       segment: rand() < 0.5 ? 'new' : 'loyal',
+      // What each step would offer (the holdout is measured against it), unless made before offers were kept.
+      offered:
+        rand() < 0.2 ? null : [0, 1].map(() => ({ crossSell: SKUS.filter(() => rand() < 0.4), upsell: SKUS.filter(() => rand() < 0.3) })),
     },
   ]);
   if (enrollment === undefined || arm === 'holdout') return;
@@ -221,7 +224,8 @@ async function rollupRows(db: Db): Promise<Record<string, unknown>[]> {
   const outcomes = await queryRows<Record<string, unknown>>(
     db,
     sql`select enrollment_id, sequence_version_id, customer_id, arm, enrolled_at, window_end, pre_spend::text, first_in_version, segment, repeat_buyer,
-               orders, revenue::text, margin::text, cogs::text, uncosted, unsubscribed, complained, bounced
+               orders, revenue::text, margin::text, cogs::text, uncosted, unsubscribed, complained, bounced,
+               items, recommended::text, offer_revenue::text, offer_orders, accepted_cross, accepted_up, accepted_any, next_order_at
         from enrollment_outcomes order by enrollment_id`,
   );
   const acceptance = await queryRows<Record<string, unknown>>(
@@ -242,6 +246,7 @@ const OPTIONS: { name: string; options: Partial<ReportOptions> }[] = [
     name: 'a default margin, by attribute',
     options: { asOf: new Date(T0 + 200 * DAY), defaultMarginPercent: 40, breakdownAttribute: 'tier' },
   },
+  { name: 'a 10-day repeat horizon', options: { asOf: new Date(T0 + 200 * DAY), repeatHorizonDays: 10 } },
 ];
 
 describe.each(DB_KINDS)('the report rollup on %s', (kind) => {
@@ -284,10 +289,17 @@ describe.each(DB_KINDS)('the report rollup on %s', (kind) => {
         const base = { attribution: DEFAULT_ATTRIBUTION, minSample: 2, asOf: new Date(), ...options };
         const fromRollup: Report = await buildReport(db, base);
         const fromRows: Report = await buildReport(db, { ...base, rollup: false });
+        const arms = fromRollup.sequences[0]!.versions[0]!.arms;
         expect(
-          fromRollup.sequences[0]!.versions[0]!.arms.some((a) => a.measured.customers > 0),
+          arms.some((a) => a.measured.customers > 0),
           name,
         ).toBe(true);
+        // The offer KPIs compare something: some measured customer bought what was offered.
+        if (options.asOf!.getTime() > T0 + 100 * DAY)
+          expect(
+            arms.some((a) => a.kpis.acceptance.any.accepted > 0),
+            name,
+          ).toBe(true);
         expectSame(fromRollup, fromRows, name);
       }
     },

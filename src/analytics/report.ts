@@ -41,7 +41,7 @@ import type { Effect } from '../core/plan.ts';
 import { meanInterval } from '../core/stats.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import { queryRows, type Db } from '../db/client.ts';
-import { engagementTable, eventsAfter } from './as-of.ts';
+import { engagementTable, eventsAfter, sentAfter } from './as-of.ts';
 import { refreshAttribution } from './attribution.ts';
 import { codeCounts, codeRows, type CodeCounts, type CodeRow } from './codes.ts';
 import { customerUnits, NET_WINDOW_REVENUE, rollupUnits, windowOrders } from './cohort.ts';
@@ -294,6 +294,8 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
     const later = await eventsAfter(tx, options.asOf);
     const engagement = engagementTable(later, options.asOf);
     const rollup = options.rollup !== false && (await rollupServes(tx, options.asOf));
+    // The rollup's offer figures count every sent email: exact when none was sent after as-of.
+    const sentLater = rollup && (await sentAfter(tx, options.asOf));
     const funnels = await funnelRows(
       tx,
       versions.map((v) => v.id),
@@ -315,7 +317,13 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
       // The rollup's guardrail flags are the engagement rollup's: exact when no event is later than as-of.
       const guardrails = await guardrailCounts(tx, v.id, { from, windowMs, asOf: options.asOf, rollup: rollup && !later });
       const offers = {
-        moments: await kpiMoments(tx, v.id, { from, windowMs, asOf: options.asOf, repeatHorizonDays: horizonDays }),
+        moments: await kpiMoments(tx, v.id, {
+          from,
+          windowMs,
+          asOf: options.asOf,
+          repeatHorizonDays: horizonDays,
+          rollup: rollup && !sentLater,
+        }),
         // From the rollup, the funnel rows carry each step's acceptance; else from the raw rows.
         steps: rollup
           ? funnels.filter((f) => f.version_id === v.id).map((f) => ({ arm: f.arm, step: f.step, accepted: f.accepted ?? 0 }))

@@ -11,7 +11,7 @@ import type { OfferedStep } from '../core/offers.ts';
 import type { StoredDefinition } from '../core/sequence.ts';
 import { jsonParam, type Db } from '../db/client.ts';
 import { addressHash } from './customer-data.ts';
-import { addAcceptance, addOutcomes } from './outcomes.ts';
+import { addSent, addOutcomes } from './outcomes.ts';
 import { parsedRow, parsedRows } from './rows.ts';
 
 const id = z.coerce.number().int();
@@ -97,10 +97,10 @@ export async function advanceEnrollment(
           state = ${move.dueAt ? 'active' : 'completed'}, updated_at = now()
         where id = ${move.id} and next_step = ${move.step} and state = 'active' returning id`;
   if (!sent) return (await parsedRows(db, update, z.object({ id }))).length > 0;
-  // The sent email's acceptance row (the report's rollup) is written in the same transaction.
+  // The sent email's rows of the report's rollup are written in the same transaction.
   return db.transaction(async (tx) => {
     const rows = await parsedRows(tx, sql`with alongside as (${alongside} returning 1) ${update}`, z.object({ id }));
-    await addAcceptance(tx, sent.messageId);
+    await addSent(tx, sent.messageId);
     return rows.length > 0;
   });
 }
