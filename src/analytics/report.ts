@@ -379,15 +379,16 @@ async function funnelRows(
   );
   return queryRows<FunnelRow>(
     db,
-    sql`with sent as materialized (
+    sql`with sent as (
           select m.id, e.sequence_version_id as version_id, e.arm, m.step
           from messages m join enrollments e on e.id = m.enrollment_id
           where e.sequence_version_id in (${ids}) and m.state = 'sent' and e.enrolled_at >= ${from}::timestamptz
             and m.sent_at <= ${at}::timestamptz
         ), credited as (
+          -- Every credited message's orders (a row per attribution, not a pass over the messages); the join with sent below keeps the report's.
           select a.message_id, count(*)::int as conversions, sum(greatest(o.total - coalesce(rf.amount, 0), 0))::float8 as revenue
           -- Net of the refunds made by as-of; a cancelled order earns no credit.
-          from attributions a join orders o on o.id = a.order_id and o.cancelled_at is null join sent s on s.id = a.message_id
+          from attributions a join orders o on o.id = a.order_id and o.cancelled_at is null
           left join lateral (select sum(r.amount) as amount from refunds r
                              where r.order_id = o.id and r.refunded_at <= ${asOf.toISOString()}::timestamptz) rf on true
           where a.model = ${model}
