@@ -214,13 +214,22 @@ async function refreshCustomers(db: Db, customers: SQL): Promise<void> {
 }
 
 /**
+ * Takes the rollup's locks for a message about to be marked sent (its customer's bucket), so
+ * the send can take them before it locks the message's and enrollment's rows: it then never
+ * waits for a bucket while holding rows. Taken again by {@link addSent}, which is harmless.
+ */
+export async function lockSent(db: Db, messageId: number): Promise<void> {
+  await lockCustomers(db, sql`select customer_id from messages where id = ${messageId}`);
+}
+
+/**
  * Writes the rollup of a message just marked sent (the send's transaction): its enrollment's
  * row (what the step offered is now the email's skus) and its acceptance row, under its
  * customer's bucket lock: an order stored alongside for that customer is then either seen here
  * or refreshes this message itself, after this commits.
  */
 export async function addSent(db: Db, messageId: number): Promise<void> {
-  await lockCustomers(db, sql`select customer_id from messages where id = ${messageId}`);
+  await lockSent(db, messageId);
   // The enrollment's offer figures: the step now offers what the email showed.
   await db.execute(
     outcomeUpsert(sql`select o.enrollment_id, o.window_end from enrollment_outcomes o join messages m on m.enrollment_id = o.enrollment_id
