@@ -230,11 +230,18 @@ export async function lockSent(db: Db, messageId: number): Promise<void> {
  */
 export async function addSent(db: Db, messageId: number): Promise<void> {
   await lockSent(db, messageId);
-  // The enrollment's offer figures: the step now offers what the email showed.
-  await db.execute(
-    outcomeUpsert(sql`select o.enrollment_id, o.window_end from enrollment_outcomes o join messages m on m.enrollment_id = o.enrollment_id
-                      where m.id = ${messageId}`),
+  // The enrollment's offer figures: the step now offers what the email showed. They are
+  // figures of its window orders, so with none yet (the usual send) there is nothing to change,
+  // and the upsert (milliseconds to plan) is skipped.
+  const [unit] = await queryRows<{ enrollment_id: number; window_end: Date }>(
+    db,
+    sql`select o.enrollment_id, o.window_end from enrollment_outcomes o join messages m on m.enrollment_id = o.enrollment_id
+        where m.id = ${messageId} and o.orders > 0`,
   );
+  if (unit)
+    await db.execute(
+      outcomeUpsert(sql`select enrollment_id, window_end from enrollment_outcomes where enrollment_id = ${unit.enrollment_id}`),
+    );
   await writeAcceptance(db, sql`select ${messageId}::bigint`);
 }
 
