@@ -216,20 +216,20 @@ async function refreshCustomers(db: Db, customers: SQL): Promise<void> {
 /**
  * Takes the rollup's locks for a message about to be marked sent (its customer's bucket), so
  * the send can take them before it locks the message's and enrollment's rows: it then never
- * waits for a bucket while holding rows. Taken again by {@link addSent}, which is harmless.
+ * waits for a bucket while holding rows. {@link addSent} needs them held.
  */
 export async function lockSent(db: Db, messageId: number): Promise<void> {
   await lockCustomers(db, sql`select customer_id from messages where id = ${messageId}`);
 }
 
 /**
- * Writes the rollup of a message just marked sent (the send's transaction): its enrollment's
- * row (what the step offered is now the email's skus) and its acceptance row, under its
- * customer's bucket lock: an order stored alongside for that customer is then either seen here
- * or refreshes this message itself, after this commits.
+ * Writes the rollup of a message just marked sent (the send's transaction, which took
+ * {@link lockSent} first): its enrollment's row (what the step offered is now the email's
+ * skus) and its acceptance row, under its customer's bucket lock: an order stored alongside
+ * for that customer is then either seen here or refreshes this message itself, after this
+ * commits.
  */
 export async function addSent(db: Db, messageId: number): Promise<void> {
-  await lockSent(db, messageId);
   // The enrollment's offer figures: the step now offers what the email showed. They are
   // figures of its window orders, so with none yet (the usual send) there is nothing to change,
   // and the upsert (milliseconds to plan) is skipped.
