@@ -197,6 +197,7 @@ describe("the demo clock's pace", () => {
   it('halves while due jobs pile up past two rounds of the workers, down to a floor, and recovers by quarters', () => {
     expect(nextPace(1, 49, 24)).toBe(0.5);
     expect(nextPace(0.5, 100, 24)).toBe(0.25);
+    expect(nextPace(0.25, 100, 24)).toBe(SLOWEST_PACE);
     expect(nextPace(SLOWEST_PACE, 1_000, 24)).toBe(SLOWEST_PACE);
     expect(nextPace(0.5, 30, 24)).toBe(0.5);
     expect(nextPace(0.5, 12, 24)).toBe(0.625);
