@@ -63,8 +63,13 @@ export function phasedClock(phases: readonly ClockPhase[], origin = Date.now(), 
   return {
     now,
     realTimeOf,
-    realDelay: (simulatedMs) => Math.max(0, Math.ceil(realTimeOf(new Date(now().getTime() + simulatedMs)) - realNow())),
+    realDelay: realDelayVia(now, realTimeOf, realNow),
   };
+}
+
+/** `realDelay` of a clock given its `now` and `realTimeOf`: the real milliseconds until `simulatedMs` from now. */
+function realDelayVia(now: () => Date, realTimeOf: (at: Date) => number, realNow: () => number): Clock['realDelay'] {
+  return (simulatedMs) => Math.max(0, Math.ceil(realTimeOf(new Date(now().getTime() + simulatedMs)) - realNow()));
 }
 
 /** A clock whose pace can be turned down while it runs (`setPace`), and back up. */
@@ -92,7 +97,7 @@ export function pacedClock(phases: readonly ClockPhase[], origin = Date.now(), r
   return {
     now: () => plan.now(),
     realTimeOf,
-    realDelay: (simulatedMs) => Math.max(0, Math.ceil(realTimeOf(new Date(plan.now().getTime() + simulatedMs)) - realNow())),
+    realDelay: realDelayVia(() => plan.now(), realTimeOf, realNow),
     pace: () => anchor.pace,
     setPace(pace) {
       if (!(pace > 0 && pace <= 1)) throw new RangeError(`a clock's pace is in (0, 1], not ${pace}`);

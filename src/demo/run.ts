@@ -357,7 +357,8 @@ async function replay(
     if (Date.now() - lastPaced >= 500) {
       if (clock.pace() < 1) pace.slowedSeconds += (Date.now() - lastPaced) / 1000;
       lastPaced = Date.now();
-      const waiting = (await connection.queues.enroll.getWaitingCount()) + (await connection.queues.steps.getWaitingCount());
+      const counts = await Promise.all([connection.queues.enroll.getWaitingCount(), connection.queues.steps.getWaitingCount()]);
+      const waiting = counts[0] + counts[1];
       clock.setPace(nextPace(clock.pace(), waiting, concurrency));
       pace.slowest = Math.min(pace.slowest, clock.pace());
     }

@@ -163,19 +163,16 @@ export async function creditLedger(
   );
   const firstUse = new Map<string, SimOrder>();
   for (const order of ledger) {
-    const code = order.code?.toUpperCase();
-    const first = code === undefined ? undefined : firstUse.get(code);
-    if (code !== undefined && (first === undefined || order.at < first.at)) firstUse.set(code, order);
+    if (order.code === null) continue;
+    const code = order.code.toUpperCase();
+    const first = firstUse.get(code);
+    if (first === undefined || order.at < first.at) firstUse.set(code, order);
   }
-  const redeemed = (order: SimOrder) => {
-    const code = order.code?.toUpperCase();
-    const sent = code === undefined ? undefined : sentAt.get(code);
-    return sent !== undefined && sent <= order.at && firstUse.get(code!) === order;
-  };
+  const redeemed = new Set([...firstUse].filter(([code, order]) => (sentAt.get(code) ?? Infinity) <= order.at).map(([, order]) => order));
   let total = 0;
   // The report counts orders up to its as-of time; an action still in flight when the run stopped can land after it.
   for (const order of ledger)
-    if (order.at <= asOf && (redeemed(order) || creditedTouch(byCustomer.get(order.customer) ?? [], order.at, config.attribution)))
+    if (order.at <= asOf && (redeemed.has(order) || creditedTouch(byCustomer.get(order.customer) ?? [], order.at, config.attribution)))
       total += order.total;
   return total;
 }
