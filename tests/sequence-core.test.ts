@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assignArm, HOLDOUT } from '../src/core/assignment.ts';
 import { pacedClock, phasedClock, scaledClock } from '../src/core/clock.ts';
-import { nextPace, SLOWEST_PACE } from '../src/demo/pace.ts';
+import { CAUGHT_UP_HOURS, nextPace, SLOW_AFTER_HOURS, SLOWEST_PACE } from '../src/demo/pace.ts';
 import { parseDuration } from '../src/core/duration.ts';
 import { afterFrequencyCap, afterQuietHours, allowedSendTime } from '../src/core/schedule.ts';
 import { sequenceJsonSchema } from '../src/core/sequence.ts';
@@ -194,14 +194,15 @@ describe('the paced clock', () => {
 });
 
 describe("the demo clock's pace", () => {
-  it('halves while due jobs pile up past two rounds of the workers, down to a floor, and recovers by quarters', () => {
-    expect(nextPace(1, 49, 24)).toBe(0.5);
-    expect(nextPace(0.5, 100, 24)).toBe(0.25);
-    expect(nextPace(0.25, 100, 24)).toBe(SLOWEST_PACE);
-    expect(nextPace(SLOWEST_PACE, 1_000, 24)).toBe(SLOWEST_PACE);
-    expect(nextPace(0.5, 30, 24)).toBe(0.5);
-    expect(nextPace(0.5, 12, 24)).toBe(0.625);
-    expect(nextPace(0.9, 0, 24)).toBe(1);
-    expect(nextPace(1, 48, 24)).toBe(1);
+  it('halves while the engine is more than three simulated hours late, down to a floor, and recovers by quarters within one', () => {
+    expect(nextPace(1, 3.5)).toBe(0.5);
+    expect(nextPace(0.5, 10)).toBe(0.25);
+    expect(nextPace(0.25, 10)).toBe(SLOWEST_PACE);
+    expect(nextPace(SLOWEST_PACE, 1_000)).toBe(SLOWEST_PACE);
+    // In between, the pace holds: the workers are clearing a burst.
+    expect(nextPace(0.5, 2)).toBe(0.5);
+    expect(nextPace(1, SLOW_AFTER_HOURS)).toBe(1);
+    expect(nextPace(0.5, CAUGHT_UP_HOURS)).toBe(0.625);
+    expect(nextPace(0.9, 0)).toBe(1);
   });
 });

@@ -1,9 +1,14 @@
 /**
  * How fast the demo's clock may run: it runs at the planned scale while the workers keep up,
- * and slows while jobs that are due wait for a worker, so a busy machine makes the run take
- * longer instead of sending emails hours late in simulated time (at 8,000×, one second behind
- * is more than two simulated hours, enough to push purchases out of their windows and shrink
- * what the demo plants). Pure: the run asks it twice a second.
+ * and slows while they fall behind, so a busy machine makes the run take longer instead of
+ * sending emails hours late in simulated time (at 8,000×, one second behind is more than two
+ * simulated hours, enough to push purchases out of their windows and shrink what the demo
+ * plants). Pure: the run asks it twice a second with how late the engine is.
+ *
+ * The signal is lateness in simulated time (the most overdue step, the oldest order waiting
+ * to be enrolled), not a count of waiting jobs: a burst of jobs that the workers clear
+ * within minutes of simulated time costs the demo nothing, and a count that reacted to every
+ * burst held one CI run's clock near a third of its plan for most of the replay.
  */
 
 /**
@@ -12,19 +17,27 @@
  */
 export const SLOWEST_PACE = 1 / 4;
 
+/** Past this many simulated hours late, the clock halves its pace: a one-hour thank-you sent three hours after the order. */
+export const SLOW_AFTER_HOURS = 3;
+
+/** Within this many simulated hours, the clock speeds back up. */
+export const CAUGHT_UP_HOURS = 1;
+
 /**
- * The pace for the next interval, from the current one and the jobs that are due but wait
- * for a worker: halved while more wait than two rounds of the workers take, raised by a
- * quarter (up to the plan) once fewer than half a round wait, kept in between.
+ * The pace for the next interval, from the current one and how many simulated hours the
+ * engine is behind: halved past {@link SLOW_AFTER_HOURS} (down to {@link SLOWEST_PACE}),
+ * raised by a quarter (up to the plan) within {@link CAUGHT_UP_HOURS}, kept in between.
  */
-export function nextPace(pace: number, waiting: number, concurrency: number): number {
-  if (waiting > 2 * concurrency) return Math.max(SLOWEST_PACE, pace / 2);
-  if (waiting <= concurrency / 2) return Math.min(1, pace * 1.25);
+export function nextPace(pace: number, lateHours: number): number {
+  if (lateHours > SLOW_AFTER_HOURS) return Math.max(SLOWEST_PACE, pace / 2);
+  if (lateHours <= CAUGHT_UP_HOURS) return Math.min(1, pace * 1.25);
   return pace;
 }
 
-/** What the pacing did over a run: the slowest pace and the real seconds spent below the plan. */
+/** What the pacing did over a run: the slowest pace, the real seconds spent below the plan, the most it was behind. */
 export interface PaceSummary {
   slowest: number;
   slowedSeconds: number;
+  /** The most simulated hours the engine was ever behind, at a check twice a second. */
+  latestHours: number;
 }

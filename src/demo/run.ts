@@ -13,13 +13,15 @@ import { loadSegmentSettings } from '../profiles/segments.ts';
 import { consentReach, type ConsentReach } from '../store/consent.ts';
 import { refillTruth, type RefillTruth } from './refill-truth.ts';
 import { ShopifyFeed, storefrontLook, type StorefrontLook, type WebhookTally } from './platforms.ts';
+import type { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildReport, type Report } from '../analytics/report.ts';
 import { dashboardSettings } from '../dashboard/index.ts';
-import { pacedClock } from '../core/clock.ts';
+import { pacedClock, type PacedClock } from '../core/clock.ts';
 import { nextPace, type PaceSummary } from './pace.ts';
+import { earliestActiveDueAt } from '../store/enrollments.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
@@ -43,6 +45,7 @@ import { basketMaker, customerPicker, demoCatalog, demoCustomers, plantedComplem
 import { UserError } from '../errors.ts';
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 
 /**
  * The clock runs at `clockScale` while orders come in and for this many days after (the
@@ -157,6 +160,18 @@ export async function runDemo(settings: Config, options: DemoOptions, output: De
   } finally {
     await cleanup();
   }
+}
+
+/**
+ * How many simulated hours the engine is behind: the most overdue step (the schedule-lag
+ * gauge's reading) or the order that has waited longest to be enrolled, whichever is later.
+ */
+async function engineLateHours(db: Database['db'], enroll: Queue, clock: PacedClock): Promise<number> {
+  const [due, [oldest]] = await Promise.all([earliestActiveDueAt(db), enroll.getJobs(['waiting'], 0, 0, true)]);
+  const stepLate = due ? clock.now().getTime() - due.getTime() : 0;
+  // A job's wait is in real time; the clock's current rate turns it into simulated time.
+  const enrollLate = oldest ? ((Date.now() - oldest.timestamp) * HOUR) / clock.realDelay(HOUR) : 0;
+  return Math.max(0, stepLate, enrollLate) / HOUR;
 }
 
 async function replay(
@@ -343,9 +358,8 @@ async function replay(
 
   let next = 0;
   let lastLine = Date.now();
-  // The clock waits for the workers: twice a second, the due jobs still waiting set its pace.
-  const pace: PaceSummary = { slowest: 1, slowedSeconds: 0 };
-  const concurrency = CONCURRENCY.enroll + CONCURRENCY.steps;
+  // The clock waits for the workers: twice a second, how late the engine is sets its pace.
+  const pace: PaceSummary = { slowest: 1, slowedSeconds: 0, latestHours: 0 };
   let lastPaced = Date.now();
   while (clock.now().getTime() < end) {
     if (failure) throw asError(failure);
@@ -357,9 +371,9 @@ async function replay(
     if (Date.now() - lastPaced >= 500) {
       if (clock.pace() < 1) pace.slowedSeconds += (Date.now() - lastPaced) / 1000;
       lastPaced = Date.now();
-      const counts = await Promise.all([connection.queues.enroll.getWaitingCount(), connection.queues.steps.getWaitingCount()]);
-      const waiting = counts[0] + counts[1];
-      clock.setPace(nextPace(clock.pace(), waiting, concurrency));
+      const late = await engineLateHours(db, connection.queues.enroll, clock);
+      pace.latestHours = Math.max(pace.latestHours, late);
+      clock.setPace(nextPace(clock.pace(), late));
       pace.slowest = Math.min(pace.slowest, clock.pace());
     }
     const state = {

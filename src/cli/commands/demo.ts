@@ -102,7 +102,7 @@ function formatTruth(result: DemoResult, currency: string): string {
     `Attributed revenue: ${money(result.attributed.engine)} by the engine, ${money(result.attributed.ledger)} by the simulator's own ledger under the same rule${same ? '' : ' — THEY DIFFER'}.`,
     `${result.counts.orders} orders (${result.counts.purchases} bought from emails), ${result.counts.emails} emails, ${result.counts.opens} opens, ${result.counts.clicks} clicks, in ${result.realSeconds.toFixed(0)} s.` +
       (result.pace.slowedSeconds > 0
-        ? ` The machine fell behind the clock, so the clock waited for the workers: ${result.pace.slowedSeconds.toFixed(0)} s below its planned speed, at slowest ${percent(result.pace.slowest)} of it.`
+        ? ` The machine fell behind the clock, so the clock waited for the workers: ${result.pace.slowedSeconds.toFixed(0)} s below its planned speed, at slowest ${percent(result.pace.slowest)} of it, once ${result.pace.latestHours.toFixed(1)} simulated hours behind.`
         : ''),
   );
   const c = result.consent;
