@@ -77,7 +77,7 @@ export const reportBenchmark: Benchmark = {
 };
 
 /** Enrollments (two emails each, a holdout beside), their messages, events and orders, made in the database. */
-async function generateReportData(db: Db, scale: number): Promise<void> {
+export async function generateReportData(db: Db, scale: number): Promise<void> {
   const sent = Math.round(500_000 * scale); // enrollments with two messages each
   const holdout = Math.round(sent / 9);
   const customers = Math.round(200_000 * scale);

@@ -15,7 +15,7 @@ import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import { REFUND_ALL } from '../src/core/records.ts';
 import { queryRows, type Db } from '../src/db/client.ts';
 import { cancelOrders, productIds, upsertOrders, upsertProducts, upsertRefunds } from '../src/ingest/store.ts';
-import { insertEnrollments } from '../src/store/enrollments.ts';
+import { advanceEnrollment, insertEnrollments } from '../src/store/enrollments.ts';
 import { rebuildOutcomes } from '../src/store/outcomes.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
@@ -143,15 +143,27 @@ async function enroll(w: World, rand: () => number): Promise<void> {
       now: new Date(at + (rand() < 0.2 ? -3_600_000 : 60_000)),
       reenrollAfterDays: 0,
       segment: rand() < 0.5 ? 'new' : 'loyal',
+      // What each step would offer (the holdout is measured against it), unless made before offers were kept.
+      offered:
+        rand() < 0.2 ? null : [0, 1].map(() => ({ crossSell: SKUS.filter(() => rand() < 0.4), upsell: SKUS.filter(() => rand() < 0.3) })),
     },
   ]);
   if (enrollment === undefined || arm === 'holdout') return;
   for (const step of [0, 1]) {
+    // Each email offers a random sku or two (cross-sells, upsells), and is marked sent as the engine does.
+    const offer = () => SKUS.filter(() => rand() < 0.4);
     const [message] = await queryRows<{ id: number }>(
       w.db,
-      sql`insert into messages (enrollment_id, step, customer_id, recipient, state, message_id, sent_at)
-          values (${enrollment}, ${step}, ${customerId}, 'x@example.com', 'sent', ${`<${enrollment}.${step}@rr>`}, ${iso(at + (1 + step * 72) * 3_600_000)}::timestamptz)
+      sql`insert into messages (enrollment_id, step, customer_id, recipient, state, message_id, recommendations, upsells)
+          values (${enrollment}, ${step}, ${customerId}, 'x@example.com', 'pending', ${`<${enrollment}.${step}@rr>`},
+                  ${JSON.stringify(offer())}::jsonb, ${JSON.stringify(offer())}::jsonb)
           returning id`,
+    );
+    const sentAt = new Date(at + (1 + step * 72) * 3_600_000);
+    await advanceEnrollment(
+      w.db,
+      { id: enrollment, step, next: step + 1, dueAt: step === 0 ? new Date(sentAt.getTime() + 72 * 3_600_000) : null },
+      { messageId: message!.id, sentAt, response: '250 ok' },
     );
     w.messages.push(message!.id);
   }
@@ -207,14 +219,20 @@ async function change(w: World, rand: () => number): Promise<void> {
   }
 }
 
-/** The rollup's rows, money as text, in enrollment order. */
+/** The rollup's rows, money as text, in enrollment order, then the acceptance rows in message order. */
 async function rollupRows(db: Db): Promise<Record<string, unknown>[]> {
-  return queryRows(
+  const outcomes = await queryRows<Record<string, unknown>>(
     db,
     sql`select enrollment_id, sequence_version_id, customer_id, arm, enrolled_at, window_end, pre_spend::text, first_in_version, segment, repeat_buyer,
-               orders, revenue::text, margin::text, cogs::text, uncosted, unsubscribed, complained, bounced
+               orders, revenue::text, margin::text, cogs::text, uncosted, unsubscribed, complained, bounced,
+               items, recommended::text, offer_revenue::text, offer_orders, accepted_cross, accepted_up, accepted_any, next_order_at
         from enrollment_outcomes order by enrollment_id`,
   );
+  const acceptance = await queryRows<Record<string, unknown>>(
+    db,
+    sql`select message_id, accepted_at from message_acceptance order by message_id`,
+  );
+  return [...outcomes, ...acceptance];
 }
 
 const OPTIONS: { name: string; options: Partial<ReportOptions> }[] = [
@@ -228,6 +246,7 @@ const OPTIONS: { name: string; options: Partial<ReportOptions> }[] = [
     name: 'a default margin, by attribute',
     options: { asOf: new Date(T0 + 200 * DAY), defaultMarginPercent: 40, breakdownAttribute: 'tier' },
   },
+  { name: 'a 10-day repeat horizon', options: { asOf: new Date(T0 + 200 * DAY), repeatHorizonDays: 10 } },
 ];
 
 describe.each(DB_KINDS)('the report rollup on %s', (kind) => {
@@ -260,14 +279,27 @@ describe.each(DB_KINDS)('the report rollup on %s', (kind) => {
         sql`select (select count(*) from enrollments)::int - (select count(*) from enrollment_outcomes)::int as n`,
       );
       expect(n).toBe(0);
+      // Some emails were accepted, so the acceptance per step is compared on something.
+      const [{ accepted } = { accepted: 0 }] = await queryRows<{ accepted: number }>(
+        db,
+        sql`select count(*)::int as accepted from message_acceptance`,
+      );
+      expect(accepted).toBeGreaterThan(0);
       for (const { name, options } of OPTIONS) {
         const base = { attribution: DEFAULT_ATTRIBUTION, minSample: 2, asOf: new Date(), ...options };
         const fromRollup: Report = await buildReport(db, base);
         const fromRows: Report = await buildReport(db, { ...base, rollup: false });
+        const arms = fromRollup.sequences[0]!.versions[0]!.arms;
         expect(
-          fromRollup.sequences[0]!.versions[0]!.arms.some((a) => a.measured.customers > 0),
+          arms.some((a) => a.measured.customers > 0),
           name,
         ).toBe(true);
+        // The offer KPIs compare something: some measured customer bought what was offered.
+        if (options.asOf!.getTime() > T0 + 100 * DAY)
+          expect(
+            arms.some((a) => a.kpis.acceptance.any.accepted > 0),
+            name,
+          ).toBe(true);
         expectSame(fromRollup, fromRows, name);
       }
     },

@@ -32,6 +32,19 @@ export async function eventsAfter(db: Db, asOf: Date): Promise<boolean> {
 }
 
 /**
+ * Whether an email was sent after `asOf`: then the offer figures of the report's rollup (the
+ * skus every sent email showed, src/store/outcomes.ts) are not what had been offered by then.
+ * A range of the `messages_sent_idx` index.
+ */
+export async function sentAfter(db: Db, asOf: Date): Promise<boolean> {
+  const [row] = await queryRows<{ later: boolean }>(
+    db,
+    sql`select exists (select 1 from messages where sent_at > ${asOf.toISOString()}::timestamptz) as later`,
+  );
+  return row?.later === true;
+}
+
+/**
  * The per-message engagement to join as of `asOf`, as a table expression with the columns of
  * `message_engagement`, given whether an event is later than `asOf` ({@link eventsAfter}).
  * When none is (the usual report, as of now), that is the rollup itself. Otherwise it is

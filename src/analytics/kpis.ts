@@ -19,7 +19,8 @@ import { z } from 'zod';
 import { REPEAT_HORIZON_DAYS, type KpiMoments } from '../core/kpis.ts';
 import type { Db } from '../db/client.ts';
 import { parsedRows } from '../store/rows.ts';
-import { customerUnits } from './cohort.ts';
+import { offeredSkus, offerOrders } from '../store/outcomes.ts';
+import { customerUnits, rollupUnits } from './cohort.ts';
 
 const count = z.coerce.number().int();
 const number = z.coerce.number();
@@ -62,6 +63,8 @@ export interface KpiOptions {
   asOf: Date;
   /** Another order within this many days of enrolling is a repeat; default 90. */
   repeatHorizonDays?: number | undefined;
+  /** Read the per-enrollment rollup (the report says when it serves); else the raw rows. */
+  rollup?: boolean | undefined;
 }
 
 /**
@@ -89,107 +92,7 @@ export interface KpiOptions {
  *   is all the delta method needs (src/core/ratio.ts), so no order travels to Node.
  */
 export async function kpiMoments(db: Db, versionId: number, options: KpiOptions): Promise<KpiMoments[]> {
-  const at = sql`${options.asOf.toISOString()}::timestamptz`;
-  const window = sql`${options.windowMs} * interval '1 millisecond'`;
-  const horizon = sql`${options.repeatHorizonDays ?? REPEAT_HORIZON_DAYS} * interval '1 day'`;
-  const rows = await parsedRows(
-    db,
-    sql`with unit as materialized (
-          select u.id, u.customer_id, u.arm, u.enrolled_at, u.trigger_order_id, u.measured,
-                 u.enrolled_at + ${horizon} <= ${at} as horizon_closed
-          from (${customerUnits(versionId, options)}) u
-        ), sent_step as materialized (
-          select m.enrollment_id as unit, m.step, m.recommendations, m.upsells
-          from unit u join messages m on m.enrollment_id = u.id
-          where u.measured and m.state = 'sent' and m.sent_at <= ${at}
-        ), offer as (
-          select unit, sku, bool_or(cross_sell) as cross_sell, bool_or(upsell) as upsell
-          from (
-            select s.unit, r.sku, true as cross_sell, false as upsell
-            from sent_step s cross join lateral jsonb_array_elements_text(s.recommendations) r(sku)
-            union all
-            select s.unit, r.sku, false, true from sent_step s cross join lateral jsonb_array_elements_text(s.upsells) r(sku)
-            union all
-            select u.id, x.sku, x.cross_sell, x.upsell
-            from unit u join enrollments en on en.id = u.id
-            cross join lateral jsonb_array_elements(coalesce(en.offered, '[]'::jsonb)) with ordinality as st(offer, ordinal)
-            cross join lateral (
-              select c.sku, true, false from jsonb_array_elements_text(st.offer -> 'crossSell') c(sku)
-              union all
-              select c.sku, false, true from jsonb_array_elements_text(st.offer -> 'upsell') c(sku)
-            ) x(sku, cross_sell, upsell)
-            where u.measured and not exists (select 1 from sent_step s where s.unit = u.id and s.step = st.ordinal - 1)
-          ) raw
-          group by unit, sku
-        ), bought as materialized (
-          select u.id as unit, o.id as order_id, o.total, greatest(o.total - coalesce(rf.amount, 0), 0) as net
-          from unit u join orders o on o.customer_id = u.customer_id and o.id <> u.trigger_order_id
-               and o.ordered_at > u.enrolled_at and o.ordered_at <= u.enrolled_at + ${window} and o.cancelled_at is null
-          left join lateral (select sum(r.amount) as amount from refunds r
-                             where r.order_id = o.id and r.refunded_at <= ${at}) rf on true
-          where u.measured
-        ), per_order as (
-          select b.unit, b.order_id, b.net,
-                 coalesce(sum(oi.quantity), 0) as items,
-                 coalesce(bool_or(f.cross_sell), false) as has_cross,
-                 coalesce(bool_or(f.upsell), false) as has_up,
-                 count(f.sku) > 0 as has_offer,
-                 case when b.total > 0
-                      then coalesce(sum(oi.quantity * oi.unit_price) filter (where f.sku is not null), 0) * b.net / b.total
-                      else 0 end as recommended
-          from bought b
-          left join order_items oi on oi.order_id = b.order_id
-          left join products p on p.id = oi.product_id
-          left join offer f on f.unit = b.unit and f.sku = p.sku
-          group by b.unit, b.order_id, b.net, b.total
-        ), per_unit as (
-          select u.id, u.arm,
-                 coalesce(sum(po.net), 0)::float8 as revenue,
-                 count(po.order_id)::float8 as orders,
-                 coalesce(sum(po.items), 0)::float8 as items,
-                 coalesce(sum(po.recommended), 0)::float8 as recommended,
-                 coalesce(sum(po.net) filter (where po.has_offer), 0)::float8 as offer_revenue,
-                 count(po.order_id) filter (where po.has_offer)::float8 as offer_orders,
-                 coalesce(bool_or(po.has_cross), false) as accepted_cross,
-                 coalesce(bool_or(po.has_up), false) as accepted_up,
-                 coalesce(bool_or(po.has_offer), false) as accepted_any
-          from unit u left join per_order po on po.unit = u.id
-          where u.measured
-          group by u.id, u.arm
-        ), arm_sums as (
-          select arm, count(*)::int as n,
-                 count(*) filter (where accepted_cross)::int as accepted_cross,
-                 count(*) filter (where accepted_up)::int as accepted_up,
-                 count(*) filter (where accepted_any)::int as accepted_any,
-                 sum(recommended) as rec_total, avg(recommended) as rec_mean, var_samp(recommended) as rec_var,
-                 sum(revenue) as rev, sum(revenue * revenue) as rev_sq, sum(orders) as ord, sum(orders * orders) as ord_sq,
-                 sum(revenue * orders) as rev_ord,
-                 sum(items) as items, sum(items * items) as items_sq, sum(items * orders) as items_ord,
-                 sum(offer_revenue) as offer_rev, sum(offer_revenue * offer_revenue) as offer_rev_sq,
-                 sum(offer_orders) as offer_ord, sum(offer_orders * offer_orders) as offer_ord_sq,
-                 sum(offer_revenue * offer_orders) as offer_rev_ord
-          from per_unit group by arm
-        ), repeat as (
-          select u.arm, count(*)::int as horizon_n,
-                 count(*) filter (where exists (
-                   select 1 from orders o where o.customer_id = u.customer_id and o.id <> u.trigger_order_id and o.cancelled_at is null
-                     and o.ordered_at > u.enrolled_at and o.ordered_at <= u.enrolled_at + ${horizon}))::int as repeated
-          from unit u where u.horizon_closed group by u.arm
-        )
-        select coalesce(a.arm, r.arm) as arm, coalesce(a.n, 0) as n,
-               coalesce(a.accepted_cross, 0) as accepted_cross, coalesce(a.accepted_up, 0) as accepted_up,
-               coalesce(a.accepted_any, 0) as accepted_any,
-               coalesce(a.rec_total, 0) as rec_total, a.rec_mean, a.rec_var,
-               coalesce(a.rev, 0) as rev, coalesce(a.rev_sq, 0) as rev_sq, coalesce(a.ord, 0) as ord,
-               coalesce(a.ord_sq, 0) as ord_sq, coalesce(a.rev_ord, 0) as rev_ord,
-               coalesce(a.items, 0) as items, coalesce(a.items_sq, 0) as items_sq, coalesce(a.items_ord, 0) as items_ord,
-               coalesce(a.offer_rev, 0) as offer_rev, coalesce(a.offer_rev_sq, 0) as offer_rev_sq,
-               coalesce(a.offer_ord, 0) as offer_ord, coalesce(a.offer_ord_sq, 0) as offer_ord_sq,
-               coalesce(a.offer_rev_ord, 0) as offer_rev_ord,
-               coalesce(r.horizon_n, 0) as horizon_n, coalesce(r.repeated, 0) as repeated
-        from arm_sums a full join repeat r on r.arm = a.arm`,
-    kpiRow,
-  );
+  const rows = await parsedRows(db, options.rollup ? rollupKpis(versionId, options) : rawKpis(versionId, options), kpiRow);
   return rows.map((r): KpiMoments => ({
     arm: r.arm,
     n: r.n,
@@ -207,6 +110,114 @@ export async function kpiMoments(db: Db, versionId: number, options: KpiOptions)
     },
     repeat: { n: r.horizon_n, repeated: r.repeated },
   }));
+}
+
+/** {@link kpiMoments} from the raw rows (see its comment, CTE by CTE). */
+function rawKpis(versionId: number, options: KpiOptions): SQL {
+  const at = sql`${options.asOf.toISOString()}::timestamptz`;
+  const window = sql`${options.windowMs} * interval '1 millisecond'`;
+  const horizon = sql`${options.repeatHorizonDays ?? REPEAT_HORIZON_DAYS} * interval '1 day'`;
+  return sql`with unit as materialized (
+        select u.id, u.customer_id, u.arm, u.enrolled_at, u.trigger_order_id, u.measured,
+               u.enrolled_at + ${horizon} <= ${at} as horizon_closed
+        from (${customerUnits(versionId, options)}) u
+      ), sent_step as materialized (
+        select m.enrollment_id as unit, m.step, m.recommendations, m.upsells
+        from unit u join messages m on m.enrollment_id = u.id
+        where u.measured and m.state = 'sent' and m.sent_at <= ${at}
+      ), offer as (${offeredSkus(sql`(select id from unit where measured)`, sql`sent_step`)}
+      ), bought as materialized (
+        select u.id as unit, o.id as order_id, o.total, greatest(o.total - coalesce(rf.amount, 0), 0) as net
+        from unit u join orders o on o.customer_id = u.customer_id and o.id <> u.trigger_order_id
+             and o.ordered_at > u.enrolled_at and o.ordered_at <= u.enrolled_at + ${window} and o.cancelled_at is null
+        left join lateral (select sum(r.amount) as amount from refunds r
+                           where r.order_id = o.id and r.refunded_at <= ${at}) rf on true
+        where u.measured
+      ), per_order as (${offerOrders(sql`bought`, sql`offer`)}
+      ), per_unit as (
+        select u.id, u.arm,
+               coalesce(sum(po.net), 0)::float8 as revenue,
+               count(po.order_id)::float8 as orders,
+               coalesce(sum(po.items), 0)::float8 as items,
+               coalesce(sum(po.recommended), 0)::float8 as recommended,
+               coalesce(sum(po.net) filter (where po.has_offer), 0)::float8 as offer_revenue,
+               count(po.order_id) filter (where po.has_offer)::float8 as offer_orders,
+               coalesce(bool_or(po.has_cross), false) as accepted_cross,
+               coalesce(bool_or(po.has_up), false) as accepted_up,
+               coalesce(bool_or(po.has_offer), false) as accepted_any
+        from unit u left join per_order po on po.unit = u.id
+        where u.measured
+        group by u.id, u.arm
+      ), arm_sums as (
+        select arm, count(*)::int as n,
+               count(*) filter (where accepted_cross)::int as accepted_cross,
+               count(*) filter (where accepted_up)::int as accepted_up,
+               count(*) filter (where accepted_any)::int as accepted_any,
+               sum(recommended) as rec_total, avg(recommended) as rec_mean, var_samp(recommended) as rec_var,
+               sum(revenue) as rev, sum(revenue * revenue) as rev_sq, sum(orders) as ord, sum(orders * orders) as ord_sq,
+               sum(revenue * orders) as rev_ord,
+               sum(items) as items, sum(items * items) as items_sq, sum(items * orders) as items_ord,
+               sum(offer_revenue) as offer_rev, sum(offer_revenue * offer_revenue) as offer_rev_sq,
+               sum(offer_orders) as offer_ord, sum(offer_orders * offer_orders) as offer_ord_sq,
+               sum(offer_revenue * offer_orders) as offer_rev_ord
+        from per_unit group by arm
+      ), repeat as (
+        select u.arm, count(*)::int as horizon_n,
+               count(*) filter (where exists (
+                 select 1 from orders o where o.customer_id = u.customer_id and o.id <> u.trigger_order_id and o.cancelled_at is null
+                   and o.ordered_at > u.enrolled_at and o.ordered_at <= u.enrolled_at + ${horizon}))::int as repeated
+        from unit u where u.horizon_closed group by u.arm
+      )
+      select coalesce(a.arm, r.arm) as arm, coalesce(a.n, 0) as n,
+             coalesce(a.accepted_cross, 0) as accepted_cross, coalesce(a.accepted_up, 0) as accepted_up,
+             coalesce(a.accepted_any, 0) as accepted_any,
+             coalesce(a.rec_total, 0) as rec_total, a.rec_mean, a.rec_var,
+             coalesce(a.rev, 0) as rev, coalesce(a.rev_sq, 0) as rev_sq, coalesce(a.ord, 0) as ord,
+             coalesce(a.ord_sq, 0) as ord_sq, coalesce(a.rev_ord, 0) as rev_ord,
+             coalesce(a.items, 0) as items, coalesce(a.items_sq, 0) as items_sq, coalesce(a.items_ord, 0) as items_ord,
+             coalesce(a.offer_rev, 0) as offer_rev, coalesce(a.offer_rev_sq, 0) as offer_rev_sq,
+             coalesce(a.offer_ord, 0) as offer_ord, coalesce(a.offer_ord_sq, 0) as offer_ord_sq,
+             coalesce(a.offer_rev_ord, 0) as offer_rev_ord,
+             coalesce(r.horizon_n, 0) as horizon_n, coalesce(r.repeated, 0) as repeated
+      from arm_sums a full join repeat r on r.arm = a.arm`;
+}
+
+/**
+ * {@link kpiMoments} from the per-enrollment rollup (src/store/outcomes.ts): each unit's offer
+ * figures are columns of its row (`rollupUnits`), so the arm's sums are one pass over them.
+ * The rows count every sent email's skus and net every refund: exact when no email was sent
+ * and no refund made after as-of (the report checks). Repeated: the first other order after
+ * enrolling (`next_order_at`) inside the horizon, so any horizon reads the same rows. An arm
+ * shows when it has a measured unit or one whose horizon has closed, as in the raw query.
+ */
+function rollupKpis(versionId: number, options: KpiOptions): SQL {
+  const at = sql`${options.asOf.toISOString()}::timestamptz`;
+  const horizon = sql`${options.repeatHorizonDays ?? REPEAT_HORIZON_DAYS} * interval '1 day'`;
+  return sql`with u as (
+      select arm, measured, enrolled_at + ${horizon} <= ${at} as horizon_closed, next_order_at <= enrolled_at + ${horizon} as repeated,
+             y as revenue, orders::float8 as orders, items::float8 as items, recommended::float8 as recommended,
+             offer_revenue::float8 as offer_revenue, offer_orders::float8 as offer_orders, accepted_cross, accepted_up, accepted_any
+      from (${rollupUnits(versionId, options)}) r
+    )
+    select arm, count(*) filter (where measured)::int as n,
+           count(*) filter (where measured and accepted_cross)::int as accepted_cross,
+           count(*) filter (where measured and accepted_up)::int as accepted_up,
+           count(*) filter (where measured and accepted_any)::int as accepted_any,
+           coalesce(sum(recommended) filter (where measured), 0) as rec_total,
+           avg(recommended) filter (where measured) as rec_mean, var_samp(recommended) filter (where measured) as rec_var,
+           coalesce(sum(revenue) filter (where measured), 0) as rev, coalesce(sum(revenue * revenue) filter (where measured), 0) as rev_sq,
+           coalesce(sum(orders) filter (where measured), 0) as ord, coalesce(sum(orders * orders) filter (where measured), 0) as ord_sq,
+           coalesce(sum(revenue * orders) filter (where measured), 0) as rev_ord,
+           coalesce(sum(items) filter (where measured), 0) as items, coalesce(sum(items * items) filter (where measured), 0) as items_sq,
+           coalesce(sum(items * orders) filter (where measured), 0) as items_ord,
+           coalesce(sum(offer_revenue) filter (where measured), 0) as offer_rev,
+           coalesce(sum(offer_revenue * offer_revenue) filter (where measured), 0) as offer_rev_sq,
+           coalesce(sum(offer_orders) filter (where measured), 0) as offer_ord,
+           coalesce(sum(offer_orders * offer_orders) filter (where measured), 0) as offer_ord_sq,
+           coalesce(sum(offer_revenue * offer_orders) filter (where measured), 0) as offer_rev_ord,
+           count(*) filter (where horizon_closed)::int as horizon_n, count(*) filter (where horizon_closed and repeated)::int as repeated
+    from u group by arm
+    having count(*) filter (where measured or horizon_closed) > 0`;
 }
 
 const stepRow = z.object({ arm: z.string(), step: z.number().int(), accepted: count });

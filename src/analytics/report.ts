@@ -41,7 +41,7 @@ import type { Effect } from '../core/plan.ts';
 import { meanInterval } from '../core/stats.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import { queryRows, type Db } from '../db/client.ts';
-import { engagementTable, eventsAfter } from './as-of.ts';
+import { engagementTable, eventsAfter, sentAfter } from './as-of.ts';
 import { refreshAttribution } from './attribution.ts';
 import { codeCounts, codeRows, type CodeCounts, type CodeRow } from './codes.ts';
 import { customerUnits, NET_WINDOW_REVENUE, rollupUnits, windowOrders } from './cohort.ts';
@@ -234,6 +234,8 @@ interface FunnelRow {
   complaints: number;
   conversions: number;
   revenue: number;
+  /** Delivered emails accepted by as-of, from the acceptance rollup; absent when the funnel is read without it. */
+  accepted?: number;
 }
 
 interface OutcomeRow {
@@ -292,13 +294,12 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
     const later = await eventsAfter(tx, options.asOf);
     const engagement = engagementTable(later, options.asOf);
     const rollup = options.rollup !== false && (await rollupServes(tx, options.asOf));
+    // The rollup's offer figures count every sent email: exact when none was sent after as-of.
+    const sentLater = rollup && (await sentAfter(tx, options.asOf));
     const funnels = await funnelRows(
       tx,
       versions.map((v) => v.id),
-      model,
-      from,
-      options.asOf,
-      engagement,
+      { model, from, asOf: options.asOf, engagement, rollup },
     );
     const horizonDays = options.repeatHorizonDays ?? REPEAT_HORIZON_DAYS;
     for (const v of versions) {
@@ -316,8 +317,17 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
       // The rollup's guardrail flags are the engagement rollup's: exact when no event is later than as-of.
       const guardrails = await guardrailCounts(tx, v.id, { from, windowMs, asOf: options.asOf, rollup: rollup && !later });
       const offers = {
-        moments: await kpiMoments(tx, v.id, { from, windowMs, asOf: options.asOf, repeatHorizonDays: horizonDays }),
-        steps: await stepAcceptance(tx, v.id, { from, windowMs, asOf: options.asOf, engagement }),
+        moments: await kpiMoments(tx, v.id, {
+          from,
+          windowMs,
+          asOf: options.asOf,
+          repeatHorizonDays: horizonDays,
+          rollup: rollup && !sentLater,
+        }),
+        // From the rollup, the funnel rows carry each step's acceptance; else from the raw rows.
+        steps: rollup
+          ? funnels.filter((f) => f.version_id === v.id).map((f) => ({ arm: f.arm, step: f.step, accepted: f.accepted ?? 0 }))
+          : await stepAcceptance(tx, v.id, { from, windowMs, asOf: options.asOf, engagement }),
         horizonDays,
       };
       const codes = await codeRows(tx, v.id, { from, asOf: options.asOf });
@@ -351,8 +361,16 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
  * `asOf`: emails sent by then, their engagement by then (./as-of.ts), orders placed by then.
  * An order credited to an email was placed after its touch, so an order by `asOf` has its
  * touch by `asOf` too: filtering the stored attributions by order time is the cut.
+ * With `rollup`, also each step's delivered emails accepted by `asOf` (the acceptance rollup,
+ * src/store/outcomes.ts: its first order holding an offered product placed by then), what
+ * ./kpis.ts `stepAcceptance` computes from the raw rows.
  */
-async function funnelRows(db: Db, versionIds: number[], model: string, from: string, asOf: Date, engagement: SQL): Promise<FunnelRow[]> {
+async function funnelRows(
+  db: Db,
+  versionIds: number[],
+  options: { model: string; from: string; asOf: Date; engagement: SQL; rollup: boolean },
+): Promise<FunnelRow[]> {
+  const { model, from, asOf, engagement } = options;
   if (versionIds.length === 0) return [];
   const at = asOf.toISOString();
   const ids = sql.join(
@@ -361,15 +379,16 @@ async function funnelRows(db: Db, versionIds: number[], model: string, from: str
   );
   return queryRows<FunnelRow>(
     db,
-    sql`with sent as materialized (
+    sql`with sent as (
           select m.id, e.sequence_version_id as version_id, e.arm, m.step
           from messages m join enrollments e on e.id = m.enrollment_id
           where e.sequence_version_id in (${ids}) and m.state = 'sent' and e.enrolled_at >= ${from}::timestamptz
             and m.sent_at <= ${at}::timestamptz
         ), credited as (
+          -- Every credited message's orders (a row per attribution, not a pass over the messages); the join with sent below keeps the report's.
           select a.message_id, count(*)::int as conversions, sum(greatest(o.total - coalesce(rf.amount, 0), 0))::float8 as revenue
           -- Net of the refunds made by as-of; a cancelled order earns no credit.
-          from attributions a join orders o on o.id = a.order_id and o.cancelled_at is null join sent s on s.id = a.message_id
+          from attributions a join orders o on o.id = a.order_id and o.cancelled_at is null
           left join lateral (select sum(r.amount) as amount from refunds r
                              where r.order_id = o.id and r.refunded_at <= ${asOf.toISOString()}::timestamptz) rf on true
           where a.model = ${model}
@@ -382,7 +401,9 @@ async function funnelRows(db: Db, versionIds: number[], model: string, from: str
                count(*) filter (where t.human_click)::int as human_clicks, count(*) filter (where t.raw_click)::int as raw_clicks,
                count(*) filter (where t.unsubscribed)::int as unsubscribes, count(*) filter (where t.complained)::int as complaints,
                coalesce(sum(c.conversions), 0)::int as conversions, coalesce(sum(c.revenue), 0)::float8 as revenue
+               ${options.rollup ? sql`, count(*) filter (where not coalesce(t.bounced, false) and ma.accepted_at <= ${at}::timestamptz)::int as accepted` : sql``}
         from sent s left join ${engagement} t on t.message_id = s.id left join credited c on c.message_id = s.id
+        ${options.rollup ? sql`left join message_acceptance ma on ma.message_id = s.id` : sql``}
         group by s.version_id, s.arm, s.step`,
   );
 }

@@ -529,6 +529,8 @@ export const messages = pgTable(
     uniqueIndex('messages_enrollment_step_key').on(t.enrollmentId, t.step),
     uniqueIndex('messages_message_id_key').on(t.messageId),
     index('messages_customer_idx').on(t.customerId, t.createdAt),
+    /** Whether an email was sent after a report's as-of, for the report's rollup (src/analytics/report.ts `rollupServes`). */
+    index('messages_sent_idx').on(t.sentAt),
   ],
 );
 
@@ -730,12 +732,41 @@ export const enrollmentOutcomes = pgTable(
     unsubscribed: boolean('unsubscribed').notNull().default(false),
     complained: boolean('complained').notNull().default(false),
     bounced: boolean('bounced').notNull().default(false),
+    /**
+     * The offer KPIs' figures of the window orders (src/analytics/kpis.ts), against what the
+     * enrollment was offered (its sent emails' skus, `enrollments.offered` for a step not sent):
+     * items bought; revenue of the offered lines (a partial refund spread over the lines); the
+     * revenue and number of the orders holding an offered product; whether one held an offered
+     * cross-sell, upsell, either.
+     */
+    items: bigint('items', { mode: 'number' }).notNull().default(0),
+    recommended: numeric('recommended').notNull().default('0'),
+    offerRevenue: money('offer_revenue').notNull().default('0'),
+    offerOrders: integer('offer_orders').notNull().default(0),
+    acceptedCross: boolean('accepted_cross').notNull().default(false),
+    acceptedUp: boolean('accepted_up').notNull().default(false),
+    acceptedAny: boolean('accepted_any').notNull().default(false),
+    /** The customer's first uncancelled order after enrolling other than the trigger order (the repeat rate), whenever it came. */
+    nextOrderAt: time('next_order_at'),
   },
   (t) => [
     index('enrollment_outcomes_version_idx').on(t.sequenceVersionId, t.customerId),
     index('enrollment_outcomes_customer_idx').on(t.customerId),
   ],
 );
+
+/**
+ * The report's per-email acceptance rollup (src/store/outcomes.ts): per sent email whose
+ * recipient bought one of the products it offered (a cross-sell or an upsell), the time of
+ * the first such order: uncancelled, not the trigger order, after the send and by the end of
+ * the enrollment's measurement window. An email with no such order has no row. Kept with
+ * `enrollment_outcomes`, in the transactions that store orders, cancellations and the sent
+ * mark; a report as of T counts the rows with `accepted_at` by T.
+ */
+export const messageAcceptance = pgTable('message_acceptance', {
+  messageId: bigint('message_id', { mode: 'number' }).primaryKey(),
+  acceptedAt: time('accepted_at').notNull(),
+});
 
 /** When the outcome rollup was last built whole (one row); until then the report reads the raw rows. */
 export const outcomeRuns = pgTable('outcome_runs', {

@@ -7,7 +7,10 @@
  * Kept as `customer_profiles` is (./profiles.ts): the ingest recomputes the rows of the
  * customers a batch touched, in the batch's transaction (orders, refunds, cancellations,
  * product costs), an enrollment writes its row in the transaction that inserts it, and the
- * engagement refresh ORs the guardrail flags in (src/analytics/engagement.ts).
+ * engagement refresh ORs the guardrail flags in (src/analytics/engagement.ts). Beside it,
+ * `message_acceptance`: per sent email, when its recipient first bought a product it offered
+ * (the report's acceptance per step), refreshed with the customer's rows and written by the
+ * send (`addAcceptance`).
  * `rebuildOutcomes` recomputes every row; until it has run once (`outcome_runs`), the report
  * reads the raw rows, so a database migrated without it is never read from a partial rollup.
  *
@@ -42,6 +45,25 @@ const BUCKETS = 64;
 function outcomeUpsert(units: SQL): SQL {
   return sql`
     with unit as (${units}),
+    kpi_sent as (
+      select m.enrollment_id as unit, m.step, m.recommendations, m.upsells
+      from unit u join messages m on m.enrollment_id = u.enrollment_id where m.state = 'sent'
+    ),
+    kpi_offer as (${offeredSkus(sql`(select enrollment_id as id from unit)`, sql`kpi_sent`)}),
+    kpi_bought as (
+      select u.enrollment_id as unit, o.id as order_id, o.total, greatest(o.total - coalesce(rf.amount, 0), 0) as net
+      from unit u join enrollments e on e.id = u.enrollment_id
+      join orders o on o.customer_id = e.customer_id and o.id <> e.trigger_order_id
+           and o.ordered_at > e.enrolled_at and o.ordered_at <= u.window_end and o.cancelled_at is null
+      left join lateral (select sum(r.amount) as amount from refunds r where r.order_id = o.id) rf on true
+    ),
+    kpi_order as (${offerOrders(sql`kpi_bought`, sql`kpi_offer`)}),
+    kpi as (
+      select unit, coalesce(sum(items), 0) as items, coalesce(sum(recommended), 0) as recommended,
+             coalesce(sum(net) filter (where has_offer), 0) as offer_revenue, (count(*) filter (where has_offer))::int as offer_orders,
+             bool_or(has_cross) as accepted_cross, bool_or(has_up) as accepted_up, bool_or(has_offer) as accepted_any
+      from kpi_order group by unit
+    ),
     win as (
       select u.enrollment_id, count(o.id)::int as orders,
              coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0) as revenue,
@@ -57,7 +79,8 @@ function outcomeUpsert(units: SQL): SQL {
     )
     insert into enrollment_outcomes (enrollment_id, sequence_version_id, customer_id, arm, enrolled_at, window_end, pre_spend,
                                      first_in_version, segment, repeat_buyer, orders, revenue, margin, cogs, uncosted,
-                                     unsubscribed, complained, bounced)
+                                     unsubscribed, complained, bounced, items, recommended, offer_revenue, offer_orders,
+                                     accepted_cross, accepted_up, accepted_any, next_order_at)
     select e.id, e.sequence_version_id, e.customer_id, e.arm, e.enrolled_at, u.window_end, e.pre_spend,
            not exists (select 1 from enrollments x where x.customer_id = e.customer_id and x.sequence_version_id = e.sequence_version_id
                          and (x.enrolled_at, x.id) < (e.enrolled_at, e.id)),
@@ -65,17 +88,101 @@ function outcomeUpsert(units: SQL): SQL {
            exists (select 1 from orders p join orders t on t.id = e.trigger_order_id
                    where p.customer_id = e.customer_id and p.id <> t.id and (p.ordered_at, p.id) < (t.ordered_at, t.id)),
            w.orders, w.revenue, w.margin, w.cogs, w.uncosted,
-           coalesce(g.unsubscribed, false), coalesce(g.complained, false), coalesce(g.bounced, false)
+           coalesce(g.unsubscribed, false), coalesce(g.complained, false), coalesce(g.bounced, false),
+           coalesce(k.items, 0), coalesce(k.recommended, 0), coalesce(k.offer_revenue, 0), coalesce(k.offer_orders, 0),
+           coalesce(k.accepted_cross, false), coalesce(k.accepted_up, false), coalesce(k.accepted_any, false),
+           (select min(o.ordered_at) from orders o where o.customer_id = e.customer_id and o.id <> e.trigger_order_id
+              and o.cancelled_at is null and o.ordered_at > e.enrolled_at)
     from unit u join enrollments e on e.id = u.enrollment_id join win w on w.enrollment_id = u.enrollment_id
+    left join kpi k on k.unit = u.enrollment_id
     left join lateral (select bool_or(me.unsubscribed) as unsubscribed, bool_or(me.complained) as complained, bool_or(me.bounced) as bounced
                        from messages m join message_engagement me on me.message_id = m.id where m.enrollment_id = e.id) g on true
     on conflict (enrollment_id) do update set
       window_end = excluded.window_end, first_in_version = excluded.first_in_version, repeat_buyer = excluded.repeat_buyer, orders = excluded.orders,
-      revenue = excluded.revenue, margin = excluded.margin, cogs = excluded.cogs, uncosted = excluded.uncosted
+      revenue = excluded.revenue, margin = excluded.margin, cogs = excluded.cogs, uncosted = excluded.uncosted,
+      items = excluded.items, recommended = excluded.recommended, offer_revenue = excluded.offer_revenue, offer_orders = excluded.offer_orders,
+      accepted_cross = excluded.accepted_cross, accepted_up = excluded.accepted_up, accepted_any = excluded.accepted_any,
+      next_order_at = excluded.next_order_at
     where (enrollment_outcomes.window_end, enrollment_outcomes.first_in_version, enrollment_outcomes.repeat_buyer, enrollment_outcomes.orders, enrollment_outcomes.revenue,
-           enrollment_outcomes.margin, enrollment_outcomes.cogs, enrollment_outcomes.uncosted)
+           enrollment_outcomes.margin, enrollment_outcomes.cogs, enrollment_outcomes.uncosted, enrollment_outcomes.items, enrollment_outcomes.recommended,
+           enrollment_outcomes.offer_revenue, enrollment_outcomes.offer_orders, enrollment_outcomes.accepted_cross, enrollment_outcomes.accepted_up,
+           enrollment_outcomes.accepted_any, enrollment_outcomes.next_order_at)
       is distinct from (excluded.window_end, excluded.first_in_version, excluded.repeat_buyer, excluded.orders, excluded.revenue,
-           excluded.margin, excluded.cogs, excluded.uncosted)`;
+           excluded.margin, excluded.cogs, excluded.uncosted, excluded.items, excluded.recommended, excluded.offer_revenue, excluded.offer_orders,
+           excluded.accepted_cross, excluded.accepted_up, excluded.accepted_any, excluded.next_order_at)`;
+}
+
+/**
+ * What each unit was offered (src/analytics/kpis.ts): one row per (unit, sku), whether as a
+ * cross-sell, as an upsell (or both, at different steps). The skus of its sent emails (`sent`:
+ * a table of unit, step, recommendations, upsells), and for a step with no sent email what it
+ * would have offered, `enrollments.offered[step]` (`with ordinality` is 1-based, steps
+ * 0-based). `units`: a table of the units' enrollment ids (`id`). Shared by the raw KPI query
+ * and the rollup, so the two read one rule.
+ */
+export function offeredSkus(units: SQL, sent: SQL): SQL {
+  return sql`select unit, sku, bool_or(cross_sell) as cross_sell, bool_or(upsell) as upsell
+    from (
+      select s.unit, r.sku, true as cross_sell, false as upsell
+      from ${sent} s cross join lateral jsonb_array_elements_text(s.recommendations) r(sku)
+      union all
+      select s.unit, r.sku, false, true from ${sent} s cross join lateral jsonb_array_elements_text(s.upsells) r(sku)
+      union all
+      select u.id, x.sku, x.cross_sell, x.upsell
+      from ${units} u join enrollments en on en.id = u.id
+      cross join lateral jsonb_array_elements(coalesce(en.offered, '[]'::jsonb)) with ordinality as st(offer, ordinal)
+      cross join lateral (
+        select c.sku, true, false from jsonb_array_elements_text(st.offer -> 'crossSell') c(sku)
+        union all
+        select c.sku, false, true from jsonb_array_elements_text(st.offer -> 'upsell') c(sku)
+      ) x(sku, cross_sell, upsell)
+      where not exists (select 1 from ${sent} s where s.unit = u.id and s.step = st.ordinal - 1)
+    ) raw
+    group by unit, sku`;
+}
+
+/**
+ * Per order of `bought` (a table of unit, order_id, total, net): its items, whether it holds
+ * an offered cross-sell, upsell, either (`offer`, from {@link offeredSkus}), and the revenue
+ * of its offered lines, a partial refund spread over the lines in proportion to their totals
+ * (line × net / total); left joins keep an order with no lines.
+ */
+export function offerOrders(bought: SQL, offer: SQL): SQL {
+  return sql`select b.unit, b.order_id, b.net,
+           coalesce(sum(oi.quantity), 0) as items,
+           coalesce(bool_or(f.cross_sell), false) as has_cross,
+           coalesce(bool_or(f.upsell), false) as has_up,
+           count(f.sku) > 0 as has_offer,
+           case when b.total > 0
+                then coalesce(sum(oi.quantity * oi.unit_price) filter (where f.sku is not null), 0) * b.net / b.total
+                else 0 end as recommended
+    from ${bought} b
+    left join order_items oi on oi.order_id = b.order_id
+    left join products p on p.id = oi.product_id
+    left join ${offer} f on f.unit = b.unit and f.sku = p.sku
+    group by b.unit, b.order_id, b.net, b.total`;
+}
+
+/**
+ * Rewrites the acceptance rows (`message_acceptance`) of the messages `messages` selects (a
+ * query of one id column): per sent one, the time of the first order of its recipient that
+ * holds a product the email offered (its cross-sells or upsells), uncancelled, not the
+ * enrollment's trigger order, after the send and by the end of the enrollment's window (its
+ * `enrollment_outcomes.window_end`, so written after those rows). The report's step
+ * acceptance as of T counts the rows by T (src/analytics/report.ts).
+ */
+async function writeAcceptance(db: Db, messages: SQL): Promise<void> {
+  await db.execute(sql`delete from message_acceptance where message_id in (select id from (${messages}) m(id))`);
+  await db.execute(sql`
+    insert into message_acceptance (message_id, accepted_at)
+    select m.id, min(o.ordered_at)
+    from messages m join enrollments e on e.id = m.enrollment_id join enrollment_outcomes eo on eo.enrollment_id = e.id
+    join orders o on o.customer_id = m.customer_id and o.id <> e.trigger_order_id and o.cancelled_at is null
+         and o.ordered_at > m.sent_at and o.ordered_at <= eo.window_end
+    where m.id in (select id from (${messages}) m(id)) and m.state = 'sent'
+      and exists (select 1 from order_items oi join products p on p.id = oi.product_id
+                  where oi.order_id = o.id and (m.recommendations @> jsonb_build_array(p.sku) or m.upsells @> jsonb_build_array(p.sku)))
+    group by m.id`);
 }
 
 /** Takes the rollup's lock shared, until the transaction ends: a writer of the rollup other than the rebuild (the engagement refresh). */
@@ -103,6 +210,39 @@ async function refreshCustomers(db: Db, customers: SQL): Promise<void> {
       sql`select enrollment_id, window_end from enrollment_outcomes where customer_id in (select id from (${customers}) c(id))`,
     ),
   );
+  await writeAcceptance(db, sql`select id from messages where customer_id in (select id from (${customers}) c(id))`);
+}
+
+/**
+ * Takes the rollup's locks for a message about to be marked sent (its customer's bucket), so
+ * the send can take them before it locks the message's and enrollment's rows: it then never
+ * waits for a bucket while holding rows. {@link addSent} needs them held.
+ */
+export async function lockSent(db: Db, messageId: number): Promise<void> {
+  await lockCustomers(db, sql`select customer_id from messages where id = ${messageId}`);
+}
+
+/**
+ * Writes the rollup of a message just marked sent (the send's transaction, which took
+ * {@link lockSent} first): its enrollment's row (what the step offered is now the email's
+ * skus) and its acceptance row, under its customer's bucket lock: an order stored alongside
+ * for that customer is then either seen here or refreshes this message itself, after this
+ * commits.
+ */
+export async function addSent(db: Db, messageId: number): Promise<void> {
+  // The enrollment's offer figures: the step now offers what the email showed. They are
+  // figures of its window orders, so with none yet (the usual send) there is nothing to change,
+  // and the upsert (milliseconds to plan) is skipped.
+  const [unit] = await queryRows<{ enrollment_id: number; window_end: Date }>(
+    db,
+    sql`select o.enrollment_id, o.window_end from enrollment_outcomes o join messages m on m.enrollment_id = o.enrollment_id
+        where m.id = ${messageId} and o.orders > 0`,
+  );
+  if (unit)
+    await db.execute(
+      outcomeUpsert(sql`select enrollment_id, window_end from enrollment_outcomes where enrollment_id = ${unit.enrollment_id}`),
+    );
+  await writeAcceptance(db, sql`select ${messageId}::bigint`);
 }
 
 /**
@@ -171,7 +311,8 @@ export async function addOutcomes(db: Db, enrollmentIds: readonly number[]): Pro
 
 /**
  * Recomputes the whole rollup from the raw rows, every enrollment with the measurement
- * window of its version's definition, and marks it built: from then on the report reads it.
+ * window of its version's definition, then every sent email's acceptance, and marks it
+ * built: from then on the report reads it.
  * Returns how many enrollments it holds.
  */
 export async function rebuildOutcomes(db: Db): Promise<{ enrollments: number }> {
@@ -185,6 +326,8 @@ export async function rebuildOutcomes(db: Db): Promise<{ enrollments: number }> 
                         from enrollments e join jsonb_to_recordset(${jsonParam(windows)})
                              as w(version int, ms bigint) on w.version = e.sequence_version_id`),
     );
+    await tx.execute(sql`delete from message_acceptance`);
+    await writeAcceptance(tx, sql`select id from messages where state = 'sent'`);
     await tx.execute(sql`insert into outcome_runs (id, built_at) values (1, now()) on conflict (id) do update set built_at = now()`);
     const [row] = await queryRows<{ n: number }>(tx, sql`select count(*)::int as n from enrollment_outcomes`);
     return { enrollments: row?.n ?? 0 };

@@ -88,7 +88,7 @@ export function registerReport(program: Command, config: ConfigSource): void {
   report
     .command('rebuild')
     .description(
-      "recompute the report's per-enrollment rollup from the orders, refunds, enrollments and engagement (after rows were written around the ingest)",
+      "recompute the report's rollups (per enrollment, and each sent email's acceptance) from the orders, refunds, enrollments, sent emails and engagement (after rows were written around the ingest)",
     )
     .action(() =>
       withDatabase(config(), async ({ db }) => {
