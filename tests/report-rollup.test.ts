@@ -6,7 +6,8 @@
  * (`rollup: false`), under options the rollup serves and options it hands back to the raw
  * rows (an as-of before some refunds and events, enrolled-from, winsorising, a default
  * margin, an attribute breakdown); and `rebuildOutcomes` (what `campaign report rebuild`
- * runs) writes the very rows the incremental updates kept. On Postgres and PGlite.
+ * runs) writes the very rows the incremental updates kept, a sent email's once settled
+ * (`settleSends`). On Postgres and PGlite.
  */
 import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ import { REFUND_ALL } from '../src/core/records.ts';
 import { queryRows, type Db } from '../src/db/client.ts';
 import { cancelOrders, productIds, upsertOrders, upsertProducts, upsertRefunds } from '../src/ingest/store.ts';
 import { advanceEnrollment, insertEnrollments } from '../src/store/enrollments.ts';
-import { rebuildOutcomes } from '../src/store/outcomes.ts';
+import { rebuildOutcomes, settleSends } from '../src/store/outcomes.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
 import { Rows } from './helpers/rows.ts';
@@ -235,6 +236,12 @@ async function rollupRows(db: Db): Promise<Record<string, unknown>[]> {
   return [...outcomes, ...acceptance];
 }
 
+/** How many sent emails wait for their rollup rows. */
+async function pendingSends(db: Db): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from sends_to_roll_up`);
+  return row?.n ?? -1;
+}
+
 const OPTIONS: { name: string; options: Partial<ReportOptions> }[] = [
   { name: 'as of after everything', options: { asOf: new Date(T0 + 200 * DAY) } },
   { name: 'as of before some refunds and events', options: { asOf: new Date(T0 + 45 * DAY) } },
@@ -267,7 +274,13 @@ describe.each(DB_KINDS)('the report rollup on %s', (kind) => {
       // Built after the first enrollments: what comes after is kept by the incremental updates.
       await rebuildOutcomes(db);
       for (let i = 0; i < 90; i++) {
+        const sent = w.messages.length;
         await change(w, rand);
+        // The emails a change sent wait for their rows, which the settle (before every
+        // report, and on the workers' reconciling pass) writes.
+        expect(await pendingSends(db)).toBe(w.messages.length - sent);
+        await settleSends(db);
+        expect(await pendingSends(db)).toBe(0);
         // Each change kept as the rebuild (what `campaign report rebuild` runs) writes it.
         const kept = await rollupRows(db);
         await rebuildOutcomes(db);

@@ -48,6 +48,7 @@ import { customerUnits, NET_WINDOW_REVENUE, rollupUnits, windowOrders } from './
 import { breakdownCells } from './breakdown.ts';
 import { breakdown, type BreakdownRow, type CellSample } from '../core/breakdown.ts';
 import { refreshEngagement } from './engagement.ts';
+import { settleSends } from '../store/outcomes.ts';
 import { guardrailCounts } from './guardrails.ts';
 import { kpiMoments, stepAcceptance } from './kpis.ts';
 
@@ -273,6 +274,7 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
   if (options.refresh !== false) {
     await refreshAttribution(db, options.attribution);
     await refreshEngagement(db);
+    await settleSends(db);
   }
   const model = attributionKey(options.attribution);
   const only = options.sequenceId === undefined ? sql`true` : sql`s.id = ${options.sequenceId}`;

@@ -760,12 +760,23 @@ export const enrollmentOutcomes = pgTable(
  * recipient bought one of the products it offered (a cross-sell or an upsell), the time of
  * the first such order: uncancelled, not the trigger order, after the send and by the end of
  * the enrollment's measurement window. An email with no such order has no row. Kept with
- * `enrollment_outcomes`, in the transactions that store orders, cancellations and the sent
- * mark; a report as of T counts the rows with `accepted_at` by T.
+ * `enrollment_outcomes`, in the transactions that store orders and cancellations, and for
+ * a new send by the settling of `sends_to_roll_up`; a report as of T counts the rows with
+ * `accepted_at` by T.
  */
 export const messageAcceptance = pgTable('message_acceptance', {
   messageId: bigint('message_id', { mode: 'number' }).primaryKey(),
   acceptedAt: time('accepted_at').notNull(),
+});
+
+/**
+ * Emails marked sent whose rollup rows (their acceptance, their enrollment's offer figures)
+ * are not yet written: the send adds its row in the statement that marks it sent, taking no
+ * lock of the rollup, and `settleSends` (src/store/outcomes.ts) writes the rows and deletes
+ * these, before every report and on the workers' reconciling pass.
+ */
+export const sendsToRollUp = pgTable('sends_to_roll_up', {
+  messageId: bigint('message_id', { mode: 'number' }).primaryKey(),
 });
 
 /** When the outcome rollup was last built whole (one row); until then the report reads the raw rows. */

@@ -2,10 +2,12 @@
  * The reconciler: Postgres is the truth, Redis the schedule. It finds active enrollments
  * whose next step is due (or nearly) and makes sure a job exists for it under its
  * deterministic id, so a lost job, a Redis restart or a FLUSHALL loses nothing. It also
- * re-runs the outbox, so orders committed while Redis was away reach the enroll queue.
+ * re-runs the outbox, so orders committed while Redis was away reach the enroll queue, and
+ * writes the report's rollup rows of the emails sent since its last pass.
  */
 import { drainOutbox, republishStale } from '../outbox/relay.ts';
 import { dueEnrollments } from '../store/enrollments.ts';
+import { settleSends } from '../store/outcomes.ts';
 import { clearDeadJob, jobIds } from '../queue/queues.ts';
 import { scheduleStep, type Engine } from './context.ts';
 
@@ -21,6 +23,8 @@ export interface ReconcileResult {
 export async function reconcile(engine: Engine, horizonMs = 3_600_000, staleSeconds = 60): Promise<ReconcileResult> {
   await drainOutbox(engine.db, engine.queues);
   await republishStale(engine.db, engine.queues, staleSeconds);
+  // The report's rollup rows of the emails sent since the last pass, so a report finds little to settle.
+  await settleSends(engine.db);
   const horizon = new Date(engine.clock.now().getTime() + horizonMs);
   const due = await dueEnrollments(engine.db, horizon);
   let enqueued = 0;

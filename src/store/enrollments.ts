@@ -11,7 +11,7 @@ import type { OfferedStep } from '../core/offers.ts';
 import type { StoredDefinition } from '../core/sequence.ts';
 import { jsonParam, type Db } from '../db/client.ts';
 import { addressHash } from './customer-data.ts';
-import { addOutcomes, addSent, lockSent } from './outcomes.ts';
+import { addOutcomes } from './outcomes.ts';
 import { parsedRow, parsedRows } from './rows.ts';
 
 const id = z.coerce.number().int();
@@ -97,13 +97,16 @@ export async function advanceEnrollment(
           state = ${move.dueAt ? 'active' : 'completed'}, updated_at = now()
         where id = ${move.id} and next_step = ${move.step} and state = 'active' returning id`;
   if (!sent) return (await parsedRows(db, update, z.object({ id }))).length > 0;
-  // The sent email's rows of the report's rollup are written in the same transaction.
-  return db.transaction(async (tx) => {
-    await lockSent(tx, sent.messageId);
-    const rows = await parsedRows(tx, sql`with alongside as (${alongside} returning 1) ${update}`, z.object({ id }));
-    await addSent(tx, sent.messageId);
-    return rows.length > 0;
-  });
+  // The email waits, in the same statement, for its rows of the report's rollup
+  // (src/store/outcomes.ts `settleSends`): the send takes no lock of the rollup.
+  const rows = await parsedRows(
+    db,
+    sql`with alongside as (${alongside} returning 1),
+             pending as (insert into sends_to_roll_up (message_id) values (${sent.messageId}) on conflict do nothing returning 1)
+        ${update}`,
+    z.object({ id }),
+  );
+  return rows.length > 0;
 }
 
 /** Ends an active enrollment for `reason` (unsubscribed, bounced, ...); an ended one stays as it is. */

@@ -9,8 +9,8 @@
  * product costs), an enrollment writes its row in the transaction that inserts it, and the
  * engagement refresh ORs the guardrail flags in (src/analytics/engagement.ts). Beside it,
  * `message_acceptance`: per sent email, when its recipient first bought a product it offered
- * (the report's acceptance per step), refreshed with the customer's rows and written by the
- * send (`addAcceptance`).
+ * (the report's acceptance per step), refreshed with the customer's rows and, for an email
+ * just sent, by `settleSends`.
  * `rebuildOutcomes` recomputes every row; until it has run once (`outcome_runs`), the report
  * reads the raw rows, so a database migrated without it is never read from a partial rollup.
  *
@@ -214,35 +214,45 @@ async function refreshCustomers(db: Db, customers: SQL): Promise<void> {
 }
 
 /**
- * Takes the rollup's locks for a message about to be marked sent (its customer's bucket), so
- * the send can take them before it locks the message's and enrollment's rows: it then never
- * waits for a bucket while holding rows. {@link addSent} needs them held.
+ * Writes the rollup rows of the emails marked sent since the last call (`sends_to_roll_up`,
+ * which the send fills in the statement that marks an email sent): each email's acceptance,
+ * and its enrollment's offer figures where the enrollment has window orders (the step now
+ * offers what the email showed; with none, the usual case, nothing changes). Runs before
+ * every report and on the workers' reconciling pass, in transactions of up to `batch`
+ * emails; returns how many it settled.
+ *
+ * Why not in the send: writing these rows there put the customer's bucket lock in every
+ * send's transaction, and the sends and the order path's refreshes (which take every bucket
+ * of a batch of orders) queued behind each other; the demo then stored a fraction of its
+ * orders. Correctness without it: a settle takes the emails' customers' bucket locks, so an
+ * order committed before it took them is read by it, and one committed after is stored by
+ * a refresh that already sees the email sent (it was sent before its row here existed).
+ * Settles never collide (`skip locked`), and the rebuild, which holds the rollup's lock
+ * exclusively, waits for them.
  */
-export async function lockSent(db: Db, messageId: number): Promise<void> {
-  await lockCustomers(db, sql`select customer_id from messages where id = ${messageId}`);
-}
-
-/**
- * Writes the rollup of a message just marked sent (the send's transaction, which took
- * {@link lockSent} first): its enrollment's row (what the step offered is now the email's
- * skus) and its acceptance row, under its customer's bucket lock: an order stored alongside
- * for that customer is then either seen here or refreshes this message itself, after this
- * commits.
- */
-export async function addSent(db: Db, messageId: number): Promise<void> {
-  // The enrollment's offer figures: the step now offers what the email showed. They are
-  // figures of its window orders, so with none yet (the usual send) there is nothing to change,
-  // and the upsert (milliseconds to plan) is skipped.
-  const [unit] = await queryRows<{ enrollment_id: number; window_end: Date }>(
-    db,
-    sql`select o.enrollment_id, o.window_end from enrollment_outcomes o join messages m on m.enrollment_id = o.enrollment_id
-        where m.id = ${messageId} and o.orders > 0`,
-  );
-  if (unit)
-    await db.execute(
-      outcomeUpsert(sql`select enrollment_id, window_end from enrollment_outcomes where enrollment_id = ${unit.enrollment_id}`),
-    );
-  await writeAcceptance(db, sql`select ${messageId}::bigint`);
+export async function settleSends(db: Db, batch = 5_000): Promise<number> {
+  let settled = 0;
+  for (;;) {
+    const n = await db.transaction(async (tx) => {
+      await shareOutcomesLock(tx);
+      const rows = await queryRows<{ message_id: number }>(
+        tx,
+        sql`select message_id from sends_to_roll_up order by message_id limit ${batch} for update skip locked`,
+      );
+      if (rows.length === 0) return 0;
+      const messages = sql`select (jsonb_array_elements_text(${jsonParam(rows.map((r) => r.message_id))}))::bigint`;
+      await lockCustomers(tx, sql`select customer_id from messages where id in (${messages})`);
+      await tx.execute(
+        outcomeUpsert(sql`select o.enrollment_id, o.window_end from enrollment_outcomes o
+                          where o.orders > 0 and o.enrollment_id in (select enrollment_id from messages where id in (${messages}))`),
+      );
+      await writeAcceptance(tx, messages);
+      await tx.execute(sql`delete from sends_to_roll_up where message_id in (${messages})`);
+      return rows.length;
+    });
+    settled += n;
+    if (n < batch) return settled;
+  }
 }
 
 /**
@@ -318,6 +328,10 @@ export async function addOutcomes(db: Db, enrollmentIds: readonly number[]): Pro
 export async function rebuildOutcomes(db: Db): Promise<{ enrollments: number }> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${ROLLUP_LOCK})`);
+    // Emails waiting to be settled are settled by this rebuild: their rows go first, so every
+    // one deleted was sent before the statements below, and one sent while this runs keeps
+    // its row and is settled later.
+    await tx.execute(sql`delete from sends_to_roll_up`);
     const versions = await queryRows<{ id: number; definition: SequenceDefinition }>(tx, sql`select id, definition from sequence_versions`);
     const windows = versions.map((v) => ({ version: v.id, ms: measurementWindowMs(v.definition) }));
     await tx.execute(sql`delete from enrollment_outcomes`);
