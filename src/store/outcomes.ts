@@ -42,18 +42,24 @@ const BUCKETS = 64;
 function outcomeUpsert(units: SQL): SQL {
   return sql`
     with unit as (${units}),
+    -- Each enrollment's window orders are read through its customer's orders (a lateral
+    -- lookup on orders_customer_time_idx), whatever the planner believes of the orders
+    -- table: as a join, stale statistics once made it cost every order in the shop.
     win as (
-      select u.enrollment_id, count(o.id)::int as orders,
-             coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0) as revenue,
-             coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0) - o.discount_total - coalesce(cg.cogs, 0)), 0) as margin,
-             coalesce(sum(cg.cogs), 0) as cogs, coalesce(bool_or(cg.uncosted), false) as uncosted
+      select u.enrollment_id, x.orders, x.revenue, x.margin, x.cogs, x.uncosted
       from unit u join enrollments e on e.id = u.enrollment_id
-      left join orders o on o.customer_id = e.customer_id and o.id <> e.trigger_order_id
-           and o.ordered_at > e.enrolled_at and o.ordered_at <= u.window_end and o.cancelled_at is null
-      left join lateral (select sum(r.amount) as amount from refunds r where r.order_id = o.id) rf on true
-      left join lateral (select sum(i.quantity * p.cost) as cogs, bool_or(p.cost is null) as uncosted
-                         from order_items i join products p on p.id = i.product_id where i.order_id = o.id) cg on o.id is not null
-      group by u.enrollment_id
+      cross join lateral (
+        select count(o.id)::int as orders,
+               coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0) as revenue,
+               coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0) - o.discount_total - coalesce(cg.cogs, 0)), 0) as margin,
+               coalesce(sum(cg.cogs), 0) as cogs, coalesce(bool_or(cg.uncosted), false) as uncosted
+        from orders o
+        left join lateral (select sum(r.amount) as amount from refunds r where r.order_id = o.id) rf on true
+        left join lateral (select sum(i.quantity * p.cost) as cogs, bool_or(p.cost is null) as uncosted
+                           from order_items i join products p on p.id = i.product_id where i.order_id = o.id) cg on true
+        where o.customer_id = e.customer_id and o.id <> e.trigger_order_id
+          and o.ordered_at > e.enrolled_at and o.ordered_at <= u.window_end and o.cancelled_at is null
+      ) x
     )
     insert into enrollment_outcomes (enrollment_id, sequence_version_id, customer_id, arm, enrolled_at, window_end, pre_spend,
                                      first_in_version, segment, repeat_buyer, orders, revenue, margin, cogs, uncosted,
