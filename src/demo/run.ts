@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { buildReport, type Report } from '../analytics/report.ts';
 import { dashboardSettings } from '../dashboard/index.ts';
 import { pacedClock, type PacedClock } from '../core/clock.ts';
-import { nextPace, type PaceSummary } from './pace.ts';
+import { CAUGHT_UP_HOURS, nextPace, type PaceSummary } from './pace.ts';
+import { promoteOverdue } from '../engine/reconcile.ts';
 import { earliestActiveDueAt } from '../store/enrollments.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import type { Config } from '../config.ts';
@@ -371,7 +372,10 @@ async function replay(
     if (Date.now() - lastPaced >= 500) {
       if (clock.pace() < 1) pace.slowedSeconds += (Date.now() - lastPaced) / 1000;
       lastPaced = Date.now();
-      const late = await engineLateHours(db, connection.queues.enroll, clock);
+      let late = await engineLateHours(db, connection.queues.enroll, clock);
+      // A step job whose delay was computed at a slower pace fires late once the clock speeds
+      // up again: run those now (as the reconciler would on its next pass), then measure again.
+      if (late > CAUGHT_UP_HOURS && (await promoteOverdue(engine, 500)) > 0) late = await engineLateHours(db, connection.queues.enroll, clock);
       pace.latestHours = Math.max(pace.latestHours, late);
       clock.setPace(nextPace(clock.pace(), late));
       pace.slowest = Math.min(pace.slowest, clock.pace());

@@ -1,19 +1,24 @@
 /**
  * The reconciler: Postgres is the truth, Redis the schedule. It finds active enrollments
  * whose next step is due (or nearly) and makes sure a job exists for it under its
- * deterministic id, so a lost job, a Redis restart or a FLUSHALL loses nothing. It also
- * re-runs the outbox, so orders committed while Redis was away reach the enroll queue, and
- * writes the report's rollup rows of the emails sent since its last pass.
+ * deterministic id, so a lost job, a Redis restart or a FLUSHALL loses nothing; a job
+ * still delayed past its step's due time (a delay computed on a clock that has since sped
+ * up, as the demo's paced clock does, or on a machine whose clock ran behind) is promoted,
+ * so it runs now instead of late. It also re-runs the outbox, so orders committed while
+ * Redis was away reach the enroll queue, and writes the report's rollup rows of the emails
+ * sent since its last pass.
  */
 import { drainOutbox, republishStale } from '../outbox/relay.ts';
 import { dueEnrollments } from '../store/enrollments.ts';
 import { settleSends } from '../store/outcomes.ts';
-import { clearDeadJob, jobIds } from '../queue/queues.ts';
+import { clearDeadJob, jobIds, promoteDelayed } from '../queue/queues.ts';
 import { scheduleStep, type Engine } from './context.ts';
 
 export interface ReconcileResult {
   checked: number;
   enqueued: number;
+  /** Jobs that were still delayed though their step was due, and now run. */
+  promoted: number;
 }
 
 /**
@@ -25,8 +30,8 @@ export async function reconcile(engine: Engine, horizonMs = 3_600_000, staleSeco
   await republishStale(engine.db, engine.queues, staleSeconds);
   // The report's rollup rows of the emails sent since the last pass, so a report finds little to settle.
   await settleSends(engine.db);
-  const horizon = new Date(engine.clock.now().getTime() + horizonMs);
-  const due = await dueEnrollments(engine.db, horizon);
+  const promoted = await promoteOverdue(engine);
+  const due = await dueEnrollments(engine.db, new Date(engine.clock.now().getTime() + horizonMs));
   let enqueued = 0;
   for (const e of due) {
     const jobId = jobIds.step(e.id, e.nextStep);
@@ -34,7 +39,20 @@ export async function reconcile(engine: Engine, horizonMs = 3_600_000, staleSeco
     await scheduleStep(engine, e.id, e.nextStep, e.nextDueAt);
     enqueued += 1;
   }
-  return { checked: due.length, enqueued };
+  return { checked: due.length, enqueued, promoted };
+}
+
+/**
+ * Promotes the jobs of the steps due by now (at most `limit`, the most overdue first) that
+ * still wait out a delay, so they run now; returns how many. The demo calls it between
+ * reconciler passes while its clock is behind.
+ */
+export async function promoteOverdue(engine: Engine, limit = 1_000): Promise<number> {
+  let promoted = 0;
+  for (const e of await dueEnrollments(engine.db, engine.clock.now(), limit)) {
+    if (await promoteDelayed(engine.queues.steps, jobIds.step(e.id, e.nextStep))) promoted += 1;
+  }
+  return promoted;
 }
 
 /** Runs reconcile() now and every `intervalMs` (real), until stopped. */

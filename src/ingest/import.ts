@@ -21,7 +21,7 @@ import {
 } from '../core/records.ts';
 import type { Db } from '../db/client.ts';
 import { type RowSource } from './read.ts';
-import { cancelOrders, upsertCustomers, upsertProducts, upsertRefunds, type Checked, type Outcome } from './store.ts';
+import { analyzeImported, cancelOrders, upsertCustomers, upsertProducts, upsertRefunds, type Checked, type Outcome } from './store.ts';
 import { FileError } from '../errors.ts';
 import { orderSink, splitOrders, type SplitOrder } from './order-sink.ts';
 import { InFlight, type ImportSummary, type Line, type Rejection, type Sink } from './sink.ts';
@@ -41,6 +41,9 @@ export interface ImportOptions {
   onReject?: (rejection: Rejection) => void;
   onProgress?: (summary: ImportSummary) => void;
 }
+
+/** An import that wrote at least this many rows refreshes the planner's statistics of its tables (`analyzeImported`). */
+export const ANALYZE_AFTER_ROWS = 1_000;
 
 export async function importRows(db: Db, kind: RecordKind, source: RowSource, options: ImportOptions): Promise<ImportSummary> {
   const summary: ImportSummary = { kind, rows: 0, inserted: 0, updated: 0, unchanged: 0, rejected: 0, ordersPlaced: 0, ignoredColumns: [] };
@@ -94,6 +97,7 @@ export async function importRows(db: Db, kind: RecordKind, source: RowSource, op
   }
   if (!headerChecked && hasHeader) checkHeader(kind, source.columns(), summary);
   await sink.flush();
+  if (summary.inserted + summary.updated >= ANALYZE_AFTER_ROWS) await analyzeImported(db, kind);
   options.onProgress?.(summary);
   return summary;
 }

@@ -88,6 +88,18 @@ export async function clearDeadJob<T>(queue: Queue<T>, jobId: string, isOwn: (da
 }
 
 /**
+ * Runs the job under `jobId` now if it is waiting out a delay: true when it was delayed (and
+ * is now waiting for a worker), false when there is no such job or it is in any other state.
+ */
+export async function promoteDelayed(queue: Queue, jobId: string): Promise<boolean> {
+  const job = await queue.getJob(jobId);
+  if (!job || !(await job.isDelayed())) return false;
+  // A worker may have taken it between the check and the move: then it runs already.
+  await job.promote().catch(() => undefined);
+  return true;
+}
+
+/**
  * Redis's `INFO` of the server that holds `queue`, for Bull Board's Redis panel: the one
  * Redis, or on a cluster the master serving the queue's slot (a hash-tagged prefix puts
  * every key of it there). Bull Board's own reader asks for `queue.client`, which BullMQ 6

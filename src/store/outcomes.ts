@@ -50,11 +50,17 @@ function outcomeUpsert(units: SQL): SQL {
       from unit u join messages m on m.enrollment_id = u.enrollment_id where m.state = 'sent'
     ),
     kpi_offer as (${offeredSkus(sql`(select enrollment_id as id from unit)`, sql`kpi_sent`)}),
+    -- Each enrollment's window orders are read through its customer's orders (a lateral
+    -- lookup on orders_customer_time_idx), whatever the planner believes of the orders
+    -- table: as a join, stale statistics once made it cost every order in the shop.
     kpi_bought as (
       select u.enrollment_id as unit, o.id as order_id, o.total, greatest(o.total - coalesce(rf.amount, 0), 0) as net
       from unit u join enrollments e on e.id = u.enrollment_id
-      join orders o on o.customer_id = e.customer_id and o.id <> e.trigger_order_id
-           and o.ordered_at > e.enrolled_at and o.ordered_at <= u.window_end and o.cancelled_at is null
+      cross join lateral (
+        select o.id, o.total from orders o
+        where o.customer_id = e.customer_id and o.id <> e.trigger_order_id
+          and o.ordered_at > e.enrolled_at and o.ordered_at <= u.window_end and o.cancelled_at is null
+      ) o
       left join lateral (select sum(r.amount) as amount from refunds r where r.order_id = o.id) rf on true
     ),
     kpi_order as (${offerOrders(sql`kpi_bought`, sql`kpi_offer`)}),
@@ -65,17 +71,20 @@ function outcomeUpsert(units: SQL): SQL {
       from kpi_order group by unit
     ),
     win as (
-      select u.enrollment_id, count(o.id)::int as orders,
-             coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0) as revenue,
-             coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0) - o.discount_total - coalesce(cg.cogs, 0)), 0) as margin,
-             coalesce(sum(cg.cogs), 0) as cogs, coalesce(bool_or(cg.uncosted), false) as uncosted
+      select u.enrollment_id, x.orders, x.revenue, x.margin, x.cogs, x.uncosted
       from unit u join enrollments e on e.id = u.enrollment_id
-      left join orders o on o.customer_id = e.customer_id and o.id <> e.trigger_order_id
-           and o.ordered_at > e.enrolled_at and o.ordered_at <= u.window_end and o.cancelled_at is null
-      left join lateral (select sum(r.amount) as amount from refunds r where r.order_id = o.id) rf on true
-      left join lateral (select sum(i.quantity * p.cost) as cogs, bool_or(p.cost is null) as uncosted
-                         from order_items i join products p on p.id = i.product_id where i.order_id = o.id) cg on o.id is not null
-      group by u.enrollment_id
+      cross join lateral (
+        select count(o.id)::int as orders,
+               coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0) as revenue,
+               coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0) - o.discount_total - coalesce(cg.cogs, 0)), 0) as margin,
+               coalesce(sum(cg.cogs), 0) as cogs, coalesce(bool_or(cg.uncosted), false) as uncosted
+        from orders o
+        left join lateral (select sum(r.amount) as amount from refunds r where r.order_id = o.id) rf on true
+        left join lateral (select sum(i.quantity * p.cost) as cogs, bool_or(p.cost is null) as uncosted
+                           from order_items i join products p on p.id = i.product_id where i.order_id = o.id) cg on true
+        where o.customer_id = e.customer_id and o.id <> e.trigger_order_id
+          and o.ordered_at > e.enrolled_at and o.ordered_at <= u.window_end and o.cancelled_at is null
+      ) x
     )
     insert into enrollment_outcomes (enrollment_id, sequence_version_id, customer_id, arm, enrolled_at, window_end, pre_spend,
                                      first_in_version, segment, repeat_buyer, orders, revenue, margin, cogs, uncosted,
@@ -175,14 +184,18 @@ async function writeAcceptance(db: Db, messages: SQL): Promise<void> {
   await db.execute(sql`delete from message_acceptance where message_id in (select id from (${messages}) m(id))`);
   await db.execute(sql`
     insert into message_acceptance (message_id, accepted_at)
-    select m.id, min(o.ordered_at)
+    select m.id, a.accepted_at
     from messages m join enrollments e on e.id = m.enrollment_id join enrollment_outcomes eo on eo.enrollment_id = e.id
-    join orders o on o.customer_id = m.customer_id and o.id <> e.trigger_order_id and o.cancelled_at is null
-         and o.ordered_at > m.sent_at and o.ordered_at <= eo.window_end
-    where m.id in (select id from (${messages}) m(id)) and m.state = 'sent'
-      and exists (select 1 from order_items oi join products p on p.id = oi.product_id
-                  where oi.order_id = o.id and (m.recommendations @> jsonb_build_array(p.sku) or m.upsells @> jsonb_build_array(p.sku)))
-    group by m.id`);
+    -- The recipient's orders after the send, by a lateral lookup on orders_customer_time_idx
+    -- (see outcomeUpsert), first one holding an offered product.
+    cross join lateral (
+      select min(o.ordered_at) as accepted_at from orders o
+      where o.customer_id = m.customer_id and o.id <> e.trigger_order_id and o.cancelled_at is null
+        and o.ordered_at > m.sent_at and o.ordered_at <= eo.window_end
+        and exists (select 1 from order_items oi join products p on p.id = oi.product_id
+                    where oi.order_id = o.id and (m.recommendations @> jsonb_build_array(p.sku) or m.upsells @> jsonb_build_array(p.sku)))
+    ) a
+    where m.id in (select id from (${messages}) m(id)) and m.state = 'sent' and a.accepted_at is not null`);
 }
 
 /** Takes the rollup's lock shared, until the transaction ends: a writer of the rollup other than the rebuild (the engagement refresh). */
