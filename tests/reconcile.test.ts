@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.ts';
 import { reconcile } from '../src/engine/reconcile.ts';
 import { ingestCustomers, ingestOrders } from '../src/ingest/batch.ts';
-import { jobIds } from '../src/queue/queues.ts';
+import { jobIds, longestWaitMs } from '../src/queue/queues.ts';
 import { eventually, startTestEngine, type TestEngine } from './helpers/engine.ts';
+import { freshQueues } from './helpers/redis.ts';
 
 const SEQUENCE = `
 id: late-job
@@ -53,5 +54,22 @@ describe('the reconciler and a job delayed past its due time', () => {
     expect(t.smtp.received).toHaveLength(2);
     // A later pass finds nothing left to promote.
     expect((await reconcile(t.engine, 0, 60)).promoted).toBe(0);
+  });
+});
+
+describe('the queue readings the demo paces by', () => {
+  it('longestWaitMs reads the job that has waited longest, and 0 when none waits', async () => {
+    const queues = await freshQueues();
+    try {
+      const enroll = queues.queues.enroll;
+      expect(await longestWaitMs(enroll)).toBe(0);
+      await enroll.add('order.placed', { orderId: 1, customerId: 1 }, { timestamp: Date.now() - 5_000 });
+      await enroll.add('order.placed', { orderId: 2, customerId: 2 });
+      const waited = await longestWaitMs(enroll);
+      expect(waited).toBeGreaterThanOrEqual(5_000);
+      expect(waited).toBeLessThan(60_000);
+    } finally {
+      await queues.cleanup();
+    }
   });
 });
