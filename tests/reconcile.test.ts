@@ -33,7 +33,12 @@ describe('the reconciler and a job delayed past its due time', () => {
   afterAll(() => t.stop());
 
   it('promotes it, and the step is sent once, now instead of when the delay ends', async () => {
-    const order = { order_id: 'late-o1', customer_id: 'late-1', ordered_at: t.engine.clock.now().toISOString(), items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }] };
+    const order = {
+      order_id: 'late-o1',
+      customer_id: 'late-1',
+      ordered_at: t.engine.clock.now().toISOString(),
+      items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }],
+    };
     expect((await ingestOrders(t.database.db, [order])).ok).toBe(true);
     t.relay.kick();
     await eventually(async () => t.smtp.received.length >= 1 && true, 20_000, 'the first email');
