@@ -375,7 +375,8 @@ async function replay(
       let late = await engineLateHours(db, connection.queues.enroll, clock);
       // A step job whose delay was computed at a slower pace fires late once the clock speeds
       // up again: run those now (as the reconciler would on its next pass), then measure again.
-      if (late > CAUGHT_UP_HOURS && (await promoteOverdue(engine, 500)) > 0) late = await engineLateHours(db, connection.queues.enroll, clock);
+      if (late > CAUGHT_UP_HOURS && (await promoteOverdue(engine, 500)) > 0)
+        late = await engineLateHours(db, connection.queues.enroll, clock);
       pace.latestHours = Math.max(pace.latestHours, late);
       clock.setPace(nextPace(clock.pace(), late));
       pace.slowest = Math.min(pace.slowest, clock.pace());
