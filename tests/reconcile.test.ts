@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.ts';
 import { reconcile } from '../src/engine/reconcile.ts';
 import { ingestCustomers, ingestOrders } from '../src/ingest/batch.ts';
-import { jobIds } from '../src/queue/queues.ts';
+import { jobIds, longestWaitMs } from '../src/queue/queues.ts';
 import { eventually, startTestEngine, type TestEngine } from './helpers/engine.ts';
+import { freshQueues } from './helpers/redis.ts';
 
 const SEQUENCE = `
 id: late-job
@@ -32,7 +33,12 @@ describe('the reconciler and a job delayed past its due time', () => {
   afterAll(() => t.stop());
 
   it('promotes it, and the step is sent once, now instead of when the delay ends', async () => {
-    const order = { order_id: 'late-o1', customer_id: 'late-1', ordered_at: t.engine.clock.now().toISOString(), items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }] };
+    const order = {
+      order_id: 'late-o1',
+      customer_id: 'late-1',
+      ordered_at: t.engine.clock.now().toISOString(),
+      items: [{ sku: 'ESP-100', quantity: 1, unit_price: '249.00' }],
+    };
     expect((await ingestOrders(t.database.db, [order])).ok).toBe(true);
     t.relay.kick();
     await eventually(async () => t.smtp.received.length >= 1 && true, 20_000, 'the first email');
@@ -53,5 +59,22 @@ describe('the reconciler and a job delayed past its due time', () => {
     expect(t.smtp.received).toHaveLength(2);
     // A later pass finds nothing left to promote.
     expect((await reconcile(t.engine, 0, 60)).promoted).toBe(0);
+  });
+});
+
+describe('the queue readings the demo paces by', () => {
+  it('longestWaitMs reads the job that has waited longest, and 0 when none waits', async () => {
+    const queues = await freshQueues();
+    try {
+      const enroll = queues.queues.enroll;
+      expect(await longestWaitMs(enroll)).toBe(0);
+      await enroll.add('order.placed', { orderId: 1, customerId: 1 }, { timestamp: Date.now() - 5_000 });
+      await enroll.add('order.placed', { orderId: 2, customerId: 2 });
+      const waited = await longestWaitMs(enroll);
+      expect(waited).toBeGreaterThanOrEqual(5_000);
+      expect(waited).toBeLessThan(60_000);
+    } finally {
+      await queues.cleanup();
+    }
   });
 });

@@ -6,9 +6,9 @@ import {
   orderLineRecord,
   orderRecord,
   orderTotalProblem,
-  parseOrderLine,
   productRecord,
 } from '../src/core/records.ts';
+import { parseOrderLine } from '../src/core/order-line.ts';
 import { prng } from '../src/core/random.ts';
 import { emailProblem, preview, textProblem } from '../src/core/text.ts';
 

@@ -25,7 +25,8 @@ const TIME_EXAMPLE = 'must be an ISO 8601 time with a zone, such as 2026-03-01T1
 /** Marks an issue whose message already shows the values at fault: no `(got …)` is added. */
 const OMIT_VALUE = { omitValue: true } as const;
 
-const absentIfEmpty = (value: unknown) =>
+/** A cell that says nothing (empty, blank, null) as absent. */
+export const absentIfEmpty = (value: unknown) =>
   value === '' || value === null || (typeof value === 'string' && value.trim() === '') ? undefined : value;
 
 /** Refuses a string Postgres cannot store (a NUL, a lone surrogate); see `textProblem`. */
@@ -138,12 +139,13 @@ export const isoTime = z
     return parsed.time;
   });
 
-type ParsedTime = { time: string; problem?: undefined } | { time?: undefined; problem: string };
+export type ParsedTime = { time: string; problem?: undefined } | { time?: undefined; problem: string };
 
 // Consecutive lines of one order repeat its time: remember the last answer.
 let lastTime: { input: string; output: ParsedTime } = { input: '', output: { problem: TIME_EXAMPLE } };
 
-function parseIsoTime(value: string): ParsedTime {
+/** An ISO 8601 time with a zone as UTC ISO text, or what is wrong with it (`isoTime` without zod). */
+export function parseIsoTime(value: string): ParsedTime {
   if (value === lastTime.input) return lastTime.output;
   const output = parseIsoTimeUncached(value);
   lastTime = { input: value, output };
@@ -389,49 +391,6 @@ export const orderLineRecord = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem, params: OMIT_VALUE });
   });
 export type OrderLineRecord = z.output<typeof orderLineRecord>;
-
-/** An id that needs none of `id`'s trimming or checks: 1–128 printable ASCII characters, no space. */
-const PLAIN_ID = /^[\x21-\x7e]{1,128}$/;
-/** Printable ASCII, not beginning or ending with a space: a time `isoTime` would not trim or refuse as text. */
-const PLAIN_TEXT = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
-const PLAIN_QUANTITY = /^\d{1,7}$/;
-
-/** Whether `value` is an id as `id` reads it unchanged (a plain string), so a caller may skip the schema. */
-export function isPlainId(value: unknown): value is string {
-  return typeof value === 'string' && PLAIN_ID.test(value);
-}
-
-/**
- * `orderLineRecord.safeParse` of one row of an orders file, with a fast path: a row of plain
- * ids, a valid time, quantity and price, and no discount is built directly into the record
- * the schema returns for it (a test holds the two equal); any other row goes to the schema,
- * which describes its problems. zod was about a fifth of an order import's Node time.
- */
-export function parseOrderLine(values: Record<string, unknown>): ReturnType<typeof orderLineRecord.safeParse> {
-  const record = plainOrderLine(values);
-  return record ? { success: true, data: record } : orderLineRecord.safeParse(values);
-}
-
-/** The record of a row that passes every rule of `orderLineRecord` without needing any of its reading; undefined for any other row. */
-function plainOrderLine(values: Record<string, unknown>): OrderLineRecord | undefined {
-  const { order_id, customer_id, ordered_at, sku, quantity, unit_price } = values;
-  if (!isPlainId(order_id) || !isPlainId(customer_id) || !isPlainId(sku)) return undefined;
-  if (typeof quantity !== 'string' || !PLAIN_QUANTITY.test(quantity)) return undefined;
-  const count = Number(quantity);
-  if (count < 1 || count > 1_000_000) return undefined;
-  if (typeof unit_price !== 'string' || !MONEY.test(unit_price) || lineAmountProblem(count, unit_price)) return undefined;
-  if (typeof ordered_at !== 'string' || !PLAIN_TEXT.test(ordered_at)) return undefined;
-  const time = parseIsoTime(ordered_at);
-  if (time.problem !== undefined) return undefined;
-  const record: OrderLineRecord = { order_id, customer_id, ordered_at: time.time, sku, quantity: count, unit_price };
-  // A discount column present but empty is read as absent, and kept as a key, as the schema does.
-  for (const key of ['discount_code', 'discount_total'] as const) {
-    if (!(key in values)) continue;
-    if (absentIfEmpty(values[key]) !== undefined) return undefined;
-    record[key] = undefined;
-  }
-  return record;
-}
 
 /** An order as the HTTP API takes it: the order once, its items nested. */
 export const orderRecord = z

@@ -13,7 +13,6 @@ import { loadSegmentSettings } from '../profiles/segments.ts';
 import { consentReach, type ConsentReach } from '../store/consent.ts';
 import { refillTruth, type RefillTruth } from './refill-truth.ts';
 import { ShopifyFeed, storefrontLook, type StorefrontLook, type WebhookTally } from './platforms.ts';
-import type { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +30,7 @@ import { buildServer } from '../http/app.ts';
 import { storefrontSettings } from '../http/routes/storefront.ts';
 import { createTransport } from '../mail/transport.ts';
 import { startRelay } from '../outbox/relay.ts';
+import { longestWaitMs, type Queues } from '../queue/queues.ts';
 import { connectRedis } from '../queue/redis.ts';
 import { loadRules } from '../recs/rules.ts';
 import { openConfiguredDatabase, openQueueConnection } from '../runtime.ts';
@@ -167,11 +167,11 @@ export async function runDemo(settings: Config, options: DemoOptions, output: De
  * How many simulated hours the engine is behind: the most overdue step (the schedule-lag
  * gauge's reading) or the order that has waited longest to be enrolled, whichever is later.
  */
-async function engineLateHours(db: Database['db'], enroll: Queue, clock: PacedClock): Promise<number> {
-  const [due, [oldest]] = await Promise.all([earliestActiveDueAt(db), enroll.getJobs(['waiting'], 0, 0, true)]);
+async function engineLateHours(db: Database['db'], enroll: Queues['enroll'], clock: PacedClock): Promise<number> {
+  const [due, waited] = await Promise.all([earliestActiveDueAt(db), longestWaitMs(enroll)]);
   const stepLate = due ? clock.now().getTime() - due.getTime() : 0;
   // A job's wait is in real time; the clock's current rate turns it into simulated time.
-  const enrollLate = oldest ? ((Date.now() - oldest.timestamp) * HOUR) / clock.realDelay(HOUR) : 0;
+  const enrollLate = (waited * HOUR) / clock.realDelay(HOUR);
   return Math.max(0, stepLate, enrollLate) / HOUR;
 }
 
@@ -375,7 +375,8 @@ async function replay(
       let late = await engineLateHours(db, connection.queues.enroll, clock);
       // A step job whose delay was computed at a slower pace fires late once the clock speeds
       // up again: run those now (as the reconciler would on its next pass), then measure again.
-      if (late > CAUGHT_UP_HOURS && (await promoteOverdue(engine, 500)) > 0) late = await engineLateHours(db, connection.queues.enroll, clock);
+      if (late > CAUGHT_UP_HOURS && (await promoteOverdue(engine, 500)) > 0)
+        late = await engineLateHours(db, connection.queues.enroll, clock);
       pace.latestHours = Math.max(pace.latestHours, late);
       clock.setPace(nextPace(clock.pace(), late));
       pace.slowest = Math.min(pace.slowest, clock.pace());

@@ -125,8 +125,10 @@ export function startStepWorker(
     QUEUE_NAMES.steps,
     async (job, token) => {
       const { enrollmentId, step } = stepOf(job.id, job.data);
-      if (job.attemptsMade > 0) options.onBatch?.(1);
-      const outcome = job.attemptsMade > 0 ? await runStep(engine, enrollmentId, step) : await batch.load({ enrollmentId, step });
+      // A retry runs alone, a batch of one.
+      const alone = job.attemptsMade > 0;
+      if (alone) options.onBatch?.(1);
+      const outcome = alone ? await runStep(engine, enrollmentId, step) : await batch.load({ enrollmentId, step });
       if (outcome.kind === 'delayed') {
         options.onDelayed?.(outcome);
         await job.moveToDelayed(Math.ceil(engine.clock.realTimeOf(outcome.until)), token);

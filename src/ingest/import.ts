@@ -10,7 +10,6 @@
 import {
   describeIssue,
   knownColumns,
-  parseOrderLine,
   recordSchemas,
   requiredColumns,
   type CancellationRecord,
@@ -19,6 +18,7 @@ import {
   type RecordKind,
   type RefundRecord,
 } from '../core/records.ts';
+import { parseOrderLine } from '../core/order-line.ts';
 import type { Db } from '../db/client.ts';
 import { type RowSource } from './read.ts';
 import { analyzeImported, cancelOrders, upsertCustomers, upsertProducts, upsertRefunds, type Checked, type Outcome } from './store.ts';

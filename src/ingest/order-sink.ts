@@ -6,7 +6,8 @@
  * is complete before it is written, and no batch is ever committed with an order that a
  * later line would have refused.
  */
-import { discountProblem, isPlainId, orderLineRecord, orderTotalProblem, type OrderLineRecord } from '../core/records.ts';
+import { isPlainId } from '../core/order-line.ts';
+import { discountProblem, orderLineRecord, orderTotalProblem, type OrderLineRecord } from '../core/records.ts';
 import { toUnits } from '../core/money.ts';
 import type { Db } from '../db/client.ts';
 import type { RowSource } from './read.ts';

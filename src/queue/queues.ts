@@ -87,6 +87,12 @@ export async function clearDeadJob<T>(queue: Queue<T>, jobId: string, isOwn: (da
   return true;
 }
 
+/** How long (real milliseconds) the job that has waited longest for a worker has waited; 0 when none waits. */
+export async function longestWaitMs(queue: Queue): Promise<number> {
+  const [oldest] = await queue.getJobs(['waiting'], 0, 0, true);
+  return oldest ? Math.max(0, Date.now() - oldest.timestamp) : 0;
+}
+
 /**
  * Runs the job under `jobId` now if it is waiting out a delay: true when it was delayed (and
  * is now waiting for a worker), false when there is no such job or it is in any other state.
