@@ -135,6 +135,13 @@ describe('the demo at its default settings', () => {
     expect(s.shown.filter((r) => r.sameLine).length).toBeGreaterThanOrEqual(Math.ceil(s.shown.length / 2));
   });
 
+  it('builds the report from its rollups with every figure the raw rows give', () => {
+    expect(result.rollup.difference).toBeNull();
+    expect(result.rollup.same).toBe(true);
+    expect(result.rollup.seconds).toBeGreaterThan(0);
+    expect(result.rollup.rawSeconds).toBeGreaterThan(0);
+  });
+
   it("attributed revenue equals the simulator's ledger under the same rule", () => {
     expect(result.attributed.engine).toBeGreaterThan(0);
     expect(result.attributed.engine).toBeCloseTo(result.attributed.ledger, 2);

@@ -16,7 +16,8 @@ import { ShopifyFeed, storefrontLook, type StorefrontLook, type WebhookTally } f
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildReport, type Report } from '../analytics/report.ts';
+import type { Report } from '../analytics/report.ts';
+import { lookAtRollups, type RollupLook } from './rollup-check.ts';
 import { dashboardSettings } from '../dashboard/index.ts';
 import { pacedClock, type PacedClock } from '../core/clock.ts';
 import { CAUGHT_UP_HOURS, nextPace, type PaceSummary } from './pace.ts';
@@ -114,6 +115,8 @@ export interface DemoResult {
   storefront: StorefrontLook;
   /** How much the clock slowed to let the workers keep up (./pace.ts); 1 and 0 on a machine that kept up. */
   pace: PaceSummary;
+  /** The report built from the rollups beside the same report from the raw rows: times, and whether they agree. */
+  rollup: RollupLook;
   realSeconds: number;
 }
 
@@ -405,7 +408,7 @@ async function replay(
   process.off('SIGTERM', interrupt);
   if (failure) throw asError(failure);
 
-  const report = await buildReport(db, { asOf, attribution: config.attribution, minSample: config.reportMinSample });
+  const { report, look: rollup } = await lookAtRollups(db, { asOf, attribution: config.attribution, minSample: config.reportMinSample });
   const checks = await truthChecks(database, report, people.expected, live, asOf);
   const attributed = {
     engine: round2(report.sequences.flatMap((s) => s.versions.flatMap((v) => v.arms)).reduce((sum, arm) => sum + arm.attributedRevenue, 0)),
@@ -429,6 +432,7 @@ async function replay(
     webhooks: shopify.tally,
     storefront: await storefrontLook(baseUrl, storefrontKey, catalog),
     pace,
+    rollup,
     realSeconds: (Date.now() - realStart) / 1000,
   };
   output.finished?.(result);

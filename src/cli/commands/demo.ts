@@ -105,6 +105,12 @@ function formatTruth(result: DemoResult, currency: string): string {
         ? ` The machine fell behind the clock, so the clock waited for the workers: ${result.pace.slowedSeconds.toFixed(0)} s below its planned speed, at slowest ${percent(result.pace.slowest)} of it, once ${result.pace.latestHours.toFixed(1)} simulated hours behind.`
         : ''),
   );
+  const r = result.rollup;
+  lines.push(
+    r.same
+      ? `Report: ${r.seconds.toFixed(2)} s from the rollups, ${r.rawSeconds.toFixed(2)} s recomputed from the raw rows, every figure the same.`
+      : `Report: ${r.seconds.toFixed(2)} s from the rollups, ${r.rawSeconds.toFixed(2)} s from the raw rows — THEY DIFFER at ${r.difference}.`,
+  );
   const c = result.consent;
   lines.push(
     `Consent: ${c.saidNo + c.unknown} customers who ordered had not accepted marketing (${c.saidNo} said no, ${c.unknown} were never asked); ` +
