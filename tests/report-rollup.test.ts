@@ -243,7 +243,9 @@ describe.each(DB_KINDS)('the report rollup on %s', (kind) => {
     database = undefined;
   });
 
-  it.each([1, 2, 3])(
+  // The seeds vary the changes the rollup's SQL sees, on Postgres; PGlite runs the same SQL
+  // through its own driver, which one seed checks (each PGlite seed took 25 s of CI's time).
+  it.each(kind === 'pglite' ? [1] : [1, 2, 3])(
     "is what the rebuild writes after each random change, and the report read from it is the raw rows' (seed %i)",
     async (seed) => {
       database = await freshDatabase(kind);
