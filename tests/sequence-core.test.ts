@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assignArm, HOLDOUT } from '../src/core/assignment.ts';
 import { pacedClock, phasedClock, scaledClock } from '../src/core/clock.ts';
-import { CAUGHT_UP_HOURS, nextPace, SLOW_AFTER_HOURS, SLOWEST_PACE } from '../src/demo/pace.ts';
+import { CAUGHT_UP_HOURS, nextPace, SLOW_AFTER_HOURS, SLOWEST_PACE, UNAVOIDABLE_SECONDS } from '../src/demo/pace.ts';
 import { parseDuration } from '../src/core/duration.ts';
 import { afterFrequencyCap, afterQuietHours, allowedSendTime } from '../src/core/schedule.ts';
 import { sequenceJsonSchema } from '../src/core/sequence.ts';
@@ -194,15 +194,28 @@ describe('the paced clock', () => {
 });
 
 describe("the demo clock's pace", () => {
+  // At 8,000× a real second is 2.2 simulated hours: the hour thresholds hold.
+  const busy = 8_000 / 3_600;
   it('halves while the engine is more than three simulated hours late, down to a floor, and recovers by quarters within one', () => {
-    expect(nextPace(1, 3.5)).toBe(0.5);
-    expect(nextPace(0.5, 10)).toBe(0.25);
-    expect(nextPace(0.25, 10)).toBe(SLOWEST_PACE);
-    expect(nextPace(SLOWEST_PACE, 1_000)).toBe(SLOWEST_PACE);
+    expect(nextPace(1, 3.5, busy)).toBe(0.5);
+    expect(nextPace(0.5, 10, busy)).toBe(0.25);
+    expect(nextPace(0.25, 10, busy)).toBe(SLOWEST_PACE);
+    expect(nextPace(SLOWEST_PACE, 1_000, busy)).toBe(SLOWEST_PACE);
     // In between, the pace holds: the workers are clearing a burst.
-    expect(nextPace(0.5, 2)).toBe(0.5);
-    expect(nextPace(1, SLOW_AFTER_HOURS)).toBe(1);
-    expect(nextPace(0.5, CAUGHT_UP_HOURS)).toBe(0.625);
-    expect(nextPace(0.9, 0)).toBe(1);
+    expect(nextPace(0.5, 2, busy)).toBe(0.5);
+    expect(nextPace(1, SLOW_AFTER_HOURS, busy)).toBe(1);
+    expect(nextPace(0.5, CAUGHT_UP_HOURS, busy)).toBe(0.625);
+    expect(nextPace(0.9, 0, busy)).toBe(1);
+  });
+
+  it('never slows for lateness within a real second, what the workers cannot avoid at a fast clock', () => {
+    // At 40,000× a real second is 11.1 simulated hours.
+    const tail = 40_000 / 3_600;
+    expect(UNAVOIDABLE_SECONDS * tail).toBeCloseTo(11.11, 2);
+    expect(nextPace(1, 8, tail)).toBe(1);
+    expect(nextPace(1, 12, tail)).toBe(0.5);
+    // Catching up: within a third of that second, 3.7 hours.
+    expect(nextPace(0.5, 3.5, tail)).toBe(0.625);
+    expect(nextPace(0.5, 5, tail)).toBe(0.5);
   });
 });

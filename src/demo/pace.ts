@@ -24,13 +24,24 @@ export const SLOW_AFTER_HOURS = 3;
 export const CAUGHT_UP_HOURS = 1;
 
 /**
- * The pace for the next interval, from the current one and how many simulated hours the
- * engine is behind: halved past {@link SLOW_AFTER_HOURS} (down to {@link SLOWEST_PACE}),
- * raised by a quarter (up to the plan) within {@link CAUGHT_UP_HOURS}, kept in between.
+ * Lateness the workers cannot avoid, in real seconds: a batch waits a few milliseconds for
+ * others, a delayed job is promoted when a worker asks, a step takes tens of milliseconds. At
+ * the tail's 40,000× one real second is eleven simulated hours, so the thresholds above
+ * would slow the clock for the engine's ordinary pace; lateness within this many real
+ * seconds never slows it.
  */
-export function nextPace(pace: number, lateHours: number): number {
-  if (lateHours > SLOW_AFTER_HOURS) return Math.max(SLOWEST_PACE, pace / 2);
-  if (lateHours <= CAUGHT_UP_HOURS) return Math.min(1, pace * 1.25);
+export const UNAVOIDABLE_SECONDS = 1;
+
+/**
+ * The pace for the next interval, from the current one, how many simulated hours the engine
+ * is behind and how many simulated hours pass in a real second at the current pace: halved
+ * past {@link SLOW_AFTER_HOURS} (down to {@link SLOWEST_PACE}), raised by a quarter (up to
+ * the plan) within {@link CAUGHT_UP_HOURS}, kept in between; each threshold at least
+ * {@link UNAVOIDABLE_SECONDS} of real time (a third of it to catch up).
+ */
+export function nextPace(pace: number, lateHours: number, hoursPerSecond: number): number {
+  if (lateHours > Math.max(SLOW_AFTER_HOURS, UNAVOIDABLE_SECONDS * hoursPerSecond)) return Math.max(SLOWEST_PACE, pace / 2);
+  if (lateHours <= Math.max(CAUGHT_UP_HOURS, (UNAVOIDABLE_SECONDS / 3) * hoursPerSecond)) return Math.min(1, pace * 1.25);
   return pace;
 }
 

@@ -381,7 +381,7 @@ async function replay(
       if (late > CAUGHT_UP_HOURS && (await promoteOverdue(engine, 500)) > 0)
         late = await engineLateHours(db, connection.queues.enroll, clock);
       pace.latestHours = Math.max(pace.latestHours, late);
-      clock.setPace(nextPace(clock.pace(), late));
+      clock.setPace(nextPace(clock.pace(), late, 1_000 / clock.realDelay(HOUR)));
       pace.slowest = Math.min(pace.slowest, clock.pace());
     }
     const state = {
