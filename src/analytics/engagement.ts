@@ -58,8 +58,14 @@ export async function refreshEngagement(db: Db, options: { fromScratch?: boolean
           flags as (
             update enrollment_outcomes eo
             set unsubscribed = eo.unsubscribed or f.unsubscribed, complained = eo.complained or f.complained, bounced = eo.bounced or f.bounced
+            -- Only the messages read with a flag, each looked up by its key (a lateral with a
+            -- limit, which the planner cannot turn back into a join): as a join of every message
+            -- read, it merged all of messages and scanned all of the rollup, 0.8 s a refresh
+            -- with nothing new at a million emails.
             from (select m.enrollment_id, bool_or(r.unsubscribed) as unsubscribed, bool_or(r.complained) as complained, bool_or(r.bounced) as bounced
-                  from read r join messages m on m.id = r.message_id group by m.enrollment_id) f
+                  from read r cross join lateral (select x.enrollment_id from messages x where x.id = r.message_id limit 1) m
+                  where r.unsubscribed or r.complained or r.bounced
+                  group by m.enrollment_id) f
             where eo.enrollment_id = f.enrollment_id
               and (f.unsubscribed and not eo.unsubscribed or f.complained and not eo.complained or f.bounced and not eo.bounced)
           ) select count(*)::int as n from read`,

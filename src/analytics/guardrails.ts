@@ -61,9 +61,15 @@ function eventFlags(versionId: number, options: { from: string; asOf: Date }): S
              group by e.customer_id`;
 }
 
-/** {@link eventFlags} from the per-enrollment rollup's flags, every event having happened by as-of. */
+/**
+ * {@link eventFlags} from the per-enrollment rollup's flags, every event having happened by
+ * as-of. Only the rows with a flag are grouped (a customer with none has no row, which the
+ * left join reads as no flag, as eventFlags has none for them): grouping every row of the
+ * version by customer was most of the guardrails' time.
+ */
 function rollupFlags(versionId: number, from: string): SQL {
   return sql`select customer_id, bool_or(unsubscribed) as unsubscribed, bool_or(complained) as complained, bool_or(bounced) as bounced
              from enrollment_outcomes where sequence_version_id = ${versionId} and enrolled_at >= ${from}::timestamptz
+               and (unsubscribed or complained or bounced)
              group by customer_id`;
 }
