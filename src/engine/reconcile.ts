@@ -4,14 +4,14 @@
  * deterministic id, so a lost job, a Redis restart or a FLUSHALL loses nothing; a job
  * still delayed past its step's due time (a delay computed on a clock that has since sped
  * up, as the demo's paced clock does, or on a machine whose clock ran behind) is promoted,
- * so it runs now instead of late. It also re-runs the outbox, so orders committed while
+ * so it runs now instead of late, in the same read of the job. It also re-runs the outbox, so orders committed while
  * Redis was away reach the enroll queue, and writes the report's rollup rows of the emails
  * sent since its last pass.
  */
 import { drainOutbox, republishStale } from '../outbox/relay.ts';
 import { dueEnrollments } from '../store/enrollments.ts';
 import { settleSends } from '../store/outcomes.ts';
-import { clearDeadJob, jobIds, promoteDelayed } from '../queue/queues.ts';
+import { jobIds, promoteDelayed, reviveJob } from '../queue/queues.ts';
 import { scheduleStep, type Engine } from './context.ts';
 
 export interface ReconcileResult {
@@ -30,12 +30,15 @@ export async function reconcile(engine: Engine, horizonMs = 3_600_000, staleSeco
   await republishStale(engine.db, engine.queues, staleSeconds);
   // The report's rollup rows of the emails sent since the last pass, so a report finds little to settle.
   await settleSends(engine.db);
-  const promoted = await promoteOverdue(engine);
-  const due = await dueEnrollments(engine.db, new Date(engine.clock.now().getTime() + horizonMs));
+  const now = engine.clock.now().getTime();
+  const due = await dueEnrollments(engine.db, new Date(now + horizonMs));
   let enqueued = 0;
+  let promoted = 0;
   for (const e of due) {
     const jobId = jobIds.step(e.id, e.nextStep);
-    if (!(await clearDeadJob(engine.queues.steps, jobId, (data) => data?.enrollmentId === e.id))) continue;
+    const job = await reviveJob(engine.queues.steps, jobId, (data) => data?.enrollmentId === e.id, e.nextDueAt.getTime() <= now);
+    if (job === 'promoted') promoted += 1;
+    if (job !== 'free') continue;
     await scheduleStep(engine, e.id, e.nextStep, e.nextDueAt);
     enqueued += 1;
   }

@@ -77,14 +77,33 @@ export const FAILED_COOL_DOWN_MS = 10 * 60_000;
  * without losing it, and work that always fails does not spin.
  */
 export async function clearDeadJob<T>(queue: Queue<T>, jobId: string, isOwn: (data: T | undefined) => boolean): Promise<boolean> {
+  return (await reviveJob(queue, jobId, isOwn, false)) === 'free';
+}
+
+/**
+ * {@link clearDeadJob}, and with `overdue` (the work is already due) a job still waiting out
+ * a delay is promoted to run now ('promoted'); 'free' when the id was made free, 'live' when
+ * a live job holds it. One read of the job and its state, whichever the answer.
+ */
+export async function reviveJob<T>(
+  queue: Queue<T>,
+  jobId: string,
+  isOwn: (data: T | undefined) => boolean,
+  overdue: boolean,
+): Promise<'free' | 'promoted' | 'live'> {
   const job = await queue.getJob(jobId);
-  if (!job) return true;
+  if (!job) return 'free';
   const state = await job.getState();
-  if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
+  if (state === 'delayed' && overdue) {
+    // A worker may have taken it between the read and the move: then it runs already.
+    await job.promote().catch(() => undefined);
+    return 'promoted';
+  }
+  if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return 'live';
   const genuine = isOwn(job.data as T | undefined) && (job.opts?.attempts ?? 1) > 1;
-  if (state === 'failed' && genuine && Date.now() - (job.finishedOn ?? 0) < FAILED_COOL_DOWN_MS) return false;
+  if (state === 'failed' && genuine && Date.now() - (job.finishedOn ?? 0) < FAILED_COOL_DOWN_MS) return 'live';
   await queue.remove(jobId).catch(() => 0);
-  return true;
+  return 'free';
 }
 
 /** How long (real milliseconds) the job that has waited longest for a worker has waited; 0 when none waits. */
