@@ -127,6 +127,13 @@ describe('bundles through the engine', () => {
     ).toBe(true);
     t.relay.kick();
     await eventually(async () => t.smtp.received.length >= 2, 30_000, 'both emails');
+    // The server's 250 comes before the row says `sent` (the same statement advances the
+    // enrollment): the tests read the rows, so wait for both marks too.
+    await eventually(
+      async () => (await queryRows<{ n: number }>(db(), sql`select count(*)::int as n from messages where state = 'sent'`))[0]!.n >= 2,
+      30_000,
+      'both emails marked sent',
+    );
   }, 90_000);
   afterAll(async () => {
     await app?.close();
