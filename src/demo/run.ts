@@ -172,10 +172,14 @@ export async function runDemo(settings: Config, options: DemoOptions, output: De
  */
 async function engineLateHours(db: Database['db'], enroll: Queues['enroll'], clock: PacedClock): Promise<number> {
   const [due, waited] = await Promise.all([earliestActiveDueAt(db), longestWaitMs(enroll)]);
-  const stepLate = due ? clock.now().getTime() - due.getTime() : 0;
+  const stepLate = due ? (clock.now().getTime() - due.getTime()) / HOUR : 0;
   // A job's wait is in real time; the clock's current rate turns it into simulated time.
-  const enrollLate = (waited * HOUR) / clock.realDelay(HOUR);
-  return Math.max(0, stepLate, enrollLate) / HOUR;
+  return Math.max(0, stepLate, (waited / 1000) * hoursPerSecond(clock));
+}
+
+/** Simulated hours per real second at the clock's current pace. */
+function hoursPerSecond(clock: PacedClock): number {
+  return 1_000 / clock.realDelay(HOUR);
 }
 
 async function replay(
@@ -381,7 +385,7 @@ async function replay(
       if (late > CAUGHT_UP_HOURS && (await promoteOverdue(engine, 500)) > 0)
         late = await engineLateHours(db, connection.queues.enroll, clock);
       pace.latestHours = Math.max(pace.latestHours, late);
-      clock.setPace(nextPace(clock.pace(), late, 1_000 / clock.realDelay(HOUR)));
+      clock.setPace(nextPace(clock.pace(), late, hoursPerSecond(clock)));
       pace.slowest = Math.min(pace.slowest, clock.pace());
     }
     const state = {

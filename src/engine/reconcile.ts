@@ -4,9 +4,9 @@
  * deterministic id, so a lost job, a Redis restart or a FLUSHALL loses nothing; a job
  * still delayed past its step's due time (a delay computed on a clock that has since sped
  * up, as the demo's paced clock does, or on a machine whose clock ran behind) is promoted,
- * so it runs now instead of late, in the same read of the job. It also re-runs the outbox, so orders committed while
- * Redis was away reach the enroll queue, and writes the report's rollup rows of the emails
- * sent since its last pass.
+ * so it runs now instead of late, in the same read of the job. It also re-runs the outbox,
+ * so orders committed while Redis was away reach the enroll queue, and writes the report's
+ * rollup rows of the emails sent since its last pass.
  */
 import { drainOutbox, republishStale } from '../outbox/relay.ts';
 import { dueEnrollments } from '../store/enrollments.ts';

@@ -43,7 +43,7 @@ export interface ImportOptions {
 }
 
 /** An import that wrote at least this many rows refreshes the planner's statistics of its tables (`analyzeImported`). */
-export const ANALYZE_AFTER_ROWS = 1_000;
+const ANALYZE_AFTER_ROWS = 1_000;
 
 export async function importRows(db: Db, kind: RecordKind, source: RowSource, options: ImportOptions): Promise<ImportSummary> {
   const summary: ImportSummary = { kind, rows: 0, inserted: 0, updated: 0, unchanged: 0, rejected: 0, ordersPlaced: 0, ignoredColumns: [] };

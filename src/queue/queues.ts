@@ -4,7 +4,7 @@
  *
  * Queues are created only by entry points (CLI commands, workers/), never on import.
  */
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 
 export const QUEUE_NAMES = {
@@ -95,8 +95,7 @@ export async function reviveJob<T>(
   if (!job) return 'free';
   const state = await job.getState();
   if (state === 'delayed' && overdue) {
-    // A worker may have taken it between the read and the move: then it runs already.
-    await job.promote().catch(() => undefined);
+    await promoteNow(job);
     return 'promoted';
   }
   if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return 'live';
@@ -119,9 +118,13 @@ export async function longestWaitMs(queue: Queue): Promise<number> {
 export async function promoteDelayed(queue: Queue, jobId: string): Promise<boolean> {
   const job = await queue.getJob(jobId);
   if (!job || !(await job.isDelayed())) return false;
-  // A worker may have taken it between the check and the move: then it runs already.
-  await job.promote().catch(() => undefined);
+  await promoteNow(job);
   return true;
+}
+
+/** Moves a delayed job to run now. A worker may have taken it since its state was read: then it runs already. */
+async function promoteNow(job: Job): Promise<void> {
+  await job.promote().catch(() => undefined);
 }
 
 /**
