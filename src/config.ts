@@ -179,6 +179,7 @@ const schema = z
       .min(1024)
       .default(5 * 1024 * 1024),
     DASHBOARD_PASSWORD: z.preprocess(emptyAsUndefined, z.string().min(8, 'must be at least 8 characters').optional()),
+    DASHBOARD_SNAPSHOT_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
     SESSION_HOURS: z.coerce
       .number()
       .positive()
@@ -358,6 +359,8 @@ export interface Config {
   wooCommerceWebhookSecret: string | undefined;
   /** How long a dashboard login lasts. */
   sessionHours: number;
+  /** DASHBOARD_SNAPSHOT_SECONDS: the dashboard's page figures are served from a snapshot up to this old; 0 computes every page live. */
+  dashboardSnapshotSeconds: number;
   /** Days after sending that a message's click and open links still count (later: the shop's home page). */
   trackingLinkDays: number;
   /** Proxies believed about the client's address (X-Forwarded-For): none, all, the nearest N hops, or these addresses/CIDRs. */
@@ -476,6 +479,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     importBatchSize: env.IMPORT_BATCH_SIZE,
     apiBodyLimitBytes: env.API_BODY_LIMIT_BYTES,
     dashboardPassword: env.DASHBOARD_PASSWORD,
+    dashboardSnapshotSeconds: env.DASHBOARD_SNAPSHOT_SECONDS,
     shopifyWebhookSecret: env.SHOPIFY_WEBHOOK_SECRET,
     wooCommerceWebhookSecret: env.WOOCOMMERCE_WEBHOOK_SECRET,
     sessionHours: env.SESSION_HOURS,

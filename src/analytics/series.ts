@@ -212,16 +212,19 @@ export async function versionHistory(db: Db, sequenceId: string): Promise<Versio
 }
 
 /**
- * The live version of a sequence and its definition, or undefined when there is no such
+ * The live version of a sequence, its definition and the sequence's status, or undefined when there is no such
  * sequence (or it has no live version yet). Paused sequences count: their pages still show.
  */
-export async function liveDefinition(db: Db, sequenceId: string): Promise<{ versionId: number; definition: StoredDefinition } | undefined> {
+export async function liveDefinition(
+  db: Db,
+  sequenceId: string,
+): Promise<{ versionId: number; definition: StoredDefinition; status: string } | undefined> {
   const [row] = await db
-    .select({ id: sequenceVersions.id, definition: sequenceVersions.definition })
+    .select({ id: sequenceVersions.id, definition: sequenceVersions.definition, status: sequences.status })
     .from(sequences)
     .innerJoin(sequenceVersions, eq(sequenceVersions.id, sequences.liveVersionId))
     .where(eq(sequences.id, sequenceId));
   // The column holds what sequenceSchema produced when the version was applied (versions
   // are immutable), so it is read back as that type, as the enrollment worker reads it.
-  return row && { versionId: row.id, definition: row.definition };
+  return row && { versionId: row.id, definition: row.definition, status: row.status };
 }

@@ -136,6 +136,7 @@ export function dashboardSettings(
     password: settings.dashboardPassword,
     secret: settings.secretKey,
     sessionHours: settings.sessionHours,
+    snapshotSeconds: settings.dashboardSnapshotSeconds,
     secureCookie: settings.publicUrl.startsWith('https:'),
     publicUrl: settings.publicUrl,
     redisPrefix: settings.queuePrefix,

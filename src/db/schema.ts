@@ -19,6 +19,7 @@ import {
   boolean,
   index,
   integer,
+  json,
   jsonb,
   numeric,
   pgTable,
@@ -816,3 +817,21 @@ export const outbox = pgTable(
       .where(sql`${t.publishedAt} is null`),
   ],
 );
+
+// ---------------------------------------------------------------- dashboard
+
+/**
+ * The dashboard's page figures as last computed (src/dashboard/snapshots.ts): per page and
+ * period, the report and the other slow figures as JSON (`json`, not `jsonb`: kept as written, key order and all), what they were as of (the engine's
+ * clock), and when they were built and last looked at (real time). Pages read them while
+ * they are younger than DASHBOARD_SNAPSHOT_SECONDS and rebuild them behind the reader; a
+ * cache, never the truth: deleting every row loses nothing.
+ */
+export const reportSnapshots = pgTable('report_snapshots', {
+  key: text('key').primaryKey(),
+  asOf: time('as_of').notNull(),
+  builtAt: time('built_at').notNull(),
+  buildMs: integer('build_ms').notNull(),
+  body: json('body').$type<unknown>().notNull(),
+  viewedAt: time('viewed_at').notNull(),
+});

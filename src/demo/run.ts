@@ -152,6 +152,8 @@ export async function runDemo(settings: Config, options: DemoOptions, output: De
       // Workers, the HTTP server and the recipients share this process's pool: a job that waits
       // for a connection holds the scaled clock's emails back by simulated hours.
       databasePoolSize: Math.max(settings.databasePoolSize, CONCURRENCY.enroll + CONCURRENCY.steps + 16),
+      // The dashboard's figures at most 10 real seconds old: hours of the demo's clock, not weeks.
+      dashboardSnapshotSeconds: Math.min(settings.dashboardSnapshotSeconds, 10),
     };
     const database = await openConfiguredDatabase(config, { migrate: true });
     cleanups.push(() => database.close());

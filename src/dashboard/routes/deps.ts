@@ -15,5 +15,11 @@ export interface PageDeps {
   codePoolLow?: number | undefined;
   /** config/segments.yaml (SEGMENTS_FILE): the segment thresholds the shop sets; unset, the shop's own. */
   segmentsFile?: string | undefined;
+  /**
+   * DASHBOARD_SNAPSHOT_SECONDS: the report pages' figures are served from their stored
+   * snapshot up to this old (real seconds), and rebuilt behind the reader (../snapshots.ts);
+   * 0 or unset builds every page's figures live.
+   */
+  snapshotSeconds?: number | undefined;
   now: () => Date;
 }

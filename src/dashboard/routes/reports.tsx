@@ -26,6 +26,7 @@ import { AUDIT_SHOWN } from './actions.tsx';
 import type { PageDeps } from './deps.ts';
 import { WEBHOOK_DAYS, webhooksSince } from './webhooks.tsx';
 import { PERIODS, periodQuery, reportExportQuery, sequenceExportQuery, sequenceParams, type Period } from '../query.ts';
+import { pageSnapshots } from '../snapshots.ts';
 import { renderPage } from '../views/layout.tsx';
 import { OverviewPage } from '../views/overview.tsx';
 import { SequenceNotFound, SequencePage } from '../views/sequence.tsx';
@@ -44,6 +45,12 @@ const CHARTS = new URL('../assets/charts.js', import.meta.url);
  */
 export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise<void> {
   const pages = app.withTypeProvider<ZodTypeProvider>();
+  const snapshots = pageSnapshots({
+    db: deps.db,
+    maxAgeMs: (deps.snapshotSeconds ?? 0) * 1_000,
+    onError: (err, key) => app.log.error({ err, key }, 'the figures of a dashboard page could not be built'),
+  });
+  app.addHook('onClose', () => snapshots.stop());
   const money = moneyFormat(deps.currency);
   const timeZone = deps.timeZone ?? 'UTC';
   /** What one request looks at: one moment, one period, the report over both. */
@@ -80,15 +87,18 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
 
   pages.get('/', { schema: { hide: true, querystring: periodQuery } }, async (request, reply) => {
     const { period } = request.query;
-    const { asOf, from, report } = viewOf(period);
-    const data = await report();
-    // With no period, the trend still stops at 90 days: a chart of years of days says nothing.
-    const since = from ?? new Date(asOf.getTime() - 90 * DAY_MS);
-    const [trend, pools, deliveries] = await Promise.all([
-      sentPerDay(deps.db, since, timeZone),
-      poolCounts(deps.db, asOf),
-      deliveryCounts(deps.db, webhooksSince(asOf)),
-    ]);
+    // The report and the trend from the page's snapshot (../snapshots.ts); the alerts live.
+    const figures = await snapshots.figures(`overview:${period}`, async () => {
+      const { asOf, from, report } = viewOf(period);
+      // With no period, the trend still stops at 90 days: a chart of years of days says nothing.
+      const since = from ?? new Date(asOf.getTime() - 90 * DAY_MS);
+      const [data, trend] = await Promise.all([report(), sentPerDay(deps.db, since, timeZone)]);
+      return { asOf, body: { report: data, since: since.toISOString(), trend } };
+    });
+    const { report: data, trend } = figures.body;
+    const asOf = figures.asOf;
+    const since = new Date(figures.body.since);
+    const [pools, deliveries] = await Promise.all([poolCounts(deps.db, deps.now()), deliveryCounts(deps.db, webhooksSince(deps.now()))]);
     const low = deps.codePoolLow ?? 100;
     const page = (
       <OverviewPage
@@ -152,19 +162,29 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
         .code(404)
         .type('text/html')
         .send(renderPage(<SequenceNotFound id={id} />));
-    const { asOf, from, report } = viewOf(period);
-    // The report first: it brings the attribution and engagement rollups up to date, which
-    // the slot figures read.
-    const data = await report(id);
-    const [curve, slots, history, decisions, recs, audit] = await Promise.all([
-      cumulativeRevenue(deps.db, live.versionId, live.definition, asOf, from),
-      slotPerformance(deps.db, live.versionId, deps.attribution, from),
+    // The report, the curve, the slots and the recommendations from the page's snapshot
+    // (../snapshots.ts), per live version: publishing a version starts a new one. The
+    // status, the history, the decisions and the audit are read live, so an action shows at once.
+    const figures = await snapshots.figures(`sequence:${id}:${live.versionId}:${period}`, async () => {
+      const { asOf, from, report } = viewOf(period);
+      // The report first: it brings the attribution and engagement rollups up to date, which
+      // the slot figures read.
+      const data = await report(id);
+      const [curve, slots, recs] = await Promise.all([
+        cumulativeRevenue(deps.db, live.versionId, live.definition, asOf, from),
+        slotPerformance(deps.db, live.versionId, deps.attribution, from),
+        recommendationPerformance(deps.db, live.versionId, live.definition, { asOf, from }),
+      ]);
+      return { asOf, body: { report: data, curve, slots, recs } };
+    });
+    const { report: data, curve, slots, recs } = figures.body;
+    const asOf = figures.asOf;
+    const [history, decisions, audit] = await Promise.all([
       versionHistory(deps.db, id),
       listDecisions(deps.db, id),
-      recommendationPerformance(deps.db, live.versionId, live.definition, { asOf, from }),
       listAudit(deps.db, id, AUDIT_SHOWN),
     ]);
-    const sequence = data.sequences[0]!;
+    const sequence = { ...data.sequences[0]!, status: live.status };
     const version = sequence.versions.find((v) => v.live) ?? sequence.versions[0]!;
     const page = (
       <SequencePage
