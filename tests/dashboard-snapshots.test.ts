@@ -1,10 +1,10 @@
 /**
  * The dashboard's page snapshots (src/dashboard/snapshots.ts) on the real Postgres: a page
  * looked at again is served from its stored figures, identical to the page built live; a
- * change shows once the snapshot is rebuilt (behind the reader past half its age, before
- * answering past its age), while the sequence's status is always read live; and with
- * DASHBOARD_SNAPSHOT_SECONDS at 0 nothing is stored. The rule itself (src/core/snapshot.ts)
- * is tested without IO.
+ * change shows once the snapshot is rebuilt, while the sequence's status is always read
+ * live; with DASHBOARD_SNAPSHOT_SECONDS at 0 nothing is stored. When each build happens
+ * (behind the reader past half the age, before answering past it, one at a time) is tested
+ * on a clock the test moves; the rule itself (src/core/snapshot.ts) without IO.
  */
 import { sign } from '@fastify/cookie';
 import { sql } from 'drizzle-orm';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../src/core/clock.ts';
 import { snapshotAction } from '../src/core/snapshot.ts';
 import { sessionKey, sessionValue } from '../src/dashboard/auth.ts';
+import { pageSnapshots } from '../src/dashboard/snapshots.ts';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/app.ts';
 import { AS_OF, prepareExpShop, T0 } from './helpers/dashboard.ts';
@@ -24,7 +25,7 @@ const TOKEN = 'snapshot-test-token-0123456789abcdef';
 const SECRET = 'snapshot-test-secret-0123456789abcdef';
 const DAY = 86_400_000;
 /** The snapshot's maximum age in the test: long enough to read a page twice, short enough to wait out. */
-const MAX_AGE_SECONDS = 3;
+const MAX_AGE_SECONDS = 10;
 
 describe('snapshotAction', () => {
   const now = new Date('2026-06-01T12:00:00Z');
@@ -136,14 +137,66 @@ describe('the report pages from their snapshots', () => {
     expect(await page(snapshotted, '/sequences/exp')).toMatch(/id="status">\s*paused/);
     await database.db.execute(sql`update sequences set status = 'active' where id = 'exp'`);
 
-    // Past half its age: served as it is, and rebuilt behind the reader.
-    await new Promise((resolve) => setTimeout(resolve, (MAX_AGE_SECONDS * 1_000) / 2 + 200));
-    expect(enrolled(await page(snapshotted, '/sequences/exp'))).toBe(before);
-    await eventually(async () => enrolled(await page(snapshotted, '/sequences/exp')) === before + 5, 20_000, 'the rebuilt snapshot');
+    // Past half its age the page is rebuilt (behind the reader, or by the refresher), and the change shows.
+    await eventually(async () => enrolled(await page(snapshotted, '/sequences/exp')) === before + 5, 40_000, 'the rebuilt snapshot');
+  });
+});
 
-    // Past its whole age: built before answering.
-    await enrollSome(2, 35);
-    await new Promise((resolve) => setTimeout(resolve, MAX_AGE_SECONDS * 1_000 + 200));
-    expect(enrolled(await page(snapshotted, '/sequences/exp'))).toBe(before + 7);
+describe('pageSnapshots, on a clock the test moves', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await freshDatabase('postgres');
+  });
+  afterAll(() => database.drop());
+
+  it('builds once, serves the stored figures, refreshes behind the reader past half the age, rebuilds first past the age', async () => {
+    let real = Date.parse('2026-06-01T12:00:00Z');
+    let builds = 0;
+    const errors: unknown[] = [];
+    // An hour's age: the refresher's timer (every quarter of it) never fires within the test.
+    const snapshots = pageSnapshots({
+      db: database.db,
+      maxAgeMs: 3_600_000,
+      onError: (e) => errors.push(e),
+      realNow: () => new Date(real),
+    });
+    const build = async () => {
+      builds += 1;
+      return { asOf: new Date(T0 + builds * DAY), body: { build: builds } };
+    };
+    try {
+      const first = await snapshots.figures('page:all', build);
+      expect(first).toMatchObject({ body: { build: 1 }, fromSnapshot: false });
+      real += 60_000;
+      const again = await snapshots.figures('page:all', build);
+      expect(again).toMatchObject({ body: { build: 1 }, fromSnapshot: true, asOf: new Date(T0 + DAY) });
+      expect(builds).toBe(1);
+
+      // Past half the age: the stored figures at once, a newer build behind.
+      real += 1_800_000;
+      expect(await snapshots.figures('page:all', build)).toMatchObject({ body: { build: 1 }, fromSnapshot: true });
+      await eventually(async () => (await snapshots.figures('page:all', build)).body.build === 2, 20_000, 'the build behind the reader');
+      expect(builds).toBe(2);
+
+      // Past the whole age: built before answering.
+      real += 3_600_001;
+      expect(await snapshots.figures('page:all', build)).toMatchObject({ body: { build: 3 }, fromSnapshot: false });
+      // Readers at once share one build.
+      real += 3_600_001;
+      const [a, b] = await Promise.all([snapshots.figures('page:all', build), snapshots.figures('page:all', build)]);
+      expect([a.body.build, b.body.build, builds]).toEqual([4, 4, 4]);
+      expect(errors).toEqual([]);
+    } finally {
+      await snapshots.stop();
+    }
+
+    // With no age, every call builds and nothing is stored.
+    await database.db.execute(sql`delete from report_snapshots`);
+    const none = pageSnapshots({ db: database.db, maxAgeMs: 0, onError: (e) => errors.push(e) });
+    await none.figures('page:all', build);
+    await none.figures('page:all', build);
+    expect(builds).toBe(6);
+    expect(await queryRows(database.db, sql`select key from report_snapshots`)).toEqual([]);
+    await none.stop();
   });
 });
