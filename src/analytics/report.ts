@@ -363,7 +363,9 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
  * `asOf`: emails sent by then, their engagement by then (./as-of.ts), orders placed by then.
  * An order credited to an email was placed after its touch, so an order by `asOf` has its
  * touch by `asOf` too: filtering the stored attributions by order time is the cut.
- * With `rollup`, also each step's delivered emails accepted by `asOf` (the acceptance rollup,
+ * With `rollup`, the emails' version, arm and enrollment time are read from their own rows
+ * (copied there from the enrollment as each is inserted) instead of a join of every sent email
+ * with its enrollment, and each step's delivered emails accepted by `asOf` (the acceptance rollup,
  * src/store/outcomes.ts: its first order holding an offered product placed by then), what
  * ./kpis.ts `stepAcceptance` computes from the raw rows.
  */
@@ -381,12 +383,18 @@ async function funnelRows(
   );
   return queryRows<FunnelRow>(
     db,
-    sql`with sent as (
-          select m.id, e.sequence_version_id as version_id, e.arm, m.step
-          from messages m join enrollments e on e.id = m.enrollment_id
-          where e.sequence_version_id in (${ids}) and m.state = 'sent' and e.enrolled_at >= ${from}::timestamptz
-            and m.sent_at <= ${at}::timestamptz
-        ), credited as (
+    sql`with sent as (${
+      options.rollup
+        ? // The enrollment's version, arm and time as copied onto each email (migration 0030).
+          sql`select m.id, m.sequence_version_id as version_id, m.arm, m.step from messages m
+              where m.sequence_version_id in (${ids}) and m.state = 'sent' and m.enrolled_at >= ${from}::timestamptz
+                and m.sent_at <= ${at}::timestamptz`
+        : // From the enrollments themselves, what the copies are checked against.
+          sql`select m.id, e.sequence_version_id as version_id, e.arm, m.step
+              from messages m join enrollments e on e.id = m.enrollment_id
+              where e.sequence_version_id in (${ids}) and m.state = 'sent' and e.enrolled_at >= ${from}::timestamptz
+                and m.sent_at <= ${at}::timestamptz`
+    }), credited as (
           -- Every credited message's orders (a row per attribution, not a pass over the messages); the join with sent below keeps the report's.
           select a.message_id, count(*)::int as conversions, sum(greatest(o.total - coalesce(rf.amount, 0), 0))::float8 as revenue
           -- Net of the refunds made by as-of; a cancelled order earns no credit.

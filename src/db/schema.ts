@@ -525,6 +525,15 @@ export const messages = pgTable(
     discountCodeId: bigint('discount_code_id', { mode: 'number' }).references((): AnyPgColumn => discountCodes.id),
     createdAt: createdAt(),
     sentAt: time('sent_at'),
+    /**
+     * The enrollment's version, arm and enrollment time, copied onto the row as it is
+     * inserted (the `messages_enrollment_copy` trigger of migration 0030, so every writer
+     * fills them; an enrollment never changes them): the report's funnel groups the sent
+     * emails by them without joining every email to its enrollment.
+     */
+    sequenceVersionId: integer('sequence_version_id').notNull(),
+    arm: text('arm').notNull(),
+    enrolledAt: time('enrolled_at').notNull(),
   },
   (t) => [
     uniqueIndex('messages_enrollment_step_key').on(t.enrollmentId, t.step),
