@@ -82,9 +82,10 @@ export interface DemoOptions {
  * `npm start`'s run: 25,000 customers, 120 orders a day from most of them (about two a
  * customer a year, as a real shop's) and about 50 more from the one customer in 25 who
  * refills a consumable every 10 to 25 days; two weeks of new orders under a clock of 8,000×
- * while they come in (40,000× after), about five minutes in all on a 2-core machine. At
- * this size the planted difference and discount are found with high power (./planted.ts); `campaign
- * sequences plan` says why smaller runs cannot.
+ * while they come in (40,000× after), about seven minutes in all on a 2-core machine
+ * (PGlite; under five on Postgres). At this size the planted difference and discount are
+ * found with high power (./planted.ts); `campaign sequences plan` says why smaller runs
+ * cannot.
  */
 export const DEMO_DEFAULTS = {
   customers: 25_000,
