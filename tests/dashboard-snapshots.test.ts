@@ -10,6 +10,7 @@ import { sign } from '@fastify/cookie';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ATTRIBUTION } from '../src/core/attribution.ts';
 import { fixedClock } from '../src/core/clock.ts';
 import { snapshotAction } from '../src/core/snapshot.ts';
 import { sessionKey, sessionValue } from '../src/dashboard/auth.ts';
@@ -113,12 +114,25 @@ describe('the report pages from their snapshots', () => {
       await page(snapshotted, url);
       expect(await page(snapshotted, url)).toBe(await page(live, url));
     }
-    expect((await snapshots()).map((s) => s.key)).toEqual([
-      'overview:30d',
-      'overview:all',
-      `sequence:exp:${versionId}:7d`,
-      `sequence:exp:${versionId}:all`,
-    ]);
+    // Per page and period, the settings' hash (and the overview's, of the live versions) after.
+    const keys = (await snapshots()).map((s) => s.key);
+    expect(keys).toHaveLength(4);
+    expect(keys[0]).toMatch(/^overview:30d:[0-9a-f]{12}:[0-9a-f]{12}$/);
+    expect(keys[1]).toMatch(/^overview:all:[0-9a-f]{12}:[0-9a-f]{12}$/);
+    expect(keys[2]).toMatch(new RegExp(`^sequence:exp:${versionId}:7d:[0-9a-f]{12}$`));
+    expect(keys[3]).toMatch(new RegExp(`^sequence:exp:${versionId}:all:[0-9a-f]{12}$`));
+    // Other report settings, other snapshots.
+    const other = await buildServer({
+      db: database.db,
+      apiToken: TOKEN,
+      bodyLimitBytes: 1 << 20,
+      clock: fixedClock(AS_OF),
+      reports: { attribution: DEFAULT_ATTRIBUTION, minSample: 7 },
+      dashboard: { apiToken: TOKEN, secret: SECRET, sessionHours: 1, currency: 'USD', timeZone: 'UTC', snapshotSeconds: 3_600 },
+    });
+    await page(other, '/sequences/exp');
+    await other.close();
+    expect(await snapshots()).toHaveLength(5);
     // The live server stores nothing.
     await database.db.execute(sql`delete from report_snapshots`);
     await page(live, '/sequences/exp');
@@ -126,19 +140,30 @@ describe('the report pages from their snapshots', () => {
   });
 
   it('shows new figures once the snapshot is rebuilt, and the status at once', async () => {
-    const before = enrolled(await page(snapshotted, '/sequences/exp'));
-    await enrollSome(5, 30);
-    expect(enrolled(await page(live, '/sequences/exp'))).toBe(before + 5);
-    // Still the snapshot's figures: younger than half its age.
-    expect(enrolled(await page(snapshotted, '/sequences/exp'))).toBe(before);
+    // An hour's snapshots: nothing rebuilds them within the test.
+    const hourly = await server(3_600);
+    try {
+      const before = enrolled(await page(hourly, '/sequences/exp'));
+      await page(hourly, '/');
+      await enrollSome(5, 30);
+      expect(enrolled(await page(live, '/sequences/exp'))).toBe(before + 5);
+      // Still the snapshot's figures.
+      expect(enrolled(await page(hourly, '/sequences/exp'))).toBe(before);
 
-    // An action shows at once, whatever the snapshot's age.
-    await database.db.execute(sql`update sequences set status = 'paused' where id = 'exp'`);
-    expect(await page(snapshotted, '/sequences/exp')).toMatch(/id="status">\s*paused/);
-    await database.db.execute(sql`update sequences set status = 'active' where id = 'exp'`);
+      // An action shows at once, on both pages, whatever the snapshot's age.
+      await database.db.execute(sql`update sequences set status = 'paused' where id = 'exp'`);
+      expect(await page(hourly, '/sequences/exp')).toMatch(/id="status">\s*paused/);
+      expect(await page(hourly, '/')).toContain('<span class="badge paused">paused</span>');
+      await database.db.execute(sql`update sequences set status = 'active' where id = 'exp'`);
+    } finally {
+      await hourly.close();
+    }
 
-    // Past half its age the page is rebuilt (behind the reader, or by the refresher), and the change shows.
-    await eventually(async () => enrolled(await page(snapshotted, '/sequences/exp')) === before + 5, 40_000, 'the rebuilt snapshot');
+    // With snapshots of a few seconds, the change shows once the page is rebuilt (behind the reader, or by the refresher).
+    await page(snapshotted, '/sequences/exp');
+    await enrollSome(2, 35);
+    const now = enrolled(await page(live, '/sequences/exp'));
+    await eventually(async () => enrolled(await page(snapshotted, '/sequences/exp')) === now, 40_000, 'the rebuilt snapshot');
   });
 });
 
@@ -188,6 +213,53 @@ describe('pageSnapshots, on a clock the test moves', () => {
       expect(errors).toEqual([]);
     } finally {
       await snapshots.stop();
+    }
+
+    // The refresher: it rebuilds what was looked at, one build at a time, a rebuild is not a
+    // look, and once nobody has looked for an hour it stops.
+    await database.db.execute(sql`delete from report_snapshots`);
+    let offset = 0;
+    let running = 0;
+    let most = 0;
+    let refreshed = 0;
+    const slow = async () => {
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      running -= 1;
+      refreshed += 1;
+      return { asOf: new Date(T0), body: { n: refreshed } };
+    };
+    // Ticks every 50 ms; a snapshot is half aged after 100 ms.
+    const quick = pageSnapshots({
+      db: database.db,
+      maxAgeMs: 200,
+      onError: (e) => errors.push(e),
+      realNow: () => new Date(Date.now() + offset),
+    });
+    try {
+      await quick.figures('page:quick', slow);
+      const [looked] = await queryRows<{ viewed_at: Date }>(
+        database.db,
+        sql`select viewed_at from report_snapshots where key = 'page:quick'`,
+      );
+      await eventually(async () => refreshed >= 4 || errors.length > 0, 20_000, 'the refresher rebuilding');
+      expect(errors).toEqual([]);
+      expect(most).toBe(1);
+      const [still] = await queryRows<{ viewed_at: Date }>(
+        database.db,
+        sql`select viewed_at from report_snapshots where key = 'page:quick'`,
+      );
+      expect(new Date(still!.viewed_at).getTime()).toBe(new Date(looked!.viewed_at).getTime());
+      // Two hours on, nobody has looked within the hour: the refresher lets it be.
+      offset = 2 * 3_600_000;
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const settled = refreshed;
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(refreshed).toBe(settled);
+      expect(errors).toEqual([]);
+    } finally {
+      await quick.stop();
     }
 
     // With no age, every call builds and nothing is stored.

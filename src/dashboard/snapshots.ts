@@ -10,7 +10,8 @@
  * `maxAgeMs` (DASHBOARD_SNAPSHOT_SECONDS); past half that age the page is still served
  * from it and a newer one is built behind the reader; older, or missing, they are built
  * before answering (src/core/snapshot.ts decides). A timer rebuilds, before they age, the
- * snapshots looked at in the last hour, so a page that is looked at never waits. Each page
+ * snapshots looked at in the last hour (a rebuild is not a look), so a page that is looked
+ * at never waits, and one nobody looks at costs nothing after that hour. Each page
  * says what its figures are as of. A `maxAgeMs` of 0 builds every page's figures live and
  * stores nothing.
  *
@@ -19,7 +20,7 @@
  */
 import { snapshotAction } from '../core/snapshot.ts';
 import type { Db } from '../db/client.ts';
-import { readSnapshot, saveSnapshot, staleViewedKeys } from '../store/report-snapshots.ts';
+import { readSnapshot, saveSnapshot, viewedSnapshots } from '../store/report-snapshots.ts';
 
 /** A page's figures and the moment (the engine's clock) they are as of. */
 export interface Figures<T> {
@@ -53,8 +54,8 @@ export function pageSnapshots(options: {
   const { db, maxAgeMs, onError } = options;
   const realNow = options.realNow ?? (() => new Date());
   const inFlight = new Map<string, Promise<Served<unknown>>>();
-  // The last way each key was built here, so the refresher can build it again.
-  const builders = new Map<string, () => Promise<Figures<unknown>>>();
+  // The last way each key was asked for here (and when, real time), so the refresher can build it again.
+  const builders = new Map<string, { fn: () => Promise<Figures<unknown>>; askedAt: number }>();
 
   const build = <T>(key: string, fn: () => Promise<Figures<T>>): Promise<Served<T>> => {
     const running = inFlight.get(key);
@@ -72,20 +73,30 @@ export function pageSnapshots(options: {
   const behind = (key: string, fn: () => Promise<Figures<unknown>>) => void build(key, fn).catch((error: unknown) => onError(error, key));
 
   let timer: NodeJS.Timeout | undefined;
-  let refreshing: Promise<void> = Promise.resolve();
+  let refreshing: Promise<void> | undefined;
+  let stopped = false;
+  /** One pass: rebuild what is looked at and half aged; forget the builders of keys nobody looked at lately. */
+  const refresh = async () => {
+    const now = realNow().getTime();
+    try {
+      const viewed = await viewedSnapshots(db, new Date(now - KEEP_FRESH_MS));
+      const keep = new Set(viewed.map((v) => v.key));
+      // Forgotten once neither looked at nor asked for within the hour (a key being built for the first time is not stored yet).
+      for (const [key, { askedAt }] of builders) if (!keep.has(key) && askedAt < now - KEEP_FRESH_MS) builders.delete(key);
+      for (const { key, builtAt } of viewed) {
+        const fn = builders.get(key)?.fn;
+        if (stopped) return;
+        if (fn && now - builtAt.getTime() > maxAgeMs / 2) await build(key, fn).catch((error: unknown) => onError(error, key));
+      }
+    } catch (error) {
+      onError(error, '(refresher)');
+    }
+  };
   if (maxAgeMs > 0) {
     timer = setInterval(() => {
-      refreshing = refreshing.then(async () => {
-        const now = realNow().getTime();
-        try {
-          for (const key of await staleViewedKeys(db, new Date(now - KEEP_FRESH_MS), new Date(now - maxAgeMs / 2))) {
-            const fn = builders.get(key);
-            if (fn) await build(key, fn).catch((error: unknown) => onError(error, key));
-          }
-        } catch (error) {
-          onError(error, '(refresher)');
-        }
-      });
+      // A pass still running (builds take seconds at size) makes this tick a no-op: passes never pile up.
+      if (refreshing || stopped) return;
+      refreshing = refresh().finally(() => (refreshing = undefined));
     }, maxAgeMs / 4);
     timer.unref();
   }
@@ -93,7 +104,7 @@ export function pageSnapshots(options: {
   return {
     async figures<T>(key: string, fn: () => Promise<Figures<T>>): Promise<Served<T>> {
       if (maxAgeMs <= 0) return { ...(await fn()), builtAt: realNow(), fromSnapshot: false };
-      builders.set(key, fn);
+      builders.set(key, { fn, askedAt: realNow().getTime() });
       const stored = await readSnapshot(db, key, realNow());
       const action = snapshotAction(stored?.builtAt, realNow(), maxAgeMs);
       if (!stored || action === 'build') return build(key, fn);
@@ -101,6 +112,7 @@ export function pageSnapshots(options: {
       return { asOf: stored.asOf, body: stored.body as T, builtAt: stored.builtAt, fromSnapshot: true };
     },
     async stop() {
+      stopped = true;
       clearInterval(timer);
       await refreshing;
       await Promise.allSettled([...inFlight.values()]);

@@ -43,8 +43,9 @@ export async function readSnapshot(db: Db, key: string, viewedAt: Date): Promise
 }
 
 /**
- * Stores `s` under its key, unless the stored one was built later (two builders racing: the
- * newer figures stay). Counts as a look at it.
+ * Stores `s` under its key, replacing the one there (two builders racing: the one finishing
+ * last wins; both are fresh). Only a new key counts as looked at (it is built for a reader);
+ * a rebuild leaves `viewed_at` to the readers, so the refresher stops once nobody looks.
  */
 export async function saveSnapshot(db: Db, s: StoredSnapshot): Promise<void> {
   const builtAt = s.builtAt.toISOString();
@@ -52,18 +53,15 @@ export async function saveSnapshot(db: Db, s: StoredSnapshot): Promise<void> {
     sql`insert into report_snapshots (key, as_of, built_at, build_ms, body, viewed_at)
         values (${s.key}, ${s.asOf.toISOString()}::timestamptz, ${builtAt}::timestamptz, ${s.buildMs}, ${JSON.stringify(s.body)}::json, ${builtAt}::timestamptz)
         on conflict (key) do update set as_of = excluded.as_of, built_at = excluded.built_at, build_ms = excluded.build_ms,
-          body = excluded.body, viewed_at = greatest(report_snapshots.viewed_at, excluded.viewed_at)
-        where report_snapshots.built_at < excluded.built_at`,
+          body = excluded.body`,
   );
 }
 
-/** The keys looked at since `since` whose snapshot was built before `builtBefore` (real times): what the refresher rebuilds. */
-export async function staleViewedKeys(db: Db, since: Date, builtBefore: Date): Promise<string[]> {
-  const rows = await queryRows<{ key: string }>(
+/** The snapshots looked at since `since` (real time), with when each was built: what the refresher keeps fresh. */
+export async function viewedSnapshots(db: Db, since: Date): Promise<{ key: string; builtAt: Date }[]> {
+  const rows = await queryRows<{ key: string; built_at: Date | string }>(
     db,
-    sql`select key from report_snapshots
-        where viewed_at >= ${since.toISOString()}::timestamptz and built_at < ${builtBefore.toISOString()}::timestamptz
-        order by viewed_at desc`,
+    sql`select key, built_at from report_snapshots where viewed_at >= ${since.toISOString()}::timestamptz order by viewed_at desc`,
   );
-  return rows.map((r) => r.key);
+  return rows.map((r) => ({ key: r.key, builtAt: new Date(r.built_at) }));
 }

@@ -89,6 +89,14 @@ export async function listSequences(db: Db): Promise<SequenceSummary[]> {
   );
 }
 
+/** Every sequence's status and live version (null before its first), by id: what the dashboard reads live beside its snapshots. */
+export async function sequenceStates(db: Db): Promise<{ id: string; status: string; liveVersionId: number | null }[]> {
+  return db
+    .select({ id: sequences.id, status: sequences.status, liveVersionId: sequences.liveVersionId })
+    .from(sequences)
+    .orderBy(sequences.id);
+}
+
 /** Live, active sequences with their current version, for the enrollment worker. */
 export async function liveSequences(db: Db): Promise<{ id: string; versionId: number; definition: StoredDefinition }[]> {
   const rows = await db

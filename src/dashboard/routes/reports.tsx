@@ -3,6 +3,7 @@
  * Every figure that is in the report comes from `buildReport`, the code behind
  * `campaign report --json`, so the two never disagree.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -16,12 +17,13 @@ import { recommendationPerformance } from '../../analytics/recommendations.ts';
 import { recommendationCsv } from '../../analytics/recommendations-format.ts';
 import { buildReport, type Report } from '../../analytics/report.ts';
 import { cumulativeRevenue, everyDay, liveDefinition, sentPerDay, slotPerformance, versionHistory } from '../../analytics/series.ts';
-import { attributionInWords } from '../../core/attribution.ts';
+import { attributionInWords, attributionKey } from '../../core/attribution.ts';
 import { poolIsLow } from '../../core/discount.ts';
 import { listAudit } from '../../store/audit-log.ts';
 import { poolCounts } from '../../store/discount-codes.ts';
 import { deliveryCounts } from '../../store/webhooks.ts';
 import { listDecisions } from '../../store/experiment-log.ts';
+import { sequenceStates } from '../../store/sequences.ts';
 import { AUDIT_SHOWN } from './actions.tsx';
 import type { PageDeps } from './deps.ts';
 import { WEBHOOK_DAYS, webhooksSince } from './webhooks.tsx';
@@ -32,6 +34,8 @@ import { OverviewPage } from '../views/overview.tsx';
 import { SequenceNotFound, SequencePage } from '../views/sequence.tsx';
 
 const DAY_MS = 86_400_000;
+/** The shape of the pages' snapshots: raise it when what a page stores changes, so no older snapshot is read. */
+const SNAPSHOT_FORMAT = 1;
 const require = createRequire(import.meta.url);
 const CHART_JS = join(dirname(require.resolve('chart.js')), 'chart.umd.min.js');
 /** The annotation plugin's browser build, which registers itself with the Chart it finds. */
@@ -53,6 +57,17 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
   app.addHook('onClose', () => snapshots.stop());
   const money = moneyFormat(deps.currency);
   const timeZone = deps.timeZone ?? 'UTC';
+  /**
+   * What the figures depend on besides the data, in every snapshot's key, so a snapshot
+   * stored before a change of settings (or of the code's figures: SNAPSHOT_FORMAT) is never
+   * served after it.
+   */
+  const settings = createHash('sha256')
+    .update(
+      JSON.stringify([SNAPSHOT_FORMAT, attributionKey(deps.attribution), deps.minSample, deps.defaultMarginPercent ?? null, timeZone]),
+    )
+    .digest('hex')
+    .slice(0, 12);
   /** What one request looks at: one moment, one period, the report over both. */
   const viewOf = (period: Period) => {
     const asOf = deps.now();
@@ -87,18 +102,30 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
 
   pages.get('/', { schema: { hide: true, querystring: periodQuery } }, async (request, reply) => {
     const { period } = request.query;
-    // The report and the trend from the page's snapshot (../snapshots.ts); the alerts live.
-    const figures = await snapshots.figures(`overview:${period}`, async () => {
+    // The report and the trend from the page's snapshot (../snapshots.ts), one per set of
+    // live versions (publishing one starts a new snapshot); the statuses and the alerts live.
+    const states = await sequenceStates(deps.db);
+    const versions = createHash('sha256')
+      .update(states.map((s) => `${s.id}=${s.liveVersionId ?? ''}`).join(','))
+      .digest('hex')
+      .slice(0, 12);
+    const figures = await snapshots.figures(`overview:${period}:${settings}:${versions}`, async () => {
       const { asOf, from, report } = viewOf(period);
       // With no period, the trend still stops at 90 days: a chart of years of days says nothing.
       const since = from ?? new Date(asOf.getTime() - 90 * DAY_MS);
       const [data, trend] = await Promise.all([report(), sentPerDay(deps.db, since, timeZone)]);
       return { asOf, body: { report: data, since: since.toISOString(), trend } };
     });
-    const { report: data, trend } = figures.body;
+    const { trend } = figures.body;
+    const status = new Map(states.map((s) => [s.id, s.status]));
+    const data = {
+      ...figures.body.report,
+      sequences: figures.body.report.sequences.map((s) => ({ ...s, status: status.get(s.id) ?? s.status })),
+    };
     const asOf = figures.asOf;
     const since = new Date(figures.body.since);
-    const [pools, deliveries] = await Promise.all([poolCounts(deps.db, deps.now()), deliveryCounts(deps.db, webhooksSince(deps.now()))]);
+    const now = deps.now();
+    const [pools, deliveries] = await Promise.all([poolCounts(deps.db, now), deliveryCounts(deps.db, webhooksSince(now))]);
     const low = deps.codePoolLow ?? 100;
     const page = (
       <OverviewPage
@@ -165,7 +192,7 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
     // The report, the curve, the slots and the recommendations from the page's snapshot
     // (../snapshots.ts), per live version: publishing a version starts a new one. The
     // status, the history, the decisions and the audit are read live, so an action shows at once.
-    const figures = await snapshots.figures(`sequence:${id}:${live.versionId}:${period}`, async () => {
+    const figures = await snapshots.figures(`sequence:${id}:${live.versionId}:${period}:${settings}`, async () => {
       const { asOf, from, report } = viewOf(period);
       // The report first: it brings the attribution and engagement rollups up to date, which
       // the slot figures read.
