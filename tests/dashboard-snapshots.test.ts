@@ -210,6 +210,10 @@ describe('pageSnapshots, on a clock the test moves', () => {
       real += 3_600_001;
       const [a, b] = await Promise.all([snapshots.figures('page:all', build), snapshots.figures('page:all', build)]);
       expect([a.body.build, b.body.build, builds]).toEqual([4, 4, 4]);
+      // A clock set back: the stored snapshot looks built in the future; it is built again and replaced.
+      real -= 86_400_000;
+      expect(await snapshots.figures('page:all', build)).toMatchObject({ body: { build: 5 }, fromSnapshot: false });
+      expect(await snapshots.figures('page:all', build)).toMatchObject({ body: { build: 5 }, fromSnapshot: true });
       expect(errors).toEqual([]);
     } finally {
       await snapshots.stop();
@@ -267,7 +271,7 @@ describe('pageSnapshots, on a clock the test moves', () => {
     const none = pageSnapshots({ db: database.db, maxAgeMs: 0, onError: (e) => errors.push(e) });
     await none.figures('page:all', build);
     await none.figures('page:all', build);
-    expect(builds).toBe(6);
+    expect(builds).toBe(7);
     expect(await queryRows(database.db, sql`select key from report_snapshots`)).toEqual([]);
     await none.stop();
   });
