@@ -35,8 +35,10 @@ export interface StartOptions {
   relayIntervalMs?: number | undefined;
   /** Real milliseconds between reconciler passes; without it no reconciler runs. */
   reconcileEveryMs?: number | undefined;
-  /** A relay, reconciler or worker error that the engine recovers from on its own. */
-  onError?: ((error: unknown, where: 'relay' | 'reconcile') => void) | undefined;
+  /** A relay, reconciler or worker error that the engine recovers from on its own, or a stop() that gave up waiting. */
+  onError?: ((error: unknown, where: 'relay' | 'reconcile' | 'stop') => void) | undefined;
+  /** How long stop() waits for the jobs in flight, then for the reconciler's pass (default 20 s each). */
+  stopGraceMs?: number | undefined;
   /** Each step's outcome: when its job completes, and when it is delayed (quiet hours, the cap, a pause, an empty code pool). */
   onStepDone?: ((outcome: StepOutcome) => void) | undefined;
   onJobFailed?: ((jobId: string | undefined, error: Error) => void) | undefined;
@@ -48,12 +50,18 @@ export interface RunningEngine {
   engine: Engine;
   workers: Worker[];
   relay: Relay;
-  /** Lets in-flight jobs finish, then stops the workers, the reconciler and the relay. Idempotent. */
+  /**
+   * Lets in-flight jobs finish, then stops the workers, the reconciler and the relay, waiting
+   * for each at most the grace period (`stopGraceMs`). Idempotent.
+   */
   stop(): Promise<void>;
 }
 
 export function startEngine(engine: Engine, options: StartOptions): RunningEngine {
-  const onError = options.onError ?? ((error, where) => engine.log?.warn({ err: error }, `${where} failed; retried on the next pass`));
+  const onError =
+    options.onError ??
+    ((error, where) =>
+      engine.log?.warn({ err: error }, where === 'stop' ? 'stop() stopped waiting' : `${where} failed; retried on the next pass`));
   const relay =
     options.relay ?? startRelay(engine.db, engine.queues, { intervalMs: options.relayIntervalMs, onError: (e) => onError(e, 'relay') });
   const reconciler = options.reconcileEveryMs
@@ -82,15 +90,44 @@ export function startEngine(engine: Engine, options: StartOptions): RunningEngin
   }
   if (options.onJobFailed) for (const worker of workers) worker.on('failed', (job, error) => options.onJobFailed?.(job?.id, error));
   let stopping: Promise<void> | undefined;
+  const grace = options.stopGraceMs ?? STOP_GRACE_MS;
   return {
     engine,
     workers,
     relay,
     stop: () =>
       (stopping ??= (async () => {
-        await Promise.all(workers.map((w) => w.close()));
-        await reconciler?.stop();
+        await within(grace, Promise.all(workers.map((w) => w.close())), () =>
+          onError(new Error(`the workers' jobs in flight did not finish within ${grace} ms of stop(); stopped without them`), 'stop'),
+        );
+        await within(grace, reconciler?.stop(), () =>
+          onError(new Error(`the reconciler's pass did not finish within ${grace} ms of stop(); stopped without it`), 'stop'),
+        );
         await relay.stop();
       })()),
   };
+}
+
+/**
+ * How long stop() waits for the jobs in flight and for the reconciler's pass. Seen in the
+ * cluster failover test under load: after a master was killed and its replica took over,
+ * stop() waited past two minutes on one of them, a Redis call that never came back. A
+ * job left unfinished is safe to abandon: its lock lapses and it runs again, and the message
+ * row's claim keeps it from being sent twice; the reconciler's pass is idempotent.
+ */
+const STOP_GRACE_MS = 20_000;
+
+/** Waits for `work` at most `ms`; past that, says so through `late` and returns (the work goes on unawaited). */
+async function within(ms: number, work: Promise<unknown> | undefined, late: () => void): Promise<void> {
+  if (!work) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  const done = work.then(() => 'done' as const);
+  // A failure after the deadline has no one left to hear it: swallowed here, not an unhandled rejection.
+  done.catch(() => {});
+  try {
+    if ((await Promise.race([done, timedOut])) === 'late') late();
+  } finally {
+    clearTimeout(timer);
+  }
 }

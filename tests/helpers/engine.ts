@@ -71,6 +71,9 @@ export async function startTestEngine(
     reconcileEveryMs?: number;
     /** Told the size of each batch the workers run. */
     onBatch?: (queue: 'enroll' | 'steps', size: number) => void;
+    /** How long stop() waits for jobs in flight and the reconciler (the engine's default otherwise), and what it is told when it gives up. */
+    stopGraceMs?: number;
+    onError?: (error: unknown, where: 'relay' | 'reconcile' | 'stop') => void;
   },
 ): Promise<TestEngine> {
   const database = await freshDatabase('postgres', { poolSize: Math.max(4, options.concurrency ?? 4) + 2 });
@@ -101,6 +104,8 @@ export async function startTestEngine(
     relayIntervalMs: 200,
     reconcileEveryMs: options.reconcileEveryMs,
     onBatch: options.onBatch,
+    stopGraceMs: options.stopGraceMs,
+    onError: options.onError,
   });
   const { relay, workers } = running;
   return {

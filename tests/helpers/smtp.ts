@@ -24,6 +24,8 @@ export interface TestSmtp {
 export interface SmtpFaults {
   reject?: (recipient: string, attempt: number) => number | undefined;
   drop?: (attempt: number) => boolean;
+  /** Takes the message and never answers it (a server that hangs mid-conversation); closing the server cuts it off. */
+  hold?: (attempt: number) => boolean;
 }
 
 export async function startSmtp(faults: SmtpFaults = {}): Promise<TestSmtp> {
@@ -49,6 +51,10 @@ export async function startSmtp(faults: SmtpFaults = {}): Promise<TestSmtp> {
         for (const connection of connections) if (connection.id === session.id) connection._socket?.destroy();
         return;
       }
+      if (faults.hold?.(attempts)) {
+        stream.resume();
+        return;
+      }
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
@@ -67,5 +73,14 @@ export async function startSmtp(faults: SmtpFaults = {}): Promise<TestSmtp> {
   server.listen(0, '127.0.0.1');
   await once(server.server, 'listening');
   const { port } = server.server.address() as AddressInfo;
-  return { url: `smtp://127.0.0.1:${port}`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // Connections held by `hold` would keep the server open for good.
+      if (faults.hold) {
+        const connections = (server as unknown as { connections: Set<{ _socket?: { destroy(): void } }> }).connections;
+        for (const connection of connections) connection._socket?.destroy();
+      }
+    });
+  return { url: `smtp://127.0.0.1:${port}`, received, close };
 }
