@@ -350,8 +350,12 @@ describe('the engine and an erased address', () => {
         sql`select c.external_id as customer, e.state, e.exit_reason from enrollments e join customers c on c.id = e.customer_id
             order by c.external_id`,
       );
+    // One read: two could see no enrollment yet (every() of none is true), then all three.
     await eventually(
-      async () => (await states()).every((e) => e.state !== 'active') && (await states()).length === 3,
+      async () => {
+        const now = await states();
+        return now.length === 3 && now.every((e) => e.state !== 'active');
+      },
       20_000,
       'every enrollment ended',
     );

@@ -60,6 +60,8 @@ interface Harness {
   metrics: WorkerMetrics[];
   logs: { msg: string; pool?: string; enrollment?: number }[];
   connections: Redis[];
+  /** Every failed attempt of a job (id: error), to say why when a wait runs out. */
+  failures: string[];
 }
 
 /** Two engines (two "processes" of step workers) on one database, queue and SMTP server, sharing one scaled clock. */
@@ -90,6 +92,7 @@ async function startHarness(): Promise<Harness> {
   const running: RunningEngine[] = [];
   const connections: Redis[] = [];
   const metrics: WorkerMetrics[] = [];
+  const failures: string[] = [];
   for (let i = 0; i < 2; i++) {
     const engine = createEngine({
       db: database.db,
@@ -109,11 +112,14 @@ async function startHarness(): Promise<Harness> {
         prefix: queues.prefix,
         concurrency: { enroll: 4, steps: 8 },
         relayIntervalMs: 100,
+        // As in production: a step whose job was lost or failed for good is scheduled again.
+        reconcileEveryMs: 2_000,
         onStepDone: (outcome) => engineMetrics.observe(outcome),
+        onJobFailed: (jobId, error) => failures.push(`${jobId}: ${error.message}`),
       }),
     );
   }
-  return { database, queues, smtp, running, metrics, logs, connections };
+  return { database, queues, smtp, running, metrics, logs, connections, failures };
 }
 
 /** The code an email shows (the offer block's button), or undefined; and its Message-ID. */
@@ -308,7 +314,17 @@ describe('discount codes through the engine', () => {
       // Long enough for a loaded CI machine, within the test's own 90 s.
       55_000,
       'the delayed steps sent with the new codes',
-    );
+    ).catch(async (error: Error) => {
+      // Say where the steps stood, so a run that ran out of time tells why.
+      const steps = await queryRows(
+        db(),
+        sql`select e.id, e.state, e.next_step, e.next_due_at, (select string_agg(m.state, ',') from messages m where m.enrollment_id = e.id) as messages
+            from enrollments e where e.id in (select (jsonb_array_elements_text(${JSON.stringify(waiting.map((w) => w.id))}::jsonb))::bigint)`,
+      );
+      throw new Error(
+        `${error.message}; the steps: ${JSON.stringify(steps)}; failed attempts: ${JSON.stringify(h.failures.slice(-10))}; now ${now().toISOString()}`,
+      );
+    });
     const expiredIssued = await queryRows<{ n: number }>(
       db(),
       sql`select count(*)::int as n from discount_codes where enrollment_id is not null and expires_at is not null and expires_at < issued_at`,
