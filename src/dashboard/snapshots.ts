@@ -16,7 +16,7 @@
  * stores nothing.
  *
  * Builds of one key never overlap within a process (callers share the one in flight);
- * across processes the newer snapshot wins (src/store/report-snapshots.ts).
+ * across processes the build that finishes last is kept (src/store/report-snapshots.ts).
  */
 import { snapshotAction } from '../core/snapshot.ts';
 import type { Db } from '../db/client.ts';
@@ -28,9 +28,8 @@ export interface Figures<T> {
   body: T;
 }
 
-/** The figures as the page gets them: with when they were built (real time) and whether they came from a stored snapshot. */
+/** The figures as the page gets them, and whether they came from a stored snapshot. */
 export interface Served<T> extends Figures<T> {
-  builtAt: Date;
   fromSnapshot: boolean;
 }
 
@@ -65,7 +64,7 @@ export function pageSnapshots(options: {
       const { asOf, body } = await fn();
       const builtAt = realNow();
       await saveSnapshot(db, { key, asOf, builtAt, buildMs: builtAt.getTime() - started, body });
-      return { asOf, body, builtAt, fromSnapshot: false };
+      return { asOf, body, fromSnapshot: false };
     })().finally(() => inFlight.delete(key));
     inFlight.set(key, promise);
     return promise;
@@ -103,13 +102,13 @@ export function pageSnapshots(options: {
 
   return {
     async figures<T>(key: string, fn: () => Promise<Figures<T>>): Promise<Served<T>> {
-      if (maxAgeMs <= 0) return { ...(await fn()), builtAt: realNow(), fromSnapshot: false };
+      if (maxAgeMs <= 0) return { ...(await fn()), fromSnapshot: false };
       builders.set(key, { fn, askedAt: realNow().getTime() });
       const stored = await readSnapshot(db, key, realNow());
       const action = snapshotAction(stored?.builtAt, realNow(), maxAgeMs);
       if (!stored || action === 'build') return build(key, fn);
       if (action === 'serve-then-refresh') behind(key, fn);
-      return { asOf: stored.asOf, body: stored.body as T, builtAt: stored.builtAt, fromSnapshot: true };
+      return { asOf: stored.asOf, body: stored.body as T, fromSnapshot: true };
     },
     async stop() {
       stopped = true;

@@ -26,6 +26,7 @@ import {
 import { copyRows, jsonParam, queryRows, type Db } from '../db/client.ts';
 import { refreshOutcomes, refreshOutcomesOfOrders, refreshOutcomesOfProducts } from '../store/outcomes.ts';
 import { refreshProfiles, refreshProfilesOfOrders } from '../store/profiles.ts';
+import { analyze } from '../store/statistics.ts';
 
 export type Outcome = 'inserted' | 'updated' | 'unchanged';
 
@@ -680,5 +681,5 @@ const IMPORTED_TABLES: Record<RecordKind, readonly string[]> = {
  * in the shop, at 190 ms a batch.
  */
 export async function analyzeImported(db: Db, kind: RecordKind): Promise<void> {
-  await db.execute(sql.raw(`analyze ${IMPORTED_TABLES[kind].join(', ')}`));
+  await analyze(db, IMPORTED_TABLES[kind]);
 }

@@ -31,12 +31,17 @@ export async function analyzeTables(db: Db, tables: readonly string[]): Promise<
   return db.transaction(async (tx) => {
     const [lock] = await queryRows<{ ok: boolean }>(tx, sql`select pg_try_advisory_xact_lock(hashtext('campaign.analyze')) as ok`);
     if (!lock?.ok) return false;
-    await tx.execute(
-      sql`analyze ${sql.join(
-        tables.map((t) => sql.identifier(t)),
-        sql`, `,
-      )}`,
-    );
+    await analyze(tx, tables);
     return true;
   });
+}
+
+/** ANALYZE `tables` now (a sample read of each): the reconciler's, under its lock, and a large import's (src/ingest/store.ts). */
+export async function analyze(db: Db, tables: readonly string[]): Promise<void> {
+  await db.execute(
+    sql`analyze ${sql.join(
+      tables.map((t) => sql.identifier(t)),
+      sql`, `,
+    )}`,
+  );
 }

@@ -36,6 +36,8 @@ import { SequenceNotFound, SequencePage } from '../views/sequence.tsx';
 const DAY_MS = 86_400_000;
 /** The shape of the pages' snapshots: raise it when what a page stores changes, so no older snapshot is read. */
 const SNAPSHOT_FORMAT = 1;
+/** A snapshot key's part standing for `text`: 12 hex digits of its SHA-256. */
+const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
 const require = createRequire(import.meta.url);
 const CHART_JS = join(dirname(require.resolve('chart.js')), 'chart.umd.min.js');
 /** The annotation plugin's browser build, which registers itself with the Chart it finds. */
@@ -62,12 +64,9 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
    * stored before a change of settings (or of the code's figures: SNAPSHOT_FORMAT) is never
    * served after it.
    */
-  const settings = createHash('sha256')
-    .update(
-      JSON.stringify([SNAPSHOT_FORMAT, attributionKey(deps.attribution), deps.minSample, deps.defaultMarginPercent ?? null, timeZone]),
-    )
-    .digest('hex')
-    .slice(0, 12);
+  const settings = shortHash(
+    JSON.stringify([SNAPSHOT_FORMAT, attributionKey(deps.attribution), deps.minSample, deps.defaultMarginPercent ?? null, timeZone]),
+  );
   /** What one request looks at: one moment, one period, the report over both. */
   const viewOf = (period: Period) => {
     const asOf = deps.now();
@@ -105,10 +104,7 @@ export async function reportPages(app: FastifyInstance, deps: PageDeps): Promise
     // The report and the trend from the page's snapshot (../snapshots.ts), one per set of
     // live versions (publishing one starts a new snapshot); the statuses and the alerts live.
     const states = await sequenceStates(deps.db);
-    const versions = createHash('sha256')
-      .update(states.map((s) => `${s.id}=${s.liveVersionId ?? ''}`).join(','))
-      .digest('hex')
-      .slice(0, 12);
+    const versions = shortHash(states.map((s) => `${s.id}=${s.liveVersionId ?? ''}`).join(','));
     const figures = await snapshots.figures(`overview:${period}:${settings}:${versions}`, async () => {
       const { asOf, from, report } = viewOf(period);
       // With no period, the trend still stops at 90 days: a chart of years of days says nothing.
