@@ -3,10 +3,11 @@
  * there (src/ingest/store.ts `importOrders`): values that COPY must escape arrive intact,
  * NULL stays apart from empty text, a batch of tens of thousands of lines is one COPY, an
  * order with a bad line leaves nothing of itself behind, and importing again changes nothing.
+ * Beside it, the binary COPY of numbers `recs build` stores its statistics with.
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyRows, queryRows } from '../src/db/client.ts';
+import { copyNumberRows, copyRows, queryRows } from '../src/db/client.ts';
 import { copyField, copyText } from '../src/db/copy-text.ts';
 import { importRows, type ImportSummary, type Rejection } from '../src/ingest/import.ts';
 import { formatOf, openRows } from '../src/ingest/read.ts';
@@ -93,6 +94,27 @@ describe.each(DB_KINDS)('COPY on %s', (kind) => {
       return queryRows<{ n: number; v: string | null }>(tx, sql`select n, v from copy_check order by n`);
     });
     expect(read.map((r) => r.v)).toEqual(values);
+  });
+
+  it('reads back every number copyNumberRows writes, each float to the bit, NULL included, over many pieces', async () => {
+    const floats = [0.1 + 0.2, 1 / 3, -0, 5e-324, Number.MAX_VALUE, -1e300, Math.PI, Infinity, -Infinity, 123456789.000001, null];
+    // About 1,700 rows fill a piece: 5,000 cross several.
+    const written = Array.from({ length: 5_000 }, (_, i) => [i - 2_500, i % 7 === 0 ? null : (i - 2_500) * 2 ** 40, floats[i % floats.length]!]);
+    const read = await database.db.transaction(async (tx) => {
+      await tx.execute(sql`create temp table copy_numbers (n int, big bigint, f float8) on commit drop`);
+      await copyNumberRows(
+        tx,
+        'copy_numbers',
+        [
+          ['n', 'int4'],
+          ['big', 'int8'],
+          ['f', 'float8'],
+        ],
+        written,
+      );
+      return queryRows<{ n: number; big: string | null; f: number | null }>(tx, sql`select n, big::text as big, f from copy_numbers order by n`);
+    });
+    expect(read.map((r) => [r.n, r.big === null ? null : Number(r.big), r.f])).toEqual(written);
   });
 
   it('stores ids and discount codes that COPY must escape as they were, and a second import changes nothing', async () => {

@@ -54,22 +54,25 @@ export function pairScore(pairOrders: number, ordersA: number, ordersB: number, 
   return wilsonLower(pairOrders, ordersA) * (shrunkLift - 1);
 }
 
-// Pair keys pack (a, b), a < b, into one exact float64: a · 2^21 + b.
+// Product ids are below 2^21, so a pair (a, b), a < b, packs into one exact float64 key,
+// a · 2^21 + b: the serialised form's.
 const ID_LIMIT = 2 ** 21;
-const EMPTY = -1;
+// The table keeps a pair in one slot of four 32-bit words: a + 1 (0 when the slot is empty),
+// b, the count, and one unused, so a slot is 16 bytes and a probe reads one cache line.
+const WORDS = 4;
 
 /** Counts orders per product and per unordered product pair. Feed it one basket per order. */
 export class CoPurchaseCounter {
   totalOrders = 0;
   productOrders: Uint32Array;
-  private keys: Float64Array;
-  private counts: Uint32Array;
+  private slots: Uint32Array;
+  private capacity: number;
   private used = 0;
 
   constructor(productCapacity = 1024, pairCapacity = 1 << 16) {
     this.productOrders = new Uint32Array(productCapacity);
-    this.keys = new Float64Array(pairCapacity).fill(EMPTY);
-    this.counts = new Uint32Array(pairCapacity);
+    this.capacity = pairCapacity;
+    this.slots = new Uint32Array(pairCapacity * WORDS);
   }
 
   /** Number of distinct pairs seen. */
@@ -88,25 +91,20 @@ export class CoPurchaseCounter {
       if (id >= this.productOrders.length) this.productOrders = grow(this.productOrders, id + 1);
       this.productOrders[id]! += 1;
     }
-    for (let i = 0; i < basket.length; i++) for (let j = i + 1; j < basket.length; j++) this.increment(basket[i]! * ID_LIMIT + basket[j]!);
+    for (let i = 0; i < basket.length; i++) for (let j = i + 1; j < basket.length; j++) this.increment(basket[i]!, basket[j]!);
   }
 
   /** orders(A∩B) for two products, in either order. */
   pairOrders(a: number, b: number): number {
     if (a === b) return 0;
-    const key = a < b ? a * ID_LIMIT + b : b * ID_LIMIT + a;
-    const slot = this.find(key);
-    return this.keys[slot] === key ? this.counts[slot]! : 0;
+    const at = a < b ? this.find(a, b) : this.find(b, a);
+    return this.slots[at]! === 0 ? 0 : this.slots[at + 2]!;
   }
 
   /** Calls `visit(a, b, count)` once per pair with a < b. */
   forEachPair(visit: (a: number, b: number, count: number) => void): void {
-    for (let slot = 0; slot < this.keys.length; slot++) {
-      const key = this.keys[slot]!;
-      if (key === EMPTY) continue;
-      const a = Math.floor(key / ID_LIMIT);
-      visit(a, key - a * ID_LIMIT, this.counts[slot]!);
-    }
+    const slots = this.slots;
+    for (let at = 0; at < slots.length; at += WORDS) if (slots[at]! !== 0) visit(slots[at]! - 1, slots[at + 1]!, slots[at + 2]!);
   }
 
   /** The top `k` neighbours B of every product A, by score, best first (score > 0 only). */
@@ -163,11 +161,10 @@ export class CoPurchaseCounter {
     const pairs = new Float64Array(this.used);
     const counts = new Uint32Array(this.used);
     let n = 0;
-    for (let slot = 0; slot < this.keys.length; slot++)
-      if (this.keys[slot] !== EMPTY) {
-        pairs[n] = this.keys[slot]!;
-        counts[n++] = this.counts[slot]!;
-      }
+    this.forEachPair((a, b, count) => {
+      pairs[n] = a * ID_LIMIT + b;
+      counts[n++] = count;
+    });
     return Buffer.concat([bytes(header), bytes(this.productOrders), bytes(pairs), bytes(counts)]);
   }
 
@@ -184,43 +181,57 @@ export class CoPurchaseCounter {
     const counter = new CoPurchaseCounter(productLength, capacityFor(used));
     counter.totalOrders = totalOrders;
     counter.productOrders = productOrders;
-    for (let i = 0; i < used; i++) counter.set(pairs[i]!, counts[i]!);
+    for (let i = 0; i < used; i++) {
+      const a = Math.floor(pairs[i]! / ID_LIMIT);
+      counter.set(a, pairs[i]! - a * ID_LIMIT, counts[i]!);
+    }
     return counter;
   }
 
-  private increment(key: number): void {
-    const slot = this.find(key);
-    if (this.keys[slot] === key) {
-      this.counts[slot]! += 1;
+  private increment(a: number, b: number): void {
+    const at = this.find(a, b);
+    if (this.slots[at]! !== 0) {
+      this.slots[at + 2]! += 1;
       return;
     }
-    this.keys[slot] = key;
-    this.counts[slot] = 1;
+    this.fill(at, a, b, 1);
+    if (this.used * 10 > this.capacity * 7) this.rehash(this.capacity * 2);
+  }
+
+  private set(a: number, b: number, count: number): void {
+    const at = this.find(a, b);
+    if (this.slots[at]! !== 0) this.slots[at + 2] = count;
+    else this.fill(at, a, b, count);
+  }
+
+  private fill(at: number, a: number, b: number, count: number): void {
+    this.slots[at] = a + 1;
+    this.slots[at + 1] = b;
+    this.slots[at + 2] = count;
     this.used += 1;
-    if (this.used * 10 > this.keys.length * 7) this.rehash(this.keys.length * 2);
   }
 
-  private set(key: number, count: number): void {
-    const slot = this.find(key);
-    if (this.keys[slot] !== key) this.used += 1;
-    this.keys[slot] = key;
-    this.counts[slot] = count;
-  }
-
-  private find(key: number): number {
-    const mask = this.keys.length - 1;
-    // Mix the two halves so consecutive ids spread over the table.
-    let slot = (Math.imul((key / ID_LIMIT) | 0, 0x9e3779b1) ^ Math.imul((key % ID_LIMIT) | 0, 0x85ebca6b)) & mask;
-    while (this.keys[slot] !== EMPTY && this.keys[slot] !== key) slot = (slot + 1) & mask;
-    return slot;
+  /** The word offset of (a, b)'s slot, or of the empty slot where it would go. */
+  private find(a: number, b: number): number {
+    const mask = this.capacity - 1;
+    const slots = this.slots;
+    const tag = a + 1;
+    // Mix the two ids so consecutive ids spread over the table.
+    let slot = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca6b)) & mask;
+    for (;;) {
+      const at = slot * WORDS;
+      const held = slots[at]!;
+      if (held === 0 || (held === tag && slots[at + 1] === b)) return at;
+      slot = (slot + 1) & mask;
+    }
   }
 
   private rehash(capacity: number): void {
-    const { keys, counts } = this;
-    this.keys = new Float64Array(capacity).fill(EMPTY);
-    this.counts = new Uint32Array(capacity);
+    const old = this.slots;
+    this.capacity = capacity;
+    this.slots = new Uint32Array(capacity * WORDS);
     this.used = 0;
-    for (let slot = 0; slot < keys.length; slot++) if (keys[slot] !== EMPTY) this.set(keys[slot]!, counts[slot]!);
+    for (let at = 0; at < old.length; at += WORDS) if (old[at]! !== 0) this.set(old[at]! - 1, old[at + 1]!, old[at + 2]!);
   }
 }
 

@@ -14,7 +14,8 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyLine, copyText, type CopyValue } from './copy-text.ts';
+import { copyBinary, type NumberType } from './copy-binary.ts';
+import { copyLine, type CopyValue } from './copy-text.ts';
 import { lockDataDir, type DataDirLock } from './lock.ts';
 import * as schema from './schema.ts';
 
@@ -102,22 +103,58 @@ const COPY_CHUNK = 1 << 16;
 
 /**
  * Writes `rows` (values in the order of `columns`) into `table` with one `COPY ... FROM`
- * in the text format (./copy-text.ts): streamed over the connection (pg-copy-streams) on
- * Postgres, handed over whole as a blob (`COPY ... FROM '/dev/blob'`) on PGlite. On
- * Postgres `db` must be a transaction, whose connection the COPY runs on.
+ * in the text format (./copy-text.ts). On Postgres `db` must be a transaction, whose
+ * connection the COPY runs on.
  */
 export async function copyRows(db: Db, table: string, columns: readonly string[], rows: readonly (readonly CopyValue[])[]): Promise<void> {
+  await copyIn(db, table, columns, 'text', () => copyChunks(rows));
+}
+
+/**
+ * Writes rows of numbers into `table` with one `COPY ... FROM` in the binary format
+ * (./copy-binary.ts): each column named with its type, a float arriving as its exact bits.
+ * On Postgres `db` must be a transaction, as for {@link copyRows}.
+ */
+export async function copyNumberRows(
+  db: Db,
+  table: string,
+  columns: readonly (readonly [name: string, type: NumberType])[],
+  rows: Iterable<readonly (number | null)[]>,
+): Promise<void> {
+  const types = columns.map(([, type]) => type);
+  await copyIn(
+    db,
+    table,
+    columns.map(([name]) => name),
+    'binary',
+    () => copyBinary(types, rows),
+  );
+}
+
+/**
+ * One `COPY table (columns) FROM` of the pieces `chunks` makes: streamed over the
+ * connection (pg-copy-streams) on Postgres, handed over whole as a blob
+ * (`COPY ... FROM '/dev/blob'`) on PGlite.
+ */
+async function copyIn(
+  db: Db,
+  table: string,
+  columns: readonly string[],
+  format: 'text' | 'binary',
+  chunks: () => Iterable<string | Buffer>,
+): Promise<void> {
   if (![table, ...columns].every((name) => IDENTIFIER.test(name)))
-    throw new Error(`copyRows: not a plain identifier in ${table}(${columns.join(', ')})`);
+    throw new Error(`copy: not a plain identifier in ${table}(${columns.join(', ')})`);
   const client = sessionClient(db);
-  if (client instanceof pg.Pool) throw new Error('copyRows on Postgres needs a transaction (it runs on its connection)');
+  if (client instanceof pg.Pool) throw new Error('a COPY on Postgres needs a transaction (it runs on its connection)');
+  const target = `${table} (${columns.join(', ')})`;
   if (client instanceof pg.Client) {
-    const stream = client.query(copyFrom(`copy ${table} (${columns.join(', ')}) from stdin`));
-    await pipeline(Readable.from(copyChunks(rows)), stream);
+    const stream = client.query(copyFrom(`copy ${target} from stdin with (format ${format})`));
+    await pipeline(Readable.from(chunks()), stream);
     return;
   }
-  const text = copyText(rows);
-  await (client as PgliteClient).query(`copy ${table} (${columns.join(', ')}) from '/dev/blob'`, [], { blob: new Blob([text]) });
+  const blob = new Blob([...chunks()] as BlobPart[]);
+  await (client as PgliteClient).query(`copy ${target} from '/dev/blob' with (format ${format})`, [], { blob });
 }
 
 /** What PGlite (or one of its transactions) offers for a COPY from a blob. */

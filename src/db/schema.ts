@@ -267,7 +267,8 @@ export const copurchasePairs = pgTable(
 
 /**
  * One row: how far the statistics have read the order items, over how many orders, and
- * the full pair counts (serialised typed arrays) that an incremental update continues from.
+ * the full pair counts (serialised typed arrays) that an incremental update continues from,
+ * stored uncompressed (migration 0031: they are random bits that compression cannot shrink).
  */
 export const copurchaseState = pgTable('copurchase_state', {
   id: integer('id').primaryKey().default(1),

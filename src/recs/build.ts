@@ -7,7 +7,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { CoPurchaseCounter } from '../core/copurchase.ts';
-import { jsonParam, queryRows, type Db } from '../db/client.ts';
+import { copyNumberRows, queryRows, type Db } from '../db/client.ts';
 
 export interface BuildOptions {
   /** Ignore stored counts and read every order again. */
@@ -29,7 +29,11 @@ export interface BuildResult {
   lastOrderId: number;
 }
 
-/** Calls `visit` with the distinct product ids of each order after `afterId`, in id order. */
+/**
+ * Calls `visit` with the distinct product ids of each order after `afterId`, in id order.
+ * The next window is asked for before the current one is visited, so the database reads
+ * while the caller counts.
+ */
 export async function streamBaskets(
   db: Db,
   afterId: number,
@@ -40,18 +44,28 @@ export async function streamBaskets(
   const [{ max }] = (await queryRows<{ max: number | null }>(db, sql`select max(id)::bigint as max from orders`)) as [
     { max: number | null },
   ];
-  let last = afterId;
-  for (let lo = afterId; lo < (max ?? 0); lo += window) {
-    // One row per order, its products aggregated: a window is one round trip.
-    const rows = await queryRows<{ order_id: number; items: number[] }>(
+  const end = max ?? 0;
+  // One row per order, its products aggregated: a window is one round trip.
+  const read = (lo: number) =>
+    queryRows<{ order_id: number; items: number[] }>(
       db,
       sql`select oi.order_id, array_agg(oi.product_id) as items
           from order_items oi
           where oi.order_id > ${lo} and oi.order_id <= ${lo + window}
           group by oi.order_id order by oi.order_id`,
     );
-    for (const row of rows) visit(row.order_id, row.items);
-    last = Math.min(lo + window, max ?? 0);
+  let last = afterId;
+  let next = afterId < end ? read(afterId) : undefined;
+  try {
+    for (let lo = afterId; lo < end; lo += window) {
+      const rows = await next!;
+      next = lo + window < end ? read(lo + window) : undefined;
+      for (const row of rows) visit(row.order_id, row.items);
+      last = Math.min(lo + window, end);
+    }
+  } finally {
+    // A visit that threw leaves a read in flight: let it settle, unobserved.
+    await next?.catch(() => undefined);
   }
   return last;
 }
@@ -90,28 +104,33 @@ export async function buildStatistics(db: Db, options: BuildOptions = {}): Promi
   };
 }
 
-/** Replaces the stored neighbours, product counts and state in one transaction. */
+const PAIR_COLUMNS = [
+  ['product_id', 'int4'],
+  ['related_product_id', 'int4'],
+  ['pair_orders', 'int4'],
+  ['support', 'float8'],
+  ['confidence', 'float8'],
+  ['lift', 'float8'],
+  ['score', 'float8'],
+] as const;
+
+/**
+ * Replaces the stored neighbours, product counts and state in one transaction; the rows go
+ * in by a binary COPY, each float as its exact bits.
+ */
 async function saveStatistics(db: Db, counter: CoPurchaseCounter, lastOrderId: number, k: number): Promise<void> {
   const neighbours = counter.topNeighbours(k);
-  const rows: unknown[] = [];
+  const rows: number[][] = [];
   for (const [productId, list] of neighbours)
-    for (const { productId: related, measures: m } of list)
-      rows.push({ p: productId, r: related, n: m.pairOrders, s: m.support, c: m.confidence, l: m.lift, x: m.score });
-  const products: { p: number; n: number }[] = [];
-  counter.productOrders.forEach((n, p) => n > 0 && products.push({ p, n }));
+    for (const { productId: related, measures: m } of list) rows.push([productId, related, m.pairOrders, m.support, m.confidence, m.lift, m.score]);
+  const products: number[][] = [];
+  counter.productOrders.forEach((n, p) => n > 0 && products.push([p, n]));
 
   await db.transaction(async (tx) => {
     await tx.execute(sql`delete from copurchase_pairs`);
     await tx.execute(sql`delete from copurchase_products`);
-    for (let i = 0; i < rows.length; i += 10_000)
-      await tx.execute(sql`
-        insert into copurchase_pairs (product_id, related_product_id, pair_orders, support, confidence, lift, score)
-        select p, r, n, s, c, l, x from jsonb_to_recordset(${jsonParam(rows.slice(i, i + 10_000))})
-          as t(p int, r int, n int, s float8, c float8, l float8, x float8)`);
-    for (let i = 0; i < products.length; i += 20_000)
-      await tx.execute(sql`
-        insert into copurchase_products (product_id, orders)
-        select p, n from jsonb_to_recordset(${jsonParam(products.slice(i, i + 20_000))}) as t(p int, n int)`);
+    await copyNumberRows(tx, 'copurchase_pairs', PAIR_COLUMNS, rows);
+    await copyNumberRows(tx, 'copurchase_products', [['product_id', 'int4'], ['orders', 'int4']], products);
     await tx.execute(sql`
       insert into copurchase_state (id, orders, pairs, last_order_id, built_at, counts)
       values (1, ${counter.totalOrders}, ${counter.pairCount}, ${lastOrderId}, now(), ${counter.serialize()})
