@@ -3,6 +3,7 @@
  * (Postgres compiled to WASM) stored under `DATA_DIR`. Both speak the same SQL, run the
  * same migrations and hand back the same drizzle API, so no other module knows which.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -85,11 +86,40 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   };
 }
 
+/** How a query runs. */
+export interface QueryOptions {
+  /**
+   * Prepare the statement once per connection and reuse it: a hot statement of fixed text
+   * (its values all parameters) then skips parsing and planning, which cost more than running
+   * it for the engine's large statements on small inputs. Named by a hash of its text, so
+   * two texts never share a name. Never for a text built from data (an IN list of
+   * varying length): each text would stay prepared on every connection.
+   */
+  prepared?: boolean;
+}
+
 /** Runs a raw query and returns its rows, on either driver. */
-export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
+export async function queryRows<T>(db: Db, query: SQL, options: QueryOptions = {}): Promise<T[]> {
   // Both drivers answer `execute` with `{ rows }`; their declared result types differ.
-  const result: unknown = await db.execute(query);
+  const result: unknown = options.prepared ? await executePrepared(db, query) : await db.execute(query);
   return (result as { rows: T[] }).rows;
+}
+
+/** What drizzle keeps under a database or transaction to build and run a query; it does not export it. */
+interface DrizzleInternals {
+  dialect: { sqlToQuery(query: SQL): { sql: string; params: unknown[] } };
+  session: { prepareQuery(query: { sql: string; params: unknown[] }, fields: undefined, name: string, arrayMode: false): { execute(): Promise<unknown> } };
+}
+
+/**
+ * `db.execute(query)` as a named statement: drizzle's own prepared query, whose driver
+ * (node-postgres) parses a name's text once per connection. PGlite runs it as it runs any.
+ */
+function executePrepared(db: Db, query: SQL): Promise<unknown> {
+  const { dialect, session } = db as unknown as DrizzleInternals;
+  const built = dialect.sqlToQuery(query);
+  const name = `q_${createHash('sha1').update(built.sql).digest('hex').slice(0, 20)}`;
+  return session.prepareQuery(built, undefined, name, false).execute();
 }
 
 /** Passes a value as one JSON parameter, for `jsonb_to_recordset` bulk statements. */

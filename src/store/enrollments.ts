@@ -105,6 +105,8 @@ export async function advanceEnrollment(
              pending as (insert into sends_to_roll_up (message_id) values (${sent.messageId}) on conflict do nothing returning 1)
         ${update}`,
     z.object({ id }),
+    // One per email sent: prepared, its parse and plan cost more than its run.
+    { prepared: true },
   );
   return rows.length > 0;
 }

@@ -322,13 +322,16 @@ export async function addOutcomes(db: Db, enrollmentIds: readonly number[]): Pro
   const windows = jsonParam(versions.map((v) => ({ id: v.id, ms: measurementWindowMs(v.definition) })));
   await lockCustomers(db, sql`select customer_id from enrollments where id in ${ids}`);
   // Beside the new rows, their customers' other rows in the version: an enrollment earlier than theirs makes them no longer the first.
-  await db.execute(
+  // Prepared: planning the upsert took longer than running it on a few enrollments.
+  await queryRows(
+    db,
     outcomeUpsert(sql`select e.id as enrollment_id, e.enrolled_at + w.ms * interval '1 millisecond' as window_end
                       from enrollments e join jsonb_to_recordset(${windows}) as w(id bigint, ms float8) on w.id = e.id
                       union
                       select o.enrollment_id, o.window_end from enrollment_outcomes o join enrollments e on e.id in ${ids}
                       where o.customer_id = e.customer_id and o.sequence_version_id = e.sequence_version_id
                         and o.enrollment_id not in ${ids}`),
+    { prepared: true },
   );
 }
 

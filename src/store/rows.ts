@@ -6,11 +6,11 @@
  */
 import type { SQL } from 'drizzle-orm';
 import type { z } from 'zod';
-import { queryRows, type Db } from '../db/client.ts';
+import { queryRows, type Db, type QueryOptions } from '../db/client.ts';
 
 /** Runs `query` and parses every row with `row`; throws a ZodError naming the column that does not fit. */
-export async function parsedRows<S extends z.ZodType>(db: Db, query: SQL, row: S): Promise<z.output<S>[]> {
-  const rows = await queryRows<unknown>(db, query);
+export async function parsedRows<S extends z.ZodType>(db: Db, query: SQL, row: S, options: QueryOptions = {}): Promise<z.output<S>[]> {
+  const rows = await queryRows<unknown>(db, query, options);
   return rows.map((r) => row.parse(r));
 }
 
