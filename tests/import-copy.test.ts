@@ -99,7 +99,11 @@ describe.each(DB_KINDS)('COPY on %s', (kind) => {
   it('reads back every number copyNumberRows writes, each float to the bit, NULL included, over many pieces', async () => {
     const floats = [0.1 + 0.2, 1 / 3, -0, 5e-324, Number.MAX_VALUE, -1e300, Math.PI, Infinity, -Infinity, 123456789.000001, null];
     // About 1,700 rows fill a piece: 5,000 cross several.
-    const written = Array.from({ length: 5_000 }, (_, i) => [i - 2_500, i % 7 === 0 ? null : (i - 2_500) * 2 ** 40, floats[i % floats.length]!]);
+    const written = Array.from({ length: 5_000 }, (_, i) => [
+      i - 2_500,
+      i % 7 === 0 ? null : (i - 2_500) * 2 ** 40,
+      floats[i % floats.length]!,
+    ]);
     const read = await database.db.transaction(async (tx) => {
       await tx.execute(sql`create temp table copy_numbers (n int, big bigint, f float8) on commit drop`);
       await copyNumberRows(
@@ -112,7 +116,10 @@ describe.each(DB_KINDS)('COPY on %s', (kind) => {
         ],
         written,
       );
-      return queryRows<{ n: number; big: string | null; f: number | null }>(tx, sql`select n, big::text as big, f from copy_numbers order by n`);
+      return queryRows<{ n: number; big: string | null; f: number | null }>(
+        tx,
+        sql`select n, big::text as big, f from copy_numbers order by n`,
+      );
     });
     expect(read.map((r) => [r.n, r.big === null ? null : Number(r.big), r.f])).toEqual(written);
   });

@@ -108,7 +108,14 @@ export async function queryRows<T>(db: Db, query: SQL, options: QueryOptions = {
 /** What drizzle keeps under a database or transaction to build and run a query; it does not export it. */
 interface DrizzleInternals {
   dialect: { sqlToQuery(query: SQL): { sql: string; params: unknown[] } };
-  session: { prepareQuery(query: { sql: string; params: unknown[] }, fields: undefined, name: string, arrayMode: false): { execute(): Promise<unknown> } };
+  session: {
+    prepareQuery(
+      query: { sql: string; params: unknown[] },
+      fields: undefined,
+      name: string,
+      arrayMode: false,
+    ): { execute(): Promise<unknown> };
+  };
 }
 
 /**

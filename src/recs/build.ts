@@ -122,7 +122,8 @@ async function saveStatistics(db: Db, counter: CoPurchaseCounter, lastOrderId: n
   const neighbours = counter.topNeighbours(k);
   const rows: number[][] = [];
   for (const [productId, list] of neighbours)
-    for (const { productId: related, measures: m } of list) rows.push([productId, related, m.pairOrders, m.support, m.confidence, m.lift, m.score]);
+    for (const { productId: related, measures: m } of list)
+      rows.push([productId, related, m.pairOrders, m.support, m.confidence, m.lift, m.score]);
   const products: number[][] = [];
   counter.productOrders.forEach((n, p) => n > 0 && products.push([p, n]));
 
@@ -130,7 +131,15 @@ async function saveStatistics(db: Db, counter: CoPurchaseCounter, lastOrderId: n
     await tx.execute(sql`delete from copurchase_pairs`);
     await tx.execute(sql`delete from copurchase_products`);
     await copyNumberRows(tx, 'copurchase_pairs', PAIR_COLUMNS, rows);
-    await copyNumberRows(tx, 'copurchase_products', [['product_id', 'int4'], ['orders', 'int4']], products);
+    await copyNumberRows(
+      tx,
+      'copurchase_products',
+      [
+        ['product_id', 'int4'],
+        ['orders', 'int4'],
+      ],
+      products,
+    );
     await tx.execute(sql`
       insert into copurchase_state (id, orders, pairs, last_order_id, built_at, counts)
       values (1, ${counter.totalOrders}, ${counter.pairCount}, ${lastOrderId}, now(), ${counter.serialize()})
