@@ -7,7 +7,9 @@
  * rows (an as-of before some refunds and events, enrolled-from, winsorising, a default
  * margin, an attribute breakdown); and `rebuildOutcomes` (what `campaign report rebuild`
  * runs) writes the very rows the incremental updates kept, a sent email's once settled
- * (`settleSends`). On Postgres and PGlite.
+ * (`settleSends`). Some emails are never sent (refused, or still with a worker) and events name
+ * them too: the funnel, read from the engagement rollup when it serves, counts them nowhere.
+ * On Postgres and PGlite.
  */
 import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,6 +20,7 @@ import { queryRows, type Db } from '../src/db/client.ts';
 import { cancelOrders, productIds, upsertOrders, upsertProducts, upsertRefunds } from '../src/ingest/store.ts';
 import { advanceEnrollment, insertEnrollments } from '../src/store/enrollments.ts';
 import { rebuildOutcomes, settleSends } from '../src/store/outcomes.ts';
+import { rebuildEngagement, refreshEngagement } from '../src/analytics/engagement.ts';
 import { firstDifference } from '../src/demo/rollup-check.ts';
 import { DB_KINDS, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { prepareShop } from './helpers/engine.ts';
@@ -63,6 +66,8 @@ interface World {
     items: { productId: number; quantity: number; unitPrice: string }[];
   }[];
   messages: number[];
+  /** Emails not sent (refused, or still with a worker): events may name them, the funnel counts them nowhere. */
+  unsent: number[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -82,7 +87,7 @@ async function setUp(db: Db): Promise<World> {
   const customers = await rows.customers(30);
   // A tier attribute for the breakdown by attribute.
   await db.execute(sql`update customers set attributes = jsonb_build_object('tier', case when id % 3 = 0 then 'gold' else 'basic' end)`);
-  return { db, rows, version, products: await productIds(db, SKUS), customers, orders: [], messages: [] };
+  return { db, rows, version, products: await productIds(db, SKUS), customers, orders: [], messages: [], unsent: [] };
 }
 
 /** One random order of a random customer at `at` (ms), stored through the ingest; returns it. */
@@ -140,6 +145,13 @@ async function enroll(w: World, rand: () => number): Promise<void> {
                   ${JSON.stringify(offer())}::jsonb, ${JSON.stringify(offer())}::jsonb)
           returning id`,
     );
+    // Now and then the email is not sent: refused by the server, or still with a worker.
+    const fate = rand();
+    if (fate < 0.1) {
+      if (fate < 0.05) await w.db.execute(sql`update messages set state = 'failed', error = 'rejected' where id = ${message!.id}`);
+      w.unsent.push(message!.id);
+      return;
+    }
     const sentAt = new Date(at + (1 + step * 72) * 3_600_000);
     await advanceEnrollment(
       w.db,
@@ -193,10 +205,13 @@ async function change(w: World, rand: () => number): Promise<void> {
     await upsertOrders(w.db, [moved]);
     Object.assign(order, moved);
   } else if (w.messages.length > 0) {
-    const message = w.messages[Math.floor(rand() * w.messages.length)]!;
+    const named = [...w.messages, ...w.unsent];
+    const message = named[Math.floor(rand() * named.length)]!;
     const type = ['unsubscribe', 'complaint', 'bounce', 'open'][Math.floor(rand() * 4)]!;
+    // An email not sent has no sent_at: its event is dated from the enrollment.
     await w.db.execute(sql`insert into events (message_id, customer_id, type, is_human, occurred_at)
-      select id, customer_id, ${type}, true, sent_at + ${Math.floor(rand() * 40 * DAY)} * interval '1 millisecond' from messages where id = ${message}`);
+      select id, customer_id, ${type}, true, coalesce(sent_at, enrolled_at) + ${Math.floor(rand() * 40 * DAY)} * interval '1 millisecond'
+      from messages where id = ${message}`);
   }
 }
 
@@ -274,6 +289,22 @@ describe.each(DB_KINDS)('the report rollup on %s', (kind) => {
         sql`select (select count(*) from enrollments)::int - (select count(*) from enrollment_outcomes)::int as n`,
       );
       expect(n).toBe(0);
+      // The engagement rollup (every sent email's row marked sent, its flags ORed in from the
+      // events) is what a rebuild from the events writes; every unsent email is named by an event.
+      expect(w.unsent.length).toBeGreaterThan(0);
+      await db.execute(sql`insert into events (message_id, customer_id, type, is_human, occurred_at)
+        select id, customer_id, 'open', true, enrolled_at + interval '1 day'
+        from messages where id in (select jsonb_array_elements_text(${JSON.stringify(w.unsent)}::jsonb)::bigint)`);
+      await refreshEngagement(db);
+      const engagement = () => queryRows(db, sql`select * from message_engagement order by message_id`);
+      const keptEngagement = await engagement();
+      await rebuildEngagement(db);
+      expect(await engagement()).toEqual(keptEngagement);
+      const [{ unsent } = { unsent: 0 }] = await queryRows<{ unsent: number }>(
+        db,
+        sql`select count(*)::int as unsent from message_engagement where not sent`,
+      );
+      expect(unsent).toBeGreaterThan(0);
       // Some emails were accepted, so the acceptance per step is compared on something.
       const [{ accepted } = { accepted: 0 }] = await queryRows<{ accepted: number }>(
         db,

@@ -1,7 +1,9 @@
 /**
  * The engagement rollup: per sent message, whether it was opened, clicked (by a person, by
  * anyone), unsubscribed from, bounced or complained about. Reports read it instead of
- * grouping every event by message on every run.
+ * grouping every event by message on every run. Every sent email has its row, marked `sent`
+ * when its send is settled (src/store/outcomes.ts `settleSends`), with its version, arm, step
+ * and enrollment time: the report's funnel counts from this table alone.
  *
  * `refreshEngagement` reads the events past the watermark and ORs them into the rollup.
  * Event ids are handed out before commit, so an insert still in flight can commit behind
@@ -23,6 +25,8 @@ export async function refreshEngagement(db: Db, options: { fromScratch?: boolean
     await shareOutcomesLock(tx);
     if (options.fromScratch) {
       await tx.execute(sql`delete from message_engagement`);
+      // Every sent email has its row, marked sent, events or not (the report's funnel counts them there).
+      await tx.execute(sql`insert into message_engagement (message_id, sent) select id, true from messages where state = 'sent'`);
       await tx.execute(sql`delete from engagement_runs`);
       await tx.execute(sql`update enrollment_outcomes set unsubscribed = false, complained = false, bounced = false
                            where unsubscribed or complained or bounced`);

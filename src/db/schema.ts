@@ -696,6 +696,20 @@ export const messageEngagement = pgTable('message_engagement', {
   unsubscribed: boolean('unsubscribed').notNull().default(false),
   bounced: boolean('bounced').notNull().default(false),
   complained: boolean('complained').notNull().default(false),
+  /**
+   * The email's version, arm, step and enrollment time, copied from it as the row is
+   * inserted (migration 0032's trigger); null only for an event naming no stored email.
+   */
+  sequenceVersionId: integer('sequence_version_id'),
+  arm: text('arm'),
+  step: integer('step'),
+  enrolledAt: time('enrolled_at'),
+  /**
+   * The email was sent: set when its send is settled into the report's rollup
+   * (src/store/outcomes.ts `settleSends`), so every sent email has its row here once
+   * settled; false for a row an event made for an email not sent (yet).
+   */
+  sent: boolean('sent').notNull().default(false),
 });
 
 /** How far the engagement rollup has read `events`. One row. */

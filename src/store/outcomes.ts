@@ -260,6 +260,7 @@ export async function settleSends(db: Db, batch = 5_000): Promise<number> {
                           where o.orders > 0 and o.enrollment_id in (select enrollment_id from messages where id in (${messages}))`),
       );
       await writeAcceptance(tx, messages);
+      await markSent(tx, messages);
       await tx.execute(sql`delete from sends_to_roll_up where message_id in (${messages})`);
       return rows.length;
     });
@@ -347,7 +348,8 @@ export async function rebuildOutcomes(db: Db): Promise<{ enrollments: number }> 
     // Emails waiting to be settled are settled by this rebuild: their rows go first, so every
     // one deleted was sent before the statements below, and one sent while this runs keeps
     // its row and is settled later.
-    await tx.execute(sql`delete from sends_to_roll_up`);
+    // Their emails' engagement rows are marked sent here, as a settle would have.
+    await markSent(tx, sql`delete from sends_to_roll_up returning message_id`);
     const versions = await queryRows<{ id: number; definition: SequenceDefinition }>(tx, sql`select id, definition from sequence_versions`);
     const windows = versions.map((v) => ({ version: v.id, ms: measurementWindowMs(v.definition) }));
     await tx.execute(sql`delete from enrollment_outcomes`);
@@ -362,6 +364,23 @@ export async function rebuildOutcomes(db: Db): Promise<{ enrollments: number }> 
     const [row] = await queryRows<{ n: number }>(tx, sql`select count(*)::int as n from enrollment_outcomes`);
     return { enrollments: row?.n ?? 0 };
   });
+}
+
+/**
+ * Gives each email of `messages` (a query of message ids, each sent) its engagement row
+ * marked sent (src/analytics/engagement.ts; migration 0032's trigger copies its version, arm,
+ * step and enrollment time), so the report's funnel counts it from that table alone.
+ */
+async function markSent(db: Db, messages: SQL): Promise<void> {
+  await db.execute(sql`with m(id) as (${messages})
+                       insert into message_engagement (message_id, sent) select id, true from m
+                       on conflict (message_id) do update set sent = true where not message_engagement.sent`);
+}
+
+/** Whether no sent email waits to be settled (`settleSends`): then every sent email's engagement row is marked sent. */
+export async function sendsSettled(db: Db): Promise<boolean> {
+  const [row] = await queryRows<{ settled: boolean }>(db, sql`select not exists (select 1 from sends_to_roll_up) as settled`);
+  return row?.settled === true;
 }
 
 /** Whether the rollup has been built (by `rebuildOutcomes`), so the report may read it. */
