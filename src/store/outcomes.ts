@@ -218,10 +218,14 @@ async function lockCustomers(db: Db, customers: SQL): Promise<void> {
  */
 async function refreshCustomers(db: Db, customers: SQL): Promise<void> {
   await lockCustomers(db, customers);
-  await db.execute(
+  // Prepared (each caller's text is fixed): planning the upsert took 8 ms, running it on a
+  // batch's customers without enrollments under 1 ms.
+  await queryRows(
+    db,
     outcomeUpsert(
       sql`select enrollment_id, window_end from enrollment_outcomes where customer_id in (select id from (${customers}) c(id))`,
     ),
+    { prepared: true },
   );
   await writeAcceptance(db, sql`select id from messages where customer_id in (select id from (${customers}) c(id))`);
 }

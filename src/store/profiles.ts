@@ -7,7 +7,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { jsonParam, type Db } from '../db/client.ts';
+import { jsonParam, queryRows, type Db } from '../db/client.ts';
 import type { ProfileFacts } from '../core/profile.ts';
 import { parsedRows } from './rows.ts';
 
@@ -56,7 +56,10 @@ function profileUpsert(affected: SQL): SQL {
 export async function refreshProfiles(db: Db, customerIds: Iterable<number>): Promise<void> {
   const ids = [...new Set(customerIds)];
   if (ids.length === 0) return;
-  await db.execute(profileUpsert(sql`select distinct (v #>> '{}')::int as id from jsonb_array_elements(${jsonParam(ids)}) v`));
+  // Prepared: one per ingest batch and API request, of fixed text.
+  await queryRows(db, profileUpsert(sql`select distinct (v #>> '{}')::int as id from jsonb_array_elements(${jsonParam(ids)}) v`), {
+    prepared: true,
+  });
 }
 
 /** Recomputes the profiles of the customers owning these orders (external ids): refunds and cancellations. */
