@@ -2,7 +2,7 @@
  * End to end: orders ingested through the API's batch path → outbox → enrollment worker →
  * step worker (recommend, render, message row, SMTP), measured until the SMTP server has
  * every email; beside raw pooled nodemailer sending the same number of rendered emails to
- * the same in-process server, in the same run.
+ * the same in-process server, in the same run; each side the best of three rounds.
  */
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../src/db/client.ts';
@@ -16,6 +16,7 @@ import { eventually, startTestEngine } from '../tests/helpers/engine.ts';
 import { timed, type Benchmark } from './harness.ts';
 
 const TARGET = 0.5;
+const ROUNDS = 3;
 /** SMTP connections in the pool, the same on both sides. */
 const CONNECTIONS = 8;
 /** The sequence both end-to-end benchmarks run: one email at once. */
@@ -60,23 +61,10 @@ export const e2eBenchmark: Benchmark = {
   name: 'e2e',
   async run({ quick }) {
     const n = quick ? 300 : 2_000;
+    const rounds = quick ? 1 : ROUNDS;
     const t = await startTestEngine(ONE_EMAIL_SEQUENCE, { clockScale: 1, concurrency: 32, smtpConnections: CONNECTIONS });
     try {
-      await ingestBenchCustomers(t.database.db, n, 'b');
-      const e2e = await timed(async () => {
-        const now = new Date().toISOString();
-        for (let start = 0; start < n; start += 1_000) {
-          await ingestBenchOrders(t.database.db, { n, start, prefix: 'b', orderedAt: now });
-          t.relay.kick();
-        }
-        await eventually(async () => t.smtp.received.length >= n && true, 300_000, 'every email');
-        // Received by the server is not yet marked sent: the mark (and the report's rollup rows) commits just after.
-        await eventually(async () => (await sentCount(t.database.db)) >= n, 60_000, 'every email marked sent');
-      });
-      const sent = await sentCount(t.database.db);
-      if (sent !== n) throw new Error(`${sent} messages sent, expected ${n}`);
-
-      // The baseline: the same number of rendered emails, straight to the same server.
+      // The baseline's emails: rendered once, sent in every round.
       const set = await loadTemplateFiles(`${process.cwd()}/templates`);
       const renderer = new Renderer((await compileTemplate(set, 'thank-you')).compiled!);
       const emails = Array.from({ length: n }, (_, i) =>
@@ -87,19 +75,40 @@ export const e2eBenchmark: Benchmark = {
           messageId: i + 1,
         }),
       );
-      const transport = createTransport(t.smtp.url, { maxConnections: CONNECTIONS });
-      const before = t.smtp.received.length;
-      const raw = await timed(async () => {
-        await Promise.all(
-          emails.map((email, i) =>
-            transport.sendMail(composeMessage(email, { to: `raw${i}@example.com`, fromAddress: 'orders@shop.example' })),
-          ),
-        );
-      });
-      transport.close();
-      if (t.smtp.received.length - before !== n) throw new Error('the baseline lost emails');
-      const value = n / e2e.seconds;
-      const baseline = n / raw.seconds;
+      // Each side once per round, keeping each side's best: one pair of timings of a few
+      // seconds each swung the ratio from 0.38 to 0.59 on a shared machine.
+      let best = { engine: Infinity, raw: Infinity };
+      for (let round = 0; round < rounds; round++) {
+        const prefix = `b${round}`;
+        await ingestBenchCustomers(t.database.db, n, prefix);
+        const sentBefore = await sentCount(t.database.db);
+        const e2e = await timed(async () => {
+          const now = new Date().toISOString();
+          for (let start = 0; start < n; start += 1_000) {
+            await ingestBenchOrders(t.database.db, { n, start, prefix, orderedAt: now });
+            t.relay.kick();
+          }
+          await eventually(async () => (await sentCount(t.database.db)) - sentBefore >= n, 300_000, 'every email marked sent');
+        });
+        const sent = (await sentCount(t.database.db)) - sentBefore;
+        if (sent !== n) throw new Error(`${sent} messages sent, expected ${n}`);
+
+        // The baseline: the same number of rendered emails, straight to the same server.
+        const transport = createTransport(t.smtp.url, { maxConnections: CONNECTIONS });
+        const before = t.smtp.received.length;
+        const raw = await timed(async () => {
+          await Promise.all(
+            emails.map((email, i) =>
+              transport.sendMail(composeMessage(email, { to: `raw${i}@example.com`, fromAddress: 'orders@shop.example' })),
+            ),
+          );
+        });
+        transport.close();
+        if (t.smtp.received.length - before !== n) throw new Error('the baseline lost emails');
+        best = { engine: Math.min(best.engine, e2e.seconds), raw: Math.min(best.raw, raw.seconds) };
+      }
+      const value = n / best.engine;
+      const baseline = n / best.raw;
       return [
         {
           name: `end to end, orders to SMTP (${n} emails, postgres)`,
@@ -110,6 +119,7 @@ export const e2eBenchmark: Benchmark = {
           ratio: value / baseline,
           target: `>= ${TARGET}`,
           met: value / baseline >= TARGET,
+          notes: `the best of ${rounds} round${rounds === 1 ? '' : 's'} on each side, in one engine`,
         },
       ];
     } finally {
