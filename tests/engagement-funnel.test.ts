@@ -7,19 +7,12 @@
  * row with `sent` false when an event names it. The report's funnel counts from these rows
  * (their equality with the raw rows' funnel is checked by tests/report-rollup.test.ts).
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/node-postgres';
-import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refreshEngagement } from '../src/analytics/engagement.ts';
-import { openDatabase, queryRows, type Database } from '../src/db/client.ts';
-import { MIGRATIONS_FOLDER } from '../src/db/migrate.ts';
+import { queryRows, type Database } from '../src/db/client.ts';
 import { settleSends } from '../src/store/outcomes.ts';
-import { ADMIN_URL } from './helpers/db.ts';
+import { databaseBeforeMigration, type DatabaseBeforeMigration } from './helpers/migrations.ts';
 import { Rows } from './helpers/rows.ts';
 
 const MIGRATION = '0032_engagement_funnel';
@@ -35,37 +28,13 @@ interface EngagementRow {
 }
 
 describe('the funnel columns of message_engagement (migration 0032)', () => {
-  const name = `t_funnel_${Date.now().toString(36)}`;
+  let migrating: DatabaseBeforeMigration;
   let database: Database;
-  let before: string;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: ADMIN_URL });
-    await client.connect();
-    await client.query(statement).finally(() => client.end());
-  };
-  const migrateWith = async (folder: string) => {
-    const pool = (database.db as unknown as { $client: pg.Pool }).$client;
-    await migratePg(drizzle(pool), { migrationsFolder: folder });
-  };
-
   beforeAll(async () => {
-    await admin(`create database ${name}`);
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${name}`;
-    database = await openDatabase({ databaseUrl: url.toString(), poolSize: 2 });
-    before = mkdtempSync(join(tmpdir(), 'migrations-'));
-    cpSync(MIGRATIONS_FOLDER, before, { recursive: true });
-    const journal = JSON.parse(readFileSync(join(before, 'meta/_journal.json'), 'utf8')) as { entries: { tag: string }[] };
-    const at = journal.entries.findIndex((e) => e.tag === MIGRATION);
-    expect(at).toBeGreaterThan(0);
-    journal.entries = journal.entries.slice(0, at);
-    writeFileSync(join(before, 'meta/_journal.json'), JSON.stringify(journal));
+    migrating = await databaseBeforeMigration(MIGRATION);
+    database = migrating.database;
   });
-  afterAll(async () => {
-    await database?.close();
-    await admin(`drop database if exists ${name} with (force)`);
-    rmSync(before, { recursive: true, force: true });
-  });
+  afterAll(() => migrating?.drop());
 
   const engagement = () =>
     queryRows<EngagementRow>(
@@ -74,7 +43,7 @@ describe('the funnel columns of message_engagement (migration 0032)', () => {
     );
 
   it('fills in the stored emails, copies onto each row inserted, and marks an email sent when its send is settled', async () => {
-    await migrateWith(before);
+    await migrating.before();
     const db = database.db;
     await db.execute(sql`insert into sequences (id, name, status) values ('s', 'S', 'active')`);
     const [version] = await queryRows<{ id: number }>(
@@ -101,7 +70,7 @@ describe('the funnel columns of message_engagement (migration 0032)', () => {
     await rows.event(failed, c2, 'open', '2026-03-01T12:00:00Z');
     await refreshEngagement(db);
 
-    await migrateWith(MIGRATIONS_FOLDER);
+    await migrating.after();
     const copy = (message: number, step: number, sent: boolean, rawOpen: boolean): EngagementRow => ({
       message_id: message,
       sequence_version_id: version!.id,

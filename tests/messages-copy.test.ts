@@ -4,17 +4,10 @@
  * inserted afterwards, whoever inserts it. The report's funnel reads them (its equality with
  * the join it replaced is checked by tests/report-rollup.test.ts).
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/node-postgres';
-import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, queryRows, type Database } from '../src/db/client.ts';
-import { MIGRATIONS_FOLDER } from '../src/db/migrate.ts';
-import { ADMIN_URL } from './helpers/db.ts';
+import { queryRows, type Database } from '../src/db/client.ts';
+import { databaseBeforeMigration, type DatabaseBeforeMigration } from './helpers/migrations.ts';
 import { Rows } from './helpers/rows.ts';
 
 const COPY_MIGRATION = '0030_messages_enrollment_copy';
@@ -30,42 +23,16 @@ interface Copied {
 }
 
 describe('the enrollment copied onto each email (migration 0030)', () => {
-  const name = `t_copy_${Date.now().toString(36)}`;
+  let migrating: DatabaseBeforeMigration;
   let database: Database;
-  let before: string;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: ADMIN_URL });
-    await client.connect();
-    await client.query(statement).finally(() => client.end());
-  };
-  /** Migrates to the migrations in `folder` (every one up to the copy, or all). */
-  const migrateWith = async (folder: string) => {
-    const pool = (database.db as unknown as { $client: pg.Pool }).$client;
-    await migratePg(drizzle(pool), { migrationsFolder: folder });
-  };
-
   beforeAll(async () => {
-    await admin(`create database ${name}`);
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${name}`;
-    database = await openDatabase({ databaseUrl: url.toString(), poolSize: 2 });
-    // The migrations as they were before the copy.
-    before = mkdtempSync(join(tmpdir(), 'migrations-'));
-    cpSync(MIGRATIONS_FOLDER, before, { recursive: true });
-    const journal = JSON.parse(readFileSync(join(before, 'meta/_journal.json'), 'utf8')) as { entries: { tag: string }[] };
-    const at = journal.entries.findIndex((e) => e.tag === COPY_MIGRATION);
-    expect(at).toBeGreaterThan(0);
-    journal.entries = journal.entries.slice(0, at);
-    writeFileSync(join(before, 'meta/_journal.json'), JSON.stringify(journal));
+    migrating = await databaseBeforeMigration(COPY_MIGRATION);
+    database = migrating.database;
   });
-  afterAll(async () => {
-    await database?.close();
-    await admin(`drop database if exists ${name} with (force)`);
-    rmSync(before, { recursive: true, force: true });
-  });
+  afterAll(() => migrating?.drop());
 
   it('fills in the emails already stored, then every email inserted, from its enrollment', async () => {
-    await migrateWith(before);
+    await migrating.before();
     const db = database.db;
     await db.execute(sql`insert into sequences (id, name, status) values ('s', 'S', 'active')`);
     const versions = await queryRows<{ id: number }>(
@@ -83,7 +50,7 @@ describe('the enrollment copied onto each email (migration 0030)', () => {
       for (const [i, enrollment] of group.enrollments.entries())
         await rows.message(enrollment, group.customers[i]!, 0, '2026-03-03T00:00:00Z');
 
-    await migrateWith(MIGRATIONS_FOLDER);
+    await migrating.after();
     const fresh = await enroll(versions[1]!.id, 'b', '2026-03-04T12:30:00Z');
     for (const [i, enrollment] of fresh.enrollments.entries())
       await rows.message(enrollment, fresh.customers[i]!, 0, '2026-03-05T00:00:00Z');
