@@ -116,7 +116,7 @@ describe('attribution', () => {
 
   it('credits each order to at most one message, human touches only, inside the windows', async () => {
     const first = await refreshAttribution(database.db, DEFAULT_ATTRIBUTION);
-    expect(first).toMatchObject({ model: 'click-then-open:click=5d,open=1d', attributed: 2 });
+    expect(first).toMatchObject({ model: 'click-then-open:click=5d,open=1d', attributed: 2, orders: 6 });
     const expected = [
       { order_id: ids.orders[0], message_id: ids.m1, touch: 'click' },
       { order_id: ids.orders[1], message_id: ids.m1, touch: 'click' },

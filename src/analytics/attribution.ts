@@ -103,7 +103,14 @@ async function attribute(db: Db, model: AttributionModel, fromScratch: boolean):
             returning 1
           ) select count(*)::int as n from credited`,
     );
-    const [{ n: orders } = { n: 0 }] = await queryRows<{ n: number }>(tx, sql`select count(*)::int as n from orders o where ${target}`);
+    // The orders of `target`, counted as the union of its two halves, each read by its index:
+    // the `or` made it a scan of every order (0.1–0.2 s at 700,000 orders, before every report).
+    const [{ n: orders } = { n: 0 }] = await queryRows<{ n: number }>(
+      tx,
+      sql`select count(*)::int as n from (
+            select id from orders where id > ${Math.max(0, lastOrderId - RECHECK_IDS)} and id <= ${maxId}
+            union select id from orders where ordered_at >= ${since} and id <= ${maxId}) o`,
+    );
     await tx.execute(sql`insert into attribution_runs (model, last_order_id, updated_at) values (${key}, ${maxId}, now())
                          on conflict (model) do update set last_order_id = excluded.last_order_id, updated_at = now()`);
     return { model: key, orders, attributed: inserted[0]?.n ?? 0 };
