@@ -68,7 +68,8 @@ async function attribute(db: Db, model: AttributionModel, fromScratch: boolean):
     const lastOrderId = Number(state?.last_order_id ?? 0);
     // The last hour of the orders' own timeline, whatever the caller's clock says.
     const since = sql`(select max(ordered_at) from orders) - ${RECHECK_MS} * interval '1 millisecond'`;
-    const target = sql`(o.id > ${Math.max(0, lastOrderId - RECHECK_IDS)} or o.ordered_at >= ${since}) and o.id <= ${maxId}`;
+    const recheckFrom = Math.max(0, lastOrderId - RECHECK_IDS);
+    const target = sql`(o.id > ${recheckFrom} or o.ordered_at >= ${since}) and o.id <= ${maxId}`;
 
     await tx.execute(sql`delete from attributions a using orders o where a.model = ${key} and a.order_id = o.id and ${target}`);
     const clicks = sql`ev.type = 'click' and ev.occurred_at >= o.ordered_at - ${model.clickWindowMs} * interval '1 millisecond'`;
@@ -108,7 +109,7 @@ async function attribute(db: Db, model: AttributionModel, fromScratch: boolean):
     const [{ n: orders } = { n: 0 }] = await queryRows<{ n: number }>(
       tx,
       sql`select count(*)::int as n from (
-            select id from orders where id > ${Math.max(0, lastOrderId - RECHECK_IDS)} and id <= ${maxId}
+            select id from orders where id > ${recheckFrom} and id <= ${maxId}
             union select id from orders where ordered_at >= ${since} and id <= ${maxId}) o`,
     );
     await tx.execute(sql`insert into attribution_runs (model, last_order_id, updated_at) values (${key}, ${maxId}, now())

@@ -14,7 +14,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client.ts';
-import { shareOutcomesLock } from '../store/outcomes.ts';
+import { markSent, shareOutcomesLock } from '../store/outcomes.ts';
 
 /** Ids re-read below the watermark: far more than the inserts ever in flight at once. */
 export const ENGAGEMENT_MARGIN = 10_000;
@@ -26,7 +26,7 @@ export async function refreshEngagement(db: Db, options: { fromScratch?: boolean
     if (options.fromScratch) {
       await tx.execute(sql`delete from message_engagement`);
       // Every sent email has its row, marked sent, events or not (the report's funnel counts them there).
-      await tx.execute(sql`insert into message_engagement (message_id, sent) select id, true from messages where state = 'sent'`);
+      await markSent(tx, sql`select id from messages where state = 'sent'`);
       await tx.execute(sql`delete from engagement_runs`);
       await tx.execute(sql`update enrollment_outcomes set unsubscribed = false, complained = false, bounced = false
                            where unsubscribed or complained or bounced`);

@@ -373,9 +373,10 @@ export async function rebuildOutcomes(db: Db): Promise<{ enrollments: number }> 
 /**
  * Gives each email of `messages` (a query of message ids, each sent) its engagement row
  * marked sent (src/analytics/engagement.ts; migration 0032's trigger copies its version, arm,
- * step and enrollment time), so the report's funnel counts it from that table alone.
+ * step and enrollment time), so the report's funnel counts it from that table alone: the
+ * settle's, the rollup rebuild's and the engagement rebuild's.
  */
-async function markSent(db: Db, messages: SQL): Promise<void> {
+export async function markSent(db: Db, messages: SQL): Promise<void> {
   await db.execute(sql`with m(id) as (${messages})
                        insert into message_engagement (message_id, sent) select id, true from m
                        on conflict (message_id) do update set sent = true where not message_engagement.sent`);
