@@ -45,6 +45,19 @@ export async function sentAfter(db: Db, asOf: Date): Promise<boolean> {
 }
 
 /**
+ * Whether an order was placed after `asOf`: then the credited counts of the report's funnel
+ * (migration 0033) hold orders a report as of then must not count. The end of the
+ * `orders_ordered_at_idx` index.
+ */
+export async function ordersAfter(db: Db, asOf: Date): Promise<boolean> {
+  const [row] = await queryRows<{ later: boolean }>(
+    db,
+    sql`select exists (select 1 from orders where ordered_at > ${asOf.toISOString()}::timestamptz) as later`,
+  );
+  return row?.later === true;
+}
+
+/**
  * The per-message engagement to join as of `asOf`, as a table expression with the columns of
  * `message_engagement`, given whether an event is later than `asOf` ({@link eventsAfter}).
  * When none is (the usual report, as of now), that is the rollup itself. Otherwise it is

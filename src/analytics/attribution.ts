@@ -96,6 +96,8 @@ async function attribute(db: Db, model: AttributionModel, fromScratch: boolean):
                  from events ev
                  where ev.customer_id = o.customer_id and ev.is_human and ev.message_id is not null
                    and ev.occurred_at <= o.ordered_at and ${eligible}
+                   -- Only a sent email earns credit (an event can name one that never went out).
+                   and exists (select 1 from messages m where m.id = ev.message_id and m.state = 'sent')
                  order by ${preference} ev.occurred_at desc, ev.id desc
                  limit 1)
               ) touches order by rank limit 1
@@ -112,8 +114,22 @@ async function attribute(db: Db, model: AttributionModel, fromScratch: boolean):
             select id from orders where id > ${recheckFrom} and id <= ${maxId}
             union select id from orders where ordered_at >= ${since} and id <= ${maxId}) o`,
     );
+    await compactCreditedCounts(tx, key);
     await tx.execute(sql`insert into attribution_runs (model, last_order_id, updated_at) values (${key}, ${maxId}, now())
                          on conflict (model) do update set last_order_id = excluded.last_order_id, updated_at = now()`);
     return { model: key, orders, attributed: inserted[0]?.n ?? 0 };
   });
+}
+
+/**
+ * Folds the model's credited-count deltas (migration 0033) into one row per step, dropping
+ * steps that net to nothing. Rows a concurrent statement adds meanwhile are not in the
+ * delete's snapshot and stay as they are; the model's lock keeps two folds apart.
+ */
+async function compactCreditedCounts(db: Db, model: string): Promise<void> {
+  await db.execute(sql`with gone as (delete from credited_counts where model = ${model} returning *)
+                       insert into credited_counts (model, sequence_version_id, arm, step, conversions, revenue)
+                       select * from (select model, sequence_version_id, arm, step, sum(conversions)::int as conversions, sum(revenue) as revenue
+                                      from gone group by model, sequence_version_id, arm, step) x
+                       where x.conversions <> 0 or x.revenue <> 0`);
 }

@@ -74,6 +74,7 @@ export async function refreshEngagement(db: Db, options: { fromScratch?: boolean
               and (f.unsubscribed and not eo.unsubscribed or f.complained and not eo.complained or f.bounced and not eo.bounced)
           ) select count(*)::int as n from read`,
     );
+    await compactFunnelCounts(tx);
     // The latest time read, every event of the range (not only those of a message), for ./as-of.ts `eventsAfter`.
     await tx.execute(sql`insert into engagement_runs (id, last_event_id, last_occurred_at, updated_at)
                          select 1, ${maxId}, max(occurred_at), now() from events where id > ${from} and id <= ${maxId}
@@ -85,4 +86,22 @@ export async function refreshEngagement(db: Db, options: { fromScratch?: boolean
 
 export function rebuildEngagement(db: Db): Promise<{ messages: number }> {
   return refreshEngagement(db, { fromScratch: true });
+}
+
+/**
+ * Folds the funnel-count deltas (migration 0033) into one row per step, dropping steps that
+ * net to nothing. Rows a concurrent settle adds meanwhile are not in the delete's snapshot
+ * and stay as they are; the engagement lock keeps two folds apart.
+ */
+async function compactFunnelCounts(db: Db): Promise<void> {
+  await db.execute(sql`with gone as (delete from funnel_counts returning *)
+                       insert into funnel_counts (sequence_version_id, arm, step, sent, bounced, human_opens, raw_opens,
+                                                  human_clicks, raw_clicks, unsubscribes, complaints)
+                       select * from (select sequence_version_id, arm, step, sum(sent)::int as sent, sum(bounced)::int as bounced,
+                                             sum(human_opens)::int as human_opens, sum(raw_opens)::int as raw_opens,
+                                             sum(human_clicks)::int as human_clicks, sum(raw_clicks)::int as raw_clicks,
+                                             sum(unsubscribes)::int as unsubscribes, sum(complaints)::int as complaints
+                                      from gone group by sequence_version_id, arm, step) x
+                       where (x.sent, x.bounced, x.human_opens, x.raw_opens, x.human_clicks, x.raw_clicks, x.unsubscribes, x.complaints)
+                             <> (0, 0, 0, 0, 0, 0, 0, 0)`);
 }

@@ -41,7 +41,7 @@ import type { Effect } from '../core/plan.ts';
 import { meanInterval } from '../core/stats.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import { queryRows, type Db } from '../db/client.ts';
-import { engagementTable, eventsAfter, sentAfter } from './as-of.ts';
+import { engagementTable, eventsAfter, ordersAfter, sentAfter } from './as-of.ts';
 import { refreshAttribution } from './attribution.ts';
 import { codeCounts, codeRows, type CodeCounts, type CodeRow } from './codes.ts';
 import { customerUnits, NET_WINDOW_REVENUE, rollupUnits, windowOrders } from './cohort.ts';
@@ -302,10 +302,19 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
     const rollup = options.rollup !== false && (await rollupServes(tx, options.asOf));
     // The rollup's offer figures count every sent email: exact when none was sent after as-of.
     const sentLater = rollup && (await sentAfter(tx, options.asOf));
+    const engaged = rollup && !later && !sentLater && (await sendsSettled(tx));
     const funnels = await funnelRows(
       tx,
       versions.map((v) => v.id),
-      { model, from, asOf: options.asOf, engagement, rollup, engaged: rollup && !later && !sentLater && (await sendsSettled(tx)) },
+      {
+        model,
+        from,
+        asOf: options.asOf,
+        engagement,
+        rollup,
+        engaged,
+        counted: engaged && options.enrolledFrom === undefined && !(await ordersAfter(tx, options.asOf)),
+      },
     );
     const horizonDays = options.repeatHorizonDays ?? REPEAT_HORIZON_DAYS;
     for (const v of versions) {
@@ -368,7 +377,12 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
  * An order credited to an email was placed after its touch, so an order by `asOf` has its
  * touch by `asOf` too: filtering the stored attributions by order time is the cut.
  *
- * Three ways to the same rows, the fastest that serves:
+ * Four ways to the same rows, the fastest that serves:
+ * - `counted` (as `engaged`, for every enrollment, and no order is later than as-of): from
+ *   the per-step counts the triggers of migration 0033 keep, a few rows per step, less what
+ *   a cancelled order (credited by a refresh that ran beside its cancellation) or a refund
+ *   by as-of takes away from the credited orders, both rare; each step's acceptance from
+ *   the accepted emails alone.
  * - `engaged` (the rollup serves, no event and no send is later than as-of, and every send
  *   is settled): from `message_engagement` alone, where every sent email has its row with
  *   its version, arm, step and enrollment time and `sent` set (migration 0032), its flags
@@ -383,7 +397,7 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
 async function funnelRows(
   db: Db,
   versionIds: number[],
-  options: { model: string; from: string; asOf: Date; engagement: SQL; rollup: boolean; engaged: boolean },
+  options: { model: string; from: string; asOf: Date; engagement: SQL; rollup: boolean; engaged: boolean; counted: boolean },
 ): Promise<FunnelRow[]> {
   const { model, from, asOf, engagement } = options;
   if (versionIds.length === 0) return [];
@@ -392,6 +406,7 @@ async function funnelRows(
     versionIds.map((id) => sql`${id}`),
     sql`, `,
   );
+  if (options.counted) return countedFunnelRows(db, ids, model, at);
   // Every credited message's orders (a row per attribution, not a pass over the messages);
   // the join with the sent emails below keeps the report's. Net of the refunds made by
   // as-of; a cancelled order earns no credit.
@@ -441,6 +456,57 @@ async function funnelRows(
         from sent s left join ${engagement} t on t.message_id = s.id left join credited c on c.message_id = s.id
         ${options.rollup ? sql`left join message_acceptance ma on ma.message_id = s.id` : sql``}
         group by s.version_id, s.arm, s.step`,
+  );
+}
+
+/**
+ * {@link funnelRows} from the per-step counts (migration 0033): the funnel's sums, the
+ * credited orders' sums less the orders cancelled since they were credited and the refunds
+ * by `at` (an order's net is its total less its refunds, never below nothing), and the
+ * accepted emails that did not bounce. Every sent email is settled and no event, send or
+ * order is later than `at`: the counts are then the raw rows' as of `at`.
+ */
+function countedFunnelRows(db: Db, ids: SQL, model: string, at: string): Promise<FunnelRow[]> {
+  return queryRows<FunnelRow>(
+    db,
+    sql`with funnel as (
+          select sequence_version_id, arm, step, sum(sent)::int as sent, sum(bounced)::int as bounced,
+                 sum(human_opens)::int as human_opens, sum(raw_opens)::int as raw_opens,
+                 sum(human_clicks)::int as human_clicks, sum(raw_clicks)::int as raw_clicks,
+                 sum(unsubscribes)::int as unsubscribes, sum(complaints)::int as complaints
+          from funnel_counts where sequence_version_id in (${ids}) group by sequence_version_id, arm, step
+        ), credited as (
+          select sequence_version_id, arm, step, sum(conversions) as conversions, sum(revenue) as revenue
+          from credited_counts where model = ${model} and sequence_version_id in (${ids}) group by sequence_version_id, arm, step
+        ), refunded as (
+          select r.order_id, sum(r.amount) as amount from refunds r where r.refunded_at <= ${at}::timestamptz group by r.order_id
+        ), taken as (
+          -- A cancelled order's credit whole; a refunded one's refunds, up to its total.
+          select m.sequence_version_id, m.arm, m.step, count(*) filter (where o.cancelled_at is not null) as conversions,
+                 sum(case when o.cancelled_at is not null then a.revenue else least(rf.amount, a.revenue) end) as revenue
+          from (select id as order_id from orders where cancelled_at is not null union select order_id from refunded) x
+          join attributions a on a.order_id = x.order_id and a.model = ${model}
+          join orders o on o.id = a.order_id
+          left join refunded rf on rf.order_id = a.order_id
+          join messages m on m.id = a.message_id
+          where m.sequence_version_id in (${ids})
+          group by m.sequence_version_id, m.arm, m.step
+        ), accepted as (
+          select t.sequence_version_id, t.arm, t.step, count(*)::int as accepted
+          from message_acceptance ma join message_engagement t on t.message_id = ma.message_id
+          where t.sent and not t.bounced and ma.accepted_at <= ${at}::timestamptz and t.sequence_version_id in (${ids})
+          group by t.sequence_version_id, t.arm, t.step
+        )
+        select f.sequence_version_id as version_id, f.arm, f.step, f.sent, f.bounced, f.human_opens, f.raw_opens,
+               f.human_clicks, f.raw_clicks, f.unsubscribes, f.complaints,
+               (coalesce(c.conversions, 0) - coalesce(k.conversions, 0))::int as conversions,
+               (coalesce(c.revenue, 0) - coalesce(k.revenue, 0))::float8 as revenue,
+               coalesce(ac.accepted, 0) as accepted
+        from funnel f
+        left join credited c using (sequence_version_id, arm, step)
+        left join taken k using (sequence_version_id, arm, step)
+        left join accepted ac using (sequence_version_id, arm, step)
+        where f.sent > 0`,
   );
 }
 

@@ -185,6 +185,10 @@ export const orders = pgTable(
     uniqueIndex('orders_external_id_key').on(t.externalId),
     index('orders_customer_time_idx').on(t.customerId, t.orderedAt),
     index('orders_ordered_at_idx').on(t.orderedAt),
+    /** The few cancelled orders, for the report's correction of the credited counts (migration 0033). */
+    index('orders_cancelled_idx')
+      .on(t.id)
+      .where(sql`${t.cancelledAt} is not null`),
   ],
 );
 
@@ -668,6 +672,7 @@ export const attributions = pgTable(
     /** `code`: the order redeemed a discount code the message issued (ahead of any click or open). */
     touch: text('touch').$type<'click' | 'open' | 'code'>().notNull(),
     touchedAt: time('touched_at').notNull(),
+    /** The order's total, kept equal to it when the order changes (migration 0033's trigger on `orders`). */
     revenue: money('revenue').notNull(),
   },
   (t) => [primaryKey({ columns: [t.orderId, t.model] }), index('attributions_message_idx').on(t.messageId)],
@@ -711,6 +716,51 @@ export const messageEngagement = pgTable('message_engagement', {
    */
   sent: boolean('sent').notNull().default(false),
 });
+
+/**
+ * The report's funnel per version, arm and step, as deltas (migration 0033): every statement
+ * that inserts, updates or deletes `message_engagement` rows adds one row per step it
+ * changed, the change in its sent emails and in those opened, clicked, unsubscribed from,
+ * bounced and complained about (statement triggers on the transition tables, so no writer
+ * waits on another's counter row). The report sums a few rows per step instead of counting a
+ * million emails; the engagement refresh folds the deltas into one row per step.
+ */
+export const funnelCounts = pgTable(
+  'funnel_counts',
+  {
+    sequenceVersionId: integer('sequence_version_id').notNull(),
+    arm: text('arm').notNull(),
+    step: integer('step').notNull(),
+    sent: integer('sent').notNull(),
+    bounced: integer('bounced').notNull(),
+    humanOpens: integer('human_opens').notNull(),
+    rawOpens: integer('raw_opens').notNull(),
+    humanClicks: integer('human_clicks').notNull(),
+    rawClicks: integer('raw_clicks').notNull(),
+    unsubscribes: integer('unsubscribes').notNull(),
+    complaints: integer('complaints').notNull(),
+  },
+  (t) => [index('funnel_counts_version_idx').on(t.sequenceVersionId)],
+);
+
+/**
+ * The orders credited to each step's emails per attribution model, as deltas (migration
+ * 0033): a statement trigger on `attributions` adds the change in credited orders and in
+ * their `revenue` (kept equal to the order's total by a trigger on `orders`). The report
+ * subtracts what a cancelled order or a refund by its as-of takes away, from those few rows.
+ */
+export const creditedCounts = pgTable(
+  'credited_counts',
+  {
+    model: text('model').notNull(),
+    sequenceVersionId: integer('sequence_version_id').notNull(),
+    arm: text('arm').notNull(),
+    step: integer('step').notNull(),
+    conversions: integer('conversions').notNull(),
+    revenue: money('revenue').notNull(),
+  },
+  (t) => [index('credited_counts_model_version_idx').on(t.model, t.sequenceVersionId)],
+);
 
 /** How far the engagement rollup has read `events`. One row. */
 export const engagementRuns = pgTable('engagement_runs', {
