@@ -143,24 +143,28 @@ describe.each(DB_KINDS)("the report's per-step counts on %s", (kind) => {
     });
   });
 
-  it('are read only when they serve: an order after as-of, or a report of the enrolled from a date, reads the rows', async () => {
-    database = await freshDatabase(kind);
-    const db = database.db;
-    await sixCredited(db);
-    await rebuildOutcomes(db);
-    await refreshAttribution(db, DEFAULT_ATTRIBUTION);
-    await refreshEngagement(db);
-    // Counts made wrong on purpose: a report that read them would show it.
-    await db.execute(sql`insert into credited_counts select ${MODEL}, min(id), 'a', 0, 1, 7 from sequence_versions`);
-    await db.execute(sql`insert into funnel_counts select min(id), 'a', 0, 5, 0, 0, 0, 0, 0, 0, 0 from sequence_versions`);
-    const before = { asOf: new Date(T0 + DAY + 12 * HOUR), attribution: DEFAULT_ATTRIBUTION, minSample: 1 };
-    expect(credit(await buildReport(db, before))).toEqual(credit(await buildReport(db, { ...before, rollup: false })));
-    const from = { asOf: AS_OF, attribution: DEFAULT_ATTRIBUTION, minSample: 1, enrolledFrom: new Date(T0 - DAY) };
-    expect(credit(await buildReport(db, from))).toEqual({
-      a: { conversions: 3, revenue: 240, sent: 3 },
-      b: { conversions: 3, revenue: 120, sent: 3 },
-    });
-  });
+  // Which path serves is decided in TypeScript, the same on both databases: Postgres alone checks it.
+  it.skipIf(kind === 'pglite')(
+    'are read only when they serve: an order after as-of, or a report of the enrolled from a date, reads the rows',
+    async () => {
+      database = await freshDatabase(kind);
+      const db = database.db;
+      await sixCredited(db);
+      await rebuildOutcomes(db);
+      await refreshAttribution(db, DEFAULT_ATTRIBUTION);
+      await refreshEngagement(db);
+      // Counts made wrong on purpose: a report that read them would show it.
+      await db.execute(sql`insert into credited_counts select ${MODEL}, min(id), 'a', 0, 1, 7 from sequence_versions`);
+      await db.execute(sql`insert into funnel_counts select min(id), 'a', 0, 5, 0, 0, 0, 0, 0, 0, 0 from sequence_versions`);
+      const before = { asOf: new Date(T0 + DAY + 12 * HOUR), attribution: DEFAULT_ATTRIBUTION, minSample: 1 };
+      expect(credit(await buildReport(db, before))).toEqual(credit(await buildReport(db, { ...before, rollup: false })));
+      const from = { asOf: AS_OF, attribution: DEFAULT_ATTRIBUTION, minSample: 1, enrolledFrom: new Date(T0 - DAY) };
+      expect(credit(await buildReport(db, from))).toEqual({
+        a: { conversions: 3, revenue: 240, sent: 3 },
+        b: { conversions: 3, revenue: 120, sent: 3 },
+      });
+    },
+  );
 });
 
 describe('the counts of migration 0033 for the rows stored before it', () => {
