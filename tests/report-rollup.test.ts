@@ -341,6 +341,24 @@ describe.each(DB_KINDS)('the report rollup on %s', (kind) => {
         select id, customer_id, 'open', true, enrolled_at + interval '1 day'
         from messages where id in (select jsonb_array_elements_text(${JSON.stringify(w.unsent)}::jsonb)::bigint)`);
       await refreshEngagement(db);
+      // Each email's flags are its events' own (every email with events has a row).
+      expect(
+        await queryRows(
+          db,
+          sql`select message_id, human_open, raw_open, human_click, raw_click, unsubscribed, bounced, complained from message_engagement t
+              where exists (select 1 from events ev where ev.message_id = t.message_id) or human_open or raw_open or human_click
+                 or raw_click or unsubscribed or bounced or complained
+              order by message_id`,
+        ),
+      ).toEqual(
+        await queryRows(
+          db,
+          sql`select message_id, bool_or(type = 'open' and is_human) as human_open, bool_or(type = 'open') as raw_open,
+                     bool_or(type = 'click' and is_human) as human_click, bool_or(type = 'click') as raw_click,
+                     bool_or(type = 'unsubscribe') as unsubscribed, bool_or(type = 'bounce') as bounced, bool_or(type = 'complaint') as complained
+              from events where message_id is not null group by message_id order by message_id`,
+        ),
+      );
       const engagement = () => queryRows(db, sql`select * from message_engagement order by message_id`);
       const keptEngagement = await engagement();
       await rebuildEngagement(db);

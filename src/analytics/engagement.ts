@@ -39,15 +39,29 @@ export async function refreshEngagement(db: Db, options: { fromScratch?: boolean
     const from = Math.max(0, Number(state?.last_event_id ?? 0) - ENGAGEMENT_MARGIN);
     const [{ n } = { n: 0 }] = await queryRows<{ n: number }>(
       tx,
-      sql`with read as (
-            insert into message_engagement (message_id, human_open, raw_open, human_click, raw_click, unsubscribed, bounced, complained)
+      sql`with grouped as (
             select ev.message_id,
-                   bool_or(ev.type = 'open' and ev.is_human), bool_or(ev.type = 'open'),
-                   bool_or(ev.type = 'click' and ev.is_human), bool_or(ev.type = 'click'),
-                   bool_or(ev.type = 'unsubscribe'), bool_or(ev.type = 'bounce'), bool_or(ev.type = 'complaint')
+                   bool_or(ev.type = 'open' and ev.is_human) as human_open, bool_or(ev.type = 'open') as raw_open,
+                   bool_or(ev.type = 'click' and ev.is_human) as human_click, bool_or(ev.type = 'click') as raw_click,
+                   bool_or(ev.type = 'unsubscribe') as unsubscribed, bool_or(ev.type = 'bounce') as bounced,
+                   bool_or(ev.type = 'complaint') as complained
             from events ev
             where ev.id > ${from} and ev.id <= ${maxId} and ev.message_id is not null
             group by ev.message_id
+          ),
+          read as (
+            insert into message_engagement (message_id, human_open, raw_open, human_click, raw_click, unsubscribed, bounced, complained)
+            select g.message_id, g.human_open, g.raw_open, g.human_click, g.raw_click, g.unsubscribed, g.bounced, g.complained
+            -- Each message's row looked up by its key (a lateral with a limit: as a join, the
+            -- planner hashed all of message_engagement).
+            from grouped g left join lateral (select * from message_engagement x where x.message_id = g.message_id limit 1) t on true
+            -- Only a message without a row, or one whose row lacks a flag its events set: the
+            -- margin re-read is almost all rows already ORed in, and writing them again cost
+            -- 0.14 s a report at a million emails (a new version of each row, its triggers).
+            where t.message_id is null
+               or (g.human_open and not t.human_open) or (g.raw_open and not t.raw_open)
+               or (g.human_click and not t.human_click) or (g.raw_click and not t.raw_click)
+               or (g.unsubscribed and not t.unsubscribed) or (g.bounced and not t.bounced) or (g.complained and not t.complained)
             on conflict (message_id) do update set
               human_open = message_engagement.human_open or excluded.human_open,
               raw_open = message_engagement.raw_open or excluded.raw_open,
