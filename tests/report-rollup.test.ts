@@ -222,7 +222,7 @@ async function rollupRows(db: Db): Promise<Record<string, unknown>[]> {
   const outcomes = await queryRows<Record<string, unknown>>(
     db,
     sql`select enrollment_id, sequence_version_id, customer_id, arm, enrolled_at, window_end, pre_spend::text, first_in_version, segment, repeat_buyer,
-               orders, revenue::text, margin::text, cogs::text, uncosted, unsubscribed, complained, bounced,
+               orders, revenue::text, margin::text, cogs::text, uncosted, unsubscribed, complained, bounced, later_unsubscribed, later_complained, later_bounced,
                items, recommended::text, offer_revenue::text, offer_orders, accepted_cross, accepted_up, accepted_any, next_order_at
         from enrollment_outcomes order by enrollment_id`,
   );

@@ -47,7 +47,8 @@ export function rollupUnits(versionId: number, options: { from: string; asOf: Da
   const at = sql`${options.asOf.toISOString()}::timestamptz`;
   const columns = sql`enrollment_id as id, customer_id, arm, enrolled_at, pre_spend, window_end <= ${at} as measured,
                       revenue::float8 as y, orders, margin, cogs, uncosted, segment, repeat_buyer,
-                      items, recommended, offer_revenue, offer_orders, accepted_cross, accepted_up, accepted_any, next_order_at`;
+                      items, recommended, offer_revenue, offer_orders, accepted_cross, accepted_up, accepted_any, next_order_at,
+                      later_unsubscribed, later_complained, later_bounced`;
   // From the first enrollment on, the unit is the customer's first: kept as a flag, so no sort.
   if (options.from === '-infinity')
     return sql`select ${columns} from enrollment_outcomes

@@ -13,8 +13,8 @@
  * per-enrollment rollup (src/store/outcomes.ts), which the guardrails read.
  */
 import { sql } from 'drizzle-orm';
-import { queryRows, type Db } from '../db/client.ts';
-import { markSent, shareOutcomesLock } from '../store/outcomes.ts';
+import { jsonParam, queryRows, type Db } from '../db/client.ts';
+import { lockCustomers, markSent, refreshLaterFlags, shareOutcomesLock } from '../store/outcomes.ts';
 
 /** Ids re-read below the watermark: far more than the inserts ever in flight at once. */
 export const ENGAGEMENT_MARGIN = 10_000;
@@ -28,8 +28,9 @@ export async function refreshEngagement(db: Db, options: { fromScratch?: boolean
       // Every sent email has its row, marked sent, events or not (the report's funnel counts them there).
       await markSent(tx, sql`select id from messages where state = 'sent'`);
       await tx.execute(sql`delete from engagement_runs`);
-      await tx.execute(sql`update enrollment_outcomes set unsubscribed = false, complained = false, bounced = false
-                           where unsubscribed or complained or bounced`);
+      await tx.execute(sql`update enrollment_outcomes set unsubscribed = false, complained = false, bounced = false,
+                             later_unsubscribed = false, later_complained = false, later_bounced = false
+                           where unsubscribed or complained or bounced or later_unsubscribed or later_complained or later_bounced`);
     }
     const [state] = await queryRows<{ last_event_id: number }>(tx, sql`select last_event_id from engagement_runs where id = 1`);
     const [{ max_id: maxId } = { max_id: 0 }] = await queryRows<{ max_id: number }>(
@@ -37,24 +38,35 @@ export async function refreshEngagement(db: Db, options: { fromScratch?: boolean
       sql`select coalesce(max(id), 0)::bigint as max_id from events`,
     );
     const from = Math.max(0, Number(state?.last_event_id ?? 0) - ENGAGEMENT_MARGIN);
-    const [{ n } = { n: 0 }] = await queryRows<{ n: number }>(
-      tx,
-      sql`with grouped as (
-            select ev.message_id,
+    const grouped = sql`select ev.message_id,
                    bool_or(ev.type = 'open' and ev.is_human) as human_open, bool_or(ev.type = 'open') as raw_open,
                    bool_or(ev.type = 'click' and ev.is_human) as human_click, bool_or(ev.type = 'click') as raw_click,
                    bool_or(ev.type = 'unsubscribe') as unsubscribed, bool_or(ev.type = 'bounce') as bounced,
                    bool_or(ev.type = 'complaint') as complained
             from events ev
             where ev.id > ${from} and ev.id <= ${maxId} and ev.message_id is not null
-            group by ev.message_id
-          ),
+            group by ev.message_id`;
+    // Each message's row looked up by its key (a lateral with a limit: as a join, the planner
+    // hashed all of message_engagement).
+    const current = sql`left join lateral (select * from message_engagement x where x.message_id = g.message_id limit 1) t on true`;
+    // The customers whose guardrail flags this refresh sets: their locks first, as every
+    // writer of the rollup takes them (src/store/outcomes.ts), and their later flags after.
+    const flagged = await queryRows<{ customer_id: number }>(
+      tx,
+      sql`select distinct m.customer_id from (${grouped}) g ${current}
+          cross join lateral (select customer_id from messages where id = g.message_id limit 1) m
+          where (g.unsubscribed and not coalesce(t.unsubscribed, false)) or (g.complained and not coalesce(t.complained, false))
+             or (g.bounced and not coalesce(t.bounced, false))`,
+    );
+    const customers = sql`select (jsonb_array_elements_text(${jsonParam(flagged.map((c) => c.customer_id))}))::int`;
+    if (flagged.length > 0) await lockCustomers(tx, customers);
+    const [{ n } = { n: 0 }] = await queryRows<{ n: number }>(
+      tx,
+      sql`with grouped as (${grouped}),
           read as (
             insert into message_engagement (message_id, human_open, raw_open, human_click, raw_click, unsubscribed, bounced, complained)
             select g.message_id, g.human_open, g.raw_open, g.human_click, g.raw_click, g.unsubscribed, g.bounced, g.complained
-            -- Each message's row looked up by its key (a lateral with a limit: as a join, the
-            -- planner hashed all of message_engagement).
-            from grouped g left join lateral (select * from message_engagement x where x.message_id = g.message_id limit 1) t on true
+            from grouped g ${current}
             -- Only a message without a row, or one whose row lacks a flag its events set: the
             -- margin re-read is almost all rows already ORed in, and writing them again cost
             -- 0.14 s a report at a million emails (a new version of each row, its triggers).
@@ -88,6 +100,7 @@ export async function refreshEngagement(db: Db, options: { fromScratch?: boolean
               and (f.unsubscribed and not eo.unsubscribed or f.complained and not eo.complained or f.bounced and not eo.bounced)
           ) select count(*)::int as n from read`,
     );
+    if (flagged.length > 0) await refreshLaterFlags(tx, customers);
     await compactFunnelCounts(tx);
     // The latest time read, every event of the range (not only those of a message), for ./as-of.ts `eventsAfter`.
     await tx.execute(sql`insert into engagement_runs (id, last_event_id, last_occurred_at, updated_at)

@@ -808,6 +808,15 @@ export const enrollmentOutcomes = pgTable(
     complained: boolean('complained').notNull().default(false),
     bounced: boolean('bounced').notNull().default(false),
     /**
+     * The same flags ORed over this enrollment and the customer's later ones in the version
+     * (by enrolled_at, then id; migration 0034): on a unit's row, whether the customer
+     * unsubscribed, complained or bounced on any email of the version from the unit on, what
+     * the guardrails count, read from the unit's row alone.
+     */
+    laterUnsubscribed: boolean('later_unsubscribed').notNull().default(false),
+    laterComplained: boolean('later_complained').notNull().default(false),
+    laterBounced: boolean('later_bounced').notNull().default(false),
+    /**
      * The offer KPIs' figures of the window orders (src/analytics/kpis.ts), against what the
      * enrollment was offered (its sent emails' skus, `enrollments.offered` for a step not sent):
      * items bought; revenue of the offered lines (a partial refund spread over the lines); the

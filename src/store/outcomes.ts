@@ -40,9 +40,17 @@ const BUCKETS = 64;
  * customer's first enrollment in the version, whether the customer ordered before the
  * trigger order (first or repeat buyer), the segment at enrollment. The
  * guardrail flags are taken from `message_engagement` for a new row and left alone on an
- * update (the engagement refresh keeps them).
+ * update (the engagement refresh keeps them); a new row's later flags are its own ORed with
+ * those of the customer's next enrollment in the version (a new enrollment has no flagged
+ * email yet, so the earlier rows' later flags stand; the rebuild recomputes them all).
  */
-function outcomeUpsert(units: SQL): SQL {
+function outcomeUpsert(units: SQL, options: { whole?: boolean } = {}): SQL {
+  // The later flags: with every enrollment in the statement (the rebuild), ORed over the
+  // customer's later ones among them; else the next stored enrollment's carry the later ones.
+  const later = (flag: string) =>
+    options.whole
+      ? sql`bool_or(coalesce(${sql.raw(`g.${flag}`)}, false)) over later`
+      : sql`coalesce(${sql.raw(`g.${flag}`)}, false) or coalesce(${sql.raw(`l.${flag}`)}, false)`;
   return sql`
     with unit as (${units}),
     kpi_sent as (
@@ -88,7 +96,8 @@ function outcomeUpsert(units: SQL): SQL {
     )
     insert into enrollment_outcomes (enrollment_id, sequence_version_id, customer_id, arm, enrolled_at, window_end, pre_spend,
                                      first_in_version, segment, repeat_buyer, orders, revenue, margin, cogs, uncosted,
-                                     unsubscribed, complained, bounced, items, recommended, offer_revenue, offer_orders,
+                                     unsubscribed, complained, bounced, later_unsubscribed, later_complained, later_bounced,
+                                     items, recommended, offer_revenue, offer_orders,
                                      accepted_cross, accepted_up, accepted_any, next_order_at)
     select e.id, e.sequence_version_id, e.customer_id, e.arm, e.enrolled_at, u.window_end, e.pre_spend,
            not exists (select 1 from enrollments x where x.customer_id = e.customer_id and x.sequence_version_id = e.sequence_version_id
@@ -98,6 +107,7 @@ function outcomeUpsert(units: SQL): SQL {
                    where p.customer_id = e.customer_id and p.id <> t.id and (p.ordered_at, p.id) < (t.ordered_at, t.id)),
            w.orders, w.revenue, w.margin, w.cogs, w.uncosted,
            coalesce(g.unsubscribed, false), coalesce(g.complained, false), coalesce(g.bounced, false),
+           ${later('unsubscribed')}, ${later('complained')}, ${later('bounced')},
            coalesce(k.items, 0), coalesce(k.recommended, 0), coalesce(k.offer_revenue, 0), coalesce(k.offer_orders, 0),
            coalesce(k.accepted_cross, false), coalesce(k.accepted_up, false), coalesce(k.accepted_any, false),
            (select min(o.ordered_at) from orders o where o.customer_id = e.customer_id and o.id <> e.trigger_order_id
@@ -106,6 +116,14 @@ function outcomeUpsert(units: SQL): SQL {
     left join kpi k on k.unit = u.enrollment_id
     left join lateral (select bool_or(me.unsubscribed) as unsubscribed, bool_or(me.complained) as complained, bool_or(me.bounced) as bounced
                        from messages m join message_engagement me on me.message_id = m.id where m.enrollment_id = e.id) g on true
+    -- The later flags of the customer's next enrollment in the version, which carry all the later ones.
+    left join lateral (select z.later_unsubscribed as unsubscribed, z.later_complained as complained, z.later_bounced as bounced
+                       from enrollment_outcomes z
+                       where z.customer_id = e.customer_id and z.sequence_version_id = e.sequence_version_id
+                         and (z.enrolled_at, z.enrollment_id) > (e.enrolled_at, e.id)
+                       order by z.enrolled_at, z.enrollment_id limit 1) l on true
+    window later as (partition by e.customer_id, e.sequence_version_id order by e.enrolled_at desc, e.id desc
+                     rows between unbounded preceding and current row)
     on conflict (enrollment_id) do update set
       window_end = excluded.window_end, first_in_version = excluded.first_in_version, repeat_buyer = excluded.repeat_buyer, orders = excluded.orders,
       revenue = excluded.revenue, margin = excluded.margin, cogs = excluded.cogs, uncosted = excluded.uncosted,
@@ -204,7 +222,7 @@ export async function shareOutcomesLock(db: Db): Promise<void> {
 }
 
 /** Takes the rollup's lock shared and the customers' bucket locks, in bucket order (see the file's comment). */
-async function lockCustomers(db: Db, customers: SQL): Promise<void> {
+export async function lockCustomers(db: Db, customers: SQL): Promise<void> {
   await shareOutcomesLock(db);
   await db.execute(sql`select pg_advisory_xact_lock(${ROLLUP_LOCK}, b.bucket)
                        from (select distinct c.id % ${BUCKETS} as bucket from (${customers}) c(id) order by 1) b`);
@@ -358,9 +376,12 @@ export async function rebuildOutcomes(db: Db): Promise<{ enrollments: number }> 
     const windows = versions.map((v) => ({ version: v.id, ms: measurementWindowMs(v.definition) }));
     await tx.execute(sql`delete from enrollment_outcomes`);
     await tx.execute(
-      outcomeUpsert(sql`select e.id as enrollment_id, e.enrolled_at + w.ms * interval '1 millisecond' as window_end
-                        from enrollments e join jsonb_to_recordset(${jsonParam(windows)})
-                             as w(version int, ms bigint) on w.version = e.sequence_version_id`),
+      outcomeUpsert(
+        sql`select e.id as enrollment_id, e.enrolled_at + w.ms * interval '1 millisecond' as window_end
+            from enrollments e join jsonb_to_recordset(${jsonParam(windows)})
+                 as w(version int, ms bigint) on w.version = e.sequence_version_id`,
+        { whole: true },
+      ),
     );
     await tx.execute(sql`delete from message_acceptance`);
     await writeAcceptance(tx, sql`select id from messages where state = 'sent'`);
@@ -380,6 +401,29 @@ export async function markSent(db: Db, messages: SQL): Promise<void> {
   await db.execute(sql`with m(id) as (${messages})
                        insert into message_engagement (message_id, sent) select id, true from m
                        on conflict (message_id) do update set sent = true where not message_engagement.sent`);
+}
+
+/**
+ * Sets the later flags (migration 0034) of every enrollment of `customers` (a query of
+ * customer ids; every customer when left out) from the rows' own flags: whether it or a
+ * later enrollment of the customer in the version (by enrolled_at, then id) was unsubscribed
+ * from, complained about or bounced. A unit's row then says what the guardrails count of its
+ * customer from the unit on (src/analytics/guardrails.ts). The engagement refresh runs it
+ * for the customers whose flags it set, holding their locks (the rebuild computes them as it
+ * writes the rows, and a new enrollment from the next one's).
+ */
+export async function refreshLaterFlags(db: Db, customers?: SQL): Promise<void> {
+  const which = customers ? sql`where customer_id in (${customers})` : sql``;
+  await db.execute(sql`with w as (
+      select enrollment_id,
+             bool_or(unsubscribed) over later as lu, bool_or(complained) over later as lc, bool_or(bounced) over later as lb
+      from enrollment_outcomes ${which}
+      window later as (partition by customer_id, sequence_version_id order by enrolled_at desc, enrollment_id desc
+                       rows between unbounded preceding and current row)
+    )
+    update enrollment_outcomes eo set later_unsubscribed = w.lu, later_complained = w.lc, later_bounced = w.lb
+    from w where w.enrollment_id = eo.enrollment_id
+      and (eo.later_unsubscribed, eo.later_complained, eo.later_bounced) is distinct from (w.lu, w.lc, w.lb)`);
 }
 
 /** Whether no sent email waits to be settled (`settleSends`): then every sent email's engagement row is marked sent. */
