@@ -87,7 +87,11 @@ export async function refreshEngagement(db: Db, options: { fromScratch?: boolean
           -- The report's rollup (src/store/outcomes.ts) keeps the guardrail flags per enrollment.
           flags as (
             update enrollment_outcomes eo
-            set unsubscribed = eo.unsubscribed or f.unsubscribed, complained = eo.complained or f.complained, bounced = eo.bounced or f.bounced
+            set unsubscribed = eo.unsubscribed or f.unsubscribed, complained = eo.complained or f.complained, bounced = eo.bounced or f.bounced,
+                -- A row's own flags are among its later ones: set here, so the pass over the
+                -- customers' later flags below rewrites only their earlier rows.
+                later_unsubscribed = eo.later_unsubscribed or f.unsubscribed, later_complained = eo.later_complained or f.complained,
+                later_bounced = eo.later_bounced or f.bounced
             -- Only the messages read with a flag, each looked up by its key (a lateral with a
             -- limit, which the planner cannot turn back into a join): as a join of every message
             -- read, it merged all of messages and scanned all of the rollup, 0.8 s a refresh
