@@ -198,6 +198,8 @@ function rollupKpis(versionId: number, options: KpiOptions): SQL {
              y as revenue, orders::float8 as orders, items::float8 as items, recommended::float8 as recommended,
              offer_revenue::float8 as offer_revenue, offer_orders::float8 as offer_orders, accepted_cross, accepted_up, accepted_any
       from (${rollupUnits(versionId, options)}) r
+      -- Each conversion once per unit, not once per aggregate that reads it (see rollupUnits).
+      offset 0
     )
     select arm, count(*) filter (where measured)::int as n,
            count(*) filter (where measured and accepted_cross)::int as accepted_cross,
