@@ -53,14 +53,19 @@ export const reportBenchmark: Benchmark = {
       const attribution = await timed(() => refreshAttribution(db, DEFAULT_ATTRIBUTION));
       // The rows were written around the ingest, so the report's rollup is built from them, as `campaign report rebuild` does.
       const rollup = await timed(() => rebuildOutcomes(db));
-      // Each side twice, keeping the better (warm cache for both).
+      // Each side three times, keeping the best (warm for both). The first report reads the
+      // 5,000,000 events into the engagement rollup and rewrites most rollup rows with their
+      // flags; the rounds after it are the report an analyst waits for once that is done.
+      // Every round's time is in the notes.
       let scan = Infinity;
       let report = Infinity;
-      for (let round = 0; round < 2; round++) {
+      const rounds: number[] = [];
+      for (let round = 0; round < 3; round++) {
         scan = Math.min(scan, (await timed(() => db.execute(sql`select count(*) filter (where is_human) from events`))).seconds);
         const built = await timed(() => buildReport(db, { asOf, attribution: DEFAULT_ATTRIBUTION, minSample: 100 }));
         checkReport(built.value, counts[0]!.messages);
         report = Math.min(report, built.seconds);
+        rounds.push(built.seconds);
       }
       const ratio = report / scan;
       const pages = await dashboardPages(db, asOf);
@@ -77,7 +82,8 @@ export const reportBenchmark: Benchmark = {
           notes:
             `${counts[0]!.messages.toLocaleString('en')} messages, ${counts[0]!.events.toLocaleString('en')} events; generated in ${generate.seconds.toFixed(0)} s; ` +
             `first attribution of ${attribution.value.orders.toLocaleString('en')} orders took ${attribution.seconds.toFixed(1)} s (${attribution.value.attributed.toLocaleString('en')} credited); ` +
-            `the rollup of ${rollup.value.enrollments.toLocaleString('en')} enrollments was built in ${rollup.seconds.toFixed(1)} s`,
+            `the rollup of ${rollup.value.enrollments.toLocaleString('en')} enrollments was built in ${rollup.seconds.toFixed(1)} s; ` +
+            `the report's rounds: ${rounds.map((r) => `${r.toFixed(2)} s`).join(', ')}`,
         },
         {
           name: 'dashboard page, from its snapshot (slowest page)',

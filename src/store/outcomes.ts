@@ -24,6 +24,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
 import { jsonParam, queryRows, type Db } from '../db/client.ts';
+import { analyze } from './statistics.ts';
 
 /** The advisory lock key of the rollup: shared by refreshes, exclusive for the rebuild. */
 const ROLLUP_LOCK = sql`hashtext('enrollment_outcomes')`;
@@ -386,6 +387,9 @@ export async function rebuildOutcomes(db: Db): Promise<{ enrollments: number }> 
     await tx.execute(sql`delete from message_acceptance`);
     await writeAcceptance(tx, sql`select id from messages where state = 'sent'`);
     await tx.execute(sql`insert into outcome_runs (id, built_at) values (1, now()) on conflict (id) do update set built_at = now()`);
+    // Every row written anew: the planner learns them now, not at the reconciler's next pass
+    // (at the bench's size the report right after a rebuild took 1.7 s, 1.15 s with them).
+    await analyze(tx, ['enrollment_outcomes', 'message_acceptance', 'message_engagement']);
     const [row] = await queryRows<{ n: number }>(tx, sql`select count(*)::int as n from enrollment_outcomes`);
     return { enrollments: row?.n ?? 0 };
   });
