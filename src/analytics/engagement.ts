@@ -119,6 +119,12 @@ export function rebuildEngagement(db: Db): Promise<{ messages: number }> {
   return refreshEngagement(db, { fromScratch: true });
 }
 
+/** The sums of the funnel-count deltas per step, each named as its column: the fold's and the report's. */
+export const FUNNEL_COUNT_SUMS = sql`sum(sent)::int as sent, sum(bounced)::int as bounced,
+  sum(human_opens)::int as human_opens, sum(raw_opens)::int as raw_opens,
+  sum(human_clicks)::int as human_clicks, sum(raw_clicks)::int as raw_clicks,
+  sum(unsubscribes)::int as unsubscribes, sum(complaints)::int as complaints`;
+
 /**
  * Folds the funnel-count deltas (migration 0033) into one row per step, dropping steps that
  * net to nothing. Rows a concurrent settle adds meanwhile are not in the delete's snapshot
@@ -128,10 +134,7 @@ async function compactFunnelCounts(db: Db): Promise<void> {
   await db.execute(sql`with gone as (delete from funnel_counts returning *)
                        insert into funnel_counts (sequence_version_id, arm, step, sent, bounced, human_opens, raw_opens,
                                                   human_clicks, raw_clicks, unsubscribes, complaints)
-                       select * from (select sequence_version_id, arm, step, sum(sent)::int as sent, sum(bounced)::int as bounced,
-                                             sum(human_opens)::int as human_opens, sum(raw_opens)::int as raw_opens,
-                                             sum(human_clicks)::int as human_clicks, sum(raw_clicks)::int as raw_clicks,
-                                             sum(unsubscribes)::int as unsubscribes, sum(complaints)::int as complaints
+                       select * from (select sequence_version_id, arm, step, ${FUNNEL_COUNT_SUMS}
                                       from gone group by sequence_version_id, arm, step) x
                        where (x.sent, x.bounced, x.human_opens, x.raw_opens, x.human_clicks, x.raw_clicks, x.unsubscribes, x.complaints)
                              <> (0, 0, 0, 0, 0, 0, 0, 0)`);

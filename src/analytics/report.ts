@@ -47,7 +47,7 @@ import { codeCounts, codeRows, type CodeCounts, type CodeRow } from './codes.ts'
 import { customerUnits, NET_WINDOW_REVENUE, rollupUnits, windowOrders } from './cohort.ts';
 import { breakdownCells } from './breakdown.ts';
 import { breakdown, type BreakdownRow, type CellSample } from '../core/breakdown.ts';
-import { refreshEngagement } from './engagement.ts';
+import { FUNNEL_COUNT_SUMS, refreshEngagement } from './engagement.ts';
 import { sendsSettled, settleSends } from '../store/outcomes.ts';
 import { guardrailCounts } from './guardrails.ts';
 import { kpiMoments, stepAcceptance } from './kpis.ts';
@@ -470,10 +470,7 @@ function countedFunnelRows(db: Db, ids: SQL, model: string, at: string): Promise
   return queryRows<FunnelRow>(
     db,
     sql`with funnel as (
-          select sequence_version_id, arm, step, sum(sent)::int as sent, sum(bounced)::int as bounced,
-                 sum(human_opens)::int as human_opens, sum(raw_opens)::int as raw_opens,
-                 sum(human_clicks)::int as human_clicks, sum(raw_clicks)::int as raw_clicks,
-                 sum(unsubscribes)::int as unsubscribes, sum(complaints)::int as complaints
+          select sequence_version_id, arm, step, ${FUNNEL_COUNT_SUMS}
           from funnel_counts where sequence_version_id in (${ids}) group by sequence_version_id, arm, step
         ), credited as (
           select sequence_version_id, arm, step, sum(conversions) as conversions, sum(revenue) as revenue

@@ -123,8 +123,12 @@ function outcomeUpsert(units: SQL, options: { whole?: boolean } = {}): SQL {
                        where z.customer_id = e.customer_id and z.sequence_version_id = e.sequence_version_id
                          and (z.enrolled_at, z.enrollment_id) > (e.enrolled_at, e.id)
                        order by z.enrolled_at, z.enrollment_id limit 1) l on true
-    window later as (partition by e.customer_id, e.sequence_version_id order by e.enrolled_at desc, e.id desc
-                     rows between unbounded preceding and current row)
+    ${
+      options.whole
+        ? sql`window later as (partition by e.customer_id, e.sequence_version_id order by e.enrolled_at desc, e.id desc
+                               rows between unbounded preceding and current row)`
+        : sql``
+    }
     on conflict (enrollment_id) do update set
       window_end = excluded.window_end, first_in_version = excluded.first_in_version, repeat_buyer = excluded.repeat_buyer, orders = excluded.orders,
       revenue = excluded.revenue, margin = excluded.margin, cogs = excluded.cogs, uncosted = excluded.uncosted,
@@ -409,19 +413,18 @@ export async function markSent(db: Db, messages: SQL): Promise<void> {
 
 /**
  * Sets the later flags (migration 0034) of every enrollment of `customers` (a query of
- * customer ids; every customer when left out) from the rows' own flags: whether it or a
+ * customer ids) from the rows' own flags: whether it or a
  * later enrollment of the customer in the version (by enrolled_at, then id) was unsubscribed
  * from, complained about or bounced. A unit's row then says what the guardrails count of its
  * customer from the unit on (src/analytics/guardrails.ts). The engagement refresh runs it
  * for the customers whose flags it set, holding their locks (the rebuild computes them as it
  * writes the rows, and a new enrollment from the next one's).
  */
-export async function refreshLaterFlags(db: Db, customers?: SQL): Promise<void> {
-  const which = customers ? sql`where customer_id in (${customers})` : sql``;
+export async function refreshLaterFlags(db: Db, customers: SQL): Promise<void> {
   await db.execute(sql`with w as (
       select enrollment_id,
              bool_or(unsubscribed) over later as lu, bool_or(complained) over later as lc, bool_or(bounced) over later as lb
-      from enrollment_outcomes ${which}
+      from enrollment_outcomes where customer_id in (${customers})
       window later as (partition by customer_id, sequence_version_id order by enrolled_at desc, enrollment_id desc
                        rows between unbounded preceding and current row)
     )
