@@ -149,8 +149,21 @@ describe('on a Redis Cluster', () => {
 
   // Last: the cluster stays a node short afterwards. The workers run in this process (none
   // is killed here), which spares the start of worker processes.
+  //
+  // A job the dead master had moved to active, but whose answer never reached the worker (or
+  // whose completion was not replicated), stays active on the new master with no worker on
+  // it: its lock lapses and a worker's stall check (every WORKER_LOCK_MS) returns it, so it
+  // waits up to twice WORKER_LOCK_MS. With BullMQ's 30 s that was a 52 s pause in one CI
+  // run; the test sets the lock as README advises for a cluster.
   it('a master killed mid-run: its replica takes over, nothing is lost and nothing is sent twice', async ({ annotate }) => {
-    const t = await startTestEngine(CHAOS_SEQUENCE, { clockScale: 86_400, redis: target, concurrency: 16, reconcileEveryMs: 1_000 });
+    const lockMs = 3_000;
+    const t = await startTestEngine(CHAOS_SEQUENCE, {
+      clockScale: 86_400,
+      redis: target,
+      concurrency: 16,
+      reconcileEveryMs: 1_000,
+      lockMs,
+    });
     try {
       await addCustomers(t.database.db, FAILOVER_ENROLLMENTS);
       await placeOrdersAt(t.database.db, FAILOVER_ENROLLMENTS, t.engine.clock.now().toISOString());
@@ -171,7 +184,8 @@ describe('on a Redis Cluster', () => {
           `before it, ${after.length} after; longest pause in sending ${longestPause} ms; last email ${after.at(-1)! - killedAt} ms after it`,
       );
       expect(await recovered).toBeLessThan(20_000);
-      expect(longestPause).toBeLessThan(20_000);
+      // The failover, then at worst a stranded job's lock and one stall check, and slack for a busy machine.
+      expect(longestPause).toBeLessThan((await recovered) + 2 * lockMs + 5_000);
     } finally {
       await t.stop();
     }

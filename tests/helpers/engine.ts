@@ -69,6 +69,8 @@ export async function startTestEngine(
     redis?: RedisTarget;
     /** Real milliseconds between reconciler passes; without it no reconciler runs. */
     reconcileEveryMs?: number;
+    /** WORKER_LOCK_MS: how long a job taken but never finished stays locked (BullMQ's 30 s otherwise). */
+    lockMs?: number;
     /** Told the size of each batch the workers run. */
     onBatch?: (queue: 'enroll' | 'steps', size: number) => void;
     /** How long stop() waits for jobs in flight and the reconciler (the engine's default otherwise), and what it is told when it gives up. */
@@ -103,6 +105,7 @@ export async function startTestEngine(
     ratePerSecond: options.ratePerSecond,
     relayIntervalMs: 200,
     reconcileEveryMs: options.reconcileEveryMs,
+    lockMs: options.lockMs,
     onBatch: options.onBatch,
     stopGraceMs: options.stopGraceMs,
     onError: options.onError,
