@@ -12,7 +12,7 @@
  * The same statement ORs the unsubscribe, complaint and bounce flags into the report's
  * per-enrollment rollup (src/store/outcomes.ts), which the guardrails read.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { jsonParam, queryRows, type Db } from '../db/client.ts';
 import { lockCustomers, markSent, refreshLaterFlags, shareOutcomesLock } from '../store/outcomes.ts';
 
@@ -38,14 +38,15 @@ export async function refreshEngagement(db: Db, options: { fromScratch?: boolean
       sql`select coalesce(max(id), 0)::bigint as max_id from events`,
     );
     const from = Math.max(0, Number(state?.last_event_id ?? 0) - ENGAGEMENT_MARGIN);
-    const grouped = sql`select ev.message_id,
+    const groupedWhere = (only: SQL) => sql`select ev.message_id,
                    bool_or(ev.type = 'open' and ev.is_human) as human_open, bool_or(ev.type = 'open') as raw_open,
                    bool_or(ev.type = 'click' and ev.is_human) as human_click, bool_or(ev.type = 'click') as raw_click,
                    bool_or(ev.type = 'unsubscribe') as unsubscribed, bool_or(ev.type = 'bounce') as bounced,
                    bool_or(ev.type = 'complaint') as complained
             from events ev
-            where ev.id > ${from} and ev.id <= ${maxId} and ev.message_id is not null
+            where ev.id > ${from} and ev.id <= ${maxId} and ev.message_id is not null ${only}
             group by ev.message_id`;
+    const grouped = groupedWhere(sql``);
     // Each message's row looked up by its key (a lateral with a limit: as a join, the planner
     // hashed all of message_engagement).
     const current = sql`left join lateral (select * from message_engagement x where x.message_id = g.message_id limit 1) t on true`;
@@ -53,7 +54,8 @@ export async function refreshEngagement(db: Db, options: { fromScratch?: boolean
     // writer of the rollup takes them (src/store/outcomes.ts), and their later flags after.
     const flagged = await queryRows<{ customer_id: number }>(
       tx,
-      sql`select distinct m.customer_id from (${grouped}) g ${current}
+      // Only the events that set a guardrail flag: the opens and clicks of the margin are most of it.
+      sql`select distinct m.customer_id from (${groupedWhere(sql`and ev.type in ('unsubscribe', 'complaint', 'bounce')`)}) g ${current}
           cross join lateral (select customer_id from messages where id = g.message_id limit 1) m
           where (g.unsubscribed and not coalesce(t.unsubscribed, false)) or (g.complained and not coalesce(t.complained, false))
              or (g.bounced and not coalesce(t.bounced, false))`,

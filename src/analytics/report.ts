@@ -40,7 +40,7 @@ import {
 import type { Effect } from '../core/plan.ts';
 import { meanInterval } from '../core/stats.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
-import { queryRows, type Db } from '../db/client.ts';
+import { queryRows, snapshotLanes, type Db } from '../db/client.ts';
 import { engagementTable, eventsAfter, ordersAfter, sentAfter } from './as-of.ts';
 import { refreshAttribution } from './attribution.ts';
 import { codeCounts, codeRows, type CodeCounts, type CodeRow } from './codes.ts';
@@ -270,6 +270,15 @@ interface OutcomeRow {
   uncosted: number;
 }
 
+/**
+ * Connections a report reads on at once, on Postgres: its own transaction and up to three
+ * more that share its snapshot (src/db/client.ts `snapshotLanes`), taken only when the pool
+ * has them spare. A version's outcome, offer, breakdown and guardrail queries are each a pass
+ * over its units; side by side they take about the longest of them instead of their sum,
+ * where the server has the cores. PGlite reads on its one connection.
+ */
+const REPORT_LANES = 4;
+
 export async function buildReport(db: Db, options: ReportOptions): Promise<Report> {
   if (options.refresh !== false) {
     await refreshAttribution(db, options.attribution);
@@ -283,12 +292,12 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
   // JIT compilation costs more than it saves on these queries; hashing wants memory. No
   // parallel workers: the planner's parallel plans for these queries had each worker build
   // the whole hash of a grouped subquery (the credited orders, the flagged customers) again,
-  // three times the work for the same answer, and twice the time on two cores.
+  // three times the work for the same answer, and twice the time on two cores. The
+  // version's queries run at once instead, on lanes sharing the snapshot (REPORT_LANES).
+  const session = [sql`set local jit = off`, sql`set local work_mem = '64MB'`, sql`set local max_parallel_workers_per_gather = 0`];
   await db.transaction(async (tx) => {
     await tx.execute(sql`set transaction isolation level repeatable read, read only`);
-    await tx.execute(sql`set local jit = off`);
-    await tx.execute(sql`set local work_mem = '64MB'`);
-    await tx.execute(sql`set local max_parallel_workers_per_gather = 0`);
+    for (const statement of session) await tx.execute(statement);
     const versions = await queryRows<VersionRow>(
       tx,
       sql`select v.id, s.id as sequence_id, s.name, s.status, v.version, v.id = s.live_version_id as live, v.created_at, v.definition
@@ -303,63 +312,71 @@ export async function buildReport(db: Db, options: ReportOptions): Promise<Repor
     // The rollup's offer figures count every sent email: exact when none was sent after as-of.
     const sentLater = rollup && (await sentAfter(tx, options.asOf));
     const engaged = rollup && !later && !sentLater && (await sendsSettled(tx));
-    const funnels = await funnelRows(
-      tx,
-      versions.map((v) => v.id),
-      {
-        model,
-        from,
-        asOf: options.asOf,
-        engagement,
-        rollup,
-        engaged,
-        counted: engaged && options.enrolledFrom === undefined && !(await ordersAfter(tx, options.asOf)),
-      },
-    );
+    const counted = engaged && options.enrolledFrom === undefined && !(await ordersAfter(tx, options.asOf));
     const horizonDays = options.repeatHorizonDays ?? REPEAT_HORIZON_DAYS;
-    for (const v of versions) {
-      let sequence = sequences.get(v.sequence_id);
-      if (!sequence) sequences.set(v.sequence_id, (sequence = { id: v.sequence_id, name: v.name, status: v.status, versions: [] }));
-      const windowMs = measurementWindowMs(v.definition);
-      const outcomes = await outcomeRows(tx, v.id, {
-        windowMs,
-        asOf: options.asOf,
-        from,
-        winsorize: options.winsorize,
-        defaultMarginPercent: options.defaultMarginPercent,
-        rollup: rollup && (options.defaultMarginPercent === undefined || !(await assumesCosts(tx, v.id))),
-      });
-      // The rollup's guardrail flags are the engagement rollup's: exact when no event is later than as-of.
-      const guardrails = await guardrailCounts(tx, v.id, { from, windowMs, asOf: options.asOf, rollup: rollup && !later });
-      const offers = {
-        moments: await kpiMoments(tx, v.id, {
-          from,
-          windowMs,
-          asOf: options.asOf,
-          repeatHorizonDays: horizonDays,
-          rollup: rollup && !sentLater,
-        }),
-        // From the rollup, the funnel rows carry each step's acceptance; else from the raw rows.
-        steps: rollup
-          ? funnels.filter((f) => f.version_id === v.id).map((f) => ({ arm: f.arm, step: f.step, accepted: f.accepted ?? 0 }))
-          : await stepAcceptance(tx, v.id, { from, windowMs, asOf: options.asOf, engagement }),
-        horizonDays,
-      };
-      const codes = await codeRows(tx, v.id, { from, asOf: options.asOf });
-      const cells = await breakdownCells(tx, v.id, { windowMs, asOf: options.asOf, from, attribute: options.breakdownAttribute, rollup });
-      sequence.versions.push(
-        versionReport(
-          v,
-          windowMs,
-          outcomes,
-          funnels.filter((f) => f.version_id === v.id),
-          { minSample: options.minSample, detect: options.detect, asOf: options.asOf, winsorize: options.winsorize },
-          guardrails,
-          offers,
-          codes,
-          cells,
+    const built = await snapshotLanes(db, tx, versions.length ? REPORT_LANES - 1 : 0, session, async (onLane) => {
+      const funnels = onLane((lane) =>
+        funnelRows(
+          lane,
+          versions.map((v) => v.id),
+          { model, from, asOf: options.asOf, engagement, rollup, engaged, counted },
         ),
       );
+      // Every query of every version is asked for before any is awaited: the lanes take them in this order.
+      const parts = versions.map((v) => {
+        const windowMs = measurementWindowMs(v.definition);
+        const asOf = options.asOf;
+        return {
+          v,
+          windowMs,
+          outcomes: onLane(async (lane) =>
+            outcomeRows(lane, v.id, {
+              windowMs,
+              asOf,
+              from,
+              winsorize: options.winsorize,
+              defaultMarginPercent: options.defaultMarginPercent,
+              rollup: rollup && (options.defaultMarginPercent === undefined || !(await assumesCosts(lane, v.id))),
+            }),
+          ),
+          kpis: onLane((lane) =>
+            kpiMoments(lane, v.id, { from, windowMs, asOf, repeatHorizonDays: horizonDays, rollup: rollup && !sentLater }),
+          ),
+          cells: onLane((lane) => breakdownCells(lane, v.id, { windowMs, asOf, from, attribute: options.breakdownAttribute, rollup })),
+          // The rollup's guardrail flags are the engagement rollup's: exact when no event is later than as-of.
+          guardrails: onLane((lane) => guardrailCounts(lane, v.id, { from, windowMs, asOf, rollup: rollup && !later })),
+          // From the rollup, the funnel rows carry each step's acceptance; else from the raw rows.
+          steps: rollup ? undefined : onLane((lane) => stepAcceptance(lane, v.id, { from, windowMs, asOf, engagement })),
+          codes: onLane((lane) => codeRows(lane, v.id, { from, asOf })),
+        };
+      });
+      const allFunnels = await funnels;
+      const reports: [VersionRow, VersionReport][] = [];
+      for (const part of parts) {
+        const { v } = part;
+        const versionFunnels = allFunnels.filter((f) => f.version_id === v.id);
+        const steps = (await part.steps) ?? versionFunnels.map((f) => ({ arm: f.arm, step: f.step, accepted: f.accepted ?? 0 }));
+        reports.push([
+          v,
+          versionReport(
+            v,
+            part.windowMs,
+            await part.outcomes,
+            versionFunnels,
+            { minSample: options.minSample, detect: options.detect, asOf: options.asOf, winsorize: options.winsorize },
+            await part.guardrails,
+            { moments: await part.kpis, steps, horizonDays },
+            await part.codes,
+            await part.cells,
+          ),
+        ]);
+      }
+      return reports;
+    });
+    for (const [v, report] of built) {
+      let sequence = sequences.get(v.sequence_id);
+      if (!sequence) sequences.set(v.sequence_id, (sequence = { id: v.sequence_id, name: v.name, status: v.status, versions: [] }));
+      sequence.versions.push(report);
     }
   });
   return {
@@ -536,7 +553,10 @@ async function outcomeRows(
       : sql`select percentile_cont(${options.winsorize}::float8) within group (order by y) as cap from outcome where measured`;
   return queryRows<OutcomeRow>(
     db,
-    sql`with outcome as (${options.rollup ? rollupOutcome(versionId, options) : rawOutcome(versionId, options)}), capped as (${cap})
+    // `mf`, the margin as float8, converted once per unit (`offset 0` keeps it from being
+    // folded into each aggregate that reads it; numeric to float8 goes through text).
+    sql`with outcome as (select *, m::float8 as mf from (${options.rollup ? rollupOutcome(versionId, options) : rawOutcome(versionId, options)}) o offset 0),
+        capped as (${cap})
         select arm, count(*)::int as enrolled, count(*) filter (where measured)::int as n,
                count(*) filter (where enrolled_at > ${asOf.toISOString()}::timestamptz - interval '14 days')::int as recent,
                min(enrolled_at) as first_enrolled_at,
@@ -549,8 +569,8 @@ async function outcomeRows(
                avg(least(y, c.cap)) filter (where measured) as mean_w, var_samp(least(y, c.cap)) filter (where measured) as var_w,
                covar_samp(least(y, c.cap), x) filter (where measured) as cov_wx,
                (sum(m) filter (where measured))::text as margin,
-               avg(m::float8) filter (where measured) as mean_m, var_samp(m::float8) filter (where measured) as var_m,
-               covar_samp(m::float8, x) filter (where measured) as cov_mx,
+               avg(mf) filter (where measured) as mean_m, var_samp(mf) filter (where measured) as var_m,
+               covar_samp(mf, x) filter (where measured) as cov_mx,
                (sum(cogs) filter (where measured))::text as cogs, (sum(assumed) filter (where measured))::text as assumed,
                count(*) filter (where measured and uncosted)::int as uncosted
         from outcome cross join capped c group by arm`,

@@ -208,6 +208,98 @@ function sessionClient(db: Db): unknown {
   return (db as unknown as { session: { client: unknown } }).session.client;
 }
 
+/** Runs a task on one of the lanes of {@link snapshotLanes}, once a lane is free. */
+export type OnLane = <T>(task: (db: Db) => Promise<T>) => Promise<T>;
+
+const SNAPSHOT_ID = /^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/i;
+
+/**
+ * Runs `work` over read lanes that all see the snapshot of `tx`, a repeatable-read
+ * transaction of `db`: `tx` itself and, on Postgres, up to `extra` more connections of
+ * `db`'s pool, each in a read-only transaction that imports `tx`'s snapshot
+ * (`pg_export_snapshot`, as `pg_dump --jobs` does) and runs `setup` first. Independent
+ * reads then run at once, on as many server cores, and still agree with each other.
+ *
+ * Only connections the pool has spare at that moment are taken, and none while another
+ * caller waits for one: a caller holding `tx` never waits on the pool for a lane, so two
+ * reports cannot deadlock over it. PGlite (one connection), a `db` that is itself a
+ * transaction, or a full pool: `tx` alone. A task waits for a free lane; when `work` ends
+ * (or throws) the tasks still running are awaited before the lanes' transactions end.
+ */
+export async function snapshotLanes<T>(
+  db: Db,
+  tx: Db,
+  extra: number,
+  setup: readonly SQL[],
+  work: (onLane: OnLane) => Promise<T>,
+): Promise<T> {
+  const pool = sessionClient(db);
+  const clients: pg.PoolClient[] = [];
+  if (pool instanceof pg.Pool && extra > 0 && pool.waitingCount === 0) {
+    const spare = Math.min(extra, pool.idleCount + ((pool.options.max ?? 10) - pool.totalCount));
+    // Asked for in one tick: the pool serves them from its idle and unopened connections.
+    const asked = Array.from({ length: Math.max(0, spare) }, () => pool.connect());
+    for (const result of await Promise.allSettled(asked)) if (result.status === 'fulfilled') clients.push(result.value);
+  }
+  const lanes: Db[] = [tx];
+  const opened: pg.PoolClient[] = [];
+  try {
+    if (clients.length) {
+      const [row] = await queryRows<{ id: string }>(tx, sql`select pg_export_snapshot() as id`);
+      if (!row || !SNAPSHOT_ID.test(row.id)) throw new Error(`snapshotLanes: unexpected snapshot id ${row?.id}`);
+      for (const client of clients) {
+        await client.query('begin transaction isolation level repeatable read, read only');
+        opened.push(client);
+        await client.query(`set transaction snapshot '${row.id}'`);
+        const lane = drizzlePg(client, { schema }) as unknown as Db;
+        for (const statement of setup) await lane.execute(statement);
+        lanes.push(lane);
+      }
+    }
+    return await runOnLanes(lanes, work);
+  } finally {
+    for (const client of clients) {
+      const ended = opened.includes(client)
+        ? await client.query('rollback').then(
+            () => undefined,
+            (error: Error) => error,
+          )
+        : undefined;
+      client.release(ended);
+    }
+  }
+}
+
+/** `work` with an {@link OnLane} over `lanes`: each task takes a free lane (first come, first served) and frees it when done. */
+async function runOnLanes<T>(lanes: Db[], work: (onLane: OnLane) => Promise<T>): Promise<T> {
+  const free = [...lanes];
+  const waiting: ((lane: Db) => void)[] = [];
+  const running = new Set<Promise<unknown>>();
+  const onLane: OnLane = (task) => {
+    const run = (async () => {
+      const lane = free.pop() ?? (await new Promise<Db>((resolve) => waiting.push(resolve)));
+      try {
+        return await task(lane);
+      } finally {
+        const next = waiting.shift();
+        if (next) next(lane);
+        else free.push(lane);
+      }
+    })();
+    running.add(run);
+    void run.then(
+      () => running.delete(run),
+      () => running.delete(run),
+    );
+    return run;
+  };
+  try {
+    return await work(onLane);
+  } finally {
+    await Promise.allSettled([...running]);
+  }
+}
+
 /** COPY text of `rows` in pieces of about COPY_CHUNK characters. */
 function* copyChunks(rows: readonly (readonly CopyValue[])[]): Generator<string> {
   let chunk = '';
