@@ -63,19 +63,20 @@ async function attribute(db: Db, model: AttributionModel, fromScratch: boolean):
     const [state] = await queryRows<{ last_order_id: number }>(tx, sql`select last_order_id from attribution_runs where model = ${key}`);
     const [{ max_id: maxId, max_at: maxAt } = { max_id: 0, max_at: null }] = await queryRows<{
       max_id: number | null;
-      max_at: string | null;
-    }>(tx, sql`select coalesce(max(id), 0)::bigint as max_id, max(ordered_at)::text as max_at from orders`);
+      max_at: Date | null;
+    }>(tx, sql`select coalesce(max(id), 0)::bigint as max_id, max(ordered_at) as max_at from orders`);
     const lastOrderId = Number(state?.last_order_id ?? 0);
-    // The last hour of the orders' own timeline, whatever the caller's clock says. A value, not
-    // a subquery: the planner then sees how few orders the hour holds.
-    const since = sql`${maxAt ?? '-infinity'}::timestamptz - ${RECHECK_MS} * interval '1 millisecond'`;
+    // The last hour of the orders' own timeline, whatever the caller's clock says. A value (to
+    // the millisecond below the newest order's time: a few more orders at most), so the planner
+    // sees how few orders it holds; as a subquery it guessed a third of them.
+    const since = maxAt === null ? null : new Date(new Date(maxAt).getTime() - RECHECK_MS).toISOString();
     const recheckFrom = Math.max(0, lastOrderId - RECHECK_IDS);
     // The orders re-attributed: after the last run's last order (less a margin) or in the
     // last hour. Deleted and counted as the union of the two halves, each read by its index:
     // an `or` there made a scan of every order or credit (0.1 s at 700,000 orders, before
     // every report). The insert's lateral lookups plan well with the `or` (a bitmap of both).
     const target = sql`select id from orders where id > ${recheckFrom} and id <= ${maxId}
-                       union select id from orders where ordered_at >= ${since} and id <= ${maxId}`;
+                       union select id from orders where ordered_at >= ${since}::timestamptz and id <= ${maxId}`;
 
     await tx.execute(sql`delete from attributions a where a.model = ${key} and a.order_id in (${target})`);
     const clicks = sql`ev.type = 'click' and ev.occurred_at >= o.ordered_at - ${model.clickWindowMs} * interval '1 millisecond'`;
@@ -108,7 +109,7 @@ async function attribute(db: Db, model: AttributionModel, fromScratch: boolean):
                  limit 1)
               ) touches order by rank limit 1
             ) t
-            where (o.id > ${recheckFrom} or o.ordered_at >= ${since}) and o.id <= ${maxId} and o.cancelled_at is null
+            where (o.id > ${recheckFrom} or o.ordered_at >= ${since}::timestamptz) and o.id <= ${maxId} and o.cancelled_at is null
             returning 1
           ) select count(*)::int as n from credited`,
     );

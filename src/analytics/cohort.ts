@@ -43,12 +43,15 @@ export const NET_WINDOW_REVENUE = sql`coalesce(sum(greatest(o.total - coalesce(r
  * {@link NET_WINDOW_REVENUE} gives it). Exact when no refund is later than `asOf` (the rollup
  * nets every refund; the report checks, see report.ts `rollupServes`).
  */
-export function rollupUnits(versionId: number, options: { from: string; asOf: Date }): SQL {
+export function rollupUnits(versionId: number, options: { from: string; asOf: Date }, only?: SQL): SQL {
   const at = sql`${options.asOf.toISOString()}::timestamptz`;
-  const columns = sql`enrollment_id as id, customer_id, arm, enrolled_at, pre_spend, window_end <= ${at} as measured,
-                      revenue::float8 as y, orders, margin, cogs, uncosted, segment, repeat_buyer,
-                      items, recommended, offer_revenue, offer_orders, accepted_cross, accepted_up, accepted_any, next_order_at,
-                      later_unsubscribed, later_complained, later_bounced`;
+  // `only`: the columns a reader needs, when it needs few (behind the fence, every listed column is computed).
+  const columns =
+    only ??
+    sql`enrollment_id as id, customer_id, arm, enrolled_at, pre_spend, window_end <= ${at} as measured,
+        revenue::float8 as y, orders, margin, cogs, uncosted, segment, repeat_buyer,
+        items, recommended, offer_revenue, offer_orders, accepted_cross, accepted_up, accepted_any, next_order_at,
+        later_unsubscribed, later_complained, later_bounced`;
   // From the first enrollment on, the unit is the customer's first: kept as a flag, so no sort.
   // `offset 0` keeps the query from being folded into its readers: folded, each reference to
   // `y` (and to their own conversions) converted the numeric again, and numeric to float8
