@@ -103,6 +103,26 @@ describe('snapshotLanes', () => {
     expect(open_!.n).toBe(0);
   });
 
+  it('throws the first failure, and starts no task after it, whatever order the work awaits them in', async () => {
+    const { db } = await open('postgres', 1);
+    let laterRan = false;
+    const failing = db.transaction(async (tx) => {
+      await tx.execute(sql`set transaction isolation level repeatable read, read only`);
+      return snapshotLanes(db, tx, 3, [], async (onLane) => {
+        const first = onLane((lane) => lane.execute(sql`select * from no_such_table`));
+        const later = onLane(async (lane) => {
+          laterRan = true;
+          return seen(lane);
+        });
+        // Awaited first: run on the aborted transaction, it would fail only as "current transaction is aborted".
+        await later;
+        return first;
+      });
+    });
+    await expect(failing).rejects.toThrow(/no_such_table/);
+    expect(laterRan).toBe(false);
+  });
+
   it('reads on the one connection of PGlite', async () => {
     const { db } = await open('pglite');
     const views = await db.transaction(async (tx) => {

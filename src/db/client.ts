@@ -270,16 +270,31 @@ export async function snapshotLanes<T>(
   }
 }
 
-/** `work` with an {@link OnLane} over `lanes`: each task takes a free lane (first come, first served) and frees it when done. */
+/**
+ * `work` with an {@link OnLane} over `lanes`: each task takes a free lane (first come, first
+ * served) and frees it when done. After a task fails, tasks not yet started fail at once
+ * without running, and the first failure is what `work` throws: on a lane whose transaction
+ * a failure aborted, the tasks after it fail only with "current transaction is aborted".
+ */
 async function runOnLanes<T>(lanes: Db[], work: (onLane: OnLane) => Promise<T>): Promise<T> {
   const free = [...lanes];
   const waiting: ((lane: Db) => void)[] = [];
   const running = new Set<Promise<unknown>>();
+  // The first task's failure (an object, so a closure's assignment is seen after `await`).
+  const failed: { first?: { error: unknown } } = {};
+  const stopIfFailed = () => {
+    if (failed.first) throw failed.first.error;
+  };
   const onLane: OnLane = (task) => {
     const run = (async () => {
+      stopIfFailed();
       const lane = free.pop() ?? (await new Promise<Db>((resolve) => waiting.push(resolve)));
       try {
+        stopIfFailed();
         return await task(lane);
+      } catch (error) {
+        failed.first ??= { error };
+        throw failed.first.error;
       } finally {
         const next = waiting.shift();
         if (next) next(lane);
@@ -294,7 +309,11 @@ async function runOnLanes<T>(lanes: Db[], work: (onLane: OnLane) => Promise<T>):
     return run;
   };
   try {
-    return await work(onLane);
+    const result = await work(onLane);
+    stopIfFailed();
+    return result;
+  } catch (error) {
+    throw failed.first ? failed.first.error : error;
   } finally {
     await Promise.allSettled([...running]);
   }
