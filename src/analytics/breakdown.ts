@@ -65,8 +65,7 @@ function rollupUnit(versionId: number, options: { asOf: Date; from: string; attr
     options.attribute === undefined
       ? sql`'(none)'`
       : sql`coalesce((select c.attributes ->> ${options.attribute} from customers c where c.id = e.customer_id), '(none)')`;
-  const at = sql`${options.asOf.toISOString()}::timestamptz`;
   return sql`select e.arm, case when e.repeat_buyer then 'repeat' else 'first' end as buyer, e.segment, ${attribute} as attribute, e.y
-             from (${rollupUnits(versionId, options, sql`customer_id, arm, repeat_buyer, segment, revenue::float8 as y, window_end <= ${at} as measured`)}) e
+             from (${rollupUnits(versionId, options, ['customer_id', 'arm', 'repeat_buyer', 'segment', 'y', 'measured'])}) e
              where e.measured`;
 }

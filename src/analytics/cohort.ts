@@ -36,6 +36,42 @@ export function windowOrders(options: { windowMs: number; asOf: Date }): SQL {
 /** A unit's window revenue over {@link windowOrders}: each order's total net of its refunds, never below 0. */
 export const NET_WINDOW_REVENUE = sql`coalesce(sum(greatest(o.total - coalesce(rf.amount, 0), 0)), 0)::float8`;
 
+/** The columns of {@link rollupUnits}, each as it reads from `enrollment_outcomes` as of `at`. */
+function unitColumns(at: SQL) {
+  const plain = [
+    'customer_id',
+    'arm',
+    'enrolled_at',
+    'pre_spend',
+    'orders',
+    'margin',
+    'cogs',
+    'uncosted',
+    'segment',
+    'repeat_buyer',
+    'items',
+    'recommended',
+    'offer_revenue',
+    'offer_orders',
+    'accepted_cross',
+    'accepted_up',
+    'accepted_any',
+    'next_order_at',
+    'later_unsubscribed',
+    'later_complained',
+    'later_bounced',
+  ] as const;
+  return {
+    id: sql`enrollment_id as id`,
+    measured: sql`window_end <= ${at} as measured`,
+    y: sql`revenue::float8 as y`,
+    ...(Object.fromEntries(plain.map((name) => [name, sql.raw(name)])) as Record<(typeof plain)[number], SQL>),
+  };
+}
+
+/** A column of {@link rollupUnits}. */
+export type UnitColumn = keyof ReturnType<typeof unitColumns>;
+
 /**
  * {@link customerUnits} read from the report's per-enrollment rollup (src/store/outcomes.ts):
  * the same units (first enrollment per customer in the version, from `from`, by `asOf`) with
@@ -43,15 +79,14 @@ export const NET_WINDOW_REVENUE = sql`coalesce(sum(greatest(o.total - coalesce(r
  * {@link NET_WINDOW_REVENUE} gives it). Exact when no refund is later than `asOf` (the rollup
  * nets every refund; the report checks, see report.ts `rollupServes`).
  */
-export function rollupUnits(versionId: number, options: { from: string; asOf: Date }, only?: SQL): SQL {
+export function rollupUnits(versionId: number, options: { from: string; asOf: Date }, only?: readonly UnitColumn[]): SQL {
   const at = sql`${options.asOf.toISOString()}::timestamptz`;
+  const expressions = unitColumns(at);
   // `only`: the columns a reader needs, when it needs few (behind the fence, every listed column is computed).
-  const columns =
-    only ??
-    sql`enrollment_id as id, customer_id, arm, enrolled_at, pre_spend, window_end <= ${at} as measured,
-        revenue::float8 as y, orders, margin, cogs, uncosted, segment, repeat_buyer,
-        items, recommended, offer_revenue, offer_orders, accepted_cross, accepted_up, accepted_any, next_order_at,
-        later_unsubscribed, later_complained, later_bounced`;
+  const columns = sql.join(
+    (only ?? (Object.keys(expressions) as UnitColumn[])).map((name) => expressions[name]),
+    sql`, `,
+  );
   // From the first enrollment on, the unit is the customer's first: kept as a flag, so no sort.
   // `offset 0` keeps the query from being folded into its readers: folded, each reference to
   // `y` (and to their own conversions) converted the numeric again, and numeric to float8

@@ -46,7 +46,7 @@ export async function guardrailCounts(
                    count(*) filter (where u.later_unsubscribed)::int as unsubscribes,
                    count(*) filter (where u.later_complained)::int as complaints,
                    count(*) filter (where u.later_bounced)::int as bounces
-            from (${rollupUnits(versionId, options, sql`arm, later_unsubscribed, later_complained, later_bounced`)}) u
+            from (${rollupUnits(versionId, options, ['arm', 'later_unsubscribed', 'later_complained', 'later_bounced'])}) u
             group by u.arm`
       : sql`select u.arm, count(*)::int as n,
                    count(*) filter (where g.unsubscribed)::int as unsubscribes,

@@ -117,17 +117,16 @@ function outcomeUpsert(units: SQL, options: { whole?: boolean } = {}): SQL {
     left join kpi k on k.unit = u.enrollment_id
     left join lateral (select bool_or(me.unsubscribed) as unsubscribed, bool_or(me.complained) as complained, bool_or(me.bounced) as bounced
                        from messages m join message_engagement me on me.message_id = m.id where m.enrollment_id = e.id) g on true
-    -- The later flags of the customer's next enrollment in the version, which carry all the later ones.
-    left join lateral (select z.later_unsubscribed as unsubscribed, z.later_complained as complained, z.later_bounced as bounced
-                       from enrollment_outcomes z
-                       where z.customer_id = e.customer_id and z.sequence_version_id = e.sequence_version_id
-                         and (z.enrolled_at, z.enrollment_id) > (e.enrolled_at, e.id)
-                       order by z.enrolled_at, z.enrollment_id limit 1) l on true
     ${
       options.whole
         ? sql`window later as (partition by e.customer_id, e.sequence_version_id order by e.enrolled_at desc, e.id desc
                                rows between unbounded preceding and current row)`
-        : sql``
+        : // The later flags of the customer's next enrollment in the version, which carry all the later ones.
+          sql`left join lateral (select z.later_unsubscribed as unsubscribed, z.later_complained as complained, z.later_bounced as bounced
+                                 from enrollment_outcomes z
+                                 where z.customer_id = e.customer_id and z.sequence_version_id = e.sequence_version_id
+                                   and (z.enrolled_at, z.enrollment_id) > (e.enrolled_at, e.id)
+                                 order by z.enrolled_at, z.enrollment_id limit 1) l on true`
     }
     on conflict (enrollment_id) do update set
       window_end = excluded.window_end, first_in_version = excluded.first_in_version, repeat_buyer = excluded.repeat_buyer, orders = excluded.orders,
