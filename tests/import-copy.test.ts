@@ -1,11 +1,14 @@
 /**
- * The orders import writes each batch through COPY into a staging table and merges it from
- * there (src/ingest/store.ts `importOrders`): values that COPY must escape arrive intact,
- * NULL stays apart from empty text, a batch of tens of thousands of lines is one COPY, an
- * order with a bad line leaves nothing of itself behind, and importing again changes nothing.
- * Beside it, the binary COPY of numbers `recs build` stores its statistics with.
+ * The orders import writes each batch by COPY (src/ingest/store.ts `importOrders`): a batch
+ * of new orders straight into its tables, any other through a staging table and a merge.
+ * Values that COPY must escape arrive intact, NULL stays apart from empty text, a batch of
+ * tens of thousands of lines is one COPY, an order with a bad line leaves nothing of itself
+ * behind, importing again changes nothing, both paths store the same rows, and an order a
+ * concurrent writer stores mid-batch is merged, not doubled. Beside it, the binary COPY of
+ * numbers `recs build` stores its statistics with.
  */
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyNumberRows, copyRows, queryRows } from '../src/db/client.ts';
 import { copyField, copyText } from '../src/db/copy-text.ts';
@@ -274,5 +277,187 @@ describe.each(DB_KINDS)('COPY on %s', (kind) => {
       { external_id: 'MID-3', items: 1 },
     ]);
     expect((await rows<{ n: number }>(sql`select count(*)::int as n from outbox`))[0]!.n).toBe(outboxBefore + 2);
+  });
+});
+
+/** Products, customers and the lines of orders `<prefix>-O<n>` (2 lines each, the first with a discount code), as JSON lines. */
+function shopFiles(prefix: string) {
+  const products = jsonl(`${prefix}-products.jsonl`, [
+    { sku: `${prefix}-P1`, name: 'one', category: 'c', price: '2.50' },
+    { sku: `${prefix}-P2`, name: 'two', category: 'c', price: '1.25' },
+  ]);
+  const customers = jsonl(
+    `${prefix}-customers.jsonl`,
+    Array.from({ length: 3 }, (_, i) => ({ customer_id: `${prefix}-C${i}`, email: `${prefix}${i}@example.com` })),
+  );
+  const lines = (order: number) => [
+    {
+      order_id: `${prefix}-O${order}`,
+      customer_id: `${prefix}-C${order % 3}`,
+      ordered_at: `2026-06-0${1 + (order % 9)}T10:00:00Z`,
+      sku: `${prefix}-P1`,
+      quantity: 1 + (order % 2),
+      unit_price: '2.50',
+      discount_code: `CODE${order}`,
+      discount_total: '0.50',
+    },
+    {
+      order_id: `${prefix}-O${order}`,
+      customer_id: `${prefix}-C${order % 3}`,
+      ordered_at: `2026-06-0${1 + (order % 9)}T10:00:00Z`,
+      sku: `${prefix}-P2`,
+      quantity: 3,
+      unit_price: '1.25',
+    },
+  ];
+  return { products, customers, lines: (from: number, to: number) => Array.from({ length: to - from }, (_, i) => lines(from + i)).flat() };
+}
+
+describe.each(DB_KINDS)('both write paths on %s', (kind) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await freshDatabase(kind);
+  });
+  afterAll(() => database.drop());
+
+  /** What an order looks like stored, by its external id without the prefix, and its `order.placed` fact's payload. */
+  async function storedOrders(prefix: string) {
+    const orders = await queryRows<Record<string, unknown>>(
+      database.db,
+      sql`select substr(o.external_id, ${prefix.length + 2}) as order_id, substr(c.external_id, ${prefix.length + 2}) as customer,
+                 o.ordered_at::text, o.total::text, o.item_count, o.discount_code, o.discount_total::text,
+                 (select json_agg(json_build_array(substr(p.sku, ${prefix.length + 2}), i.quantity, i.unit_price::text) order by i.position)
+                  from order_items i join products p on p.id = i.product_id where i.order_id = o.id) as items,
+                 (select json_agg(jsonb_typeof(x.payload->'orderId') || '/' || jsonb_typeof(x.payload->'customerId') ||
+                                  (case when (x.payload->>'orderId')::bigint = o.id and (x.payload->>'customerId')::int = o.customer_id
+                                        then ' matches' else ' differs' end))
+                  from outbox x where x.topic = 'order.placed' and (x.payload->>'orderId')::bigint = o.id) as placed,
+                 row_number() over (order by o.id)::int as rank
+          from orders o join customers c on c.id = o.customer_id
+          where o.external_id like ${`${prefix}-%`} order by o.id`,
+    );
+    return orders;
+  }
+
+  it('stores a batch of new orders (written straight) exactly as a batch with a stored order in it (merged)', async () => {
+    for (const prefix of ['FAST', 'MERGED']) {
+      const shop = shopFiles(prefix);
+      await run(database, 'products', shop.products);
+      await run(database, 'customers', shop.customers);
+    }
+    // MERGED-O0 is stored first, alone, so the second batch of MERGED holds a stored order: the merge writes it.
+    const fast = await run(database, 'orders', jsonl('fast.jsonl', shopFiles('FAST').lines(0, 40)), 10_000);
+    await run(database, 'orders', jsonl('merged-first.jsonl', shopFiles('MERGED').lines(0, 1)), 10_000);
+    const merged = await run(database, 'orders', jsonl('merged.jsonl', shopFiles('MERGED').lines(0, 40)), 10_000);
+    expect(counts(fast)).toEqual({ inserted: 80, updated: 0, unchanged: 0, rejected: 0 });
+    expect(counts(merged)).toEqual({ inserted: 78, updated: 0, unchanged: 2, rejected: 0 });
+    expect(fast.summary.ordersPlaced).toBe(40);
+    expect(merged.summary.ordersPlaced).toBe(39);
+
+    const a = await storedOrders('FAST');
+    const b = await storedOrders('MERGED');
+    expect(a).toHaveLength(40);
+    // Ids follow the file's order, and every order and its fact are the same whichever path wrote them.
+    expect(a.map((o) => o.order_id)).toEqual(Array.from({ length: 40 }, (_, i) => `O${i}`));
+    expect(a).toEqual(b);
+    expect(a[1]).toMatchObject({
+      customer: 'C1',
+      total: '8.7500',
+      item_count: 2,
+      discount_code: 'CODE1',
+      discount_total: '0.5000',
+      items: [
+        ['P1', 2, '2.5000'],
+        ['P2', 3, '1.2500'],
+      ],
+      placed: ['number/number matches'],
+    });
+    // The profiles follow the orders on both paths.
+    const spend = await queryRows<{ prefix: string; spend: string; orders: number }>(
+      database.db,
+      sql`select split_part(c.external_id, '-', 1) as prefix, sum(p.spend)::text as spend, sum(p.orders)::int as orders
+          from customer_profiles p join customers c on c.id = p.customer_id
+          where c.external_id like 'FAST-%' or c.external_id like 'MERGED-%' group by 1 order by 1`,
+    );
+    expect(spend).toEqual([
+      { prefix: 'FAST', spend: spend[0]!.spend, orders: 40 },
+      { prefix: 'MERGED', spend: spend[0]!.spend, orders: 40 },
+    ]);
+  });
+
+  it('keeps history orders out of the outbox when written straight', async () => {
+    const shop = shopFiles('HIST');
+    await run(database, 'products', shop.products);
+    await run(database, 'customers', shop.customers);
+    const before = await queryRows<{ n: number }>(database.db, sql`select count(*)::int as n from outbox`);
+    const summary = await importRows(database.db, 'orders', await openRows(jsonl('hist.jsonl', shop.lines(0, 5)), 'jsonl'), {
+      batchSize: 1_000,
+      history: true,
+    });
+    expect(summary.inserted).toBe(10);
+    expect(summary.ordersPlaced).toBe(0);
+    expect(await queryRows<{ n: number }>(database.db, sql`select count(*)::int as n from outbox`)).toEqual(before);
+  });
+});
+
+describe('an order stored by another writer while a batch of new orders is written (Postgres)', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await freshDatabase('postgres');
+  });
+  afterAll(() => database.drop());
+
+  it('is merged by the batch (updated, not doubled), and the rest of the batch is stored', async () => {
+    const shop = shopFiles('RACE');
+    await run(database, 'products', shop.products);
+    await run(database, 'customers', shop.customers);
+    // The other writer inserts RACE-O3 (a different total, no items) and holds its transaction
+    // open: the batch's look-up cannot see it, and its COPY waits on the order's unique key.
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    try {
+      await other.query('begin');
+      await other.query(
+        `insert into orders (external_id, customer_id, ordered_at, total, item_count)
+         select 'RACE-O3', id, '2026-06-04T10:00:00Z', 1, 0 from customers where external_id = 'RACE-C0'`,
+      );
+      await other.query(`insert into outbox (topic, payload) values ('order.placed', '{"by": "other"}')`);
+      const imported = run(database, 'orders', jsonl('race.jsonl', shop.lines(0, 6)), 1_000);
+      for (let tries = 0; ; tries++) {
+        const [waiting] = (
+          await other.query(
+            `select count(*)::int as n from pg_stat_activity
+             where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()`,
+          )
+        ).rows;
+        if (waiting.n > 0) break;
+        if (tries > 500) throw new Error('the batch never waited on the other writer');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await other.query('commit');
+      const result = await imported;
+      expect(result.rejections).toEqual([]);
+      // Every line is new (RACE-O3 was stored without lines); RACE-O3 places no second fact.
+      expect(counts(result)).toEqual({ inserted: 12, updated: 0, unchanged: 0, rejected: 0 });
+      expect(result.summary.ordersPlaced).toBe(5);
+    } finally {
+      await other.end();
+    }
+    const stored = await queryRows<{ external_id: string; total: string; items: number }>(
+      database.db,
+      sql`select o.external_id, o.total::text, (select count(*)::int from order_items i where i.order_id = o.id) as items
+          from orders o where o.external_id like 'RACE-%' order by o.external_id`,
+    );
+    expect(stored).toEqual(
+      Array.from({ length: 6 }, (_, i) => ({ external_id: `RACE-O${i}`, total: i % 2 ? '8.7500' : '6.2500', items: 2 })),
+    );
+    const placed = await queryRows<{ n: number }>(database.db, sql`select count(*)::int as n from outbox where topic = 'order.placed'`);
+    expect(placed[0]!.n).toBe(6);
+    // The batch stayed one transaction (the order the insert skipped was merged in it), not one per order.
+    const writers = await queryRows<{ n: number }>(
+      database.db,
+      sql`select count(distinct xmin::text)::int as n from orders where external_id like 'RACE-%'`,
+    );
+    expect(writers[0]!.n).toBe(1);
   });
 });

@@ -134,6 +134,14 @@ export function jsonParam(value: unknown): SQL {
   return sql`${JSON.stringify(value)}::jsonb`;
 }
 
+/**
+ * Passes an array as one parameter (a Postgres array literal, cast by the caller, e.g.
+ * `${arrayParam(ids)}::bigint[]`), for `unnest` bulk statements; null elements stay NULL.
+ */
+export function arrayParam(values: readonly (string | number | null)[]): SQL {
+  return sql`${sql.param(values)}`;
+}
+
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 /** Rows go to the server in pieces of about this many characters. */
 const COPY_CHUNK = 1 << 16;

@@ -23,7 +23,7 @@ import {
   type RecordKind,
   type RefundRecord,
 } from '../core/records.ts';
-import { copyRows, jsonParam, queryRows, type Db } from '../db/client.ts';
+import { arrayParam, copyRows, jsonParam, queryRows, type Db } from '../db/client.ts';
 import { refreshOutcomes, refreshOutcomesOfOrders, refreshOutcomesOfProducts } from '../store/outcomes.ts';
 import { refreshProfiles, refreshProfilesOfOrders } from '../store/profiles.ts';
 import { analyze } from '../store/statistics.ts';
@@ -303,14 +303,130 @@ const STAGED_COLUMNS = [
 ] as const;
 
 /**
- * The orders of one import batch, as `upsertOrders` stores them, written set-based: the
- * lines are streamed with one COPY into a temporary staging table, every customer and sku
- * is resolved against it in one query (a line naming an unknown one is a problem, and its
- * order is left out whole), and the orders and their items are merged from it in one
- * statement each. Must run in a transaction (the batch's), once per transaction.
+ * The orders of one import batch, as `upsertOrders` stores them, written set-based: a batch
+ * of new orders straight into its tables by COPY ({@link insertNewOrders}), any other
+ * through a staging table and a merge ({@link mergeStagedOrders}). Either way a line naming
+ * an unknown customer or sku is a problem, and its order is left out whole. Must run in a
+ * transaction (the batch's), once per transaction.
  */
 export async function importOrders(db: Db, orders: FileOrder[], options: { history?: boolean } = {}): Promise<FileOrderResult[]> {
   if (orders.length === 0) return [];
+  return (await insertNewOrders(db, orders, options.history ?? false)) ?? mergeStagedOrders(db, orders, options.history ?? false);
+}
+
+/**
+ * The fast path of {@link importOrders}, for a batch none of whose orders is stored yet (a
+ * first import, the bulk case): one look-up resolves the customers and skus and draws the
+ * orders' ids from their sequence, then one statement inserts the orders, their items and
+ * their `order.placed` facts from arrays, with no staging table and no merge. A line naming
+ * an unknown customer or sku is a problem, as in the staged path, and its order is left out
+ * whole. Undefined when an order of the batch is already stored. An order a concurrent
+ * writer stores between the look-up and the insert is skipped by it (`on conflict do
+ * nothing`) and merged by the staged path, in the same transaction.
+ */
+async function insertNewOrders(db: Db, orders: FileOrder[], history: boolean): Promise<FileOrderResult[] | undefined> {
+  const known = await newOrderKeys(db, orders);
+  if (!known) return undefined;
+  const { customers, products, ids } = known;
+  const results: FileOrderResult[] = orders.map((order) => {
+    const customer = customers.has(order.customerId);
+    const problems = order.lines.flatMap(({ line, sku }) =>
+      customer && products.has(sku) ? [] : [{ line, reason: unresolvedReason(order.customerId, customer, sku, products.has(sku)) }],
+    );
+    return problems.length ? { problems } : { outcome: { order: 'inserted', items: order.lines.map(() => 'inserted' as const) } };
+  });
+  const heads = orders.filter((_, index) => results[index]!.outcome);
+  if (heads.length === 0) return results;
+  const idOf = new Map(heads.map((order, index) => [order.externalId, ids[index]!]));
+  const lines = heads.flatMap((order) =>
+    order.lines.map((line, index) => ({ order: idOf.get(order.externalId)!, position: index + 1, line })),
+  );
+  const inserted = await queryRows<{ id: string; customer_id: number }>(
+    db,
+    sql`
+      with head as (
+        insert into orders (id, external_id, customer_id, ordered_at, total, item_count, discount_code, discount_total)
+        select * from unnest(
+          ${arrayParam(heads.map((o) => idOf.get(o.externalId)!))}::bigint[],
+          ${arrayParam(heads.map((o) => o.externalId))}::text[],
+          ${arrayParam(heads.map((o) => customers.get(o.customerId)!))}::int[],
+          ${arrayParam(heads.map((o) => o.orderedAt))}::timestamptz[],
+          ${arrayParam(heads.map((o) => lineTotal(o.lines)))}::numeric[],
+          ${arrayParam(heads.map((o) => o.lines.length))}::int[],
+          ${arrayParam(heads.map((o) => o.discountCode ?? null))}::text[],
+          ${arrayParam(heads.map((o) => o.discountTotal ?? '0'))}::numeric[])
+        on conflict (external_id) do nothing
+        returning id, customer_id
+      ),
+      placed as (
+        insert into outbox (topic, payload)
+        select 'order.placed', jsonb_build_object('orderId', id, 'customerId', customer_id)
+        from head where not ${history} order by id
+      ),
+      -- Only the lines of the orders this statement inserted: their keys' checks run at its end and see them.
+      fresh_lines as (
+        insert into order_items (order_id, position, product_id, quantity, unit_price)
+        select l.* from unnest(
+          ${arrayParam(lines.map((l) => l.order))}::bigint[],
+          ${arrayParam(lines.map((l) => l.position))}::int[],
+          ${arrayParam(lines.map((l) => products.get(l.line.sku)!))}::int[],
+          ${arrayParam(lines.map((l) => l.line.quantity))}::int[],
+          ${arrayParam(lines.map((l) => l.line.unitPrice))}::numeric[]) as l(order_id, position, product_id, quantity, unit_price)
+        join head h on h.id = l.order_id
+      )
+      select id::text, customer_id from head`,
+  );
+  // The customers' profiles and the report's rollup follow their orders, as in `writeOrders`.
+  const customerIdsOf = inserted.map((r) => r.customer_id);
+  await refreshProfiles(db, customerIdsOf);
+  await refreshOutcomes(db, customerIdsOf);
+  if (inserted.length === heads.length) return results;
+  const stored = new Set(inserted.map((r) => r.id));
+  const raced = heads.filter((order) => !stored.has(idOf.get(order.externalId)!));
+  const merged = await mergeStagedOrders(db, raced, history);
+  const byKey = new Map(raced.map((order, index) => [order.externalId, merged[index]!]));
+  return orders.map((order, index) => byKey.get(order.externalId) ?? results[index]!);
+}
+
+/**
+ * One round trip for {@link insertNewOrders}: undefined when an order of `orders` is
+ * already stored; otherwise the internal ids of the customers and skus the orders name
+ * (unknown ones absent) and one new order id per order, drawn from the orders' sequence in
+ * ascending order (an order refused for an unknown customer or sku leaves its id unused).
+ */
+async function newOrderKeys(
+  db: Db,
+  orders: FileOrder[],
+): Promise<{ customers: Map<string, number>; products: Map<string, number>; ids: string[] } | undefined> {
+  const keys = jsonParam(orders.map((o) => o.externalId));
+  const rows = await queryRows<{ kind: 'stored' | 'customer' | 'product' | 'id'; key: string | null; id: string }>(
+    db,
+    sql`with stored as (select o.external_id from orders o join jsonb_array_elements_text(${keys}) k(v) on o.external_id = k.v)
+        select 'stored' as kind, external_id as key, '' as id from stored
+        union all
+        select 'customer', c.external_id, c.id::text from customers c
+          join (select distinct v from jsonb_array_elements_text(${jsonParam(orders.map((o) => o.customerId))}) v) k on c.external_id = k.v
+        union all
+        select 'product', p.sku, p.id::text from products p
+          join (select distinct v from jsonb_array_elements_text(${jsonParam(orders.flatMap((o) => o.lines.map((l) => l.sku)))}) v) k
+          on p.sku = k.v
+        union all
+        select 'id', null, nextval(pg_get_serial_sequence('orders', 'id'))::text from generate_series(1, ${orders.length})
+        where not exists (select from stored)`,
+  );
+  if (rows.some((r) => r.kind === 'stored')) return undefined;
+  const byKind = (kind: 'customer' | 'product') => new Map(rows.filter((r) => r.kind === kind).map((r) => [r.key!, Number(r.id)]));
+  const ids = rows.filter((r) => r.kind === 'id').map((r) => r.id);
+  ids.sort((a, b) => Number(a) - Number(b));
+  return { customers: byKind('customer'), products: byKind('product'), ids };
+}
+
+/**
+ * The staged path of {@link importOrders}: the lines are streamed with one COPY into a
+ * temporary staging table, every customer and sku is resolved against it in one query,
+ * and the orders and their items are merged from it with the statements of `upsertOrders`.
+ */
+async function mergeStagedOrders(db: Db, orders: FileOrder[], history: boolean): Promise<FileOrderResult[]> {
   await db.execute(
     sql.raw(`
     create temp table ${STAGED_LINES} (
@@ -339,7 +455,7 @@ export async function importOrders(db: Db, orders: FileOrder[], options: { histo
         from ${sql.raw(STAGED_LINES)} s join ${ids} on h.key = s.order_key join products p on p.sku = s.sku`,
       orders: accepted.map((o) => ({ key: o.externalId, itemCount: o.lines.length })),
     },
-    options.history ?? false,
+    history,
   );
   const byKey = new Map(accepted.map((o, index) => [o.externalId, outcomes[index]!]));
   return orders.map((o) => {
@@ -378,12 +494,18 @@ async function unresolvedLines(db: Db): Promise<Map<string, { line: number; reas
   );
   const problems = new Map<string, { line: number; reason: string }[]>();
   for (const row of rows) {
-    const reasons: string[] = [];
-    if (!row.customer) reasons.push(`customer_id: no customer "${row.customer_key}" (import customers first)`);
-    if (!row.product) reasons.push(`sku: no product "${row.sku}" (import products first)`);
-    problems.set(row.order_key, [...(problems.get(row.order_key) ?? []), { line: row.line, reason: reasons.join('; ') }]);
+    const reason = unresolvedReason(row.customer_key, row.customer, row.sku, row.product);
+    problems.set(row.order_key, [...(problems.get(row.order_key) ?? []), { line: row.line, reason }]);
   }
   return problems;
+}
+
+/** Why a line naming an unknown customer or sku is refused. */
+function unresolvedReason(customerKey: string, customerKnown: boolean, sku: string, productKnown: boolean): string {
+  const reasons: string[] = [];
+  if (!customerKnown) reasons.push(`customer_id: no customer "${customerKey}" (import customers first)`);
+  if (!productKnown) reasons.push(`sku: no product "${sku}" (import products first)`);
+  return reasons.join('; ');
 }
 
 /** Where `writeOrders` reads the orders it writes: SQL for their heads and for their lines. */
