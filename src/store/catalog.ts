@@ -30,6 +30,9 @@ const inputsRow = z.object({ order_id: id, order_products: z.array(id), owned: z
  * For each (customer, order): the order's products in line order, and every product the
  * customer bought up to and including that order (what they own at its time), ascending.
  * One statement for any number of orders: a batch of steps or enrollments reads them together.
+ * The customer's orders are read by orders_customer_time_idx and each one's items by its key
+ * (`offset 0` keeps that lookup per order): joined plainly, the planner, on tables whose
+ * statistics lag their growth, scanned every order item once per input order.
  */
 export async function orderAndOwnedProducts(
   db: Db,
@@ -39,7 +42,8 @@ export async function orderAndOwnedProducts(
     db,
     sql`select t.order_id,
                coalesce((select jsonb_agg(oi.product_id order by oi.position) from order_items oi where oi.order_id = t.order_id), '[]') as order_products,
-               coalesce((select jsonb_agg(distinct oi.product_id order by oi.product_id) from order_items oi join orders o on o.id = oi.order_id
+               coalesce((select jsonb_agg(distinct oi.product_id order by oi.product_id)
+                         from orders o cross join lateral (select product_id from order_items where order_id = o.id offset 0) oi
                          where o.customer_id = t.customer_id
                            and o.ordered_at <= (select ordered_at from orders where id = t.order_id)), '[]') as owned
         from jsonb_to_recordset(${jsonParam(orders.map((o) => ({ order_id: o.orderId, customer_id: o.customerId })))}) as t(order_id bigint, customer_id bigint)`,

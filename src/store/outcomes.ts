@@ -203,11 +203,17 @@ export function offerOrders(bought: SQL, offer: SQL): SQL {
  * acceptance as of T counts the rows by T (src/analytics/report.ts).
  */
 async function writeAcceptance(db: Db, messages: SQL): Promise<void> {
-  await db.execute(sql`delete from message_acceptance where message_id in (select id from (${messages}) m(id))`);
+  // The message set is materialized once: as an `in (…)` subquery the planner, on a table
+  // whose statistics lag its growth, made it a semi-join that expanded a batch's JSON
+  // parameter again for every sent message (0.9 s for 1,000 customers among 4,000 emails).
+  const target = sql`target as materialized (select distinct id from (${messages}) x(id))`;
+  await db.execute(sql`with ${target} delete from message_acceptance a using target t where a.message_id = t.id`);
   await db.execute(sql`
+    with ${target}
     insert into message_acceptance (message_id, accepted_at)
     select m.id, a.accepted_at
-    from messages m join enrollments e on e.id = m.enrollment_id join enrollment_outcomes eo on eo.enrollment_id = e.id
+    from target t join messages m on m.id = t.id
+    join enrollments e on e.id = m.enrollment_id join enrollment_outcomes eo on eo.enrollment_id = e.id
     -- The recipient's orders after the send, by a lateral lookup on orders_customer_time_idx
     -- (see outcomeUpsert), first one holding an offered product.
     cross join lateral (
@@ -217,7 +223,7 @@ async function writeAcceptance(db: Db, messages: SQL): Promise<void> {
         and exists (select 1 from order_items oi join products p on p.id = oi.product_id
                     where oi.order_id = o.id and (m.recommendations @> jsonb_build_array(p.sku) or m.upsells @> jsonb_build_array(p.sku)))
     ) a
-    where m.id in (select id from (${messages}) m(id)) and m.state = 'sent' and a.accepted_at is not null`);
+    where m.state = 'sent' and a.accepted_at is not null`);
 }
 
 /** Takes the rollup's lock shared, until the transaction ends: a writer of the rollup other than the rebuild (the engagement refresh). */
@@ -249,7 +255,11 @@ async function refreshCustomers(db: Db, customers: SQL): Promise<void> {
     ),
     { prepared: true },
   );
-  await writeAcceptance(db, sql`select id from messages where customer_id in (select id from (${customers}) c(id))`);
+  // Each customer's messages by messages_customer_idx (`offset 0` keeps the lookup per customer).
+  await writeAcceptance(
+    db,
+    sql`select m.id from (${customers}) c(id) cross join lateral (select id from messages where customer_id = c.id offset 0) m`,
+  );
 }
 
 /**
