@@ -1,6 +1,7 @@
 /**
- * The orders import writes each batch by COPY (src/ingest/store.ts `importOrders`): a batch
- * of new orders straight into its tables, any other through a staging table and a merge.
+ * The orders import writes each batch set-based (src/ingest/store.ts `importOrders`): a
+ * batch of new orders straight into its tables by one statement, any other by COPY into a
+ * staging table and a merge.
  * Values that COPY must escape arrive intact, NULL stays apart from empty text, a batch of
  * tens of thousands of lines is one COPY, an order with a bad line leaves nothing of itself
  * behind, importing again changes nothing, both paths store the same rows, and an order a
@@ -36,6 +37,11 @@ const AWKWARD = [
   'comma, and; semicolon',
   'ünïcødé ☕ 🫘 漢字',
   ' leading and trailing ',
+  // What an array parameter's literal must quote (the straight path passes its columns as arrays).
+  'NULL',
+  'null',
+  '{a,b}',
+  '"',
 ];
 
 describe('copyText', () => {
@@ -280,7 +286,7 @@ describe.each(DB_KINDS)('COPY on %s', (kind) => {
   });
 });
 
-/** Products, customers and the lines of orders `<prefix>-O<n>` (2 lines each, the first with a discount code), as JSON lines. */
+/** Products, customers and the lines of orders `<prefix>-O<n>` (2 lines each, the first with a discount code but on every third order), as JSON lines. */
 function shopFiles(prefix: string) {
   const products = jsonl(`${prefix}-products.jsonl`, [
     { sku: `${prefix}-P1`, name: 'one', category: 'c', price: '2.50' },
@@ -298,8 +304,8 @@ function shopFiles(prefix: string) {
       sku: `${prefix}-P1`,
       quantity: 1 + (order % 2),
       unit_price: '2.50',
-      discount_code: `CODE${order}`,
-      discount_total: '0.50',
+      // Every third order gives no discount: none, and 0, for a new order.
+      ...(order % 3 === 2 ? {} : { discount_code: `CODE${order}`, discount_total: '0.50' }),
     },
     {
       order_id: `${prefix}-O${order}`,
@@ -372,6 +378,10 @@ describe.each(DB_KINDS)('both write paths on %s', (kind) => {
       ],
       placed: ['number/number matches'],
     });
+    expect(a[2]).toMatchObject({ discount_code: null, discount_total: '0.0000' });
+    // A re-import finds its orders stored and takes the merge, which changes nothing.
+    const again = await run(database, 'orders', jsonl('fast-again.jsonl', shopFiles('FAST').lines(0, 40)), 10_000);
+    expect(counts(again)).toEqual({ inserted: 0, updated: 0, unchanged: 80, rejected: 0 });
     // The profiles follow the orders on both paths.
     const spend = await queryRows<{ prefix: string; spend: string; orders: number }>(
       database.db,
@@ -400,6 +410,21 @@ describe.each(DB_KINDS)('both write paths on %s', (kind) => {
   });
 });
 
+/** Returns once another session of `client`'s database waits on a lock (the batch's insert, on the order's unique key). */
+async function waitForLockWait(client: pg.Client): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    const [waiting] = (
+      await client.query(
+        `select count(*)::int as n from pg_stat_activity
+         where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()`,
+      )
+    ).rows;
+    if (waiting.n > 0) return;
+    if (tries > 500) throw new Error('the batch never waited on the other writer');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 describe('an order stored by another writer while a batch of new orders is written (Postgres)', () => {
   let database: TestDatabase;
   beforeAll(async () => {
@@ -411,8 +436,11 @@ describe('an order stored by another writer while a batch of new orders is writt
     const shop = shopFiles('RACE');
     await run(database, 'products', shop.products);
     await run(database, 'customers', shop.customers);
+    // Line 3, an order of an unknown sku, is refused; the orders before and after it are not.
+    const bad = { ...shop.lines(0, 1)[1]!, order_id: 'RACE-BAD', sku: 'NO-SUCH-SKU' };
+    const lines = [...shop.lines(0, 1), bad, ...shop.lines(1, 6)];
     // The other writer inserts RACE-O3 (a different total, no items) and holds its transaction
-    // open: the batch's look-up cannot see it, and its COPY waits on the order's unique key.
+    // open: the batch's look-up cannot see it, and its insert waits on the order's unique key.
     const other = new pg.Client({ connectionString: database.url });
     await other.connect();
     try {
@@ -422,23 +450,13 @@ describe('an order stored by another writer while a batch of new orders is writt
          select 'RACE-O3', id, '2026-06-04T10:00:00Z', 1, 0 from customers where external_id = 'RACE-C0'`,
       );
       await other.query(`insert into outbox (topic, payload) values ('order.placed', '{"by": "other"}')`);
-      const imported = run(database, 'orders', jsonl('race.jsonl', shop.lines(0, 6)), 1_000);
-      for (let tries = 0; ; tries++) {
-        const [waiting] = (
-          await other.query(
-            `select count(*)::int as n from pg_stat_activity
-             where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()`,
-          )
-        ).rows;
-        if (waiting.n > 0) break;
-        if (tries > 500) throw new Error('the batch never waited on the other writer');
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      const imported = run(database, 'orders', jsonl('race.jsonl', lines), 1_000);
+      await waitForLockWait(other);
       await other.query('commit');
       const result = await imported;
-      expect(result.rejections).toEqual([]);
+      expect(result.rejections).toEqual([{ line: 3, reason: 'sku: no product "NO-SUCH-SKU" (import products first)' }]);
       // Every line is new (RACE-O3 was stored without lines); RACE-O3 places no second fact.
-      expect(counts(result)).toEqual({ inserted: 12, updated: 0, unchanged: 0, rejected: 0 });
+      expect(counts(result)).toEqual({ inserted: 12, updated: 0, unchanged: 0, rejected: 1 });
       expect(result.summary.ordersPlaced).toBe(5);
     } finally {
       await other.end();
@@ -459,5 +477,45 @@ describe('an order stored by another writer while a batch of new orders is writt
       sql`select count(distinct xmin::text)::int as n from orders where external_id like 'RACE-%'`,
     );
     expect(writers[0]!.n).toBe(1);
+    // The profile of RACE-O3's customer counts it as the file gives it: RACE-O0 (6.25) and RACE-O3 (8.75).
+    const [profile] = await queryRows<{ orders: number; spend: string }>(
+      database.db,
+      sql`select p.orders, p.spend::text as spend from customer_profiles p join customers c on c.id = p.customer_id
+          where c.external_id = 'RACE-C0'`,
+    );
+    expect(profile).toEqual({ orders: 2, spend: '15.0000' });
+  });
+
+  it('is inserted by the batch when the other writer rolls back', async () => {
+    const shop = shopFiles('UNDO');
+    await run(database, 'products', shop.products);
+    await run(database, 'customers', shop.customers);
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    try {
+      await other.query('begin');
+      await other.query(
+        `insert into orders (external_id, customer_id, ordered_at, total, item_count)
+         select 'UNDO-O1', id, '2026-06-02T10:00:00Z', 1, 0 from customers where external_id = 'UNDO-C1'`,
+      );
+      const imported = run(database, 'orders', jsonl('undo.jsonl', shop.lines(0, 3)), 1_000);
+      await waitForLockWait(other);
+      await other.query('rollback');
+      const result = await imported;
+      expect(counts(result)).toEqual({ inserted: 6, updated: 0, unchanged: 0, rejected: 0 });
+      expect(result.summary.ordersPlaced).toBe(3);
+    } finally {
+      await other.end();
+    }
+    const stored = await queryRows<{ external_id: string; total: string; items: number }>(
+      database.db,
+      sql`select o.external_id, o.total::text, (select count(*)::int from order_items i where i.order_id = o.id) as items
+          from orders o where o.external_id like 'UNDO-%' order by o.external_id`,
+    );
+    expect(stored).toEqual([
+      { external_id: 'UNDO-O0', total: '6.2500', items: 2 },
+      { external_id: 'UNDO-O1', total: '8.7500', items: 2 },
+      { external_id: 'UNDO-O2', total: '6.2500', items: 2 },
+    ]);
   });
 });

@@ -24,7 +24,7 @@ import {
   type RefundRecord,
 } from '../core/records.ts';
 import { arrayParam, copyRows, jsonParam, queryRows, type Db } from '../db/client.ts';
-import { refreshOutcomes, refreshOutcomesOfOrders, refreshOutcomesOfProducts } from '../store/outcomes.ts';
+import { lockCustomers, refreshOutcomes, refreshOutcomesOfOrders, refreshOutcomesOfProducts } from '../store/outcomes.ts';
 import { refreshProfiles, refreshProfilesOfOrders } from '../store/profiles.ts';
 import { analyze } from '../store/statistics.ts';
 
@@ -304,8 +304,8 @@ const STAGED_COLUMNS = [
 
 /**
  * The orders of one import batch, as `upsertOrders` stores them, written set-based: a batch
- * of new orders straight into its tables by COPY ({@link insertNewOrders}), any other
- * through a staging table and a merge ({@link mergeStagedOrders}). Either way a line naming
+ * of new orders straight into its tables by one statement ({@link insertNewOrders}), any
+ * other through a COPY into a staging table and a merge ({@link mergeStagedOrders}). Either way a line naming
  * an unknown customer or sku is a problem, and its order is left out whole. Must run in a
  * transaction (the batch's), once per transaction.
  */
@@ -376,13 +376,23 @@ async function insertNewOrders(db: Db, orders: FileOrder[], history: boolean): P
       )
       select id::text, customer_id from head`,
   );
+  const stored = new Set(inserted.map((r) => r.id));
+  const raced = heads.filter((order) => !stored.has(idOf.get(order.externalId)!));
+  // The refresh below and the merge's own would lock the rollup's customer buckets in two
+  // statements, and two transactions taking buckets in different orders can deadlock: so
+  // every bucket either will take (the batch's customers, and those the raced orders are
+  // stored under) is locked first, in one sorted statement; taking them again is free.
+  if (raced.length)
+    await lockCustomers(
+      db,
+      sql`select customer_id from orders where external_id in (select jsonb_array_elements_text(${jsonParam(raced.map((o) => o.externalId))}))
+          union select (jsonb_array_elements_text(${jsonParam(heads.map((o) => customers.get(o.customerId)!))}))::int`,
+    );
   // The customers' profiles and the report's rollup follow their orders, as in `writeOrders`.
   const customerIdsOf = inserted.map((r) => r.customer_id);
   await refreshProfiles(db, customerIdsOf);
   await refreshOutcomes(db, customerIdsOf);
-  if (inserted.length === heads.length) return results;
-  const stored = new Set(inserted.map((r) => r.id));
-  const raced = heads.filter((order) => !stored.has(idOf.get(order.externalId)!));
+  if (raced.length === 0) return results;
   const merged = await mergeStagedOrders(db, raced, history);
   const byKey = new Map(raced.map((order, index) => [order.externalId, merged[index]!]));
   return orders.map((order, index) => byKey.get(order.externalId) ?? results[index]!);
