@@ -18,7 +18,7 @@ import { prepareShop } from '../tests/helpers/engine.ts';
 import { Rows } from '../tests/helpers/rows.ts';
 import type { Benchmark } from './harness.ts';
 
-const TARGET = 0.4;
+const TARGET = 0.5;
 const SECRET = 'bench-secret-bench-secret-bench-secret';
 const BROWSER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 const SEQUENCE = `

@@ -6,7 +6,8 @@ import { signToken } from '../src/core/tokens.ts';
 import { queryRows } from '../src/db/client.ts';
 import { buildServer } from '../src/http/app.ts';
 import { ingestOrders } from '../src/ingest/batch.ts';
-import { createEventSink, type EventSink } from '../src/tracking/events.ts';
+import { createEventSink, type EventSink, type TrackedEvent } from '../src/tracking/events.ts';
+import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { eventually, startTestEngine, type TestEngine } from './helpers/engine.ts';
 
 const SEQUENCE = `
@@ -343,5 +344,51 @@ describe('human or machine', () => {
     ].map((userAgent): [Partial<TrackedRequest>, null] => [{ userAgent }, null]),
   ])('%o → %s', (change, reason) => {
     expect(classify({ ...base, ...change }).reason).toBe(reason);
+  });
+});
+
+describe('the event sink (group commit)', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await freshDatabase('postgres');
+  });
+  afterAll(() => database.drop());
+
+  const event = (ip: string): TrackedEvent => ({
+    messageId: null,
+    customerId: null,
+    type: 'open',
+    isHuman: true,
+    machineReason: null,
+    linkIndex: null,
+    userAgent: 'test',
+    ip,
+    occurredAt: new Date(),
+  });
+  /** The transactions that stored the events of `ips`, as how many events each stored, in commit order. */
+  const commits = async (prefix: string) =>
+    (
+      await queryRows<{ n: number }>(
+        database.db,
+        sql`select count(*)::int as n from events where ip like ${`${prefix}%`} group by xmin::text::bigint order by xmin::text::bigint`,
+      )
+    ).map((r) => r.n);
+
+  it('stores the events of one turn of the event loop in one insert, with no wait, and those arriving while it runs in the next', async () => {
+    const sink = createEventSink(database.db);
+    try {
+      // Ten in one turn: one insert. Ten more while it runs: the next one.
+      const first = Array.from({ length: 10 }, (_, i) => sink.record(event(`10.1.0.${i}`)));
+      await new Promise((resolve) => setImmediate(resolve));
+      const second = Array.from({ length: 10 }, (_, i) => sink.record(event(`10.1.1.${i}`)));
+      await Promise.all([...first, ...second]);
+      expect(await commits('10.1.')).toEqual([10, 10]);
+      // A lone event is stored at once, not after a fixed wait: it resolves before a 20 ms timer.
+      const lone = sink.record(event('10.2.0.1'));
+      const winner = await Promise.race([lone.then(() => 'stored'), new Promise((resolve) => setTimeout(() => resolve('timer'), 20))]);
+      expect(winner).toBe('stored');
+    } finally {
+      await sink.close();
+    }
   });
 });
