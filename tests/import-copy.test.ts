@@ -410,6 +410,44 @@ describe.each(DB_KINDS)('both write paths on %s', (kind) => {
   });
 });
 
+/** The orders whose external id starts with `prefix-`, with their totals and how many items each has. */
+function ordersWithItems(database: TestDatabase, prefix: string) {
+  return queryRows<{ external_id: string; total: string; items: number }>(
+    database.db,
+    sql`select o.external_id, o.total::text, (select count(*)::int from order_items i where i.order_id = o.id) as items
+        from orders o where o.external_id like ${`${prefix}-%`} order by o.external_id`,
+  );
+}
+
+/**
+ * Imports `file` while another writer holds `order` (of `customer`, a total of 1 and no
+ * items, with an `order.placed` fact) in an open transaction: the batch's look-up cannot
+ * see it and its insert waits on the order's unique key; then the writer commits or rolls back.
+ */
+async function importBesideWriter(
+  database: TestDatabase,
+  writer: { order: string; customer: string; end: 'commit' | 'rollback' },
+  file: string,
+) {
+  const other = new pg.Client({ connectionString: database.url });
+  await other.connect();
+  try {
+    await other.query('begin');
+    await other.query(
+      `insert into orders (external_id, customer_id, ordered_at, total, item_count)
+       select $1, id, '2026-06-04T10:00:00Z', 1, 0 from customers where external_id = $2`,
+      [writer.order, writer.customer],
+    );
+    await other.query(`insert into outbox (topic, payload) values ('order.placed', '{"by": "other"}')`);
+    const imported = run(database, 'orders', file, 1_000);
+    await waitForLockWait(other);
+    await other.query(writer.end);
+    return await imported;
+  } finally {
+    await other.end();
+  }
+}
+
 /** Returns once another session of `client`'s database waits on a lock (the batch's insert, on the order's unique key). */
 async function waitForLockWait(client: pg.Client): Promise<void> {
   for (let tries = 0; ; tries++) {
@@ -439,33 +477,13 @@ describe('an order stored by another writer while a batch of new orders is writt
     // Line 3, an order of an unknown sku, is refused; the orders before and after it are not.
     const bad = { ...shop.lines(0, 1)[1]!, order_id: 'RACE-BAD', sku: 'NO-SUCH-SKU' };
     const lines = [...shop.lines(0, 1), bad, ...shop.lines(1, 6)];
-    // The other writer inserts RACE-O3 (a different total, no items) and holds its transaction
-    // open: the batch's look-up cannot see it, and its insert waits on the order's unique key.
-    const other = new pg.Client({ connectionString: database.url });
-    await other.connect();
-    try {
-      await other.query('begin');
-      await other.query(
-        `insert into orders (external_id, customer_id, ordered_at, total, item_count)
-         select 'RACE-O3', id, '2026-06-04T10:00:00Z', 1, 0 from customers where external_id = 'RACE-C0'`,
-      );
-      await other.query(`insert into outbox (topic, payload) values ('order.placed', '{"by": "other"}')`);
-      const imported = run(database, 'orders', jsonl('race.jsonl', lines), 1_000);
-      await waitForLockWait(other);
-      await other.query('commit');
-      const result = await imported;
-      expect(result.rejections).toEqual([{ line: 3, reason: 'sku: no product "NO-SUCH-SKU" (import products first)' }]);
-      // Every line is new (RACE-O3 was stored without lines); RACE-O3 places no second fact.
-      expect(counts(result)).toEqual({ inserted: 12, updated: 0, unchanged: 0, rejected: 1 });
-      expect(result.summary.ordersPlaced).toBe(5);
-    } finally {
-      await other.end();
-    }
-    const stored = await queryRows<{ external_id: string; total: string; items: number }>(
-      database.db,
-      sql`select o.external_id, o.total::text, (select count(*)::int from order_items i where i.order_id = o.id) as items
-          from orders o where o.external_id like 'RACE-%' order by o.external_id`,
-    );
+    // The other writer stores RACE-O3 (a different total, no items) with its fact, and commits.
+    const result = await importBesideWriter(database, { order: 'RACE-O3', customer: 'RACE-C0', end: 'commit' }, jsonl('race.jsonl', lines));
+    expect(result.rejections).toEqual([{ line: 3, reason: 'sku: no product "NO-SUCH-SKU" (import products first)' }]);
+    // Every line is new (RACE-O3 was stored without lines); RACE-O3 places no second fact.
+    expect(counts(result)).toEqual({ inserted: 12, updated: 0, unchanged: 0, rejected: 1 });
+    expect(result.summary.ordersPlaced).toBe(5);
+    const stored = await ordersWithItems(database, 'RACE');
     expect(stored).toEqual(
       Array.from({ length: 6 }, (_, i) => ({ external_id: `RACE-O${i}`, total: i % 2 ? '8.7500' : '6.2500', items: 2 })),
     );
@@ -490,28 +508,14 @@ describe('an order stored by another writer while a batch of new orders is writt
     const shop = shopFiles('UNDO');
     await run(database, 'products', shop.products);
     await run(database, 'customers', shop.customers);
-    const other = new pg.Client({ connectionString: database.url });
-    await other.connect();
-    try {
-      await other.query('begin');
-      await other.query(
-        `insert into orders (external_id, customer_id, ordered_at, total, item_count)
-         select 'UNDO-O1', id, '2026-06-02T10:00:00Z', 1, 0 from customers where external_id = 'UNDO-C1'`,
-      );
-      const imported = run(database, 'orders', jsonl('undo.jsonl', shop.lines(0, 3)), 1_000);
-      await waitForLockWait(other);
-      await other.query('rollback');
-      const result = await imported;
-      expect(counts(result)).toEqual({ inserted: 6, updated: 0, unchanged: 0, rejected: 0 });
-      expect(result.summary.ordersPlaced).toBe(3);
-    } finally {
-      await other.end();
-    }
-    const stored = await queryRows<{ external_id: string; total: string; items: number }>(
-      database.db,
-      sql`select o.external_id, o.total::text, (select count(*)::int from order_items i where i.order_id = o.id) as items
-          from orders o where o.external_id like 'UNDO-%' order by o.external_id`,
+    const result = await importBesideWriter(
+      database,
+      { order: 'UNDO-O1', customer: 'UNDO-C1', end: 'rollback' },
+      jsonl('undo.jsonl', shop.lines(0, 3)),
     );
+    expect(counts(result)).toEqual({ inserted: 6, updated: 0, unchanged: 0, rejected: 0 });
+    expect(result.summary.ordersPlaced).toBe(3);
+    const stored = await ordersWithItems(database, 'UNDO');
     expect(stored).toEqual([
       { external_id: 'UNDO-O0', total: '6.2500', items: 2 },
       { external_id: 'UNDO-O1', total: '8.7500', items: 2 },
