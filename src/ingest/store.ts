@@ -305,9 +305,9 @@ const STAGED_COLUMNS = [
 /**
  * The orders of one import batch, as `upsertOrders` stores them, written set-based: a batch
  * of new orders straight into its tables by one statement ({@link insertNewOrders}), any
- * other through a COPY into a staging table and a merge ({@link mergeStagedOrders}). Either way a line naming
- * an unknown customer or sku is a problem, and its order is left out whole. Must run in a
- * transaction (the batch's), once per transaction.
+ * other through a COPY into a staging table and a merge ({@link mergeStagedOrders}). Either
+ * way a line naming an unknown customer or sku is a problem, and its order is left out
+ * whole. Must run in a transaction (the batch's), once per transaction.
  */
 export async function importOrders(db: Db, orders: FileOrder[], options: { history?: boolean } = {}): Promise<FileOrderResult[]> {
   if (orders.length === 0) return [];
