@@ -6,7 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { queryRows, snapshotLanes, type Db, type OnLane } from '../src/db/client.ts';
+import { independently, queryRows, snapshotLanes, type Db, type OnLane } from '../src/db/client.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 
 const opened: TestDatabase[] = [];
@@ -130,5 +130,60 @@ describe('snapshotLanes', () => {
       return snapshotLanes(db, tx, 3, [], (onLane) => Promise.all([onLane(seen), onLane(seen), onLane(seen)]));
     });
     expect(views.map((v) => v.rows)).toEqual([2, 2, 2]);
+  });
+});
+
+describe('independently', () => {
+  it('runs the tasks at once on a Postgres pool, each on its own connection', async () => {
+    const database = await open('postgres', 4);
+    // The first task finishes only once the second has begun: run one after the other, it would never end.
+    let began!: () => void;
+    const second = new Promise<void>((resolve) => (began = resolve));
+    const pids = await independently(database.db, [
+      async () => {
+        await second;
+        return (await seen(database.db)).pid;
+      },
+      async () => {
+        began();
+        return (await seen(database.db)).pid;
+      },
+    ]);
+    expect(pids).toHaveLength(2);
+  });
+
+  it('awaits every task before it throws the first failure', async () => {
+    const database = await open('postgres', 4);
+    let finished = false;
+    const failure = independently(database.db, [
+      async () => {
+        throw new Error('first');
+      },
+      async () => {
+        await database.db.execute(sql`select pg_sleep(0.05)`);
+        finished = true;
+      },
+    ]);
+    await expect(failure).rejects.toThrow('first');
+    expect(finished).toBe(true);
+  });
+
+  it('runs them one after another on PGlite, in order', async () => {
+    const database = await open('pglite');
+    const order: string[] = [];
+    const results = await independently(database.db, [
+      async () => {
+        order.push('a begins');
+        await seen(database.db);
+        order.push('a ends');
+        return 'a';
+      },
+      async () => {
+        order.push('b begins');
+        return 'b';
+      },
+    ]);
+    expect(results).toEqual(['a', 'b']);
+    expect(order).toEqual(['a begins', 'a ends', 'b begins']);
   });
 });

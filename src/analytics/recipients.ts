@@ -16,7 +16,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { attributionKey, type AttributionModel } from '../core/attribution.ts';
 import type { SequenceDefinition } from '../core/sequence.ts';
-import type { Db } from '../db/client.ts';
+import { independently, type Db } from '../db/client.ts';
 import { parsedRow, parsedRows } from '../store/rows.ts';
 import { engagementAsOf } from './as-of.ts';
 import { refreshAttribution } from './attribution.ts';
@@ -114,8 +114,7 @@ export interface Recipients {
  * snapshot for both, as the report reads.
  */
 export async function funnelRecipients(db: Db, query: RecipientsQuery): Promise<Recipients> {
-  await refreshAttribution(db, query.attribution);
-  await refreshEngagement(db);
+  await independently(db, [() => refreshAttribution(db, query.attribution), () => refreshEngagement(db)]);
   return db.transaction(async (tx) => {
     await tx.execute(sql`set transaction isolation level repeatable read, read only`);
     const engagement = await engagementAsOf(tx, query.asOf);

@@ -40,7 +40,7 @@ import {
 import type { Effect } from '../core/plan.ts';
 import { meanInterval } from '../core/stats.ts';
 import { measurementWindowMs, type SequenceDefinition } from '../core/sequence.ts';
-import { queryRows, snapshotLanes, type Db } from '../db/client.ts';
+import { independently, queryRows, snapshotLanes, type Db } from '../db/client.ts';
 import { engagementTable, eventsAfter, ordersAfter, sentAfter } from './as-of.ts';
 import { refreshAttribution } from './attribution.ts';
 import { codeCounts, codeRows, type CodeCounts, type CodeRow } from './codes.ts';
@@ -280,11 +280,16 @@ interface OutcomeRow {
 const REPORT_LANES = 4;
 
 export async function buildReport(db: Db, options: ReportOptions): Promise<Report> {
-  if (options.refresh !== false) {
-    await refreshAttribution(db, options.attribution);
-    await refreshEngagement(db);
-    await settleSends(db);
-  }
+  // Attribution and engagement are independent: on Postgres they are brought up to date at
+  // once, on connections of their own (the engagement refresh, then the settle, on one).
+  if (options.refresh !== false)
+    await independently(db, [
+      () => refreshAttribution(db, options.attribution),
+      async () => {
+        await refreshEngagement(db);
+        await settleSends(db);
+      },
+    ]);
   const model = attributionKey(options.attribution);
   const only = options.sequenceId === undefined ? sql`true` : sql`s.id = ${options.sequenceId}`;
   const sequences = new Map<string, SequenceReport>();

@@ -216,6 +216,27 @@ function sessionClient(db: Db): unknown {
   return (db as unknown as { session: { client: unknown } }).session.client;
 }
 
+/**
+ * Runs independent tasks (none reads what another writes) at once when `db` is a Postgres
+ * pool, each taking its own connections, and one after another otherwise (PGlite's one
+ * connection, or `db` a transaction). Every task is awaited before the first failure, if
+ * any, is thrown, so none is left running behind it. Results in the tasks' order.
+ */
+export async function independently<T extends readonly unknown[]>(
+  db: Db,
+  tasks: { readonly [K in keyof T]: () => Promise<T[K]> },
+): Promise<T> {
+  if (!(sessionClient(db) instanceof pg.Pool)) {
+    const results: unknown[] = [];
+    for (const task of tasks) results.push(await task());
+    return results as unknown as T;
+  }
+  const settled = await Promise.allSettled(tasks.map((task) => task()));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 /** Runs a task on one of the lanes of {@link snapshotLanes}, once a lane is free. */
 export type OnLane = <T>(task: (db: Db) => Promise<T>) => Promise<T>;
 
