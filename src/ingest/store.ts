@@ -187,24 +187,28 @@ async function consentUpdates(db: Db, records: CustomerRecord[], now: Date): Pro
   return updates;
 }
 
+/** The known products among `skus`, as rows of (key, id): the sku and its internal id. */
+function knownProducts(skus: Iterable<string>): SQL {
+  return sql`select p.sku as key, p.id from products p
+             join jsonb_array_elements_text(${jsonParam([...new Set(skus)])}) as k(v) on p.sku = k.v`;
+}
+
+/** The known customers among `externalIds`, as rows of (key, id): the shop's id and the internal one. */
+function knownCustomers(externalIds: Iterable<string>): SQL {
+  return sql`select c.external_id as key, c.id from customers c
+             join jsonb_array_elements_text(${jsonParam([...new Set(externalIds)])}) as k(v) on c.external_id = k.v`;
+}
+
 /** Internal ids of the given skus; unknown skus are absent from the map. */
 export async function productIds(db: Db, skus: Iterable<string>): Promise<Map<string, number>> {
-  const rows = await queryRows<{ sku: string; id: number }>(
-    db,
-    sql`select p.sku, p.id from products p
-        join jsonb_array_elements_text(${jsonParam([...new Set(skus)])}) as k(v) on p.sku = k.v`,
-  );
-  return new Map(rows.map((r) => [r.sku, r.id]));
+  const rows = await queryRows<{ key: string; id: number }>(db, knownProducts(skus));
+  return new Map(rows.map((r) => [r.key, r.id]));
 }
 
 /** Internal ids of the given external customer ids; unknown ones are absent. */
 export async function customerIds(db: Db, externalIds: Iterable<string>): Promise<Map<string, number>> {
-  const rows = await queryRows<{ external_id: string; id: number }>(
-    db,
-    sql`select c.external_id, c.id from customers c
-        join jsonb_array_elements_text(${jsonParam([...new Set(externalIds)])}) as k(v) on c.external_id = k.v`,
-  );
-  return new Map(rows.map((r) => [r.external_id, r.id]));
+  const rows = await queryRows<{ key: string; id: number }>(db, knownCustomers(externalIds));
+  return new Map(rows.map((r) => [r.key, r.id]));
 }
 
 /** An order whose customer and products are resolved to internal ids. */
@@ -414,12 +418,9 @@ async function newOrderKeys(
     sql`with stored as (select o.external_id from orders o join jsonb_array_elements_text(${keys}) k(v) on o.external_id = k.v)
         select 'stored' as kind, external_id as key, '' as id from stored
         union all
-        select 'customer', c.external_id, c.id::text from customers c
-          join (select distinct v from jsonb_array_elements_text(${jsonParam(orders.map((o) => o.customerId))}) v) k on c.external_id = k.v
+        select 'customer', key, id::text from (${knownCustomers(orders.map((o) => o.customerId))}) c
         union all
-        select 'product', p.sku, p.id::text from products p
-          join (select distinct v from jsonb_array_elements_text(${jsonParam(orders.flatMap((o) => o.lines.map((l) => l.sku)))}) v) k
-          on p.sku = k.v
+        select 'product', key, id::text from (${knownProducts(orders.flatMap((o) => o.lines.map((l) => l.sku)))}) p
         union all
         select 'id', null, nextval(pg_get_serial_sequence('orders', 'id'))::text from generate_series(1, ${orders.length})
         where not exists (select from stored)`,

@@ -17,31 +17,22 @@ export interface EventSink {
 
 /**
  * `maxInFlight` inserts may run at once (each on its own pooled connection); while they
- * do, the next batch gathers. A batch goes when it is full, or `maxWaitMs` after its first
- * event, or as soon as an insert slot frees up. With `maxWaitMs` 0 (the default) a batch
- * waits for nothing but the events that arrived in the same turn of the event loop
- * (`setImmediate`): under load the insert in flight is what gathers the next batch, and a
- * fixed wait only added itself to every answer (2 ms of a 3 ms cycle in the pixel bench).
+ * do, the next batch gathers. A batch goes when it is full, or as soon as an insert slot
+ * frees up, or at the end of the event loop's turn its first event arrived in
+ * (`setImmediate`), with every event of that turn: under load the insert in flight is what
+ * gathers the next batch, and a fixed wait only added itself to every answer (2 ms of a
+ * 3 ms cycle in the pixel bench).
  */
-export function createEventSink(db: Db, options: { maxBatch?: number; maxWaitMs?: number; maxInFlight?: number } = {}): EventSink {
+export function createEventSink(db: Db, options: { maxBatch?: number; maxInFlight?: number } = {}): EventSink {
   const maxBatch = options.maxBatch ?? 500;
-  const maxWaitMs = options.maxWaitMs ?? 0;
   const maxInFlight = options.maxInFlight ?? 1;
   const pending: { event: TrackedEvent; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  let timer: { cancel(): void } | undefined;
+  let scheduled: NodeJS.Immediate | undefined;
   const inFlight = new Set<Promise<void>>();
-  const schedule = () => {
-    if (maxWaitMs > 0) {
-      const handle = setTimeout(flush, maxWaitMs);
-      return { cancel: () => clearTimeout(handle) };
-    }
-    const handle = setImmediate(flush);
-    return { cancel: () => clearImmediate(handle) };
-  };
 
   const flush = () => {
-    timer?.cancel();
-    timer = undefined;
+    if (scheduled) clearImmediate(scheduled);
+    scheduled = undefined;
     if (!pending.length || inFlight.size >= maxInFlight) return;
     const batch = pending.splice(0, maxBatch);
     const insert = (async () => {
@@ -69,7 +60,7 @@ export function createEventSink(db: Db, options: { maxBatch?: number; maxWaitMs?
         if (pending.length >= maxBatch * 10) return reject(new Error('event ingest is backed up'));
         pending.push({ event, resolve, reject });
         if (pending.length >= maxBatch) flush();
-        else timer ??= schedule();
+        else scheduled ??= setImmediate(flush);
       });
     },
     async close() {
